@@ -1,0 +1,268 @@
+"""Every error atlas raises, under one root.
+
+    AtlasError
+    ├── SpecError                      the input could not be read or did not validate
+    │   └── SpecValidationError        every problem found, each with its path (``.problems``)
+    ├── PluginError                    a plugin misbehaved or is missing
+    │   ├── DuplicateProviderError     two plugins claim one provider name
+    │   ├── DuplicateResourceKindError two plugins claim one (provider, type) pair
+    │   └── ProviderNotFoundError      no installed plugin provides the name (says what to install)
+    ├── CostError
+    │   ├── CurrencyMismatchError      money of two currencies met in one sum
+    │   └── PriceCatalogError          a price catalog file is malformed or unsourced
+    ├── CredentialsError               no usable credential (names sources tried, never secrets)
+    ├── TransportError                 the request did not get an HTTP answer
+    │   ├── ConnectError               the connection was never established (safe to retry)
+    │   └── RequestTimeoutError        the request may or may not have been applied
+    └── ProviderAPIError               the provider answered with an error
+        ├── BadRequestError            400 / 422
+        ├── AuthenticationError        401
+        ├── PermissionDeniedError      403
+        ├── NotFoundError              404
+        ├── ConflictError              409
+        ├── RateLimitError             429 (``.retry_after`` in seconds when known)
+        └── ServerError                5xx
+
+Lower-level errors (httpx, cattrs, yaml) are mapped at the boundary with ``raise ... from exc`` so
+callers only ever need to catch these. No message or repr here ever carries a credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+__all__ = [
+    "AtlasError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ConnectError",
+    "CostError",
+    "CredentialsError",
+    "CurrencyMismatchError",
+    "DuplicateProviderError",
+    "DuplicateResourceKindError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginError",
+    "PriceCatalogError",
+    "Problem",
+    "ProviderAPIError",
+    "ProviderNotFoundError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ServerError",
+    "SpecError",
+    "SpecValidationError",
+    "TransportError",
+]
+
+
+class AtlasError(Exception):
+    """The root of every error atlas raises."""
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a spec.
+
+    ``path`` names the exact place, e.g. ``resources[2].specifications.size``; an empty path means
+    the document as a whole.
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(AtlasError):
+    """The input could not be read or understood as a spec."""
+
+
+class SpecValidationError(SpecError):
+    """A spec has one or more problems; ``problems`` lists every one, in document order."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        head = f"the spec has {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n  ".join([head + ":", *map(str, self.problems)]))
+
+
+# -- plugins -------------------------------------------------------------------------------------
+
+
+class PluginError(AtlasError):
+    """A plugin is missing, broken, or conflicts with another."""
+
+
+class DuplicateProviderError(PluginError):
+    """Two plugins register a provider under the same name."""
+
+
+class DuplicateResourceKindError(PluginError):
+    """Two plugins register the same resource type for one provider."""
+
+
+class ProviderNotFoundError(PluginError):
+    """No installed plugin provides the requested provider."""
+
+    def __init__(self, name: str, *, available: Sequence[str], package: str) -> None:
+        self.name = name
+        self.available = tuple(available)
+        self.package = package
+        known = ", ".join(self.available) or "none"
+        super().__init__(
+            f"no provider named {name!r} is installed (installed: {known}); "
+            f"install its plugin with `pip install {package}`"
+        )
+
+
+# -- cost ----------------------------------------------------------------------------------------
+
+
+class CostError(AtlasError):
+    """Money or prices could not be computed."""
+
+
+class CurrencyMismatchError(CostError, TypeError):
+    """Amounts in two different currencies were combined."""
+
+
+class PriceCatalogError(CostError):
+    """A price catalog is malformed, or a figure in it names no source."""
+
+
+# -- credentials ---------------------------------------------------------------------------------
+
+
+class CredentialsError(AtlasError):
+    """No usable credential was found; the message names every source tried, never a secret."""
+
+    def __init__(self, message: str, *, sources_tried: Sequence[str] = ()) -> None:
+        self.sources_tried = tuple(sources_tried)
+        if self.sources_tried:
+            message = f"{message} (tried: {', '.join(self.sources_tried)})"
+        super().__init__(message)
+
+
+# -- talking to a provider -----------------------------------------------------------------------
+
+
+class TransportError(AtlasError):
+    """The request got no HTTP answer.
+
+    ``method`` and ``url`` say which request; ``total_wait`` is the time spent waiting between
+    attempts before giving up (0.0 when it was not retried).
+    """
+
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", total_wait: float = 0.0
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.total_wait = total_wait
+        if total_wait:
+            message = f"{message} (gave up after waiting {total_wait:.1f}s between retries)"
+        super().__init__(message)
+
+
+class ConnectError(TransportError):
+    """The connection was never established, so the request cannot have been applied."""
+
+
+class RequestTimeoutError(TransportError):
+    """The request timed out; it may or may not have been applied."""
+
+
+class ProviderAPIError(AtlasError):
+    """The provider's API answered with an error.
+
+    Keeps the HTTP ``status``, the provider's error ``code`` (DigitalOcean's ``id``), its
+    ``message`` and ``request_id``, plus ``total_wait`` spent in retries before giving up.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str = "",
+        request_id: str | None = None,
+        method: str = "",
+        url: str = "",
+        total_wait: float = 0.0,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.method = method
+        self.url = url
+        self.total_wait = total_wait
+        parts = [f"{status} {code}".strip() + f": {message}"]
+        if method or url:
+            parts.append(f"[{method} {url}]".replace("[ ", "[").replace(" ]", "]"))
+        if request_id:
+            parts.append(f"(request id {request_id})")
+        if total_wait:
+            parts.append(f"(gave up after waiting {total_wait:.1f}s between retries)")
+        super().__init__(" ".join(parts))
+
+
+class BadRequestError(ProviderAPIError):
+    """400 or 422: the provider refused the request as invalid."""
+
+
+class AuthenticationError(ProviderAPIError):
+    """401: the credential is missing, malformed, expired or revoked."""
+
+
+class PermissionDeniedError(ProviderAPIError):
+    """403: the credential may not do this."""
+
+
+class NotFoundError(ProviderAPIError):
+    """404: no such object (or not visible to this credential)."""
+
+
+class ConflictError(ProviderAPIError):
+    """409: the request conflicts with the object's current state."""
+
+
+class RateLimitError(ProviderAPIError):
+    """429: too many requests; ``retry_after`` is the advised wait in seconds when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 429,
+        code: str = "too_many_requests",
+        retry_after: float | None = None,
+        request_id: str | None = None,
+        method: str = "",
+        url: str = "",
+        total_wait: float = 0.0,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            message,
+            status=status,
+            code=code,
+            request_id=request_id,
+            method=method,
+            url=url,
+            total_wait=total_wait,
+        )
+
+
+class ServerError(ProviderAPIError):
+    """5xx: the provider failed; the request may or may not have been applied."""

@@ -1,0 +1,21 @@
+"""Fixtures shared by every test: a registry built from explicitly chosen plugins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import atlas_digitalocean.plugin
+from atlas.plugins import get_plugin_manager
+from atlas.providers import ProviderRegistry
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture(scope="session")
+def registry() -> ProviderRegistry:
+    """The DigitalOcean plugin alone, registered explicitly (no entry-point scan)."""
+    pm = get_plugin_manager(plugins=[atlas_digitalocean.plugin], autoload=False)
+    return ProviderRegistry.from_plugin_manager(pm)
