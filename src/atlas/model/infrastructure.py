@@ -1,0 +1,53 @@
+"""The canonical infrastructure spec: the JSON shape the platform's agents already send.
+
+``{"name", "provider", "region", "resources": [{"type", "name", "specifications"}], "tags",
+"budget"?}``. Specifications are typed per resource kind; the kinds come from provider plugins.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+__all__ = ["Budget", "InfrastructureSpec", "ResourceSpec"]
+
+
+@attrs.frozen
+class Budget:
+    """A spending limit checked before anything is created."""
+
+    monthly_limit: Decimal
+    currency: str = "USD"
+
+
+@attrs.frozen
+class ResourceSpec:
+    """One resource of a spec: its kind (``type``), its unique ``name`` and its specification.
+
+    ``specifications`` is an instance of the attrs class the kind registered.
+    """
+
+    type: str
+    name: str
+    specifications: Any
+
+
+@attrs.frozen
+class InfrastructureSpec:
+    """A whole infrastructure: what should exist, where, and at what cost at most."""
+
+    name: str
+    provider: str
+    region: str
+    resources: tuple[ResourceSpec, ...] = ()
+    tags: dict[str, str] = attrs.field(factory=dict)
+    budget: Budget | None = None
+
+    def resource(self, name: str) -> ResourceSpec:
+        """The resource called ``name``; ``KeyError`` when there is none."""
+        for res in self.resources:
+            if res.name == name:
+                return res
+        raise KeyError(name)

@@ -1,0 +1,76 @@
+"""The hooks atlas calls. Every hook is typed and documented here; this module is the reference.
+
+A plugin implements any of them with :data:`atlas.plugins.hookimpl` and is found through the
+``atlas`` entry-point group (or registered explicitly with ``get_plugin_manager(plugins=...)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from atlas.cost.catalog import Price, PriceCatalog
+    from atlas.providers.base import ProviderInfo, ResourceKind
+
+__all__ = [
+    "atlas_add_price_catalogs",
+    "atlas_add_providers",
+    "atlas_add_resource_kinds",
+    "atlas_adjust_price",
+    "hookimpl",
+    "hookspec",
+]
+
+PROJECT = "atlas"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def atlas_add_providers() -> Sequence[ProviderInfo]:
+    """Register providers.
+
+    Called once when a :class:`~atlas.providers.ProviderRegistry` is built. Two plugins that
+    claim the same provider name make the registry refuse to build.
+
+    :return: the providers this plugin offers.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def atlas_add_resource_kinds() -> Sequence[ResourceKind]:
+    """Register resource kinds (``droplet``, ``volume``, ...) for providers.
+
+    A plugin may add kinds to a provider another plugin registered; two kinds with the same
+    ``(provider, type)`` make the registry refuse to build.
+
+    :return: the resource kinds this plugin offers.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def atlas_add_price_catalogs() -> Sequence[PriceCatalog]:
+    """Register price catalogs: one per provider, every figure with its source and date.
+
+    :return: the catalogs this plugin ships.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def atlas_adjust_price(provider: str, sku: str, price: Price) -> Price | None:
+    """Replace a catalog price, for negotiated rates or a reseller's markup.
+
+    Called for every price an estimate looks up; the first plugin that returns a price wins.
+
+    :param provider: the provider whose catalog holds the price, e.g. ``"digitalocean"``.
+    :param sku: the catalog key, e.g. ``"droplet:s-1vcpu-1gb"``.
+    :param price: the price as the catalog has it.
+    :return: the price to use instead, or ``None`` to keep the catalog's.
+    """
+    raise NotImplementedError

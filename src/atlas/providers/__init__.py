@@ -1,0 +1,15 @@
+"""Providers as plugins describe them, and the registry that collects them."""
+
+from __future__ import annotations
+
+from atlas.providers.base import CheckContext, ProviderInfo, Purpose, ResourceKind
+from atlas.providers.registry import KNOWN_PACKAGES, ProviderRegistry
+
+__all__ = [
+    "KNOWN_PACKAGES",
+    "CheckContext",
+    "ProviderInfo",
+    "ProviderRegistry",
+    "Purpose",
+    "ResourceKind",
+]

@@ -1,0 +1,121 @@
+"""The providers, resource kinds and price catalogs that installed plugins registered."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+
+import pluggy
+
+from atlas.cost.catalog import Price, PriceCatalog
+from atlas.cost.estimate import PriceLookup
+from atlas.exceptions import (
+    DuplicateProviderError,
+    DuplicateResourceKindError,
+    PluginError,
+    ProviderNotFoundError,
+)
+from atlas.providers.base import ProviderInfo, ResourceKind
+
+__all__ = ["KNOWN_PACKAGES", "ProviderRegistry"]
+
+#: Where the providers atlas knows of but does not ship live; others default to ``atlas-<name>``.
+KNOWN_PACKAGES: Mapping[str, str] = {
+    "digitalocean": "atlas-infra",
+    "aws": "atlas-aws",
+    "gcp": "atlas-gcp",
+    "azure": "atlas-azure",
+}
+
+
+class ProviderRegistry:
+    """An immutable view of what the plugins of one plugin manager registered."""
+
+    def __init__(
+        self,
+        providers: Mapping[str, ProviderInfo],
+        kinds: Mapping[str, Mapping[str, ResourceKind]],
+        catalogs: Mapping[str, PriceCatalog],
+        pm: pluggy.PluginManager | None = None,
+    ) -> None:
+        self._providers = dict(providers)
+        self._kinds = {p: dict(k) for p, k in kinds.items()}
+        self._catalogs = dict(catalogs)
+        self._pm = pm
+
+    @classmethod
+    def from_plugin_manager(cls, pm: pluggy.PluginManager) -> ProviderRegistry:
+        """Collect registrations; two claims on one name are refused, never silently merged."""
+        providers: dict[str, ProviderInfo] = {}
+        for group in pm.hook.atlas_add_providers():
+            for info in group:
+                if info.name in providers:
+                    first = providers[info.name].package
+                    raise DuplicateProviderError(
+                        f"provider {info.name!r} is registered twice: by {first} and by "
+                        f"{info.package}; uninstall one of them"
+                    )
+                providers[info.name] = info
+        kinds: dict[str, dict[str, ResourceKind]] = {name: {} for name in providers}
+        for group in pm.hook.atlas_add_resource_kinds():
+            for kind in group:
+                _add_kind(kinds, kind)
+        catalogs: dict[str, PriceCatalog] = {}
+        for group in pm.hook.atlas_add_price_catalogs():
+            for catalog in group:
+                if catalog.provider in catalogs:
+                    raise PluginError(f"two price catalogs claim provider {catalog.provider!r}")
+                catalogs[catalog.provider] = catalog
+        return cls(providers, kinds, catalogs, pm)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._providers))
+
+    def get(self, name: str) -> ProviderInfo:
+        """The provider called ``name``, or an error that says what to install."""
+        if name in self._providers:
+            return self._providers[name]
+        for info in self._providers.values():
+            if name in info.aliases:
+                return info
+        package = KNOWN_PACKAGES.get(name, f"atlas-{name}")
+        raise ProviderNotFoundError(name, available=self.names(), package=package)
+
+    def kinds(self, provider: str) -> Mapping[str, ResourceKind]:
+        return self._kinds.get(self.get(provider).name, {})
+
+    def catalog(self, provider: str) -> PriceCatalog | None:
+        return self._catalogs.get(self.get(provider).name)
+
+    def replace_catalog(self, catalog: PriceCatalog) -> ProviderRegistry:
+        """A copy using ``catalog`` (refreshed live prices, say) for its provider."""
+        catalogs = {**self._catalogs, catalog.provider: catalog}
+        return ProviderRegistry(self._providers, self._kinds, catalogs, self._pm)
+
+    def price_lookup(self, provider: str) -> PriceLookup:
+        name = self.get(provider).name
+        return PriceLookup(name, self._catalogs.get(name), self._adjust)
+
+    def suggest(self, name: str) -> list[str]:
+        return difflib.get_close_matches(name, self.names(), n=3)
+
+    def _adjust(self, provider: str, sku: str, price: Price) -> Price | None:
+        if self._pm is None:
+            return None
+        result: Price | None = self._pm.hook.atlas_adjust_price(
+            provider=provider, sku=sku, price=price
+        )
+        return result
+
+
+def _add_kind(kinds: dict[str, dict[str, ResourceKind]], kind: ResourceKind) -> None:
+    if kind.provider not in kinds:
+        raise PluginError(
+            f"resource kind {kind.type!r} is registered for provider {kind.provider!r}, "
+            "which no plugin provides"
+        )
+    if kind.type in kinds[kind.provider]:
+        raise DuplicateResourceKindError(
+            f"resource kind {kind.type!r} of provider {kind.provider!r} is registered twice"
+        )
+    kinds[kind.provider][kind.type] = kind

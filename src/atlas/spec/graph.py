@@ -1,0 +1,100 @@
+"""References between resources: dangling or mistyped ones, cycles, and dependency order."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+
+from atlas.exceptions import Problem
+from atlas.model.infrastructure import ResourceSpec
+from atlas.model.references import iter_references
+
+__all__ = ["dependencies", "find_cycles", "reference_problems"]
+
+
+def dependencies(resources: Iterable[ResourceSpec]) -> dict[str, set[str]]:
+    """For every resource name, the names of the resources it refers to."""
+    return {
+        res.name: {ref.target for ref in iter_references(res.specifications)} for res in resources
+    }
+
+
+def reference_problems(indexed: Sequence[tuple[int, ResourceSpec]]) -> list[Problem]:
+    """Duplicate names, references to missing or wrongly-kinded resources, and cycles.
+
+    ``indexed`` pairs each resource with its position in the document, for the paths.
+    """
+    problems: list[Problem] = []
+    by_name: dict[str, tuple[int, ResourceSpec]] = {}
+    for i, res in indexed:
+        if res.name in by_name:
+            first = by_name[res.name][0]
+            problems.append(
+                Problem(
+                    f"resources[{i}].name",
+                    f"duplicate name {res.name!r}: resources[{first}] is already called that",
+                )
+            )
+        else:
+            by_name[res.name] = (i, res)
+    edges: dict[str, set[str]] = {name: set() for name in by_name}
+    for i, res in indexed:
+        for ref in iter_references(res.specifications):
+            path = f"resources[{i}].specifications.{ref.path}"
+            found = by_name.get(ref.target)
+            if found is None:
+                same_kind = [n for n, (_, r) in by_name.items() if r.type == ref.kind]
+                close = difflib.get_close_matches(ref.target, same_kind, n=3, cutoff=0.5)
+                hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+                choices = f"; {ref.kind} resources: {', '.join(same_kind) or 'none'}"
+                problems.append(Problem(path, f"no resource named {ref.target!r}{hint or choices}"))
+            elif found[1].type != ref.kind:
+                problems.append(
+                    Problem(
+                        path,
+                        f"{ref.target!r} is a {found[1].type}, but this must name a {ref.kind}",
+                    )
+                )
+            else:
+                edges[res.name].add(ref.target)
+    for cycle in find_cycles(edges):
+        where = by_name[cycle[0]][0]
+        problems.append(
+            Problem(f"resources[{where}]", "reference cycle: " + " -> ".join([*cycle, cycle[0]]))
+        )
+    return problems
+
+
+def find_cycles(edges: Mapping[str, set[str]]) -> list[list[str]]:
+    """Every cycle of the graph, one per strongly connected component (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(edges.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in edges.get(node, ()):
+                cycles.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return cycles

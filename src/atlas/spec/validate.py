@@ -1,0 +1,330 @@
+"""Spec validation: a document in; a typed spec or *every* problem out.
+
+One call reports all problems at once, each with its exact path
+(``resources[2].specifications.size``): unknown or missing fields, wrong types, unknown resource
+types, duplicate names, dangling or mistyped references, reference cycles, and whatever the
+provider would refuse (names, regions, sizes, images). Nothing is sent anywhere: validation uses
+only what plugins registered, offline.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from atlas.exceptions import Problem, ProviderNotFoundError, SpecValidationError
+from atlas.model.fields import field_info
+from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
+from atlas.providers.base import CheckContext, ProviderInfo, Purpose
+from atlas.providers.registry import ProviderRegistry
+from atlas.spec.converter import describe as _kind
+from atlas.spec.converter import make_converter, problems_from_cattrs
+from atlas.spec.graph import reference_problems
+from atlas.spec.load import load_document
+
+__all__ = ["NAME_PATTERN", "validate_spec"]
+
+#: Names of infrastructures and resources: what every provider can build a name from.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
+_TOP_FIELDS = ("name", "provider", "region", "resources", "tags", "budget")
+_RESOURCE_FIELDS = ("type", "name", "specifications")
+
+_converter = make_converter()
+
+
+def validate_spec(
+    source: Mapping[str, Any] | str | bytes | os.PathLike[str],
+    *,
+    registry: ProviderRegistry,
+    purpose: Purpose = "create",
+) -> InfrastructureSpec:
+    """Load and validate a spec, raising :class:`SpecValidationError` with every problem found.
+
+    :param purpose: ``"estimate"`` asks only for what prices depend on; ``"create"`` (the
+        default) also asks for what creating the resources needs (a droplet's image, say).
+    """
+    doc = load_document(source)
+    problems: list[Problem] = []
+    spec = _Validator(registry, purpose, problems).run(doc)
+    if problems or spec is None:
+        raise SpecValidationError(sorted(problems, key=_document_order))
+    return spec
+
+
+def _document_order(problem: Problem) -> tuple[int, int, int]:
+    """Top-level fields in their usual order, resources by index, then type, name and
+    specifications; otherwise the order found (sorting is stable)."""
+    match = re.match(r"(\w*)(?:\[(\d+)\])?\.?(\w*)", problem.path)
+    head, index, field = match.groups() if match else ("", None, "")
+    rank = _TOP_FIELDS.index(head) if head in _TOP_FIELDS else -1
+    within = _RESOURCE_FIELDS.index(field) if field in _RESOURCE_FIELDS else -1
+    return rank, int(index) if index is not None else -1, within
+
+
+class _Validator:
+    def __init__(self, registry: ProviderRegistry, purpose: Purpose, out: list[Problem]) -> None:
+        self.registry = registry
+        self.purpose = purpose
+        self.out = out
+
+    def problem(self, path: str, message: str) -> None:
+        self.out.append(Problem(path, message))
+
+    def run(self, doc: Any) -> InfrastructureSpec | None:
+        if not isinstance(doc, Mapping):
+            self.problem("", f"a spec must be a mapping (JSON object), not {_kind(doc)}")
+            return None
+        self._unknown_keys(doc, _TOP_FIELDS, "")
+        name = self._name(doc, "name", "")
+        provider = self._provider(doc)
+        region = self._string(doc, "region", "", required=True)
+        tags = self._tags(doc.get("tags", {}))
+        budget = self._budget(doc.get("budget"))
+        entries = self._resources(doc, provider)
+        if provider is None:
+            return None
+        # With a broken name or region, check the rest against stand-ins, so that one
+        # mistake does not hide the others; problems about the stand-ins are dropped.
+        placeholders = {k for k, v in (("name", name), ("region", region)) if v is None}
+        spec = InfrastructureSpec(
+            name=name or "a",
+            provider=provider.name,
+            region=region or "",
+            resources=tuple(r for e in entries if (r := e.resource()) is not None),
+            tags=tags,
+            budget=budget,
+        )
+        self._semantics(spec, entries, provider, placeholders)
+        return None if placeholders else spec
+
+    # -- top level ---------------------------------------------------------------------------
+
+    def _unknown_keys(self, doc: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for key in doc:
+            if key not in allowed:
+                self.problem(_join(prefix, str(key)), "unknown field" + _did_you_mean(key, allowed))
+
+    def _string(
+        self, doc: Mapping[str, Any], key: str, prefix: str, *, required: bool
+    ) -> str | None:
+        path = _join(prefix, key)
+        if key not in doc:
+            if required:
+                self.problem(path, "required field missing")
+            return None
+        value = doc[key]
+        if not isinstance(value, str):
+            self.problem(path, f"expected a string, got {_kind(value)}")
+            return None
+        if not value:
+            self.problem(path, "must not be empty")
+            return None
+        return value
+
+    def _name(self, doc: Mapping[str, Any], key: str, prefix: str) -> str | None:
+        value = self._string(doc, key, prefix, required=True)
+        if value is not None and not NAME_PATTERN.match(value):
+            self.problem(
+                _join(prefix, key),
+                f"{value!r} is not a valid name: use 1 to 64 letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit",
+            )
+            return None
+        return value
+
+    def _provider(self, doc: Mapping[str, Any]) -> ProviderInfo | None:
+        name = self._string(doc, "provider", "", required=True)
+        if name is None:
+            return None
+        try:
+            return self.registry.get(name)
+        except ProviderNotFoundError as exc:  # its message says what to install
+            self.problem("provider", str(exc) + _did_you_mean(name, self.registry.names()))
+            return None
+
+    def _tags(self, value: Any) -> dict[str, str]:
+        if not isinstance(value, Mapping):
+            self.problem("tags", f"expected a mapping of tag names to values, got {_kind(value)}")
+            return {}
+        tags: dict[str, str] = {}
+        for key, item in value.items():
+            if not isinstance(item, str):
+                self.problem(f"tags.{key}", f"a tag value must be a string, got {_kind(item)}")
+            else:
+                tags[str(key)] = item
+        return tags
+
+    def _budget(self, value: Any) -> Budget | None:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.problem("budget", f"expected a mapping with monthly_limit, got {_kind(value)}")
+            return None
+        self._unknown_keys(value, ("monthly_limit", "currency"), "budget")
+        limit = _decimal(value.get("monthly_limit"))
+        if limit is None or limit <= 0:
+            self.problem("budget.monthly_limit", "required: a positive amount, such as 100")
+            return None
+        currency = value.get("currency", "USD")
+        if not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
+            self.problem("budget.currency", "must be an ISO 4217 code such as 'USD'")
+            return None
+        return Budget(limit, currency)
+
+    # -- resources ---------------------------------------------------------------------------
+
+    def _resources(self, doc: Mapping[str, Any], provider: ProviderInfo | None) -> list[_Entry]:
+        raw = doc.get("resources")
+        if raw is None:
+            self.problem("resources", "required field missing (a list of resources)")
+            return []
+        if not isinstance(raw, list):
+            self.problem("resources", f"expected a list of resources, got {_kind(raw)}")
+            return []
+        entries = (self._resource(item, i, provider) for i, item in enumerate(raw))
+        return [e for e in entries if e is not None]
+
+    def _resource(self, item: Any, index: int, provider: ProviderInfo | None) -> _Entry | None:
+        path = f"resources[{index}]"
+        if not isinstance(item, Mapping):
+            self.problem(path, f"a resource must be a mapping, got {_kind(item)}")
+            return None
+        self._unknown_keys(item, _RESOURCE_FIELDS, path)
+        entry = _Entry(
+            index, self._name(item, "name", path), self._string(item, "type", path, required=True)
+        )
+        specs = item.get("specifications", {})
+        if not isinstance(specs, Mapping):
+            self.problem(f"{path}.specifications", f"expected a mapping, got {_kind(specs)}")
+            return entry
+        if provider is None or entry.type is None:
+            return entry
+        kinds = self.registry.kinds(provider.name)
+        if entry.type not in kinds:
+            known = ", ".join(sorted(kinds)) or "none"
+            self.problem(
+                f"{path}.type",
+                f"unknown resource type {entry.type!r} for provider {provider.name!r}"
+                f"{_did_you_mean(entry.type, tuple(kinds))} (known: {known})",
+            )
+            return entry
+        self._structure(entry, specs, kinds[entry.type].spec_class, f"{path}.specifications")
+        return entry
+
+    def _structure(self, entry: _Entry, data: Mapping[str, Any], cls: type, path: str) -> None:
+        """Structure ``data``; when that fails, report why and retry without the broken keys,
+        so the rest of the resource can still be checked."""
+        try:
+            entry.spec = _converter.structure(dict(data), cls)
+        except Exception as exc:  # cattrs raises groups; each leaf becomes one problem
+            problems = list(problems_from_cattrs(exc, path))
+            self.out.extend(problems)
+            entry.broken |= {_first_key(p.path, path) for p in problems}
+            try:
+                entry.spec = _converter.structure(
+                    {k: v for k, v in data.items() if k not in entry.broken}, cls
+                )
+            except Exception:  # a required field is broken: nothing more to check here
+                return
+        before = len(self.out)
+        self._field_checks(entry.spec, path, skip=entry.broken)
+        entry.broken |= {_first_key(p.path, path) for p in self.out[before:]}
+
+    def _field_checks(self, obj: Any, path: str, skip: frozenset[str] = frozenset()) -> None:
+        for info in field_info(type(obj)):
+            if info.name in skip:
+                continue
+            value = getattr(obj, info.name)
+            where = f"{path}.{info.name}"
+            if value is None and info.create_only and self.purpose == "create":
+                self.problem(where, "required to create this resource (an estimate can omit it)")
+            if value is not None and info.check is not None:
+                message = info.check(value)
+                if message:
+                    self.problem(where, message)
+            for i, item in enumerate(value if isinstance(value, tuple) else ()):
+                if attrs.has(type(item)):
+                    self._field_checks(item, f"{where}[{i}]")
+            if attrs.has(type(value)):
+                self._field_checks(value, where)
+
+    # -- across resources --------------------------------------------------------------------
+
+    def _semantics(
+        self,
+        spec: InfrastructureSpec,
+        entries: list[_Entry],
+        provider: ProviderInfo,
+        placeholders: set[str],
+    ) -> None:
+        named = [(e.index, ResourceSpec(e.type or "", e.name, e.spec)) for e in entries if e.name]
+        self.out.extend(reference_problems(named))
+        ctx = CheckContext(spec, self.purpose, self.registry.catalog(provider.name))
+        if provider.check is not None:
+            self.out.extend(p for p in provider.check(spec, ctx) if p.path not in placeholders)
+        kinds = self.registry.kinds(provider.name)
+        for e in entries:
+            kind = kinds.get(e.type or "")
+            check = kind.check if kind is not None else None
+            if check is None or e.spec is None or e.name is None:
+                continue
+            for p in check(ResourceSpec(e.type or "", e.name, e.spec), ctx):
+                if not _under_broken(p.path, e.broken):
+                    self.problem(_join(f"resources[{e.index}]", p.path), p.message)
+
+
+@attrs.define
+class _Entry:
+    """One resource as validation sees it, however much of it could be read."""
+
+    index: int
+    name: str | None
+    type: str | None
+    spec: Any = None
+    #: Top-level specification fields with problems; checks built on them are skipped.
+    broken: frozenset[str] = frozenset()
+
+    def resource(self) -> ResourceSpec | None:
+        if self.name is None or self.type is None or self.spec is None:
+            return None
+        return ResourceSpec(self.type, self.name, self.spec)
+
+
+def _first_key(problem_path: str, prefix: str) -> str:
+    rest = problem_path[len(prefix) :].lstrip(".")
+    return re.split(r"[.\[]", rest, maxsplit=1)[0]
+
+
+def _under_broken(path: str, broken: frozenset[str]) -> bool:
+    """A kind check's problem that may only follow from a field already reported."""
+    if not broken:
+        return False
+    if path == "specifications":
+        return True
+    key = _first_key(path, "specifications") if path.startswith("specifications.") else None
+    return key in broken
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        # str() first: a YAML or JSON float becomes the decimal a person wrote, not its binary.
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None

@@ -1,0 +1,118 @@
+"""Every hook in atlas.plugins.hookspecs has a test here, named ``test_hook_<hook name>``."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+import atlas
+from atlas import DuplicateProviderError, PluginError, ProviderNotFoundError, ProviderRegistry
+from atlas.plugins import get_plugin_manager, hookimpl, hookspecs
+from atlas.spec import validate_spec
+from tests.atlas.plugins.toy import HalfPrice, ToyPlugin
+
+
+def toy_registry(*extra: object) -> ProviderRegistry:
+    pm = get_plugin_manager(plugins=[ToyPlugin(), *extra], autoload=False)
+    return ProviderRegistry.from_plugin_manager(pm)
+
+
+def toy_spec(*nodes: dict[str, object]) -> dict[str, object]:
+    return {"name": "t", "provider": "toy", "region": "r1", "resources": list(nodes)}
+
+
+def node(name: str, *peers: str) -> dict[str, object]:
+    return {"type": "node", "name": name, "specifications": {"size": "small", "peers": peers}}
+
+
+HOOKS = sorted(
+    n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("atlas_")
+)
+
+
+def test_every_hook_has_a_test() -> None:
+    tests = {n for n in globals() if n.startswith("test_hook_")}
+    assert {f"test_hook_{h}" for h in HOOKS} <= tests
+    assert HOOKS, "no hooks found"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_typed_and_documented(hook: str) -> None:
+    func = getattr(hookspecs, hook)
+    sig = inspect.signature(func)
+    doc = inspect.getdoc(func) or ""
+    assert sig.return_annotation is not inspect.Signature.empty, hook
+    for name, param in sig.parameters.items():
+        assert param.annotation is not inspect.Parameter.empty, (hook, name)
+        assert f":param {name}:" in doc, (hook, name)
+    assert ":return:" in doc, hook
+
+
+def test_hook_atlas_add_providers() -> None:
+    registry = toy_registry()
+    assert registry.names() == ("toy",)
+    assert registry.get("toy").title == "Toy Cloud"
+
+
+def test_hook_atlas_add_resource_kinds() -> None:
+    spec = validate_spec(toy_spec(node("a"), node("b", "a")), registry=toy_registry())
+    assert [r.type for r in spec.resources] == ["node", "node"]
+
+
+def test_hook_atlas_add_price_catalogs() -> None:
+    est = atlas.estimate(toy_spec(node("a")), registry=toy_registry())
+    assert est.monthly == atlas.Money("7.30")
+    assert est.catalogs[0].provider == "toy"
+
+
+def test_hook_atlas_adjust_price() -> None:
+    est = atlas.estimate(toy_spec(node("a")), registry=toy_registry(HalfPrice()))
+    assert est.monthly == atlas.Money("3.65")
+    assert est.hourly == atlas.Money("0.005")
+    assert est.breakdown[0].line_items[0].monthly == atlas.Money(Decimal("3.65"))
+
+
+def test_reference_cycles_are_reported_once_each() -> None:
+    doc = toy_spec(node("a", "b"), node("b", "a"), node("c", "c"), node("d", "a"))
+    with pytest.raises(atlas.SpecValidationError) as info:
+        validate_spec(doc, registry=toy_registry())
+    assert [(p.path, p.message) for p in info.value.problems] == [
+        ("resources[0]", "reference cycle: a -> b -> a"),
+        ("resources[2]", "reference cycle: c -> c"),
+    ]
+
+
+def test_two_plugins_claiming_one_provider_are_refused() -> None:
+    with pytest.raises(DuplicateProviderError, match="'toy' is registered twice"):
+        toy_registry(ToyPlugin())
+
+
+def test_a_kind_for_a_missing_provider_is_refused() -> None:
+    class Stray:
+        @hookimpl
+        def atlas_add_resource_kinds(self) -> list[atlas.ResourceKind]:
+            return [atlas.ResourceKind("ghost", "thing", object, "?")]
+
+    with pytest.raises(PluginError, match="'ghost', which no plugin provides"):
+        toy_registry(Stray())
+
+
+def test_a_missing_provider_says_what_to_install() -> None:
+    with pytest.raises(ProviderNotFoundError) as info:
+        toy_registry().get("aws")
+    assert "pip install atlas-aws" in str(info.value)
+    assert "installed: toy" in str(info.value)
+    assert info.value.package == "atlas-aws"
+
+
+def test_the_manager_module_has_no_import_side_effects() -> None:
+    code = (
+        "import sys, atlas, atlas.plugins.manager; "
+        "print('atlas_digitalocean.plugin' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
