@@ -1,0 +1,232 @@
+"""Price catalogs: data files that name a source for every figure and the date they hold from.
+
+A catalog is a TOML file::
+
+    [catalog]
+    provider = "digitalocean"
+    currency = "USD"
+    effective_date = 2026-11-26     # when the figures were last checked against their sources
+    hours_per_month = 672           # the billing cap: a month costs at most this many hours
+
+    [sources.billing]               # every price and rate names one of these
+    title = "..."
+    url = "https://..."
+
+    [prices."droplet:s-1vcpu-1gb"]  # a SKU: "<family>:<variant>"
+    monthly = "6.00"                # strings, so no figure ever passes through a float
+    hourly = "0.00893"              # optional: monthly / hours_per_month when absent
+    unit = "droplet"
+    source = "billing"
+
+    [rates."droplet-backups:weekly"] # a fraction of another line's price
+    fraction = "0.20"
+    source = "backups"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from atlas.cost.money import Money
+from atlas.exceptions import PriceCatalogError
+
+__all__ = ["HOURLY_PLACES", "Price", "PriceCatalog", "Rate", "Source"]
+
+#: DigitalOcean reports hourly prices to five decimals ($6 a month is $0.00893 an hour).
+HOURLY_PLACES = 5
+
+
+@attrs.frozen
+class Source:
+    """Where figures come from."""
+
+    key: str
+    title: str
+    url: str = ""
+    note: str = ""
+
+
+@attrs.frozen
+class Price:
+    """The price of one unit of a SKU, per month (the billing cap) and per hour."""
+
+    sku: str
+    monthly: Money
+    hourly: Money
+    unit: str
+    source: str
+    hourly_derived: bool = False
+
+
+@attrs.frozen
+class Rate:
+    """A surcharge that is a fraction of another price (backups: 20 % of the droplet)."""
+
+    sku: str
+    fraction: Decimal
+    source: str
+
+
+def _hourly_from_monthly(monthly: Money, hours: int) -> Money:
+    # Kept to ten places: a line of 100 GiB at $0.10 must come to 10 / 672, not 100 x 0.00015.
+    # Line items round to HOURLY_PLACES once, at the end.
+    step = Decimal(1).scaleb(-10)
+    return Money((monthly.amount / hours).quantize(step, ROUND_HALF_UP), monthly.currency)
+
+
+@attrs.frozen
+class PriceCatalog:
+    """Prices and rates for one provider, with their sources and effective date."""
+
+    provider: str
+    currency: str
+    effective_date: dt.date
+    hours_per_month: int
+    sources: Mapping[str, Source]
+    prices: Mapping[str, Price]
+    rates: Mapping[str, Rate] = attrs.field(factory=dict)
+    origin: str = ""
+
+    def price(self, sku: str) -> Price | None:
+        return self.prices.get(sku)
+
+    def rate(self, sku: str) -> Rate | None:
+        return self.rates.get(sku)
+
+    def variants(self, family: str) -> tuple[str, ...]:
+        """The variants priced for a SKU family: ``variants("droplet")`` gives the size slugs."""
+        prefix = family + ":"
+        return tuple(sorted(s[len(prefix) :] for s in self.prices if s.startswith(prefix)))
+
+    def with_prices(self, prices: Iterable[Price], source: Source) -> PriceCatalog:
+        """A copy where ``prices`` replace or add entries, all credited to ``source``."""
+        merged = dict(self.prices)
+        for p in prices:
+            merged[p.sku] = attrs.evolve(p, source=source.key)
+        return attrs.evolve(self, prices=merged, sources={**self.sources, source.key: source})
+
+    @classmethod
+    def from_toml(cls, text: str, *, origin: str = "<string>") -> PriceCatalog:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PriceCatalogError(f"{origin}: not valid TOML: {exc}") from exc
+        return _parse(data, origin)
+
+    @classmethod
+    def from_path(cls, path: Path) -> PriceCatalog:
+        return cls.from_toml(path.read_text(encoding="utf-8"), origin=str(path))
+
+    @classmethod
+    def from_package(cls, package: str, name: str) -> PriceCatalog:
+        """Load a catalog shipped as package data (``importlib.resources``)."""
+        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        return cls.from_toml(text, origin=f"{package}/{name}")
+
+
+def _parse(data: Mapping[str, Any], origin: str) -> PriceCatalog:
+    head = _table(data, "catalog", origin)
+    currency = _str(head, "currency", f"{origin} [catalog]")
+    hours = head.get("hours_per_month")
+    if not isinstance(hours, int) or isinstance(hours, bool) or hours <= 0:
+        raise PriceCatalogError(f"{origin} [catalog]: hours_per_month must be a positive integer")
+    date = head.get("effective_date")
+    if not isinstance(date, dt.date):
+        raise PriceCatalogError(f"{origin} [catalog]: effective_date must be a TOML date")
+    sources = {
+        key: Source(
+            key, _str(v, "title", f"{origin} [sources.{key}]"), v.get("url", ""), v.get("note", "")
+        )
+        for key, v in _table(data, "sources", origin).items()
+    }
+    prices = {
+        sku: _price(sku=sku, v=v, currency=currency, hours=hours, sources=sources, origin=origin)
+        for sku, v in data.get("prices", {}).items()
+    }
+    rates = {
+        sku: Rate(
+            sku,
+            _decimal(v, "fraction", f"{origin} [rates.{sku}]"),
+            _source(v, sources, f"{origin} [rates.{sku}]"),
+        )
+        for sku, v in data.get("rates", {}).items()
+    }
+    return PriceCatalog(
+        provider=_str(head, "provider", f"{origin} [catalog]"),
+        currency=currency,
+        effective_date=date,
+        hours_per_month=hours,
+        sources=sources,
+        prices=prices,
+        rates=rates,
+        origin=origin,
+    )
+
+
+def _price(
+    *,
+    sku: str,
+    v: Mapping[str, Any],
+    currency: str,
+    hours: int,
+    sources: Mapping[str, Source],
+    origin: str,
+) -> Price:
+    where = f"{origin} [prices.{sku}]"
+    monthly = Money(_decimal(v, "monthly", where), currency)
+    derived = "hourly" not in v
+    hourly = (
+        _hourly_from_monthly(monthly, hours)
+        if derived
+        else Money(_decimal(v, "hourly", where), currency)
+    )
+    return Price(
+        sku,
+        monthly,
+        hourly,
+        _str(v, "unit", where),
+        _source(v, sources, where),
+        hourly_derived=derived,
+    )
+
+
+def _table(data: Mapping[str, Any], key: str, origin: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise PriceCatalogError(f"{origin}: missing table [{key}]")
+    return value
+
+
+def _str(v: Mapping[str, Any], key: str, where: str) -> str:
+    value = v.get(key)
+    if not isinstance(value, str) or not value:
+        raise PriceCatalogError(f"{where}: {key} must be a non-empty string")
+    return value
+
+
+def _decimal(v: Mapping[str, Any], key: str, where: str) -> Decimal:
+    value = v.get(key)
+    if not isinstance(value, str):
+        raise PriceCatalogError(f'{where}: {key} must be a string such as "6.00" (not a float)')
+    try:
+        result = Decimal(value)
+    except InvalidOperation as exc:
+        raise PriceCatalogError(f"{where}: {key} {value!r} is not a number") from exc
+    if result < 0:
+        raise PriceCatalogError(f"{where}: {key} must not be negative")
+    return result
+
+
+def _source(v: Mapping[str, Any], sources: Mapping[str, Source], where: str) -> str:
+    key = _str(v, "source", where)
+    if key not in sources:
+        raise PriceCatalogError(f"{where}: source {key!r} is not defined under [sources]")
+    return key

@@ -1,0 +1,33 @@
+"""Pricing a validated spec with the kinds and catalogs that plugins registered."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from atlas.cost.estimate import CatalogRef, Estimate, LineItem, ResourceEstimate
+from atlas.model.infrastructure import InfrastructureSpec
+from atlas.providers.registry import ProviderRegistry
+
+__all__ = ["estimate_spec"]
+
+
+def estimate_spec(spec: InfrastructureSpec, registry: ProviderRegistry) -> Estimate:
+    """The cost of every resource of ``spec`` and the totals. Offline; no credentials."""
+    lookup = registry.price_lookup(spec.provider)
+    kinds = registry.kinds(spec.provider)
+    breakdown = []
+    for res in spec.resources:
+        kind = kinds.get(res.type)
+        if kind is None or kind.price is None:
+            why = f"provider {spec.provider!r} has no price model for {res.type!r}"
+            items: tuple[LineItem, ...] = (
+                LineItem(res.type, f"{res.type}:?", Decimal(1), "", None, None, None, why),
+            )
+        else:
+            items = tuple(kind.price(res.specifications, lookup))
+        breakdown.append(ResourceEstimate(res.type, res.name, items))
+    catalog = lookup.catalog
+    refs = (
+        (CatalogRef(catalog.provider, catalog.origin, catalog.effective_date),) if catalog else ()
+    )
+    return Estimate(lookup.currency, tuple(breakdown), refs)

@@ -1,0 +1,210 @@
+"""Estimating what a spec costs, per resource and line item, before anything exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import attrs
+
+from atlas.cost.catalog import HOURLY_PLACES, Price, PriceCatalog
+from atlas.cost.money import Money
+
+__all__ = ["CatalogRef", "Estimate", "LineItem", "PriceLookup", "ResourceEstimate"]
+
+#: ``adjust(provider, sku, price)`` returns a replacement price (negotiated rates) or None.
+PriceAdjuster = Callable[[str, str, Price], "Price | None"]
+
+_HOURLY_STEP = Decimal(1).scaleb(-HOURLY_PLACES)
+
+
+@attrs.frozen
+class LineItem:
+    """One priced component of a resource (a droplet's base price, its backups, ...).
+
+    ``monthly`` and ``hourly`` are ``None`` when no price is known; ``unpriced`` then says why.
+    """
+
+    description: str
+    sku: str
+    quantity: Decimal
+    unit: str
+    monthly: Money | None
+    hourly: Money | None
+    source: str | None = None
+    unpriced: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "sku": self.sku,
+            "quantity": _number(self.quantity),
+            "unit": self.unit,
+            "monthly_cost": _money(self.monthly, 2),
+            "hourly_cost": _money(self.hourly, HOURLY_PLACES),
+            "source": self.source,
+            **({"unpriced": self.unpriced} if self.unpriced else {}),
+        }
+
+
+class PriceLookup:
+    """What a resource kind's pricer sees: its provider's catalog, with plugin overrides."""
+
+    def __init__(
+        self, provider: str, catalog: PriceCatalog | None, adjust: PriceAdjuster | None = None
+    ) -> None:
+        self.provider = provider
+        self.catalog = catalog
+        self._adjust = adjust
+
+    @property
+    def currency(self) -> str:
+        return self.catalog.currency if self.catalog else "USD"
+
+    def price(self, sku: str) -> Price | None:
+        found = self.catalog.price(sku) if self.catalog else None
+        if found is not None and self._adjust is not None:
+            found = self._adjust(self.provider, sku, found) or found
+        return found
+
+    def line(self, description: str, sku: str, quantity: int | Decimal = 1) -> LineItem:
+        """``quantity`` units of ``sku``, or an unpriced line saying what is missing."""
+        qty = Decimal(quantity)
+        price = self.price(sku)
+        if price is None:
+            return LineItem(description, sku, qty, "", None, None, None, self._missing(sku))
+        hourly = (price.hourly * qty).amount.quantize(_HOURLY_STEP, ROUND_HALF_UP)
+        return LineItem(
+            description,
+            sku,
+            qty,
+            price.unit,
+            price.monthly * qty,
+            Money(hourly, price.hourly.currency),
+            price.source,
+        )
+
+    def surcharge(self, description: str, sku: str, base: LineItem) -> LineItem:
+        """A line costing a catalog rate's fraction of ``base`` (backups are 20 % or 30 %)."""
+        rate = self.catalog.rate(sku) if self.catalog else None
+        if rate is None or base.monthly is None or base.hourly is None:
+            why = self._missing(sku) if rate is None else f"the price of {base.sku} is unknown"
+            return LineItem(description, sku, Decimal(1), "", None, None, None, why)
+        hourly = (base.hourly * rate.fraction).amount.quantize(_HOURLY_STEP, ROUND_HALF_UP)
+        return LineItem(
+            description,
+            sku,
+            rate.fraction,
+            f"x {base.sku}",
+            base.monthly * rate.fraction,
+            Money(hourly, base.hourly.currency),
+            rate.source,
+        )
+
+    def _missing(self, sku: str) -> str:
+        if self.catalog is None:
+            return f"no price catalog is installed for provider {self.provider!r}"
+        return f"{sku!r} is not in the {self.provider} price catalog ({self.catalog.origin})"
+
+
+@attrs.frozen
+class ResourceEstimate:
+    """The cost of one resource, as a sum of its line items."""
+
+    resource_type: str
+    resource_name: str
+    line_items: tuple[LineItem, ...]
+
+    @property
+    def unpriced(self) -> tuple[str, ...]:
+        return tuple(f"{li.description}: {li.unpriced}" for li in self.line_items if li.unpriced)
+
+    @property
+    def monthly(self) -> Money | None:
+        """The monthly cost, or ``None`` when any component has no known price."""
+        return _sum(li.monthly for li in self.line_items)
+
+    @property
+    def hourly(self) -> Money | None:
+        return _sum(li.hourly for li in self.line_items)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "resource_type": self.resource_type,
+            "resource_name": self.resource_name,
+            "estimated_cost": _money(self.monthly, 2),
+            "estimated_hourly_cost": _money(self.hourly, HOURLY_PLACES),
+            "line_items": [li.to_dict() for li in self.line_items],
+        }
+        if self.unpriced:
+            out["unpriced"] = list(self.unpriced)
+        return out
+
+
+@attrs.frozen
+class CatalogRef:
+    """Which catalog priced an estimate, and the date its figures hold from."""
+
+    provider: str
+    origin: str
+    effective_date: dt.date
+
+
+@attrs.frozen
+class Estimate:
+    """What a spec costs: per resource, in total per month and per hour.
+
+    Resources with an unknown price are listed but left out of the totals, and ``complete`` is
+    false: an estimate never invents a figure.
+    """
+
+    currency: str
+    breakdown: tuple[ResourceEstimate, ...]
+    catalogs: tuple[CatalogRef, ...] = ()
+
+    @property
+    def monthly(self) -> Money:
+        return Money.total((r.monthly for r in self.breakdown if r.monthly), self.currency)
+
+    @property
+    def hourly(self) -> Money:
+        return Money.total((r.hourly for r in self.breakdown if r.hourly), self.currency)
+
+    @property
+    def complete(self) -> bool:
+        return all(r.monthly is not None for r in self.breakdown)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "estimated_monthly_cost": _money(self.monthly, 2),
+            "estimated_hourly_cost": _money(self.hourly, HOURLY_PLACES),
+            "currency": self.currency,
+            "complete": self.complete,
+            "breakdown": [r.to_dict() for r in self.breakdown],
+            "catalogs": [
+                {
+                    "provider": c.provider,
+                    "source": c.origin,
+                    "effective_date": c.effective_date.isoformat(),
+                }
+                for c in self.catalogs
+            ],
+        }
+
+
+def _sum(amounts: Iterable[Money | None]) -> Money | None:
+    items = list(amounts)
+    if not items or any(a is None for a in items):
+        return None
+    return Money.total((a for a in items if a is not None), items[0].currency if items[0] else "")
+
+
+def _money(value: Money | None, places: int) -> float | None:
+    # JSON has no decimals; the figure is rounded first, so the float carries no extra digits.
+    return None if value is None else float(value.rounded(places).amount)
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
