@@ -1,0 +1,1 @@
+"""The DigitalOcean provider plugin for atlas."""

@@ -1,0 +1,33 @@
+"""Checks of a whole spec that DigitalOcean would otherwise refuse: region, tags, names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atlas.exceptions import Problem
+from atlas.model.infrastructure import InfrastructureSpec
+from atlas.providers.base import CheckContext
+from atlas_digitalocean.catalog import load_offerings
+from atlas_digitalocean.naming import TAG_PATTERN, spec_tag
+from atlas_digitalocean.resources.common import check_catalog_choice
+
+__all__ = ["check_spec"]
+
+
+def check_spec(spec: InfrastructureSpec, ctx: CheckContext) -> Iterator[Problem]:
+    del ctx  # this check needs only the spec
+    yield from check_catalog_choice(spec.region, load_offerings().regions, "region", "region")
+    # The infrastructure name goes into ownership tags, whose alphabet has no '.'.
+    if not TAG_PATTERN.match(spec.name):
+        yield Problem(
+            "name",
+            f"{spec.name!r} cannot be used in a DigitalOcean tag: use letters, digits, '-' and '_'",
+        )
+    for key, value in spec.tags.items():
+        tag = spec_tag(key, value)
+        if not TAG_PATTERN.match(tag):
+            yield Problem(
+                f"tags.{key}",
+                f"becomes the DigitalOcean tag {tag!r}, which allows only letters, digits, "
+                "'-', '_' and ':' (at most 255 characters)",
+            )

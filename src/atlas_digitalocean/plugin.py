@@ -1,0 +1,35 @@
+"""The DigitalOcean plugin: hook implementations only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from atlas.cost.catalog import PriceCatalog
+from atlas.plugins import hookimpl
+from atlas.providers.base import ProviderInfo, ResourceKind
+from atlas_digitalocean.catalog import load_price_catalog
+from atlas_digitalocean.checks import check_spec
+from atlas_digitalocean.resources import KINDS
+
+PROVIDER = ProviderInfo(
+    name="digitalocean",
+    title="DigitalOcean",
+    package="atlas-infra",
+    check=check_spec,
+    aliases=("do",),
+)
+
+
+@hookimpl
+def atlas_add_providers() -> Sequence[ProviderInfo]:
+    return [PROVIDER]
+
+
+@hookimpl
+def atlas_add_resource_kinds() -> Sequence[ResourceKind]:
+    return KINDS
+
+
+@hookimpl
+def atlas_add_price_catalogs() -> Sequence[PriceCatalog]:
+    return [load_price_catalog()]

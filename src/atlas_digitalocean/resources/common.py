@@ -1,0 +1,69 @@
+"""Checks shared by the DigitalOcean resource kinds."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Callable, Iterable, Iterator
+
+from atlas.exceptions import Problem
+from atlas.model.infrastructure import ResourceSpec
+from atlas.providers.base import CheckContext
+from atlas_digitalocean.naming import NAME_RULES, cloud_name
+
+__all__ = [
+    "between",
+    "check_catalog_choice",
+    "check_cloud_names",
+    "max_length",
+    "nearest",
+    "valid_address",
+]
+
+
+def nearest(value: str, choices: Iterable[str], n: int = 3) -> str:
+    """``" (nearest: a, b, c)"`` for an error message, or ``""`` when nothing is close."""
+    pool = list(choices)
+    close = difflib.get_close_matches(value, pool, n=n, cutoff=0.0) if pool else []
+    return f" (nearest: {', '.join(close)})" if close else ""
+
+
+def between(low: int, high: int) -> Callable[[int], str | None]:
+    def check(value: int) -> str | None:
+        return None if low <= value <= high else f"must be from {low} to {high}; got {value}"
+
+    return check
+
+
+def max_length(limit: int) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        size = len(value.encode("utf-8"))
+        return None if size <= limit else f"is {size} bytes long; the limit is {limit}"
+
+    return check
+
+
+def valid_address(value: str) -> str | None:
+    """An IPv4/IPv6 address or network, as firewall rules take them."""
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return f"{value!r} is not an IP address or CIDR block"
+    return None
+
+
+def check_catalog_choice(
+    value: str, choices: Iterable[str], what: str, path: str
+) -> Iterator[Problem]:
+    pool = tuple(choices)
+    if pool and value not in pool:
+        yield Problem(path, f"unknown {what} {value!r}{nearest(value, pool)}")
+
+
+def check_cloud_names(res: ResourceSpec, ctx: CheckContext, count: int = 1) -> Iterator[Problem]:
+    """The name DigitalOcean will be given must be one it accepts."""
+    rule = NAME_RULES[res.type]
+    longest = cloud_name(ctx.spec.name, res.name, count if count > 1 else None)
+    why = rule.refuses(longest)
+    if why:
+        yield Problem("name", f"the DigitalOcean name {longest!r} {why}")

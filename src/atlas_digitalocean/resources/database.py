@@ -1,0 +1,103 @@
+"""Managed database clusters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+import attrs
+
+from atlas.cost.estimate import LineItem, PriceLookup
+from atlas.exceptions import Problem
+from atlas.model.fields import Label, spec_field
+from atlas.model.infrastructure import ResourceSpec
+from atlas.providers.base import CheckContext, ResourceKind
+from atlas_digitalocean.resources.common import between, check_catalog_choice, check_cloud_names
+
+__all__ = ["ENGINES", "KIND", "DatabaseSpec"]
+
+#: Engines DigitalOcean creates today (Redis became Valkey; creates closed 2025-04-30).
+ENGINES = ("kafka", "mongodb", "mysql", "opensearch", "pg", "valkey")
+#: Names the callers also use.
+ENGINE_ALIASES = {"postgresql": "pg", "postgres": "pg"}
+#: The 1 GiB plan cannot have standby nodes (DigitalOcean's standby glossary entry).
+_NO_STANDBY = ("db-s-1vcpu-1gb",)
+
+
+def _engine(value: str) -> str:
+    return ENGINE_ALIASES.get(value, value)
+
+
+def _engine_check(value: str) -> str | None:
+    if value in ENGINES:
+        return None
+    return f"unknown engine {value!r}; DigitalOcean offers {', '.join(ENGINES)} (or 'postgresql')"
+
+
+def _version_check(value: str) -> str | None:
+    return None if re.fullmatch(r"\d+(\.\d+)*", value) else f"{value!r} is not a version number"
+
+
+@attrs.frozen
+class DatabaseSpec:
+    """A managed database cluster."""
+
+    engine: str = attrs.field(
+        converter=_engine,
+        metadata={
+            "atlas": {
+                "doc": "`pg` (or `postgresql`), `mysql`, `valkey`, `mongodb`, "
+                "`kafka` or `opensearch`.",
+                "check": _engine_check,
+            }
+        },
+        kw_only=True,
+    )
+    size: str = spec_field(doc="Node size slug such as `db-s-1vcpu-2gb`; sets the price.")
+    version: Label | None = spec_field(
+        default=None, check=_version_check, doc="Engine version, e.g. `15` (else the newest)."
+    )
+    num_nodes: int = spec_field(
+        default=1, check=between(1, 3), doc="Nodes: 1, or 2 to 3 with standbys."
+    )
+    vpc: str | None = spec_field(default=None, ref="vpc", doc="Name of a `vpc` resource to join.")
+    storage_size_mib: int | None = spec_field(
+        default=None, check=between(1, 2**31), doc="Extra disk in MiB beyond the plan's own."
+    )
+
+
+def price(spec: DatabaseSpec, lookup: PriceLookup) -> Sequence[LineItem]:
+    nodes = f" x {spec.num_nodes} nodes" if spec.num_nodes > 1 else ""
+    items = [lookup.line(f"Database {spec.size}{nodes}", f"database:{spec.size}", spec.num_nodes)]
+    if spec.storage_size_mib is not None:
+        items.append(
+            lookup.line(
+                f"Additional storage {spec.storage_size_mib} MiB",
+                "database:storage-mib",
+                spec.storage_size_mib,
+            )
+        )
+    return items
+
+
+def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
+    spec: DatabaseSpec = res.specifications
+    yield from check_cloud_names(res, ctx)
+    if ctx.catalog is not None:
+        sizes = ctx.catalog.variants("database")
+        yield from check_catalog_choice(spec.size, sizes, "database size", "specifications.size")
+    if spec.num_nodes > 1 and spec.size in _NO_STANDBY:
+        yield Problem(
+            "specifications.num_nodes",
+            f"{spec.size} cannot have standby nodes; use db-s-1vcpu-2gb or larger",
+        )
+
+
+KIND = ResourceKind(
+    provider="digitalocean",
+    type="database",
+    spec_class=DatabaseSpec,
+    summary="A managed database cluster of 1 to 3 nodes.",
+    price=price,
+    check=check,
+)

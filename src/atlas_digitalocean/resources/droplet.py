@@ -1,0 +1,97 @@
+"""Droplets: virtual machines, one or many identical ones per resource."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Literal
+
+import attrs
+
+from atlas.cost.estimate import LineItem, PriceLookup
+from atlas.exceptions import Problem
+from atlas.model.fields import spec_field
+from atlas.model.infrastructure import ResourceSpec
+from atlas.providers.base import CheckContext, ResourceKind
+from atlas_digitalocean.catalog import load_offerings
+from atlas_digitalocean.resources.common import (
+    between,
+    check_catalog_choice,
+    check_cloud_names,
+    max_length,
+)
+
+__all__ = ["KIND", "DropletSpec"]
+
+BackupPlan = bool | Literal["daily", "weekly"]
+
+
+@attrs.frozen
+class DropletSpec:
+    """A droplet (or ``count`` identical droplets)."""
+
+    size: str = spec_field(doc="Size slug such as `s-1vcpu-1gb`; sets the price.")
+    image: str | int | None = spec_field(
+        default=None,
+        create_only=True,
+        doc="Image slug (`ubuntu-24-04-x64`) or the numeric id of a custom image or snapshot.",
+    )
+    ssh_keys: tuple[str | int, ...] = spec_field(
+        factory=tuple, doc="SSH keys to install: fingerprints or numeric key ids."
+    )
+    backups: BackupPlan = spec_field(
+        default=False,
+        doc='`false`, `true` (DigitalOcean\'s daily plan), `"daily"` (+30 %) or `"weekly"` '
+        "(+20 %).",
+    )
+    monitoring: bool = spec_field(default=False, doc="Install the metrics agent.")
+    ipv6: bool = spec_field(default=False, doc="Give the droplet a public IPv6 address.")
+    vpc: str | None = spec_field(
+        default=None, ref="vpc", doc="Name of a `vpc` resource to join (else the default VPC)."
+    )
+    user_data: str | None = spec_field(
+        default=None, check=max_length(64 * 1024), doc="Cloud-init user data, at most 64 KiB."
+    )
+    count: int = spec_field(
+        default=1, check=between(1, 1000), doc="How many identical droplets (1 to 1000)."
+    )
+
+    @property
+    def backup_plan(self) -> Literal["daily", "weekly"] | None:
+        """The backup plan DigitalOcean will apply (``True`` means its default, daily)."""
+        if self.backups is True:
+            return "daily"
+        return self.backups or None
+
+
+def price(spec: DropletSpec, lookup: PriceLookup) -> Sequence[LineItem]:
+    count = f" x {spec.count}" if spec.count > 1 else ""
+    base = lookup.line(f"Droplet {spec.size}{count}", f"droplet:{spec.size}", spec.count)
+    plan = spec.backup_plan
+    if plan is None:
+        return [base]
+    rate = "30 %" if plan == "daily" else "20 %"
+    backups = lookup.surcharge(f"{plan.title()} backups ({rate})", f"droplet-backups:{plan}", base)
+    return [base, backups]
+
+
+def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
+    spec: DropletSpec = res.specifications
+    yield from check_cloud_names(res, ctx, spec.count)
+    if ctx.catalog is not None:
+        sizes = ctx.catalog.variants("droplet")
+        yield from check_catalog_choice(spec.size, sizes, "droplet size", "specifications.size")
+    if isinstance(spec.image, str):
+        images = load_offerings().images
+        yield from check_catalog_choice(spec.image, images, "image", "specifications.image")
+    elif isinstance(spec.image, int) and spec.image <= 0:
+        yield Problem("specifications.image", "an image id must be a positive number")
+
+
+KIND = ResourceKind(
+    provider="digitalocean",
+    type="droplet",
+    spec_class=DropletSpec,
+    summary="A virtual machine; `count` makes several identical ones.",
+    price=price,
+    check=check,
+)

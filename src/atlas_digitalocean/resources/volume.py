@@ -1,0 +1,68 @@
+"""Block storage volumes, optionally attached to a droplet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Literal
+
+import attrs
+
+from atlas.cost.estimate import LineItem, PriceLookup
+from atlas.exceptions import Problem
+from atlas.model.fields import spec_field
+from atlas.model.infrastructure import ResourceSpec
+from atlas.providers.base import CheckContext, ResourceKind
+from atlas_digitalocean.resources.common import between, check_cloud_names, max_length
+
+__all__ = ["KIND", "VolumeSpec"]
+
+
+@attrs.frozen
+class VolumeSpec:
+    """A block storage volume."""
+
+    size_gigabytes: int = spec_field(
+        check=between(1, 16384), doc="Size in GiB, 1 to 16,384; sets the price."
+    )
+    filesystem_type: Literal["ext4", "xfs"] | None = spec_field(
+        default=None, doc="Format the volume as `ext4` or `xfs` (else it is left raw)."
+    )
+    attach_to: str | None = spec_field(
+        default=None, ref="droplet", doc="Name of the `droplet` resource to attach to."
+    )
+    description: str | None = spec_field(
+        default=None, check=max_length(255), doc="Free text shown in the control panel."
+    )
+
+
+def price(spec: VolumeSpec, lookup: PriceLookup) -> Sequence[LineItem]:
+    return [
+        lookup.line(f"Block storage {spec.size_gigabytes} GiB", "volume:gib", spec.size_gigabytes)
+    ]
+
+
+def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
+    spec: VolumeSpec = res.specifications
+    yield from check_cloud_names(res, ctx)
+    if spec.attach_to is None:
+        return
+    try:
+        target = ctx.spec.resource(spec.attach_to)
+    except KeyError:
+        return  # reported with the other references
+    count = getattr(target.specifications, "count", 1)
+    if target.type == "droplet" and count > 1:
+        yield Problem(
+            "specifications.attach_to",
+            f"droplet {spec.attach_to!r} has count {count}; a volume attaches to one droplet",
+        )
+
+
+KIND = ResourceKind(
+    provider="digitalocean",
+    type="volume",
+    spec_class=VolumeSpec,
+    summary="Block storage, attachable to one droplet.",
+    price=price,
+    check=check,
+)
