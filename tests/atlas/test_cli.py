@@ -1,0 +1,115 @@
+"""The ``atlas`` command: tables, JSON, and exit status 2 with every problem on bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atlas.cli import main
+from tests.conftest import EXAMPLES
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_estimate_prints_a_table() -> None:
+    code, out, err = run("estimate", str(EXAMPLES / "web-app.yaml"))
+    assert (code, err) == (0, "")
+    assert "Droplet s-2vcpu-4gb" in out
+    assert "Daily backups (30 %)" in out
+    lines = out.splitlines()
+    assert lines[-1].split()[-2:] == ["61.20", "0.09106"]
+
+
+def test_estimate_json() -> None:
+    code, out, _ = run("estimate", str(EXAMPLES / "one-droplet.json"), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["estimated_monthly_cost"] == 6.0
+    assert data["estimated_hourly_cost"] == 0.00893
+    assert data["breakdown"][0]["resource_name"] == "web"
+
+
+def test_estimate_shows_budget_verdict() -> None:
+    _, out, _ = run("estimate", str(EXAMPLES / "stack.yaml"))
+    assert "budget: 250.00 USD a month; within budget" in out
+
+
+FIVE_MISTAKES = """
+name: shop
+provider: digitalocean
+region: nyc9
+resources:
+  - {type: droplet, name: web, specifications: {size: s-1vcpu-1gx}}
+  - {type: volume, name: data, specifications: {size_gigabytes: "100"}}
+  - {type: dropplet, name: x}
+  - {type: droplet, name: web, specifications: {size: s-1vcpu-1gb, backup: true}}
+"""
+
+
+def test_invalid_spec_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(FIVE_MISTAKES)
+    code, out, err = run("estimate", str(path))
+    assert (code, out) == (2, "")
+    lines = err.splitlines()
+    assert lines[0] == f"{path}: 6 problems"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == [
+        "region",
+        "resources[0].specifications.size",
+        "resources[1].specifications.size_gigabytes",
+        "resources[2].type",
+        "resources[3].name",
+        "resources[3].specifications.backup",
+    ]
+
+
+def test_no_traceback_from_the_real_command(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(FIVE_MISTAKES)
+    proc = subprocess.run(
+        [sys.executable, "-m", "atlas", "estimate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "resources[2].type" in proc.stderr
+
+
+def test_missing_file_is_exit_2() -> None:
+    code, _, err = run("estimate", "/nonexistent/spec.yaml")
+    assert code == 2
+    assert "cannot read spec file" in err
+
+
+def test_validate_for_create_asks_for_more_than_estimate() -> None:
+    path = str(EXAMPLES / "one-droplet.json")
+    assert run("validate", path, "--for", "estimate")[0] == 0
+    code, _, err = run("validate", path)
+    assert code == 2
+    assert "resources[0].specifications.image: required to create" in err
+
+
+def test_providers_listing() -> None:
+    code, out, _ = run("providers")
+    assert code == 0
+    assert "digitalocean" in out
+    assert "load_balancer" in out
+    code, out, _ = run("providers", "--json")
+    assert json.loads(out)["providers"][0]["name"] == "digitalocean"
+
+
+def test_usage_errors_exit_2() -> None:
+    with pytest.raises(SystemExit) as info:
+        run("estimate")
+    assert info.value.code == 2
