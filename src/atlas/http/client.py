@@ -1,0 +1,310 @@
+"""The HTTP client every provider talks through.
+
+``ApiClient`` wraps ``httpx.AsyncClient`` with what each provider would otherwise redo: bearer
+auth from a ``Secret``, a per-token rate limiter, the retry policy, error mapping onto atlas's
+tree, pagination, and one secret-free debug line per attempt on the ``atlas.http`` logger.
+The network, the sleep and the clocks are all injectable, so tests run in-process and instantly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator, Generator, Mapping
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState
+
+from atlas.__about__ import __version__
+from atlas.credentials import Secret
+from atlas.exceptions import CredentialsError, NotFoundError, ProviderAPIError
+from atlas.http._types import Clock, Sleep
+from atlas.http.errors import error_from_response, error_from_transport
+from atlas.http.ratelimit import Priority, RateLimiter
+from atlas.http.retry import RetryPolicy
+
+__all__ = ["DEFAULT_TIMEOUT", "ApiClient", "BearerAuth"]
+
+logger = logging.getLogger("atlas.http")
+
+Params = Mapping[str, str | int | float | bool]
+JSONObject = dict[str, Any]
+
+# Connecting is quick or not happening; a slow list call can legitimately take a while.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>``, added at send time so no client header holds it."""
+
+    def __init__(self, token: Secret) -> None:
+        if not isinstance(token, Secret):
+            raise TypeError("the token must be an atlas.credentials.Secret, never a bare str")
+        if not token.is_header_safe():
+            # Checked here because httpx's own error for a bad header value quotes the value.
+            raise CredentialsError("the token contains spaces, control or non-ASCII characters")
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(token=Secret('***'))"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+class ApiClient:
+    """An async client for one provider API and one token.
+
+    Unless ``rate_limiter`` is given, clients sharing a token share the process-wide limiter
+    for it — except when ``sleep`` and ``clock`` are injected (tests, benchmarks; always both):
+    then the client gets a private limiter on that same fake time, so nothing really sleeps.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: Secret,
+        *,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        wall_clock: Clock = time.time,
+        user_agent: str | None = None,
+    ) -> None:
+        if (sleep is None) != (clock is None):
+            # A fake sleep with the real clock would have the limiter wait forever.
+            raise ValueError("inject sleep and clock together: a fake sleep needs a clock it moves")
+        self.retry = retry or RetryPolicy()
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._clock: Clock = clock or time.monotonic
+        self._wall_clock = wall_clock
+        if rate_limiter is None:
+            rate_limiter = (
+                RateLimiter.shared(token)
+                if clock is None
+                else RateLimiter(clock=self._clock, sleep=self._sleep, wall_clock=wall_clock)
+            )
+        self.rate_limiter = rate_limiter
+        self._token = token
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            auth=BearerAuth(token),
+            timeout=timeout,
+            transport=transport,
+            headers={
+                "User-Agent": user_agent or f"atlas/{__version__}",
+                "Accept": "application/json",
+            },
+            follow_redirects=False,  # a redirect elsewhere must not take the token along
+        )
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return self._http.base_url
+
+    def __repr__(self) -> str:
+        return f"ApiClient(base_url={str(self.base_url)!r}, retry={self.retry!r})"
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        priority: Priority | None = None,
+    ) -> httpx.Response:
+        """Send one request, retrying as ``self.retry`` allows; return a 1xx-3xx response.
+
+        ``path`` is relative to ``base_url`` or an absolute URL on the same origin. Raises the
+        mapped atlas error (``ProviderAPIError`` or ``TransportError`` subclasses) on failure.
+        """
+        method = method.upper()
+        self._check_origin(httpx.URL(path))
+        priority = Priority.for_method(method) if priority is None else priority
+        before_sleep = functools.partial(self._log_retry, method, path)
+        retrying = self.retry.retrying(method, sleep=self._sleep, before_sleep=before_sleep)
+        async for attempt in retrying:
+            with attempt:
+                state = attempt.retry_state
+                request = self._http.build_request(method, path, params=params, json=json)
+                return await self._attempt(request, priority, state.attempt_number, state.idle_for)
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    async def _attempt(
+        self, request: httpx.Request, priority: Priority, attempt: int, total_wait: float
+    ) -> httpx.Response:
+        # total_wait is what was slept before this attempt; carried by the error in case this
+        # turns out to be the last one.
+        method, url = request.method, str(request.url)
+        await self.rate_limiter.acquire(priority)
+        started = self._clock()
+        try:
+            response = await self._http.send(request)
+        except httpx.RequestError as exc:
+            self._log_attempt(request, type(exc).__name__, started, attempt)
+            raise error_from_transport(
+                exc, method=method, url=url, total_wait=total_wait, redact=self._redact
+            ) from exc
+        self.rate_limiter.observe(response.headers, status=response.status_code)
+        self._log_attempt(request, response.status_code, started, attempt)
+        if response.is_error:
+            raise error_from_response(
+                response,
+                method=method,
+                url=url,
+                total_wait=total_wait,
+                wall_clock=self._wall_clock,
+                redact=self._redact,
+            )
+        return response
+
+    async def get_json(
+        self, path: str, *, params: Params | None = None, priority: Priority | None = None
+    ) -> JSONObject:
+        """GET and return the JSON object answered."""
+        return _json_object(await self.request("GET", path, params=params, priority=priority))
+
+    async def post_json(self, path: str, json: Any, *, params: Params | None = None) -> JSONObject:
+        """POST ``json`` and return the JSON object answered (``{}`` for an empty body)."""
+        return _json_object(await self.request("POST", path, params=params, json=json))
+
+    async def put_json(self, path: str, json: Any, *, params: Params | None = None) -> JSONObject:
+        """PUT ``json`` and return the JSON object answered (``{}`` for an empty body)."""
+        return _json_object(await self.request("PUT", path, params=params, json=json))
+
+    async def patch_json(self, path: str, json: Any, *, params: Params | None = None) -> JSONObject:
+        """PATCH ``json`` and return the JSON object answered (``{}`` for an empty body)."""
+        return _json_object(await self.request("PATCH", path, params=params, json=json))
+
+    async def delete(
+        self, path: str, *, params: Params | None = None, missing_ok: bool = False
+    ) -> None:
+        """DELETE; with ``missing_ok`` a 404 counts as done (a retried delete may see one)."""
+        try:
+            await self.request("DELETE", path, params=params)
+        except NotFoundError:
+            if not missing_ok:
+                raise
+
+    async def paginate(
+        self, path: str, key: str, params: Params | None = None, *, per_page: int | None = 200
+    ) -> AsyncIterator[JSONObject]:
+        """Yield every item under ``key`` across all pages of a list endpoint.
+
+        Follows ``links.pages.next`` (an absolute URL) until there is none; an answer without
+        ``links`` (``GET /v2/databases``) is a single page.
+        """
+        query: dict[str, Any] = dict(params or {})
+        if per_page is not None:
+            query.setdefault("per_page", per_page)
+        url: str | None = path
+        seen: set[str] = set()
+        while url is not None:
+            body = await self.get_json(url, params=query)
+            items = body.get(key)
+            if not isinstance(items, list):
+                raise _unexpected(f"the answer has no {key!r} list", url)
+            for item in items:
+                yield item
+            url, query = self._next_page(body, query, seen)
+
+    def _next_page(
+        self, body: JSONObject, query: dict[str, Any], seen: set[str]
+    ) -> tuple[str | None, dict[str, Any]]:
+        links = body.get("links")
+        pages = links.get("pages") if isinstance(links, dict) else None
+        link = pages.get("next") if isinstance(pages, dict) else None
+        if not isinstance(link, str) or not link:
+            return None, query
+        url = httpx.URL(link)
+        if url.is_absolute_url and _origin(url) != _origin(self.base_url):
+            raise _unexpected("the next-page link points away from the API", url.host)
+        if link in seen:
+            raise _unexpected("the next-page link repeats an earlier page", link)
+        seen.add(link)
+        # The link's own page wins; per_page and filters carry over when the link omits them.
+        merged = {**query, **dict(url.params)}
+        return str(url.copy_with(query=None)), merged
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _check_origin(self, url: httpx.URL) -> None:
+        if url.is_absolute_url and _origin(url) != _origin(self.base_url):
+            raise ValueError(f"refusing to send the token to {url.host}, not {self.base_url.host}")
+
+    def _redact(self, text: str) -> str:
+        # A provider that echoes the request in an error must not put the token in ours.
+        return text.replace(self._token.reveal(), "***")
+
+    def _log_attempt(
+        self, request: httpx.Request, outcome: int | str, started: float, attempt: int
+    ) -> None:
+        elapsed = self._clock() - started
+        # Path only: no query (filters are not secret, but keep lines short), no headers, no body.
+        logger.debug(
+            "%s %s -> %s in %.3fs (attempt %d)",
+            request.method,
+            request.url.path,
+            outcome,
+            elapsed,
+            attempt,
+        )
+
+    @staticmethod
+    def _log_retry(method: str, path: str, state: RetryCallState) -> None:
+        outcome = state.outcome
+        failure = type(outcome.exception()).__name__ if outcome and outcome.failed else "?"
+        logger.debug(
+            "%s %s: retrying in %.2fs after %s (attempt %d failed)",
+            method,
+            httpx.URL(path).path,
+            state.upcoming_sleep,
+            failure,
+            state.attempt_number,
+        )
+
+
+def _unexpected(message: str, where: str) -> ProviderAPIError:
+    return ProviderAPIError(message, status=200, code="unexpected_body", method="GET", url=where)
+
+
+def _json_object(response: httpx.Response) -> JSONObject:
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        url = str(response.request.url)
+        raise ProviderAPIError(
+            "the answer is not a JSON object",
+            status=response.status_code,
+            code="unexpected_body",
+            method=response.request.method,
+            url=url,
+        )
+    return body

@@ -1,0 +1,42 @@
+"""Fixtures for the HTTP layer's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from atlas.credentials import Secret
+from atlas.http import ApiClient, RetryPolicy
+from tests.atlas.http.http_fakes import BASE_URL, CANARY, FakeTime, Script
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def token() -> Secret:
+    return Secret(CANARY)
+
+
+@pytest.fixture
+def make_client(fake_time: FakeTime, token: Secret) -> Callable[..., ApiClient]:
+    """Build ApiClients on fake time over a Script; fast retry policy unless one is given."""
+
+    def make(script: Script, **kwargs: Any) -> ApiClient:
+        kwargs.setdefault("retry", RetryPolicy(jitter=False))
+        client = ApiClient(
+            BASE_URL,
+            token,
+            transport=script.transport,
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+            wall_clock=fake_time.wall,
+            **kwargs,
+        )
+        return client
+
+    return make
