@@ -8,7 +8,7 @@ from atlas.exceptions import Problem
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.providers.base import CheckContext
 from atlas_digitalocean.catalog import load_offerings
-from atlas_digitalocean.naming import TAG_PATTERN, spec_tag
+from atlas_digitalocean.naming import INFRA_NAME, TAG_PATTERN, spec_tag
 from atlas_digitalocean.resources.common import check_catalog_choice
 
 __all__ = ["check_spec"]
@@ -17,11 +17,11 @@ __all__ = ["check_spec"]
 def check_spec(spec: InfrastructureSpec, ctx: CheckContext) -> Iterator[Problem]:
     del ctx  # this check needs only the spec
     yield from check_catalog_choice(spec.region, load_offerings().regions, "region", "region")
-    # The infrastructure name goes into ownership tags, whose alphabet has no '.'.
-    if not TAG_PATTERN.match(spec.name):
+    # The infrastructure name starts every object's name: no DigitalOcean name takes '_',
+    # and tags take no '.'.
+    if not INFRA_NAME.match(spec.name):
         yield Problem(
-            "name",
-            f"{spec.name!r} cannot be used in a DigitalOcean tag: use letters, digits, '-' and '_'",
+            "name", f"{spec.name!r} cannot start DigitalOcean names: use letters, digits and '-'"
         )
     for key, value in spec.tags.items():
         tag = spec_tag(key, value)

@@ -1,7 +1,11 @@
 """How atlas names and tags what it creates on DigitalOcean, and the rules DigitalOcean enforces.
 
-Every cloud object gets a deterministic name, ``<infrastructure>-<resource>`` (plus ``-<n>`` for
-each of several identical droplets), so that a create whose answer was lost can be found again.
+Every cloud object gets a deterministic name, so that a create whose answer was lost can be
+found again: droplets ``<infrastructure>-<resource>`` (``-<n>`` for each of several identical
+ones); the kinds whose names must be unique in the account (volumes per region, databases,
+load balancers, firewalls, VPCs) add the owner's uid, ``<infrastructure>-<resource>-<uid>``.
+Droplets, volumes and databases also carry tags: ``atlas:<uid>`` for the infrastructure and
+``atlas:<uid>:<resource>`` for the resource.
 """
 
 from __future__ import annotations
@@ -10,7 +14,29 @@ import re
 
 import attrs
 
-__all__ = ["NAME_RULES", "TAG_PATTERN", "NameRule", "cloud_name", "spec_tag"]
+__all__ = [
+    "INFRA_NAME",
+    "NAME_RULES",
+    "TAGGED",
+    "TAG_PATTERN",
+    "UID_LENGTH",
+    "NameRule",
+    "cloud_name",
+    "object_name",
+    "owner_tag",
+    "resource_tag",
+    "spec_tag",
+]
+
+#: Length of :attr:`atlas.model.state.Owner.uid`.
+UID_LENGTH = 8
+#: Infrastructure names start every object's name (no DigitalOcean name takes '_') and go into
+#: tags (which take no '.').
+INFRA_NAME = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
+#: Kinds DigitalOcean lets atlas tag (the others are found by name).
+TAGGED = frozenset({"droplet", "volume", "database"})
+#: Kinds whose names atlas makes unique with the owner's uid.
+UNIQUE_NAMED = frozenset({"volume", "database", "load_balancer", "firewall", "vpc"})
 
 #: DigitalOcean tag names (``^[a-zA-Z0-9_\-\:]+$``, at most 255 characters).
 TAG_PATTERN = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
@@ -54,9 +80,28 @@ NAME_RULES: dict[str, NameRule] = {
 
 
 def cloud_name(infrastructure: str, resource: str, index: int | None = None) -> str:
-    """The name atlas gives a resource on DigitalOcean (``index`` counts from 1)."""
+    """``<infrastructure>-<resource>``, with ``-<index>`` (counting from 1) when given."""
     base = f"{infrastructure}-{resource}"
     return base if index is None else f"{base}-{index}"
+
+
+def object_name(
+    kind: str, infrastructure: str, uid: str, resource: str, index: int | None = None
+) -> str:
+    """The name atlas gives one object of ``kind`` on DigitalOcean."""
+    if kind in UNIQUE_NAMED:
+        return f"{cloud_name(infrastructure, resource)}-{uid}"
+    return cloud_name(infrastructure, resource, index)
+
+
+def owner_tag(uid: str) -> str:
+    """The tag on everything taggable that an infrastructure owns."""
+    return f"atlas:{uid}"
+
+
+def resource_tag(uid: str, resource: str) -> str:
+    """The tag on the objects of one resource."""
+    return f"atlas:{uid}:{resource}"
 
 
 def spec_tag(key: str, value: str) -> str:

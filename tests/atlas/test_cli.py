@@ -113,3 +113,20 @@ def test_usage_errors_exit_2() -> None:
     with pytest.raises(SystemExit) as info:
         run("estimate")
     assert info.value.code == 2
+
+
+def test_budget_verdicts(tmp_path: Path) -> None:
+    text = (EXAMPLES / "stack.yaml").read_text()
+    over = tmp_path / "over.yaml"
+    over.write_text(text.replace("monthly_limit: 250", "monthly_limit: 100"))
+    assert "OVER budget" in run("estimate", str(over))[1]
+    euros = tmp_path / "eur.yaml"
+    euros.write_text(text.replace("monthly_limit: 250", "monthly_limit: 250\n  currency: EUR"))
+    code, out, _ = run("estimate", str(euros))
+    assert code == 0
+    assert "cannot compare a budget in EUR with prices in USD" in out
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text(text.replace("num_nodes: 2", "num_nodes: 2\n      storage_size_mib: 20480"))
+    assert "unknown: some prices are unknown" in run("estimate", str(unknown))[1]
+    data = json.loads(run("estimate", str(over), "--json")[1])
+    assert data["budget"] == {"monthly_limit": 100.0, "currency": "USD", "verdict": "OVER budget"}

@@ -191,3 +191,28 @@ def test_cloud_names_and_tags() -> None:
     assert cloud_name("app", "web") == "app-web"
     assert cloud_name("app", "web", 3) == "app-web-3"
     assert spec_tag("env", "prod") == "env:prod"
+
+
+def test_descriptions_count_characters_user_data_counts_bytes(registry: ProviderRegistry) -> None:
+    vpc = {"type": "vpc", "name": "net", "specifications": {"description": "é" * 255}}
+    assert check(registry, vpc) == []
+    vpc["specifications"] = {"description": "é" * 256}
+    [(path, msg)] = check(registry, vpc)
+    assert path == "resources[1].specifications.description"
+    assert "256 characters" in msg
+    big = {**DROPLET, "specifications": {**DROPLET["specifications"], "user_data": "é" * 40000}}
+    [(path, msg)] = check(registry, {**big, "name": "big"})
+    assert "80000 bytes" in msg
+
+
+def test_only_tagged_kinds_need_tag_safe_names(registry: ProviderRegistry) -> None:
+    assert check(registry, {"type": "vpc", "name": "net.v2"}) == []
+    vol = {"type": "volume", "name": "data.v2", "specifications": {"size_gigabytes": 5}}
+    [(path, _)] = check(registry, vol)
+    assert path == "resources[1].name"
+
+
+def test_firewall_level_tags_are_checked(registry: ProviderRegistry) -> None:
+    [(path, msg)] = check(registry, fw(tags=["bad tag"]))
+    assert path == "resources[1].specifications.tags[0]"
+    assert "not a valid tag" in msg

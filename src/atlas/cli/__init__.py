@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import TextIO
 
 from atlas import __version__
-from atlas.cli.render import render_estimate, render_problems, render_providers
+from atlas.cli.render import (
+    budget_verdict,
+    render_estimate,
+    render_problems,
+    render_providers,
+)
 from atlas.exceptions import AtlasError, SpecError, SpecValidationError
 from atlas.runtime import default_registry, estimate, load_spec
 
@@ -26,19 +31,28 @@ Command = Callable[[argparse.Namespace, TextIO], int]
 
 
 def _estimate(args: argparse.Namespace, out: TextIO) -> int:
-    result = estimate(Path(args.file))
+    spec = load_spec(Path(args.file), purpose="estimate")
+    result = estimate(spec)
     if args.json:
-        json.dump(result.to_dict(), out, indent=2)
+        data = result.to_dict()
+        if spec.budget is not None:
+            data["budget"] = {
+                "monthly_limit": float(spec.budget.monthly_limit),
+                "currency": spec.budget.currency,
+                "verdict": budget_verdict(spec, result),
+            }
+        json.dump(data, out, indent=2)
         out.write("\n")
     else:
-        spec = load_spec(Path(args.file), purpose="estimate")
         out.write(render_estimate(spec, result))
     return EXIT_OK
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
     spec = load_spec(Path(args.file), purpose=args.purpose)
-    out.write(f"{args.file}: valid for {args.purpose} ({len(spec.resources)} resources)\n")
+    count = len(spec.resources)
+    noun = "resource" if count == 1 else "resources"
+    out.write(f"{args.file}: valid for {args.purpose} ({count} {noun})\n")
     return EXIT_OK
 
 

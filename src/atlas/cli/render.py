@@ -9,7 +9,7 @@ from atlas.exceptions import SpecValidationError
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.providers.registry import ProviderRegistry
 
-__all__ = ["render_estimate", "render_problems", "render_providers"]
+__all__ = ["budget_verdict", "render_estimate", "render_problems", "render_providers"]
 
 
 def _amount(value: Money | None, places: int) -> str:
@@ -52,10 +52,28 @@ def render_estimate(spec: InfrastructureSpec, est: Estimate) -> str:
     for res in est.breakdown:
         lines.extend(f"note: {res.resource_name}: {why}" for why in res.unpriced)
     if spec.budget is not None:
-        limit = Money(spec.budget.monthly_limit, spec.budget.currency)
-        verdict = "within" if est.monthly <= limit else "OVER"
-        lines.append(f"budget: {_amount(limit, 2)} {limit.currency} a month; {verdict} budget")
+        lines.append(budget_line(spec, est))
     return "\n".join(lines) + "\n"
+
+
+def budget_line(spec: InfrastructureSpec, est: Estimate) -> str:
+    assert spec.budget is not None
+    limit = Money(spec.budget.monthly_limit, spec.budget.currency)
+    verdict = budget_verdict(spec, est)
+    return f"budget: {_amount(limit, 2)} {limit.currency} a month; {verdict}"
+
+
+def budget_verdict(spec: InfrastructureSpec, est: Estimate) -> str:
+    """``within budget``, ``OVER budget``, or why that cannot be said."""
+    assert spec.budget is not None
+    if spec.budget.currency != est.currency:
+        return f"cannot compare a budget in {spec.budget.currency} with prices in {est.currency}"
+    limit = Money(spec.budget.monthly_limit, spec.budget.currency)
+    if est.monthly > limit:
+        return "OVER budget"
+    if not est.complete:
+        return "unknown: some prices are unknown (the priced part is within budget)"
+    return "within budget"
 
 
 def render_problems(source: str, exc: SpecValidationError) -> str:

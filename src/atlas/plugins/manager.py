@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import pluggy
 
+from atlas.exceptions import PluginError
 from atlas.plugins import hookspecs
 
 __all__ = ["DISABLE_AUTOLOAD_ENV", "ENTRY_POINT_GROUP", "get_plugin_manager"]
@@ -31,11 +32,15 @@ def get_plugin_manager(
     pm.add_hookspecs(hookspecs)
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
-    if autoload:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    for plugin in plugins:
-        # A plugin both installed and passed explicitly is registered once.
-        if not pm.is_registered(plugin):
-            pm.register(plugin)
-    pm.check_pending()
+    try:
+        if autoload:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        for plugin in plugins:
+            # A plugin both installed and passed explicitly is registered once.
+            if not pm.is_registered(plugin):
+                pm.register(plugin)
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        # A misspelt or mistyped hook in one plugin: say which, instead of a traceback.
+        raise PluginError(f"plugin {exc.plugin!r} is invalid: {exc}") from exc
     return pm

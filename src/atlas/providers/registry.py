@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping
 
 import pluggy
@@ -15,6 +16,7 @@ from atlas.exceptions import (
     PluginError,
     ProviderNotFoundError,
 )
+from atlas.plugins.manager import DISABLE_AUTOLOAD_ENV
 from atlas.providers.base import ProviderInfo, ResourceKind
 
 __all__ = ["KNOWN_PACKAGES", "ProviderRegistry"]
@@ -79,7 +81,14 @@ class ProviderRegistry:
             if name in info.aliases:
                 return info
         package = KNOWN_PACKAGES.get(name, f"atlas-{name}")
-        raise ProviderNotFoundError(name, available=self.names(), package=package)
+        error = ProviderNotFoundError(name, available=self.names(), package=package)
+        if os.environ.get(DISABLE_AUTOLOAD_ENV):
+            error.add_note(f"{DISABLE_AUTOLOAD_ENV} is set: installed plugins are not loaded")
+            error.args = (
+                f"{error.args[0]}; note that {DISABLE_AUTOLOAD_ENV} is set, so "
+                "installed plugins are not loaded",
+            )
+        raise error
 
     def kinds(self, provider: str) -> Mapping[str, ResourceKind]:
         return self._kinds.get(self.get(provider).name, {})

@@ -78,7 +78,8 @@ class _Validator:
 
     def run(self, doc: Any) -> InfrastructureSpec | None:
         if not isinstance(doc, Mapping):
-            self.problem("", f"a spec must be a mapping (JSON object), not {_kind(doc)}")
+            hint = " (to read a file, pass a pathlib.Path)" if isinstance(doc, str) else ""
+            self.problem("", f"a spec must be a mapping (JSON object), not {_kind(doc)}{hint}")
             return None
         self._unknown_keys(doc, _TOP_FIELDS, "")
         name = self._name(doc, "name", "")

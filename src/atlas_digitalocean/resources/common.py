@@ -9,13 +9,22 @@ from collections.abc import Callable, Iterable, Iterator
 from atlas.exceptions import Problem
 from atlas.model.infrastructure import ResourceSpec
 from atlas.providers.base import CheckContext
-from atlas_digitalocean.naming import NAME_RULES, cloud_name
+from atlas_digitalocean.naming import (
+    INFRA_NAME,
+    NAME_RULES,
+    TAG_PATTERN,
+    TAGGED,
+    UID_LENGTH,
+    object_name,
+    resource_tag,
+)
 
 __all__ = [
     "between",
     "check_catalog_choice",
     "check_cloud_names",
-    "max_length",
+    "max_bytes",
+    "max_chars",
     "nearest",
     "valid_address",
 ]
@@ -35,10 +44,22 @@ def between(low: int, high: int) -> Callable[[int], str | None]:
     return check
 
 
-def max_length(limit: int) -> Callable[[str], str | None]:
+def max_bytes(limit: int) -> Callable[[str], str | None]:
+    """At most ``limit`` bytes of UTF-8 (user data is limited in bytes)."""
+
     def check(value: str) -> str | None:
         size = len(value.encode("utf-8"))
         return None if size <= limit else f"is {size} bytes long; the limit is {limit}"
+
+    return check
+
+
+def max_chars(limit: int) -> Callable[[str], str | None]:
+    """At most ``limit`` characters (descriptions are limited in characters)."""
+
+    def check(value: str) -> str | None:
+        size = len(value)
+        return None if size <= limit else f"is {size} characters long; the limit is {limit}"
 
     return check
 
@@ -61,9 +82,16 @@ def check_catalog_choice(
 
 
 def check_cloud_names(res: ResourceSpec, ctx: CheckContext, count: int = 1) -> Iterator[Problem]:
-    """The name DigitalOcean will be given must be one it accepts."""
-    rule = NAME_RULES[res.type]
-    longest = cloud_name(ctx.spec.name, res.name, count if count > 1 else None)
-    why = rule.refuses(longest)
+    """The names and tags DigitalOcean will be given must be ones it accepts."""
+    if not INFRA_NAME.match(ctx.spec.name):
+        return  # reported once, at the top
+    uid = "0" * UID_LENGTH  # every uid has this length and alphabet
+    longest = object_name(res.type, ctx.spec.name, uid, res.name, count if count > 1 else None)
+    why = NAME_RULES[res.type].refuses(longest)
     if why:
         yield Problem("name", f"the DigitalOcean name {longest!r} {why}")
+    elif res.type in TAGGED and not TAG_PATTERN.match(resource_tag(uid, res.name)):
+        yield Problem(
+            "name",
+            f"{res.name!r} cannot be part of a DigitalOcean tag: use letters, digits, '-' and '_'",
+        )

@@ -17,7 +17,7 @@ from atlas_digitalocean.resources.common import (
     between,
     check_catalog_choice,
     check_cloud_names,
-    max_length,
+    max_bytes,
 )
 
 __all__ = ["KIND", "DropletSpec"]
@@ -49,7 +49,7 @@ class DropletSpec:
         default=None, ref="vpc", doc="Name of a `vpc` resource to join (else the default VPC)."
     )
     user_data: str | None = spec_field(
-        default=None, check=max_length(64 * 1024), doc="Cloud-init user data, at most 64 KiB."
+        default=None, check=max_bytes(64 * 1024), doc="Cloud-init user data, at most 64 KiB."
     )
     count: int = spec_field(
         default=1, check=between(1, 1000), doc="How many identical droplets (1 to 1000)."

@@ -107,6 +107,9 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
         )
     if len(spec.tags) > MAX_TAGS:
         yield Problem("specifications.tags", f"DigitalOcean allows {MAX_TAGS} tags per firewall")
+    for j, tag in enumerate(spec.tags):
+        if not TAG_PATTERN.match(tag):
+            yield Problem(f"specifications.tags[{j}]", f"{tag!r} is not a valid tag")
 
 
 def _check_rules(spec: FirewallSpec) -> Iterator[Problem]:

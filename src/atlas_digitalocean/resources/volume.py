@@ -12,7 +12,7 @@ from atlas.exceptions import Problem
 from atlas.model.fields import spec_field
 from atlas.model.infrastructure import ResourceSpec
 from atlas.providers.base import CheckContext, ResourceKind
-from atlas_digitalocean.resources.common import between, check_cloud_names, max_length
+from atlas_digitalocean.resources.common import between, check_cloud_names, max_chars
 
 __all__ = ["KIND", "VolumeSpec"]
 
@@ -31,7 +31,7 @@ class VolumeSpec:
         default=None, ref="droplet", doc="Name of the `droplet` resource to attach to."
     )
     description: str | None = spec_field(
-        default=None, check=max_length(255), doc="Free text shown in the control panel."
+        default=None, check=max_chars(255), doc="Free text shown in the control panel."
     )
 
 

@@ -12,7 +12,7 @@ from atlas.exceptions import Problem
 from atlas.model.fields import spec_field
 from atlas.model.infrastructure import ResourceSpec
 from atlas.providers.base import CheckContext, ResourceKind
-from atlas_digitalocean.resources.common import check_cloud_names, max_length
+from atlas_digitalocean.resources.common import check_cloud_names, max_chars
 
 __all__ = ["KIND", "VpcSpec"]
 
@@ -48,7 +48,7 @@ class VpcSpec:
         doc="RFC 1918 CIDR block, /16 to /28 (else DigitalOcean picks a /20).",
     )
     description: str | None = spec_field(
-        default=None, check=max_length(255), doc="Free text, at most 255 characters."
+        default=None, check=max_chars(255), doc="Free text, at most 255 characters."
     )
 
 

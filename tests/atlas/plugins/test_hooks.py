@@ -116,3 +116,13 @@ def test_the_manager_module_has_no_import_side_effects() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_misspelt_hook_is_a_plugin_error_not_a_traceback() -> None:
+    class Misspelt:
+        @hookimpl
+        def atlas_add_provider(self) -> list[atlas.ProviderInfo]:  # one letter short
+            return []
+
+    with pytest.raises(PluginError, match="is invalid"):
+        get_plugin_manager(plugins=[Misspelt()], autoload=False)
