@@ -12,6 +12,7 @@ from atlas.exceptions import (
     AtlasError,
     AuthenticationError,
     BadRequestError,
+    CapacityError,
     ConflictError,
     ConnectError,
     CostError,
@@ -26,16 +27,20 @@ from atlas.exceptions import (
     Problem,
     ProviderAPIError,
     ProviderNotFoundError,
+    ProviderOperationError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
     SpecError,
     SpecValidationError,
     TransportError,
+    WaitTimeoutError,
 )
 from atlas.model import Budget, InfrastructureSpec, ResourceSpec, spec_field
+from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.plugins import get_plugin_manager, hookimpl
 from atlas.providers import ProviderInfo, ProviderRegistry, ResourceKind
+from atlas.providers.live import Provider
 from atlas.runtime import default_registry, estimate, load_spec
 
 __all__ = [
@@ -43,6 +48,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Budget",
+    "CapacityError",
+    "CloudObject",
     "ConflictError",
     "ConnectError",
     "CostError",
@@ -55,25 +62,30 @@ __all__ = [
     "LineItem",
     "Money",
     "NotFoundError",
+    "Owner",
     "PermissionDeniedError",
     "PluginError",
     "Price",
     "PriceCatalog",
     "PriceCatalogError",
     "Problem",
+    "Provider",
     "ProviderAPIError",
     "ProviderInfo",
     "ProviderNotFoundError",
+    "ProviderOperationError",
     "ProviderRegistry",
     "RateLimitError",
     "RequestTimeoutError",
     "ResourceEstimate",
     "ResourceKind",
     "ResourceSpec",
+    "ResourceState",
     "ServerError",
     "SpecError",
     "SpecValidationError",
     "TransportError",
+    "WaitTimeoutError",
     "__version__",
     "default_registry",
     "estimate",

@@ -11,6 +11,9 @@
     │   ├── CurrencyMismatchError      money of two currencies met in one sum
     │   └── PriceCatalogError          a price catalog file is malformed or unsourced
     ├── CredentialsError               no usable credential (names sources tried, never secrets)
+    ├── ProviderOperationError         a provider could not do what was asked
+    │   ├── WaitTimeoutError           resources not ready in time (``.states`` keeps their ids)
+    │   └── CapacityError              the account's limits would be exceeded
     ├── TransportError                 the request did not get an HTTP answer
     │   ├── ConnectError               the connection was never established (safe to retry)
     │   └── RequestTimeoutError        the request may or may not have been applied
@@ -37,6 +40,7 @@ __all__ = [
     "AtlasError",
     "AuthenticationError",
     "BadRequestError",
+    "CapacityError",
     "ConflictError",
     "ConnectError",
     "CostError",
@@ -51,12 +55,14 @@ __all__ = [
     "Problem",
     "ProviderAPIError",
     "ProviderNotFoundError",
+    "ProviderOperationError",
     "RateLimitError",
     "RequestTimeoutError",
     "ServerError",
     "SpecError",
     "SpecValidationError",
     "TransportError",
+    "WaitTimeoutError",
 ]
 
 
@@ -151,6 +157,26 @@ class CredentialsError(AtlasError):
         if self.sources_tried:
             message = f"{message} (tried: {', '.join(self.sources_tried)})"
         super().__init__(message)
+
+
+# -- provider operations -------------------------------------------------------------------------
+
+
+class ProviderOperationError(AtlasError):
+    """A provider could not do what was asked (beyond a single failed API call)."""
+
+
+class WaitTimeoutError(ProviderOperationError):
+    """Resources did not become ready in time; ``states`` holds them as last seen, ids and all,
+    so the operation can be resumed rather than repeated."""
+
+    def __init__(self, message: str, *, states: Sequence[object] = ()) -> None:
+        self.states = tuple(states)
+        super().__init__(message)
+
+
+class CapacityError(ProviderOperationError):
+    """Creating what was asked would exceed a limit of the account (its droplet limit, say)."""
 
 
 # -- talking to a provider -----------------------------------------------------------------------
