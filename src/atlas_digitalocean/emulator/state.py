@@ -1,0 +1,212 @@
+"""The emulated account: every object, the pending transitions, and identifier sources.
+
+Time is lazy. Nothing runs in the background: asynchronous work is a scheduled effect with
+a due time, and ``settle()`` applies every effect that is due by the injected clock before
+the emulator answers a request. A test that moves its clock moves the cloud.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import itertools
+import random
+import string
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from atlas_digitalocean.emulator.config import EmulatorConfig
+from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.records import (
+    Action,
+    Database,
+    Droplet,
+    Firewall,
+    LoadBalancer,
+    Volume,
+    Vpc,
+)
+
+T = TypeVar("T")
+
+Effect = Callable[[float], None]
+"""A scheduled change; it receives its due time, so timestamps do not depend on when a
+request happened to settle it."""
+
+# Benchmarking range (RFC 2544): looks like a public address but never routes anywhere.
+_PUBLIC_POOL = ipaddress.IPv4Address("198.18.0.0")
+_VPC_POOL_START = ipaddress.IPv4Address("10.100.0.0")
+_SECRET_ALPHABET = string.ascii_lowercase + string.digits
+
+
+class State:
+    def __init__(
+        self, config: EmulatorConfig, clock: Callable[[], float], rng: random.Random
+    ) -> None:
+        self.config = config
+        self.rng = rng
+        self._clock = clock
+        self.droplets: dict[int, Droplet] = {}
+        self.volumes: dict[str, Volume] = {}
+        self.databases: dict[str, Database] = {}
+        self.load_balancers: dict[str, LoadBalancer] = {}
+        self.firewalls: dict[str, Firewall] = {}
+        self.vpcs: dict[str, Vpc] = {}
+        self.tags: dict[str, float] = {}
+        self.actions: dict[int, Action] = {}
+        self._events: list[tuple[float, int, Effect]] = []
+        self._sequence = itertools.count()
+        self._droplet_ids = itertools.count(rng.randrange(300_000_000, 400_000_000))
+        self._action_ids = itertools.count(rng.randrange(2_000_000_000, 2_100_000_000))
+        self._public_hosts = itertools.count(10)
+        self.account_uuid = self.new_uuid()
+        self.team_uuid = self.new_uuid()
+        self.project_uuid = self.new_uuid()
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self._clock()
+
+    def after(self, latency: float, effect: Effect) -> float:
+        """Schedule ``effect`` once ``latency`` (scaled) has passed; returns the due time."""
+        due = self.now() + self.config.scaled(latency)
+        heapq.heappush(self._events, (due, next(self._sequence), effect))
+        return due
+
+    def settle(self) -> None:
+        """Apply every scheduled effect that is due, oldest first."""
+        now = self.now()
+        while self._events and self._events[0][0] <= now:
+            due, _, effect = heapq.heappop(self._events)
+            effect(due)
+
+    # -- identifiers and secrets ----------------------------------------------------------------
+
+    def new_uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def new_droplet_id(self) -> int:
+        return next(self._droplet_ids)
+
+    def secret(self, length: int = 16) -> str:
+        return "".join(self.rng.choice(_SECRET_ALPHABET) for _ in range(length))
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def start_action(
+        self,
+        action_type: str,
+        resource_type: str,
+        resource_id: int | None,
+        region: str,
+        *,
+        latency: float,
+        effect: Effect | None = None,
+    ) -> Action:
+        """Record an in-progress action that completes, applying ``effect``, after ``latency``."""
+        action = Action(
+            id=next(self._action_ids),
+            type=action_type,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            region=region,
+            started_at=self.now(),
+        )
+        self.actions[action.id] = action
+
+        def complete(due: float) -> None:
+            action.status = "completed"
+            action.completed_at = due
+            if effect is not None:
+                effect(due)
+
+        self.after(latency, complete)
+        return action
+
+    # -- lookups that answer 404 ----------------------------------------------------------------
+
+    def droplet(self, droplet_id: int) -> Droplet:
+        return _found(self.droplets.get(droplet_id))
+
+    def volume(self, volume_id: str) -> Volume:
+        return _found(self.volumes.get(volume_id))
+
+    def database(self, database_id: str) -> Database:
+        return _found(self.databases.get(database_id))
+
+    def load_balancer(self, lb_id: str) -> LoadBalancer:
+        return _found(self.load_balancers.get(lb_id))
+
+    def firewall(self, firewall_id: str) -> Firewall:
+        return _found(self.firewalls.get(firewall_id))
+
+    def vpc(self, vpc_id: str) -> Vpc:
+        return _found(self.vpcs.get(vpc_id))
+
+    def action(self, action_id: int) -> Action:
+        return _found(self.actions.get(action_id))
+
+    # -- tags -----------------------------------------------------------------------------------
+
+    def ensure_tags(self, names: Iterable[str]) -> None:
+        """Tags named on a create spring into existence, as on DigitalOcean."""
+        for name in names:
+            self.tags.setdefault(name, self.now())
+
+    # -- networking -----------------------------------------------------------------------------
+
+    def add_vpc(
+        self, name: str, region: str, description: str, ip_range: str, *, auto: bool = False
+    ) -> Vpc:
+        """A new VPC; the first in its region becomes the region's default."""
+        has_default = any(v.default for v in self.vpcs.values() if v.region == region)
+        vpc = Vpc(
+            id=self.new_uuid(),
+            name=name,
+            region=region,
+            description=description,
+            ip_range=ip_range,
+            created_at=self.now(),
+            default=not has_default,
+            auto_created=auto,
+        )
+        self.vpcs[vpc.id] = vpc
+        return vpc
+
+    def default_vpc(self, region: str) -> Vpc:
+        """The region's default VPC, created on first use as DigitalOcean does."""
+        for vpc in self.vpcs.values():
+            if vpc.region == region and vpc.default:
+                return vpc
+        return self.add_vpc(f"default-{region}", region, "", self.free_ip_range(), auto=True)
+
+    def free_ip_range(self) -> str:
+        """The next /20 in 10.0.0.0/8 that overlaps no existing VPC."""
+        taken = [ipaddress.IPv4Network(v.ip_range) for v in self.vpcs.values()]
+        for block in itertools.count():
+            candidate = ipaddress.IPv4Network((int(_VPC_POOL_START) + block * 4096, 20))
+            if not any(candidate.overlaps(other) for other in taken):
+                return str(candidate)
+        raise AssertionError("unreachable: itertools.count() does not end")
+
+    def free_addresses(self, vpc: Vpc) -> int:
+        """Addresses still free in the VPC (the network, gateway and broadcast are taken)."""
+        return max(0, ipaddress.IPv4Network(vpc.ip_range).num_addresses - 1 - vpc.next_host)
+
+    def private_ip(self, vpc: Vpc) -> str:
+        if not self.free_addresses(vpc):
+            raise ApiError.unprocessable(f"VPC {vpc.name} has no free addresses left")
+        address = ipaddress.IPv4Network(vpc.ip_range).network_address + vpc.next_host
+        vpc.next_host += 1
+        return str(address)
+
+    def public_ip(self) -> str:
+        return str(_PUBLIC_POOL + next(self._public_hosts))
+
+
+def _found(record: T | None) -> T:
+    if record is None:
+        raise ApiError.not_found()
+    return record

@@ -1,0 +1,173 @@
+"""VPC networks: ``/v2/vpcs``.
+
+Creates are synchronous. Names are unique in the account. The first VPC in a region becomes
+its default; the default can be moved to another VPC but never unset, and neither a default
+VPC nor one with members can be deleted (403, as the spec documents).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.records import Vpc
+from atlas_digitalocean.emulator.routing import Route
+from atlas_digitalocean.emulator.state import State
+from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, paginate
+
+NAME_PATTERN = r"[a-zA-Z0-9\-\.]+"
+_PRIVATE_BLOCKS = tuple(
+    ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+_WIDEST_PREFIX, _NARROWEST_PREFIX = 16, 28
+
+
+def vpc_json(vpc: Vpc) -> JSON:
+    return {
+        "id": vpc.id,
+        "urn": f"do:vpc:{vpc.id}",
+        "name": vpc.name,
+        "description": vpc.description,
+        "region": vpc.region,
+        "ip_range": vpc.ip_range,
+        "default": vpc.default,
+        "created_at": iso(vpc.created_at),
+    }
+
+
+def _name(state: State, body: JSON, current: Vpc | None = None) -> str:
+    default = current.name if current else ""
+    name = validate.optional_str(body, "name", default, pattern=NAME_PATTERN, max_length=255)
+    if not name:
+        raise ApiError.unprocessable("name is required")
+    if any(v.name == name and v is not current for v in state.vpcs.values()):
+        raise ApiError.conflict(f"a VPC named {name} already exists")
+    return name
+
+
+def _ip_range(state: State, body: JSON) -> str:
+    given = validate.optional_str(body, "ip_range", "")
+    if not given:
+        return state.free_ip_range()
+    try:
+        network = ipaddress.IPv4Network(given)
+    except ValueError:
+        raise ApiError.unprocessable(f"ip_range {given!r} is not a CIDR block") from None
+    if not any(network.subnet_of(block) for block in _PRIVATE_BLOCKS):
+        raise ApiError.unprocessable("ip_range must be inside an RFC 1918 private range")
+    if not _WIDEST_PREFIX <= network.prefixlen <= _NARROWEST_PREFIX:
+        raise ApiError.unprocessable(
+            f"ip_range must be between /{_WIDEST_PREFIX} and /{_NARROWEST_PREFIX}"
+        )
+    for other in state.vpcs.values():
+        if network.overlaps(ipaddress.IPv4Network(other.ip_range)):
+            raise ApiError.unprocessable(f"ip_range overlaps the VPC {other.name}")
+    return str(network)
+
+
+def create_vpc(state: State, call: Call) -> Reply:
+    body = call.body()
+    name = _name(state, body)
+    region = validate.required_str(body, "region")
+    if not catalog.is_open_region(region):
+        raise ApiError.unprocessable(f"region {region!r} is not an available region")
+    description = validate.optional_str(body, "description", "", max_length=255)
+    vpc = state.add_vpc(name, region, description, _ip_range(state, body))
+    call.created.append(f"/v2/vpcs/{vpc.id}")
+    return Reply(201, {"vpc": vpc_json(vpc)})
+
+
+def list_vpcs(state: State, call: Call) -> Reply:
+    return Reply(200, paginate(call, "vpcs", list(state.vpcs.values()), vpc_json))
+
+
+def get_vpc(state: State, call: Call) -> Reply:
+    return Reply(200, {"vpc": vpc_json(state.vpc(call.params["vpc_id"]))})
+
+
+def _make_default(state: State, vpc: Vpc, wanted: bool) -> None:
+    if wanted == vpc.default:
+        return
+    if not wanted:
+        raise ApiError.unprocessable(
+            "default cannot be unset; make another VPC in the region the default instead"
+        )
+    for other in state.vpcs.values():
+        if other.region == vpc.region:
+            other.default = other is vpc
+
+
+def _update(state: State, call: Call, *, full: bool) -> Reply:
+    vpc = state.vpc(call.params["vpc_id"])
+    body = call.body()
+    if full:
+        validate.required_str(body, "name")
+    name = _name(state, body, vpc)
+    description = validate.optional_str(
+        body, "description", "" if full else vpc.description, max_length=255
+    )
+    _make_default(state, vpc, validate.optional_bool(body, "default", vpc.default))
+    vpc.name, vpc.description = name, description
+    return Reply(200, {"vpc": vpc_json(vpc)})
+
+
+def replace_vpc(state: State, call: Call) -> Reply:
+    return _update(state, call, full=True)
+
+
+def patch_vpc(state: State, call: Call) -> Reply:
+    return _update(state, call, full=False)
+
+
+def members(state: State, vpc: Vpc) -> list[tuple[str, str, float]]:
+    """``(urn, name, created_at)`` of everything inside the VPC."""
+    found = [
+        (f"do:droplet:{d.id}", d.name, d.created_at)
+        for d in state.droplets.values()
+        if d.vpc_uuid == vpc.id
+    ]
+    found += [
+        (f"do:dbaas:{d.id}", d.name, d.created_at)
+        for d in state.databases.values()
+        if d.private_network_uuid == vpc.id
+    ]
+    found += [
+        (f"do:loadbalancer:{lb.id}", lb.name, lb.created_at)
+        for lb in state.load_balancers.values()
+        if lb.vpc_uuid == vpc.id
+    ]
+    return found
+
+
+def list_members(state: State, call: Call) -> Reply:
+    vpc = state.vpc(call.params["vpc_id"])
+    kind = call.query.get("resource_type")
+    found = [m for m in members(state, vpc) if kind is None or m[0].startswith(f"do:{kind}:")]
+    return Reply(200, paginate(call, "members", found, _member_json))
+
+
+def _member_json(member: tuple[str, str, float]) -> JSON:
+    urn, name, created_at = member
+    return {"urn": urn, "name": name, "created_at": iso(created_at)}
+
+
+def delete_vpc(state: State, call: Call) -> Reply:
+    vpc = state.vpc(call.params["vpc_id"])
+    if vpc.default:
+        raise ApiError.forbidden("A region's default VPC cannot be deleted.")
+    if members(state, vpc):
+        raise ApiError.forbidden("A VPC with members cannot be deleted.")
+    del state.vpcs[vpc.id]
+    return Reply(204)
+
+
+ROUTES = (
+    Route("POST", "/v2/vpcs", create_vpc),
+    Route("GET", "/v2/vpcs", list_vpcs),
+    Route("GET", "/v2/vpcs/{vpc_id}", get_vpc),
+    Route("PUT", "/v2/vpcs/{vpc_id}", replace_vpc),
+    Route("PATCH", "/v2/vpcs/{vpc_id}", patch_vpc),
+    Route("DELETE", "/v2/vpcs/{vpc_id}", delete_vpc),
+    Route("GET", "/v2/vpcs/{vpc_id}/members", list_members),
+)
