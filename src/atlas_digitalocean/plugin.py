@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from atlas.cost.catalog import PriceCatalog
 from atlas.plugins import hookimpl
-from atlas.providers.base import ProviderInfo, ResourceKind
+from atlas.providers.base import CliCommand, ProviderInfo, ResourceKind
 from atlas_digitalocean.catalog import load_price_catalog
 from atlas_digitalocean.checks import check_spec
+from atlas_digitalocean.provider import DigitalOceanProvider
 from atlas_digitalocean.resources import KINDS
 
 PROVIDER = ProviderInfo(
@@ -16,6 +17,7 @@ PROVIDER = ProviderInfo(
     title="DigitalOcean",
     package="atlas-infra",
     check=check_spec,
+    factory=DigitalOceanProvider,
     aliases=("do",),
 )
 
@@ -33,3 +35,10 @@ def atlas_add_resource_kinds() -> Sequence[ResourceKind]:
 @hookimpl
 def atlas_add_price_catalogs() -> Sequence[PriceCatalog]:
     return [load_price_catalog()]
+
+
+@hookimpl
+def atlas_cli_commands() -> Sequence[CliCommand]:
+    from atlas_digitalocean.emulator.cli import main  # noqa: PLC0415 - only when run
+
+    return [CliCommand("emulator", "serve a DigitalOcean API emulator on loopback", main)]

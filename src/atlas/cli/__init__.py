@@ -20,7 +20,9 @@ from atlas.cli.render import (
     render_problems,
     render_providers,
 )
-from atlas.exceptions import AtlasError, SpecError, SpecValidationError
+from atlas.exceptions import AtlasError, PluginError, SpecError, SpecValidationError
+from atlas.plugins import get_plugin_manager
+from atlas.providers.base import CliCommand
 from atlas.runtime import default_registry, estimate, load_spec
 
 __all__ = ["main"]
@@ -70,7 +72,12 @@ def _providers(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _plugin_commands() -> list[CliCommand]:
+    pm = get_plugin_manager()
+    return [c for group in pm.hook.atlas_cli_commands() for c in group]
+
+
+def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="atlas", description="Declarative cloud infrastructure: validate, estimate, apply."
     )
@@ -96,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("providers", help="the installed providers and their resource types")
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(run=_providers)
+
+    for command in plugin_commands:
+        if command.name in sub.choices:
+            raise PluginError(f"two commands are called {command.name!r}")
+        # Listed for --help only: main() hands the arguments to the plugin untouched.
+        sub.add_parser(command.name, help=command.help, add_help=False)
     return parser
 
 
@@ -105,19 +118,29 @@ def main(
     """Run the command line; returns the exit status."""
     out = out or sys.stdout
     err = err or sys.stderr
-    args = build_parser().parse_args(argv)
-    run: Command = args.run
+    argv = list(sys.argv[1:] if argv is None else argv)
+    source = ""  # the spec file, once known, to head the list of problems
     try:
+        commands = _plugin_commands()
+        parser = build_parser(commands)
+        by_name = {c.name: c for c in commands}
+        if argv and argv[0] in by_name:  # a plugin's subcommand parses its own arguments
+            return by_name[argv[0]].main(argv[1:])
+        args = parser.parse_args(argv)
+        source = getattr(args, "file", "")
+        run: Command = args.run
         return run(args, out)
-    except SpecValidationError as exc:
-        err.write(render_problems(getattr(args, "file", ""), exc))
-        return EXIT_INVALID
-    except SpecError as exc:
-        err.write(f"atlas: {exc}\n")
-        return EXIT_INVALID
     except AtlasError as exc:
-        err.write(f"atlas: {exc}\n")
-        return EXIT_FAILED
+        return _report(exc, source, err)
     except BrokenPipeError:  # `atlas estimate x --json | head`: the reader has had enough
         sys.stderr.close()
         return EXIT_OK
+
+
+def _report(exc: AtlasError, source: str, err: TextIO) -> int:
+    """Say what went wrong, without a traceback; the exit status says what kind of wrong."""
+    if isinstance(exc, SpecValidationError):
+        err.write(render_problems(source, exc))
+        return EXIT_INVALID
+    err.write(f"atlas: {exc}\n")
+    return EXIT_INVALID if isinstance(exc, SpecError) else EXIT_FAILED

@@ -13,13 +13,14 @@ import pluggy
 
 if TYPE_CHECKING:
     from atlas.cost.catalog import Price, PriceCatalog
-    from atlas.providers.base import ProviderInfo, ResourceKind
+    from atlas.providers.base import CliCommand, ProviderInfo, ResourceKind
 
 __all__ = [
     "atlas_add_price_catalogs",
     "atlas_add_providers",
     "atlas_add_resource_kinds",
     "atlas_adjust_price",
+    "atlas_cli_commands",
     "hookimpl",
     "hookspec",
 ]
@@ -72,5 +73,17 @@ def atlas_adjust_price(provider: str, sku: str, price: Price) -> Price | None:
     :param sku: the catalog key, e.g. ``"droplet:s-1vcpu-1gb"``.
     :param price: the price as the catalog has it.
     :return: the price to use instead, or ``None`` to keep the catalog's.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def atlas_cli_commands() -> Sequence[CliCommand]:
+    """Add subcommands to the ``atlas`` command line (``atlas emulator``, say).
+
+    Every argument after the subcommand's name is passed to its ``main`` untouched. A
+    subcommand named like a built-in one or another plugin's is refused.
+
+    :return: the subcommands this plugin offers.
     """
     raise NotImplementedError

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from atlas.providers.base import CheckContext, ProviderInfo, Purpose, ResourceKind
+from atlas.providers.base import CheckContext, CliCommand, ProviderInfo, Purpose, ResourceKind
 from atlas.providers.registry import KNOWN_PACKAGES, ProviderRegistry
 
 __all__ = [
     "KNOWN_PACKAGES",
     "CheckContext",
+    "CliCommand",
     "ProviderInfo",
     "ProviderRegistry",
     "Purpose",

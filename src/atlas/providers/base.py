@@ -18,7 +18,7 @@ from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.exceptions import Problem
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 
-__all__ = ["CheckContext", "ProviderInfo", "Purpose", "ResourceKind"]
+__all__ = ["CheckContext", "CliCommand", "ProviderInfo", "Purpose", "ResourceKind"]
 
 #: What a spec is validated for: an estimate needs only what prices depend on.
 Purpose = Literal["estimate", "create"]
@@ -71,3 +71,12 @@ class ProviderInfo:
     check: SpecCheck | None = None
     factory: Callable[..., Any] | None = None
     aliases: Sequence[str] = ()
+
+
+@attrs.frozen
+class CliCommand:
+    """A subcommand a plugin adds to ``atlas``: ``main(argv)`` returns the exit status."""
+
+    name: str
+    help: str
+    main: Callable[[Sequence[str]], int]

@@ -51,8 +51,8 @@ class HealthCheck:
     path: str = spec_field(default="/", doc="Path to request (http and https).")
     check_interval_seconds: int = spec_field(default=10, check=between(3, 300), doc="Interval.")
     response_timeout_seconds: int = spec_field(default=5, check=between(3, 300), doc="Timeout.")
-    healthy_threshold: int = spec_field(default=5, check=between(2, 10), doc="Passes to be up.")
-    unhealthy_threshold: int = spec_field(default=3, check=between(2, 10), doc="Fails to be down.")
+    healthy_threshold: int = spec_field(default=3, check=between(2, 10), doc="Passes to be up.")
+    unhealthy_threshold: int = spec_field(default=5, check=between(2, 10), doc="Fails to be down.")
 
 
 @attrs.frozen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
@@ -126,3 +127,38 @@ def test_a_misspelt_hook_is_a_plugin_error_not_a_traceback() -> None:
 
     with pytest.raises(PluginError, match="is invalid"):
         get_plugin_manager(plugins=[Misspelt()], autoload=False)
+
+
+def test_hook_atlas_cli_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    from atlas.cli import main
+    from atlas.providers import CliCommand
+
+    seen: list[list[str]] = []
+
+    def hello(argv: Sequence[str]) -> int:
+        seen.append(list(argv))
+        return 3
+
+    class Commands:
+        @hookimpl
+        def atlas_cli_commands(self) -> list[CliCommand]:
+            return [CliCommand("hello", "say hello", hello)]
+
+    pm = get_plugin_manager(plugins=[Commands()], autoload=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("atlas.cli.get_plugin_manager", lambda: pm)
+        assert main(["hello", "--port", "0", "x"]) == 3
+        assert seen == [["--port", "0", "x"]]
+        with pytest.raises(SystemExit):
+            main(["--help"])
+        assert "say hello" in capsys.readouterr().out
+
+    class Clash:
+        @hookimpl
+        def atlas_cli_commands(self) -> list[CliCommand]:
+            return [CliCommand("estimate", "mine", hello)]
+
+    clash = get_plugin_manager(plugins=[Clash()], autoload=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("atlas.cli.get_plugin_manager", lambda: clash)
+        assert main(["estimate", "x"]) == 1

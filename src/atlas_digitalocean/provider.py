@@ -1,0 +1,186 @@
+"""DigitalOceanProvider: the live side of the plugin, batch-aware for every kind."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+import httpx
+
+from atlas.cost.catalog import Price, PriceCatalog, Source
+from atlas.cost.money import Money
+from atlas.credentials import Secret, digitalocean_token_chain
+from atlas.exceptions import CapacityError, PluginError, WaitTimeoutError
+from atlas.http import ApiClient, RetryPolicy
+from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
+from atlas.model.state import Owner, ResourceState
+from atlas.providers.live import OnCreated, Provider
+from atlas_digitalocean.api import DigitalOceanAPI
+from atlas_digitalocean.ops import ALL_OPS, KindOps, OpsSettings
+
+__all__ = ["API_URL_ENV", "DEFAULT_API_URL", "DigitalOceanProvider"]
+
+DEFAULT_API_URL = "https://api.digitalocean.com"
+#: Points atlas at another DigitalOcean-compatible endpoint (the emulator, say).
+API_URL_ENV = "DIGITALOCEAN_API_URL"
+
+
+class DigitalOceanProvider(Provider):
+    """A DigitalOcean account.
+
+    :param token: the API token; when omitted, the credentials chain is tried (environment
+        ``DIGITALOCEAN_TOKEN``, ``DIGITALOCEAN_ACCESS_TOKEN``, ``DIGITALOCEAN_API_TOKEN``, then
+        the Context Manager when ``jwt`` is given) the first time the API is needed.
+    :param base_url: the API's address; default ``$DIGITALOCEAN_API_URL`` or the real API.
+    :param transport: an httpx transport (the in-process emulator, in tests).
+    :param settings: polling and timing; tests inject a fake clock and sleep.
+    """
+
+    name = "digitalocean"
+
+    def __init__(
+        self,
+        token: Secret | str | None = None,
+        *,
+        jwt: Secret | str | None = None,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        settings: OpsSettings | None = None,
+        retry: RetryPolicy | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._env = os.environ if env is None else env
+        self._chain = digitalocean_token_chain(token, jwt=jwt, env=env)
+        self.base_url = base_url or self._env.get(API_URL_ENV) or DEFAULT_API_URL
+        self._transport = transport
+        self.settings = settings or OpsSettings()
+        self._retry = retry
+        self._api: DigitalOceanAPI | None = None
+        self._ops: dict[str, KindOps] = {}
+
+    def __repr__(self) -> str:
+        return f"DigitalOceanProvider(base_url={self.base_url!r})"
+
+    async def api(self) -> DigitalOceanAPI:
+        """The API, built on first use (this is when the token is looked up)."""
+        if self._api is None:
+            token = await self._chain.resolve()
+            fake = not self.settings.real_time
+            client = ApiClient(
+                self.base_url,
+                token,
+                retry=self._retry,
+                transport=self._transport,
+                sleep=self.settings.sleep if fake else None,
+                clock=self.settings.clock if fake else None,
+            )
+            self._api = DigitalOceanAPI(client)
+            self._ops = {cls.type: cls(self._api, self.settings) for cls in ALL_OPS}
+        return self._api
+
+    async def ops(self, kind: str) -> KindOps:
+        await self.api()
+        try:
+            return self._ops[kind]
+        except KeyError:
+            raise PluginError(f"the DigitalOcean provider cannot manage {kind!r} yet") from None
+
+    async def aclose(self) -> None:
+        if self._api is not None:
+            await self._api.client.aclose()
+
+    # -- Provider ----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        owner: Owner,
+        spec: InfrastructureSpec,
+        resource: ResourceSpec,
+        deps: Mapping[str, ResourceState],
+        *,
+        on_created: OnCreated | None = None,
+        recover: bool = False,
+    ) -> ResourceState:
+        ops = await self.ops(resource.type)
+        return await ops.create(owner, spec, resource, deps, on_created=on_created, recover=recover)
+
+    async def wait(
+        self, owner: Owner, states: Sequence[ResourceState], *, timeout: float
+    ) -> list[ResourceState]:
+        """Poll until ready: each round costs one call per kind, however many resources."""
+        current = {s.name: s for s in states}
+        deadline = self.settings.clock() + timeout
+        while True:
+            pending = [s for s in current.values() if s.status not in ("active", "error")]
+            if not pending:
+                return [current[s.name] for s in states]
+            if self.settings.clock() > deadline:
+                names = ", ".join(sorted(s.name for s in pending))
+                raise WaitTimeoutError(
+                    f"not ready after {timeout:g}s: {names}; their ids are kept for a resume",
+                    states=[current[s.name] for s in states],
+                )
+            for kind in sorted({s.type for s in pending}):
+                group = [s for s in pending if s.type == kind]
+                for fresh in await (await self.ops(kind)).poll(owner, group):
+                    current[fresh.name] = fresh
+            if any(s.status not in ("active", "error") for s in current.values()):
+                await self.settings.sleep(self.settings.poll_interval)
+
+    async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
+        return await (await self.ops(state.type)).read(owner, state)
+
+    async def update(
+        self,
+        owner: Owner,
+        spec: InfrastructureSpec,
+        resource: ResourceSpec,
+        state: ResourceState,
+        deps: Mapping[str, ResourceState],
+    ) -> ResourceState:
+        ops = await self.ops(resource.type)
+        # DigitalOcean refuses actions while an object has a pending event (a create, say).
+        [ready] = await self.wait(owner, [state], timeout=self.settings.action_timeout)
+        return await ops.update(owner, spec, resource, ready, deps)
+
+    async def delete(self, owner: Owner, state: ResourceState) -> None:
+        await (await self.ops(state.type)).delete(owner, state)
+
+    async def discover(self, owner: Owner) -> list[ResourceState]:
+        await self.api()
+        found: list[ResourceState] = []
+        for kind in sorted(self._ops):
+            found.extend(await self._ops[kind].discover(owner))
+        return found
+
+    async def check_capacity(self, owner: Owner, additions: Mapping[str, int]) -> None:
+        """Refuse a plan that would take the account past its droplet limit."""
+        del owner
+        adding = additions.get("droplet", 0)
+        if adding <= 0:
+            return
+        api = await self.api()
+        limit = int((await api.account()).get("droplet_limit") or 0)
+        existing = await api.count_droplets()
+        if limit and existing + adding > limit:
+            raise CapacityError(
+                f"the plan adds {adding} droplets to the {existing} the account has; its "
+                f"droplet limit is {limit} (ask DigitalOcean support to raise it)"
+            )
+
+    async def refresh_catalog(self, catalog: PriceCatalog) -> PriceCatalog:
+        """``catalog`` with droplet prices as the API quotes them now (``GET /v2/sizes``)."""
+        api = await self.api()
+        prices = [
+            Price(
+                f"droplet:{size['slug']}",
+                Money(Decimal(str(size["price_monthly"])), catalog.currency),
+                Money(Decimal(str(size["price_hourly"])), catalog.currency),
+                "droplet",
+                "live",
+            )
+            for size in await api.list_sizes()
+        ]
+        live = Source("live-sizes", f"GET {self.base_url}/v2/sizes (live)", self.base_url)
+        return catalog.with_prices(prices, live)
