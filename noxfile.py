@@ -40,3 +40,12 @@ def docs(session: nox.Session) -> None:
     """The documentation, built with warnings as errors."""
     session.install("-e", ".[docs]")
     session.run("mkdocs", "build", "--strict", "--site-dir", "build/site")
+
+
+@nox.session(default=False)
+def record_cassettes(session: nox.Session) -> None:
+    """Re-record the DigitalOcean cassettes: against the emulator on loopback, or with
+    ``nox -s record_cassettes -- --real`` against the real API ($DIGITALOCEAN_TOKEN; costs
+    money). See docs/cassettes.md."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "tests.atlas_digitalocean.recording", *session.posargs)
