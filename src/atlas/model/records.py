@@ -1,0 +1,143 @@
+"""What the state store keeps: infrastructures, their resources, operations, steps and events.
+
+Plain attrs records, JSON-safe in their ``dict`` fields, scoped by workspace. Status values are
+the ones the platform's agents already read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+import attrs
+
+from atlas.model.state import CloudObject, ResourceState, ResourceStatus
+
+__all__ = [
+    "EventRecord",
+    "EventType",
+    "InfraStatus",
+    "InfrastructureRecord",
+    "OperationKind",
+    "OperationRecord",
+    "OperationStatus",
+    "ResourceRecord",
+    "StepAction",
+    "StepRecord",
+    "StepStatus",
+    "utcnow",
+]
+
+InfraStatus = Literal[
+    "pending", "provisioning", "active", "updating", "error", "destroying", "destroyed"
+]
+OperationStatus = Literal["pending", "in_progress", "completed", "failed"]
+OperationKind = Literal["apply", "destroy"]
+StepAction = Literal["create", "update", "delete"]
+StepStatus = Literal["pending", "running", "done", "failed", "timed_out", "rolled_back"]
+EventType = Literal[
+    "infrastructure.created",
+    "infrastructure.updated",
+    "infrastructure.destroyed",
+    "deployment.started",
+    "deployment.completed",
+    "deployment.failed",
+]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@attrs.frozen
+class InfrastructureRecord:
+    """An infrastructure as applied: ``spec`` is the canonical document last applied."""
+
+    id: str
+    workspace: str
+    name: str
+    provider: str
+    region: str
+    status: InfraStatus
+    spec: Mapping[str, Any]
+    monthly_cost: Decimal
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@attrs.frozen
+class ResourceRecord:
+    """One resource of an infrastructure as it exists at the provider.
+
+    ``spec`` is the resource's canonical document as last applied (what the plan diffs
+    against); ``objects`` its provider objects, ids committed the moment they are known;
+    ``monthly_cost`` the price when it was last applied.
+    """
+
+    infrastructure_id: str
+    name: str
+    type: str
+    status: ResourceStatus
+    spec: Mapping[str, Any]
+    objects: tuple[CloudObject, ...]
+    monthly_cost: Decimal | None
+    operation_id: str
+    updated_at: dt.datetime
+
+    def state(self) -> ResourceState:
+        return ResourceState(self.type, self.name, self.objects)
+
+
+@attrs.frozen
+class OperationRecord:
+    """One apply or destroy, tracked from start to end (what ``/operations/{id}`` serves)."""
+
+    id: str
+    workspace: str
+    infrastructure_id: str
+    kind: OperationKind
+    status: OperationStatus
+    total_steps: int
+    completed_steps: int
+    current_step: str | None
+    created_resources: tuple[str, ...]
+    cost_change: Decimal
+    error: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    #: The desired document this operation works toward (so it can be resumed).
+    spec: Mapping[str, Any]
+
+
+@attrs.frozen
+class StepRecord:
+    """One step of an operation: the intent is recorded before the cloud is asked."""
+
+    operation_id: str
+    index: int
+    resource: str
+    type: str
+    action: StepAction
+    status: StepStatus
+    provider_ids: tuple[str, ...]
+    error: str | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+@attrs.frozen
+class EventRecord:
+    """A lifecycle event, committed to the outbox with the change it reports."""
+
+    id: str
+    type: EventType
+    time: dt.datetime
+    workspace: str
+    infrastructure_id: str
+    infrastructure_name: str
+    operation_id: str | None
+    cost_change: Decimal
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+    delivered_at: dt.datetime | None = None

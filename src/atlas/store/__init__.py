@@ -1,0 +1,20 @@
+"""The state store: the protocol and its embedded SQLite implementation.
+
+``open_store()`` gives the default store: the file named by ``$ATLAS_STATE``, else
+``.atlas/state.db`` in the working directory (``":memory:"`` for tests).
+"""
+
+from __future__ import annotations
+
+from atlas.store.base import LockInfo, StateStore, Stats
+from atlas.store.sqlite import DEFAULT_STATE_PATH, STATE_ENV, SQLiteStore, open_store
+
+__all__ = [
+    "DEFAULT_STATE_PATH",
+    "STATE_ENV",
+    "LockInfo",
+    "SQLiteStore",
+    "StateStore",
+    "Stats",
+    "open_store",
+]

@@ -1,0 +1,170 @@
+"""The state store: what atlas knows it made, and every operation's journal.
+
+A small protocol so that the embedded SQLite store (the default) and a PostgreSQL store for
+several server replicas can stand in for each other. Every method is one transaction: a
+state change and the event reporting it are committed together, or neither is.
+
+Rules every implementation keeps:
+
+- everything is scoped by workspace: a record of another workspace is never returned;
+- one writer per infrastructure: :meth:`StateStore.lock` refuses a second operation with
+  :class:`~atlas.exceptions.LockedError` naming the holder and since when, unless the holder is
+  known dead (its process gone, or its heartbeat older than the lease);
+- an operation's steps are written before the cloud is asked (intent), and provider ids the
+  moment they are known, so a crash at any point leaves enough to resume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+import attrs
+
+from atlas.model.records import (
+    EventRecord,
+    InfrastructureRecord,
+    OperationRecord,
+    OperationStatus,
+    ResourceRecord,
+    StepRecord,
+    StepStatus,
+)
+from atlas.model.state import CloudObject
+
+__all__ = ["LockInfo", "StateStore", "Stats"]
+
+
+@attrs.frozen
+class LockInfo:
+    """Who holds an infrastructure's lock."""
+
+    infrastructure_id: str
+    operation_id: str
+    acquired_at: dt.datetime
+    heartbeat_at: dt.datetime
+    holder: str  # "<host>:<pid>", to tell a crashed local holder from a live one
+
+
+@attrs.frozen
+class Stats:
+    """Figures for ``/stats``: counted from the records, never invented."""
+
+    total_infrastructures: int
+    active_infrastructures: int
+    total_resources: int
+    estimated_monthly_cost: Decimal
+    operations_in_progress: int
+
+
+class StateStore(Protocol):
+    """The store atlas keeps its records in."""
+
+    # -- infrastructures ---------------------------------------------------------------------
+
+    def get_infrastructure(self, workspace: str, key: str) -> InfrastructureRecord | None:
+        """By id or by name, within the workspace."""
+
+    def list_infrastructures(
+        self, workspace: str, *, limit: int = 100, offset: int = 0
+    ) -> list[InfrastructureRecord]:
+        """Newest first; destroyed ones included (their status says so)."""
+
+    def save_infrastructure(self, record: InfrastructureRecord) -> None:
+        """Insert or replace."""
+
+    # -- resources ---------------------------------------------------------------------------
+
+    def list_resources(self, infrastructure_id: str) -> list[ResourceRecord]: ...
+
+    def save_resource(self, record: ResourceRecord) -> None:
+        """Insert or replace by (infrastructure, name)."""
+
+    def record_objects(
+        self, infrastructure_id: str, name: str, objects: Sequence[CloudObject]
+    ) -> None:
+        """Add provider objects to a resource the moment their ids are known (merged by id).
+
+        The resource row must exist (saved with status ``creating`` when its step started).
+        """
+
+    def delete_resource(self, infrastructure_id: str, name: str) -> None: ...
+
+    # -- operations and steps ----------------------------------------------------------------
+
+    def start_operation(
+        self, operation: OperationRecord, steps: Sequence[StepRecord], event: EventRecord
+    ) -> None:
+        """Record an operation, its planned steps and its ``deployment.started`` event."""
+
+    def get_operation(self, workspace: str, operation_id: str) -> OperationRecord | None: ...
+
+    def list_operations(self, workspace: str, infrastructure_id: str) -> list[OperationRecord]:
+        """Newest first."""
+
+    def unfinished_operation(self, infrastructure_id: str) -> OperationRecord | None:
+        """The operation of this infrastructure still ``pending`` or ``in_progress``, if any."""
+
+    def update_operation(self, operation_id: str, **changes: Any) -> OperationRecord:
+        """Change some fields of an operation (progress, status, error, finished_at)."""
+
+    def finish_operation(
+        self,
+        operation_id: str,
+        status: OperationStatus,
+        *,
+        error: str | None,
+        infrastructure: InfrastructureRecord,
+        events: Sequence[EventRecord],
+    ) -> None:
+        """End an operation, save the infrastructure's new state and queue the events, as one
+        transaction."""
+
+    def steps(self, operation_id: str) -> list[StepRecord]: ...
+
+    def update_step(
+        self,
+        operation_id: str,
+        index: int,
+        *,
+        status: StepStatus,
+        provider_ids: Sequence[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Set a step's status (``running`` sets ``started_at``, an end state
+        ``finished_at``), and its provider ids when given."""
+
+    # -- locks -------------------------------------------------------------------------------
+
+    def lock(self, infrastructure_id: str, operation_id: str) -> None:
+        """Take the infrastructure's lock for the operation, or raise ``LockedError``."""
+
+    def heartbeat(self, infrastructure_id: str, operation_id: str) -> None: ...
+
+    def unlock(self, infrastructure_id: str, operation_id: str) -> None:
+        """Release, if (and only if) held by this operation."""
+
+    def lock_info(self, infrastructure_id: str) -> LockInfo | None: ...
+
+    # -- events ------------------------------------------------------------------------------
+
+    def add_events(self, events: Sequence[EventRecord]) -> None: ...
+
+    def pending_events(self, *, limit: int = 100) -> list[EventRecord]:
+        """Events not yet delivered, oldest first (every workspace: the dispatcher's view)."""
+
+    def mark_delivered(self, event_ids: Sequence[str]) -> None: ...
+
+    def events_of(self, workspace: str, operation_id: str) -> list[EventRecord]: ...
+
+    # -- the rest ----------------------------------------------------------------------------
+
+    def stats(self, workspace: str) -> Stats: ...
+
+    def check(self) -> dict[str, Any]:
+        """Health: the settings in force (journal mode, synchronous, ...) and the schema
+        version; raises when the store cannot be used."""
+
+    def close(self) -> None: ...

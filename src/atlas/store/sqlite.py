@@ -1,0 +1,639 @@
+"""The embedded state store: one SQLite file (or ``:memory:`` for tests).
+
+Durability first: WAL with ``synchronous=FULL`` (a committed step survives a power cut), a busy
+timeout (a second process waits for the write lock instead of failing at once) and foreign keys,
+each read back when the store opens. Every method is one transaction; writes begin with
+``BEGIN IMMEDIATE`` so that two processes on one file serialise at the start of a transaction
+rather than failing half-way through it.
+
+One connection serves every thread, guarded by a lock: the sync facade calls from a worker
+thread, and ``:memory:`` is one database per connection anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import attrs
+
+from atlas.exceptions import LockedError, StateError
+from atlas.model.records import (
+    EventRecord,
+    InfrastructureRecord,
+    OperationRecord,
+    OperationStatus,
+    ResourceRecord,
+    StepRecord,
+    StepStatus,
+    utcnow,
+)
+from atlas.model.state import CloudObject
+from atlas.store import codec, schema
+from atlas.store.base import LockInfo, Stats
+from atlas.store.leases import current_holder, holder_is_gone, lease_expired
+
+__all__ = ["DEFAULT_STATE_PATH", "STATE_ENV", "SQLiteStore", "open_store"]
+
+logger = logging.getLogger(__name__)
+
+#: The environment variable naming the state file.
+STATE_ENV: Final = "ATLAS_STATE"
+#: Where the state lives when nothing says otherwise (relative to the working directory).
+DEFAULT_STATE_PATH: Final = Path(".atlas") / "state.db"
+
+_MEMORY = ":memory:"
+_UNFINISHED = ("pending", "in_progress")
+_ENDED: frozenset[str] = frozenset({"done", "failed", "timed_out", "rolled_back"})
+#: An operation's identity: update_operation may change anything else.
+_FIXED_OPERATION_FIELDS = frozenset({"id", "workspace", "infrastructure_id"})
+
+_UPSERT_INFRASTRUCTURE = """
+    INSERT INTO infrastructures
+        (id, workspace, name, provider, region, status, spec, monthly_cost, created_at,
+         updated_at)
+    VALUES
+        (:id, :workspace, :name, :provider, :region, :status, :spec, :monthly_cost,
+         :created_at, :updated_at)
+    ON CONFLICT (id) DO UPDATE SET
+        name = excluded.name, provider = excluded.provider, region = excluded.region,
+        status = excluded.status, spec = excluded.spec, monthly_cost = excluded.monthly_cost,
+        created_at = excluded.created_at, updated_at = excluded.updated_at
+    WHERE infrastructures.workspace = excluded.workspace
+"""
+# An upsert, never INSERT OR REPLACE: a replace deletes the row first, and the cascade would
+# take the infrastructure's resources and operations with it.
+_UPSERT_RESOURCE = """
+    INSERT INTO resources
+        (infrastructure_id, name, type, status, spec, objects, monthly_cost, operation_id,
+         updated_at)
+    VALUES
+        (:infrastructure_id, :name, :type, :status, :spec, :objects, :monthly_cost,
+         :operation_id, :updated_at)
+    ON CONFLICT (infrastructure_id, name) DO UPDATE SET
+        type = excluded.type, status = excluded.status, spec = excluded.spec,
+        objects = excluded.objects, monthly_cost = excluded.monthly_cost,
+        operation_id = excluded.operation_id, updated_at = excluded.updated_at
+"""
+_INSERT_OPERATION = """
+    INSERT INTO operations
+        (id, workspace, infrastructure_id, kind, status, total_steps, completed_steps,
+         current_step, created_resources, cost_change, error, started_at, finished_at, spec)
+    VALUES
+        (:id, :workspace, :infrastructure_id, :kind, :status, :total_steps, :completed_steps,
+         :current_step, :created_resources, :cost_change, :error, :started_at, :finished_at,
+         :spec)
+"""
+_UPDATE_OPERATION = """
+    UPDATE operations SET
+        kind = :kind, status = :status, total_steps = :total_steps,
+        completed_steps = :completed_steps, current_step = :current_step,
+        created_resources = :created_resources, cost_change = :cost_change, error = :error,
+        started_at = :started_at, finished_at = :finished_at, spec = :spec
+    WHERE id = :id
+"""
+_INSERT_STEP = """
+    INSERT INTO steps
+        (operation_id, idx, resource, type, action, status, provider_ids, error, started_at,
+         finished_at)
+    VALUES
+        (:operation_id, :idx, :resource, :type, :action, :status, :provider_ids, :error,
+         :started_at, :finished_at)
+"""
+# ``running`` keeps the first start (a resumed step started when it first ran) and clears an
+# earlier end; an end state stamps the end. Provider ids are only replaced when given.
+_UPDATE_STEP = """
+    UPDATE steps SET
+        status = :status,
+        error = :error,
+        provider_ids = coalesce(:provider_ids, provider_ids),
+        started_at = CASE WHEN :running THEN coalesce(started_at, :now) ELSE started_at END,
+        finished_at = CASE WHEN :ended THEN :now WHEN :running THEN NULL ELSE finished_at END
+    WHERE operation_id = :operation_id AND idx = :idx
+"""
+_INSERT_EVENT = """
+    INSERT INTO events
+        (id, type, time, workspace, infrastructure_id, infrastructure_name, operation_id,
+         cost_change, data, delivered_at)
+    VALUES
+        (:id, :type, :time, :workspace, :infrastructure_id, :infrastructure_name,
+         :operation_id, :cost_change, :data, :delivered_at)
+"""
+_UPSERT_LOCK = """
+    INSERT INTO locks (infrastructure_id, operation_id, holder, acquired_at, heartbeat_at)
+    VALUES (:infrastructure_id, :operation_id, :holder, :now, :now)
+    ON CONFLICT (infrastructure_id) DO UPDATE SET
+        operation_id = excluded.operation_id, holder = excluded.holder,
+        acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at
+"""
+
+
+class SQLiteStore:
+    """The :class:`~atlas.store.base.StateStore` in one SQLite file.
+
+    :param path: the database file (its directory is created), or ``":memory:"``.
+    :param lease_seconds: a lock whose heartbeat is older than this is taken over.
+    :param clock: the time source (timezone-aware), injectable so leases test without sleeping.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = _MEMORY,
+        *,
+        lease_seconds: float = 120.0,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._path = os.fspath(path)
+        self._in_memory = self._path == _MEMORY
+        self._lease_seconds = lease_seconds
+        self._clock = clock
+        self._mutex = threading.RLock()
+        self._conn: sqlite3.Connection | None = self._open()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r})"
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- opening and transactions ------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            if not self._in_memory:
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self._path,
+                timeout=schema.BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+                check_same_thread=False,  # guarded by self._mutex
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"cannot open the state store at {self._path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        try:
+            schema.configure(conn, in_memory=self._in_memory)
+            schema.migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StateError(f"cannot prepare the state store at {self._path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            if self._conn is None:
+                raise StateError(f"the state store at {self._path} is closed")
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise StateError(f"the state store at {self._path} is busy: {exc}") from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                # Some errors (disk full, I/O) end the transaction themselves.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StateError(f"the state store at {self._path} failed: {exc}") from exc
+                raise
+
+    def _now(self) -> str:
+        return codec.dump_time(self._clock())
+
+    # -- infrastructures ---------------------------------------------------------------------
+
+    def get_infrastructure(self, workspace: str, key: str) -> InfrastructureRecord | None:
+        # An id wins over a name; by name, the live infrastructure over destroyed namesakes,
+        # and among those the most recent.
+        with self._transaction(write=False) as conn:
+            row = conn.execute(
+                """SELECT * FROM infrastructures
+                   WHERE workspace = :ws AND (id = :key OR name = :key)
+                   ORDER BY id = :key DESC, status = 'destroyed', updated_at DESC
+                   LIMIT 1""",
+                {"ws": workspace, "key": key},
+            ).fetchone()
+        return None if row is None else codec.infrastructure_from_row(row)
+
+    def list_infrastructures(
+        self, workspace: str, *, limit: int = 100, offset: int = 0
+    ) -> list[InfrastructureRecord]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                """SELECT * FROM infrastructures WHERE workspace = ?
+                   ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?""",
+                (workspace, max(limit, 0), max(offset, 0)),
+            ).fetchall()
+        return [codec.infrastructure_from_row(r) for r in rows]
+
+    def save_infrastructure(self, record: InfrastructureRecord) -> None:
+        with self._transaction(write=True) as conn:
+            self._save_infrastructure(conn, record)
+
+    def _save_infrastructure(self, conn: sqlite3.Connection, record: InfrastructureRecord) -> None:
+        if record.status != "destroyed":
+            clash = conn.execute(
+                """SELECT id FROM infrastructures
+                   WHERE workspace = ? AND name = ? AND status != 'destroyed' AND id != ?""",
+                (record.workspace, record.name, record.id),
+            ).fetchone()
+            if clash is not None:
+                raise StateError(
+                    f"workspace {record.workspace!r} already has an infrastructure named "
+                    f"{record.name!r} (id {clash['id']})"
+                )
+        cursor = conn.execute(_UPSERT_INFRASTRUCTURE, codec.infrastructure_params(record))
+        if cursor.rowcount == 0:  # the id exists, in another workspace: never move it
+            raise StateError(
+                f"infrastructure {record.id} does not belong to workspace {record.workspace!r}"
+            )
+
+    # -- resources ---------------------------------------------------------------------------
+
+    def list_resources(self, infrastructure_id: str) -> list[ResourceRecord]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT * FROM resources WHERE infrastructure_id = ? ORDER BY name",
+                (infrastructure_id,),
+            ).fetchall()
+        return [codec.resource_from_row(r) for r in rows]
+
+    def save_resource(self, record: ResourceRecord) -> None:
+        with self._transaction(write=True) as conn:
+            _require_infrastructure(conn, record.infrastructure_id)
+            conn.execute(_UPSERT_RESOURCE, codec.resource_params(record))
+
+    def record_objects(
+        self, infrastructure_id: str, name: str, objects: Sequence[CloudObject]
+    ) -> None:
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                "SELECT objects FROM resources WHERE infrastructure_id = ? AND name = ?",
+                (infrastructure_id, name),
+            ).fetchone()
+            if row is None:
+                raise StateError(
+                    f"resource {name!r} of infrastructure {infrastructure_id} is not recorded; "
+                    "save it (status 'creating') before recording its objects"
+                )
+            merged = _merge_objects(codec.load_objects(row["objects"]), objects)
+            conn.execute(
+                """UPDATE resources SET objects = ?, updated_at = ?
+                   WHERE infrastructure_id = ? AND name = ?""",
+                (codec.dump_objects(merged), self._now(), infrastructure_id, name),
+            )
+
+    def delete_resource(self, infrastructure_id: str, name: str) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "DELETE FROM resources WHERE infrastructure_id = ? AND name = ?",
+                (infrastructure_id, name),
+            )
+
+    # -- operations and steps ----------------------------------------------------------------
+
+    def start_operation(
+        self, operation: OperationRecord, steps: Sequence[StepRecord], event: EventRecord
+    ) -> None:
+        strays = sorted({s.operation_id for s in steps} - {operation.id})
+        if strays:
+            raise StateError(f"steps of operations {strays} given to operation {operation.id}")
+        with self._transaction(write=True) as conn:
+            _require_infrastructure(conn, operation.infrastructure_id)
+            if _exists(conn, "SELECT 1 FROM operations WHERE id = ?", operation.id):
+                raise StateError(f"operation {operation.id} is already recorded")
+            conn.execute(_INSERT_OPERATION, codec.operation_params(operation))
+            conn.executemany(_INSERT_STEP, [codec.step_params(s) for s in steps])
+            conn.execute(_INSERT_EVENT, codec.event_params(event))
+
+    def get_operation(self, workspace: str, operation_id: str) -> OperationRecord | None:
+        with self._transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT * FROM operations WHERE workspace = ? AND id = ?",
+                (workspace, operation_id),
+            ).fetchone()
+        return None if row is None else codec.operation_from_row(row)
+
+    def list_operations(self, workspace: str, infrastructure_id: str) -> list[OperationRecord]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                """SELECT * FROM operations WHERE workspace = ? AND infrastructure_id = ?
+                   ORDER BY started_at DESC, rowid DESC""",
+                (workspace, infrastructure_id),
+            ).fetchall()
+        return [codec.operation_from_row(r) for r in rows]
+
+    def unfinished_operation(self, infrastructure_id: str) -> OperationRecord | None:
+        with self._transaction(write=False) as conn:
+            row = conn.execute(
+                """SELECT * FROM operations
+                   WHERE infrastructure_id = ? AND status IN (?, ?)
+                   ORDER BY started_at DESC, rowid DESC LIMIT 1""",
+                (infrastructure_id, *_UNFINISHED),
+            ).fetchone()
+        return None if row is None else codec.operation_from_row(row)
+
+    def update_operation(self, operation_id: str, **changes: Any) -> OperationRecord:
+        fixed = sorted(_FIXED_OPERATION_FIELDS & changes.keys())
+        if fixed:
+            raise StateError(f"an operation's {', '.join(fixed)} cannot change")
+        with self._transaction(write=True) as conn:
+            current = _operation(conn, operation_id)
+            updated = attrs.evolve(current, **changes)  # unknown field names raise TypeError
+            conn.execute(_UPDATE_OPERATION, codec.operation_params(updated))
+            # Read back, so the caller gets exactly what a later read will (tuples, not lists).
+            return _operation(conn, operation_id)
+
+    def finish_operation(
+        self,
+        operation_id: str,
+        status: OperationStatus,
+        *,
+        error: str | None,
+        infrastructure: InfrastructureRecord,
+        events: Sequence[EventRecord],
+    ) -> None:
+        if status in _UNFINISHED:
+            raise StateError(f"an operation cannot finish as {status!r}")
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE operations SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                (status, error, self._now(), operation_id),
+            )
+            if cursor.rowcount == 0:
+                raise StateError(f"operation {operation_id} is not recorded")
+            self._save_infrastructure(conn, infrastructure)
+            conn.executemany(_INSERT_EVENT, [codec.event_params(e) for e in events])
+
+    def steps(self, operation_id: str) -> list[StepRecord]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT * FROM steps WHERE operation_id = ? ORDER BY idx", (operation_id,)
+            ).fetchall()
+        return [codec.step_from_row(r) for r in rows]
+
+    def update_step(
+        self,
+        operation_id: str,
+        index: int,
+        *,
+        status: StepStatus,
+        provider_ids: Sequence[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        params = {
+            "operation_id": operation_id,
+            "idx": index,
+            "status": status,
+            "error": error,
+            "provider_ids": None if provider_ids is None else codec.dump_json(list(provider_ids)),
+            "running": status == "running",
+            "ended": status in _ENDED,
+            "now": self._now(),
+        }
+        with self._transaction(write=True) as conn:
+            if conn.execute(_UPDATE_STEP, params).rowcount == 0:
+                raise StateError(f"step {index} of operation {operation_id} is not recorded")
+
+    # -- locks -------------------------------------------------------------------------------
+
+    def lock(self, infrastructure_id: str, operation_id: str) -> None:
+        holder = current_holder()
+        now = self._clock()
+        with self._transaction(write=True) as conn:
+            held = _lock_row(conn, infrastructure_id)
+            if held is not None:
+                if held.operation_id == operation_id and held.holder == holder:
+                    _touch_lock(conn, infrastructure_id, codec.dump_time(now))
+                    return
+                if not self._is_stale(held, now):
+                    raise _locked_error(conn, held)
+                logger.warning(
+                    "taking over the lock of infrastructure %s from operation %s "
+                    "(holder %s, last heartbeat %s)",
+                    infrastructure_id,
+                    held.operation_id,
+                    held.holder,
+                    held.heartbeat_at.isoformat(),
+                )
+            conn.execute(
+                _UPSERT_LOCK,
+                {
+                    "infrastructure_id": infrastructure_id,
+                    "operation_id": operation_id,
+                    "holder": holder,
+                    "now": codec.dump_time(now),
+                },
+            )
+
+    def _is_stale(self, held: LockInfo, now: dt.datetime) -> bool:
+        return holder_is_gone(held.holder) or lease_expired(
+            held.heartbeat_at, now, self._lease_seconds
+        )
+
+    def heartbeat(self, infrastructure_id: str, operation_id: str) -> None:
+        # A holder that lost its lease (and the lock with it) must learn so here and stop.
+        with self._transaction(write=True) as conn:
+            held = _lock_row(conn, infrastructure_id)
+            if held is None:
+                raise StateError(
+                    f"operation {operation_id} does not hold the lock of infrastructure "
+                    f"{infrastructure_id}: nobody does"
+                )
+            if held.operation_id != operation_id or held.holder != current_holder():
+                raise _locked_error(conn, held)
+            _touch_lock(conn, infrastructure_id, self._now())
+
+    def unlock(self, infrastructure_id: str, operation_id: str) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "DELETE FROM locks WHERE infrastructure_id = ? AND operation_id = ?",
+                (infrastructure_id, operation_id),
+            )
+
+    def lock_info(self, infrastructure_id: str) -> LockInfo | None:
+        with self._transaction(write=False) as conn:
+            return _lock_row(conn, infrastructure_id)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def add_events(self, events: Sequence[EventRecord]) -> None:
+        with self._transaction(write=True) as conn:
+            conn.executemany(_INSERT_EVENT, [codec.event_params(e) for e in events])
+
+    def pending_events(self, *, limit: int = 100) -> list[EventRecord]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT * FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?",
+                (max(limit, 0),),
+            ).fetchall()
+        return [codec.event_from_row(r) for r in rows]
+
+    def mark_delivered(self, event_ids: Sequence[str]) -> None:
+        now = self._now()
+        with self._transaction(write=True) as conn:
+            conn.executemany(
+                "UPDATE events SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
+                [(now, event_id) for event_id in event_ids],
+            )
+
+    def events_of(self, workspace: str, operation_id: str) -> list[EventRecord]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT * FROM events WHERE workspace = ? AND operation_id = ? ORDER BY seq",
+                (workspace, operation_id),
+            ).fetchall()
+        return [codec.event_from_row(r) for r in rows]
+
+    # -- the rest ----------------------------------------------------------------------------
+
+    def stats(self, workspace: str) -> Stats:
+        with self._transaction(write=False) as conn:
+            infra = conn.execute(
+                """SELECT status, monthly_cost FROM infrastructures
+                   WHERE workspace = ? AND status != 'destroyed'""",
+                (workspace,),
+            ).fetchall()
+            resources = _count(
+                conn,
+                """SELECT count(*) FROM resources r JOIN infrastructures i
+                       ON i.id = r.infrastructure_id
+                   WHERE i.workspace = ? AND i.status != 'destroyed' AND r.status != 'deleted'""",
+                workspace,
+            )
+            running = _count(
+                conn,
+                "SELECT count(*) FROM operations WHERE workspace = ? AND status IN (?, ?)",
+                workspace,
+                *_UNFINISHED,
+            )
+        return Stats(
+            total_infrastructures=len(infra),
+            active_infrastructures=sum(1 for r in infra if r["status"] == "active"),
+            total_resources=resources,
+            # Summed here, in Decimal: SQL's sum() of TEXT would go through REAL.
+            estimated_monthly_cost=sum(
+                (codec.load_money(r["monthly_cost"]) for r in infra), Decimal(0)
+            ),
+            operations_in_progress=running,
+        )
+
+    def check(self) -> dict[str, Any]:
+        with self._transaction(write=False) as conn:
+            settings = schema.verify_settings(conn, in_memory=self._in_memory)
+            version = schema.version(conn)
+        report: dict[str, Any] = {
+            "backend": "sqlite",
+            "path": self._path,
+            "sqlite_version": sqlite3.sqlite_version,
+            **settings,
+            "schema_version": version,
+            "durable": not self._in_memory,
+        }
+        if self._in_memory:
+            report["note"] = "in-memory store: no WAL, nothing survives close(); for tests only"
+        return report
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def open_store(
+    path: str | os.PathLike[str] | None = None, *, lease_seconds: float = 120.0
+) -> SQLiteStore:
+    """The default store: ``path``, else ``$ATLAS_STATE``, else ``.atlas/state.db``."""
+    chosen = path or os.environ.get(STATE_ENV) or DEFAULT_STATE_PATH
+    return SQLiteStore(chosen, lease_seconds=lease_seconds)
+
+
+# -- helpers (run inside a transaction) ------------------------------------------------------
+
+
+def _exists(conn: sqlite3.Connection, sql: str, *params: object) -> bool:
+    return conn.execute(sql, params).fetchone() is not None
+
+
+def _count(conn: sqlite3.Connection, sql: str, *params: object) -> int:
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def _require_infrastructure(conn: sqlite3.Connection, infrastructure_id: str) -> None:
+    if not _exists(conn, "SELECT 1 FROM infrastructures WHERE id = ?", infrastructure_id):
+        raise StateError(f"infrastructure {infrastructure_id} is not recorded")
+
+
+def _operation(conn: sqlite3.Connection, operation_id: str) -> OperationRecord:
+    row = conn.execute("SELECT * FROM operations WHERE id = ?", (operation_id,)).fetchone()
+    if row is None:
+        raise StateError(f"operation {operation_id} is not recorded")
+    return codec.operation_from_row(row)
+
+
+def _merge_objects(
+    known: Sequence[CloudObject], new: Sequence[CloudObject]
+) -> tuple[CloudObject, ...]:
+    """Known objects keep their place (and are replaced when reported again); new ones follow."""
+    merged = {o.id: o for o in known}
+    for obj in new:
+        merged[obj.id] = obj  # a dict keeps first-insertion order even when a value changes
+    return tuple(merged.values())
+
+
+def _lock_row(conn: sqlite3.Connection, infrastructure_id: str) -> LockInfo | None:
+    row = conn.execute(
+        "SELECT * FROM locks WHERE infrastructure_id = ?", (infrastructure_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return LockInfo(
+        infrastructure_id=row["infrastructure_id"],
+        operation_id=row["operation_id"],
+        acquired_at=codec.load_time(row["acquired_at"]),
+        heartbeat_at=codec.load_time(row["heartbeat_at"]),
+        holder=row["holder"],
+    )
+
+
+def _touch_lock(conn: sqlite3.Connection, infrastructure_id: str, now: str) -> None:
+    conn.execute(
+        "UPDATE locks SET heartbeat_at = ? WHERE infrastructure_id = ?", (now, infrastructure_id)
+    )
+
+
+def _locked_error(conn: sqlite3.Connection, held: LockInfo) -> LockedError:
+    row = conn.execute(
+        "SELECT name FROM infrastructures WHERE id = ?", (held.infrastructure_id,)
+    ).fetchone()
+    label = held.infrastructure_id if row is None else row["name"]
+    since = held.acquired_at.isoformat()
+    return LockedError(
+        f"infrastructure {label} is locked by operation {held.operation_id} since {since}",
+        operation_id=held.operation_id,
+        since=since,
+    )
