@@ -11,6 +11,12 @@
     │   ├── CurrencyMismatchError      money of two currencies met in one sum
     │   └── PriceCatalogError          a price catalog file is malformed or unsourced
     ├── CredentialsError               no usable credential (names sources tried, never secrets)
+    ├── StateError                     the state store cannot do what was asked
+    │   ├── LockedError                another operation holds the infrastructure
+    │   └── StoreSchemaError           the store's schema is newer than this atlas knows
+    ├── BudgetExceededError            the plan costs more than the budget allows
+    ├── DeliveryError                  an event could not be delivered to a sink
+    ├── NotFound                       no such infrastructure or operation (in this workspace)
     ├── ProviderOperationError         a provider could not do what was asked
     │   ├── WaitTimeoutError           resources not ready in time (``.states`` keeps their ids)
     │   └── CapacityError              the account's limits would be exceeded
@@ -40,14 +46,18 @@ __all__ = [
     "AtlasError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "CapacityError",
     "ConflictError",
     "ConnectError",
     "CostError",
     "CredentialsError",
     "CurrencyMismatchError",
+    "DeliveryError",
     "DuplicateProviderError",
     "DuplicateResourceKindError",
+    "LockedError",
+    "NotFound",
     "NotFoundError",
     "PermissionDeniedError",
     "PluginError",
@@ -61,6 +71,8 @@ __all__ = [
     "ServerError",
     "SpecError",
     "SpecValidationError",
+    "StateError",
+    "StoreSchemaError",
     "TransportError",
     "WaitTimeoutError",
 ]
@@ -157,6 +169,62 @@ class CredentialsError(AtlasError):
         if self.sources_tried:
             message = f"{message} (tried: {', '.join(self.sources_tried)})"
         super().__init__(message)
+
+
+# -- state and lifecycle -------------------------------------------------------------------------
+
+
+class StateError(AtlasError):
+    """The state store cannot do what was asked."""
+
+
+class LockedError(StateError):
+    """Another operation holds the infrastructure (one writer at a time)."""
+
+    def __init__(self, message: str, *, operation_id: str = "", since: str = "") -> None:
+        self.operation_id = operation_id
+        self.since = since
+        super().__init__(message)
+
+
+class StoreSchemaError(StateError):
+    """The store was written by a newer atlas; refusing rather than guessing."""
+
+
+class BudgetExceededError(AtlasError):
+    """The plan would cost more a month than the budget allows; nothing was changed."""
+
+    def __init__(self, message: str, *, limit: str = "", planned: str = "") -> None:
+        self.limit = limit
+        self.planned = planned
+        super().__init__(message)
+
+
+class DeliveryError(AtlasError):
+    """A sink could not deliver an event.
+
+    ``permanent`` means asking again will not help (the receiver refused the event, 4xx);
+    otherwise the receiver was unreachable or failing and the retries ran out. The message
+    never carries a secret or a signature.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.permanent = permanent
+        self.status = status
+        self.attempts = attempts
+        super().__init__(message)
+
+
+class NotFound(AtlasError):
+    """No such infrastructure or operation in this workspace (another workspace's looks the
+    same: it is not there for you)."""
 
 
 # -- provider operations -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Nothing here knows a provider's resources; providers build their endpoint functi
 
 from __future__ import annotations
 
+from atlas.http._headers import retry_after_seconds
 from atlas.http.client import DEFAULT_TIMEOUT, ApiClient, BearerAuth
 from atlas.http.errors import error_from_response, error_from_transport
 from atlas.http.ratelimit import Priority, RateLimiter, RateLimiterStats
@@ -27,4 +28,5 @@ __all__ = [
     "classify",
     "error_from_response",
     "error_from_transport",
+    "retry_after_seconds",
 ]
