@@ -12,6 +12,7 @@ from atlas.exceptions import (
     AtlasError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     CapacityError,
     ConflictError,
     ConnectError,
@@ -20,6 +21,8 @@ from atlas.exceptions import (
     CurrencyMismatchError,
     DuplicateProviderError,
     DuplicateResourceKindError,
+    LockedError,
+    NotFound,
     NotFoundError,
     PermissionDeniedError,
     PluginError,
@@ -33,10 +36,15 @@ from atlas.exceptions import (
     ServerError,
     SpecError,
     SpecValidationError,
+    StateError,
+    StoreSchemaError,
     TransportError,
     WaitTimeoutError,
 )
+from atlas.facade import AsyncAtlas, Atlas, InfrastructureView
+from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model import Budget, InfrastructureSpec, ResourceSpec, spec_field
+from atlas.model.records import EventRecord, InfrastructureRecord, OperationRecord, ResourceRecord
 from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.plugins import get_plugin_manager, hookimpl
 from atlas.providers import ProviderInfo, ProviderRegistry, ResourceKind
@@ -44,10 +52,13 @@ from atlas.providers.live import Provider
 from atlas.runtime import default_registry, estimate, load_spec
 
 __all__ = [
+    "AsyncAtlas",
+    "Atlas",
     "AtlasError",
     "AuthenticationError",
     "BadRequestError",
     "Budget",
+    "BudgetExceededError",
     "CapacityError",
     "CloudObject",
     "ConflictError",
@@ -58,12 +69,20 @@ __all__ = [
     "DuplicateProviderError",
     "DuplicateResourceKindError",
     "Estimate",
+    "EventRecord",
+    "InfrastructureRecord",
     "InfrastructureSpec",
+    "InfrastructureView",
     "LineItem",
+    "LockedError",
     "Money",
+    "NotFound",
     "NotFoundError",
+    "OperationRecord",
     "Owner",
     "PermissionDeniedError",
+    "Plan",
+    "PlannedChange",
     "PluginError",
     "Price",
     "PriceCatalog",
@@ -79,11 +98,14 @@ __all__ = [
     "RequestTimeoutError",
     "ResourceEstimate",
     "ResourceKind",
+    "ResourceRecord",
     "ResourceSpec",
     "ResourceState",
     "ServerError",
     "SpecError",
     "SpecValidationError",
+    "StateError",
+    "StoreSchemaError",
     "TransportError",
     "WaitTimeoutError",
     "__version__",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from atlas.cost.catalog import PriceCatalog
 from atlas.plugins import hookimpl
-from atlas.providers.base import CliCommand, ProviderInfo, ResourceKind
+from atlas.providers.base import CliCommand, ProviderInfo, ResourceKind, Sandbox
 from atlas_digitalocean.catalog import load_price_catalog
 from atlas_digitalocean.checks import check_spec
 from atlas_digitalocean.provider import DigitalOceanProvider
@@ -42,3 +42,12 @@ def atlas_cli_commands() -> Sequence[CliCommand]:
     from atlas_digitalocean.emulator.cli import main  # noqa: PLC0415 - only when run
 
     return [CliCommand("emulator", "serve a DigitalOcean API emulator on loopback", main)]
+
+
+@hookimpl
+def atlas_sandbox(provider: str) -> Sandbox | None:
+    if provider not in ("digitalocean", *PROVIDER.aliases):
+        return None
+    from atlas_digitalocean.sandbox import make_sandbox  # noqa: PLC0415 - only when asked
+
+    return make_sandbox()

@@ -19,11 +19,13 @@ from atlas.providers.live import OnCreated, Provider
 from atlas_digitalocean.api import DigitalOceanAPI
 from atlas_digitalocean.ops import ALL_OPS, KindOps, OpsSettings
 
-__all__ = ["API_URL_ENV", "DEFAULT_API_URL", "DigitalOceanProvider"]
+__all__ = ["API_URL_ENV", "DEFAULT_API_URL", "POLL_INTERVAL_ENV", "DigitalOceanProvider"]
 
 DEFAULT_API_URL = "https://api.digitalocean.com"
 #: Points atlas at another DigitalOcean-compatible endpoint (the emulator, say).
 API_URL_ENV = "DIGITALOCEAN_API_URL"
+#: Seconds between status polls, when no ``settings`` are given (default 1).
+POLL_INTERVAL_ENV = "DIGITALOCEAN_POLL_INTERVAL"
 
 
 class DigitalOceanProvider(Provider):
@@ -54,13 +56,26 @@ class DigitalOceanProvider(Provider):
         self._chain = digitalocean_token_chain(token, jwt=jwt, env=env)
         self.base_url = base_url or self._env.get(API_URL_ENV) or DEFAULT_API_URL
         self._transport = transport
-        self.settings = settings or OpsSettings()
+        self.settings = settings or OpsSettings(poll_interval=self._poll_interval())
         self._retry = retry
         self._api: DigitalOceanAPI | None = None
         self._ops: dict[str, KindOps] = {}
 
     def __repr__(self) -> str:
         return f"DigitalOceanProvider(base_url={self.base_url!r})"
+
+    def _poll_interval(self) -> float:
+        raw = self._env.get(POLL_INTERVAL_ENV)
+        if raw is None:
+            return OpsSettings().poll_interval
+        try:
+            value = float(raw)
+        except ValueError:
+            message = f"{POLL_INTERVAL_ENV} must be a number of seconds, not {raw!r}"
+            raise PluginError(message) from None
+        if not 0 < value <= 600:
+            raise PluginError(f"{POLL_INTERVAL_ENV} must be between 0 and 600 seconds")
+        return value
 
     async def api(self) -> DigitalOceanAPI:
         """The API, built on first use (this is when the token is looked up)."""

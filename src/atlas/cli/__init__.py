@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from atlas import __version__
+from atlas.cli.lifecycle import add_lifecycle_commands
 from atlas.cli.render import (
     budget_verdict,
     render_estimate,
@@ -99,6 +100,8 @@ def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.Argumen
         help="what to validate for: creating needs more than estimating (default: create)",
     )
     p.set_defaults(run=_validate)
+
+    add_lifecycle_commands(sub)
 
     p = sub.add_parser("providers", help="the installed providers and their resource types")
     p.add_argument("--json", action="store_true", help="print the list as JSON")

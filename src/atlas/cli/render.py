@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from atlas.cost.catalog import HOURLY_PLACES
 from atlas.cost.estimate import Estimate, LineItem
 from atlas.cost.money import Money
 from atlas.exceptions import SpecValidationError
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.providers.registry import ProviderRegistry
+from atlas.spec.graph import dependencies
 
-__all__ = ["budget_verdict", "render_estimate", "render_problems", "render_providers"]
+if TYPE_CHECKING:
+    from atlas.facade import InfrastructureView
+    from atlas.lifecycle.plan import Plan
+    from atlas.model.records import OperationRecord, StepRecord
+
+__all__ = [
+    "budget_verdict",
+    "render_estimate",
+    "render_graph",
+    "render_operation",
+    "render_plan",
+    "render_problems",
+    "render_providers",
+    "render_view",
+]
 
 
 def _amount(value: Money | None, places: int) -> str:
@@ -87,3 +106,84 @@ def render_providers(registry: ProviderRegistry) -> str:
     for name in registry.names():
         rows.append((name, registry.get(name).title, ", ".join(sorted(registry.kinds(name)))))
     return "\n".join(_table(rows, right=set())) + "\n"
+
+
+_COLORS = {"create": "\033[32m", "update": "\033[33m", "replace": "\033[35m", "delete": "\033[31m"}
+_SIGNS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+_RESET = "\033[0m"
+
+
+def render_plan(plan: Plan, *, color: bool = False) -> str:
+    """The plan as a diff: one line per change with its reason and monthly cost change."""
+    if plan.empty:
+        return f"No changes: {plan.infrastructure!r} matches its spec.\n"
+    lines = [f"Plan for {plan.infrastructure!r}:"]
+    for c in plan.changes:
+        sign = _SIGNS[c.action]
+        delta = "unknown" if c.cost_change is None else _signed(c.cost_change)
+        line = f"  {sign:>3} {c.action:<7} {c.type} {c.resource}  ({delta}/mo)  {c.reason}"
+        lines.append(f"{_COLORS[c.action]}{line}{_RESET}" if color else line)
+    lines.append(
+        f"Monthly cost: {_amount(plan.cost_before, 2)} -> {_amount(plan.cost_after, 2)} "
+        f"{plan.cost_after.currency} ({_signed(plan.cost_change)})"
+    )
+    if plan.budget is not None:
+        limit = Money(plan.budget.monthly_limit, plan.budget.currency)
+        verdict = "OVER budget" if plan.over_budget() else "within budget"
+        lines.append(f"Budget: {_amount(limit, 2)} {limit.currency} a month; {verdict}")
+    lines.extend(f"note: price unknown: {u}" for u in plan.unpriced)
+    return "\n".join(lines) + "\n"
+
+
+def _signed(m: Money) -> str:
+    return ("+" if m.amount >= 0 else "-") + f"{abs(m.rounded().amount):,.2f}"
+
+
+def render_operation(op: OperationRecord, steps: Sequence[StepRecord]) -> str:
+    lines = [
+        f"Operation {op.id} ({op.kind}): {op.status}, {op.completed_steps}/{op.total_steps} steps"
+    ]
+    for s in steps:
+        ids = f" [{', '.join(s.provider_ids)}]" if s.provider_ids else ""
+        why = f": {s.error}" if s.error else ""
+        lines.append(
+            f"  {s.index + 1:>2}. {s.action:<6} {s.type} {s.resource}: {s.status}{ids}{why}"
+        )
+    if op.error:
+        lines.append(f"error: {op.error}")
+    return "\n".join(lines) + "\n"
+
+
+def render_view(view: InfrastructureView) -> str:
+    infra = view.infrastructure
+    lines = [
+        f"{infra.name} ({infra.provider}, {infra.region}): {infra.status}, "
+        f"{infra.monthly_cost} USD a month, id {infra.id}"
+    ]
+    for r in view.resources:
+        objs = ", ".join(
+            f"{o.name} {o.id}"
+            + (f" {o.attributes['public_ipv4']}" if o.attributes.get("public_ipv4") else "")
+            for o in r.objects
+        )
+        lines.append(f"  {r.type:<14} {r.name:<12} {r.status:<9} {objs}")
+    return "\n".join(lines) + "\n"
+
+
+def render_graph(spec: InfrastructureSpec, fmt: str) -> str:
+    """The dependency graph: an edge from each resource to what it refers to."""
+    deps = dependencies(spec.resources)
+    types = {r.name: r.type for r in spec.resources}
+    if fmt == "dot":
+        lines = [f"digraph {json.dumps(spec.name)} {{"]
+        lines += [f'  "{n}" [label="{n}\\n{types[n]}"];' for n in deps]
+        lines += [f'  "{n}" -> "{d}";' for n in deps for d in sorted(deps[n])]
+        return "\n".join([*lines, "}"]) + "\n"
+    lines = ["graph TD"]
+    lines += [f'  {_node(n)}["{n} ({types[n]})"]' for n in deps]
+    lines += [f"  {_node(n)} --> {_node(d)}" for n in deps for d in sorted(deps[n])]
+    return "\n".join(lines) + "\n"
+
+
+def _node(name: str) -> str:
+    return "n_" + "".join(c if c.isalnum() else "_" for c in name)

@@ -101,4 +101,9 @@ class Money:
         return Money(self.amount.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP), self.currency)
 
     def __str__(self) -> str:
-        return f"{self.rounded().amount} {self.currency}"
+        """At least two decimals, and every further one that counts: ``6.00 USD``,
+        ``0.00893 USD``; exact, never rounded away."""
+        amount = self.amount.normalize()
+        if amount.as_tuple().exponent >= -2:  # type: ignore[operator]
+            amount = amount.quantize(Decimal("0.01"))
+        return f"{amount:f} {self.currency}"

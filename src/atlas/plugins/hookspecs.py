@@ -13,7 +13,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from atlas.cost.catalog import Price, PriceCatalog
-    from atlas.providers.base import CliCommand, ProviderInfo, ResourceKind
+    from atlas.model.records import EventRecord
+    from atlas.providers.base import CliCommand, ProviderInfo, ResourceKind, Sandbox
 
 __all__ = [
     "atlas_add_price_catalogs",
@@ -21,6 +22,8 @@ __all__ = [
     "atlas_add_resource_kinds",
     "atlas_adjust_price",
     "atlas_cli_commands",
+    "atlas_on_event",
+    "atlas_sandbox",
     "hookimpl",
     "hookspec",
 ]
@@ -87,3 +90,30 @@ def atlas_cli_commands() -> Sequence[CliCommand]:
     :return: the subcommands this plugin offers.
     """
     raise NotImplementedError
+
+
+@hookspec
+def atlas_on_event(event: EventRecord) -> None:
+    """Receive a lifecycle event (``deployment.started``, ``infrastructure.created``, ...).
+
+    Events are committed to the store's outbox together with the change they report, then
+    delivered at least once: an event may arrive again after a crash, so use ``event.id`` to
+    recognise one already seen. An exception raised here leaves the event queued for the next
+    delivery attempt; it never undoes the change.
+
+    :param event: the event, with its stable id, time, workspace, infrastructure, operation
+        and cost change.
+    :return: nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def atlas_sandbox(provider: str) -> Sandbox | None:
+    """Offer a sandbox for a provider: a live provider wired to an in-process fake cloud.
+
+    ``atlas plan|apply --sandbox`` runs the whole lifecycle against it, with no account.
+
+    :param provider: the provider's name, e.g. ``"digitalocean"``.
+    :return: a fresh :class:`~atlas.providers.Sandbox`, or ``None`` if this plugin has no
+        sandbox for that provider.
+    """

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from atlas.providers.base import CheckContext, CliCommand, ProviderInfo, Purpose, ResourceKind
+from atlas.providers.base import (
+    CheckContext,
+    CliCommand,
+    ProviderInfo,
+    Purpose,
+    ResourceKind,
+    Sandbox,
+)
 from atlas.providers.registry import KNOWN_PACKAGES, ProviderRegistry
 
 __all__ = [
@@ -13,4 +20,5 @@ __all__ = [
     "ProviderRegistry",
     "Purpose",
     "ResourceKind",
+    "Sandbox",
 ]

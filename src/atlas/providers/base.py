@@ -8,7 +8,7 @@ credentials and no network. The live side of a provider (creating things) comes 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -18,7 +18,14 @@ from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.exceptions import Problem
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 
-__all__ = ["CheckContext", "CliCommand", "ProviderInfo", "Purpose", "ResourceKind"]
+__all__ = [
+    "CheckContext",
+    "CliCommand",
+    "ProviderInfo",
+    "Purpose",
+    "ResourceKind",
+    "Sandbox",
+]
 
 #: What a spec is validated for: an estimate needs only what prices depend on.
 Purpose = Literal["estimate", "create"]
@@ -55,6 +62,17 @@ class ResourceKind:
     summary: str
     price: Pricer | None = None
     check: KindCheck | None = None
+    #: Top-level specification fields whose change the provider cannot make in place: the
+    #: plan replaces the resource instead.
+    replace_on: frozenset[str] = frozenset()
+    #: A change the provider cannot make in place that depends on the values (a volume can
+    #: grow, not shrink): ``replace_if(old, new)`` on the canonical specifications gives the
+    #: reason, or ``None``.
+    replace_if: Callable[[Mapping[str, Any], Mapping[str, Any]], str | None] | None = None
+    #: Whether a change of the spec's tags can be applied to existing objects.
+    retaggable: bool = True
+    #: Whether the provider tags this kind at all (else tag changes mean nothing to it).
+    taggable: bool = True
 
 
 @attrs.frozen
@@ -80,3 +98,17 @@ class CliCommand:
     name: str
     help: str
     main: Callable[[Sequence[str]], int]
+
+
+@attrs.frozen
+class Sandbox:
+    """A provider wired to an in-process fake of its cloud, for ``--sandbox`` runs.
+
+    ``is_empty()`` says whether the fake holds nothing atlas made; ``requests()`` how many API
+    calls it answered.
+    """
+
+    provider: Any
+    is_empty: Callable[[], bool]
+    requests: Callable[[], int]
+    description: str

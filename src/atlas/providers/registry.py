@@ -70,6 +70,11 @@ class ProviderRegistry:
                 catalogs[catalog.provider] = catalog
         return cls(providers, kinds, catalogs, pm)
 
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager | None:
+        """The plugin manager the registrations came from (for hooks beyond registration)."""
+        return self._pm
+
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._providers))
 

@@ -46,6 +46,12 @@ def _token_set(value: Iterable[str] | None) -> frozenset[str] | None:
     return frozenset(value)
 
 
+def _regions(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError("default_vpc_regions takes a collection of region slugs, not one string")
+    return tuple(value)
+
+
 @attrs.frozen
 class EmulatorConfig:
     """Everything that shapes an emulator's behaviour; the state itself lives in the emulator.
@@ -70,7 +76,7 @@ class EmulatorConfig:
     tokens: frozenset[str] | None = attrs.field(default=None, converter=_token_set)
     droplet_limit: int = 25
     seed: int | None = None
-    default_vpc_regions: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    default_vpc_regions: tuple[str, ...] = attrs.field(default=(), converter=_regions)
 
     def scaled(self, seconds: float) -> float:
         """The wall-clock delay of a transition that takes ``seconds`` on the real cloud."""

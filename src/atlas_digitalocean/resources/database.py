@@ -100,4 +100,7 @@ KIND = ResourceKind(
     summary="A managed database cluster of 1 to 3 nodes.",
     price=price,
     check=check,
+    replace_on=frozenset({"engine", "version", "vpc"}),
+    # DigitalOcean's published schema has no way to retag a cluster.
+    retaggable=False,
 )

@@ -94,4 +94,5 @@ KIND = ResourceKind(
     summary="A virtual machine; `count` makes several identical ones.",
     price=price,
     check=check,
+    replace_on=frozenset({"image", "vpc", "user_data", "ssh_keys", "monitoring"}),
 )

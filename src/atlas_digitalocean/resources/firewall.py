@@ -148,4 +148,5 @@ KIND = ResourceKind(
     summary="A cloud firewall for droplets; free.",
     price=price,
     check=check,
+    taggable=False,
 )

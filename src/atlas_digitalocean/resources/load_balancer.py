@@ -120,4 +120,6 @@ KIND = ResourceKind(
     summary="A regional load balancer; priced per node.",
     price=price,
     check=check,
+    replace_on=frozenset({"vpc"}),
+    taggable=False,
 )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Literal
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 import attrs
 
@@ -58,6 +58,14 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
         )
 
 
+def shrinks(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """Volumes grow in place; a smaller size is a new volume (and its data is not copied)."""
+    before, after = old.get("size_gigabytes", 0), new.get("size_gigabytes", 0)
+    if after < before:
+        return f"size_gigabytes shrinks from {before} to {after} (volumes only grow in place)"
+    return None
+
+
 KIND = ResourceKind(
     provider="digitalocean",
     type="volume",
@@ -65,4 +73,6 @@ KIND = ResourceKind(
     summary="Block storage, attachable to one droplet.",
     price=price,
     check=check,
+    replace_on=frozenset({"filesystem_type", "description"}),
+    replace_if=shrinks,
 )

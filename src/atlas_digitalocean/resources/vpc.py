@@ -67,4 +67,6 @@ KIND = ResourceKind(
     summary="A private network; free.",
     price=price,
     check=check,
+    replace_on=frozenset({"ip_range"}),
+    taggable=False,
 )

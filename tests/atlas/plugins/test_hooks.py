@@ -162,3 +162,54 @@ def test_hook_atlas_cli_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("atlas.cli.get_plugin_manager", lambda: clash)
         assert main(["estimate", "x"]) == 1
+
+
+def test_hook_atlas_sandbox() -> None:
+    from atlas.providers import Sandbox
+
+    class Toy:
+        @hookimpl
+        def atlas_sandbox(self, provider: str) -> Sandbox | None:
+            return Sandbox(object(), lambda: True, lambda: 0, "toy") if provider == "toy" else None
+
+    pm = get_plugin_manager(plugins=[Toy()], autoload=False)
+    found = pm.hook.atlas_sandbox(provider="toy")
+    assert isinstance(found, Sandbox)
+    assert found.description == "toy"
+    assert pm.hook.atlas_sandbox(provider="other") is None
+    # The DigitalOcean plugin offers one, empty to begin with.
+    import atlas_digitalocean.plugin
+
+    do = get_plugin_manager(plugins=[atlas_digitalocean.plugin], autoload=False)
+    sandbox = do.hook.atlas_sandbox(provider="digitalocean")
+    assert sandbox.is_empty()
+    assert sandbox.requests() == 0
+
+
+async def test_hook_atlas_on_event() -> None:
+    from atlas.events import EventDispatcher, new_event
+    from atlas.model.records import EventRecord
+    from atlas.store import SQLiteStore
+
+    seen: list[EventRecord] = []
+
+    class Listener:
+        @hookimpl
+        def atlas_on_event(self, event: EventRecord) -> None:
+            seen.append(event)
+
+    store = SQLiteStore(":memory:")
+    event = new_event(
+        "deployment.started",
+        workspace="w",
+        infrastructure_id="i",
+        infrastructure_name="shop",
+        operation_id="o",
+        cost_change=Decimal("6"),
+    )
+    store.add_events([event])
+    pm = get_plugin_manager(plugins=[Listener()], autoload=False)
+    report = await EventDispatcher(store, pm).deliver_pending()
+    assert [e.id for e in seen] == [event.id]
+    assert report.delivered == (event.id,)
+    assert store.pending_events() == []

@@ -1,0 +1,224 @@
+"""``atlas plan | apply | destroy | status | reconcile | graph``: the lifecycle commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TextIO
+
+from atlas.cli.render import render_graph, render_operation, render_plan, render_view
+from atlas.cost.money import Money
+from atlas.exceptions import AtlasError
+from atlas.facade import AsyncAtlas
+from atlas.model.records import OperationRecord, StepRecord
+from atlas.spec.load import load_document
+
+__all__ = ["add_lifecycle_commands"]
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+#: Builds the AsyncAtlas a command works with (a sandbox, or the configured one).
+Opener = Callable[[argparse.Namespace], AsyncAtlas]
+
+
+def add_lifecycle_commands(sub: Any) -> None:
+    """Register the lifecycle subcommands on an argparse subparsers object."""
+    p = sub.add_parser("plan", help="what apply would change, with the cost of each change")
+    p.add_argument("file", help="spec file (.yaml, .yml or .json)")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _common(p)
+    p.set_defaults(run=_runner(_plan))
+
+    p = sub.add_parser("apply", help="create or change the infrastructure to match the spec")
+    p.add_argument("file", help="spec file (.yaml, .yml or .json)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--allow-over-budget",
+        action="store_true",
+        help="apply even when the plan costs more than the budget",
+    )
+    p.add_argument(
+        "--no-rollback", action="store_true", help="on failure, keep what this operation created"
+    )
+    _common(p)
+    p.set_defaults(run=_runner(_apply))
+
+    p = sub.add_parser("destroy", help="delete every resource of an infrastructure")
+    p.add_argument("name", help="the infrastructure's name or id")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _common(p)
+    p.set_defaults(run=_runner(_destroy))
+
+    p = sub.add_parser("status", help="infrastructures, one infrastructure, or one operation")
+    p.add_argument("key", nargs="?", help="an infrastructure's name or id, or an operation id")
+    _common(p)
+    p.set_defaults(run=_runner(_status))
+
+    p = sub.add_parser("reconcile", help="find objects atlas made that the store does not know")
+    p.add_argument("name", help="the infrastructure's name or id")
+    p.add_argument("--delete", action="store_true", help="delete what is found")
+    _common(p)
+    p.set_defaults(run=_runner(_reconcile))
+
+    p = sub.add_parser("graph", help="the dependency graph of a spec (Mermaid or DOT)")
+    p.add_argument("file", help="spec file (.yaml, .yml or .json)")
+    p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    p.set_defaults(run=_graph)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", default="default", help="the workspace (default: default)")
+    p.add_argument(
+        "--state", help="the state store file (default: $ATLAS_STATE or .atlas/state.db)"
+    )
+    if p.prog.split()[-1] in ("plan", "apply"):
+        p.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="run against the provider's in-process emulator; nothing is kept "
+            "(apply then runs the whole lifecycle: apply, show, destroy)",
+        )
+
+
+def _runner(
+    command: Callable[[AsyncAtlas, argparse.Namespace, TextIO], Coroutine[Any, Any, int]],
+) -> Callable[[argparse.Namespace, TextIO], int]:
+    def run(args: argparse.Namespace, out: TextIO) -> int:
+        async def main() -> int:
+            async with _open(args) as atlas:
+                return await command(atlas, args, out)
+
+        return asyncio.run(main())
+
+    return run
+
+
+def _open(args: argparse.Namespace) -> AsyncAtlas:
+    from atlas.store import open_store  # noqa: PLC0415 - only the commands that need it
+
+    if getattr(args, "sandbox", False):
+        from atlas.cli.sandbox import sandbox_atlas  # noqa: PLC0415
+
+        return sandbox_atlas(args.workspace, Path(args.file))
+    return AsyncAtlas(store=open_store(args.state), workspace=args.workspace)
+
+
+async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    plan = await atlas.plan(Path(args.file))
+    if args.json:
+        import json  # noqa: PLC0415
+
+        json.dump(plan.to_dict(), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_plan(plan, color=_color(out)))
+    return EXIT_OK
+
+
+async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    if args.sandbox:
+        from atlas.cli.sandbox import tour  # noqa: PLC0415
+
+        return await tour(atlas, Path(args.file), out, color=_color(out))
+    plan = await atlas.plan(Path(args.file))
+    out.write(render_plan(plan, color=_color(out)))
+    if plan.empty:
+        return EXIT_OK
+    if not (args.yes or _confirm("Apply these changes?", out)):
+        out.write("Nothing changed.\n")
+        return EXIT_FAILED
+    op = await atlas.apply(
+        Path(args.file),
+        allow_over_budget=args.allow_over_budget,
+        rollback=not args.no_rollback,
+        on_progress=progress_printer(out),
+    )
+    out.write(render_operation(op, atlas.store.steps(op.id)))
+    return EXIT_OK if op.status == "completed" else EXIT_FAILED
+
+
+async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    view = atlas.get(args.name)
+    names = ", ".join(r.name for r in view.resources) or "no resources"
+    out.write(f"Destroy {view.infrastructure.name!r}: {names}\n")
+    if not (args.yes or _confirm("Delete all of it?", out)):
+        out.write("Nothing changed.\n")
+        return EXIT_FAILED
+    op = await atlas.destroy(args.name, on_progress=progress_printer(out))
+    out.write(render_operation(op, atlas.store.steps(op.id)))
+    return EXIT_OK if op.status == "completed" else EXIT_FAILED
+
+
+async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    if args.key is None:
+        rows = atlas.list()
+        if not rows:
+            out.write("No infrastructures yet.\n")
+        for infra in rows:
+            cost = f"{Money(infra.monthly_cost).rounded().amount:,.2f}"
+            out.write(f"{infra.name:<24} {infra.status:<12} {cost:>10} USD/mo  {infra.id}\n")
+        return EXIT_OK
+    try:
+        op = atlas.operation(args.key)
+    except AtlasError:
+        out.write(render_view(atlas.get(args.key)))
+        return EXIT_OK
+    out.write(render_operation(op, atlas.store.steps(op.id)))
+    return EXIT_OK
+
+
+async def _reconcile(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    orphans = await atlas.reconcile(args.name, delete=args.delete)
+    if not orphans:
+        out.write("Nothing unknown carries this infrastructure's marks.\n")
+    for state in orphans:
+        verb = "deleted" if args.delete else "found"
+        ids = ", ".join(f"{o.name} ({o.id})" for o in state.objects)
+        out.write(f"{verb}: {state.type} {state.name}: {ids}\n")
+    return EXIT_OK
+
+
+def _graph(args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.runtime import load_spec  # noqa: PLC0415
+
+    doc = load_document(Path(args.file))
+    spec = load_spec(doc, purpose="estimate")
+    out.write(render_graph(spec, args.format))
+    return EXIT_OK
+
+
+def progress_printer(out: TextIO) -> Callable[[OperationRecord, StepRecord | None], None]:
+    """A live display: one line per step as it starts and as it ends."""
+
+    def show(op: OperationRecord, step: StepRecord | None) -> None:
+        if step is None:
+            return
+        counter = f"[{op.completed_steps}/{op.total_steps}]"
+        if op.current_step:
+            out.write(f"{counter} {op.current_step} ...\n")
+        else:
+            made = (
+                f"  created so far: {', '.join(op.created_resources)}"
+                if (op.created_resources)
+                else ""
+            )
+            out.write(f"{counter} {step.action} {step.type} {step.resource}: done{made}\n")
+        out.flush()
+
+    return show
+
+
+def _confirm(question: str, out: TextIO) -> bool:
+    if not sys.stdin.isatty():
+        out.write(f"{question} Refusing without --yes (standard input is not a terminal).\n")
+        return False
+    out.write(f"{question} [y/N] ")
+    out.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _color(out: TextIO) -> bool:
+    return hasattr(out, "isatty") and out.isatty()

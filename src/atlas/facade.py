@@ -1,0 +1,353 @@
+"""``AsyncAtlas`` and ``Atlas``: what another agent needs, with ``import atlas``.
+
+    async with atlas.AsyncAtlas() as a:
+        plan = await a.plan(spec)
+        op = await a.apply(spec)
+
+``Atlas`` offers the same methods for code that is not async. Both validate before anything is
+sent, refuse a plan over budget unless told otherwise, and journal every operation in the state
+store (``$ATLAS_STATE``, default ``.atlas/state.db``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from atlas.cost.engine import estimate_spec
+from atlas.cost.estimate import Estimate
+from atlas.cost.money import Money
+from atlas.credentials import Secret
+from atlas.events import DeliveryReport, EventDispatcher, WebhookSink
+from atlas.exceptions import BudgetExceededError, NotFound
+from atlas.lifecycle.executor import ProgressCallback
+from atlas.lifecycle.operations import OperationRunner, additions
+from atlas.lifecycle.plan import Plan, make_plan
+from atlas.model.infrastructure import Budget, InfrastructureSpec
+from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
+from atlas.model.state import Owner, ResourceState
+from atlas.providers.live import Provider
+from atlas.providers.registry import ProviderRegistry
+from atlas.runtime import SpecSource, default_registry
+from atlas.spec.validate import validate_spec
+from atlas.store.base import StateStore, Stats
+
+__all__ = ["WEBHOOK_SECRET_ENV", "WEBHOOK_URL_ENV", "AsyncAtlas", "Atlas", "InfrastructureView"]
+
+logger = logging.getLogger("atlas")
+#: Where lifecycle events are POSTed, signed with the secret (both needed to turn it on).
+WEBHOOK_URL_ENV = "ATLAS_WEBHOOK_URL"
+WEBHOOK_SECRET_ENV = "ATLAS_WEBHOOK_SECRET"  # noqa: S105 - the name of a variable, not a secret
+
+T = TypeVar("T")
+#: Builds the live provider for a provider name (default: the plugin's factory).
+ProviderFactory = Callable[[str], Provider]
+
+
+@attrs.frozen
+class InfrastructureView:
+    """An infrastructure with its resources, as the store has them."""
+
+    infrastructure: InfrastructureRecord
+    resources: tuple[ResourceRecord, ...]
+
+
+class AsyncAtlas:
+    """The lifecycle of infrastructures in one workspace.
+
+    :param store: where records are kept (default: :func:`atlas.store.open_store`).
+    :param registry: the installed providers (default: every installed plugin).
+    :param workspace: the workspace every record belongs to.
+    :param providers: live providers by name (default: built by each plugin's factory on
+        first use, credentials from the environment or the Context Manager).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: StateStore | None = None,
+        registry: ProviderRegistry | None = None,
+        workspace: str = "default",
+        providers: Mapping[str, Provider] | None = None,
+        provider_factory: ProviderFactory | None = None,
+        events: EventDispatcher | None = None,
+    ) -> None:
+        if store is None:
+            from atlas.store import open_store  # noqa: PLC0415 - opening a file is a choice
+
+            store = open_store()
+        self.store = store
+        self.registry = registry or default_registry()
+        self.workspace = workspace
+        self._providers: dict[str, Provider] = dict(providers or {})
+        self._factory = provider_factory
+        self._sinks: list[WebhookSink] = []
+        self.events = events or self._default_dispatcher()
+
+    async def __aenter__(self) -> AsyncAtlas:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+        for sink in self._sinks:
+            await sink.aclose()
+
+    def _default_dispatcher(self) -> EventDispatcher:
+        """Events go to the plugins' ``atlas_on_event`` and, when ``ATLAS_WEBHOOK_URL`` and
+        ``ATLAS_WEBHOOK_SECRET`` are set, to that webhook, signed."""
+        url = os.environ.get(WEBHOOK_URL_ENV)
+        secret = os.environ.get(WEBHOOK_SECRET_ENV)
+        if url and secret:
+            self._sinks.append(WebhookSink(url, Secret(secret)))
+        return EventDispatcher(self.store, self.registry.plugin_manager, self._sinks)
+
+    async def deliver_events(self) -> DeliveryReport:
+        """Deliver what the outbox holds (at least once); what fails stays queued."""
+        report = await self.events.deliver_pending()
+        for failure in report.failures:
+            logger.warning("event delivery failed: %s", failure)
+        return report
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def validate(self, source: SpecSource) -> InfrastructureSpec:
+        return validate_spec(source, registry=self.registry, purpose="create")
+
+    async def estimate(self, source: SpecSource) -> Estimate:
+        spec = validate_spec(source, registry=self.registry, purpose="estimate")
+        return estimate_spec(spec, self.registry)
+
+    async def plan(self, source: SpecSource) -> Plan:
+        """What ``apply`` would do, with its cost; nothing is changed."""
+        spec = self.validate(source)
+        infra = self._live_infra(spec.name)
+        recorded = self.store.list_resources(infra.id) if infra else []
+        return make_plan(spec, recorded, self.registry, recorded_spec=infra.spec if infra else None)
+
+    def get(self, key: str) -> InfrastructureView:
+        """An infrastructure of this workspace by name or id."""
+        infra = self.store.get_infrastructure(self.workspace, key)
+        if infra is None:
+            raise NotFound(f"no infrastructure {key!r} in workspace {self.workspace!r}")
+        return InfrastructureView(infra, tuple(self.store.list_resources(infra.id)))
+
+    def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[InfrastructureRecord]:
+        return self.store.list_infrastructures(self.workspace, limit=limit, offset=offset)
+
+    def operation(self, operation_id: str) -> OperationRecord:
+        op = self.store.get_operation(self.workspace, operation_id)
+        if op is None:
+            raise NotFound(f"no operation {operation_id!r} in workspace {self.workspace!r}")
+        return op
+
+    def operations(self, key: str) -> builtins.list[OperationRecord]:
+        return self.store.list_operations(self.workspace, self.get(key).infrastructure.id)
+
+    def stats(self) -> Stats:
+        return self.store.stats(self.workspace)
+
+    def providers(self) -> builtins.list[str]:
+        return list(self.registry.names())
+
+    # -- changing ----------------------------------------------------------------------------
+
+    async def apply(
+        self,
+        source: SpecSource,
+        *,
+        budget: Budget | None = None,
+        allow_over_budget: bool = False,
+        rollback: bool = True,
+        timeouts: Mapping[str, float] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> OperationRecord:
+        """Make the infrastructure match the spec; the finished operation.
+
+        An operation left unfinished by a crash is taken over: what it made is adopted.
+        Raises :class:`~atlas.exceptions.BudgetExceededError` (nothing changed) when the plan
+        costs more than ``budget`` (or the spec's), unless ``allow_over_budget``.
+        """
+        spec = self.validate(source)
+        plan = await self.plan(spec_source(spec))
+        self._check_budget(plan, budget, allow_over_budget)
+        infra = self._live_infra(spec.name) or self._new_infra(spec)
+        provider = self._provider(spec.provider)
+        await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
+        runner = OperationRunner(
+            store=self.store,
+            provider=provider,
+            kinds=self.registry.kinds(spec.provider),
+            infra=infra,
+            spec=spec,
+            plan=plan,
+            kind="apply",
+            rollback=rollback,
+            timeouts=timeouts,
+            on_progress=on_progress,
+        )
+        op = await runner.run()
+        await self.deliver_events()
+        return op
+
+    async def destroy(
+        self, key: str, *, on_progress: ProgressCallback | None = None
+    ) -> OperationRecord:
+        """Delete every resource of an infrastructure, dependents first, each delete verified."""
+        view = self.get(key)
+        infra = view.infrastructure
+        spec = validate_spec(dict(infra.spec), registry=self.registry)
+        empty = attrs.evolve(spec, resources=())
+        plan = make_plan(empty, view.resources, self.registry, recorded_spec=infra.spec)
+        runner = OperationRunner(
+            store=self.store,
+            provider=self._provider(infra.provider),
+            kinds=self.registry.kinds(infra.provider),
+            infra=infra,
+            spec=empty,
+            plan=plan,
+            kind="destroy",
+            rollback=False,
+            on_progress=on_progress,
+        )
+        op = await runner.run()
+        await self.deliver_events()
+        return op
+
+    async def reconcile(self, key: str, *, delete: bool = False) -> builtins.list[ResourceState]:
+        """What carries this infrastructure's ownership marks at the provider but is unknown
+        to the store; with ``delete``, delete it. Nothing unmarked is ever touched."""
+        view = self.get(key)
+        infra = view.infrastructure
+        provider = self._provider(infra.provider)
+        known = {o.id for r in view.resources for o in r.objects}
+        orphans: builtins.list[ResourceState] = []
+        for state in await provider.discover(Owner(self.workspace, infra.name)):
+            stray = tuple(o for o in state.objects if o.id not in known)
+            if stray:
+                orphans.append(ResourceState(state.type, state.name, stray))
+        if delete:
+            for state in orphans:
+                await provider.delete(Owner(self.workspace, infra.name), state)
+        return orphans
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _live_infra(self, name: str) -> InfrastructureRecord | None:
+        infra = self.store.get_infrastructure(self.workspace, name)
+        return None if infra is None or infra.status == "destroyed" else infra
+
+    def _new_infra(self, spec: InfrastructureSpec) -> InfrastructureRecord:
+        old = self.store.get_infrastructure(self.workspace, spec.name)
+        now = utcnow()
+        record = InfrastructureRecord(
+            id=old.id if old is not None else str(uuid.uuid4()),
+            workspace=self.workspace,
+            name=spec.name,
+            provider=spec.provider,
+            region=spec.region,
+            status="pending",
+            spec={},
+            monthly_cost=Decimal(0),
+            created_at=now,
+            updated_at=now,
+        )
+        self.store.save_infrastructure(record)
+        return record
+
+    def _provider(self, name: str) -> Provider:
+        name = self.registry.get(name).name
+        if name not in self._providers:
+            if self._factory is not None:
+                self._providers[name] = self._factory(name)
+            else:
+                factory = self.registry.get(name).factory
+                if factory is None:
+                    raise NotFound(f"provider {name!r} cannot create resources (no factory)")
+                self._providers[name] = factory()
+        return self._providers[name]
+
+    @staticmethod
+    def _check_budget(plan: Plan, budget: Budget | None, allow: bool) -> None:
+        limit = budget or plan.budget
+        if limit is None or allow or not plan.over_budget(limit):
+            return
+        cap = Money(limit.monthly_limit, limit.currency)
+        raise BudgetExceededError(
+            f"the plan costs {plan.cost_after} a month, over the budget of {cap} "
+            f"(now {plan.cost_before}, change {plan.cost_change}); nothing was changed",
+            limit=str(cap),
+            planned=str(plan.cost_after),
+        )
+
+
+def spec_source(spec: InfrastructureSpec) -> dict[str, Any]:
+    from atlas.spec.dump import dump_spec  # noqa: PLC0415 - avoids a cycle at import
+
+    return dump_spec(spec)
+
+
+class Atlas:
+    """:class:`AsyncAtlas` for code that is not async: same methods, blocking.
+
+    Runs an event loop of its own in a background thread, so it works from any thread and
+    even where another loop is running (a notebook).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="atlas-loop"
+        )
+        self._thread.start()
+        self._async = self._call(_build(kwargs))
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def __enter__(self) -> Atlas:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._call(self._async.aclose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._async, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            if isinstance(result, Awaitable):
+                return self._call(_await(result))
+            return result
+
+        return call
+
+
+async def _build(kwargs: dict[str, Any]) -> AsyncAtlas:
+    return AsyncAtlas(**kwargs)
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable

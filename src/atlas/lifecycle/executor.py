@@ -1,0 +1,321 @@
+"""Carrying out a plan: in dependency order, journaled step by step, rolled back on failure.
+
+Every step goes through the store before and after the cloud call: the intent (the resource
+row, status ``creating``) is committed before the provider is asked, provider ids the moment
+they are known, then ``done`` / ``failed`` / ``timed_out``. A crash at any point therefore
+leaves a record of what may exist, which the next apply adopts (see :mod:`atlas.lifecycle.plan`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import graphlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
+
+import attrs
+
+from atlas.exceptions import AtlasError, WaitTimeoutError
+from atlas.lifecycle.plan import Plan, PlannedChange
+from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
+from atlas.model.records import OperationRecord, ResourceRecord, StepAction, StepRecord, utcnow
+from atlas.model.state import CloudObject, Owner, ResourceState
+from atlas.providers.live import Provider
+from atlas.spec.dump import dump_resource
+from atlas.spec.graph import dependencies
+from atlas.store.base import StateStore
+
+__all__ = ["DEFAULT_TIMEOUTS", "Executor", "ProgressCallback", "plan_steps"]
+
+logger = logging.getLogger("atlas.lifecycle")
+
+#: Seconds to wait for a resource of each kind to become ready before the step times out.
+DEFAULT_TIMEOUTS: Mapping[str, float] = {
+    "droplet": 600.0,
+    "volume": 300.0,
+    "database": 1800.0,
+    "load_balancer": 900.0,
+    "firewall": 300.0,
+    "vpc": 120.0,
+}
+#: Called as the operation progresses (for live displays); never allowed to fail it.
+ProgressCallback = Callable[[OperationRecord, StepRecord | None], None]
+
+
+def plan_steps(
+    plan: Plan,
+    spec: InfrastructureSpec,
+    recorded_deps: Mapping[str, set[str]],
+    operation_id: str,
+) -> list[StepRecord]:
+    """The plan as ordered steps: deletes first (dependents before what they depend on), then
+    creates and updates (what is depended on first). A replacement is a delete and a create.
+
+    ``recorded_deps`` are the references of the resources as recorded
+    (:func:`atlas.lifecycle.plan.recorded_dependencies`)."""
+    gone = [c for c in plan.changes if c.action in ("delete", "replace")]
+    made = [c for c in plan.changes if c.action in ("create", "update", "replace")]
+    delete_order = _topological({c.resource: recorded_deps.get(c.resource, set()) for c in gone})
+    build_order = _topological(
+        {c.resource: dependencies([spec.resource(c.resource)])[c.resource] for c in made}
+    )
+    by_name = {c.resource: c for c in plan.changes}
+    steps: list[tuple[str, str, StepAction]] = []
+    steps += [(n, by_name[n].type, "delete") for n in reversed(delete_order)]
+    for n in build_order:
+        action: StepAction = "update" if by_name[n].action == "update" else "create"
+        steps.append((n, spec.resource(n).type, action))
+    return [
+        StepRecord(operation_id, i, n, t, a, "pending", (), None, None, None)
+        for i, (n, t, a) in enumerate(steps)
+    ]
+
+
+@attrs.define
+class Executor:
+    """Runs one operation's steps against one provider, keeping the store up to date."""
+
+    store: StateStore
+    provider: Provider
+    owner: Owner
+    infrastructure_id: str
+    spec: InfrastructureSpec
+    plan: Plan
+    operation: OperationRecord
+    rollback: bool = True
+    parallelism: int = 8
+    timeouts: Mapping[str, float] = attrs.field(factory=lambda: dict(DEFAULT_TIMEOUTS))
+    on_progress: ProgressCallback | None = None
+    _created: list[str] = attrs.field(factory=list)
+
+    async def run(self, steps: Sequence[StepRecord]) -> str | None:
+        """Carry out ``steps``; the error that stopped the operation, or ``None``."""
+        deletes = [s for s in steps if s.action == "delete"]
+        builds = [s for s in steps if s.action != "delete"]
+        try:
+            for step in deletes:
+                await self._delete(step)
+            for wave in self._waves(builds):
+                await self._build(wave)
+        except WaitTimeoutError as exc:
+            # Not rolled back: what exists is recorded with its ids, and a resume finishes it.
+            return f"{exc} (atlas apply again to resume)"
+        except AtlasError as exc:
+            return await self._fail(exc, steps)
+        return None
+
+    # -- ordering ----------------------------------------------------------------------------
+
+    def _waves(self, builds: Sequence[StepRecord]) -> list[list[StepRecord]]:
+        """Steps that depend on nothing still to be built, then those they unblock, ..."""
+        names = {s.resource for s in builds}
+        deps = dependencies(self.spec.resources)
+        sorter = graphlib.TopologicalSorter({n: deps[n] & names for n in names})
+        sorter.prepare()
+        by_name = {s.resource: s for s in builds}
+        waves = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=lambda n: by_name[n].index)
+            waves.append([by_name[n] for n in ready])
+            sorter.done(*ready)
+        return waves
+
+    # -- steps -------------------------------------------------------------------------------
+
+    async def _delete(self, step: StepRecord) -> None:
+        record = self._record(step.resource)
+        self._progress(step, "running")
+        if record is not None:
+            self.store.save_resource(attrs.evolve(record, status="deleting", updated_at=utcnow()))
+            await self.provider.delete(self.owner, record.state())
+            self.store.delete_resource(self.infrastructure_id, step.resource)
+        self._done(step)
+
+    async def _build(self, wave: Sequence[StepRecord]) -> None:
+        limit = asyncio.Semaphore(self.parallelism)
+
+        async def start(step: StepRecord) -> ResourceState:
+            async with limit:
+                return await self._start(step)
+
+        results = await asyncio.gather(*(start(s) for s in wave), return_exceptions=True)
+        started = [
+            (s, r) for s, r in zip(wave, results, strict=True) if isinstance(r, ResourceState)
+        ]
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if started:
+            await self._wait([s for s, _ in started], [r for _, r in started])
+        if errors:
+            raise errors[0]
+
+    async def _start(self, step: StepRecord) -> ResourceState:
+        """Record the intent, then ask the provider; ids are recorded as soon as they exist."""
+        res = self.spec.resource(step.resource)
+        change = self.plan.change(step.resource)
+        existing = self._record(step.resource)
+        self.store.save_resource(
+            self._row(res, "creating" if step.action == "create" else "updating", existing)
+        )
+        self._progress(step, "running")
+        deps = self._deps()
+        try:
+            if step.action == "update" and existing is not None:
+                return await self.provider.update(
+                    self.owner, self.spec, res, existing.state(), deps
+                )
+            resume = change is not None and change.resume
+            # Counted as made by this operation from the moment it is asked for: a create that
+            # fails may still have left objects, and a rollback must look for them.
+            self._created.append(step.resource)
+            state = await self.provider.create(
+                self.owner, self.spec, res, deps, on_created=self._ids(step), recover=resume
+            )
+            return state
+        except AtlasError as exc:
+            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            raise
+
+    async def _wait(self, steps: Sequence[StepRecord], states: Sequence[ResourceState]) -> None:
+        """One wait per kind for the whole wave (each polling round is one call per kind)."""
+        groups: dict[str, list[int]] = {}
+        for i, state in enumerate(states):
+            groups.setdefault(state.type, []).append(i)
+
+        async def wait_kind(kind: str, idx: list[int]) -> list[ResourceState]:
+            timeout = self.timeouts.get(kind, 600.0)
+            try:
+                return await self.provider.wait(
+                    self.owner, [states[i] for i in idx], timeout=timeout
+                )
+            except WaitTimeoutError:
+                for i in idx:
+                    self.store.update_step(
+                        self.operation.id,
+                        steps[i].index,
+                        status="timed_out",
+                        error=f"not ready in {timeout:g}s",
+                    )
+                raise
+
+        results = await asyncio.gather(*(wait_kind(k, v) for k, v in groups.items()))
+        for (_kind, idx), ready in zip(groups.items(), results, strict=True):
+            for i, state in zip(idx, ready, strict=True):
+                self._finish(steps[i], state)
+
+    def _finish(self, step: StepRecord, state: ResourceState) -> None:
+        res = self.spec.resource(step.resource)
+        if state.status != "active":
+            why = "; ".join(str(o.attributes.get("error", o.status)) for o in state.objects)
+            self.store.save_resource(
+                self._row(res, "error", self._record(step.resource), objects=state.objects)
+            )
+            self.store.update_step(self.operation.id, step.index, status="failed", error=why)
+            raise AtlasError(f"{step.resource} failed at the provider: {why}")
+        self.store.save_resource(self._row(res, "active", None, objects=state.objects))
+        self._done(step, state.ids)
+
+    # -- failure -----------------------------------------------------------------------------
+
+    async def _fail(self, exc: AtlasError, steps: Sequence[StepRecord]) -> str:
+        message = f"{type(exc).__name__}: {exc}"
+        if not self.rollback:
+            return message
+        undone = []
+        for name in reversed(self._created):
+            record = self._record(name)
+            if record is None:
+                continue
+            try:
+                await self.provider.delete(self.owner, record.state())
+            except AtlasError as again:
+                return f"{message}; rolling back {name} failed too: {again}"
+            self.store.delete_resource(self.infrastructure_id, name)
+            undone.append(name)
+            for s in steps:
+                if s.resource == name and s.action == "create":
+                    self.store.update_step(self.operation.id, s.index, status="rolled_back")
+        if undone:
+            message += f"; rolled back what this operation created: {', '.join(undone)}"
+        return message
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _ids(self, step: StepRecord) -> Callable[[str, Sequence[CloudObject]], Awaitable[None]]:
+        async def record(name: str, objects: Sequence[CloudObject]) -> None:
+            self.store.record_objects(self.infrastructure_id, name, objects)
+            ids = [o.id for o in objects]
+            self.store.update_step(
+                self.operation.id, step.index, status="running", provider_ids=ids
+            )
+
+        return record
+
+    def _done(self, step: StepRecord, ids: Sequence[str] | None = None) -> None:
+        self.store.update_step(self.operation.id, step.index, status="done", provider_ids=ids)
+        done = [s for s in self.store.steps(self.operation.id) if s.status == "done"]
+        op = self.store.update_operation(
+            self.operation.id,
+            completed_steps=len(done),
+            current_step=None,
+            created_resources=tuple(s.resource for s in done if s.action == "create"),
+        )
+        self._notify(op, step)
+
+    def _progress(self, step: StepRecord, status: str) -> None:
+        self.store.update_step(self.operation.id, step.index, status="running")
+        op = self.store.update_operation(
+            self.operation.id, current_step=f"{step.action} {step.type} {step.resource}"
+        )
+        del status
+        self._notify(op, step)
+
+    def _notify(self, op: OperationRecord, step: StepRecord | None) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            self.on_progress(op, step)
+        except Exception:  # a display must never break an operation
+            logger.exception("progress callback failed")
+
+    def _record(self, name: str) -> ResourceRecord | None:
+        return next(
+            (r for r in self.store.list_resources(self.infrastructure_id) if r.name == name), None
+        )
+
+    def _deps(self) -> dict[str, ResourceState]:
+        return {r.name: r.state() for r in self.store.list_resources(self.infrastructure_id)}
+
+    def _row(
+        self,
+        res: ResourceSpec,
+        status: str,
+        existing: ResourceRecord | None,
+        *,
+        objects: Sequence[CloudObject] | None = None,
+    ) -> ResourceRecord:
+        change: PlannedChange | None = self.plan.change(res.name)
+        cost = change.monthly_after if change is not None else None
+        previous = existing or self._record(res.name)
+        return ResourceRecord(
+            infrastructure_id=self.infrastructure_id,
+            name=res.name,
+            type=res.type,
+            status=status,  # type: ignore[arg-type]
+            spec=dump_resource(res),
+            objects=tuple(objects)
+            if objects is not None
+            else (previous.objects if previous else ()),
+            monthly_cost=cost.amount
+            if cost is not None
+            else (previous.monthly_cost if previous else Decimal(0)),
+            operation_id=self.operation.id,
+            updated_at=utcnow(),
+        )
+
+
+def _topological(graph: Mapping[str, set[str]]) -> list[str]:
+    names = set(graph)
+    return list(
+        graphlib.TopologicalSorter({n: deps & names for n, deps in graph.items()}).static_order()
+    )

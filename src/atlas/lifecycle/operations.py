@@ -1,0 +1,230 @@
+"""Running an operation end to end: lock, journal, execute, finish, events.
+
+Shared by apply and destroy; :class:`atlas.AsyncAtlas` is the way in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from atlas.events import new_event
+from atlas.lifecycle.executor import Executor, ProgressCallback, plan_steps
+from atlas.lifecycle.plan import Plan, recorded_dependencies
+from atlas.model.infrastructure import InfrastructureSpec
+from atlas.model.records import (
+    EventRecord,
+    EventType,
+    InfraStatus,
+    InfrastructureRecord,
+    OperationKind,
+    OperationRecord,
+    utcnow,
+)
+from atlas.model.state import Owner
+from atlas.providers.base import ResourceKind
+from atlas.providers.live import Provider
+from atlas.spec.dump import dump_spec
+from atlas.store.base import StateStore
+
+__all__ = ["OperationRunner", "additions", "event"]
+
+
+def event(
+    type: EventType,
+    infra: InfrastructureRecord,
+    operation_id: str | None,
+    cost_change: Decimal,
+    data: Mapping[str, Any] | None = None,
+) -> EventRecord:
+    """An event about ``infra`` (checked by :func:`atlas.events.new_event`)."""
+    return new_event(
+        type,
+        workspace=infra.workspace,
+        infrastructure_id=infra.id,
+        infrastructure_name=infra.name,
+        operation_id=operation_id,
+        cost_change=cost_change,
+        data=data,
+    )
+
+
+@attrs.define
+class OperationRunner:
+    """One apply or destroy of one infrastructure."""
+
+    store: StateStore
+    provider: Provider
+    kinds: Mapping[str, ResourceKind]
+    infra: InfrastructureRecord
+    spec: InfrastructureSpec
+    plan: Plan
+    kind: OperationKind
+    rollback: bool = True
+    timeouts: Mapping[str, float] | None = None
+    on_progress: ProgressCallback | None = None
+    heartbeat_every: float = 20.0
+
+    async def run(self) -> OperationRecord:
+        """Start, execute and finish the operation; the store says the rest."""
+        op = self._operation()
+        recorded = self.store.list_resources(self.infra.id)
+        steps = plan_steps(self.plan, self.spec, recorded_dependencies(recorded, self.kinds), op.id)
+        op = attrs.evolve(op, total_steps=len(steps))
+        self.store.lock(self.infra.id, op.id)
+        try:
+            self._supersede_interrupted(op)
+            status: InfraStatus = (
+                "provisioning"
+                if self.infra.status == "pending"
+                else ("destroying" if self.kind == "destroy" else "updating")
+            )
+            self.infra = attrs.evolve(self.infra, status=status, updated_at=utcnow())
+            self.store.save_infrastructure(self.infra)
+            self.store.start_operation(
+                op,
+                steps,
+                event(
+                    "deployment.started",
+                    self.infra,
+                    op.id,
+                    self.plan.cost_change.amount,
+                    {"kind": self.kind, "total_steps": len(steps)},
+                ),
+            )
+            executor = self._executor(op)
+            async with self._heartbeat(op.id):
+                error = await executor.run(steps)
+            return self._finish(op, error)
+        finally:
+            self.store.unlock(self.infra.id, op.id)
+
+    def _operation(self) -> OperationRecord:
+        return OperationRecord(
+            id=str(uuid.uuid4()),
+            workspace=self.infra.workspace,
+            infrastructure_id=self.infra.id,
+            kind=self.kind,
+            status="in_progress",
+            total_steps=0,
+            completed_steps=0,
+            current_step=None,
+            created_resources=(),
+            cost_change=self.plan.cost_change.amount,
+            error=None,
+            started_at=utcnow(),
+            finished_at=None,
+            spec=dump_spec(self.spec),
+        )
+
+    def _executor(self, op: OperationRecord) -> Executor:
+        executor = Executor(
+            store=self.store,
+            provider=self.provider,
+            owner=Owner(self.infra.workspace, self.infra.name),
+            infrastructure_id=self.infra.id,
+            spec=self.spec,
+            plan=self.plan,
+            operation=op,
+            rollback=self.rollback,
+            on_progress=self.on_progress,
+        )
+        if self.timeouts is not None:
+            executor.timeouts = {**executor.timeouts, **self.timeouts}
+        return executor
+
+    def _supersede_interrupted(self, op: OperationRecord) -> None:
+        """An operation left in progress by a crash ends here; this one takes over its work."""
+        old = self.store.unfinished_operation(self.infra.id)
+        if old is None or old.id == op.id:
+            return
+        self.store.finish_operation(
+            old.id,
+            "failed",
+            error=f"interrupted; resumed by operation {op.id}",
+            infrastructure=self.infra,
+            events=[],
+        )
+
+    def _finish(self, op: OperationRecord, error: str | None) -> OperationRecord:
+        resources = self.store.list_resources(self.infra.id)
+        cost = sum((r.monthly_cost or Decimal(0) for r in resources), Decimal(0))
+        change = cost - self.infra.monthly_cost
+        status: InfraStatus
+        if error is not None:
+            status = "error"
+        elif self.kind == "destroy":
+            status = "destroyed"
+        else:
+            status = "active"
+        first = self.infra.status == "provisioning"
+        self.infra = attrs.evolve(
+            self.infra,
+            status=status,
+            monthly_cost=cost,
+            spec=dump_spec(self.spec),
+            updated_at=utcnow(),
+        )
+        events = [
+            event(
+                "deployment.failed" if error else "deployment.completed",
+                self.infra,
+                op.id,
+                change,
+                {"error": error} if error else {},
+            )
+        ]
+        if error is None:
+            kind: EventType = (
+                "infrastructure.destroyed"
+                if self.kind == "destroy"
+                else "infrastructure.created"
+                if first
+                else "infrastructure.updated"
+            )
+            events.append(event(kind, self.infra, op.id, change))
+        self.store.update_operation(op.id, cost_change=change, current_step=None)
+        self.store.finish_operation(
+            op.id,
+            "failed" if error else "completed",
+            error=error,
+            infrastructure=self.infra,
+            events=events,
+        )
+        final = self.store.get_operation(self.infra.workspace, op.id)
+        assert final is not None
+        return final
+
+    @contextlib.asynccontextmanager
+    async def _heartbeat(self, operation_id: str) -> AsyncIterator[None]:
+        """Keep the lock's lease alive while the operation runs."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.heartbeat_every)
+                self.store.heartbeat(self.infra.id, operation_id)
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def additions(plan: Plan, spec: InfrastructureSpec) -> dict[str, int]:
+    """How many objects of each kind the plan adds (for the account-limit check)."""
+    counts: dict[str, int] = {}
+    for change in plan.changes:
+        if change.action in ("create", "replace") and not change.resume:
+            res = spec.resource(change.resource)
+            n = int(getattr(res.specifications, "count", 1))
+            counts[res.type] = counts.get(res.type, 0) + n
+    return counts

@@ -1,0 +1,341 @@
+"""The plan: a pure diff between the spec wanted and the resources recorded.
+
+No I/O. Each change says what happens to which resource, why, and what it does to the monthly
+cost; the plan totals the cost before and after and knows whether a budget allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from atlas.cost.engine import estimate_spec
+from atlas.cost.money import Money
+from atlas.model.infrastructure import Budget, InfrastructureSpec
+from atlas.model.records import ResourceRecord
+from atlas.model.references import iter_references
+from atlas.providers.base import ResourceKind
+from atlas.providers.registry import ProviderRegistry
+from atlas.spec.converter import make_converter
+from atlas.spec.dump import dump_resource
+from atlas.spec.graph import dependencies
+
+_converter = make_converter()
+
+__all__ = [
+    "Action",
+    "FieldChange",
+    "Plan",
+    "PlannedChange",
+    "make_plan",
+    "recorded_dependencies",
+]
+
+Action = Literal["create", "update", "replace", "delete"]
+
+
+@attrs.frozen
+class FieldChange:
+    """``path`` changes from ``old`` to ``new`` (paths as in validation errors)."""
+
+    path: str
+    old: Any
+    new: Any
+
+    def __str__(self) -> str:
+        return f"{self.path}: {_short(self.old)} -> {_short(self.new)}"
+
+
+@attrs.frozen
+class PlannedChange:
+    """What happens to one resource. A replacement deletes the old resource, then creates
+    the new one (atlas's deterministic names are its idempotency keys, so the two cannot
+    exist side by side)."""
+
+    action: Action
+    resource: str
+    type: str
+    reason: str
+    fields: tuple[FieldChange, ...] = ()
+    monthly_before: Money | None = None
+    monthly_after: Money | None = None
+    #: A create an interrupted operation started: what it made is adopted, not made again.
+    resume: bool = False
+
+    @property
+    def cost_change(self) -> Money | None:
+        """Monthly: after minus before; ``None`` when either side has an unknown price."""
+        before = self.monthly_before if self.action != "create" else _zero(self.monthly_after)
+        after = self.monthly_after if self.action != "delete" else _zero(self.monthly_before)
+        if before is None or after is None:
+            return None
+        return after - before
+
+
+@attrs.frozen
+class Plan:
+    """Every change, in no particular order (the executor orders them by dependencies)."""
+
+    infrastructure: str
+    changes: tuple[PlannedChange, ...]
+    cost_before: Money
+    cost_after: Money
+    budget: Budget | None = None
+    unpriced: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    @property
+    def cost_change(self) -> Money:
+        return self.cost_after - self.cost_before
+
+    def over_budget(self, budget: Budget | None = None) -> bool:
+        """Whether the monthly cost after the plan exceeds ``budget`` (default: the spec's)."""
+        limit = budget or self.budget
+        if limit is None:
+            return False
+        return self.cost_after > Money(limit.monthly_limit, limit.currency)
+
+    def change(self, resource: str) -> PlannedChange | None:
+        return next((c for c in self.changes if c.resource == resource), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        def money(m: Money | None) -> float | None:
+            return None if m is None else float(m.rounded().amount)
+
+        return {
+            "infrastructure": self.infrastructure,
+            "changes": [
+                {
+                    "action": c.action,
+                    "resource_name": c.resource,
+                    "resource_type": c.type,
+                    "reason": c.reason,
+                    "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields],
+                    "monthly_cost_before": money(c.monthly_before),
+                    "monthly_cost_after": money(c.monthly_after),
+                    "cost_change": money(c.cost_change),
+                }
+                for c in self.changes
+            ],
+            "cost_before": money(self.cost_before),
+            "cost_after": money(self.cost_after),
+            "cost_change": money(self.cost_change),
+            "currency": self.cost_after.currency,
+            "budget": None
+            if self.budget is None
+            else {
+                "monthly_limit": float(self.budget.monthly_limit),
+                "currency": self.budget.currency,
+                "over_budget": self.over_budget(),
+            },
+            "unpriced": list(self.unpriced),
+        }
+
+
+def make_plan(
+    spec: InfrastructureSpec,
+    recorded: Sequence[ResourceRecord],
+    registry: ProviderRegistry,
+    *,
+    recorded_spec: Mapping[str, Any] | None = None,
+) -> Plan:
+    """Diff ``spec`` against the ``recorded`` resources.
+
+    :param recorded_spec: the infrastructure's document as last applied (for its region and
+        tags); ``None`` for a new infrastructure.
+    """
+    kinds = registry.kinds(spec.provider)
+    est = estimate_spec(spec, registry)
+    after = {r.resource_name: r.monthly for r in est.breakdown}
+    by_name = {r.name: r for r in recorded}
+    changes: dict[str, PlannedChange] = {}
+    for res in spec.resources:
+        old = by_name.get(res.name)
+        new_doc = dump_resource(res)
+        if old is None:
+            changes[res.name] = PlannedChange(
+                "create", res.name, res.type, "new resource", monthly_after=after[res.name]
+            )
+            continue
+        change = _compare(old, new_doc, kinds.get(res.type), spec, recorded_spec)
+        if change is not None:
+            changes[res.name] = attrs.evolve(
+                change, monthly_before=_money(old), monthly_after=after[res.name]
+            )
+    for old in recorded:
+        if old.name not in after:
+            changes[old.name] = PlannedChange(
+                "delete", old.name, old.type, "no longer in the spec", monthly_before=_money(old)
+            )
+    _propagate_replacements(spec, changes, kinds)
+    cost_before = Money.total((m for r in recorded if (m := _money(r))), est.currency)
+    return Plan(
+        infrastructure=spec.name,
+        changes=tuple(changes[n] for n in _ordered(spec, recorded, changes)),
+        cost_before=cost_before,
+        cost_after=est.monthly,
+        budget=spec.budget,
+        unpriced=tuple(u for r in est.breakdown for u in r.unpriced),
+    )
+
+
+def _compare(
+    old: ResourceRecord,
+    new_doc: Mapping[str, Any],
+    kind: ResourceKind | None,
+    spec: InfrastructureSpec,
+    recorded_spec: Mapping[str, Any] | None,
+) -> PlannedChange | None:
+    """The change from a recorded resource to its new document, or ``None`` if none."""
+    fields = tuple(
+        _diff(old.spec.get("specifications", {}), new_doc["specifications"], "specifications")
+    )
+    blocker = _blocker(old, new_doc, kind, spec=spec, recorded_spec=recorded_spec, fields=fields)
+    if blocker is not None:
+        return blocker
+    tags_changed = recorded_spec is not None and dict(recorded_spec.get("tags", {})) != spec.tags
+    retag = tags_changed and (kind is None or (kind.taggable and kind.retaggable))
+    if not fields and not retag:
+        return None
+    reason = "; ".join(str(f) for f in fields) or "tags change"
+    return PlannedChange("update", old.name, old.type, reason, fields)
+
+
+def _blocker(
+    old: ResourceRecord,
+    new_doc: Mapping[str, Any],
+    kind: ResourceKind | None,
+    *,
+    spec: InfrastructureSpec,
+    recorded_spec: Mapping[str, Any] | None,
+    fields: tuple[FieldChange, ...],
+) -> PlannedChange | None:
+    """A change that cannot be an in-place update: a resume, or a replacement."""
+    if old.status in ("pending", "creating"):
+        return PlannedChange(
+            "create",
+            old.name,
+            old.type,
+            "finish a create an interrupted operation started",
+            resume=True,
+        )
+    reason = None
+    region_before = (recorded_spec or {}).get("region", spec.region)
+    if old.type != new_doc["type"]:
+        reason = f"type changes from {old.type} to {new_doc['type']}"
+    elif region_before != spec.region:
+        reason = f"region changes from {region_before} to {spec.region}"
+    elif old.status not in ("active", "updating"):
+        reason = f"the recorded resource is {old.status}"
+    elif kind is not None:
+        top = {f.path.split(".")[1].split("[")[0] for f in fields}
+        forced = sorted(top & kind.replace_on)
+        old_specs = old.spec.get("specifications", {})
+        why = kind.replace_if(old_specs, new_doc["specifications"]) if kind.replace_if else None
+        reason = why or (f"{', '.join(forced)} cannot change in place" if forced else None)
+    if reason is None:
+        return None
+    return PlannedChange("replace", old.name, str(new_doc["type"]), reason, fields)
+
+
+def _propagate_replacements(
+    spec: InfrastructureSpec,
+    changes: dict[str, PlannedChange],
+    kinds: Mapping[str, ResourceKind],
+) -> None:
+    """A resource referring to a replaced one follows it: replaced too when the reference
+    cannot change in place (a droplet's VPC), updated otherwise (a load balancer's targets)."""
+    deps = dependencies(spec.resources)
+    for _ in range(len(spec.resources)):
+        moved = False
+        for res in spec.resources:
+            current = changes.get(res.name)
+            if current is not None and current.action in ("create", "replace", "delete"):
+                continue
+            replaced = sorted(
+                d
+                for d in deps[res.name]
+                if (c := changes.get(d)) is not None and c.action == "replace"
+            )
+            if not replaced:
+                continue
+            kind = kinds.get(res.type)
+            fixed = kind is not None and any(
+                _ref_field(res.specifications, d) in kind.replace_on for d in replaced
+            )
+            action: Action = "replace" if fixed else "update"
+            if current is not None and current.action == action:
+                continue
+            changes[res.name] = PlannedChange(
+                action,
+                res.name,
+                res.type,
+                f"refers to {', '.join(replaced)}, which is replaced",
+                current.fields if current else (),
+                current.monthly_before if current else None,
+                current.monthly_after if current else None,
+            )
+            moved = True
+        if not moved:
+            return
+
+
+def recorded_dependencies(
+    recorded: Sequence[ResourceRecord], kinds: Mapping[str, ResourceKind]
+) -> dict[str, set[str]]:
+    """What each recorded resource refers to, read back through its kind's class (so the
+    core needs to know no provider's field names)."""
+    out: dict[str, set[str]] = {}
+    for record in recorded:
+        kind = kinds.get(record.type)
+        specs = record.spec.get("specifications", {})
+        try:
+            obj = _converter.structure(dict(specs), kind.spec_class) if kind else None
+        except Exception:  # a record from an older kind: it still gets deleted, just unordered
+            obj = None
+        out[record.name] = {r.target for r in iter_references(obj)} if obj is not None else set()
+    return out
+
+
+def _ref_field(specifications: Any, target: str) -> str:
+    for ref in iter_references(specifications):
+        if ref.target == target:
+            return ref.path.split(".")[0].split("[")[0]
+    return ""
+
+
+def _ordered(
+    spec: InfrastructureSpec, recorded: Iterable[ResourceRecord], changes: Mapping[str, Any]
+) -> list[str]:
+    order = [r.name for r in spec.resources] + [r.name for r in recorded]
+    seen: list[str] = []
+    for name in order:
+        if name in changes and name not in seen:
+            seen.append(name)
+    return seen
+
+
+def _diff(old: Any, new: Any, path: str) -> Iterable[FieldChange]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            yield from _diff(old.get(key), new.get(key), f"{path}.{key}")
+    elif old != new:
+        yield FieldChange(path, old, new)
+
+
+def _money(record: ResourceRecord) -> Money | None:
+    return None if record.monthly_cost is None else Money(record.monthly_cost)
+
+
+def _zero(like: Money | None) -> Money:
+    return Money.zero(like.currency if like else "USD")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,45 @@
+"""The canonical document of a validated spec: what the store records and plans diff against.
+
+Plain JSON types only (lists, not tuples; amounts as strings), and valid input for
+:func:`atlas.spec.validate_spec`, so a recorded operation can be resumed from it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
+from atlas.spec.converter import make_converter
+
+__all__ = ["dump_resource", "dump_spec"]
+
+_converter = make_converter()
+
+
+def _plain(value: Any) -> Any:
+    # Through JSON once: tuples become lists, so a recorded document and a fresh one compare
+    # equal exactly when they say the same thing.
+    return json.loads(json.dumps(value))
+
+
+def dump_resource(resource: ResourceSpec) -> dict[str, Any]:
+    """``{"type", "name", "specifications"}``, fields at their defaults included."""
+    specs = _converter.unstructure(resource.specifications)
+    return {"type": resource.type, "name": resource.name, "specifications": _plain(specs)}
+
+
+def dump_spec(spec: InfrastructureSpec) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": spec.name,
+        "provider": spec.provider,
+        "region": spec.region,
+        "resources": [dump_resource(r) for r in spec.resources],
+        "tags": dict(spec.tags),
+    }
+    if spec.budget is not None:
+        doc["budget"] = {
+            "monthly_limit": str(spec.budget.monthly_limit),
+            "currency": spec.budget.currency,
+        }
+    return doc

@@ -1,0 +1,111 @@
+"""The lifecycle against the emulator: apply, plan again, update, destroy, fail and roll back."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from atlas import BudgetExceededError, LockedError, Money
+from atlas.facade import AsyncAtlas
+from atlas.store import SQLiteStore
+from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
+from tests.conftest import EXAMPLES
+
+
+def stack() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((EXAMPLES / "stack.yaml").read_text())
+    return doc
+
+
+async def test_apply_then_plan_again_is_empty(atlas_: AsyncAtlas, emulator: Emulator) -> None:
+    progress: list[str] = []
+    op = await atlas_.apply(stack(), on_progress=lambda o, _: progress.append(o.current_step or ""))
+    assert op.status == "completed", op.error
+    assert op.total_steps == op.completed_steps == 7
+    assert set(op.created_resources) == {"net", "web", "worker", "data", "db", "lb", "fw"}
+    view = atlas_.get("shop")
+    assert view.infrastructure.status == "active"
+    assert view.infrastructure.monthly_cost == Money("149.20").amount
+    assert {r.status for r in view.resources} == {"active"}
+    assert len(next(r for r in view.resources if r.name == "web").objects) == 3
+    assert any(p.startswith("create droplet") for p in progress)
+    again = await atlas_.plan(stack())
+    assert again.empty
+    events = [e.type for e in atlas_.store.events_of("default", op.id)]
+    assert events == ["deployment.started", "deployment.completed", "infrastructure.created"]
+
+
+async def test_resize_is_planned_in_place_with_its_cost(atlas_: AsyncAtlas) -> None:
+    await atlas_.apply(stack())
+    doc = stack()
+    doc["resources"][2]["specifications"]["size"] = "s-4vcpu-8gb"  # worker: 24 -> 48
+    plan = await atlas_.plan(doc)
+    [change] = plan.changes
+    assert (change.action, change.resource) == ("update", "worker")
+    assert change.cost_change == Money("24.00")
+    assert "specifications.size: 's-2vcpu-4gb' -> 's-4vcpu-8gb'" in change.reason
+    assert plan.cost_after - plan.cost_before == Money("24.00")
+    op = await atlas_.apply(doc)
+    assert op.status == "completed", op.error
+    worker = next(r for r in atlas_.get("shop").resources if r.name == "worker")
+    assert worker.objects[0].attributes["size"] == "s-4vcpu-8gb"
+    assert (await atlas_.plan(doc)).empty
+
+
+async def test_destroy_leaves_nothing(atlas_: AsyncAtlas, emulator: Emulator) -> None:
+    await atlas_.apply(stack())
+    op = await atlas_.destroy("shop")
+    assert op.status == "completed", op.error
+    assert emulator.is_empty()
+    assert atlas_.get("shop").infrastructure.status == "destroyed"
+    assert atlas_.get("shop").resources == ()
+
+
+async def test_failure_in_the_fourth_resource_rolls_back_only_what_it_made(
+    atlas_: AsyncAtlas, emulator: Emulator
+) -> None:
+    base = stack()
+    base["resources"] = [r for r in base["resources"] if r["name"] in ("net", "worker")]
+    first = await atlas_.apply(base)
+    assert first.status == "completed"
+    before = {r.name: r.objects for r in atlas_.get("shop").resources}
+    # Every attempt to create the database fails (more often than create attempts allow).
+    emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, method="POST", path="/v2/databases", times=10))
+    op = await atlas_.apply(stack())
+    assert op.status == "failed"
+    assert op.error is not None
+    assert "rolled back" in op.error
+    after = {r.name: r.objects for r in atlas_.get("shop").resources}
+    assert after == before  # nothing that existed before was touched
+    assert not emulator.objects("load_balancers")
+    assert not emulator.objects("volumes")
+    droplets = {d["name"] for d in emulator.objects("droplets")}
+    assert droplets == {"shop-worker"}
+    events = [e.type for e in atlas_.store.events_of("default", op.id)]
+    assert events == ["deployment.started", "deployment.failed"]
+    assert atlas_.get("shop").infrastructure.status == "error"
+
+
+async def test_over_budget_is_refused_at_plan_time(atlas_: AsyncAtlas, emulator: Emulator) -> None:
+    doc = stack()
+    doc["budget"] = {"monthly_limit": 100}
+    with pytest.raises(BudgetExceededError) as info:
+        await atlas_.apply(doc)
+    assert "149.20 USD" in str(info.value)
+    assert "100.00 USD" in str(info.value)
+    assert emulator.is_empty()
+    op = await atlas_.apply(doc, allow_over_budget=True)
+    assert op.status == "completed"
+
+
+async def test_a_second_concurrent_apply_is_refused(atlas_: AsyncAtlas, store: SQLiteStore) -> None:
+    await atlas_.apply(stack())
+    infra = atlas_.get("shop").infrastructure
+    store.lock(infra.id, "another-operation")
+    doc = copy.deepcopy(stack())
+    doc["resources"][2]["specifications"]["size"] = "s-4vcpu-8gb"
+    with pytest.raises(LockedError, match="locked by operation another-operation since"):
+        await atlas_.apply(doc)
