@@ -41,7 +41,14 @@ from atlas.runtime import SpecSource, default_registry
 from atlas.spec.validate import validate_spec
 from atlas.store.base import StateStore, Stats
 
-__all__ = ["WEBHOOK_SECRET_ENV", "WEBHOOK_URL_ENV", "AsyncAtlas", "Atlas", "InfrastructureView"]
+__all__ = [
+    "WEBHOOK_SECRET_ENV",
+    "WEBHOOK_URL_ENV",
+    "AsyncAtlas",
+    "Atlas",
+    "Drift",
+    "InfrastructureView",
+]
 
 logger = logging.getLogger("atlas")
 #: Where lifecycle events are POSTed, signed with the secret (both needed to turn it on).
@@ -51,6 +58,15 @@ WEBHOOK_SECRET_ENV = "ATLAS_WEBHOOK_SECRET"  # noqa: S105 - the name of a variab
 T = TypeVar("T")
 #: Builds the live provider for a provider name (default: the plugin's factory).
 ProviderFactory = Callable[[str], Provider]
+
+
+@attrs.frozen
+class Drift:
+    """What a refresh found about one resource: ``deleted`` or ``changed`` outside atlas."""
+
+    resource: str
+    kind: str
+    details: tuple[str, ...]
 
 
 @attrs.frozen
@@ -130,12 +146,57 @@ class AsyncAtlas:
         spec = validate_spec(source, registry=self.registry, purpose="estimate")
         return estimate_spec(spec, self.registry)
 
-    async def plan(self, source: SpecSource) -> Plan:
-        """What ``apply`` would do, with its cost; nothing is changed."""
+    async def plan(self, source: SpecSource, *, refresh: bool = False) -> Plan:
+        """What ``apply`` would do, with its cost; nothing is changed at the provider.
+
+        With ``refresh``, the recorded resources are first read back from the provider (see
+        :meth:`refresh`): what was deleted outside atlas is recreated, what drifted is put
+        back, and prices are the provider's current ones.
+        """
         spec = self.validate(source)
+        return await self._plan(spec, refresh=refresh)
+
+    async def _plan(self, spec: InfrastructureSpec, *, refresh: bool) -> Plan:
         infra = self._live_infra(spec.name)
+        registry = self.registry
+        drift: dict[str, builtins.list[str]] = {}
+        if refresh:
+            registry = await self._live_prices(spec.provider)
+            if infra is not None:
+                drift = {d.resource: builtins.list(d.details) for d in await self.refresh(infra.id)}
         recorded = self.store.list_resources(infra.id) if infra else []
-        return make_plan(spec, recorded, self.registry, recorded_spec=infra.spec if infra else None)
+        return make_plan(
+            spec, recorded, registry, recorded_spec=infra.spec if infra else None, drift=drift
+        )
+
+    async def refresh(self, key: str) -> builtins.list[Drift]:
+        """Read every recorded resource back from the provider; record what is there now and
+        report what changed outside atlas (deleted, resized, retagged...)."""
+        view = self.get(key)
+        infra = view.infrastructure
+        spec = validate_spec(dict(infra.spec), registry=self.registry)
+        provider = self._provider(infra.provider)
+        owner = Owner(self.workspace, infra.name)
+        found: builtins.list[Drift] = []
+        for record in view.resources:
+            fresh = await provider.read(owner, record.state())
+            if fresh is None:
+                self.store.save_resource(attrs.evolve(record, status="deleted", objects=()))
+                found.append(Drift(record.name, "deleted", ("no longer exists at the provider",)))
+                continue
+            self.store.save_resource(attrs.evolve(record, objects=fresh.objects))
+            wanted = next((r for r in spec.resources if r.name == record.name), None)
+            details = provider.drift(spec, wanted, fresh) if wanted is not None else []
+            if details:
+                found.append(Drift(record.name, "changed", tuple(details)))
+        return found
+
+    async def _live_prices(self, provider_name: str) -> ProviderRegistry:
+        catalog = self.registry.catalog(provider_name)
+        if catalog is None:
+            return self.registry
+        fresh = await self._provider(provider_name).refresh_catalog(catalog)
+        return self.registry.replace_catalog(fresh)
 
     def get(self, key: str) -> InfrastructureView:
         """An infrastructure of this workspace by name or id."""
@@ -173,15 +234,20 @@ class AsyncAtlas:
         rollback: bool = True,
         timeouts: Mapping[str, float] | None = None,
         on_progress: ProgressCallback | None = None,
+        refresh: bool = True,
     ) -> OperationRecord:
         """Make the infrastructure match the spec; the finished operation.
+
+        With ``refresh`` (the default), what exists is read back first and prices are the
+        provider's current ones (see :meth:`plan`).
 
         An operation left unfinished by a crash is taken over: what it made is adopted.
         Raises :class:`~atlas.exceptions.BudgetExceededError` (nothing changed) when the plan
         costs more than ``budget`` (or the spec's), unless ``allow_over_budget``.
         """
         spec = self.validate(source)
-        plan = await self.plan(spec_source(spec))
+        # What exists is read back, and the provider's current prices decide the budget.
+        plan = await self._plan(spec, refresh=refresh)
         self._check_budget(plan, budget, allow_over_budget)
         infra = self._live_infra(spec.name) or self._new_infra(spec)
         provider = self._provider(spec.provider)
@@ -225,6 +291,14 @@ class AsyncAtlas:
         op = await runner.run()
         await self.deliver_events()
         return op
+
+    async def resume(self, operation_id: str) -> OperationRecord:
+        """Carry on with an operation that did not finish (a crash, a timeout): a new
+        operation toward the same spec takes over, adopting what the old one made."""
+        old = self.operation(operation_id)
+        if old.kind == "destroy":
+            return await self.destroy(old.infrastructure_id)
+        return await self.apply(dict(old.spec))
 
     async def reconcile(self, key: str, *, delete: bool = False) -> builtins.list[ResourceState]:
         """What carries this infrastructure's ownership marks at the provider but is unknown
@@ -291,12 +365,6 @@ class AsyncAtlas:
             limit=str(cap),
             planned=str(plan.cost_after),
         )
-
-
-def spec_source(spec: InfrastructureSpec) -> dict[str, Any]:
-    from atlas.spec.dump import dump_spec  # noqa: PLC0415 - avoids a cycle at import
-
-    return dump_spec(spec)
 
 
 class Atlas:

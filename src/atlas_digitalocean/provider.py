@@ -169,6 +169,12 @@ class DigitalOceanProvider(Provider):
             found.extend(await self._ops[kind].discover(owner))
         return found
 
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        ops = self._ops.get(resource.type)
+        return ops.drift(spec, resource, state) if ops is not None else []
+
     async def check_capacity(self, owner: Owner, additions: Mapping[str, int]) -> None:
         """Refuse a plan that would take the account past its droplet limit."""
         del owner

@@ -29,6 +29,11 @@ def add_lifecycle_commands(sub: Any) -> None:
     p = sub.add_parser("plan", help="what apply would change, with the cost of each change")
     p.add_argument("file", help="spec file (.yaml, .yml or .json)")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="read what exists back from the provider first (drift, live prices)",
+    )
     _common(p)
     p.set_defaults(run=_runner(_plan))
 
@@ -54,6 +59,11 @@ def add_lifecycle_commands(sub: Any) -> None:
 
     p = sub.add_parser("status", help="infrastructures, one infrastructure, or one operation")
     p.add_argument("key", nargs="?", help="an infrastructure's name or id, or an operation id")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="read the infrastructure back from the provider and report drift",
+    )
     _common(p)
     p.set_defaults(run=_runner(_status))
 
@@ -107,7 +117,7 @@ def _open(args: argparse.Namespace) -> AsyncAtlas:
 
 
 async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    plan = await atlas.plan(Path(args.file))
+    plan = await atlas.plan(Path(args.file), refresh=args.refresh)
     if args.json:
         import json  # noqa: PLC0415
 
@@ -164,7 +174,12 @@ async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> i
     try:
         op = atlas.operation(args.key)
     except AtlasError:
+        drift = await atlas.refresh(args.key) if args.refresh else []
         out.write(render_view(atlas.get(args.key)))
+        if args.refresh:
+            out.write("No drift: the provider matches the spec.\n" if not drift else "")
+        for d in drift:
+            out.write(f"drift: {d.resource} {d.kind}: {'; '.join(d.details)}\n")
         return EXIT_OK
     out.write(render_operation(op, atlas.store.steps(op.id)))
     return EXIT_OK

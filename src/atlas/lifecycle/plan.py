@@ -143,11 +143,14 @@ def make_plan(
     registry: ProviderRegistry,
     *,
     recorded_spec: Mapping[str, Any] | None = None,
+    drift: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
     """Diff ``spec`` against the ``recorded`` resources.
 
     :param recorded_spec: the infrastructure's document as last applied (for its region and
         tags); ``None`` for a new infrastructure.
+    :param drift: what a refresh found changed outside atlas, by resource: such a resource is
+        updated back to its spec even when its document did not change.
     """
     kinds = registry.kinds(spec.provider)
     est = estimate_spec(spec, registry)
@@ -163,6 +166,10 @@ def make_plan(
             )
             continue
         change = _compare(old, new_doc, kinds.get(res.type), spec, recorded_spec)
+        if change is None and drift and drift.get(res.name):
+            change = PlannedChange(
+                "update", res.name, res.type, "drift: " + "; ".join(drift[res.name])
+            )
         if change is not None:
             changes[res.name] = attrs.evolve(
                 change, monthly_before=_money(old), monthly_after=after[res.name]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+from atlas.cost.catalog import PriceCatalog
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState
 
@@ -87,6 +88,18 @@ class Provider(abc.ABC):
     async def check_capacity(self, owner: Owner, additions: Mapping[str, int]) -> None:  # noqa: B027
         """Raise :class:`~atlas.exceptions.CapacityError` when adding ``additions`` (objects
         per resource type) would exceed the account's limits. By default nothing is checked."""
+
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        """How ``state``, as just read, differs from ``resource``: one sentence each
+        (``"size is s-2vcpu-4gb, the spec says s-1vcpu-1gb"``). By default nothing is compared."""
+        del spec, resource, state
+        return []
+
+    async def refresh_catalog(self, catalog: PriceCatalog) -> PriceCatalog:
+        """``catalog`` with the prices the provider quotes now. By default, unchanged."""
+        return catalog
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections."""

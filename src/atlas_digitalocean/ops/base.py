@@ -211,6 +211,14 @@ class KindOps(abc.ABC):
     @abc.abstractmethod
     async def discover(self, owner: Owner) -> list[ResourceState]: ...
 
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        """Differences between ``state`` as read and ``resource``, for the fields this kind
+        reports back; each kind compares what it can."""
+        del spec, resource, state
+        return []
+
 
 async def get_or_none(fetch: Awaitable[T]) -> T | None:
     """The fetched object, or ``None`` on a 404."""

@@ -113,6 +113,19 @@ class DatabaseOps(KindOps):
             body["storage_size_mib"] = s.storage_size_mib
         return body
 
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        s: DatabaseSpec = resource.specifications
+        found = []
+        for obj in state.objects:
+            for key, want in (("size", s.size), ("num_nodes", s.num_nodes)):
+                have = obj.attributes.get(key)
+                if have != want:
+                    found.append(f"{obj.name} has {key} {have}, the spec says {want}")
+        del spec
+        return found
+
     async def find(self, owner: Owner, resource: str) -> JSON | None:
         """The resource's cluster, by its tag and name (one call)."""
         name = self.name(owner, resource)

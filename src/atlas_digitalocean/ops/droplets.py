@@ -217,6 +217,23 @@ class DropletOps(KindOps):
         action = await self.api.droplet_action(obj.id, body)
         return await self.wait_action(action, what=f"{body['type']} of droplet {obj.name}")
 
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        s: DropletSpec = resource.specifications
+        found = []
+        if len(state.objects) != s.count:
+            found.append(f"{len(state.objects)} droplets exist, the spec says {s.count}")
+        want = {spec_tag(k, v) for k, v in spec.tags.items()}
+        for obj in state.objects:
+            size = obj.attributes.get("size")
+            if size != s.size:
+                found.append(f"{obj.name} is {size}, the spec says {s.size}")
+            have = {t for t in obj.attributes.get("tags", []) if not t.startswith("atlas:")}
+            if have != want:
+                found.append(f"{obj.name} is tagged {sorted(have)}, the spec says {sorted(want)}")
+        return found
+
     async def resize(self, obj: CloudObject, size: str) -> None:
         """Power off, resize (CPU and memory; the disk is kept so it can size down again),
         power on: the order DigitalOcean requires."""

@@ -94,6 +94,22 @@ class VolumeOps(KindOps):
             body["filesystem_type"] = s.filesystem_type
         return body
 
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        s: VolumeSpec = resource.specifications
+        found = []
+        for obj in state.objects:
+            size = obj.attributes.get("size_gigabytes")
+            if size != s.size_gigabytes:
+                found.append(f"{obj.name} has {size} GiB, the spec says {s.size_gigabytes}")
+            if s.attach_to is None and obj.attributes.get("droplet_ids"):
+                found.append(f"{obj.name} is attached, the spec says it is not")
+            if s.attach_to is not None and not obj.attributes.get("droplet_ids"):
+                found.append(f"{obj.name} is detached, the spec attaches it to {s.attach_to}")
+        del spec
+        return found
+
     async def find(self, owner: Owner, resource: str, region: str | None) -> JSON | None:
         """The resource's volume, by the name no other resource or owner has (one call)."""
         name = self.name(owner, resource)

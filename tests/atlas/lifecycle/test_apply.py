@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -109,3 +110,47 @@ async def test_a_second_concurrent_apply_is_refused(atlas_: AsyncAtlas, store: S
     doc["resources"][2]["specifications"]["size"] = "s-4vcpu-8gb"
     with pytest.raises(LockedError, match="locked by operation another-operation since"):
         await atlas_.apply(doc)
+
+
+async def test_refresh_reports_drift_and_plan_puts_it_back(
+    atlas_: AsyncAtlas, emulator: Emulator
+) -> None:
+    doc = stack()
+    await atlas_.apply(doc)
+    resources = {r.name: r for r in atlas_.get("shop").resources}
+    worker_id = resources["worker"].objects[0].id
+    # Outside atlas: someone deletes the firewall and tags the worker by hand.
+    with httpx.Client(
+        transport=emulator.transport(),
+        base_url="https://api.digitalocean.com",
+        headers={"Authorization": "Bearer someone-else"},
+    ) as hand:
+        hand.delete(f"/v2/firewalls/{resources['fw'].objects[0].id}").raise_for_status()
+        hand.post("/v2/tags", json={"name": "oops"}).raise_for_status()
+        hand.post(
+            "/v2/tags/oops/resources",
+            json={"resources": [{"resource_id": worker_id, "resource_type": "droplet"}]},
+        ).raise_for_status()
+    drift = {d.resource: d for d in await atlas_.refresh("shop")}
+    assert set(drift) == {"fw", "worker"}
+    assert drift["fw"].kind == "deleted"
+    assert drift["worker"].kind == "changed"
+    assert "oops" in drift["worker"].details[0]
+    plan = await atlas_.plan(doc, refresh=True)
+    assert {c.resource: c.action for c in plan.changes} == {"fw": "replace", "worker": "update"}
+    op = await atlas_.apply(doc)
+    assert op.status == "completed", op.error
+    assert (await atlas_.plan(doc, refresh=True)).empty
+
+
+async def test_resume_takes_over_an_unfinished_operation(
+    atlas_: AsyncAtlas, emulator: Emulator, store: SQLiteStore
+) -> None:
+    op = await atlas_.apply(stack(), timeouts={"database": 1.0})
+    assert op.status == "failed"
+    assert "resume" in (op.error or "")
+    db = next(r for r in atlas_.get("shop").resources if r.name == "db")
+    assert db.objects  # the id was kept for the resume
+    again = await atlas_.resume(op.id)
+    assert again.status == "completed", again.error
+    assert len(emulator.objects("databases")) == 1

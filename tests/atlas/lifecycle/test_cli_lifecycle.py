@@ -94,6 +94,10 @@ def test_apply_status_reconcile_destroy_with_a_state_file(
 
         code, out, _ = run("plan", "--state", state, spec)
         assert out == "No changes: 'web-app' matches its spec.\n"
+        code, out, _ = run("plan", "--refresh", "--state", state, spec)
+        assert out == "No changes: 'web-app' matches its spec.\n"
+        code, out, _ = run("status", "--refresh", "--state", state, "web-app")
+        assert "No drift: the provider matches the spec." in out
         code, out, _ = run("reconcile", "--state", state, "web-app")
         assert out == "Nothing unknown carries this infrastructure's marks.\n"
 
