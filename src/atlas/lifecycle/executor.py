@@ -102,7 +102,7 @@ class Executor:
             # Not rolled back: what exists is recorded with its ids, and a resume finishes it.
             return f"{exc} (atlas apply again to resume)"
         except AtlasError as exc:
-            return await self._fail(exc, steps)
+            return await self._fail(exc)
         return None
 
     # -- ordering ----------------------------------------------------------------------------
@@ -125,7 +125,7 @@ class Executor:
 
     async def _delete(self, step: StepRecord) -> None:
         record = self._record(step.resource)
-        self._progress(step, "running")
+        self._progress(step)
         if record is not None:
             self.store.save_resource(attrs.evolve(record, status="deleting", updated_at=utcnow()))
             await self.provider.delete(self.owner, record.state())
@@ -157,7 +157,7 @@ class Executor:
         self.store.save_resource(
             self._row(res, "creating" if step.action == "create" else "updating", existing)
         )
-        self._progress(step, "running")
+        self._progress(step)
         deps = self._deps()
         try:
             if step.action == "update" and existing is not None:
@@ -217,7 +217,7 @@ class Executor:
 
     # -- failure -----------------------------------------------------------------------------
 
-    async def _fail(self, exc: AtlasError, steps: Sequence[StepRecord]) -> str:
+    async def _fail(self, exc: AtlasError) -> str:
         message = f"{type(exc).__name__}: {exc}"
         if not self.rollback:
             return message
@@ -232,8 +232,9 @@ class Executor:
                 return f"{message}; rolling back {name} failed too: {again}"
             self.store.delete_resource(self.infrastructure_id, name)
             undone.append(name)
-            for s in steps:
-                if s.resource == name and s.action == "create":
+            for s in self.store.steps(self.operation.id):
+                # A failed step keeps its status and error: that is the record of what broke.
+                if s.resource == name and s.action == "create" and s.status != "failed":
                     self.store.update_step(self.operation.id, s.index, status="rolled_back")
         if undone:
             message += f"; rolled back what this operation created: {', '.join(undone)}"
@@ -262,12 +263,12 @@ class Executor:
         )
         self._notify(op, step)
 
-    def _progress(self, step: StepRecord, status: str) -> None:
+    def _progress(self, step: StepRecord) -> None:
+        """The step is under way: the journal and the live display say so."""
         self.store.update_step(self.operation.id, step.index, status="running")
         op = self.store.update_operation(
             self.operation.id, current_step=f"{step.action} {step.type} {step.resource}"
         )
-        del status
         self._notify(op, step)
 
     def _notify(self, op: OperationRecord, step: StepRecord | None) -> None:

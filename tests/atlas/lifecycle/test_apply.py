@@ -154,3 +154,36 @@ async def test_resume_takes_over_an_unfinished_operation(
     again = await atlas_.resume(op.id)
     assert again.status == "completed", again.error
     assert len(emulator.objects("databases")) == 1
+
+
+async def test_fourth_of_six_fails_and_only_this_operations_work_is_undone(
+    atlas_: AsyncAtlas, emulator: Emulator
+) -> None:
+    # Something that existed before: another infrastructure in the same account.
+    other = stack()
+    other["name"] = "other"
+    other["resources"] = [r for r in other["resources"] if r["name"] in ("net", "worker")]
+    other["resources"][0]["specifications"]["ip_range"] = "10.30.0.0/20"
+    assert (await atlas_.apply(other)).status == "completed"
+    before = {k: [o["id"] for o in emulator.objects(k)] for k in ("droplets", "vpcs")}
+
+    six = stack()
+    six["resources"] = [r for r in six["resources"] if r["name"] != "data"]
+    names = [r["name"] for r in six["resources"]]
+    assert names == ["net", "web", "worker", "db", "lb", "fw"]
+    emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, method="POST", path="/v2/databases", times=10))
+    op = await atlas_.apply(six)
+
+    steps = atlas_.store.steps(op.id)
+    assert [s.resource for s in steps] == names
+    assert steps[3].status == "failed", (op.error, [(s.resource, s.status, s.error) for s in steps])
+    assert op.status == "failed"
+    assert "rolled back what this operation created: " in (op.error or "")
+    assert atlas_.get("shop").resources == ()
+    after = {k: [o["id"] for o in emulator.objects(k)] for k in ("droplets", "vpcs")}
+    assert after == before  # only what existed before is left, untouched
+    assert not emulator.objects("databases")
+    assert [e.type for e in atlas_.store.events_of("default", op.id)] == [
+        "deployment.started",
+        "deployment.failed",
+    ]
