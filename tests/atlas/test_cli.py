@@ -51,7 +51,7 @@ resources:
   - {type: droplet, name: web, specifications: {size: s-1vcpu-1gx}}
   - {type: volume, name: data, specifications: {size_gigabytes: "100"}}
   - {type: dropplet, name: x}
-  - {type: droplet, name: web, specifications: {size: s-1vcpu-1gb, backup: true}}
+  - {type: droplet, name: web, specifications: {size: s-1vcpu-1gb}}
 """
 
 
@@ -61,14 +61,13 @@ def test_invalid_spec_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     code, out, err = run("estimate", str(path))
     assert (code, out) == (2, "")
     lines = err.splitlines()
-    assert lines[0] == f"{path}: 6 problems"
+    assert lines[0] == f"{path}: 5 problems"
     assert [line.split(":")[0].strip() for line in lines[1:]] == [
         "region",
         "resources[0].specifications.size",
         "resources[1].specifications.size_gigabytes",
         "resources[2].type",
         "resources[3].name",
-        "resources[3].specifications.backup",
     ]
 
 

@@ -58,12 +58,12 @@ def test_valid_spec_is_typed(registry: ProviderRegistry) -> None:
 
 def test_five_mistakes_give_five_problems_with_paths(registry: ProviderRegistry) -> None:
     doc = base(
-        region="nyc9",
+        region="nyc9",  # 1: no such region
         resources=[
-            droplet(size="s-1vcpu-1gx"),
-            {"type": "volume", "name": "data", "specifications": {"size_gigabytes": "100"}},
-            {"type": "dropplet", "name": "x"},
-            droplet(name="web", backup=True),
+            droplet(size="s-1vcpu-1gx"),  # 2: no such size
+            {"type": "volume", "name": "data", "specifications": {"size_gigabytes": "100"}},  # 3
+            {"type": "dropplet", "name": "x"},  # 4: no such type
+            droplet(name="web"),  # 5: a second resource called web
         ],
     )
     found = problems(registry, doc)
@@ -73,7 +73,6 @@ def test_five_mistakes_give_five_problems_with_paths(registry: ProviderRegistry)
         "resources[1].specifications.size_gigabytes",
         "resources[2].type",
         "resources[3].name",
-        "resources[3].specifications.backup",
     ]
     messages = {p.path: p.message for p in found}
     assert "nyc3" in messages["region"]
@@ -81,7 +80,12 @@ def test_five_mistakes_give_five_problems_with_paths(registry: ProviderRegistry)
     assert "whole number" in messages["resources[1].specifications.size_gigabytes"]
     assert "did you mean 'droplet'" in messages["resources[2].type"]
     assert "duplicate" in messages["resources[3].name"]
-    assert "did you mean 'backups'" in messages["resources[3].specifications.backup"]
+
+
+def test_unknown_field_suggests_the_known_one(registry: ProviderRegistry) -> None:
+    [found] = problems(registry, base(resources=[droplet(backup=True)]))
+    assert found.path == "resources[0].specifications.backup"
+    assert "did you mean 'backups'" in found.message
 
 
 def test_problems_come_in_document_order(registry: ProviderRegistry) -> None:
