@@ -41,7 +41,7 @@ from atlas.exceptions import (
     TransportError,
     WaitTimeoutError,
 )
-from atlas.facade import AsyncAtlas, Atlas, InfrastructureView
+from atlas.facade import AsyncAtlas, Atlas, Drift, InfrastructureView
 from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model import Budget, InfrastructureSpec, ResourceSpec, spec_field
 from atlas.model.records import EventRecord, InfrastructureRecord, OperationRecord, ResourceRecord
@@ -66,6 +66,7 @@ __all__ = [
     "CostError",
     "CredentialsError",
     "CurrencyMismatchError",
+    "Drift",
     "DuplicateProviderError",
     "DuplicateResourceKindError",
     "Estimate",

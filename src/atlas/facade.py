@@ -163,30 +163,45 @@ class AsyncAtlas:
         if refresh:
             registry = await self._live_prices(spec.provider)
             if infra is not None:
-                drift = {d.resource: builtins.list(d.details) for d in await self.refresh(infra.id)}
+                found = await self.refresh(infra.id, spec=spec)
+                drift = {d.resource: builtins.list(d.details) for d in found}
         recorded = self.store.list_resources(infra.id) if infra else []
         return make_plan(
             spec, recorded, registry, recorded_spec=infra.spec if infra else None, drift=drift
         )
 
-    async def refresh(self, key: str) -> builtins.list[Drift]:
+    async def refresh(
+        self, key: str, *, spec: InfrastructureSpec | None = None
+    ) -> builtins.list[Drift]:
         """Read every recorded resource back from the provider; record what is there now and
-        report what changed outside atlas (deleted, resized, retagged...)."""
+        report what changed outside atlas (deleted, resized, retagged...).
+
+        Drift is measured against ``spec`` (default: the spec last applied; an infrastructure
+        whose first apply never finished has none, and only deletions are reported)."""
         view = self.get(key)
         infra = view.infrastructure
-        spec = validate_spec(dict(infra.spec), registry=self.registry)
+        if spec is None and infra.spec:
+            spec = validate_spec(dict(infra.spec), registry=self.registry)
         provider = self._provider(infra.provider)
         owner = Owner(self.workspace, infra.name)
         found: builtins.list[Drift] = []
         for record in view.resources:
+            if record.status in ("pending", "creating"):
+                # A create an interrupted operation started: its ids may not be recorded yet,
+                # so reading by id proves nothing. The next apply adopts what it made.
+                continue
             fresh = await provider.read(owner, record.state())
             if fresh is None:
                 self.store.save_resource(attrs.evolve(record, status="deleted", objects=()))
                 found.append(Drift(record.name, "deleted", ("no longer exists at the provider",)))
                 continue
             self.store.save_resource(attrs.evolve(record, objects=fresh.objects))
-            wanted = next((r for r in spec.resources if r.name == record.name), None)
-            details = provider.drift(spec, wanted, fresh) if wanted is not None else []
+            wanted = (
+                next((r for r in spec.resources if r.name == record.name), None)
+                if (spec is not None)
+                else None
+            )
+            details = provider.drift(spec, wanted, fresh) if spec and wanted else []
             if details:
                 found.append(Drift(record.name, "changed", tuple(details)))
         return found
@@ -249,9 +264,9 @@ class AsyncAtlas:
         # What exists is read back, and the provider's current prices decide the budget.
         plan = await self._plan(spec, refresh=refresh)
         self._check_budget(plan, budget, allow_over_budget)
-        infra = self._live_infra(spec.name) or self._new_infra(spec)
         provider = self._provider(spec.provider)
         await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
+        infra = self._live_infra(spec.name) or self._new_infra(spec)
         runner = OperationRunner(
             store=self.store,
             provider=provider,
@@ -274,8 +289,14 @@ class AsyncAtlas:
         """Delete every resource of an infrastructure, dependents first, each delete verified."""
         view = self.get(key)
         infra = view.infrastructure
-        spec = validate_spec(dict(infra.spec), registry=self.registry)
-        empty = attrs.evolve(spec, resources=())
+        # Only what the infrastructure is (not what it was meant to hold) matters here, and a
+        # first apply that never finished recorded no spec.
+        empty = InfrastructureSpec(
+            name=infra.name,
+            provider=infra.provider,
+            region=infra.region,
+            tags=dict(infra.spec.get("tags", {})),
+        )
         plan = make_plan(empty, view.resources, self.registry, recorded_spec=infra.spec)
         runner = OperationRunner(
             store=self.store,

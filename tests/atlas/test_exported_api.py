@@ -21,6 +21,7 @@ EXPECTED = [
     "CostError",
     "CredentialsError",
     "CurrencyMismatchError",
+    "Drift",
     "DuplicateProviderError",
     "DuplicateResourceKindError",
     "Estimate",

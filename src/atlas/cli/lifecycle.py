@@ -67,6 +67,11 @@ def add_lifecycle_commands(sub: Any) -> None:
     _common(p)
     p.set_defaults(run=_runner(_status))
 
+    p = sub.add_parser("resume", help="carry on with an operation a crash or timeout cut short")
+    p.add_argument("operation", help="the operation's id (atlas status NAME lists them)")
+    _common(p)
+    p.set_defaults(run=_runner(_resume))
+
     p = sub.add_parser("reconcile", help="find objects atlas made that the store does not know")
     p.add_argument("name", help="the infrastructure's name or id")
     p.add_argument("--delete", action="store_true", help="delete what is found")
@@ -133,7 +138,8 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
         from atlas.cli.sandbox import tour  # noqa: PLC0415
 
         return await tour(atlas, Path(args.file), out, color=_color(out))
-    plan = await atlas.plan(Path(args.file))
+    # The plan shown is the one apply carries out: what exists is read back first.
+    plan = await atlas.plan(Path(args.file), refresh=True)
     out.write(render_plan(plan, color=_color(out)))
     if plan.empty:
         return EXIT_OK
@@ -176,6 +182,12 @@ async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> i
     except AtlasError:
         drift = await atlas.refresh(args.key) if args.refresh else []
         out.write(render_view(atlas.get(args.key)))
+        for op in atlas.operations(args.key)[:5]:
+            error = f": {op.error}" if op.error else ""
+            out.write(
+                f"  operation {op.id} {op.kind} {op.status} "
+                f"{op.started_at:%Y-%m-%d %H:%M:%S}{error}\n"
+            )
         if args.refresh:
             out.write("No drift: the provider matches the spec.\n" if not drift else "")
         for d in drift:
@@ -183,6 +195,12 @@ async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> i
         return EXIT_OK
     out.write(render_operation(op, atlas.store.steps(op.id)))
     return EXIT_OK
+
+
+async def _resume(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    op = await atlas.resume(args.operation)
+    out.write(render_operation(op, atlas.store.steps(op.id)))
+    return EXIT_OK if op.status == "completed" else EXIT_FAILED
 
 
 async def _reconcile(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:

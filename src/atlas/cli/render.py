@@ -156,9 +156,10 @@ def render_operation(op: OperationRecord, steps: Sequence[StepRecord]) -> str:
 
 def render_view(view: InfrastructureView) -> str:
     infra = view.infrastructure
+    cost = _amount(Money(infra.monthly_cost), 2)
     lines = [
         f"{infra.name} ({infra.provider}, {infra.region}): {infra.status}, "
-        f"{infra.monthly_cost} USD a month, id {infra.id}"
+        f"{cost} USD a month, id {infra.id}"
     ]
     for r in view.resources:
         objs = ", ".join(

@@ -128,7 +128,13 @@ class Executor:
         self._progress(step)
         if record is not None:
             self.store.save_resource(attrs.evolve(record, status="deleting", updated_at=utcnow()))
-            await self.provider.delete(self.owner, record.state())
+            try:
+                await self.provider.delete(self.owner, record.state())
+            except AtlasError as exc:
+                self.store.update_step(
+                    self.operation.id, step.index, status="failed", error=str(exc)
+                )
+                raise
             self.store.delete_resource(self.infrastructure_id, step.resource)
         self._done(step)
 
@@ -154,9 +160,16 @@ class Executor:
         res = self.spec.resource(step.resource)
         change = self.plan.change(step.resource)
         existing = self._record(step.resource)
-        self.store.save_resource(
-            self._row(res, "creating" if step.action == "create" else "updating", existing)
-        )
+        if step.action == "update" and existing is not None:
+            # The old spec stays recorded until the update is done: if it fails or is cut
+            # short, the next plan still sees the change to make.
+            self.store.save_resource(
+                attrs.evolve(
+                    existing, status="updating", operation_id=self.operation.id, updated_at=utcnow()
+                )
+            )
+        else:
+            self.store.save_resource(self._row(res, "creating", existing))
         self._progress(step)
         deps = self._deps()
         try:
@@ -164,7 +177,10 @@ class Executor:
                 return await self.provider.update(
                     self.owner, self.spec, res, existing.state(), deps
                 )
-            resume = change is not None and change.resume
+            # Look for what exists before creating whenever this resource has a record (an
+            # interrupted create, a replacement): only a resource atlas has never written down
+            # can be created without looking.
+            resume = (change is not None and change.resume) or existing is not None
             # Counted as made by this operation from the moment it is asked for: a create that
             # fails may still have left objects, and a rollback must look for them.
             self._created.append(step.resource)
@@ -198,10 +214,22 @@ class Executor:
                     )
                 raise
 
-        results = await asyncio.gather(*(wait_kind(k, v) for k, v in groups.items()))
+        # Every kind's wait runs to its end, so a timeout in one leaves no other step
+        # half-recorded; the first failure is raised once all have been recorded.
+        results = await asyncio.gather(
+            *(wait_kind(k, v) for k, v in groups.items()), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
         for (_kind, idx), ready in zip(groups.items(), results, strict=True):
+            if isinstance(ready, BaseException):
+                continue
             for i, state in zip(idx, ready, strict=True):
-                self._finish(steps[i], state)
+                try:
+                    self._finish(steps[i], state)
+                except AtlasError as exc:
+                    failures.append(exc)
+        if failures:
+            raise failures[0]
 
     def _finish(self, step: StepRecord, state: ResourceState) -> None:
         res = self.spec.resource(step.resource)

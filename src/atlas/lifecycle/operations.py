@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any
 import attrs
 
 from atlas.events import new_event
+from atlas.exceptions import AtlasError
 from atlas.lifecycle.executor import Executor, ProgressCallback, plan_steps
 from atlas.lifecycle.plan import Plan, recorded_dependencies
 from atlas.model.infrastructure import InfrastructureSpec
@@ -34,6 +36,8 @@ from atlas.spec.dump import dump_spec
 from atlas.store.base import StateStore
 
 __all__ = ["OperationRunner", "additions", "event"]
+
+logger = logging.getLogger("atlas.lifecycle")
 
 
 def event(
@@ -144,12 +148,12 @@ class OperationRunner:
         old = self.store.unfinished_operation(self.infra.id)
         if old is None or old.id == op.id:
             return
+        why = f"interrupted; resumed by operation {op.id}"
+        for step in self.store.steps(old.id):
+            if step.status in ("pending", "running"):
+                self.store.update_step(old.id, step.index, status="failed", error=why)
         self.store.finish_operation(
-            old.id,
-            "failed",
-            error=f"interrupted; resumed by operation {op.id}",
-            infrastructure=self.infra,
-            events=[],
+            old.id, "failed", error=why, infrastructure=self.infra, events=[]
         )
 
     def _finish(self, op: OperationRecord, error: str | None) -> OperationRecord:
@@ -163,12 +167,16 @@ class OperationRunner:
             status = "destroyed"
         else:
             status = "active"
-        first = self.infra.status == "provisioning"
+        # The spec recorded is the last one applied in full: a failed operation keeps the old
+        # one, so the next plan still sees what remains to do. An infrastructure with none yet
+        # has never been created, whatever earlier attempts did.
+        first = not self.infra.spec
+        spec = dump_spec(self.spec) if error is None else self.infra.spec
         self.infra = attrs.evolve(
             self.infra,
             status=status,
             monthly_cost=cost,
-            spec=dump_spec(self.spec),
+            spec=spec,
             updated_at=utcnow(),
         )
         events = [
@@ -208,7 +216,13 @@ class OperationRunner:
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.heartbeat_every)
-                self.store.heartbeat(self.infra.id, operation_id)
+                try:
+                    self.store.heartbeat(self.infra.id, operation_id)
+                except AtlasError as exc:
+                    # Another operation took the lock over (this one looked dead): say so once;
+                    # the operation still ends and records its outcome.
+                    logger.error("operation %s lost its lock: %s", operation_id, exc)
+                    return
 
         task = asyncio.create_task(beat())
         try:

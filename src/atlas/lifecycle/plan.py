@@ -179,7 +179,7 @@ def make_plan(
             changes[old.name] = PlannedChange(
                 "delete", old.name, old.type, "no longer in the spec", monthly_before=_money(old)
             )
-    _propagate_replacements(spec, changes, kinds)
+    _propagate_replacements(spec, changes, kinds, after=after, recorded=by_name)
     cost_before = Money.total((m for r in recorded if (m := _money(r))), est.currency)
     return Plan(
         infrastructure=spec.name,
@@ -254,6 +254,9 @@ def _propagate_replacements(
     spec: InfrastructureSpec,
     changes: dict[str, PlannedChange],
     kinds: Mapping[str, ResourceKind],
+    *,
+    after: Mapping[str, Money | None],
+    recorded: Mapping[str, ResourceRecord],
 ) -> None:
     """A resource referring to a replaced one follows it: replaced too when the reference
     cannot change in place (a droplet's VPC), updated otherwise (a load balancer's targets)."""
@@ -278,14 +281,15 @@ def _propagate_replacements(
             action: Action = "replace" if fixed else "update"
             if current is not None and current.action == action:
                 continue
+            old = recorded.get(res.name)
             changes[res.name] = PlannedChange(
                 action,
                 res.name,
                 res.type,
                 f"refers to {', '.join(replaced)}, which is replaced",
                 current.fields if current else (),
-                current.monthly_before if current else None,
-                current.monthly_after if current else None,
+                _money(old) if old is not None else None,
+                after.get(res.name),
             )
             moved = True
         if not moved:

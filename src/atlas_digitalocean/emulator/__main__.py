@@ -7,4 +7,4 @@ import sys
 from atlas_digitalocean.emulator.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m atlas_digitalocean.emulator"))

@@ -10,13 +10,14 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from atlas_digitalocean.emulator.catalog import OPEN_REGIONS
 from atlas_digitalocean.emulator.config import EmulatorConfig, RateLimits
 from atlas_digitalocean.emulator.server import serve
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m atlas_digitalocean.emulator",
+        prog=prog,
         description="Serve a stateful DigitalOcean API v2 emulator on loopback.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -39,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
         help="accept only this bearer token (repeatable; default: any non-empty token)",
     )
     parser.add_argument("--seed", type=int, help="seed identifiers for reproducible runs")
+    parser.add_argument(
+        "--fresh-account",
+        action="store_true",
+        help="start as an account that has used no region: its first VPC in a region becomes "
+        "that region's default, which can never be deleted (default: every region already "
+        "has its default VPC, as in an account that has been used)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     parser.add_argument(
         "--allow-remote",
@@ -48,9 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "atlas emulator") -> int:
     """Serve until SIGINT or SIGTERM; returns the process exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     if args.latency_scale < 0:
         print("error: --latency-scale must be >= 0", file=sys.stderr)
         return 2
@@ -61,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_limits=RateLimits(enabled=not args.no_rate_limit),
         tokens=args.tokens,
         seed=args.seed,
+        default_vpc_regions=() if args.fresh_account else OPEN_REGIONS,
     )
     try:
         served = serve(args.host, args.port, config, allow_remote=args.allow_remote)

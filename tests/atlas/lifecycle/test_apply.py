@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import yaml
@@ -187,3 +188,21 @@ async def test_fourth_of_six_fails_and_only_this_operations_work_is_undone(
         "deployment.started",
         "deployment.failed",
     ]
+
+
+async def test_a_create_applied_but_not_recorded_is_adopted_not_repeated(
+    atlas_: AsyncAtlas, emulator: Emulator, store: SQLiteStore
+) -> None:
+    """The crash window between the provider applying a create and atlas recording its id:
+    the intent row (status creating, no ids) must lead to adoption, never a second object."""
+    await atlas_.apply(stack())
+    infra = atlas_.get("shop").infrastructure
+    db = next(r for r in store.list_resources(infra.id) if r.name == "db")
+    store.save_resource(attrs.evolve(db, status="creating", objects=()))  # ids never recorded
+    drift = await atlas_.refresh("shop")
+    assert "db" not in {d.resource for d in drift}  # not mistaken for a deletion
+    op = await atlas_.apply(stack())
+    assert op.status == "completed", op.error
+    assert len(emulator.objects("databases")) == 1
+    adopted = next(r for r in atlas_.get("shop").resources if r.name == "db")
+    assert adopted.objects[0].id == db.objects[0].id

@@ -37,15 +37,23 @@ def test_plan_sandbox_and_json() -> None:
     assert {c["action"] for c in data["changes"]} == {"create"}
 
 
+@pytest.mark.loopback
 def test_apply_refuses_without_yes_when_not_interactive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from atlas_digitalocean.emulator import EmulatorConfig, serve
+
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    state = str(tmp_path / "state.db")
-    code, out, _ = run("apply", "--state", state, str(EXAMPLES / "web-app.yaml"))
-    assert code == 1
-    assert "Refusing without --yes" in out
-    assert "Nothing changed." in out
+    with serve(port=0, config=EmulatorConfig(latency_scale=0)) as served:
+        monkeypatch.setenv("DIGITALOCEAN_API_URL", served.url)
+        monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_" + "2" * 64)
+        state = str(tmp_path / "state.db")
+        code, out, _ = run("apply", "--state", state, str(EXAMPLES / "web-app.yaml"))
+        assert code == 1
+        assert "+ create  droplet web-server" in out  # the plan is shown first
+        assert "Refusing without --yes" in out
+        assert "Nothing changed." in out
+        assert served.emulator.is_empty()
 
 
 def test_status_of_an_empty_store_and_unknown_names(tmp_path: Path) -> None:
