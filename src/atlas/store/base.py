@@ -107,6 +107,10 @@ class StateStore(Protocol):
     def unfinished_operation(self, infrastructure_id: str) -> OperationRecord | None:
         """The operation of this infrastructure still ``pending`` or ``in_progress``, if any."""
 
+    def unfinished_operations(self) -> list[OperationRecord]:
+        """Every operation still ``pending`` or ``in_progress``, in every workspace, oldest
+        first: what a server restarting after a crash or a shutdown resumes."""
+
     def update_operation(self, operation_id: str, **changes: Any) -> OperationRecord:
         """Change some fields of an operation (progress, status, error, finished_at)."""
 

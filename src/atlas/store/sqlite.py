@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -189,8 +190,7 @@ class SQLiteStore:
             raise StateError(f"cannot open the state store at {self._path}: {exc}") from exc
         conn.row_factory = sqlite3.Row
         try:
-            schema.configure(conn, in_memory=self._in_memory)
-            schema.migrate(conn)
+            _prepare(conn, in_memory=self._in_memory)
         except sqlite3.Error as exc:
             conn.close()
             raise StateError(f"cannot prepare the state store at {self._path}: {exc}") from exc
@@ -355,6 +355,15 @@ class SQLiteStore:
                 (infrastructure_id, *_UNFINISHED),
             ).fetchone()
         return None if row is None else codec.operation_from_row(row)
+
+    def unfinished_operations(self) -> list[OperationRecord]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                """SELECT * FROM operations WHERE status IN (?, ?)
+                   ORDER BY started_at, rowid""",
+                _UNFINISHED,
+            ).fetchall()
+        return [codec.operation_from_row(r) for r in rows]
 
     def update_operation(self, operation_id: str, **changes: Any) -> OperationRecord:
         fixed = sorted(_FIXED_OPERATION_FIELDS & changes.keys())
@@ -637,3 +646,24 @@ def _locked_error(conn: sqlite3.Connection, held: LockInfo) -> LockedError:
         operation_id=held.operation_id,
         since=since,
     )
+
+
+def _prepare(conn: sqlite3.Connection, *, in_memory: bool) -> None:
+    """Settings and migrations, retried while another process is doing the same.
+
+    Switching a new file to WAL needs it to itself, and SQLite may answer "locked" at once
+    rather than through the busy handler when several processes open a new store together.
+    """
+    deadline = time.monotonic() + schema.BUSY_TIMEOUT_MS / 1000
+    pause = 0.01
+    while True:
+        try:
+            schema.configure(conn, in_memory=in_memory)
+            schema.migrate(conn)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)

@@ -158,6 +158,27 @@ def test_unfinished_operation_finds_pending_or_in_progress_only(store: SQLiteSto
     assert store.unfinished_operation("inf-other") is None
 
 
+def test_unfinished_operations_spans_workspaces_oldest_first(store: SQLiteStore) -> None:
+    store.save_infrastructure(infrastructure())
+    store.save_infrastructure(infrastructure(id="inf-2", workspace="ws-b"))
+    assert store.unfinished_operations() == []
+    later = T0 + dt.timedelta(minutes=1)
+    done = operation(id="op-1", status="completed")
+    newer = operation(id="op-2", started_at=later)
+    older = operation(id="op-3", workspace="ws-b", infrastructure_id="inf-2", status="pending")
+    for n, op in enumerate((done, newer, older)):
+        store.start_operation(op, [], event(f"ev-{n}", operation_id=op.id))
+    assert [o.id for o in store.unfinished_operations()] == ["op-3", "op-2"]
+    store.finish_operation(
+        "op-3",
+        "failed",
+        error="x",
+        infrastructure=infrastructure(id="inf-2", workspace="ws-b"),
+        events=[],
+    )
+    assert [o.id for o in store.unfinished_operations()] == ["op-2"]
+
+
 def test_list_operations_is_newest_first(store: SQLiteStore) -> None:
     store.save_infrastructure(infrastructure())
     for n in range(3):
