@@ -319,7 +319,9 @@ class AsyncAtlas:
         old = self.operation(operation_id)
         if old.kind == "destroy":
             return await self.destroy(old.infrastructure_id)
-        return await self.apply(dict(old.spec))
+        # The budget was decided when the operation started (checked, or knowingly allowed);
+        # finishing it does not decide again.
+        return await self.apply(dict(old.spec), allow_over_budget=True)
 
     async def reconcile(self, key: str, *, delete: bool = False) -> builtins.list[ResourceState]:
         """What carries this infrastructure's ownership marks at the provider but is unknown

@@ -21,6 +21,7 @@ from atlas.cli.render import (
     render_problems,
     render_providers,
 )
+from atlas.cli.serve import add_serve_command
 from atlas.exceptions import AtlasError, PluginError, SpecError, SpecValidationError
 from atlas.plugins import get_plugin_manager
 from atlas.providers.base import CliCommand
@@ -102,6 +103,7 @@ def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.Argumen
     p.set_defaults(run=_validate)
 
     add_lifecycle_commands(sub)
+    add_serve_command(sub)
 
     p = sub.add_parser("providers", help="the installed providers and their resource types")
     p.add_argument("--json", action="store_true", help="print the list as JSON")

@@ -32,6 +32,8 @@ __all__ = ["NAME_PATTERN", "validate_spec"]
 
 #: Names of infrastructures and resources: what every provider can build a name from.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
+#: Budgets are checked against bills, which never come near this.
+_BUDGET_CEILING = Decimal(10**15)
 _TOP_FIELDS = ("name", "provider", "region", "resources", "tags", "budget")
 _RESOURCE_FIELDS = ("type", "name", "specifications")
 
@@ -169,8 +171,11 @@ class _Validator:
             return None
         self._unknown_keys(value, ("monthly_limit", "currency"), "budget")
         limit = _decimal(value.get("monthly_limit"))
-        if limit is None or limit <= 0:
+        if limit is None or not limit.is_finite() or limit <= 0:
             self.problem("budget.monthly_limit", "required: a positive amount, such as 100")
+            return None
+        if limit >= _BUDGET_CEILING:  # beyond any bill, and beyond what JSON numbers carry
+            self.problem("budget.monthly_limit", f"must be less than {_BUDGET_CEILING:,}")
             return None
         currency = value.get("currency", "USD")
         if not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
@@ -267,6 +272,12 @@ class _Validator:
         named = [(e.index, ResourceSpec(e.type or "", e.name, e.spec)) for e in entries if e.name]
         self.out.extend(reference_problems(named))
         ctx = CheckContext(spec, self.purpose, self.registry.catalog(provider.name))
+        budget, catalog = spec.budget, ctx.catalog
+        if self.purpose == "create" and budget and catalog and budget.currency != catalog.currency:
+            # Applying checks the budget against the prices, which it cannot do across
+            # currencies (an estimate only says so).
+            message = f"must be {catalog.currency}, the currency of {provider.name}'s prices"
+            self.problem("budget.currency", message)
         if provider.check is not None:
             self.out.extend(p for p in provider.check(spec, ctx) if p.path not in placeholders)
         kinds = self.registry.kinds(provider.name)

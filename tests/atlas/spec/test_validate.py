@@ -109,6 +109,9 @@ def test_problems_come_in_document_order(registry: ProviderRegistry) -> None:
         (base(tags=["a"]), "tags", "mapping"),
         (base(tags={"env": 3}), "tags.env", "must be a string"),
         (base(budget={"monthly_limit": -5}), "budget.monthly_limit", "positive"),
+        (base(budget={"monthly_limit": "NaN"}), "budget.monthly_limit", "positive"),
+        (base(budget={"monthly_limit": "Infinity"}), "budget.monthly_limit", "positive"),
+        (base(budget={"monthly_limit": "1e999999"}), "budget.monthly_limit", "less than"),
         (base(budget={"monthly_limit": 5, "currency": "usd"}), "budget.currency", "ISO 4217"),
         (base(provider="aws"), "provider", "pip install atlas-aws"),
         (base(provider="digitalocaen"), "provider", "did you mean 'digitalocean'"),
@@ -334,3 +337,15 @@ def test_error_message_lists_every_problem(registry: ProviderRegistry) -> None:
     assert text.startswith("the spec has 2 problems:")
     assert "name: must not be empty" in text
     assert "region: unknown region 'x'" in text
+
+
+def test_a_budget_to_apply_is_in_the_currency_of_the_prices(registry: ProviderRegistry) -> None:
+    doc = base(budget={"monthly_limit": 5, "currency": "EUR"})
+    validate_spec(doc, registry=registry, purpose="estimate")  # an estimate says it cannot compare
+    with pytest.raises(SpecValidationError) as raised:
+        validate_spec(doc, registry=registry, purpose="create")
+    [problem] = raised.value.problems
+    assert (problem.path, problem.message) == (
+        "budget.currency",
+        "must be USD, the currency of digitalocean's prices",
+    )

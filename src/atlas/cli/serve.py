@@ -1,0 +1,151 @@
+"""``atlas serve``: the HTTP API on uvicorn (needs the ``server`` extra).
+
+Listens on ``--host``/``$HOST`` (default 127.0.0.1) and ``--port``/``$PORT`` (default 3003),
+logs JSON lines at ``--log-level``/``$LOG_LEVEL``. Without ``ATLAS_JWT_SECRET`` or
+``ATLAS_API_KEYS_FILE`` it serves one ``default`` workspace, says so, and refuses any address
+but a loopback one. ``--sandbox`` serves against the plugins' in-process fake clouds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from atlas.exceptions import PluginError
+from atlas.plugins import get_plugin_manager
+from atlas.providers.registry import ProviderRegistry
+
+__all__ = ["add_serve_command"]
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+#: Seconds open connections (event streams) get to finish once a shutdown begins.
+GRACEFUL_SECONDS = 5
+
+
+def add_serve_command(sub: Any) -> None:
+    """Register ``atlas serve`` on an argparse subparsers object."""
+    p = sub.add_parser("serve", help="serve the HTTP API (the 'server' extra)")
+    p.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: $PORT or 3003)")
+    p.add_argument(
+        "--state", help="the state store file (default: $ATLAS_STATE or .atlas/state.db)"
+    )
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="serve against the providers' in-process emulators, in memory; nothing is kept",
+    )
+    p.add_argument("--log-level", choices=LOG_LEVELS, help="default: $LOG_LEVEL or info")
+    p.add_argument(
+        "--new-api-key",
+        metavar="WORKSPACE",
+        help="print a new API key for WORKSPACE, and its entry for the key file, then exit",
+    )
+    p.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        import uvicorn  # noqa: PLC0415 - the server extra is optional
+
+        from atlas.server import create_app, new_api_key, settings_from_env  # noqa: PLC0415
+        from atlas.server.auth import hash_api_key  # noqa: PLC0415
+        from atlas.server.logs import configure_logging  # noqa: PLC0415
+        from atlas.server.settings import DEFAULT_PORT, refuse_open_bind  # noqa: PLC0415
+    except ImportError as exc:
+        sys.stderr.write(
+            f"atlas serve needs the server extra ({exc.name} is missing): "
+            "pip install 'atlas-infra[server]'\n"
+        )
+        return EXIT_FAILED
+    if args.new_api_key:
+        key = new_api_key()
+        entry = {"id": "new-key", "workspace_id": args.new_api_key, "sha256": hash_api_key(key)}
+        out.write(f"API key (shown once): {key}\nkey file entry: {json.dumps(entry)}\n")
+        return EXIT_OK
+    from atlas.runtime import default_registry  # noqa: PLC0415
+    from atlas.store import SQLiteStore, open_store  # noqa: PLC0415
+
+    env = os.environ
+    host = args.host or env.get("HOST") or "127.0.0.1"
+    level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()
+    try:
+        port = args.port if args.port is not None else int(env.get("PORT") or DEFAULT_PORT)
+        if level not in LOG_LEVELS:
+            raise ValueError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        registry = default_registry()
+        extra = _sandbox(registry) if args.sandbox else {}
+        in_memory = args.sandbox and not args.state  # a fake cloud is forgotten at exit
+        store = SQLiteStore(":memory:") if in_memory else open_store(args.state)
+        settings = settings_from_env(env, store=store, registry=registry, **extra)
+        refuse_open_bind(host, settings.auth)
+    except ValueError as exc:
+        sys.stderr.write(f"atlas serve: {exc}\n")
+        return EXIT_INVALID
+    configure_logging(level)
+    auth = ", ".join(settings.auth.modes()) or "none: workspace 'default', loopback callers only"
+    out.write(f"atlas serve: http://{host}:{port} (authentication: {auth})\n")
+    if settings.sandbox:
+        out.write(f"atlas serve: sandbox, {settings.sandbox}\n")
+    out.flush()
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,  # the app logs each request, with its id
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )
+    with _quiet_exit():
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            store.close()
+    return EXIT_OK
+
+
+class _Stopped(Exception):
+    """SIGINT or SIGTERM, once uvicorn has shut down gracefully and passes the signal on."""
+
+
+def _stop(signum: int, frame: object) -> None:  # noqa: ARG001 - a signal handler's signature
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _quiet_exit() -> Iterator[None]:
+    """Uvicorn re-raises the stopping signal after its graceful shutdown; ending here
+    instead lets the store close and the command exit 0, without a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _sandbox(registry: ProviderRegistry) -> dict[str, Any]:
+    pm = registry.plugin_manager or get_plugin_manager()
+    providers: dict[str, Any] = {}
+    described: list[str] = []
+    for name in registry.names():
+        sandbox = pm.hook.atlas_sandbox(provider=name)
+        if sandbox is not None:
+            providers[name] = sandbox.provider
+            described.append(f"{name}: {sandbox.description}")
+    if not providers:
+        raise PluginError("no installed plugin offers a sandbox")
+    return {"shared_providers": providers, "sandbox": "; ".join(described)}

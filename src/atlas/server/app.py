@@ -1,0 +1,130 @@
+"""``create_app(settings)``: the Starlette app, everything it uses injected through settings.
+
+The lifespan starts event delivery and resumes the operations the journal holds unfinished;
+at shutdown it cancels what still runs (each operation stays resumable) and stops delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from atlas.events import EventDispatcher
+from atlas.exceptions import AtlasError
+from atlas.server.background import Operations
+from atlas.server.context import Service
+from atlas.server.errors import ApiError, from_exception
+from atlas.server.middleware import ServiceMiddleware
+from atlas.server.openapi import build_document
+from atlas.server.routes import build_routes
+from atlas.server.settings import Settings
+from atlas.server.workspaces import Workspaces
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("atlas.server")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The HTTP API over ``settings`` (see :class:`~atlas.server.Settings`)."""
+    pm = settings.registry.plugin_manager
+    dispatcher = EventDispatcher(settings.store, pm, settings.sinks)
+    workspaces = Workspaces(settings, dispatcher)
+    operations = Operations(workspaces, settings.store)
+    svc = Service(settings, workspaces, operations, build_document(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        del app
+        svc.stopping.clear()
+        if not settings.auth.enabled:
+            logger.warning(
+                "no authentication configured: every request runs in workspace 'default', "
+                "and only loopback callers are served"
+            )
+        if settings.sandbox:
+            logger.warning("sandbox: %s; nothing reaches a real cloud", settings.sandbox)
+        delivery = asyncio.create_task(dispatcher.run(settings.event_interval, svc.stopping))
+        resumed = operations.resume_all() if settings.resume else []
+        logger.info(
+            "atlas %s ready: authentication %s; %d unfinished operation(s) resumed",
+            settings.version,
+            ", ".join(settings.auth.modes()) or "none",
+            len(resumed),
+        )
+        try:
+            yield
+        finally:
+            svc.stopping.set()
+            await operations.shutdown()
+            await delivery
+            for sink in settings.sinks:
+                close = getattr(sink, "aclose", None)
+                if close is not None:
+                    await close()
+
+    middleware = [Middleware(ServiceMiddleware, loopback_only=not settings.auth.enabled)]
+    if settings.allowed_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.allowed_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            )
+        )
+    app = Starlette(
+        routes=build_routes(),
+        middleware=middleware,
+        exception_handlers={
+            HTTPException: _http_error,
+            ApiError: _api_error,
+            AtlasError: _api_error,
+        },
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False  # a stray slash is a 404, not a redirect
+    app.state.service = svc
+    return app
+
+
+def _respond(request: Request, error: ApiError) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id")
+    return JSONResponse(error.body(request_id), status_code=error.status, headers=error.headers)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    return _respond(request, from_exception(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        error = ApiError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"{request.method} is not allowed here; allowed: {headers.get('Allow', '')}",
+            headers=headers,
+        )
+    elif exc.status_code == 404:
+        error = ApiError(404, "NOT_FOUND", f"no route {request.method} {request.url.path}")
+    else:
+        error = ApiError(
+            400 if exc.status_code < 500 else 500,
+            "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR",
+            str(exc.detail),
+            headers=headers,
+        )
+    return _respond(request, error)

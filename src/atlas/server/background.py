@@ -1,0 +1,147 @@
+"""Operations run as asyncio tasks the app keeps track of.
+
+A request that changes infrastructure starts the library's apply or destroy in a task and
+answers as soon as the operation is in the journal (its first step starting), or with the
+error that stopped it before that (invalid, over budget, locked, no credentials). The task
+runs on after the answer; shutting down cancels what still runs, which leaves each operation
+``in_progress`` in the journal, and the next start resumes it (:meth:`Operations.resume_all`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from atlas.facade import AsyncAtlas
+from atlas.lifecycle.executor import ProgressCallback
+from atlas.model.records import OperationRecord, StepRecord
+from atlas.server.auth import Principal
+from atlas.server.workspaces import Workspaces
+from atlas.store.base import StateStore
+
+__all__ = ["Operations", "Run"]
+
+logger = logging.getLogger("atlas.server")
+
+#: What a task does with its AsyncAtlas: apply, destroy or resume, reporting progress.
+Run = Callable[[AsyncAtlas, ProgressCallback], Awaitable[OperationRecord]]
+
+
+class Operations:
+    """The operations this process runs (see the module docstring)."""
+
+    def __init__(self, workspaces: Workspaces, store: StateStore) -> None:
+        self._workspaces = workspaces
+        self._store = store
+        #: Each running task -> the id of its operation, once it has one.
+        self._tasks: dict[asyncio.Task[OperationRecord], str | None] = {}
+        #: Running operation id -> its infrastructure's id.
+        self._infrastructures: dict[str, str] = {}
+        #: Tasks whose early errors go back to a caller rather than to the log.
+        self._answered: set[asyncio.Task[OperationRecord]] = set()
+        self._changed = asyncio.Event()
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    def running_on(self, infrastructure_id: str) -> str | None:
+        """The operation this process runs on the infrastructure, if the journal has it
+        unfinished (its task may still be delivering events after the end)."""
+        if infrastructure_id not in self._infrastructures.values():
+            return None
+        unfinished = self._store.unfinished_operation(infrastructure_id)
+        if unfinished is None or unfinished.id not in self._infrastructures:
+            return None
+        return unfinished.id
+
+    async def start(self, principal: Principal, run: Run) -> str:
+        """Start ``run``; the id of its operation once recorded, or ``run``'s error."""
+        started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = self._spawn(principal, run, started)
+        waiting: set[asyncio.Future[object]] = {task, started}  # type: ignore[arg-type]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if started.done():
+            return started.result()
+        return task.result().id  # finished before any step: an empty plan, or an error
+
+    def _spawn(
+        self, principal: Principal, run: Run, started: asyncio.Future[str] | None = None
+    ) -> asyncio.Task[OperationRecord]:
+        def progress(op: OperationRecord, step: StepRecord | None) -> None:
+            del step
+            if self._tasks.get(task) is None:
+                self._tasks[task] = op.id
+                self._infrastructures[op.id] = op.infrastructure_id
+            if started is not None and not started.done():
+                started.set_result(op.id)
+            self.notify()
+
+        async def body() -> OperationRecord:
+            async with self._workspaces.open(principal) as atlas:
+                return await run(atlas, progress)
+
+        task = asyncio.create_task(body(), name=f"atlas-operation-{principal.workspace}")
+        self._tasks[task] = None
+        if started is not None:
+            self._answered.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[OperationRecord]) -> None:
+        operation_id = self._tasks.pop(task, None)
+        self._infrastructures.pop(operation_id or "", None)
+        answered = task in self._answered
+        self._answered.discard(task)
+        self.notify()
+        if task.cancelled():
+            return
+        exc = task.exception()
+        # An error before the operation started is the caller's answer (422, 409, ...); any
+        # other reaches the log: a resume that could not start, or a bug.
+        if exc is not None and (operation_id is not None or not answered):
+            logger.error(
+                "operation %s ended with an error", operation_id or "(not started)", exc_info=exc
+            )
+
+    def notify(self) -> None:
+        """Wake every event stream: something may have changed."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def changed(self, timeout: float) -> None:
+        """Return when :meth:`notify` is next called, or after ``timeout`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+    def resume_all(self) -> list[str]:
+        """Start resuming every unfinished operation in the journal (the newest of each
+        infrastructure); the ids of those taken up."""
+        newest: dict[str, OperationRecord] = {}
+        for op in self._store.unfinished_operations():  # oldest first: the newest wins
+            newest[op.infrastructure_id] = op
+        for op in newest.values():
+            logger.info("resuming operation %s (%s) of workspace %s", op.id, op.kind, op.workspace)
+            self._spawn(Principal(op.workspace, method="resume"), _resume(op.id))
+        return [op.id for op in newest.values()]
+
+    async def shutdown(self) -> list[str]:
+        """Cancel what still runs; the ids of the operations left to resume."""
+        tasks = list(self._tasks)
+        left = [op_id for op_id in self._tasks.values() if op_id is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for op_id in left:
+            logger.info("operation %s interrupted by shutdown; it resumes at the next start", op_id)
+        return left
+
+
+def _resume(operation_id: str) -> Run:
+    async def run(atlas: AsyncAtlas, progress: ProgressCallback) -> OperationRecord:
+        del progress  # resume() reports no progress; event streams read the journal
+        return await atlas.resume(operation_id)
+
+    return run

@@ -1,0 +1,128 @@
+"""What a route needs from a request: the service, the caller, a JSON body, query values."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import attrs
+from starlette.requests import Request
+
+from atlas.exceptions import Problem
+from atlas.server.auth import Principal, authenticate
+from atlas.server.background import Operations
+from atlas.server.errors import ApiError, validation_error
+from atlas.server.settings import Settings
+from atlas.server.workspaces import Workspaces
+
+__all__ = [
+    "Service",
+    "caller",
+    "query_bool",
+    "query_int",
+    "read_json",
+    "read_spec",
+    "service",
+]
+
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_JSON_TYPES = re.compile(r"application/(?:[\w.+-]+\+)?json", re.I)
+
+
+@attrs.define
+class Service:
+    """One running service: built by :func:`atlas.server.create_app`, kept on ``app.state``."""
+
+    settings: Settings
+    workspaces: Workspaces
+    operations: Operations
+    document: dict[str, Any]
+    stopping: asyncio.Event = attrs.field(factory=asyncio.Event)
+
+
+def service(request: Request) -> Service:
+    found: Service = request.app.state.service
+    return found
+
+
+def caller(request: Request) -> Principal:
+    """The authenticated caller (401 otherwise); noted for the access log."""
+    state = request.scope["state"]
+    known: Principal | None = state.get("principal")
+    if known is None:
+        known = authenticate(service(request).settings.auth, request.headers)
+        state["principal"] = known
+        state["workspace"] = known.workspace
+    return known
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON: 415 unless it says it is JSON, 413 beyond the limit, 400 malformed."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip()
+    if not _JSON_TYPES.fullmatch(media):
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
+    limit = service(request).settings.body_limit
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            _too_large(limit)
+    if not body.strip():
+        raise ApiError(400, "BAD_REQUEST", "the request needs a JSON body")
+    try:
+        return json.loads(body, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, "BAD_REQUEST", f"malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+        ) from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, NaN, absurd nesting or digits
+        raise ApiError(400, "BAD_REQUEST", f"malformed JSON: {_short(exc)}") from None
+
+
+async def read_spec(request: Request) -> Mapping[str, Any]:
+    """A spec body: only a JSON object (a string would be read as YAML by the library)."""
+    body = await read_json(request)
+    if not isinstance(body, Mapping):
+        raise validation_error([Problem("", "a spec must be a JSON object")])
+    return body
+
+
+def _too_large(limit: int) -> NoReturn:
+    raise ApiError(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {limit} bytes")
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def query_int(request: Request, name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not _INTEGER.fullmatch(raw) or not minimum <= int(raw) <= maximum:
+        _bad_query(name, f"must be a whole number from {minimum} to {maximum}")
+    return int(raw)
+
+
+def query_bool(request: Request, name: str, *, default: bool = False) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        _bad_query(name, "must be true or false")
+    return raw == "true"
+
+
+def _bad_query(name: str, message: str) -> NoReturn:
+    raise validation_error([Problem(name, message)])

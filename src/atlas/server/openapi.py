@@ -1,0 +1,301 @@
+"""The OpenAPI 3.1 document of the service, built for the app it describes.
+
+Security follows the app's configuration (no ``security`` without authentication; a 403 for
+non-loopback callers instead), the provider and resource-type enums follow the registry, the
+error codes follow :mod:`atlas.server.errors`. The tests keep it truthful: every route of the
+app is here and nothing else, every response the test suite sees is checked against it, and a
+property-based fuzz (schemathesis) runs it against the app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from atlas.events import EVENT_TYPES
+from atlas.server.schemas import Schema, component_schemas, obj, ref
+from atlas.server.settings import Settings
+
+__all__ = ["OPERATIONS", "Op", "build_document"]
+
+_ERRORS: dict[int, str] = {
+    400: "The body is not JSON, or is missing.",
+    401: "No credentials, or invalid ones (expired, wrong signature, unknown key).",
+    403: "Without authentication, only loopback callers are served.",
+    404: "No such infrastructure or operation in the caller's workspace (one of another "
+    "workspace answers the same).",
+    409: "A live infrastructure has that name, another operation holds the infrastructure, "
+    "or the provider refused for a conflict.",
+    413: "The body is larger than the server accepts.",
+    415: "The body is not sent as application/json.",
+    422: "Invalid: every problem with its path (resources[0].specifications.size), or over "
+    "budget, or beyond the account's capacity, or refused by the provider.",
+    424: "No usable cloud credential for the workspace (the sources tried are named), or the "
+    "provider refused it.",
+    500: "An unexpected error; its details are in the server log under the request id.",
+    502: "The provider failed or could not be reached.",
+    503: "The state store cannot be used, or the provider asks to slow down (Retry-After).",
+}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "An id, or for an infrastructure its name.",
+}
+_BOOL_QUERY = {"type": "string", "enum": ["true", "false"]}
+
+
+@attrs.frozen
+class Op:
+    """One operation of the API: what the app routes and the document describes."""
+
+    method: str
+    path: str
+    operation_id: str
+    name: str
+    summary: str
+    response: Schema | None  # the JSON body of the success answer; None for the event stream
+    status: int = 200
+    public: bool = False
+    body: bool = False
+    errors: tuple[int, ...] = ()
+    query: tuple[tuple[str, Schema, str], ...] = ()
+    #: Statuses answered with the success body all the same (health's 503 "degraded").
+    same_body: tuple[int, ...] = ()
+    #: Reads the state store (so may answer 503 when it cannot be used).
+    store: bool = True
+
+
+def _envelope(**fields: Schema) -> Schema:
+    return obj(fields)
+
+
+_CHANGE = _envelope(infrastructure=ref("Infrastructure"), operation=ref("Operation"))
+_STARTS = (409, 422, 424, 502)
+_PAGE = (
+    ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size (default 100)."),
+    ("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}, "Items to skip."),
+)
+_APPLY = (
+    ("allow_over_budget", _BOOL_QUERY, "Apply even when the plan exceeds the spec's budget."),
+    ("rollback", _BOOL_QUERY, "On failure, delete what this operation created (default true)."),
+)
+
+OPERATIONS: tuple[Op, ...] = (
+    Op("GET", "/", "service_info", "service", "What this service is and offers.",
+       obj({"service": {"type": "string"}, "version": {"type": "string"},
+            "description": {"type": "string"},
+            "capabilities": {"type": "array", "items": {"type": "string"}},
+            "endpoints": {"type": "object", "additionalProperties": {"type": "string"}},
+            "authentication": {"type": "array", "items": {"type": "string"}},
+            "sandbox": {"type": ["string", "null"]}}), public=True),
+    Op("GET", "/openapi.json", "openapi_document", "openapi", "This document.",
+       {"type": "object"}, public=True),
+    Op("GET", "/api/v1/health", "health", "health",
+       "Whether the store answers (200 healthy, 503 degraded), and the providers installed.",
+       obj({"status": {"type": "string", "enum": ["healthy", "degraded"]},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "service": {"type": "string"}, "version": {"type": "string"},
+            "providers": {"type": "array", "items": {"type": "string"}},
+            "store": ref("StoreHealth"),
+            "operations_running": {"type": "integer", "minimum": 0}}),
+       public=True, same_body=(503,)),
+    Op("GET", "/api/v1/providers", "list_providers", "providers",
+       "Installed providers: whether the caller can create with them, and their prices.",
+       _envelope(providers={"type": "array", "items": ref("Provider")},
+                 count={"type": "integer", "minimum": 0}), store=False),
+    Op("GET", "/api/v1/stats", "stats", "stats",
+       "Counts and monthly cost of the workspace, from the records.",
+       _envelope(stats=ref("Stats"))),
+    Op("POST", "/api/v1/infrastructure", "create_infrastructure", "create_infrastructure",
+       "Validate, check the budget and start creating; answers with the operation at once.",
+       _CHANGE, status=201, body=True, errors=_STARTS, query=_APPLY),
+    Op("GET", "/api/v1/infrastructure", "list_infrastructures", "infrastructure",
+       "The workspace's infrastructures, newest first (destroyed ones included).",
+       _envelope(infrastructures={"type": "array", "items": ref("Infrastructure")},
+                 count={"type": "integer", "minimum": 0},
+                 limit={"type": "integer", "minimum": 1},
+                 offset={"type": "integer", "minimum": 0},
+                 next_offset={"type": ["integer", "null"]}),
+       errors=(422,), query=_PAGE),
+    Op("GET", "/api/v1/infrastructure/{id}", "get_infrastructure", "infrastructure_item",
+       "One infrastructure with its resources, provider ids and costs.",
+       _envelope(infrastructure=ref("Infrastructure")), errors=(404,)),
+    Op("PUT", "/api/v1/infrastructure/{id}", "update_infrastructure", "update_infrastructure",
+       "Make the infrastructure match a new spec (same name); answers with the operation.",
+       _CHANGE, body=True, errors=(404, *_STARTS), query=_APPLY),
+    Op("DELETE", "/api/v1/infrastructure/{id}", "destroy_infrastructure",
+       "destroy_infrastructure",
+       "Delete every resource (the record stays, destroyed); answers with the operation.",
+       _CHANGE, errors=(404, *_STARTS)),
+    Op("GET", "/api/v1/infrastructure/{id}/operations", "list_infrastructure_operations",
+       "infrastructure_operations", "The infrastructure's operations, newest first.",
+       _envelope(operations={"type": "array", "items": ref("Operation")},
+                 count={"type": "integer", "minimum": 0}), errors=(404,)),
+    Op("GET", "/api/v1/operations/{id}", "get_operation", "operation",
+       "One operation: status, progress, steps, cost change.",
+       _envelope(operation=ref("Operation")), errors=(404,)),
+    Op("GET", "/api/v1/operations/{id}/events", "operation_events", "operation_events",
+       "The operation's progress as server-sent events until it ends (step, lifecycle "
+       "events, operation, then end).", None, errors=(404,)),
+    Op("POST", "/api/v1/plan", "plan", "plan",
+       "What applying the spec would change, with the cost of each change.",
+       _envelope(plan=ref("Plan")), body=True, errors=(424, 502),
+       query=(("refresh", _BOOL_QUERY,
+               "Read the resources back from the provider first (needs credentials)."),)),
+    Op("POST", "/api/v1/estimate-cost", "estimate_cost", "estimate_cost",
+       "What the spec costs, per resource and line item; needs no credentials.",
+       ref("Estimate"), body=True, store=False),
+)  # fmt: skip
+
+#: A spec that validates for creation (the document's example, and the fuzz's seed).
+EXAMPLE: dict[str, Any] = {
+    "name": "web-app",
+    "provider": "digitalocean",
+    "region": "nyc3",
+    "resources": [
+        {
+            "type": "droplet",
+            "name": "web",
+            "specifications": {"size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"},
+        }
+    ],
+    "tags": {"env": "dev"},
+}
+#: From an answer that started an operation to what can be asked next.
+_LINKS: dict[str, Any] = {
+    name: {"operationId": target, "parameters": {"id": f"$response.body#/{field}/id"}}
+    for name, target, field in (
+        ("GetInfrastructure", "get_infrastructure", "infrastructure"),
+        ("UpdateInfrastructure", "update_infrastructure", "infrastructure"),
+        ("DestroyInfrastructure", "destroy_infrastructure", "infrastructure"),
+        ("ListOperations", "list_infrastructure_operations", "infrastructure"),
+        ("GetOperation", "get_operation", "operation"),
+        ("FollowOperation", "operation_events", "operation"),
+    )
+}
+_STREAM: Schema = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["step", "operation", "end", *EVENT_TYPES]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string"},
+    },
+    "description": "One event; data is JSON: a Step, an Event, an Operation, or for end "
+    '{"operation_id", "status", "error"}.',
+}
+
+
+def _operation(op: Op, settings: Settings) -> dict[str, Any]:
+    statuses = set(op.errors) | {500}
+    if op.body:
+        statuses |= {400, 413, 415, 422}
+    statuses.add(422)  # an unknown query parameter is refused everywhere
+    if not op.public and settings.auth.enabled:
+        statuses.add(401)
+    if not op.public and op.store:
+        statuses.add(503)
+    if not settings.auth.enabled:
+        statuses.add(403)
+    ok = {"application/json": {"schema": op.response}}
+    if op.response is None:
+        ok = {"text/event-stream": {"schema": _STREAM}}
+    responses: dict[str, Any] = {
+        str(op.status): {"description": "Success.", "headers": _headers(), "content": ok}
+    }
+    for status in op.same_body:
+        statuses.discard(status)
+        responses[str(status)] = {**responses[str(op.status)], "description": "Degraded."}
+    for status in sorted(statuses):
+        responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
+    out: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "x-name": op.name,
+        "responses": responses,
+    }
+    params = [_ID] if "{id}" in op.path else []
+    params += [
+        {"name": n, "in": "query", "required": False, "schema": s, "description": d}
+        for n, s, d in op.query
+    ]
+    if params:
+        out["parameters"] = params
+    if op.body:
+        media = {"schema": ref("InfrastructureSpec"), "examples": {"web": {"value": EXAMPLE}}}
+        out["requestBody"] = {"required": True, "content": {"application/json": media}}
+    if op.response is _CHANGE:
+        responses[str(op.status)]["links"] = _LINKS
+    if op.public and settings.auth.enabled:
+        out["security"] = []
+    return out
+
+
+def _headers() -> dict[str, Any]:
+    return {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+
+
+def _security(settings: Settings) -> tuple[dict[str, Any], list[dict[str, list[str]]]]:
+    schemes: dict[str, Any] = {}
+    if settings.auth.jwt_secret is not None:
+        schemes["bearerJWT"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "HS256, signed with the platform's shared secret; claims "
+            "workspace_id, user_id and exp.",
+        }
+    if settings.auth.api_keys.keys:
+        schemes["apiKey"] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "A workspace's API key (also accepted as Authorization: Bearer).",
+        }
+    return schemes, [{name: []} for name in schemes]
+
+
+def build_document(settings: Settings) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, settings)
+    schemes, security = _security(settings)
+    error = {"application/json": {"schema": ref("Error")}}
+    responses = {
+        f"E{status}": {"description": text, "headers": _headers(), "content": error}
+        for status, text in _ERRORS.items()
+    }
+    responses["E401"]["headers"] = {
+        **_headers(),
+        "WWW-Authenticate": {"required": True, "schema": {"type": "string"}},
+    }
+    components: dict[str, Any] = {
+        "schemas": component_schemas(settings.registry),
+        "responses": responses,
+        "headers": {
+            "RequestId": {
+                "description": "The request's id (yours if you sent a plain X-Request-ID).",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        },
+    }
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "atlas",
+            "version": settings.version,
+            "description": "Declarative cloud infrastructure: validate and price a spec, plan "
+            "it, apply it in the background and follow the operation. Money is a JSON number "
+            "of US dollars rounded to the cent (hourly rates keep five decimals).",
+        },
+        "paths": paths,
+        "components": components,
+    }
+    if schemes:
+        components["securitySchemes"] = schemes
+        document["security"] = security
+    return document

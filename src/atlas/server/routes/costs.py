@@ -1,0 +1,32 @@
+"""``/api/v1/plan`` and ``/api/v1/estimate-cost``: what a spec would change, what it costs.
+
+Neither needs cloud credentials: an estimate uses the price catalogs, a plan the journal
+(``?refresh=true`` reads the resources back from the provider first, and does need them).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from atlas.server.context import caller, query_bool, read_spec, service
+from atlas.server.wire import estimate_json, plan_json
+
+__all__ = ["estimate", "plan"]
+
+
+async def plan(request: Request) -> JSONResponse:
+    principal = caller(request)
+    refresh = query_bool(request, "refresh")
+    doc = await read_spec(request)
+    async with service(request).workspaces.open(principal) as atlas:
+        result = await atlas.plan(doc, refresh=refresh)
+    return JSONResponse({"plan": plan_json(result)})
+
+
+async def estimate(request: Request) -> JSONResponse:
+    principal = caller(request)
+    doc = await read_spec(request)
+    async with service(request).workspaces.open(principal) as atlas:
+        result = await atlas.estimate(doc)
+    return JSONResponse(estimate_json(result))

@@ -1,0 +1,129 @@
+"""The service itself: ``/``, ``/openapi.json``, ``/api/v1/health``, ``/providers``, ``/stats``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from atlas.credentials import Secret
+from atlas.server.context import Service, caller, service
+from atlas.server.wire import iso, stats_json
+from atlas.server.workspaces import known_credentials
+
+__all__ = ["health", "index", "openapi", "providers", "stats"]
+
+SERVICE = "atlas"
+CAPABILITIES = (
+    "validate",
+    "estimate",
+    "plan",
+    "apply",
+    "destroy",
+    "operations",
+    "operation-events",
+    "stats",
+)
+
+
+async def index(request: Request) -> JSONResponse:
+    svc = service(request)
+    endpoints = {
+        route["x-name"]: path
+        for path, item in svc.document["paths"].items()
+        for route in item.values()
+        if isinstance(route, dict) and "x-name" in route
+    }
+    return JSONResponse(
+        {
+            "service": SERVICE,
+            "version": svc.settings.version,
+            "description": "Declarative cloud infrastructure: validated specs, costs before "
+            "anything is spent, every operation journaled.",
+            "capabilities": list(CAPABILITIES),
+            "endpoints": endpoints,
+            "authentication": svc.settings.auth.modes() or ["none"],
+            "sandbox": svc.settings.sandbox,
+        }
+    )
+
+
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(service(request).document)
+
+
+async def health(request: Request) -> JSONResponse:
+    svc = service(request)
+    store: dict[str, Any]
+    try:
+        report = svc.settings.store.check()
+        store = {
+            "status": "ok",
+            "backend": str(report.get("backend", "")),
+            "schema_version": report.get("schema_version"),
+            "durable": bool(report.get("durable")),
+        }
+    except Exception as exc:  # an unusable store is what health is for; say so, briefly
+        store = {"status": "error", "error": type(exc).__name__}
+    healthy = store["status"] == "ok"
+    body = {
+        "status": "healthy" if healthy else "degraded",
+        "timestamp": iso(svc.settings.clock()),
+        "service": SERVICE,
+        "version": svc.settings.version,
+        "providers": list(svc.settings.registry.names()),
+        "store": store,
+        "operations_running": svc.operations.running,
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+async def providers(request: Request) -> JSONResponse:
+    principal = caller(request)
+    svc = service(request)
+    items = [await _provider(svc, name, principal.jwt) for name in svc.settings.registry.names()]
+    return JSONResponse({"providers": items, "count": len(items)})
+
+
+async def _provider(svc: Service, name: str, jwt: Secret | None) -> dict[str, Any]:
+    registry = svc.settings.registry
+    info = registry.get(name)
+    sandbox = name in svc.settings.shared_providers
+    can_create = sandbox or info.factory is not None or svc.settings.provider_factory is not None
+    credentials, problem = "not_needed", None
+    if not sandbox and can_create:
+        probe = svc.settings.credential_probe or known_credentials(svc.settings.env)
+        try:
+            problem = await probe(name, jwt)
+            credentials = "missing" if problem else "found"
+        except LookupError:
+            credentials = "unchecked"
+    connected = can_create and credentials != "missing"
+    status = "available" if connected else "disconnected" if can_create else "estimate_only"
+    catalog = registry.catalog(name)
+    return {
+        "name": name,
+        "title": info.title,
+        "aliases": list(info.aliases),
+        "status": status,
+        "connected": connected,
+        "can_create": can_create,
+        "sandbox": sandbox,
+        "credentials": credentials,
+        "credentials_error": problem,
+        "resource_types": sorted(registry.kinds(name)),
+        "pricing": None
+        if catalog is None
+        else {
+            "currency": catalog.currency,
+            "effective_date": catalog.effective_date.isoformat(),
+            "source": catalog.origin,
+        },
+    }
+
+
+async def stats(request: Request) -> JSONResponse:
+    principal = caller(request)
+    async with service(request).workspaces.open(principal) as atlas:
+        return JSONResponse({"stats": stats_json(atlas.stats())})

@@ -1,0 +1,354 @@
+"""The JSON Schemas of the OpenAPI document: every body the service reads or writes.
+
+Objects atlas writes are closed (``additionalProperties: false``), so a field added to a
+response without its schema fails the tests that check every response against the document.
+Free-form parts say so: a resource's ``specifications`` and ``attributes``, a plan's old and
+new field values, an event's ``data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from atlas.events import EVENT_TYPES
+from atlas.providers.registry import ProviderRegistry
+from atlas.server.errors import CODES
+from atlas.spec.validate import NAME_PATTERN
+
+__all__ = ["component_schemas"]
+
+Schema = dict[str, Any]
+
+INFRA_STATUSES = [
+    "pending",
+    "provisioning",
+    "active",
+    "updating",
+    "error",
+    "destroying",
+    "destroyed",
+]
+RESOURCE_STATUSES = ["pending", "creating", "active", "updating", "error", "deleting", "deleted"]
+OPERATION_STATUSES = ["pending", "in_progress", "completed", "failed"]
+STEP_STATUSES = ["pending", "running", "done", "failed", "timed_out", "rolled_back"]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(
+    properties: Mapping[str, Schema], *, optional: tuple[str, ...] = (), **extra: Any
+) -> Schema:
+    """A closed object: every property required but those named ``optional``."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [k for k in properties if k not in optional],
+        "properties": dict(properties),
+        **extra,
+    }
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer", "minimum": 0}
+BOOLEAN: Schema = {"type": "boolean"}
+FREE: Schema = {"type": "object", "additionalProperties": True}
+ANY: Schema = {}
+TIME: Schema = {"type": "string", "format": "date-time"}
+MONEY: Schema = {"type": "number", "description": "US dollars, rounded half-up to the cent."}
+RATE: Schema = {
+    "type": "number",
+    "description": "US dollars an hour, to the five decimals providers publish rates with.",
+}
+CURRENCY: Schema = {"type": "string", "enum": ["USD"]}
+
+
+def _spec(registry: ProviderRegistry) -> Schema:
+    names = registry.names()
+    providers = sorted({*names, *(alias for n in names for alias in registry.get(n).aliases)})
+    types = sorted({t for n in names for t in registry.kinds(n)})
+    name = {"type": "string", "pattern": NAME_PATTERN.pattern}
+    resource = obj(
+        {
+            "type": {"type": "string", "enum": types},
+            "name": name,
+            "specifications": {
+                **FREE,
+                "description": "The resource kind's fields: see the spec format reference.",
+            },
+        },
+        optional=("specifications",),
+    )
+    budget = obj(
+        {
+            "monthly_limit": {
+                "anyOf": [
+                    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 10**15},
+                    {"type": "string", "description": 'A decimal, such as "99.50".'},
+                ],
+                "description": "A positive amount; a string keeps every decimal.",
+            },
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        },
+        optional=("currency",),
+    )
+    return obj(
+        {
+            "name": name,
+            "provider": {"type": "string", "enum": providers},
+            "region": {"type": "string", "minLength": 1},
+            "resources": {"type": "array", "items": resource},
+            "tags": {"type": "object", "additionalProperties": STRING},
+            "budget": nullable(budget),
+        },
+        optional=("tags", "budget"),
+        description="An infrastructure spec. Validation goes further than this schema "
+        "(references between resources, sizes, regions): its 422 lists every problem with "
+        "its path, e.g. resources[1].specifications.size.",
+    )
+
+
+def _records() -> dict[str, Schema]:
+    cloud_object = obj(
+        {
+            "id": STRING,
+            "name": STRING,
+            "status": {"type": "string", "enum": RESOURCE_STATUSES},
+            "attributes": FREE,
+        }
+    )
+    resource = obj(
+        {
+            "name": STRING,
+            "type": STRING,
+            "status": {"type": "string", "enum": RESOURCE_STATUSES},
+            "provider_ids": {"type": "array", "items": STRING},
+            "objects": {"type": "array", "items": cloud_object},
+            "monthly_cost": nullable(MONEY),
+            "specifications": FREE,
+            "operation_id": STRING,
+            "updated_at": TIME,
+        }
+    )
+    infrastructure = obj(
+        {
+            "id": STRING,
+            "name": STRING,
+            "workspace_id": STRING,
+            "provider": STRING,
+            "region": STRING,
+            "status": {"type": "string", "enum": INFRA_STATUSES},
+            "tags": {"type": "object", "additionalProperties": STRING},
+            "estimated_monthly_cost": MONEY,
+            "currency": CURRENCY,
+            "resources": {"type": "array", "items": resource},
+            "spec": nullable({**FREE, "description": "The spec last applied (canonical)."}),
+            "created_at": TIME,
+            "updated_at": TIME,
+        }
+    )
+    step = obj(
+        {
+            "index": INTEGER,
+            "resource": STRING,
+            "type": STRING,
+            "action": {"type": "string", "enum": ["create", "update", "delete"]},
+            "status": {"type": "string", "enum": STEP_STATUSES},
+            "provider_ids": {"type": "array", "items": STRING},
+            "error": nullable(STRING),
+            "started_at": nullable(TIME),
+            "finished_at": nullable(TIME),
+        }
+    )
+    operation = obj(
+        {
+            "id": STRING,
+            "infrastructure_id": STRING,
+            "workspace_id": STRING,
+            "kind": {"type": "string", "enum": ["apply", "destroy"]},
+            "status": {"type": "string", "enum": OPERATION_STATUSES},
+            "total_steps": INTEGER,
+            "completed_steps": INTEGER,
+            "current_step": nullable(STRING),
+            "created_resources": {"type": "array", "items": STRING},
+            "cost_change": {**MONEY, "description": "Monthly cost after minus before, USD."},
+            "currency": CURRENCY,
+            "error": nullable(STRING),
+            "started_at": TIME,
+            "finished_at": nullable(TIME),
+            "steps": {"type": "array", "items": ref("Step")},
+        }
+    )
+    event = obj(
+        {
+            "id": STRING,
+            "type": {"type": "string", "enum": list(EVENT_TYPES)},
+            "time": TIME,
+            "workspace_id": STRING,
+            "infrastructure_id": STRING,
+            "infrastructure_name": STRING,
+            "operation_id": nullable(STRING),
+            "cost_change": MONEY,
+            "cost_change_exact": STRING,
+            "data": FREE,
+        },
+        description="A lifecycle event, as webhooks carry it (an event stream's data).",
+    )
+    return {
+        "CloudObject": cloud_object,
+        "Resource": resource,
+        "Infrastructure": infrastructure,
+        "Step": step,
+        "Operation": operation,
+        "Event": event,
+    }
+
+
+def _costs() -> dict[str, Schema]:
+    field_change = obj({"path": STRING, "old": ANY, "new": ANY})
+    change = obj(
+        {
+            "action": {"type": "string", "enum": ["create", "update", "replace", "delete"]},
+            "resource_name": STRING,
+            "resource_type": STRING,
+            "reason": STRING,
+            "fields": {"type": "array", "items": field_change},
+            "monthly_cost_before": nullable(MONEY),
+            "monthly_cost_after": nullable(MONEY),
+            "cost_change": nullable(MONEY),
+        }
+    )
+    budget = obj({"monthly_limit": MONEY, "currency": STRING, "over_budget": BOOLEAN})
+    plan = obj(
+        {
+            "infrastructure": STRING,
+            "changes": {"type": "array", "items": change},
+            "cost_before": MONEY,
+            "cost_after": MONEY,
+            "cost_change": MONEY,
+            "currency": STRING,
+            "budget": nullable(budget),
+            "unpriced": {"type": "array", "items": STRING},
+        }
+    )
+    line = obj(
+        {
+            "description": STRING,
+            "sku": STRING,
+            "quantity": {"type": "number"},
+            "unit": STRING,
+            "monthly_cost": nullable(MONEY),
+            "hourly_cost": nullable(RATE),
+            "source": nullable(STRING),
+            "unpriced": STRING,
+        },
+        optional=("unpriced",),
+    )
+    resource = obj(
+        {
+            "resource_type": STRING,
+            "resource_name": STRING,
+            "estimated_cost": nullable(MONEY),
+            "estimated_hourly_cost": nullable(RATE),
+            "line_items": {"type": "array", "items": line},
+            "unpriced": {"type": "array", "items": STRING},
+        },
+        optional=("unpriced",),
+    )
+    estimate = obj(
+        {
+            "estimated_monthly_cost": MONEY,
+            "estimated_hourly_cost": RATE,
+            "currency": STRING,
+            "complete": {**BOOLEAN, "description": "False when some price is unknown."},
+            "breakdown": {"type": "array", "items": resource},
+            "catalogs": {
+                "type": "array",
+                "items": obj({"provider": STRING, "source": STRING, "effective_date": STRING}),
+            },
+        }
+    )
+    return {
+        "PlannedChange": change,
+        "Plan": plan,
+        "ResourceEstimate": resource,
+        "Estimate": estimate,
+    }
+
+
+def _service() -> dict[str, Schema]:
+    provider = obj(
+        {
+            "name": STRING,
+            "title": STRING,
+            "aliases": {"type": "array", "items": STRING},
+            "status": {"type": "string", "enum": ["available", "disconnected", "estimate_only"]},
+            "connected": BOOLEAN,
+            "can_create": BOOLEAN,
+            "sandbox": BOOLEAN,
+            "credentials": {
+                "type": "string",
+                "enum": ["found", "missing", "unchecked", "not_needed"],
+            },
+            "credentials_error": nullable(STRING),
+            "resource_types": {"type": "array", "items": STRING},
+            "pricing": nullable(
+                obj({"currency": STRING, "effective_date": STRING, "source": STRING})
+            ),
+        }
+    )
+    store = obj(
+        {
+            "status": {"type": "string", "enum": ["ok", "error"]},
+            "backend": STRING,
+            "schema_version": {"type": ["integer", "string", "null"]},
+            "durable": BOOLEAN,
+            "error": STRING,
+        },
+        optional=("backend", "schema_version", "durable", "error"),
+    )
+    stats = obj(
+        {
+            "total_infrastructures": INTEGER,
+            "active_infrastructures": INTEGER,
+            "total_resources": INTEGER,
+            "estimated_monthly_cost": MONEY,
+            "currency": CURRENCY,
+            "operations_in_progress": INTEGER,
+        }
+    )
+    return {"Provider": provider, "StoreHealth": store, "Stats": stats}
+
+
+def _errors() -> dict[str, Schema]:
+    problem = obj({"path": STRING, "message": STRING})
+    error = obj(
+        {
+            "error": {**STRING, "description": "The error's class name."},
+            "message": STRING,
+            "code": {"type": "string", "enum": list(CODES)},
+            "request_id": STRING,
+            "problems": {"type": "array", "items": problem},
+            "operation_id": STRING,
+            "infrastructure_id": STRING,
+            "sources_tried": {"type": "array", "items": STRING},
+        },
+        optional=("request_id", "problems", "operation_id", "infrastructure_id", "sources_tried"),
+    )
+    return {"Problem": problem, "Error": error}
+
+
+def component_schemas(registry: ProviderRegistry) -> dict[str, Schema]:
+    return {
+        "InfrastructureSpec": _spec(registry),
+        **_records(),
+        **_costs(),
+        **_service(),
+        **_errors(),
+    }

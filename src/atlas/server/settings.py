@@ -1,0 +1,151 @@
+"""Everything the app is built from, injectable: tests pass their own store, providers, clock.
+
+:func:`settings_from_env` reads the environment the platform uses (``ATLAS_JWT_SECRET``,
+``ATLAS_API_KEYS_FILE``, ``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``); ``atlas serve`` adds
+the address (``HOST``, ``PORT``) and ``LOG_LEVEL``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+
+from atlas.__about__ import __version__
+from atlas.credentials import Secret
+from atlas.events import EventSink, WebhookSink
+from atlas.facade import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV
+from atlas.model.records import utcnow
+from atlas.providers.live import Provider
+from atlas.providers.registry import ProviderRegistry
+from atlas.server.auth import ApiKeyring, AuthConfig
+from atlas.store.base import StateStore
+
+__all__ = [
+    "DEFAULT_BODY_LIMIT",
+    "DEFAULT_PORT",
+    "CredentialProbe",
+    "ProviderFactory",
+    "Settings",
+    "is_loopback",
+    "refuse_open_bind",
+    "settings_from_env",
+]
+
+DEFAULT_PORT = 3003
+DEFAULT_BODY_LIMIT = 1_048_576  # a spec of a few hundred resources fits in a tenth of this
+JWT_SECRET_ENV = "ATLAS_JWT_SECRET"  # noqa: S105 - the name of a variable, not a secret
+JWT_AUDIENCE_ENV = "ATLAS_JWT_AUDIENCE"
+API_KEYS_FILE_ENV = "ATLAS_API_KEYS_FILE"
+CORS_ORIGINS_ENV = "ATLAS_CORS_ORIGINS"
+BODY_LIMIT_ENV = "ATLAS_MAX_BODY_BYTES"
+
+#: Builds a live provider for a provider name and the caller's JWT (forwarded to the Context
+#: Manager for the workspace's cloud credentials; ``None`` when the caller used no JWT).
+ProviderFactory = Callable[[str, Secret | None], Provider]
+#: Whether a caller has a credential for a provider: ``None`` when one was found, else why not
+#: (naming the sources tried, never a secret); raises ``LookupError`` when it cannot tell.
+CredentialProbe = Callable[[str, Secret | None], Awaitable[str | None]]
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """What :func:`atlas.server.create_app` builds the service from.
+
+    :param store: the state store, shared by every workspace.
+    :param registry: the installed providers.
+    :param auth: how callers authenticate (default: not at all, loopback only).
+    :param allowed_origins: origins allowed by CORS (default none: CORS closed).
+    :param body_limit: the largest request body accepted, in bytes (413 beyond).
+    :param provider_factory: builds a provider for one caller (default: the plugin's factory,
+        given ``jwt=``).
+    :param credential_probe: tells ``/providers`` whether a caller has credentials (default:
+        the credential chains atlas knows, read without contacting the cloud).
+    :param env: the environment cloud credentials (and a provider's settings, such as
+        ``CONTEXT_MANAGER_URL``) are read from, by the default factory and probe (default:
+        ``os.environ``).
+    :param shared_providers: providers every workspace uses as they are, never closed by a
+        request: a sandbox's fake cloud, or a test's emulator.
+    :param sandbox: what stands in for the clouds, when serving against sandboxes.
+    :param sinks: further event sinks (a webhook), besides the plugins' ``atlas_on_event``.
+    :param clock: the time source for the service's own timestamps.
+    :param event_interval: seconds between event delivery passes.
+    :param watch_interval: how often an event stream reads the store when nothing wakes it.
+    :param keepalive: seconds of silence after which an event stream sends a comment.
+    :param resume: resume unfinished operations at start-up.
+    """
+
+    store: StateStore
+    registry: ProviderRegistry
+    auth: AuthConfig = attrs.field(factory=AuthConfig)
+    allowed_origins: tuple[str, ...] = ()
+    body_limit: int = DEFAULT_BODY_LIMIT
+    provider_factory: ProviderFactory | None = None
+    credential_probe: CredentialProbe | None = None
+    env: Mapping[str, str] | None = None
+    shared_providers: Mapping[str, Provider] = attrs.field(factory=dict)
+    sandbox: str | None = None
+    sinks: tuple[EventSink, ...] = ()
+    clock: Callable[[], dt.datetime] = utcnow
+    event_interval: float = 5.0
+    watch_interval: float = 1.0
+    keepalive: float = 15.0
+    resume: bool = True
+    version: str = __version__
+
+
+def settings_from_env(
+    env: Mapping[str, str], *, store: StateStore, registry: ProviderRegistry, **overrides: Any
+) -> Settings:
+    """Settings from the environment; ``overrides`` win (``sandbox=``, ``shared_providers=``)."""
+    secret = env.get(JWT_SECRET_ENV, "").strip()
+    keys_file = env.get(API_KEYS_FILE_ENV, "").strip()
+    auth = AuthConfig(
+        jwt_secret=Secret(secret) if secret else None,
+        api_keys=ApiKeyring.load(keys_file) if keys_file else ApiKeyring(),
+        audience=env.get(JWT_AUDIENCE_ENV) or None,
+    )
+    origins = tuple(o.strip() for o in env.get(CORS_ORIGINS_ENV, "").split(",") if o.strip())
+    if "*" in origins:
+        raise ValueError(f"{CORS_ORIGINS_ENV}: name the origins; '*' is not accepted")
+    limit = env.get(BODY_LIMIT_ENV, "").strip()
+    sinks: tuple[EventSink, ...] = ()
+    if env.get(WEBHOOK_URL_ENV) and env.get(WEBHOOK_SECRET_ENV):
+        sinks = (WebhookSink(env[WEBHOOK_URL_ENV], Secret(env[WEBHOOK_SECRET_ENV])),)
+    base: dict[str, Any] = {
+        "store": store,
+        "registry": registry,
+        "auth": auth,
+        "allowed_origins": origins,
+        "body_limit": _positive_int(limit, BODY_LIMIT_ENV) if limit else DEFAULT_BODY_LIMIT,
+        "sinks": sinks,
+        "env": env,
+    }
+    return Settings(**{**base, **overrides})
+
+
+def _positive_int(raw: str, name: str) -> int:
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{name} must be a positive whole number of bytes, not {raw!r}")
+    return int(raw)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_open_bind(host: str, auth: AuthConfig) -> None:
+    """Without authentication, only a loopback address will do."""
+    if not auth.enabled and not is_loopback(host):
+        raise ValueError(
+            f"refusing to listen on {host!r} without authentication: set {JWT_SECRET_ENV} "
+            f"or {API_KEYS_FILE_ENV}, or listen on 127.0.0.1"
+        )

@@ -1,0 +1,142 @@
+"""Records as the JSON the callers read (shapes from the platform's contract, extended).
+
+Money is a JSON number of US dollars rounded half-up to the cent: the library keeps ``Decimal``
+inside, and rounds only here, at the edge. Times are ISO 8601 in UTC with a ``Z``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from atlas.cost.estimate import Estimate
+from atlas.facade import InfrastructureView
+from atlas.lifecycle.plan import Plan
+from atlas.model.records import OperationRecord, ResourceRecord, StepRecord
+from atlas.store.base import Stats
+
+__all__ = [
+    "CURRENCY",
+    "dollars",
+    "estimate_json",
+    "infrastructure_json",
+    "iso",
+    "operation_json",
+    "plan_json",
+    "stats_json",
+    "step_json",
+]
+
+CURRENCY = "USD"
+_CENT = Decimal("0.01")
+
+
+def dollars(amount: Decimal) -> float:
+    """Rounded half-up to the cent; ``+ 0`` so that no ``-0.0`` reaches a caller."""
+    try:
+        return float(amount.quantize(_CENT, ROUND_HALF_UP) + 0)
+    except InvalidOperation:  # more digits than a context holds: cents do not matter there
+        return float(amount)
+
+
+def iso(time: dt.datetime | None) -> str | None:
+    if time is None:
+        return None
+    return time.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def infrastructure_json(view: InfrastructureView) -> dict[str, Any]:
+    infra = view.infrastructure
+    spec = dict(infra.spec)
+    return {
+        "id": infra.id,
+        "name": infra.name,
+        "workspace_id": infra.workspace,
+        "provider": infra.provider,
+        "region": infra.region,
+        "status": infra.status,
+        "tags": dict(spec.get("tags") or {}),
+        "estimated_monthly_cost": dollars(infra.monthly_cost),
+        "currency": CURRENCY,
+        "resources": [_resource_json(r) for r in view.resources],
+        "spec": spec or None,
+        "created_at": iso(infra.created_at),
+        "updated_at": iso(infra.updated_at),
+    }
+
+
+def _resource_json(record: ResourceRecord) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "type": record.type,
+        "status": record.status,
+        "provider_ids": [o.id for o in record.objects],
+        "objects": [
+            {"id": o.id, "name": o.name, "status": o.status, "attributes": dict(o.attributes)}
+            for o in record.objects
+        ],
+        "monthly_cost": None if record.monthly_cost is None else dollars(record.monthly_cost),
+        "specifications": dict(record.spec.get("specifications") or {}),
+        "operation_id": record.operation_id,
+        "updated_at": iso(record.updated_at),
+    }
+
+
+def operation_json(op: OperationRecord, steps: Sequence[StepRecord]) -> dict[str, Any]:
+    return {
+        "id": op.id,
+        "infrastructure_id": op.infrastructure_id,
+        "workspace_id": op.workspace,
+        "kind": op.kind,
+        "status": op.status,
+        "total_steps": op.total_steps,
+        "completed_steps": op.completed_steps,
+        "current_step": op.current_step,
+        "created_resources": list(op.created_resources),
+        "cost_change": dollars(op.cost_change),
+        "currency": CURRENCY,
+        "error": op.error,
+        "started_at": iso(op.started_at),
+        "finished_at": iso(op.finished_at),
+        "steps": [step_json(s) for s in steps],
+    }
+
+
+def step_json(step: StepRecord) -> dict[str, Any]:
+    return {
+        "index": step.index,
+        "resource": step.resource,
+        "type": step.type,
+        "action": step.action,
+        "status": step.status,
+        "provider_ids": list(step.provider_ids),
+        "error": step.error,
+        "started_at": iso(step.started_at),
+        "finished_at": iso(step.finished_at),
+    }
+
+
+def stats_json(stats: Stats) -> dict[str, Any]:
+    return {
+        "total_infrastructures": stats.total_infrastructures,
+        "active_infrastructures": stats.active_infrastructures,
+        "total_resources": stats.total_resources,
+        "estimated_monthly_cost": dollars(stats.estimated_monthly_cost),
+        "currency": CURRENCY,
+        "operations_in_progress": stats.operations_in_progress,
+    }
+
+
+def estimate_json(estimate: Estimate) -> dict[str, Any]:
+    """The library's own shape (monthly figures to the cent; hourly rates keep the
+    provider's five decimals, the precision they are published with)."""
+    return estimate.to_dict()
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    out = plan.to_dict()
+    if plan.budget is not None:
+        out["budget"]["monthly_limit"] = dollars(plan.budget.monthly_limit)
+    return out

@@ -1,0 +1,108 @@
+"""An :class:`~atlas.AsyncAtlas` for one caller: their workspace, their cloud credentials.
+
+Every AsyncAtlas shares the store, the registry and the event dispatcher; what differs is the
+workspace and the providers. A provider is built for the caller on first use, handed the
+caller's JWT so its credentials come from the Context Manager for that workspace (or from the
+environment), and closed when the request or the operation it served is over. Shared providers
+(a sandbox's fake cloud) serve every workspace and are never closed here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+from atlas.credentials import Secret, digitalocean_token_chain
+from atlas.events import EventDispatcher
+from atlas.exceptions import CredentialsError, PluginError
+from atlas.facade import AsyncAtlas
+from atlas.providers.live import Provider
+from atlas.providers.registry import ProviderRegistry
+from atlas.server.auth import Principal
+from atlas.server.settings import CredentialProbe, ProviderFactory, Settings
+
+__all__ = ["Workspaces", "known_credentials", "plugin_provider_factory"]
+
+logger = logging.getLogger("atlas.server")
+
+
+def plugin_provider_factory(
+    registry: ProviderRegistry, env: Mapping[str, str] | None = None
+) -> ProviderFactory:
+    """Each plugin's own factory, given ``jwt=`` (and ``env=``, when set) if it takes them."""
+
+    def build(name: str, jwt: Secret | None) -> Provider:
+        factory = registry.get(name).factory
+        if factory is None:
+            raise PluginError(f"provider {name!r} can estimate but not create (no factory)")
+        wanted = {"jwt": jwt, "env": env}
+        kwargs = {k: v for k, v in wanted.items() if v is not None and _takes(factory, k)}
+        provider: Provider = factory(**kwargs)
+        return provider
+
+    return build
+
+
+def known_credentials(env: Mapping[str, str] | None = None) -> CredentialProbe:
+    """A probe of the credential chains atlas ships (the environment, then the Context
+    Manager with the caller's JWT); ``LookupError`` for providers it does not know."""
+
+    async def probe(provider: str, jwt: Secret | None) -> str | None:
+        if provider != "digitalocean":
+            raise LookupError(provider)
+        try:
+            await digitalocean_token_chain(jwt=jwt, env=env).resolve()
+        except CredentialsError as exc:
+            return str(exc)
+        return None
+
+    return probe
+
+
+def _takes(factory: object, keyword: str) -> bool:
+    try:
+        params = inspect.signature(factory).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return keyword in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+class Workspaces:
+    """Opens an AsyncAtlas per caller (see the module docstring)."""
+
+    def __init__(self, settings: Settings, events: EventDispatcher) -> None:
+        self._settings = settings
+        self._events = events
+        self._factory = settings.provider_factory or plugin_provider_factory(
+            settings.registry, settings.env
+        )
+
+    @contextlib.asynccontextmanager
+    async def open(self, principal: Principal) -> AsyncIterator[AsyncAtlas]:
+        owned: list[Provider] = []
+
+        def provider(name: str) -> Provider:
+            shared = self._settings.shared_providers.get(name)
+            if shared is not None:
+                return shared
+            built = self._factory(name, principal.jwt)
+            owned.append(built)
+            return built
+
+        atlas = AsyncAtlas(
+            store=self._settings.store,
+            registry=self._settings.registry,
+            workspace=principal.workspace,
+            provider_factory=provider,
+            events=self._events,
+        )
+        try:
+            yield atlas
+        finally:
+            for built in owned:
+                try:
+                    await built.aclose()
+                except Exception:  # closing must not hide the answer or the operation's end
+                    logger.warning("closing provider %s failed", built.name, exc_info=True)

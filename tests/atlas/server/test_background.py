@@ -1,0 +1,102 @@
+"""Operations outlive their request; a shutdown leaves them resumable, and the next start
+resumes them from the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from atlas.credentials import Secret
+from atlas.exceptions import CredentialsError
+from atlas.server import create_app
+from atlas.store import SQLiteStore
+from atlas_digitalocean.emulator import Emulator, ManualClock
+from tests.atlas.server.conftest import (
+    MakeSettings,
+    Served,
+    bearer,
+    gated_provider,
+    spec,
+    wait_for,
+)
+
+
+async def interrupt(make_settings: MakeSettings, emulator: Emulator, clock: ManualClock) -> str:
+    """Start creating the spec and shut down while its resources are waited for; the id of
+    the operation left behind."""
+    gated = gated_provider(emulator, clock, asyncio.Event())
+    app = create_app(make_settings(shared_providers={"digitalocean": gated}))
+    async with app.router.lifespan_context(app), Served(app).client(bearer()) as c:
+        r = await c.post("/api/v1/infrastructure", json=spec())
+        assert r.status_code == 201
+        await asyncio.sleep(0.05)  # the first resources are asked for, then waited on
+    operation_id: str = r.json()["operation"]["id"]
+    return operation_id
+
+
+def census(emulator: Emulator) -> dict[str, int]:
+    kinds = ("droplets", "volumes", "vpcs")
+    return {k: len([o for o in emulator.objects(k) if not o.get("default")]) for k in kinds}
+
+
+async def test_shutdown_leaves_the_operation_to_the_next_start(
+    make_settings: MakeSettings, store: SQLiteStore, emulator: Emulator, clock: ManualClock
+) -> None:
+    operation_id = await interrupt(make_settings, emulator, clock)
+    interrupted = store.get_operation("ws-a", operation_id)
+    assert interrupted is not None
+    assert interrupted.status == "in_progress"
+    assert store.unfinished_operations() == [interrupted]
+    assert store.lock_info(interrupted.infrastructure_id) is None
+
+    second = create_app(make_settings())  # the same store; the cloud's waits no longer hang
+    async with second.router.lifespan_context(second), Served(second).client(bearer()) as c:
+        old = await wait_for(c, operation_id)
+        assert old["status"] == "failed"
+        assert old["error"].startswith("interrupted; resumed by operation ")
+        ops = await c.get(f"/api/v1/infrastructure/{old['infrastructure_id']}/operations")
+        done = await wait_for(c, ops.json()["operations"][0]["id"])
+        assert done["status"] == "completed"
+        infra = (await c.get("/api/v1/infrastructure/shop")).json()["infrastructure"]
+    assert infra["status"] == "active"
+    assert census(emulator) == {"droplets": 2, "volumes": 1, "vpcs": 1}  # nothing made twice
+    assert store.unfinished_operations() == []
+
+
+async def test_a_resume_that_cannot_start_is_logged_and_kept(
+    make_settings: MakeSettings,
+    store: SQLiteStore,
+    emulator: Emulator,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    operation_id = await interrupt(make_settings, emulator, clock)
+
+    def no_credentials(name: str, jwt: Secret | None) -> Any:
+        raise CredentialsError("no DigitalOcean API token found", sources_tried=["env X: not set"])
+
+    second = create_app(make_settings(shared_providers={}, provider_factory=no_credentials))
+    with caplog.at_level(logging.INFO, logger="atlas.server"):
+        async with second.router.lifespan_context(second):
+            for _ in range(200):
+                if second.state.service.operations.running == 0:
+                    break
+                await asyncio.sleep(0.01)
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"resuming operation {operation_id} (apply) of workspace ws-a" in messages
+    assert "operation (not started) ended with an error" in messages
+    [still] = store.unfinished_operations()
+    assert still.id == operation_id  # left for a start with credentials
+
+
+async def test_resume_can_be_turned_off(
+    make_settings: MakeSettings, store: SQLiteStore, emulator: Emulator, clock: ManualClock
+) -> None:
+    await interrupt(make_settings, emulator, clock)
+    second = create_app(make_settings(resume=False))
+    async with second.router.lifespan_context(second):
+        assert second.state.service.operations.running == 0
+    assert len(store.unfinished_operations()) == 1

@@ -1,0 +1,223 @@
+"""The service routes, and what every response carries: JSON errors, headers, request ids."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from atlas.credentials import Secret
+from atlas.providers import ProviderRegistry
+from atlas.server import create_app
+from atlas.store import SQLiteStore
+from tests.atlas.server.conftest import SECRET, MakeSettings, Served, bearer, spec
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
+
+async def test_service_info_lists_every_endpoint(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/")).json()
+    assert body["service"] == "atlas"
+    assert body["authentication"] == ["jwt"]
+    assert body["endpoints"]["health"] == "/api/v1/health"
+    assert body["endpoints"]["operation_events"] == "/api/v1/operations/{id}/events"
+    assert len(body["endpoints"]) == 15
+    assert "apply" in body["capabilities"]
+
+
+async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/v1/health")).json()
+    assert body["status"] == "healthy"
+    assert body["providers"] == ["digitalocean"]
+    assert body["store"] == {
+        "status": "ok",
+        "backend": "sqlite",
+        "schema_version": 1,
+        "durable": False,
+    }
+    assert body["timestamp"].endswith("Z")
+
+
+async def test_health_is_degraded_when_the_store_fails(served: Served) -> None:
+    served.app.state.service.settings.store.close()
+    async with served.client() as anonymous:
+        r = await anonymous.get("/api/v1/health")
+    assert r.status_code == 503
+    assert r.json()["status"] == "degraded"
+    assert r.json()["store"] == {"status": "error", "error": "StateError"}
+
+
+async def test_providers_with_a_shared_provider(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/v1/providers")).json()
+    assert body["count"] == 1
+    [do] = body["providers"]
+    assert do["name"] == "digitalocean"
+    assert (do["status"], do["connected"], do["sandbox"]) == ("available", True, True)
+    assert do["credentials"] == "not_needed"
+    assert "droplet" in do["resource_types"]
+    assert do["pricing"]["currency"] == "USD"
+
+
+async def test_providers_say_which_credentials_are_missing(
+    make_settings: MakeSettings,
+) -> None:
+    seen: list[Secret | None] = []
+
+    async def probe(name: str, jwt: Secret | None) -> str | None:
+        seen.append(jwt)
+        return "no DigitalOcean API token found (tried: env DIGITALOCEAN_TOKEN: not set)"
+
+    app = create_app(make_settings(shared_providers={}, credential_probe=probe))
+    async with app.router.lifespan_context(app), Served(app).client(bearer("ws-a")) as c:
+        [do] = (await c.get("/api/v1/providers")).json()["providers"]
+    assert (do["status"], do["connected"], do["credentials"]) == ("disconnected", False, "missing")
+    assert "DIGITALOCEAN_TOKEN" in do["credentials_error"]
+    assert seen[0] is not None  # the caller's JWT, to ask the Context Manager with
+
+
+async def test_a_provider_without_factory_can_only_estimate(
+    make_settings: MakeSettings, registry: ProviderRegistry
+) -> None:
+    import attrs
+
+    info = attrs.evolve(registry.get("digitalocean"), factory=None)
+    bare = type(registry)({"digitalocean": info}, {"digitalocean": registry.kinds("do")}, {})
+    app = create_app(make_settings(registry=bare, shared_providers={}))
+    async with Served(app).client(bearer("ws-a")) as c:
+        [do] = (await c.get("/api/v1/providers")).json()["providers"]
+    assert (do["status"], do["can_create"], do["pricing"]) == ("estimate_only", False, None)
+
+
+async def test_unknown_routes_and_methods_answer_json(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/v1/nothing")
+    assert (r.status_code, r.json()["code"]) == (404, "NOT_FOUND")
+    r = await client.get("/api/v1/infrastructure/")  # no redirect for a stray slash
+    assert (r.status_code, r.json()["code"]) == (404, "NOT_FOUND")
+    r = await client.patch("/api/v1/infrastructure/x")
+    assert (r.status_code, r.json()["code"]) == (405, "METHOD_NOT_ALLOWED")
+    assert set(r.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
+
+
+async def test_every_response_carries_the_security_headers(
+    served: Served, client: httpx.AsyncClient
+) -> None:
+    async with served.client() as anonymous:
+        responses = [
+            await client.get("/"),
+            await client.get("/nope"),
+            await anonymous.get("/api/v1/stats"),
+            await client.post("/api/v1/plan", content=b"{"),
+        ]
+    for r in responses:
+        for name, value in SECURITY_HEADERS.items():
+            assert r.headers[name] == value, (r.request.url, name)
+        assert r.headers["x-request-id"]
+
+
+async def test_a_plain_request_id_is_echoed_else_one_is_made(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/v1/infrastructure/x", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    assert r.json()["request_id"] == "abc-123"
+    r = await client.get("/", headers={"X-Request-ID": "bad id\twith junk"})
+    assert r.headers["x-request-id"] != "bad id\twith junk"
+    assert len(r.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "code"),
+    [
+        (b"{", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"a": NaN}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"\xff\xfe", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"[" * 100_000, {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"{}", {"content-type": "text/plain"}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (b"{}", {}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (b'"a string"', {"content-type": "application/json"}, 422, "VALIDATION_ERROR"),
+        (b"[]", {"content-type": "application/json; charset=utf-8"}, 422, "VALIDATION_ERROR"),
+    ],
+)
+async def test_bodies_that_are_not_a_spec(
+    client: httpx.AsyncClient, content: bytes, headers: dict[str, str], status: int, code: str
+) -> None:
+    for path in ("/api/v1/infrastructure", "/api/v1/plan", "/api/v1/estimate-cost"):
+        r = await client.post(path, content=content, headers=headers)
+        assert (r.status_code, r.json()["code"]) == (status, code), path
+
+
+async def test_a_body_over_the_limit_is_413(make_settings: MakeSettings) -> None:
+    app = create_app(make_settings(body_limit=1000))
+    async with Served(app).client(bearer("ws-a")) as c:
+        big = spec(tags={f"k{i}": "v" * 20 for i in range(100)})
+        r = await c.post("/api/v1/estimate-cost", json=big)
+        assert (r.status_code, r.json()["code"]) == (413, "PAYLOAD_TOO_LARGE")
+
+        async def chunks():  # no Content-Length: counted as it arrives
+            for _ in range(20):
+                yield b" " * 100
+
+        r = await c.post(
+            "/api/v1/plan", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 413
+        assert (await c.post("/api/v1/estimate-cost", json=spec())).status_code == 200
+
+
+async def test_an_unexpected_error_is_a_bare_500(make_settings: MakeSettings) -> None:
+    async def probe(name: str, jwt: Secret | None) -> str | None:
+        raise RuntimeError(f"boom, internal detail {SECRET}")
+
+    app = create_app(make_settings(shared_providers={}, credential_probe=probe))
+    async with Served(app).client(bearer("ws-a")) as c:
+        r = await c.get("/api/v1/providers")
+    assert r.status_code == 500
+    body = r.json()
+    assert (body["code"], body["error"]) == ("INTERNAL_ERROR", "InternalError")
+    assert "boom" not in r.text
+    assert SECRET not in r.text
+    assert "Traceback" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_cors_is_closed_unless_origins_are_configured(
+    client: httpx.AsyncClient, make_settings: MakeSettings
+) -> None:
+    preflight = {
+        "Origin": "https://console.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    r = await client.options("/api/v1/infrastructure", headers=preflight)
+    assert "access-control-allow-origin" not in r.headers
+    r = await client.get("/", headers={"Origin": "https://console.example"})
+    assert "access-control-allow-origin" not in r.headers
+
+    app = create_app(make_settings(allowed_origins=("https://console.example",)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://atlas.test") as c:
+        r = await c.options("/api/v1/infrastructure", headers=preflight)
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "https://console.example"
+        r = await c.options(
+            "/api/v1/infrastructure", headers={**preflight, "Origin": "https://evil.example"}
+        )
+        assert r.status_code == 400
+        assert "access-control-allow-origin" not in r.headers
+
+
+async def test_the_app_builds_without_the_lifespan(
+    store: SQLiteStore, registry: ProviderRegistry
+) -> None:
+    from atlas.server import AuthConfig, Settings
+
+    app: Starlette = create_app(
+        Settings(store=store, registry=registry, auth=AuthConfig(jwt_secret=Secret(SECRET)))
+    )
+    async with Served(app).client(bearer()) as c:
+        assert (await c.get("/api/v1/stats")).status_code == 200
