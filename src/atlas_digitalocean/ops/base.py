@@ -33,6 +33,7 @@ __all__ = [
     "ambiguous",
     "dep_id",
     "dep_ids",
+    "get_confirmed",
     "get_or_none",
     "grouped",
     "post_or_adopt",
@@ -218,6 +219,17 @@ class KindOps(abc.ABC):
         reports back; each kind compares what it can."""
         del spec, resource, state
         return []
+
+
+async def get_confirmed(
+    fetch: Awaitable[JSON], listing: Callable[[], Awaitable[list[JSON]]], object_id: str
+) -> JSON | None:
+    """The object now, or ``None``. DigitalOcean may 404 a fresh object by id, so a 404 is
+    confirmed by ``listing`` (one list call) before it counts."""
+    try:
+        return await fetch
+    except NotFoundError:
+        return next((d for d in await listing() if str(d["id"]) == object_id), None)
 
 
 async def get_or_none(fetch: Awaitable[T]) -> T | None:

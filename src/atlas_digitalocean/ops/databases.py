@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from atlas.exceptions import BadRequestError, NotFoundError, ProviderOperationError
+from atlas.exceptions import BadRequestError, ProviderOperationError
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers.live import OnCreated
@@ -19,6 +19,7 @@ from atlas_digitalocean.naming import owner_tag, resource_tag
 from atlas_digitalocean.ops.base import (
     KindOps,
     dep_id,
+    get_confirmed,
     get_or_none,
     grouped,
     post_or_adopt,
@@ -135,11 +136,10 @@ class DatabaseOps(KindOps):
     async def lookup(self, owner: Owner, resource: str, obj: CloudObject) -> JSON | None:
         """The cluster now, or ``None``. DigitalOcean may 404 a fresh object by id, so a 404
         is confirmed by a list before it counts."""
-        try:
-            return await self.api.get_database(obj.id)
-        except NotFoundError:
-            listed = await self.api.list_databases(tag=resource_tag(owner.uid, resource))
-            return next((d for d in listed if str(d["id"]) == obj.id), None)
+        tag = resource_tag(owner.uid, resource)
+        return await get_confirmed(
+            self.api.get_database(obj.id), lambda: self.api.list_databases(tag=tag), obj.id
+        )
 
     async def current(self, owner: Owner, state: ResourceState) -> JSON:
         found = await self.lookup(owner, state.name, state.objects[0]) if state.objects else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from atlas.exceptions import NotFoundError, ProviderOperationError
+from atlas.exceptions import ProviderOperationError
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers.live import OnCreated
@@ -18,6 +18,7 @@ from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import (
     KindOps,
     dep_id,
+    get_confirmed,
     get_or_none,
     grouped,
     post_or_adopt,
@@ -119,12 +120,12 @@ class VolumeOps(KindOps):
     async def lookup(self, obj: CloudObject) -> JSON | None:
         """The volume now, or ``None``. DigitalOcean may 404 a fresh object by id, so a 404
         is confirmed by a list before it counts."""
-        try:
-            return await self.api.get_volume(obj.id)
-        except NotFoundError:
-            region = obj.attributes.get("region")
-            listed = await self.api.list_volumes(name=obj.name, region=region)
-            return next((v for v in listed if str(v["id"]) == obj.id), None)
+        region = obj.attributes.get("region")
+        return await get_confirmed(
+            self.api.get_volume(obj.id),
+            lambda: self.api.list_volumes(name=obj.name, region=region),
+            obj.id,
+        )
 
     async def current(self, state: ResourceState) -> JSON:
         volume = await self.lookup(state.objects[0]) if state.objects else None
