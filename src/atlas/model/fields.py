@@ -11,6 +11,7 @@ beyond its type rides in the field's metadata, declared through :func:`spec_fiel
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Final, NewType
 
@@ -56,7 +57,14 @@ def spec_field(
 
 
 def field_info(cls: type) -> tuple[FieldInfo, ...]:
-    """The :class:`FieldInfo` of every field of an attrs specification class, in order."""
+    """The :class:`FieldInfo` of every field of an attrs specification class, in order.
+
+    Cached per class: a class's fields never change, and validation asks once per object."""
+    return _field_info(cls)
+
+
+@functools.cache
+def _field_info(cls: Any) -> tuple[FieldInfo, ...]:
     infos = []
     for a in attrs.fields(cls):
         meta = a.metadata.get(_KEY, {})

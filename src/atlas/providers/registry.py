@@ -114,7 +114,8 @@ class ProviderRegistry:
         return difflib.get_close_matches(name, self.names(), n=3)
 
     def _adjust(self, provider: str, sku: str, price: Price) -> Price | None:
-        if self._pm is None:
+        # Asked for every price of every resource: skip the hook call when nobody listens.
+        if self._pm is None or not self._pm.hook.atlas_adjust_price.get_hookimpls():
             return None
         result: Price | None = self._pm.hook.atlas_adjust_price(
             provider=provider, sku=sku, price=price

@@ -83,8 +83,8 @@ def price(spec: DatabaseSpec, lookup: PriceLookup) -> Sequence[LineItem]:
 def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: DatabaseSpec = res.specifications
     yield from check_cloud_names(res, ctx)
-    if ctx.catalog is not None:
-        sizes = ctx.catalog.variants("database")
+    if ctx.catalog is not None and ctx.catalog.price(f"database:{spec.size}") is None:
+        sizes = ctx.catalog.variants("database")  # only for the message: nearest choices
         yield from check_catalog_choice(spec.size, sizes, "database size", "specifications.size")
     if spec.num_nodes > 1 and spec.size in _NO_STANDBY:
         yield Problem(

@@ -77,8 +77,8 @@ def price(spec: DropletSpec, lookup: PriceLookup) -> Sequence[LineItem]:
 def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: DropletSpec = res.specifications
     yield from check_cloud_names(res, ctx, spec.count)
-    if ctx.catalog is not None:
-        sizes = ctx.catalog.variants("droplet")
+    if ctx.catalog is not None and ctx.catalog.price(f"droplet:{spec.size}") is None:
+        sizes = ctx.catalog.variants("droplet")  # only for the message: nearest choices
         yield from check_catalog_choice(spec.size, sizes, "droplet size", "specifications.size")
     if isinstance(spec.image, str):
         images = load_offerings().images
