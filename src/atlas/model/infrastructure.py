@@ -45,9 +45,15 @@ class InfrastructureSpec:
     tags: dict[str, str] = attrs.field(factory=dict)
     budget: Budget | None = None
 
+    #: Resources by name (the first of a name, as validation reports later ones as duplicates).
+    _by_name: dict[str, ResourceSpec] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Checks look resources up by name for every reference: an index keeps a spec of
+        # thousands of resources from being scanned once per lookup.
+        index = {r.name: r for r in reversed(self.resources)}
+        object.__setattr__(self, "_by_name", index)
+
     def resource(self, name: str) -> ResourceSpec:
         """The resource called ``name``; ``KeyError`` when there is none."""
-        for res in self.resources:
-            if res.name == name:
-                return res
-        raise KeyError(name)
+        return self._by_name[name]

@@ -44,6 +44,8 @@ def _refs_in(value: Any, path: str, kind: str) -> Iterator[Reference]:
 
 
 def _nested(value: Any, path: str) -> Iterator[Reference]:
+    if value is None or isinstance(value, str | int | float):
+        return  # plain values hold no references
     if attrs.has(type(value)):
         yield from iter_references(value, path)
     elif isinstance(value, tuple):

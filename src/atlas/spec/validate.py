@@ -34,6 +34,7 @@ __all__ = ["NAME_PATTERN", "validate_spec"]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 #: Budgets are checked against bills, which never come near this.
 _BUDGET_CEILING = Decimal(10**15)
+_PLAIN = (str, int, float, bool)
 _TOP_FIELDS = ("name", "provider", "region", "resources", "tags", "budget")
 _RESOURCE_FIELDS = ("type", "name", "specifications")
 
@@ -254,6 +255,8 @@ class _Validator:
                 message = info.check(value)
                 if message:
                     self.problem(where, message)
+            if value is None or isinstance(value, _PLAIN):
+                continue  # nothing nested to check (and the common case: skip it cheaply)
             for i, item in enumerate(value if isinstance(value, tuple) else ()):
                 if attrs.has(type(item)):
                     self._field_checks(item, f"{where}[{i}]")
