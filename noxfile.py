@@ -49,3 +49,12 @@ def record_cassettes(session: nox.Session) -> None:
     money). See docs/cassettes.md."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "tests.atlas_digitalocean.recording", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """The benchmarks, printed as tables (see benchmarks/README.md): ``nox -s bench`` for the
+    full run (about 25 minutes), ``nox -s bench -- --quick`` to try it in a minute or two.
+    Installs the libraries atlas is compared with (extra "bench"); nothing leaves 127.0.0.1."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,121 @@
+"""``python -m benchmarks [--quick] [--only SUITE,...]``: run the suites, print the tables.
+
+Suites: ``provisioning`` (1 and 2: atlas and the peer libraries, N droplets), ``stack`` (3),
+``engine`` (4), ``server`` (5, pending its issue), ``gaps`` (6: atlas under other public
+settings, to show what would close a missed target). ``--markdown FILE`` also writes the tables,
+with the date, the machine and the run time, as recorded in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks import calibrate, engine, gaps, provisioning, server, stack
+from benchmarks.harness import emit
+
+SUITES = ("provisioning", "stack", "engine", "server", "gaps")
+#: What runs without --only: the server suite waits for its issue; gaps is for full runs.
+DEFAULT = ("provisioning", "stack", "engine", "gaps")
+QUICK = ("provisioning", "stack", "engine")
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="fewer N, copies and runs (~1.5 min)")
+    p.add_argument("--only", help=f"comma-separated suites ({', '.join(SUITES)})")
+    p.add_argument("--runs", type=int, help="runs per figure (full 3, quick 1)")
+    p.add_argument("--boot", type=float, default=3.0, help="droplet boot latency L (s)")
+    p.add_argument("--sizes", type=_ints, help="N for atlas (full 10,100,500; quick 10,100)")
+    p.add_argument("--peer-sizes", type=_ints, help="N for the peers (full 10,100; quick 10)")
+    p.add_argument("--peers", default=",".join(provisioning.PEERS), help="peer libraries")
+    p.add_argument("--copies", type=int, help="concurrent stacks (full 20, quick 3)")
+    p.add_argument("--engine-sizes", type=_ints, help="spec sizes (full 100,1000,10000)")
+    p.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    args = p.parse_args(argv)
+    quick = args.quick
+    args.runs = args.runs or (1 if quick else 3)
+    args.sizes = args.sizes or ([10, 100] if quick else [10, 100, 500])
+    args.peer_sizes = (
+        args.peer_sizes if args.peer_sizes is not None else [10] if quick else [10, 100]
+    )
+    args.copies = args.copies or (3 if quick else 20)
+    args.engine_sizes = args.engine_sizes or ([100, 1000] if quick else [100, 1000, 10_000])
+    if args.only is None:
+        args.only = list(QUICK if quick else DEFAULT)
+    else:
+        args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(args.only) - set(SUITES)
+    if unknown:
+        p.error(f"unknown suites: {', '.join(sorted(unknown))}; choose from {', '.join(SUITES)}")
+    args.peers = [x for x in args.peers.split(",") if x]
+    return args
+
+
+def machine() -> str:
+    return (
+        f"{platform.system()} {platform.release()}, {platform.machine()}, nproc {os.cpu_count()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    began = time.perf_counter()
+    mode = "quick" if args.quick else "full"
+    header = (
+        f"atlas benchmarks ({mode}), {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; "
+        f"{machine()}"
+    )
+    if {"provisioning", "stack", "gaps"} & set(args.only):
+        header += "\n\n" + calibrate.line()
+    print(header + "\n", flush=True)
+    texts: list[str] = []
+    if "provisioning" in args.only:
+        print("## Provisioning N droplets (atlas and peers)", flush=True)
+        rounds = provisioning.run_all(
+            args.sizes,
+            args.peer_sizes,
+            args.runs,
+            boot=args.boot,
+            peers=args.peers,
+        )
+        texts.append(emit(provisioning.atlas_table(rounds, args.sizes, args.boot)))
+        tools = ["atlas", *args.peers]
+        texts.append(emit(provisioning.routes_table(rounds, args.sizes, tools)))
+        if args.peer_sizes and args.peers:
+            peer_sizes = [n for n in args.sizes if n in args.peer_sizes]
+            texts.append(emit(provisioning.peers_table(rounds, peer_sizes, args.peers, args.boot)))
+    if "stack" in args.only:
+        print(f"## Mixed stack: {args.copies} copies at once", flush=True)
+        pairs = stack.run_all(args.copies, args.runs)
+        texts.append(emit(stack.table(pairs, args.copies)))
+    if "engine" in args.only:
+        print("## Cost engine and planner", flush=True)
+        runs = 3 if args.quick else 5
+        texts.append(emit(engine.table(engine.run_all(args.engine_sizes, runs), runs)))
+    if "server" in args.only:
+        texts.append(emit(server.table()))
+    if "gaps" in args.only:
+        print("## What would close the gaps", flush=True)
+        texts.append(emit(gaps.table(gaps.run_all(args.runs, boot=args.boot), args.boot)))
+    took = time.perf_counter() - began
+    footer = f"Run time: {took / 60:.1f} min ({mode} mode)."
+    print(footer, flush=True)
+    if args.markdown is not None:
+        args.markdown.write_text("\n".join([header, "", *texts, footer, ""]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
