@@ -136,12 +136,20 @@ class DigitalOceanProvider(Provider):
                     f"not ready after {timeout:g}s: {names}; their ids are kept for a resume",
                     states=[current[s.name] for s in states],
                 )
+            began = self.settings.clock()
             for kind in sorted({s.type for s in pending}):
                 group = [s for s in pending if s.type == kind]
                 for fresh in await (await self.ops(kind)).poll(owner, group):
                     current[fresh.name] = fresh
             if any(s.status not in ("active", "error") for s in current.values()):
-                await self.settings.sleep(self.settings.poll_interval)
+                await self.settings.sleep(self._until_next_round(began))
+
+    def _until_next_round(self, began: float) -> float:
+        """Rounds start ``poll_interval`` apart, however long a round's calls took (a round
+        of many pages would otherwise stretch the interval), but never closer than a quarter
+        of it."""
+        interval = self.settings.poll_interval
+        return max(interval / 4, interval - (self.settings.clock() - began))
 
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         return await (await self.ops(state.type)).read(owner, state)

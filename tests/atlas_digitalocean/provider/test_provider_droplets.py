@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from atlas.model.state import CloudObject, Owner
+from atlas.exceptions import AtlasError
+from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers import ProviderRegistry
-from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
+from atlas_digitalocean.emulator import Emulator, EmulatorConfig, Fault, FaultKind, ManualClock
+from atlas_digitalocean.ops.base import OpsSettings
+from atlas_digitalocean.ops.droplets import CONCURRENT_CREATES
 from atlas_digitalocean.provider import DigitalOceanProvider
-from tests.atlas_digitalocean.provider.conftest import spec_of
+from tests.atlas_digitalocean.provider.conftest import TOKEN, spec_of
 
 
 def droplet(name: str = "web", **specs: object) -> dict[str, object]:
@@ -64,6 +69,96 @@ async def test_hundred_droplets_take_ten_creates_and_one_list_per_round(
     await provider.delete(owner, ready)
     assert emulator.log.count("DELETE /v2/droplets") == 1
     assert emulator.is_empty()
+
+
+async def test_creates_run_side_by_side_but_never_more_than_the_bound(
+    provider: DigitalOceanProvider,
+    emulator: Emulator,
+    owner: Owner,
+    registry: ProviderRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = await provider.api()
+    real = api.create_droplets
+    in_flight = peak = 0
+
+    async def tracked(body: dict[str, object]) -> list[dict[str, object]]:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await asyncio.sleep(0)  # a real call yields while it waits for the answer
+            return await real(body)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(api, "create_droplets", tracked)
+    spec = spec_of(registry, droplet(count=95))
+    state = await provider.create(owner, spec, spec.resources[0], {})
+    assert peak == CONCURRENT_CREATES
+    assert emulator.log.count("POST /v2/droplets") == 10
+    assert [o.name for o in state.objects] == [f"shop-web-{i}" for i in range(1, 96)]
+    assert len(set(state.ids)) == 95
+
+
+async def test_a_refused_batch_leaves_every_created_droplet_recorded(
+    clock: ManualClock, owner: Owner, registry: ProviderRegistry
+) -> None:
+    small = Emulator(EmulatorConfig(latency_scale=1.0, droplet_limit=25, seed=7), clock=clock)
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    settings = OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep)
+    provider = DigitalOceanProvider(TOKEN, transport=small.transport(), settings=settings, env={})
+    recorded: list[str] = []
+
+    async def on_created(name: str, objects: list[CloudObject]) -> None:
+        recorded.extend(o.id for o in objects)
+
+    spec = spec_of(registry, droplet(count=40))
+    try:
+        with pytest.raises(AtlasError, match=r"(?i)limit"):
+            await provider.create(owner, spec, spec.resources[0], {}, on_created=on_created)
+    finally:
+        await provider.aclose()
+    made = {str(d["id"]) for d in small.objects("droplets")}
+    assert len(made) == 20  # two batches fit under the limit of 25, the others were refused
+    assert sorted(recorded) == sorted(made)
+
+
+async def test_polling_rounds_start_a_poll_interval_apart_however_long_a_round_takes(
+    clock: ManualClock, emulator: Emulator, owner: Owner, registry: ProviderRegistry
+) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds)
+
+    settings = OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep)
+    provider = DigitalOceanProvider(
+        TOKEN, transport=emulator.transport(), settings=settings, env={}
+    )
+    try:
+        spec = spec_of(registry, droplet(count=3))
+        state = await provider.create(owner, spec, spec.resources[0], {})
+        ops = await provider.ops("droplet")
+        real_poll = ops.poll
+        took = iter([0.3, 0.9])
+
+        async def slow_poll(owner: Owner, states: list[ResourceState]) -> list[ResourceState]:
+            clock.advance(next(took, 0.0))  # a round of many pages, say
+            return await real_poll(owner, states)
+
+        ops.poll = slow_poll  # type: ignore[method-assign]
+        [ready] = await provider.wait(owner, [state], timeout=60)
+    finally:
+        await provider.aclose()
+    assert ready.status == "active"
+    # 1 - 0.3, then not 1 - 0.9 but a quarter of the interval, then whole seconds
+    assert slept[:2] == pytest.approx([0.7, 0.25])
+    assert slept[2:] == pytest.approx([1.0] * len(slept[2:]))
 
 
 async def test_several_resources_share_each_polling_call(
