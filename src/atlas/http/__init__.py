@@ -13,7 +13,7 @@ from __future__ import annotations
 from atlas.http._headers import retry_after_seconds
 from atlas.http.client import DEFAULT_TIMEOUT, ApiClient, BearerAuth
 from atlas.http.errors import error_from_response, error_from_transport
-from atlas.http.ratelimit import Priority, RateLimiter, RateLimiterStats
+from atlas.http.ratelimit import Permit, Priority, RateLimiter, RateLimiterStats
 from atlas.http.retry import FailureKind, RetryPolicy, classify
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "ApiClient",
     "BearerAuth",
     "FailureKind",
+    "Permit",
     "Priority",
     "RateLimiter",
     "RateLimiterStats",

@@ -159,16 +159,21 @@ class ApiClient:
         # total_wait is what was slept before this attempt; carried by the error in case this
         # turns out to be the last one.
         method, url = request.method, str(request.url)
-        await self.rate_limiter.acquire(priority)
+        permit = await self.rate_limiter.acquire(priority)
         started = self._clock()
         try:
             response = await self._http.send(request)
         except httpx.RequestError as exc:
+            self.rate_limiter.release(permit)
             self._log_attempt(request, type(exc).__name__, started, attempt)
             raise error_from_transport(
                 exc, method=method, url=url, total_wait=total_wait, redact=self._redact
             ) from exc
-        self.rate_limiter.observe(response.headers, status=response.status_code)
+        except BaseException:  # cancelled, say: the request may still have reached the server
+            self.rate_limiter.release(permit)
+            raise
+        # Released once answered, not when sent: the server counted it somewhere in between.
+        self.rate_limiter.release(permit, response.headers, status=response.status_code)
         self._log_attempt(request, response.status_code, started, attempt)
         if response.is_error:
             raise error_from_response(

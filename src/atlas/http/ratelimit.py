@@ -2,12 +2,23 @@
 
 DigitalOcean allows 250 requests per sliding minute and 5,000 per hour, per token, across every
 process using it. One ``RateLimiter`` per token (``RateLimiter.shared``) gates every request:
+``acquire`` before sending, and ``release`` once the request is over, answered or not.
 
-- it counts what it sent in a sliding minute and hour and holds requests back at the limits;
-- as the server's ``ratelimit-remaining`` falls below ``slow_below`` it spaces requests out,
-  approaching the sustainable hourly rate as remaining nears zero;
-- after a 429, or when remaining reaches zero, it pauses everyone until the advised time;
-- when several requests wait, changes (``Priority.CHANGE``) go before polling (``Priority.POLL``),
+- A request counts against both windows from the moment it is sent. While it is in flight it
+  holds a place; once over, it is stamped with the time it ended and stays in the window for a
+  minute (an hour) from then. The server counted it at some moment between send and end, so
+  counting from the end is never early: however long a request queued in the connection pool
+  or at the server, the server's window never holds more than the limiter let through.
+  (Counting from the send alone lets a request the server saw late overlap the next minute's
+  burst, and that is a 429.) When the windows are full of requests still in flight, the next
+  request waits for one of them to end.
+- The server's count is the truth (other processes may share the token): every answer's
+  ``ratelimit-remaining`` replaces the limiter's estimate, less the requests that may have
+  reached the server after the answered one. The estimate then counts down with each request
+  sent. As it falls below ``slow_below`` requests are spaced out, approaching the sustainable
+  hourly rate as it nears zero; at zero, requests wait for the answers still in flight.
+- After a 429, or when ``ratelimit-remaining`` is 0, everyone pauses until the advised time.
+- When several requests wait, changes (``Priority.CHANGE``) go before polling (``Priority.POLL``),
   first come first served within a priority.
 
 Waiting requests park on futures; only the head of the queue ever sleeps, so nothing busy-waits
@@ -21,6 +32,7 @@ import enum
 import hashlib
 import heapq
 import itertools
+import math
 import threading
 import time
 from collections import deque
@@ -32,7 +44,7 @@ from atlas.credentials import Secret
 from atlas.http._headers import int_header, reset_in_seconds, retry_after_seconds
 from atlas.http._types import Clock, Sleep
 
-__all__ = ["Priority", "RateLimiter", "RateLimiterStats"]
+__all__ = ["Permit", "Priority", "RateLimiter", "RateLimiterStats"]
 
 
 _MINUTE = 60.0
@@ -52,11 +64,28 @@ class Priority(enum.IntEnum):
 
 @attrs.frozen
 class RateLimiterStats:
-    """Counters for benchmarks: requests let through, how many had to wait, and for how long."""
+    """Counters for benchmarks: requests let through, how many had to wait, for how long, and
+    how many are still in flight (acquired, not yet released)."""
 
     requests: int
     waits: int
     time_waited: float
+    in_flight: int = 0
+
+
+@attrs.define(eq=False)
+class Permit:
+    """One request let through by :meth:`RateLimiter.acquire`; give it back to
+    :meth:`RateLimiter.release` when the request is over, however it ended.
+
+    ``number`` is the request's rank among all those the limiter sent (from 1); ``overlapping``
+    is how many others were in flight when it left. Both bound what its answer's
+    ``ratelimit-remaining`` cannot yet include.
+    """
+
+    number: int
+    overlapping: int
+    released: bool = False
 
 
 @attrs.define(order=True)
@@ -110,8 +139,10 @@ class RateLimiter:
         self.min_pause, self.max_pause = min_pause, max_pause
         self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
         self._lock = threading.Lock()
+        # When each request that is over ended; requests in flight are only counted.
         self._minute: deque[float] = deque()
         self._hour: deque[float] = deque()
+        self._in_flight = 0
         self._queue: list[_Ticket] = []
         self._seq = itertools.count()
         self._timer_running = False
@@ -137,22 +168,27 @@ class RateLimiter:
     @property
     def stats(self) -> RateLimiterStats:
         with self._lock:
-            return RateLimiterStats(self._requests, self._waits, self._time_waited)
+            return RateLimiterStats(self._requests, self._waits, self._time_waited, self._in_flight)
 
     def __repr__(self) -> str:
         return (
             f"RateLimiter(per_minute={self.per_minute}, per_hour={self.per_hour}, "
-            f"remaining={self._remaining}, waiting={len(self._queue)})"
+            f"remaining={self._remaining}, in_flight={self._in_flight}, "
+            f"waiting={len(self._queue)})"
         )
 
-    async def acquire(self, priority: Priority = Priority.POLL) -> None:
-        """Wait until one request may be sent now, and count it as sent."""
+    async def acquire(self, priority: Priority = Priority.POLL) -> Permit:
+        """Wait until one request may be sent now, and count it as in flight.
+
+        Every permit must be handed back to :meth:`release` once the request is over (answered,
+        failed or cancelled): until then it holds its place in the windows.
+        """
         loop = asyncio.get_running_loop()
         with self._lock:
             ticket = _Ticket(int(priority), next(self._seq), self._clock())
             heapq.heappush(self._queue, ticket)
         try:
-            while (turn := self._step(ticket, loop)) is not None:
+            while not isinstance(turn := self._step(ticket, loop), Permit):
                 if isinstance(turn, asyncio.Future):
                     await turn
                     continue
@@ -163,39 +199,72 @@ class RateLimiter:
         except BaseException:
             self._abandon(ticket)
             raise
+        return turn
 
-    def observe(self, headers: Mapping[str, str], *, status: int) -> None:
-        """Learn from a response's rate-limit headers (every response, errors included)."""
-        remaining = int_header(headers, "ratelimit-remaining")
+    def release(
+        self, permit: Permit, headers: Mapping[str, str] | None = None, *, status: int | None = None
+    ) -> None:
+        """The request ``permit`` let through is over; ``headers`` and ``status`` are its
+        answer's, if it got one. It stays counted for a minute (an hour) from now. Releasing a
+        permit twice does nothing."""
         with self._lock:
-            if remaining is not None:
-                self._remaining = remaining
-            if status != 429 and remaining != 0:
+            if permit.released:
                 return
-            advised = retry_after_seconds(headers, self._wall_clock)
-            if advised is None:
-                advised = reset_in_seconds(headers, self._wall_clock)
-            # A reset already in the past (it happens) still earns a short pause.
-            pause = min(max(advised or 0.0, self.min_pause), self.max_pause)
-            self._paused_until = max(self._paused_until, self._clock() + pause)
-            # The estimate is stale after a pause: the next answer says where we stand.
-            self._remaining = None
+            permit.released = True
+            self._in_flight -= 1
+            now = self._clock()
+            self._minute.append(now)
+            self._hour.append(now)
+            if headers is not None:
+                self._learn(headers, status, permit)
+            self._wake_head()  # it may have been waiting for a request in flight to end
+
+    def observe(
+        self, headers: Mapping[str, str], *, status: int, permit: Permit | None = None
+    ) -> None:
+        """Learn from a response's rate-limit headers (every response, errors included).
+
+        :meth:`release` does this for the answer it is given; ``permit`` (the answered
+        request's) lets the estimate allow for requests its answer cannot include yet.
+        """
+        with self._lock:
+            self._learn(headers, status, permit)
+            self._wake_head()
 
     # -- internals; every method below runs under self._lock or takes it -----------------------
 
+    def _learn(self, headers: Mapping[str, str], status: int | None, permit: Permit | None) -> None:
+        remaining = int_header(headers, "ratelimit-remaining")
+        if remaining is not None:
+            self._remaining = remaining
+            if permit is not None:
+                # The server counted this request at some moment before answering; what was
+                # in flight when it left, and all sent since, may have reached it later.
+                self._remaining -= permit.overlapping + (self._requests - permit.number)
+        if status != 429 and remaining != 0:
+            return
+        advised = retry_after_seconds(headers, self._wall_clock)
+        if advised is None:
+            advised = reset_in_seconds(headers, self._wall_clock)
+        # A reset already in the past (it happens) still earns a short pause.
+        pause = min(max(advised or 0.0, self.min_pause), self.max_pause)
+        self._paused_until = max(self._paused_until, self._clock() + pause)
+        # The estimate is stale after a pause: the next answer says where we stand.
+        self._remaining = None
+
     def _step(
         self, ticket: _Ticket, loop: asyncio.AbstractEventLoop
-    ) -> float | asyncio.Future[None] | None:
-        """``None``: go now (counted as sent). A delay: sleep it, then ask again (only one
+    ) -> Permit | float | asyncio.Future[None]:
+        """A permit: go now (counted as in flight). A delay: sleep it, then ask again (only one
         ticket at a time gets a delay). A future: park until it is resolved, then ask again."""
         with self._lock:
             if self._queue[0] is ticket:
                 now = self._clock()
                 delay = self._delay(now)
                 if delay <= 0:
-                    self._depart(ticket, now)
-                    return None
-                if not self._timer_running:
+                    return self._depart(ticket, now)
+                # An infinite delay waits for a request in flight to end: release wakes the head.
+                if delay < math.inf and not self._timer_running:
                     self._timer_running = True
                     return delay
                 # else the previous head is still sleeping; it wakes the head when done.
@@ -205,36 +274,45 @@ class RateLimiter:
             return future
 
     def _delay(self, now: float) -> float:
-        for window, span in ((self._minute, _MINUTE), (self._hour, _HOUR)):
+        """Seconds until the next request may go; ``math.inf`` until a request in flight ends."""
+        delays = [self._paused_until - now]
+        for window, span, limit in (
+            (self._minute, _MINUTE, self.per_minute),
+            (self._hour, _HOUR, self.per_hour),
+        ):
             while window and window[0] <= now - span:
                 window.popleft()
-        delays = [self._paused_until - now]
-        if len(self._minute) >= self.per_minute:
-            delays.append(self._minute[0] + _MINUTE - now)
-        if len(self._hour) >= self.per_hour:
-            delays.append(self._hour[0] + _HOUR - now)
+            # How many counted requests must leave the window before one more fits.
+            excess = len(window) + self._in_flight - limit + 1
+            if excess > len(window):
+                return math.inf  # the rest are in flight: they leave a span after they end
+            if excess > 0:
+                delays.append(window[excess - 1] + span - now)
         if (
             self._remaining is not None
             and self._remaining < self.slow_below
             and self._last_sent is not None
         ):
+            if self._remaining <= 0 and self._in_flight:
+                return math.inf  # spent, by our count: let the answers in flight say for sure
             # From no spacing at slow_below to the sustainable hourly rate at zero remaining.
             fraction = 1.0 - max(self._remaining, 0) / self.slow_below
             delays.append(self._last_sent + fraction * _HOUR / self.per_hour - now)
         return max(delays)
 
-    def _depart(self, ticket: _Ticket, now: float) -> None:
+    def _depart(self, ticket: _Ticket, now: float) -> Permit:
         heapq.heappop(self._queue)
-        self._minute.append(now)
-        self._hour.append(now)
+        self._requests += 1
+        permit = Permit(number=self._requests, overlapping=self._in_flight)
+        self._in_flight += 1
         self._last_sent = now
         if self._remaining is not None:
             self._remaining -= 1
-        self._requests += 1
         if now > ticket.arrived:
             self._waits += 1
             self._time_waited += now - ticket.arrived
         self._wake_head()
+        return permit
 
     def _wake_head(self) -> None:
         if self._queue and (waiter := self._queue[0].waiter) is not None:

@@ -10,7 +10,7 @@ import pytest
 
 from atlas import exceptions as exc
 from atlas.credentials import Secret
-from atlas.http import DEFAULT_TIMEOUT, ApiClient, BearerAuth, Priority, RateLimiter
+from atlas.http import DEFAULT_TIMEOUT, ApiClient, BearerAuth, Permit, Priority, RateLimiter
 from tests.atlas.http.http_fakes import BASE_URL, CANARY, FakeTime, Script, json_response
 
 
@@ -102,9 +102,9 @@ async def test_explicit_priority_reaches_the_limiter(make_client, fake_time: Fak
     seen: list[Priority] = []
 
     class Recording(RateLimiter):
-        async def acquire(self, priority: Priority = Priority.POLL) -> None:
+        async def acquire(self, priority: Priority = Priority.POLL) -> Permit:
             seen.append(priority)
-            await super().acquire(priority)
+            return await super().acquire(priority)
 
     limiter = Recording(clock=fake_time.clock, sleep=fake_time.sleep)
     client = make_client(Script(httpx.Response(200)), rate_limiter=limiter)

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 import httpx
 import pytest
 
+from atlas import exceptions as exc
 from atlas.credentials import Secret
-from atlas.http import Priority, RateLimiter, RateLimiterStats
+from atlas.http import ApiClient, Priority, RateLimiter, RateLimiterStats, RetryPolicy
 from atlas.http import ratelimit as ratelimit_module
-from tests.atlas.http.http_fakes import FakeTime, ManualTime, Script, settle
+from tests.atlas.http.http_fakes import BASE_URL, FakeTime, ManualTime, Script, settle
 
 
 def most_in_any_window(times: Sequence[float], span: float) -> int:
@@ -26,6 +27,11 @@ def most_in_any_window(times: Sequence[float], span: float) -> int:
     return best
 
 
+async def send(limiter: RateLimiter, priority: Priority = Priority.POLL) -> None:
+    """One request answered at once: acquired and released at the same instant."""
+    limiter.release(await limiter.acquire(priority))
+
+
 def limiter_on(time: FakeTime | ManualTime, **kwargs: object) -> RateLimiter:
     wall = time.wall if isinstance(time, FakeTime) else time.clock
     return RateLimiter(clock=time.clock, sleep=time.sleep, wall_clock=wall, **kwargs)  # type: ignore[arg-type]
@@ -36,7 +42,7 @@ async def test_burst_of_600_stays_under_250_per_minute(fake_time: FakeTime) -> N
     sent: list[float] = []
 
     async def one() -> None:
-        await limiter.acquire()
+        await send(limiter)
         sent.append(fake_time.now)
 
     started = fake_time.now
@@ -69,7 +75,7 @@ async def test_burst_through_the_client(make_client, fake_time: FakeTime) -> Non
 async def test_hourly_limit(fake_time: FakeTime) -> None:
     limiter = limiter_on(fake_time, per_minute=1000, per_hour=10)
     for _ in range(11):
-        await limiter.acquire()
+        await send(limiter)
     assert fake_time.sleeps == [3600.0]
 
 
@@ -79,7 +85,7 @@ async def test_slows_down_as_remaining_falls(fake_time: FakeTime) -> None:
     for remaining in (4000, 600, 500, 250, 100, 1):
         limiter.observe({"ratelimit-remaining": str(remaining)}, status=200)
         before = fake_time.now
-        await limiter.acquire()
+        await send(limiter)
         gaps.append(round(fake_time.now - before, 6))
     # Full speed above slow_below; then spacing grows towards 3600/5000 = 0.72 s per request.
     assert gaps[:3] == [0.0, 0.0, 0.0]
@@ -91,16 +97,16 @@ async def test_remaining_estimate_counts_down_between_answers(fake_time: FakeTim
     limiter = limiter_on(fake_time, slow_below=10)
     limiter.observe({"ratelimit-remaining": "12"}, status=200)
     for _ in range(3):
-        await limiter.acquire()
+        await send(limiter)
     assert fake_time.sleeps == []  # 12, 11, 10 remain before these go: still at full speed
-    await limiter.acquire()  # 9 remain by its own count, with no answer having said so
+    await send(limiter)  # 9 remain by its own count, with no answer having said so
     assert fake_time.sleeps == [pytest.approx(0.072)]
 
 
 async def test_a_429_pauses_everyone_for_the_advised_time(fake_time: FakeTime) -> None:
     limiter = limiter_on(fake_time)
     limiter.observe({"retry-after": "10"}, status=429)
-    await limiter.acquire()
+    await send(limiter)
     assert fake_time.sleeps == [10.0]
 
 
@@ -108,7 +114,7 @@ async def test_remaining_zero_waits_for_reset_clamped(fake_time: FakeTime) -> No
     limiter = limiter_on(fake_time, max_pause=60.0)
     reset = str(int(fake_time.wall()) + 3000)
     limiter.observe({"ratelimit-remaining": "0", "ratelimit-reset": reset}, status=200)
-    await limiter.acquire()
+    await send(limiter)
     assert fake_time.sleeps == [60.0]
 
 
@@ -116,8 +122,8 @@ async def test_remaining_zero_with_reset_in_the_past_pauses_briefly(fake_time: F
     limiter = limiter_on(fake_time, min_pause=1.0)
     reset = str(int(fake_time.wall()) - 100)
     limiter.observe({"ratelimit-remaining": "0", "ratelimit-reset": reset}, status=200)
-    await limiter.acquire()
-    await limiter.acquire()  # the stale estimate was dropped: no further slowing
+    await send(limiter)
+    await send(limiter)  # the stale estimate was dropped: no further slowing
     assert fake_time.sleeps == [1.0]
 
 
@@ -127,10 +133,10 @@ async def test_waiting_change_goes_before_waiting_polls() -> None:
     order: list[str] = []
 
     async def one(name: str, priority: Priority) -> None:
-        await limiter.acquire(priority)
+        await send(limiter, priority)
         order.append(name)
 
-    await limiter.acquire()  # fills the minute: everyone after this waits
+    await send(limiter)  # fills the minute: everyone after this waits
     polls = [asyncio.create_task(one(f"GET {n}", Priority.POLL)) for n in range(3)]
     await settle()
     change = asyncio.create_task(one("POST", Priority.CHANGE))
@@ -152,7 +158,7 @@ async def test_priority_follows_the_method() -> None:
 async def test_a_cancelled_waiter_leaves_the_queue() -> None:
     time = ManualTime()
     limiter = limiter_on(time, per_minute=1)
-    await limiter.acquire()
+    await send(limiter)
     first = asyncio.create_task(limiter.acquire())
     second = asyncio.create_task(limiter.acquire())
     await settle()
@@ -185,7 +191,7 @@ async def test_clients_get_the_limiter_shared_by_their_token() -> None:
 
 def test_stats_and_repr() -> None:
     limiter = RateLimiter()
-    assert limiter.stats == RateLimiterStats(requests=0, waits=0, time_waited=0.0)
+    assert limiter.stats == RateLimiterStats(requests=0, waits=0, time_waited=0.0, in_flight=0)
     assert repr(limiter).startswith("RateLimiter(per_minute=250, per_hour=5000")
     with pytest.raises(ValueError, match="at least one"):
         RateLimiter(per_minute=0)
@@ -199,7 +205,7 @@ def test_one_limiter_serves_event_loops_in_several_threads() -> None:
 
     async def burst() -> None:
         for _ in range(10):
-            await limiter.acquire()
+            await send(limiter)
             sent.append(time.now)
 
     threads = [threading.Thread(target=asyncio.run, args=(burst(),)) for _ in range(2)]
@@ -210,3 +216,142 @@ def test_one_limiter_serves_event_loops_in_several_threads() -> None:
     assert not any(thread.is_alive() for thread in threads)
     assert len(sent) == 20
     assert most_in_any_window(sent, 60.0) <= 5
+
+
+# -- the server counts a request when it arrives, somewhere between send and answer -------------
+
+
+class SlidingWindowServer:
+    """Counts each request when it arrives, as DigitalOcean and the emulator do, and answers 429
+    to one more than ``limit`` in a sliding minute. ``hold`` delays a path's arrival until
+    ``deliver``, as a full connection pool or a busy server does."""
+
+    def __init__(self, limit: int, time: ManualTime) -> None:
+        self.limit, self.time = limit, time
+        self.arrived: list[float] = []
+        self.refused = 0
+        self._held: dict[str, asyncio.Future[None]] = {}
+        self.transport = httpx.MockTransport(self._handle)
+
+    def hold(self, path: str) -> None:
+        self._held[path] = asyncio.get_running_loop().create_future()
+
+    def deliver(self, path: str) -> None:
+        self._held.pop(path).set_result(None)
+
+    async def _handle(self, request: httpx.Request) -> httpx.Response:
+        if (gate := self._held.get(request.url.path)) is not None:
+            await gate
+        now = self.time.now
+        if sum(1 for at in self.arrived if at > now - 60.0) >= self.limit:
+            self.refused += 1
+            return httpx.Response(429, json={"id": "too_many_requests", "message": "slow"})
+        self.arrived.append(now)
+        return httpx.Response(200, json={})
+
+
+def client_on(time: ManualTime, server: SlidingWindowServer, token: Secret) -> ApiClient:
+    limiter = limiter_on(time, per_minute=server.limit)
+    return ApiClient(
+        BASE_URL,
+        token,
+        transport=server.transport,
+        retry=RetryPolicy.never(),  # a 429 surfaces as an error
+        rate_limiter=limiter,
+        sleep=time.sleep,
+        clock=time.clock,
+    )
+
+
+async def test_a_request_the_server_saw_late_counts_until_a_minute_after_it_ended(
+    token: Secret,
+) -> None:
+    # Counted from its send, the held-up request would leave the client's minute 5 s before
+    # the server's, and the next minute's second request would get a 429.
+    time = ManualTime()
+    server = SlidingWindowServer(limit=2, time=time)
+    client = client_on(time, server, token)
+    server.hold("/v2/a")
+    first = [asyncio.create_task(client.get_json(path)) for path in ("/v2/a", "/v2/b")]
+    await settle()  # both sent at 0; b arrives at once, a is held up...
+    await time.advance(5.0)
+    server.deliver("/v2/a")  # ...and arrives at 5
+    await asyncio.gather(*first)
+    await time.advance(55.0)  # at 60, b has left the server's minute but a has not
+    second = [asyncio.create_task(client.get_json(path)) for path in ("/v2/c", "/v2/d")]
+    await settle()
+    await time.advance(5.0)
+    await asyncio.gather(*second)
+    assert server.refused == 0
+    assert server.arrived == [0.0, 5.0, 60.0, 65.0]
+    assert client.rate_limiter.stats.in_flight == 0
+
+
+async def test_a_request_in_flight_holds_its_place_until_a_minute_after_it_ends() -> None:
+    time = ManualTime()
+    limiter = limiter_on(time, per_minute=1)
+    permit = await limiter.acquire()
+    following = asyncio.create_task(send(limiter))
+    await settle()
+    await time.advance(120.0)  # no amount of time frees the place of a request in flight
+    assert not following.done()
+    limiter.release(permit)  # ended at 120: counted until 180
+    await settle()
+    await time.advance(59.0)
+    assert not following.done()
+    await time.advance(1.0)
+    await following
+    assert limiter.stats.in_flight == 0
+    limiter.release(permit)  # a second release changes nothing
+    assert limiter.stats == RateLimiterStats(requests=2, waits=1, time_waited=180.0, in_flight=0)
+
+
+async def test_failed_and_cancelled_requests_give_their_place_back(
+    make_client, token: Secret
+) -> None:
+    failing = make_client(Script(httpx.ConnectError("refused")), retry=RetryPolicy.never())
+    with pytest.raises(exc.ConnectError):
+        await failing.get_json("/v2/account")
+    assert failing.rate_limiter.stats.in_flight == 0
+
+    time = ManualTime()
+    server = SlidingWindowServer(limit=10, time=time)
+    client = client_on(time, server, token)
+    server.hold("/v2/slow")
+    task = asyncio.create_task(client.get_json("/v2/slow"))
+    await settle()
+    assert client.rate_limiter.stats.in_flight == 1
+    task.cancel()
+    await settle()
+    assert task.cancelled()
+    assert client.rate_limiter.stats.in_flight == 0
+
+
+async def test_remaining_allows_for_requests_its_answer_cannot_include(
+    fake_time: FakeTime,
+) -> None:
+    limiter = limiter_on(fake_time, slow_below=10)
+    permits = [await limiter.acquire() for _ in range(5)]
+    # The server counted them in order, 12 remaining before: 11, 10, 9, 8, 7 after each.
+    # The answers come back last first: the first one's 11 is stale by four requests.
+    limiter.release(permits[4], {"ratelimit-remaining": "7"}, status=200)
+    limiter.release(permits[0], {"ratelimit-remaining": "11"}, status=200)
+    await send(limiter)  # 7 remain, not 11: below slow_below, so spaced out
+    assert fake_time.sleeps == [pytest.approx((1 - 7 / 10) * 3600 / 5000)]
+    for permit in permits[1:4]:
+        limiter.release(permit)
+
+
+async def test_when_none_remain_by_our_count_requests_wait_for_the_answers_in_flight() -> None:
+    time = ManualTime()
+    limiter = limiter_on(time, slow_below=10)
+    first, second = await limiter.acquire(), await limiter.acquire()
+    limiter.release(first, {"ratelimit-remaining": "1"}, status=200)  # the second took it
+    following = asyncio.create_task(send(limiter))
+    await settle()
+    await time.advance(10.0)
+    assert not following.done()
+    # The server says more are left after all (requests from elsewhere left its window).
+    limiter.release(second, {"ratelimit-remaining": "5"}, status=200)
+    await settle()
+    assert following.done()
