@@ -11,6 +11,7 @@ import attrs
 
 from atlas.cost.catalog import HOURLY_PLACES, Price, PriceCatalog
 from atlas.cost.money import Money
+from atlas.exceptions import CurrencyMismatchError
 
 __all__ = ["CatalogRef", "Estimate", "LineItem", "PriceLookup", "ResourceEstimate"]
 
@@ -75,7 +76,7 @@ class PriceLookup:
         price = self.price(sku)
         if price is None:
             return LineItem(description, sku, qty, "", None, None, None, self._missing(sku))
-        hourly = (price.hourly * qty).amount.quantize(_HOURLY_STEP, ROUND_HALF_UP)
+        hourly = (price.hourly.amount * qty).quantize(_HOURLY_STEP, ROUND_HALF_UP)
         return LineItem(
             description,
             sku,
@@ -92,7 +93,7 @@ class PriceLookup:
         if rate is None or base.monthly is None or base.hourly is None:
             why = self._missing(sku) if rate is None else f"the price of {base.sku} is unknown"
             return LineItem(description, sku, Decimal(1), "", None, None, None, why)
-        hourly = (base.hourly * rate.fraction).amount.quantize(_HOURLY_STEP, ROUND_HALF_UP)
+        hourly = (base.hourly.amount * rate.fraction).quantize(_HOURLY_STEP, ROUND_HALF_UP)
         return LineItem(
             description,
             sku,
@@ -124,11 +125,11 @@ class ResourceEstimate:
     @property
     def monthly(self) -> Money | None:
         """The monthly cost, or ``None`` when any component has no known price."""
-        return _sum(li.monthly for li in self.line_items)
+        return _sum([li.monthly for li in self.line_items])
 
     @property
     def hourly(self) -> Money | None:
-        return _sum(li.hourly for li in self.line_items)
+        return _sum([li.hourly for li in self.line_items])
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -166,11 +167,13 @@ class Estimate:
 
     @property
     def monthly(self) -> Money:
-        return Money.total((r.monthly for r in self.breakdown if r.monthly), self.currency)
+        subtotals = (_subtotal([li.monthly for li in r.line_items]) for r in self.breakdown)
+        return _total(subtotals, self.currency)
 
     @property
     def hourly(self) -> Money:
-        return Money.total((r.hourly for r in self.breakdown if r.hourly), self.currency)
+        subtotals = (_subtotal([li.hourly for li in r.line_items]) for r in self.breakdown)
+        return _total(subtotals, self.currency)
 
     @property
     def complete(self) -> bool:
@@ -194,11 +197,42 @@ class Estimate:
         }
 
 
-def _sum(amounts: Iterable[Money | None]) -> Money | None:
-    items = list(amounts)
-    if not items or any(a is None for a in items):
+def _sum(amounts: list[Money | None]) -> Money | None:
+    """The sum in the first amount's currency; ``None`` when there are none or any is unknown."""
+    subtotal = _subtotal(amounts)
+    return None if subtotal is None else Money(*subtotal)
+
+
+# An estimate's totals add up every line item of every resource: the two functions below do
+# it on Decimals, with one Money at the end rather than one per resource. They add exactly what
+# Money.total would, in the same order and with the same errors.
+
+
+def _subtotal(amounts: list[Money | None]) -> tuple[Decimal, str] | None:
+    """What :func:`_sum` comes to, as an amount and a currency."""
+    known = [a for a in amounts if a is not None]
+    if not known or len(known) < len(amounts):
         return None
-    return Money.total((a for a in items if a is not None), items[0].currency if items[0] else "")
+    currency = known[0].currency
+    amount = Decimal(0)
+    for money in known:
+        if type(money) is not Money or money.currency != currency:
+            total = Money.total(known, currency)  # which refuses what cannot be added
+            return total.amount, total.currency
+        amount += money.amount
+    return amount, currency
+
+
+def _total(subtotals: Iterable[tuple[Decimal, str] | None], currency: str) -> Money:
+    """``Money.total`` in ``currency`` of the resources' subtotals, leaving out unknown ones."""
+    amount = Money.zero(currency).amount  # (which checks the currency, first)
+    for subtotal in subtotals:
+        if subtotal is None:
+            continue
+        if subtotal[1] != currency:
+            raise CurrencyMismatchError(f"cannot combine {currency} with {subtotal[1]}")
+        amount += subtotal[0]
+    return Money(amount, currency)
 
 
 def _money(value: Money | None, places: int) -> float | None:

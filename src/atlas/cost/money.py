@@ -14,6 +14,8 @@ __all__ = ["Money"]
 
 
 def _to_decimal(value: Any) -> Decimal:
+    if type(value) is Decimal:  # the usual case, first
+        return value
     if isinstance(value, bool | float):
         # A float has already lost cents (0.1 + 0.2); refuse it rather than hide the error.
         raise TypeError(f"money amounts must be Decimal, int or str, not {type(value).__name__}")

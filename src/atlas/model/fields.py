@@ -12,8 +12,11 @@ beyond its type rides in the field's metadata, declared through :func:`spec_fiel
 from __future__ import annotations
 
 import functools
+import types
+import typing
 from collections.abc import Callable
-from typing import Any, Final, NewType
+from decimal import Decimal
+from typing import Any, Final, Literal, NewType, get_args, get_origin
 
 import attrs
 
@@ -79,3 +82,37 @@ def _field_info(cls: Any) -> tuple[FieldInfo, ...]:
             )
         )
     return tuple(infos)
+
+
+#: Types whose values hold no objects of specification classes.
+_PLAIN_TYPES: Final = frozenset({str, int, float, bool, Decimal, type(None)})
+
+
+def nested_fields(cls: type) -> frozenset[str]:
+    """The fields of an attrs specification class whose declared type may hold objects of
+    specification classes (``tuple[InboundRule, ...]``, ``HealthCheck | None``).
+
+    The others hold plain values (strings, numbers, tuples of them...), and walks over
+    specifications (checks, references) skip them. A type atlas cannot read counts as one that
+    may hold objects. Cached per class."""
+    return _nested_fields(cls)
+
+
+@functools.cache
+def _nested_fields(cls: Any) -> frozenset[str]:
+    names = [a.name for a in attrs.fields(cls)]
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that does not resolve: assume any field may nest
+        return frozenset(names)
+    return frozenset(n for n in names if n not in hints or _may_hold_objects(hints[n]))
+
+
+def _may_hold_objects(t: Any) -> bool:
+    if (isinstance(t, type) and t in _PLAIN_TYPES) or get_origin(t) is Literal:
+        return False
+    if isinstance(t, NewType):
+        return _may_hold_objects(t.__supertype__)
+    if get_origin(t) in (tuple, typing.Union, types.UnionType):
+        return any(_may_hold_objects(a) for a in get_args(t) if a is not Ellipsis)
+    return True  # a specification class, or a type not known here

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
-from atlas.model.fields import field_info
+from atlas.model.fields import FieldInfo, field_info, nested_fields
 
 __all__ = ["Reference", "iter_references"]
+
+#: Values that hold no references (bool is an int).
+_PLAIN = (str, int, float)
 
 
 @attrs.frozen
@@ -23,31 +27,39 @@ class Reference:
 
 def iter_references(spec: Any, prefix: str = "") -> Iterator[Reference]:
     """Every reference inside a specification object, nested classes and lists included."""
-    if not attrs.has(type(spec)):
+    found: list[Reference] = []
+    _collect(spec, prefix, found)
+    return iter(found)
+
+
+@functools.cache
+def _walked_fields(cls: Any) -> tuple[FieldInfo, ...]:
+    """The fields that may hold references: references, and those that may nest objects."""
+    nested = nested_fields(cls)
+    return tuple(f for f in field_info(cls) if f.ref is not None or f.name in nested)
+
+
+def _collect(spec: Any, prefix: str, out: list[Reference]) -> None:
+    # One plain recursive walk (no generator per object and field): validation walks every
+    # resource of a spec.
+    cls: type = type(spec)
+    if not attrs.has(cls):
         return
-    for info in field_info(type(spec)):
+    for info in _walked_fields(cls):
         value = getattr(spec, info.name)
+        if value is None or (info.ref is None and isinstance(value, _PLAIN)):
+            continue
         path = f"{prefix}.{info.name}" if prefix else info.name
         if info.ref is not None:
-            yield from _refs_in(value, path, info.ref)
+            if isinstance(value, str):
+                out.append(Reference(path, info.ref, value))
+            elif isinstance(value, tuple):
+                for i, item in enumerate(value):
+                    if isinstance(item, str):
+                        out.append(Reference(f"{path}[{i}]", info.ref, item))
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if not isinstance(item, _PLAIN):
+                    _collect(item, f"{path}[{i}]", out)
         else:
-            yield from _nested(value, path)
-
-
-def _refs_in(value: Any, path: str, kind: str) -> Iterator[Reference]:
-    if isinstance(value, str):
-        yield Reference(path, kind, value)
-    elif isinstance(value, tuple):
-        for i, item in enumerate(value):
-            if isinstance(item, str):
-                yield Reference(f"{path}[{i}]", kind, item)
-
-
-def _nested(value: Any, path: str) -> Iterator[Reference]:
-    if value is None or isinstance(value, str | int | float):
-        return  # plain values hold no references
-    if attrs.has(type(value)):
-        yield from iter_references(value, path)
-    elif isinstance(value, tuple):
-        for i, item in enumerate(value):
-            yield from iter_references(item, f"{path}[{i}]")
+            _collect(value, path, out)

@@ -111,8 +111,9 @@ def _literal(t: Any) -> Callable[[Any, Any], Any]:
 
     def hook(value: Any, _: Any) -> Any:
         # bool is an int in Python: True must not pass for 1, nor 1 for True.
-        if any(value == a and type(value) is type(a) for a in allowed):
-            return value
+        for a in allowed:
+            if value == a and type(value) is type(a):
+                return value
         raise ValueError(f"must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}")
 
     return hook

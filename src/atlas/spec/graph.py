@@ -40,23 +40,24 @@ def reference_problems(indexed: Sequence[tuple[int, ResourceSpec]]) -> list[Prob
     edges: dict[str, set[str]] = {name: set() for name in by_name}
     for i, res in indexed:
         for ref in iter_references(res.specifications):
-            path = f"resources[{i}].specifications.{ref.path}"
             found = by_name.get(ref.target)
+            if found is not None and found[1].type == ref.kind:
+                edges[res.name].add(ref.target)
+                continue
+            path = f"resources[{i}].specifications.{ref.path}"
             if found is None:
                 same_kind = [n for n, (_, r) in by_name.items() if r.type == ref.kind]
                 close = difflib.get_close_matches(ref.target, same_kind, n=3, cutoff=0.5)
                 hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
                 choices = f"; {ref.kind} resources: {', '.join(same_kind) or 'none'}"
                 problems.append(Problem(path, f"no resource named {ref.target!r}{hint or choices}"))
-            elif found[1].type != ref.kind:
+            else:
                 problems.append(
                     Problem(
                         path,
                         f"{ref.target!r} is a {found[1].type}, but this must name a {ref.kind}",
                     )
                 )
-            else:
-                edges[res.name].add(ref.target)
     for cycle in find_cycles(edges):
         where = by_name[cycle[0]][0]
         problems.append(

@@ -10,6 +10,7 @@ only what plugins registered, offline.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -19,9 +20,9 @@ from typing import Any
 import attrs
 
 from atlas.exceptions import Problem, ProviderNotFoundError, SpecValidationError
-from atlas.model.fields import field_info
+from atlas.model.fields import FieldInfo, field_info, nested_fields
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
-from atlas.providers.base import CheckContext, ProviderInfo, Purpose
+from atlas.providers.base import CheckContext, ProviderInfo, Purpose, ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import describe as _kind
 from atlas.spec.converter import make_converter, problems_from_cattrs
@@ -96,15 +97,16 @@ class _Validator:
         # With a broken name or region, check the rest against stand-ins, so that one
         # mistake does not hide the others; problems about the stand-ins are dropped.
         placeholders = {k for k, v in (("name", name), ("region", region)) if v is None}
+        resources = [e.resource() for e in entries]
         spec = InfrastructureSpec(
             name=name or "a",
             provider=provider.name,
             region=region or "",
-            resources=tuple(r for e in entries if (r := e.resource()) is not None),
+            resources=tuple(r for r in resources if r is not None),
             tags=tags,
             budget=budget,
         )
-        self._semantics(spec, entries, provider, placeholders)
+        self._semantics(spec, entries, resources, provider, placeholders)
         return None if placeholders else spec
 
     # -- top level ---------------------------------------------------------------------------
@@ -194,10 +196,18 @@ class _Validator:
         if not isinstance(raw, list):
             self.problem("resources", f"expected a list of resources, got {_kind(raw)}")
             return []
-        entries = (self._resource(item, i, provider) for i, item in enumerate(raw))
+        kinds = self.registry.kinds(provider.name) if provider is not None else None
+        entries = (self._resource(item, i, provider, kinds) for i, item in enumerate(raw))
         return [e for e in entries if e is not None]
 
-    def _resource(self, item: Any, index: int, provider: ProviderInfo | None) -> _Entry | None:
+    def _resource(
+        self,
+        item: Any,
+        index: int,
+        provider: ProviderInfo | None,
+        kinds: Mapping[str, ResourceKind] | None,
+    ) -> _Entry | None:
+        """``kinds`` are the provider's resource kinds (``None`` without a provider)."""
         path = f"resources[{index}]"
         if not isinstance(item, Mapping):
             self.problem(path, f"a resource must be a mapping, got {_kind(item)}")
@@ -210,9 +220,8 @@ class _Validator:
         if not isinstance(specs, Mapping):
             self.problem(f"{path}.specifications", f"expected a mapping, got {_kind(specs)}")
             return entry
-        if provider is None or entry.type is None:
+        if provider is None or kinds is None or entry.type is None:
             return entry
-        kinds = self.registry.kinds(provider.name)
         if entry.type not in kinds:
             known = ", ".join(sorted(kinds)) or "none"
             self.problem(
@@ -241,27 +250,33 @@ class _Validator:
                 return
         before = len(self.out)
         self._field_checks(entry.spec, path, skip=entry.broken)
-        entry.broken |= {_first_key(p.path, path) for p in self.out[before:]}
+        if len(self.out) > before:
+            entry.broken |= {_first_key(p.path, path) for p in self.out[before:]}
 
     def _field_checks(self, obj: Any, path: str, skip: frozenset[str] = frozenset()) -> None:
-        for info in field_info(type(obj)):
+        # Run for every object of every resource: paths are only built when they are needed.
+        cls: type = type(obj)
+        for info in _checked_fields(cls):
             if info.name in skip:
                 continue
             value = getattr(obj, info.name)
-            where = f"{path}.{info.name}"
-            if value is None and info.create_only and self.purpose == "create":
-                self.problem(where, "required to create this resource (an estimate can omit it)")
-            if value is not None and info.check is not None:
+            if value is None:
+                if info.create_only and self.purpose == "create":
+                    missing = "required to create this resource (an estimate can omit it)"
+                    self.problem(f"{path}.{info.name}", missing)
+                continue
+            if info.check is not None:
                 message = info.check(value)
                 if message:
-                    self.problem(where, message)
-            if value is None or isinstance(value, _PLAIN):
+                    self.problem(f"{path}.{info.name}", message)
+            if isinstance(value, _PLAIN):
                 continue  # nothing nested to check (and the common case: skip it cheaply)
-            for i, item in enumerate(value if isinstance(value, tuple) else ()):
-                if attrs.has(type(item)):
-                    self._field_checks(item, f"{where}[{i}]")
-            if attrs.has(type(value)):
-                self._field_checks(value, where)
+            if isinstance(value, tuple):
+                for i, item in enumerate(value):
+                    if not isinstance(item, _PLAIN) and attrs.has(type(item)):
+                        self._field_checks(item, f"{path}.{info.name}[{i}]")
+            elif attrs.has(type(value)):
+                self._field_checks(value, f"{path}.{info.name}")
 
     # -- across resources --------------------------------------------------------------------
 
@@ -269,10 +284,16 @@ class _Validator:
         self,
         spec: InfrastructureSpec,
         entries: list[_Entry],
+        resources: list[ResourceSpec | None],
         provider: ProviderInfo,
         placeholders: set[str],
     ) -> None:
-        named = [(e.index, ResourceSpec(e.type or "", e.name, e.spec)) for e in entries if e.name]
+        """``resources`` are the entries' resources (``None`` where one is incomplete)."""
+        named = [
+            (e.index, res if res is not None else ResourceSpec(e.type or "", e.name, e.spec))
+            for e, res in zip(entries, resources, strict=True)
+            if e.name
+        ]
         self.out.extend(reference_problems(named))
         ctx = CheckContext(spec, self.purpose, self.registry.catalog(provider.name))
         budget, catalog = spec.budget, ctx.catalog
@@ -284,14 +305,24 @@ class _Validator:
         if provider.check is not None:
             self.out.extend(p for p in provider.check(spec, ctx) if p.path not in placeholders)
         kinds = self.registry.kinds(provider.name)
-        for e in entries:
+        for e, res in zip(entries, resources, strict=True):
             kind = kinds.get(e.type or "")
             check = kind.check if kind is not None else None
-            if check is None or e.spec is None or e.name is None:
+            if check is None or res is None:
                 continue
-            for p in check(ResourceSpec(e.type or "", e.name, e.spec), ctx):
+            for p in check(res, ctx):
                 if not _under_broken(p.path, e.broken):
                     self.problem(_join(f"resources[{e.index}]", p.path), p.message)
+
+
+@functools.cache
+def _checked_fields(cls: Any) -> tuple[FieldInfo, ...]:
+    """The fields :meth:`_Validator._field_checks` has anything to do with: those with a check,
+    those required to create, and those that may nest objects (with fields of their own)."""
+    nested = nested_fields(cls)
+    return tuple(
+        f for f in field_info(cls) if f.check is not None or f.create_only or f.name in nested
+    )
 
 
 @attrs.define

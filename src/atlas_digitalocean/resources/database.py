@@ -34,8 +34,11 @@ def _engine_check(value: str) -> str | None:
     return f"unknown engine {value!r}; DigitalOcean offers {', '.join(ENGINES)} (or 'postgresql')"
 
 
+_VERSION = re.compile(r"\d+(\.\d+)*")
+
+
 def _version_check(value: str) -> str | None:
-    return None if re.fullmatch(r"\d+(\.\d+)*", value) else f"{value!r} is not a version number"
+    return None if _VERSION.fullmatch(value) else f"{value!r} is not a version number"
 
 
 @attrs.frozen

@@ -22,8 +22,11 @@ __all__ = ["KIND", "Endpoints", "FirewallSpec", "InboundRule", "OutboundRule"]
 MAX_RULES, MAX_DROPLETS, MAX_TAGS = 50, 10, 5
 
 
+_PORTS = re.compile(r"(\d+)(?:-(\d+))?|all")
+
+
 def _ports_check(value: str) -> str | None:
-    match = re.fullmatch(r"(\d+)(?:-(\d+))?|all", value)
+    match = _PORTS.fullmatch(value)
     if match is None:
         return f"{value!r} is not a port, a range like '8000-9000', '0' or 'all'"
     low, high = match.group(1), match.group(2)
