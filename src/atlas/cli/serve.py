@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -104,6 +105,10 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         access_log=False,  # the app logs each request, with its id
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
+    # What was loaded to start (modules, catalogs, the app) lives as long as the process: the
+    # collector need not scan it again in every full collection, a pause of tens of ms.
+    gc.collect()
+    gc.freeze()
     with _quiet_exit():
         try:
             uvicorn.Server(config).run()

@@ -135,12 +135,15 @@ class ResourceEstimate:
         out: dict[str, Any] = {
             "resource_type": self.resource_type,
             "resource_name": self.resource_name,
-            "estimated_cost": _money(self.monthly, 2),
-            "estimated_hourly_cost": _money(self.hourly, HOURLY_PLACES),
+            "estimated_cost": _figure(_subtotal([li.monthly for li in self.line_items]), 2),
+            "estimated_hourly_cost": _figure(
+                _subtotal([li.hourly for li in self.line_items]), HOURLY_PLACES
+            ),
             "line_items": [li.to_dict() for li in self.line_items],
         }
-        if self.unpriced:
-            out["unpriced"] = list(self.unpriced)
+        unpriced = self.unpriced
+        if unpriced:
+            out["unpriced"] = list(unpriced)
         return out
 
 
@@ -177,7 +180,8 @@ class Estimate:
 
     @property
     def complete(self) -> bool:
-        return all(r.monthly is not None for r in self.breakdown)
+        subtotals = (_subtotal([li.monthly for li in r.line_items]) for r in self.breakdown)
+        return all(subtotal is not None for subtotal in subtotals)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,7 +241,21 @@ def _total(subtotals: Iterable[tuple[Decimal, str] | None], currency: str) -> Mo
 
 def _money(value: Money | None, places: int) -> float | None:
     # JSON has no decimals; the figure is rounded first, so the float carries no extra digits.
-    return None if value is None else float(value.rounded(places).amount)
+    return None if value is None else _rounded_float(value.amount, places)
+
+
+def _figure(subtotal: tuple[Decimal, str] | None, places: int) -> float | None:
+    """:func:`_money` of a :func:`_subtotal`, without making the Money."""
+    return None if subtotal is None else _rounded_float(subtotal[0], places)
+
+
+_STEPS = {places: Decimal(1).scaleb(-places) for places in (2, HOURLY_PLACES)}
+
+
+def _rounded_float(amount: Decimal, places: int) -> float:
+    """What ``float(Money(amount).rounded(places).amount)`` is."""
+    step = _STEPS.get(places) or Decimal(1).scaleb(-places)
+    return float(amount.quantize(step, ROUND_HALF_UP))
 
 
 def _number(value: Decimal) -> int | float:
