@@ -1,4 +1,5 @@
-"""The round trip of one small request to the served emulator, printed above the tables.
+"""What the machine was like during a run, printed above the tables: the round trip of one
+small request to the served emulator, and the speed of the CPU for plain Python.
 
 Every figure in seconds includes requests sent one after another, so the reader needs to know
 what one costs here: ``GET /v2/account`` on a kept-alive connection (as atlas, libcloud and
@@ -46,4 +47,27 @@ def line() -> str:
     return (
         f"Emulator round trip (serve(), GET /v2/account, median of {SAMPLES}): {kept:.1f} ms on "
         f"a kept-alive connection, {fresh:.1f} ms on a new connection."
+    )
+
+
+def python_speed() -> float:
+    """Median milliseconds of CPU time for a fixed pure-Python loop (2 million additions).
+
+    The machines benchmarks run on are often shared: a loop like this one has taken 40 % longer
+    from one minute to the next on the machine of the recorded run. Figures in seconds move
+    with it; ratios taken within one run much less."""
+    times = []
+    for _ in range(7):
+        start = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        times.append(time.process_time() - start)
+    return median(times) * 1000
+
+
+def speed_line() -> str:
+    return (
+        f"CPU speed (a fixed loop of 2 million Python additions, median of 7): "
+        f"{python_speed():.0f} ms of CPU time."
     )
