@@ -104,13 +104,32 @@ def load_json(text: str) -> Any:
     return json.loads(text)
 
 
+def _object_json(o: CloudObject) -> dict[str, Any]:
+    return {"id": o.id, "name": o.name, "status": o.status, "attributes": o.attributes}
+
+
 def dump_objects(objects: Sequence[CloudObject]) -> str:
-    return dump_json(
-        [
-            {"id": o.id, "name": o.name, "status": o.status, "attributes": o.attributes}
-            for o in objects
-        ]
-    )
+    return dump_json([_object_json(o) for o in objects])
+
+
+def merge_objects(stored: str, new: Sequence[CloudObject]) -> str:
+    """``stored`` (as :func:`dump_objects` wrote it) with ``new`` merged in: known objects keep
+    their place and are replaced when reported again; new ones follow.
+
+    A resource of 500 droplets is recorded ten at a time, so this runs on ever longer lists:
+    when none of ``new`` is known (the usual case), their JSON is appended to the stored text
+    instead of parsing and writing again every object known so far."""
+    latest = {obj.id: obj for obj in new}  # the last report of an id wins
+    if (
+        stored.startswith('[{"id":')  # written by dump_objects: compact, one object after another
+        and stored.endswith("}]")
+        and not any(f'{{"id":{json.dumps(i)},' in stored for i in latest)
+    ):
+        return stored[:-1] + "," + dump_objects(list(latest.values()))[1:] if latest else stored
+    merged = {str(o["id"]): o for o in load_json(stored)}
+    for obj in latest.values():
+        merged[obj.id] = _object_json(obj)  # a dict keeps first-insertion order on replace
+    return dump_json(list(merged.values()))
 
 
 def load_objects(text: str) -> tuple[CloudObject, ...]:

@@ -299,11 +299,15 @@ class SQLiteStore:
                     f"resource {name!r} of infrastructure {infrastructure_id} is not recorded; "
                     "save it (status 'creating') before recording its objects"
                 )
-            merged = _merge_objects(codec.load_objects(row["objects"]), objects)
             conn.execute(
                 """UPDATE resources SET objects = ?, updated_at = ?
                    WHERE infrastructure_id = ? AND name = ?""",
-                (codec.dump_objects(merged), self._now(), infrastructure_id, name),
+                (
+                    codec.merge_objects(row["objects"], objects),
+                    self._now(),
+                    infrastructure_id,
+                    name,
+                ),
             )
 
     def delete_resource(self, infrastructure_id: str, name: str) -> None:
@@ -602,16 +606,6 @@ def _operation(conn: sqlite3.Connection, operation_id: str) -> OperationRecord:
     if row is None:
         raise StateError(f"operation {operation_id} is not recorded")
     return codec.operation_from_row(row)
-
-
-def _merge_objects(
-    known: Sequence[CloudObject], new: Sequence[CloudObject]
-) -> tuple[CloudObject, ...]:
-    """Known objects keep their place (and are replaced when reported again); new ones follow."""
-    merged = {o.id: o for o in known}
-    for obj in new:
-        merged[obj.id] = obj  # a dict keeps first-insertion order even when a value changes
-    return tuple(merged.values())
 
 
 def _lock_row(conn: sqlite3.Connection, infrastructure_id: str) -> LockInfo | None:

@@ -174,6 +174,51 @@ def test_record_objects_merges_by_id(store: SQLiteStore, clock: FakeClock) -> No
     assert got.updated_at == clock.now
 
 
+@pytest.mark.parametrize(
+    "batches",
+    [
+        [["1", "2"], ["3"], ["4", "5"]],  # only new objects: appended to the stored text
+        [["1", "2"], ["2", "3"], ["1"]],  # reported again: replaced in place
+        [["1"], ["2", "2"]],  # the same id twice in one report: the last one wins
+        [[], ["1"], []],  # nothing to record, on an empty and a non-empty list
+    ],
+)
+def test_record_objects_in_batches_keeps_order_and_last_report(
+    store: SQLiteStore, batches: list[list[str]]
+) -> None:
+    store.save_infrastructure(infrastructure())
+    store.save_resource(resource(status="creating", objects=()))
+    expected: dict[str, int] = {}
+    for round_no, ids in enumerate(batches):
+        reported = [
+            cloud_object(i, attributes={"round": round_no, "n": n}) for n, i in enumerate(ids)
+        ]
+        store.record_objects("inf-1", "app", reported)
+        for obj in reported:
+            expected[obj.id] = obj.attributes["n"] + 100 * round_no
+    (got,) = store.list_resources("inf-1")
+    assert [o.id for o in got.objects] == list(expected)
+    assert [o.attributes["n"] + 100 * o.attributes["round"] for o in got.objects] == list(
+        expected.values()
+    )
+
+
+def test_an_id_that_also_appears_inside_attributes_is_still_merged_right(
+    store: SQLiteStore,
+) -> None:
+    # The stored text holds '{"id":"7",' inside the first object's attributes: the fast
+    # path must not be fooled into thinking 7 is known, nor the slow one into losing it.
+    store.save_infrastructure(infrastructure())
+    store.save_resource(resource(status="creating", objects=()))
+    first = cloud_object("1", status="creating", attributes={"x": {"id": "7", "y": 1}})
+    store.record_objects("inf-1", "app", [first])
+    store.record_objects("inf-1", "app", [cloud_object("7", status="creating")])
+    store.record_objects("inf-1", "app", [cloud_object("7", status="active")])
+    (got,) = store.list_resources("inf-1")
+    assert [(o.id, o.status) for o in got.objects] == [("1", "creating"), ("7", "active")]
+    assert got.objects[0].attributes == {"x": {"id": "7", "y": 1}}
+
+
 def test_record_objects_needs_the_resource_row(store: SQLiteStore) -> None:
     store.save_infrastructure(infrastructure())
     with pytest.raises(StateError, match="'app' of infrastructure inf-1 is not recorded"):
