@@ -225,8 +225,13 @@ def table(rounds: Sequence[Round], runs: int, duration: float) -> Table:
         p99 = [r.opened["p99_ms"] for r in mine]
         target = "-"
         if endpoint.startswith("POST /estimate-cost"):
-            ok = median(rate) >= TARGET_RATE and median(p99) < TARGET_P99_MS
-            target = f">= {rate_label}, p99 < {TARGET_P99_MS:.0f} ms: {verdict(ok)}"
+            closed_p99 = median([r.closed["p99_ms"] for r in mine])
+            target = (
+                f">= {rate_label}: {verdict(median(rate) >= TARGET_RATE)}; "
+                f"p99 < {TARGET_P99_MS:.0f} ms at {CONNECTIONS} conn.: "
+                f"{verdict(closed_p99 < TARGET_P99_MS)}, at {rate_label}: "
+                f"{verdict(median(p99) < TARGET_P99_MS)}"
+            )
         t.add(
             endpoint,
             LOGGING[level],
