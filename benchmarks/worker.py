@@ -22,7 +22,7 @@ import yaml
 
 from atlas import AsyncAtlas
 from atlas.store import SQLiteStore
-from atlas_digitalocean.ops.base import OpsSettings
+from atlas_digitalocean.ops import OpsSettings
 from atlas_digitalocean.provider import DigitalOceanProvider
 from benchmarks.harness import REPO, TOKEN
 
