@@ -63,33 +63,43 @@ def served(config: EmulatorConfig) -> Iterator[ServedEmulator]:
         handle.close()
 
 
-def run_worker(args: Sequence[str], *, timeout: float = 3600.0) -> dict[str, Any]:
-    """Run ``python -m benchmarks.worker *args`` and return the JSON it prints last."""
+def child_env() -> dict[str, str]:
+    """The environment of every child process: this checkout importable, and no proxy that
+    could send anything anywhere but loopback."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-        # Nothing may go anywhere but loopback: no proxy may be picked up from the environment.
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)
+    return env
+
+
+def run_module(module: str, args: Sequence[str], *, timeout: float) -> dict[str, Any]:
+    """Run ``python -m module *args`` in a child process; the JSON line it prints last."""
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.worker", *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO,
-        env=env,
+        env=child_env(),
         check=False,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(
-            f"worker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            f"{module} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def run_worker(args: Sequence[str], *, timeout: float = 3600.0) -> dict[str, Any]:
+    """Run ``python -m benchmarks.worker *args`` and return the JSON it prints last."""
+    return run_module("benchmarks.worker", args, timeout=timeout)
 
 
 # -- counting -----------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import attrs
 import httpx
 import yaml
 
-from benchmarks.harness import REPO, Table, median, spread, verdict
+from benchmarks.harness import REPO, Table, child_env, median, run_module, spread, verdict
 
 TARGET_RATE = 1000.0  # requests/s, POST /estimate-cost on one worker
 TARGET_P99_MS = 25.0
@@ -80,7 +79,7 @@ def atlas_serve(log_level: str, workdir: Path) -> Iterator[Server]:
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=workdir,
-            env={**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"},
+            env=child_env(),
         )  # fmt: skip
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     try:
@@ -127,25 +126,11 @@ def _finished_operation(server: Server, spec: dict[str, Any]) -> str:
 def load(server: Server, endpoint: Endpoint, *extra: str) -> dict[str, Any]:
     """One run of :mod:`benchmarks.loadgen` against ``server``; what it printed."""
     port = server.url.rsplit(":", 1)[1]
-    args = [sys.executable, "-m", "benchmarks.loadgen", "--port", port,
-            "--method", endpoint.method, "--path", endpoint.path,
+    args = ["--port", port, "--method", endpoint.method, "--path", endpoint.path,
             "--watch-pid", str(server.proc.pid), *extra]  # fmt: skip
     if endpoint.body is not None:
         args += ["--body-file", str(endpoint.body)]
-    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        args,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": path},
-        check=False,
-        timeout=600,
-    )
-    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"load generator failed ({proc.returncode}):\n{proc.stderr}")
-    result: dict[str, Any] = json.loads(lines[-1])
+    result = run_module("benchmarks.loadgen", args, timeout=600)
     bad = {k: v for k, v in result["statuses"].items() if not k.startswith("2")}
     if bad:
         raise RuntimeError(f"{endpoint.label}: answers other than 2xx: {bad}")

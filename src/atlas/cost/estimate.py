@@ -125,20 +125,24 @@ class ResourceEstimate:
     @property
     def monthly(self) -> Money | None:
         """The monthly cost, or ``None`` when any component has no known price."""
-        return _sum([li.monthly for li in self.line_items])
+        return _as_money(self._monthly_subtotal())
 
     @property
     def hourly(self) -> Money | None:
-        return _sum([li.hourly for li in self.line_items])
+        return _as_money(self._hourly_subtotal())
+
+    def _monthly_subtotal(self) -> tuple[Decimal, str] | None:
+        return _subtotal([li.monthly for li in self.line_items])
+
+    def _hourly_subtotal(self) -> tuple[Decimal, str] | None:
+        return _subtotal([li.hourly for li in self.line_items])
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "resource_type": self.resource_type,
             "resource_name": self.resource_name,
-            "estimated_cost": _figure(_subtotal([li.monthly for li in self.line_items]), 2),
-            "estimated_hourly_cost": _figure(
-                _subtotal([li.hourly for li in self.line_items]), HOURLY_PLACES
-            ),
+            "estimated_cost": _figure(self._monthly_subtotal(), 2),
+            "estimated_hourly_cost": _figure(self._hourly_subtotal(), HOURLY_PLACES),
             "line_items": [li.to_dict() for li in self.line_items],
         }
         unpriced = self.unpriced
@@ -170,25 +174,23 @@ class Estimate:
 
     @property
     def monthly(self) -> Money:
-        subtotals = (_subtotal([li.monthly for li in r.line_items]) for r in self.breakdown)
-        return _total(subtotals, self.currency)
+        return _total((r._monthly_subtotal() for r in self.breakdown), self.currency)
 
     @property
     def hourly(self) -> Money:
-        subtotals = (_subtotal([li.hourly for li in r.line_items]) for r in self.breakdown)
-        return _total(subtotals, self.currency)
+        return _total((r._hourly_subtotal() for r in self.breakdown), self.currency)
 
     @property
     def complete(self) -> bool:
-        subtotals = (_subtotal([li.monthly for li in r.line_items]) for r in self.breakdown)
-        return all(subtotal is not None for subtotal in subtotals)
+        return all(r._monthly_subtotal() is not None for r in self.breakdown)
 
     def to_dict(self) -> dict[str, Any]:
+        monthly = [r._monthly_subtotal() for r in self.breakdown]  # once, for total and complete
         return {
-            "estimated_monthly_cost": _money(self.monthly, 2),
+            "estimated_monthly_cost": _money(_total(monthly, self.currency), 2),
             "estimated_hourly_cost": _money(self.hourly, HOURLY_PLACES),
             "currency": self.currency,
-            "complete": self.complete,
+            "complete": all(subtotal is not None for subtotal in monthly),
             "breakdown": [r.to_dict() for r in self.breakdown],
             "catalogs": [
                 {
@@ -201,9 +203,7 @@ class Estimate:
         }
 
 
-def _sum(amounts: list[Money | None]) -> Money | None:
-    """The sum in the first amount's currency; ``None`` when there are none or any is unknown."""
-    subtotal = _subtotal(amounts)
+def _as_money(subtotal: tuple[Decimal, str] | None) -> Money | None:
     return None if subtotal is None else Money(*subtotal)
 
 
@@ -213,7 +213,8 @@ def _sum(amounts: list[Money | None]) -> Money | None:
 
 
 def _subtotal(amounts: list[Money | None]) -> tuple[Decimal, str] | None:
-    """What :func:`_sum` comes to, as an amount and a currency."""
+    """The sum in the first amount's currency, as an amount and a currency; ``None`` when there
+    are none or any is unknown."""
     known = [a for a in amounts if a is not None]
     if not known or len(known) < len(amounts):
         return None

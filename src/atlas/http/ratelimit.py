@@ -219,16 +219,11 @@ class RateLimiter:
                 self._learn(headers, status, permit)
             self._wake_head()  # it may have been waiting for a request in flight to end
 
-    def observe(
-        self, headers: Mapping[str, str], *, status: int, permit: Permit | None = None
-    ) -> None:
-        """Learn from a response's rate-limit headers (every response, errors included).
-
-        :meth:`release` does this for the answer it is given; ``permit`` (the answered
-        request's) lets the estimate allow for requests its answer cannot include yet.
-        """
+    def observe(self, headers: Mapping[str, str], *, status: int) -> None:
+        """Learn from a response's rate-limit headers, for an answer to a request this limiter
+        did not let through (:meth:`release` learns from its own requests' answers)."""
         with self._lock:
-            self._learn(headers, status, permit)
+            self._learn(headers, status, None)
             self._wake_head()
 
     # -- internals; every method below runs under self._lock or takes it -----------------------

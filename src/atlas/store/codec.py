@@ -120,12 +120,14 @@ def merge_objects(stored: str, new: Sequence[CloudObject]) -> str:
     when none of ``new`` is known (the usual case), their JSON is appended to the stored text
     instead of parsing and writing again every object known so far."""
     latest = {obj.id: obj for obj in new}  # the last report of an id wins
+    if not latest:
+        return stored
     if (
         stored.startswith('[{"id":')  # written by dump_objects: compact, one object after another
         and stored.endswith("}]")
         and not any(f'{{"id":{json.dumps(i)},' in stored for i in latest)
     ):
-        return stored[:-1] + "," + dump_objects(list(latest.values()))[1:] if latest else stored
+        return stored[:-1] + "," + dump_objects(list(latest.values()))[1:]
     merged = {str(o["id"]): o for o in load_json(stored)}
     for obj in latest.values():
         merged[obj.id] = _object_json(obj)  # a dict keeps first-insertion order on replace

@@ -26,13 +26,23 @@ def emulator(clock: ManualClock) -> Emulator:
     return Emulator(EmulatorConfig(latency_scale=1.0, droplet_limit=1000, seed=7), clock=clock)
 
 
-@pytest.fixture
-async def provider(emulator: Emulator, clock: ManualClock) -> AsyncIterator[DigitalOceanProvider]:
+def provider_on(
+    emulator: Emulator, clock: ManualClock, slept: list[float] | None = None
+) -> DigitalOceanProvider:
+    """A provider on ``emulator`` whose sleeps only advance ``clock`` (noted in ``slept``)."""
+
     async def sleep(seconds: float) -> None:
+        if slept is not None:
+            slept.append(seconds)
         clock.advance(seconds)
 
     settings = OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep)
-    do = DigitalOceanProvider(TOKEN, transport=emulator.transport(), settings=settings, env={})
+    return DigitalOceanProvider(TOKEN, transport=emulator.transport(), settings=settings, env={})
+
+
+@pytest.fixture
+async def provider(emulator: Emulator, clock: ManualClock) -> AsyncIterator[DigitalOceanProvider]:
+    do = provider_on(emulator, clock)
     yield do
     await do.aclose()
 

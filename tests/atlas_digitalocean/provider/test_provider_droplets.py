@@ -10,10 +10,9 @@ from atlas.exceptions import AtlasError
 from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers import ProviderRegistry
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, Fault, FaultKind, ManualClock
-from atlas_digitalocean.ops.base import OpsSettings
 from atlas_digitalocean.ops.droplets import CONCURRENT_CREATES
 from atlas_digitalocean.provider import DigitalOceanProvider
-from tests.atlas_digitalocean.provider.conftest import TOKEN, spec_of
+from tests.atlas_digitalocean.provider.conftest import provider_on, spec_of
 
 
 def droplet(name: str = "web", **specs: object) -> dict[str, object]:
@@ -105,12 +104,7 @@ async def test_a_refused_batch_leaves_every_created_droplet_recorded(
     clock: ManualClock, owner: Owner, registry: ProviderRegistry
 ) -> None:
     small = Emulator(EmulatorConfig(latency_scale=1.0, droplet_limit=25, seed=7), clock=clock)
-
-    async def sleep(seconds: float) -> None:
-        clock.advance(seconds)
-
-    settings = OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep)
-    provider = DigitalOceanProvider(TOKEN, transport=small.transport(), settings=settings, env={})
+    provider = provider_on(small, clock)
     recorded: list[str] = []
 
     async def on_created(name: str, objects: list[CloudObject]) -> None:
@@ -131,15 +125,7 @@ async def test_polling_rounds_start_a_poll_interval_apart_however_long_a_round_t
     clock: ManualClock, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        clock.advance(seconds)
-
-    settings = OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep)
-    provider = DigitalOceanProvider(
-        TOKEN, transport=emulator.transport(), settings=settings, env={}
-    )
+    provider = provider_on(emulator, clock, slept)
     try:
         spec = spec_of(registry, droplet(count=3))
         state = await provider.create(owner, spec, spec.resources[0], {})
