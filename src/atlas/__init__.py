@@ -48,7 +48,7 @@ from atlas.model.records import EventRecord, InfrastructureRecord, OperationReco
 from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.plugins import get_plugin_manager, hookimpl
 from atlas.providers import ProviderInfo, ProviderRegistry, ResourceKind
-from atlas.providers.live import Provider
+from atlas.providers.contract import Provider
 from atlas.runtime import default_registry, estimate, load_spec
 
 __all__ = [

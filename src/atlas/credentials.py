@@ -4,11 +4,13 @@ A chain tries its sources in order — an explicit value, environment variables,
 ControlVector Context Manager — and returns the first credential found. When none is found,
 ``CredentialsError`` names every source tried and why each failed, never a secret::
 
-    chain = digitalocean_token_chain(jwt=request_jwt)
+    chain = provider_info.credentials.chain(jwt=request_jwt)
     token = await chain.resolve()          # a Secret; token.reveal() gives the string
 
 Sources are small attrs classes with one ``async lookup() -> Secret`` method that raises
-``CredentialsError`` with a short reason, so AWS, GCP and Azure chains are built the same way.
+``CredentialsError`` with a short reason. Each provider declares where its credential may come
+from with a :class:`CredentialSpec` (its environment names and Context Manager key); the core
+builds the chain from that, so no provider's names live here.
 """
 
 from __future__ import annotations
@@ -29,20 +31,14 @@ __all__ = [
     "ContextManagerSource",
     "CredentialChain",
     "CredentialSource",
+    "CredentialSpec",
     "EnvironmentSource",
     "ExplicitSource",
     "Secret",
     "credential_chain",
-    "digitalocean_token_chain",
 ]
 
 DEFAULT_CONTEXT_MANAGER_URL = "http://localhost:3002"
-DIGITALOCEAN_ENV_NAMES = (
-    "DIGITALOCEAN_TOKEN",
-    "DIGITALOCEAN_ACCESS_TOKEN",
-    "DIGITALOCEAN_API_TOKEN",
-)
-DIGITALOCEAN_CREDENTIAL_KEY = "digitalocean_api_token"
 # The old Context Manager client used 10 s; a credential store that is down must not hang a plan.
 CONTEXT_MANAGER_TIMEOUT = 10.0
 
@@ -246,24 +242,35 @@ def credential_chain(
     return CredentialChain(what, tuple(sources))
 
 
-def digitalocean_token_chain(
-    explicit: Secret | str | None = None,
-    *,
-    jwt: Secret | str | None = None,
-    env: Mapping[str, str] | None = None,
-    context_manager_url: str | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> CredentialChain:
-    """The chain for a DigitalOcean API token: explicit, ``DIGITALOCEAN_TOKEN``,
-    ``DIGITALOCEAN_ACCESS_TOKEN``, ``DIGITALOCEAN_API_TOKEN``, then the Context Manager key
-    ``digitalocean_api_token``."""
-    return credential_chain(
-        "DigitalOcean API token",
-        key=DIGITALOCEAN_CREDENTIAL_KEY,
-        env_names=DIGITALOCEAN_ENV_NAMES,
-        explicit=explicit,
-        jwt=jwt,
-        env=env,
-        context_manager_url=context_manager_url,
-        transport=transport,
-    )
+@attrs.frozen
+class CredentialSpec:
+    """Where a provider's credential may come from, as the provider declares it.
+
+    ``what`` names it in messages (``"Nimbus API token"``), ``env_names`` are tried in order,
+    then the Context Manager under ``context_key`` when the caller's JWT is at hand.
+    """
+
+    what: str
+    env_names: tuple[str, ...]
+    context_key: str
+
+    def chain(
+        self,
+        explicit: Secret | str | None = None,
+        *,
+        jwt: Secret | str | None = None,
+        env: Mapping[str, str] | None = None,
+        context_manager_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> CredentialChain:
+        """The standard chain (see :func:`credential_chain`) for this credential."""
+        return credential_chain(
+            self.what,
+            key=self.context_key,
+            env_names=self.env_names,
+            explicit=explicit,
+            jwt=jwt,
+            env=env,
+            context_manager_url=context_manager_url,
+            transport=transport,
+        )

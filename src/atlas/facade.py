@@ -35,7 +35,7 @@ from atlas.lifecycle.plan import Plan, make_plan
 from atlas.model.infrastructure import Budget, InfrastructureSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
 from atlas.model.state import Owner, ResourceState
-from atlas.providers.live import Provider
+from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
 from atlas.runtime import SpecSource, default_registry
 from atlas.spec.validate import validate_spec
@@ -267,6 +267,7 @@ class AsyncAtlas:
         provider = self._provider(spec.provider)
         await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
         infra = self._live_infra(spec.name) or self._new_infra(spec)
+        info = self.registry.get(spec.provider)
         runner = OperationRunner(
             store=self.store,
             provider=provider,
@@ -276,7 +277,8 @@ class AsyncAtlas:
             plan=plan,
             kind="apply",
             rollback=rollback,
-            timeouts=timeouts,
+            timeouts={**info.ready_timeouts, **(timeouts or {})},
+            default_timeout=info.default_ready_timeout,
             on_progress=on_progress,
         )
         op = await runner.run()
@@ -370,10 +372,7 @@ class AsyncAtlas:
             if self._factory is not None:
                 self._providers[name] = self._factory(name)
             else:
-                factory = self.registry.get(name).factory
-                if factory is None:
-                    raise NotFound(f"provider {name!r} cannot create resources (no factory)")
-                self._providers[name] = factory()
+                self._providers[name] = self.registry.build(name)
         return self._providers[name]
 
     @staticmethod

@@ -15,7 +15,7 @@ from atlas.cost.engine import estimate_spec
 from atlas.cost.estimate import Estimate
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.plugins.manager import get_plugin_manager
-from atlas.providers.base import Purpose
+from atlas.providers.declarations import Purpose
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.validate import validate_spec
 

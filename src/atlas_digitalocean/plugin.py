@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from atlas.cost.catalog import PriceCatalog
 from atlas.plugins import hookimpl
-from atlas.providers.base import CliCommand, ProviderInfo, ResourceKind, Sandbox
+from atlas.providers.declarations import CliCommand, ProviderInfo, ResourceKind, Sandbox
 from atlas_digitalocean.catalog import load_price_catalog
 from atlas_digitalocean.checks import check_spec
+from atlas_digitalocean.credentials import TOKEN
 from atlas_digitalocean.provider import DigitalOceanProvider
 from atlas_digitalocean.resources import KINDS
 
@@ -17,8 +18,18 @@ PROVIDER = ProviderInfo(
     title="DigitalOcean",
     package="atlas-infra",
     check=check_spec,
-    factory=DigitalOceanProvider,
+    factory=DigitalOceanProvider.from_config,
     aliases=("do",),
+    credentials=TOKEN,
+    ready_timeouts={
+        "droplet": 600.0,
+        "volume": 300.0,
+        "database": 1800.0,
+        "load_balancer": 900.0,
+        "firewall": 300.0,
+        "vpc": 120.0,
+    },
+    currency="USD",
 )
 
 

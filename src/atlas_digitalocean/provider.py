@@ -10,13 +10,14 @@ import httpx
 
 from atlas.cost.catalog import Price, PriceCatalog, Source
 from atlas.cost.money import Money
-from atlas.credentials import Secret, digitalocean_token_chain
+from atlas.credentials import CredentialChain, Secret
 from atlas.exceptions import CapacityError, PluginError, WaitTimeoutError
 from atlas.http import ApiClient, RetryPolicy
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import Owner, ResourceState
-from atlas.providers.live import OnCreated, Provider
+from atlas.providers.contract import OnCreated, Provider, ProviderConfig, StepContext
 from atlas_digitalocean.api import DigitalOceanAPI
+from atlas_digitalocean.credentials import digitalocean_token_chain
 from atlas_digitalocean.ops import ALL_OPS, KindOps, OpsSettings
 
 __all__ = ["API_URL_ENV", "DEFAULT_API_URL", "POLL_INTERVAL_ENV", "DigitalOceanProvider"]
@@ -34,6 +35,7 @@ class DigitalOceanProvider(Provider):
     :param token: the API token; when omitted, the credentials chain is tried (environment
         ``DIGITALOCEAN_TOKEN``, ``DIGITALOCEAN_ACCESS_TOKEN``, ``DIGITALOCEAN_API_TOKEN``, then
         the Context Manager when ``jwt`` is given) the first time the API is needed.
+    :param credentials: a chain built elsewhere (the core's, from the plugin's declaration).
     :param base_url: the API's address; default ``$DIGITALOCEAN_API_URL`` or the real API.
     :param transport: an httpx transport (the in-process emulator, in tests).
     :param settings: polling and timing; tests inject a fake clock and sleep.
@@ -46,6 +48,7 @@ class DigitalOceanProvider(Provider):
         token: Secret | str | None = None,
         *,
         jwt: Secret | str | None = None,
+        credentials: CredentialChain | None = None,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         settings: OpsSettings | None = None,
@@ -53,13 +56,18 @@ class DigitalOceanProvider(Provider):
         env: Mapping[str, str] | None = None,
     ) -> None:
         self._env = os.environ if env is None else env
-        self._chain = digitalocean_token_chain(token, jwt=jwt, env=env)
+        self._chain = credentials or digitalocean_token_chain(token, jwt=jwt, env=env)
         self.base_url = base_url or self._env.get(API_URL_ENV) or DEFAULT_API_URL
         self._transport = transport
         self.settings = settings or OpsSettings(poll_interval=self._poll_interval())
         self._retry = retry
         self._api: DigitalOceanAPI | None = None
         self._ops: dict[str, KindOps] = {}
+
+    @classmethod
+    def from_config(cls, config: ProviderConfig) -> DigitalOceanProvider:
+        """The provider as the core builds it (:data:`atlas.providers.ProviderFactory`)."""
+        return cls(credentials=config.credentials, env=config.env)
 
     def __repr__(self) -> str:
         return f"DigitalOceanProvider(base_url={self.base_url!r})"
@@ -109,16 +117,15 @@ class DigitalOceanProvider(Provider):
 
     async def create(
         self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
+        ctx: StepContext,
         *,
         on_created: OnCreated | None = None,
         recover: bool = False,
     ) -> ResourceState:
-        ops = await self.ops(resource.type)
-        return await ops.create(owner, spec, resource, deps, on_created=on_created, recover=recover)
+        ops = await self.ops(ctx.resource.type)
+        return await ops.create(
+            ctx.owner, ctx.spec, ctx.resource, ctx.deps, on_created=on_created, recover=recover
+        )
 
     async def wait(
         self, owner: Owner, states: Sequence[ResourceState], *, timeout: float
@@ -154,18 +161,11 @@ class DigitalOceanProvider(Provider):
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         return await (await self.ops(state.type)).read(owner, state)
 
-    async def update(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        state: ResourceState,
-        deps: Mapping[str, ResourceState],
-    ) -> ResourceState:
-        ops = await self.ops(resource.type)
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
+        ops = await self.ops(ctx.resource.type)
         # DigitalOcean refuses actions while an object has a pending event (a create, say).
-        [ready] = await self.wait(owner, [state], timeout=self.settings.action_timeout)
-        return await ops.update(owner, spec, resource, ready, deps)
+        [ready] = await self.wait(ctx.owner, [state], timeout=self.settings.action_timeout)
+        return await ops.update(ctx.owner, ctx.spec, ctx.resource, ready, ctx.deps)
 
     async def delete(self, owner: Owner, state: ResourceState) -> None:
         await (await self.ops(state.type)).delete(owner, state)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atlas.providers.base import Sandbox
+from atlas.providers.declarations import Sandbox
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig
 from atlas_digitalocean.emulator.catalog import OPEN_REGIONS
 from atlas_digitalocean.ops.base import OpsSettings

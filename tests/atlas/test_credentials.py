@@ -11,17 +11,24 @@ import pytest
 from atlas.credentials import (
     ContextManagerSource,
     CredentialChain,
+    CredentialSpec,
     EnvironmentSource,
     ExplicitSource,
     Secret,
     credential_chain,
-    digitalocean_token_chain,
 )
 from atlas.exceptions import CredentialsError
 
 TOKEN = "dop_v1_" + "5eed" * 16
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoidSJ9.c2lnbmF0dXJl"
 CM = "http://cm.test:3002"
+
+#: A token chain as a provider declares one (the names are DigitalOcean's, as an example).
+digitalocean_token_chain = CredentialSpec(
+    "DigitalOcean API token",
+    ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_API_TOKEN"),
+    "digitalocean_api_token",
+).chain
 
 
 class ContextManager:

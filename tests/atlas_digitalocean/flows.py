@@ -1,6 +1,6 @@
 """One provider flow per DigitalOcean kind: create → wait → read → update → delete.
 
-The flows drive the public :class:`~atlas.providers.live.Provider` API only, so the same code
+The flows drive the public :class:`~atlas.providers.contract.Provider` API only, so the same code
 records a cassette (real time, real sockets, against the emulator or the real API) and replays
 it (a fake sleep, no network). Each flow also makes what its kind depends on (a volume needs a
 droplet) and ends with nothing left: after the deletes, ``read`` finds none of it.
@@ -24,8 +24,8 @@ import atlas_digitalocean.plugin
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.model.state import Owner, ResourceState
 from atlas.plugins import get_plugin_manager
-from atlas.providers import ProviderRegistry
-from atlas.providers.live import Provider
+from atlas.providers import ProviderRegistry, StepContext
+from atlas.providers.contract import Provider
 from atlas.spec import validate_spec
 
 __all__ = [
@@ -123,7 +123,7 @@ class _Run:
             reported.extend(o.id for o in objects)
 
         state = await self.provider.create(
-            self.owner, spec, resource, dict(deps or {}), on_created=on_created
+            StepContext(self.owner, spec, resource, dict(deps or {})), on_created=on_created
         )
         self.made[name] = state
         _check(state.objects, f"create {name}", "no objects came back")
@@ -156,7 +156,7 @@ class _Run:
         deps: Mapping[str, ResourceState] | None = None,
     ) -> ResourceState:
         new = await self.provider.update(
-            self.owner, spec, spec.resource(state.name), state, dict(deps or {})
+            StepContext(self.owner, spec, spec.resource(state.name), dict(deps or {})), state
         )
         self.made[state.name] = new
         return new

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from atlas.model.state import Owner, ResourceState
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
 from atlas.spec import dependencies, validate_spec
 from atlas_digitalocean.emulator import EmulatorConfig, ServedEmulator, serve
 from atlas_digitalocean.ops.base import OpsSettings
@@ -67,7 +67,7 @@ async def test_stack_lifecycle_over_loopback(
     states: dict[str, ResourceState] = {}
     for name in order(spec):
         res = spec.resource(name)
-        created = await provider.create(owner, spec, res, states)
+        created = await provider.create(StepContext(owner, spec, res, states))
         [states[name]] = await provider.wait(owner, [created], timeout=30)
         assert states[name].status == "active", name
     assert len(states["web"].objects) == 3
@@ -82,7 +82,7 @@ async def test_stack_lifecycle_over_loopback(
     new_spec = validate_spec(updated(doc), registry=registry)
     for name in order(new_spec):
         res = new_spec.resource(name)
-        changed = await provider.update(owner, new_spec, res, states[name], states)
+        changed = await provider.update(StepContext(owner, new_spec, res, states), states[name])
         [states[name]] = await provider.wait(owner, [changed], timeout=30)
         assert states[name].status == "active", name
     assert states["worker"].attribute("size") == "s-4vcpu-8gb"

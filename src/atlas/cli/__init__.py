@@ -24,7 +24,7 @@ from atlas.cli.render import (
 from atlas.cli.serve import add_serve_command
 from atlas.exceptions import AtlasError, PluginError, SpecError, SpecValidationError
 from atlas.plugins import get_plugin_manager
-from atlas.providers.base import CliCommand
+from atlas.providers.declarations import CliCommand
 from atlas.runtime import default_registry, estimate, load_spec
 
 __all__ = ["main"]

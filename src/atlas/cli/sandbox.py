@@ -14,7 +14,7 @@ from atlas.cli.render import render_plan, render_view
 from atlas.exceptions import PluginError
 from atlas.facade import AsyncAtlas
 from atlas.plugins import get_plugin_manager
-from atlas.providers.base import Sandbox
+from atlas.providers.declarations import Sandbox
 from atlas.runtime import default_registry, load_spec
 from atlas.store import SQLiteStore
 

@@ -21,24 +21,15 @@ from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.records import OperationRecord, ResourceRecord, StepAction, StepRecord, utcnow
 from atlas.model.state import CloudObject, Owner, ResourceState
-from atlas.providers.live import Provider
+from atlas.providers.contract import Provider, StepContext
 from atlas.spec.dump import dump_resource
 from atlas.spec.graph import dependencies
 from atlas.store.base import StateStore
 
-__all__ = ["DEFAULT_TIMEOUTS", "Executor", "ProgressCallback", "plan_steps"]
+__all__ = ["Executor", "ProgressCallback", "plan_steps"]
 
 logger = logging.getLogger("atlas.lifecycle")
 
-#: Seconds to wait for a resource of each kind to become ready before the step times out.
-DEFAULT_TIMEOUTS: Mapping[str, float] = {
-    "droplet": 600.0,
-    "volume": 300.0,
-    "database": 1800.0,
-    "load_balancer": 900.0,
-    "firewall": 300.0,
-    "vpc": 120.0,
-}
 #: Called as the operation progresses (for live displays); never allowed to fail it.
 ProgressCallback = Callable[[OperationRecord, StepRecord | None], None]
 
@@ -85,7 +76,10 @@ class Executor:
     operation: OperationRecord
     rollback: bool = True
     parallelism: int = 8
-    timeouts: Mapping[str, float] = attrs.field(factory=lambda: dict(DEFAULT_TIMEOUTS))
+    #: Seconds a resource of each kind may take to become ready (the provider declares them,
+    #: :attr:`atlas.providers.ProviderInfo.ready_timeouts`); ``default_timeout`` for the rest.
+    timeouts: Mapping[str, float] = attrs.field(factory=dict)
+    default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
     _created: list[str] = attrs.field(factory=list)
 
@@ -173,10 +167,9 @@ class Executor:
         self._progress(step)
         deps = self._deps()
         try:
+            ctx = StepContext(self.owner, self.spec, res, deps)
             if step.action == "update" and existing is not None:
-                return await self.provider.update(
-                    self.owner, self.spec, res, existing.state(), deps
-                )
+                return await self.provider.update(ctx, existing.state())
             # Look for what exists before creating whenever this resource has a record (an
             # interrupted create, a replacement): only a resource atlas has never written down
             # can be created without looking.
@@ -184,9 +177,7 @@ class Executor:
             # Counted as made by this operation from the moment it is asked for: a create that
             # fails may still have left objects, and a rollback must look for them.
             self._created.append(step.resource)
-            state = await self.provider.create(
-                self.owner, self.spec, res, deps, on_created=self._ids(step), recover=resume
-            )
+            state = await self.provider.create(ctx, on_created=self._ids(step), recover=resume)
             return state
         except AtlasError as exc:
             self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
@@ -199,7 +190,7 @@ class Executor:
             groups.setdefault(state.type, []).append(i)
 
         async def wait_kind(kind: str, idx: list[int]) -> list[ResourceState]:
-            timeout = self.timeouts.get(kind, 600.0)
+            timeout = self.timeouts.get(kind, self.default_timeout)
             try:
                 return await self.provider.wait(
                     self.owner, [states[i] for i in idx], timeout=timeout

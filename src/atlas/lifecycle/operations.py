@@ -30,8 +30,8 @@ from atlas.model.records import (
     utcnow,
 )
 from atlas.model.state import Owner
-from atlas.providers.base import ResourceKind
-from atlas.providers.live import Provider
+from atlas.providers.contract import Provider
+from atlas.providers.declarations import ResourceKind
 from atlas.spec.dump import dump_spec
 from atlas.store.base import StateStore
 
@@ -72,6 +72,7 @@ class OperationRunner:
     kind: OperationKind
     rollback: bool = True
     timeouts: Mapping[str, float] | None = None
+    default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
     heartbeat_every: float = 20.0
 
@@ -138,9 +139,9 @@ class OperationRunner:
             operation=op,
             rollback=self.rollback,
             on_progress=self.on_progress,
+            timeouts=dict(self.timeouts or {}),
+            default_timeout=self.default_timeout,
         )
-        if self.timeouts is not None:
-            executor.timeouts = {**executor.timeouts, **self.timeouts}
         return executor
 
     def _supersede_interrupted(self, op: OperationRecord) -> None:

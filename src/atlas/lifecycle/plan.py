@@ -16,7 +16,7 @@ from atlas.cost.money import Money
 from atlas.model.infrastructure import Budget, InfrastructureSpec
 from atlas.model.records import ResourceRecord
 from atlas.model.references import iter_references
-from atlas.providers.base import ResourceKind
+from atlas.providers.declarations import ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import make_converter
 from atlas.spec.dump import dump_resource

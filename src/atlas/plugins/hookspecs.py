@@ -14,7 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     from atlas.cost.catalog import Price, PriceCatalog
     from atlas.model.records import EventRecord
-    from atlas.providers.base import CliCommand, ProviderInfo, ResourceKind, Sandbox
+    from atlas.providers.declarations import CliCommand, ProviderInfo, ResourceKind, Sandbox
 
 __all__ = [
     "atlas_add_price_catalogs",

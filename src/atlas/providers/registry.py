@@ -10,6 +10,7 @@ import pluggy
 
 from atlas.cost.catalog import Price, PriceCatalog
 from atlas.cost.estimate import PriceLookup
+from atlas.credentials import CredentialChain, CredentialSpec, Secret
 from atlas.exceptions import (
     DuplicateProviderError,
     DuplicateResourceKindError,
@@ -17,7 +18,8 @@ from atlas.exceptions import (
     ProviderNotFoundError,
 )
 from atlas.plugins.manager import DISABLE_AUTOLOAD_ENV
-from atlas.providers.base import ProviderInfo, ResourceKind
+from atlas.providers.contract import Provider, ProviderConfig
+from atlas.providers.declarations import ProviderInfo, ResourceKind
 
 __all__ = ["KNOWN_PACKAGES", "ProviderRegistry"]
 
@@ -109,6 +111,29 @@ class ProviderRegistry:
     def price_lookup(self, provider: str) -> PriceLookup:
         name = self.get(provider).name
         return PriceLookup(name, self._catalogs.get(name), self._adjust)
+
+    def credentials(
+        self, provider: str, *, jwt: Secret | None = None, env: Mapping[str, str] | None = None
+    ) -> CredentialChain:
+        """The chain the provider's credential is looked up in: its declared sources (the
+        environment ``env``, default ``os.environ``, then the Context Manager with ``jwt``)."""
+        info = self.get(provider)
+        spec = info.credentials or CredentialSpec(f"{info.title} credential", (), info.name)
+        return spec.chain(jwt=jwt, env=env)
+
+    def build(
+        self, provider: str, *, jwt: Secret | None = None, env: Mapping[str, str] | None = None
+    ) -> Provider:
+        """A live provider from the plugin's factory; its credential is looked up on first use."""
+        info = self.get(provider)
+        if info.factory is None:
+            raise PluginError(
+                f"provider {info.name!r} can estimate and validate but not create resources "
+                "(its plugin has no live provider)"
+            )
+        environ = os.environ if env is None else env
+        config = ProviderConfig(self.credentials(info.name, jwt=jwt, env=environ), environ)
+        return info.factory(config)
 
     def suggest(self, name: str) -> list[str]:
         return difflib.get_close_matches(name, self.names(), n=3)

@@ -19,7 +19,7 @@ from atlas.credentials import Secret
 from atlas.events import EventSink, WebhookSink
 from atlas.facade import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV
 from atlas.model.records import utcnow
-from atlas.providers.live import Provider
+from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
 from atlas.server.auth import ApiKeyring, AuthConfig
 from atlas.store.base import StateStore

@@ -10,15 +10,14 @@ environment), and closed when the request or the operation it served is over. Sh
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 from collections.abc import AsyncIterator, Mapping
 
-from atlas.credentials import Secret, digitalocean_token_chain
+from atlas.credentials import Secret
 from atlas.events import EventDispatcher
-from atlas.exceptions import CredentialsError, PluginError
+from atlas.exceptions import CredentialsError
 from atlas.facade import AsyncAtlas
-from atlas.providers.live import Provider
+from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
 from atlas.server.auth import Principal
 from atlas.server.settings import CredentialProbe, ProviderFactory, Settings
@@ -31,42 +30,30 @@ logger = logging.getLogger("atlas.server")
 def plugin_provider_factory(
     registry: ProviderRegistry, env: Mapping[str, str] | None = None
 ) -> ProviderFactory:
-    """Each plugin's own factory, given ``jwt=`` (and ``env=``, when set) if it takes them."""
+    """Each plugin's own factory, its credential chain built with the caller's JWT."""
 
     def build(name: str, jwt: Secret | None) -> Provider:
-        factory = registry.get(name).factory
-        if factory is None:
-            raise PluginError(f"provider {name!r} can estimate but not create (no factory)")
-        wanted = {"jwt": jwt, "env": env}
-        kwargs = {k: v for k, v in wanted.items() if v is not None and _takes(factory, k)}
-        provider: Provider = factory(**kwargs)
-        return provider
+        return registry.build(name, jwt=jwt, env=env)
 
     return build
 
 
-def known_credentials(env: Mapping[str, str] | None = None) -> CredentialProbe:
-    """A probe of the credential chains atlas ships (the environment, then the Context
-    Manager with the caller's JWT); ``LookupError`` for providers it does not know."""
+def known_credentials(
+    registry: ProviderRegistry, env: Mapping[str, str] | None = None
+) -> CredentialProbe:
+    """A probe of each provider's declared credential chain (the environment, then the
+    Context Manager with the caller's JWT); ``LookupError`` for a provider that declares none."""
 
     async def probe(provider: str, jwt: Secret | None) -> str | None:
-        if provider != "digitalocean":
+        if registry.get(provider).credentials is None:
             raise LookupError(provider)
         try:
-            await digitalocean_token_chain(jwt=jwt, env=env).resolve()
+            await registry.credentials(provider, jwt=jwt, env=env).resolve()
         except CredentialsError as exc:
             return str(exc)
         return None
 
     return probe
-
-
-def _takes(factory: object, keyword: str) -> bool:
-    try:
-        params = inspect.signature(factory).parameters  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return keyword in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 class Workspaces:

@@ -22,7 +22,7 @@ import attrs
 from atlas.exceptions import Problem, ProviderNotFoundError, SpecValidationError
 from atlas.model.fields import FieldInfo, field_info, nested_fields
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
-from atlas.providers.base import CheckContext, ProviderInfo, Purpose, ResourceKind
+from atlas.providers.declarations import CheckContext, ProviderInfo, Purpose, ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import describe as _kind
 from atlas.spec.converter import make_converter, problems_from_cattrs

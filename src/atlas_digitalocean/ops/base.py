@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import abc
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -13,16 +11,14 @@ import attrs
 
 from atlas.exceptions import (
     AtlasError,
-    ConnectError,
     NotFoundError,
     ProviderAPIError,
-    ProviderOperationError,
-    ServerError,
-    TransportError,
 )
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.live import OnCreated
+from atlas.providers.contract import OnCreated
+from atlas.providers.handlers import CreateAttempts, until_gone
+from atlas.providers.handlers import Timing as OpsSettings
 from atlas_digitalocean.api import JSON, DigitalOceanAPI
 from atlas_digitalocean.naming import object_name, owner_tag, resource_tag, spec_tag
 
@@ -30,7 +26,6 @@ __all__ = [
     "CreateAttempts",
     "KindOps",
     "OpsSettings",
-    "ambiguous",
     "dep_id",
     "dep_ids",
     "get_confirmed",
@@ -45,65 +40,6 @@ __all__ = [
 logger = logging.getLogger("atlas_digitalocean")
 
 T = TypeVar("T")
-
-
-@attrs.frozen
-class OpsSettings:
-    """Timing of the live operations; tests inject a fake clock and sleep."""
-
-    poll_interval: float = 1.0
-    #: How long an object may be missing right after its create before that counts as failure.
-    visibility_grace: float = 30.0
-    #: How many times a create is tried when each attempt ends in doubt and left nothing behind.
-    create_attempts: int = 3
-    action_timeout: float = 600.0
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
-    @property
-    def real_time(self) -> bool:
-        """Whether time is the real one (else the HTTP layer must share the fake clock)."""
-        return self.clock is time.monotonic and self.sleep is asyncio.sleep
-
-
-def ambiguous(exc: BaseException) -> bool:
-    """Whether a failed create may nonetheless have been applied.
-
-    A connection that was never established cannot have been; a 5xx, a timeout or a dropped
-    connection may have. (429s and connect errors are retried by the HTTP layer already.)
-    """
-    if isinstance(exc, ConnectError):
-        return False
-    return isinstance(exc, ServerError | TransportError)
-
-
-class CreateAttempts:
-    """Creates that are never blindly repeated.
-
-    ``post`` is tried; when it fails in doubt, ``find`` looks for what it made, and whatever
-    was found is adopted. Only when the look finds nothing is ``post`` tried again.
-    """
-
-    def __init__(self, settings: OpsSettings) -> None:
-        self.settings = settings
-
-    async def run(
-        self, post: Callable[[], Awaitable[T]], find: Callable[[], Awaitable[T | None]], what: str
-    ) -> T:
-        for attempt in range(1, self.settings.create_attempts + 1):
-            try:
-                return await post()
-            except AtlasError as exc:
-                if not ambiguous(exc) or attempt == self.settings.create_attempts:
-                    raise
-                logger.warning(
-                    "create of %s ended in doubt (%s); looking for it", what, type(exc).__name__
-                )
-                found = await find()
-                if found is not None:
-                    logger.info("adopted %s made by the attempt that ended in doubt", what)
-                    return found
-        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class KindOps(abc.ABC):
@@ -299,24 +235,6 @@ async def retag(api: DigitalOceanAPI, ref: JSON, have: Iterable[str], want: Iter
     for tag in sorted(have - want):
         if not tag.startswith("atlas:"):
             await api.untag_resources(tag, [ref])
-
-
-async def until_gone(
-    settings: OpsSettings, what: str, look: Find, delete: Callable[[], Awaitable[None]]
-) -> None:
-    """Return once ``look`` finds nothing; re-issue ``delete`` now and then, since
-    DigitalOcean may drop one."""
-    deadline = settings.clock() + settings.action_timeout
-    rounds = 0
-    while await look() is not None:
-        if settings.clock() > deadline:
-            raise ProviderOperationError(
-                f"{what} is still there {settings.action_timeout:g}s after its delete"
-            )
-        rounds += 1
-        if rounds % 5 == 0:
-            await delete()
-        await settings.sleep(settings.poll_interval)
 
 
 def refreshed(

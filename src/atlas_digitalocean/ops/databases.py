@@ -13,7 +13,7 @@ from typing import Any
 from atlas.exceptions import BadRequestError, ProviderOperationError
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.live import OnCreated
+from atlas.providers.contract import OnCreated
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.naming import owner_tag, resource_tag
 from atlas_digitalocean.ops.base import (

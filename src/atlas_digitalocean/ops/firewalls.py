@@ -7,7 +7,7 @@ from typing import Any
 
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.live import OnCreated
+from atlas.providers.contract import OnCreated
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import dep_ids
 from atlas_digitalocean.ops.named import NamedKindOps, int_ids

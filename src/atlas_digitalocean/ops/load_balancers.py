@@ -10,7 +10,7 @@ import attrs
 from atlas.exceptions import ProviderOperationError
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.live import OnCreated
+from atlas.providers.contract import OnCreated
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import dep_id, dep_ids
 from atlas_digitalocean.ops.named import NamedKindOps, int_ids

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from atlas.exceptions import ConflictError, ProviderOperationError
 from atlas.model.infrastructure import ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState
-from atlas.providers.live import OnCreated
+from atlas.providers.contract import OnCreated
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import KindOps, get_or_none
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atlas.providers.base import ResourceKind
+from atlas.providers.declarations import ResourceKind
 from atlas_digitalocean.resources import database, droplet, firewall, load_balancer, volume, vpc
 
 __all__ = ["KINDS"]

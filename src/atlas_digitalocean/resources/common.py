@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from atlas.exceptions import Problem
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.base import CheckContext
+from atlas.providers.declarations import CheckContext
 from atlas_digitalocean.naming import (
     INFRA_NAME,
     NAME_RULES,

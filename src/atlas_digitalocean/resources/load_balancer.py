@@ -11,7 +11,7 @@ from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.exceptions import Problem
 from atlas.model.fields import spec_field
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.base import CheckContext, ResourceKind
+from atlas.providers.declarations import CheckContext, ResourceKind
 from atlas_digitalocean.naming import TAG_PATTERN
 from atlas_digitalocean.resources.common import between, check_cloud_names
 

@@ -9,9 +9,16 @@ import httpx
 import pytest
 
 from atlas import exceptions as exc
-from atlas.credentials import Secret, digitalocean_token_chain
+from atlas.credentials import CredentialSpec, Secret
 from atlas.http import BearerAuth, RetryPolicy
 from tests.atlas.http.http_fakes import CANARY, Script, json_response
+
+#: A token chain as a provider declares one (the names are DigitalOcean's, as an example).
+digitalocean_token_chain = CredentialSpec(
+    "DigitalOcean API token",
+    ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_API_TOKEN"),
+    "digitalocean_api_token",
+).chain
 
 
 def echo_authorization(request: httpx.Request) -> httpx.Response:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from atlas.credentials import Secret
-from atlas.providers.live import Provider
+from atlas.providers.contract import Provider
 from atlas.server import ApiKey, ApiKeyring, AuthConfig, create_app, hash_api_key, new_api_key
 from atlas_digitalocean.emulator import EmulatorConfig, ServedEmulator, serve
 from tests.atlas.server.conftest import SECRET, MakeSettings, Served, spec, token, wait_for

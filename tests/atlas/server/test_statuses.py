@@ -17,7 +17,7 @@ from atlas.credentials import Secret
 from atlas.exceptions import ConnectError, CredentialsError, StateError
 from atlas.plugins import get_plugin_manager, hookimpl
 from atlas.providers import ProviderRegistry
-from atlas.providers.live import Provider
+from atlas.providers.contract import Provider
 from atlas.server import AuthConfig, create_app
 from atlas.server.openapi import OPERATIONS, Op
 from atlas.store import SQLiteStore

@@ -9,6 +9,7 @@ import pytest
 
 from atlas import CapacityError, CredentialsError, Money, Owner, ProviderRegistry
 from atlas.exceptions import AuthenticationError
+from atlas.providers import StepContext
 from atlas_digitalocean.catalog import load_price_catalog
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, ManualClock
 from atlas_digitalocean.ops.base import OpsSettings
@@ -87,7 +88,7 @@ async def test_canary_token_never_leaks(
     owner = Owner("default", "shop")
     droplet = {"size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"}
     spec = spec_of(registry, {"type": "droplet", "name": "web", "specifications": droplet})
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     await provider.wait(owner, [state], timeout=30)
     errors: list[Exception] = []
     try:

@@ -13,7 +13,7 @@ import pytest
 from atlas.exceptions import ProviderOperationError
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.model.state import CloudObject, Owner, ResourceState
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
 from atlas_digitalocean.provider import DigitalOceanProvider
 from tests.atlas_digitalocean.provider.conftest import spec_of
@@ -37,7 +37,7 @@ async def make(
     deps: dict[str, ResourceState] | None = None,
     **kw: Any,
 ) -> ResourceState:
-    state = await provider.create(owner, spec, spec.resource(name), deps or {}, **kw)
+    state = await provider.create(StepContext(owner, spec, spec.resource(name), deps or {}), **kw)
     [ready] = await provider.wait(owner, [state], timeout=600)
     return ready
 
@@ -62,7 +62,9 @@ async def test_create_wait_read_resize_delete(
     async def on_created(name: str, objects: Sequence[CloudObject]) -> None:
         seen.append((name, [o.id for o in objects]))
 
-    state = await provider.create(owner, spec, spec.resource("db"), {}, on_created=on_created)
+    state = await provider.create(
+        StepContext(owner, spec, spec.resource("db"), {}), on_created=on_created
+    )
     assert seen == [("db", list(state.ids))]
     assert state.status == "creating"
     assert state.objects[0].name == f"shop-db-{owner.uid}"
@@ -81,7 +83,7 @@ async def test_create_wait_read_resize_delete(
     assert again.objects == ready.objects
 
     bigger = spec_of(registry, database(version="16", size="db-s-1vcpu-2gb", num_nodes=2))
-    resized = await provider.update(owner, bigger, bigger.resource("db"), ready, {})
+    resized = await provider.update(StepContext(owner, bigger, bigger.resource("db"), {}), ready)
     assert resized.status == "updating"  # resizing: the caller waits
     [done] = await provider.wait(owner, [resized], timeout=600)
     assert (done.status, done.attribute("size"), done.attribute("num_nodes")) == (
@@ -101,7 +103,7 @@ async def test_no_state_ever_holds_a_connection_secret(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, database(size="db-s-1vcpu-2gb", num_nodes=2))
-    created = await provider.create(owner, spec, spec.resource("db"), {})
+    created = await provider.create(StepContext(owner, spec, spec.resource("db"), {}))
     [raw] = emulator.objects("databases")
     secrets = {raw["connection"]["password"], *(u["password"] for u in raw["users"])}
     uris = {raw[k]["uri"] for k in raw if k.endswith("connection")}
@@ -125,7 +127,7 @@ async def test_polling_costs_one_tagged_list_per_round(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, *(database(f"db{i}") for i in range(4)))
-    states = [await provider.create(owner, spec, r, {}) for r in spec.resources]
+    states = [await provider.create(StepContext(owner, spec, r, {})) for r in spec.resources]
     emulator.log.clear()
     ready = await provider.wait(owner, states, timeout=600)
     assert [s.status for s in ready] == ["active"] * 4
@@ -150,7 +152,7 @@ async def test_create_in_doubt_is_looked_for_before_any_second_post(
 ) -> None:
     emulator.add_fault(Fault(kind, method="POST", path="/v2/databases", times=1))
     spec = spec_of(registry, database())
-    state = await provider.create(owner, spec, spec.resource("db"), {})
+    state = await provider.create(StepContext(owner, spec, spec.resource("db"), {}))
     assert emulator.faults == []  # it did strike
     [only] = emulator.objects("databases")
     assert state.ids == (only["id"],)
@@ -180,9 +182,9 @@ async def test_recover_adopts_what_an_earlier_run_made(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, database())
-    first = await provider.create(owner, spec, spec.resource("db"), {})
+    first = await provider.create(StepContext(owner, spec, spec.resource("db"), {}))
     emulator.log.clear()
-    second = await provider.create(owner, spec, spec.resource("db"), {}, recover=True)
+    second = await provider.create(StepContext(owner, spec, spec.resource("db"), {}), recover=True)
     assert second.ids == first.ids
     assert emulator.log.count("POST /v2/databases") == 0
 
@@ -214,7 +216,7 @@ async def test_what_cannot_change_in_place_is_refused_untouched(
     new = spec_of(registry, database(**{"version": "16", **changed}), *extra, **top)
     emulator.log.clear()
     with pytest.raises(ProviderOperationError, match="needs a replacement") as caught:
-        await provider.update(owner, new, new.resource("db"), state, {"net": net})
+        await provider.update(StepContext(owner, new, new.resource("db"), {"net": net}), state)
     assert why in str(caught.value)
     assert emulator.objects("databases") == before
     assert [r.key for r in emulator.log.records if not r.key.startswith("GET")] == []
@@ -230,7 +232,7 @@ async def test_joins_the_vpc_it_names(
     )
     state = await make(provider, owner, spec, deps={"net": net})
     assert state.attribute("private_network_uuid") == net.ids[0]
-    same = await provider.update(owner, spec, spec.resource("db"), state, {"net": net})
+    same = await provider.update(StepContext(owner, spec, spec.resource("db"), {"net": net}), state)
     assert emulator.log.count(RESIZE) == 0  # nothing to change
     assert same.objects[0].attributes == state.objects[0].attributes
 
@@ -241,7 +243,7 @@ async def test_more_storage_is_a_resize(
     spec = spec_of(registry, database())
     state = await make(provider, owner, spec)
     more = spec_of(registry, database(storage_size_mib=20480))
-    new = await provider.update(owner, more, more.resource("db"), state, {})
+    new = await provider.update(StepContext(owner, more, more.resource("db"), {}), state)
     [done] = await provider.wait(owner, [new], timeout=600)
     assert done.attribute("storage_size_mib") == 20480
     assert emulator.log.count(RESIZE) == 1
@@ -256,7 +258,7 @@ async def test_a_resize_whose_answer_was_lost_is_not_an_error(
         Fault(FaultKind.ERROR_AFTER, method="PUT", path="/v2/databases/[^/]+/resize")
     )
     bigger = spec_of(registry, database(size="db-s-1vcpu-2gb"))
-    new = await provider.update(owner, bigger, bigger.resource("db"), state, {})
+    new = await provider.update(StepContext(owner, bigger, bigger.resource("db"), {}), state)
     assert emulator.faults == []  # it did strike
     assert new.status == "updating"
     [done] = await provider.wait(owner, [new], timeout=600)
@@ -273,7 +275,7 @@ async def test_tags_are_set_at_creation_and_then_kept(
     assert "env:test" in created
     retagged = spec_of(registry, database(), tags={"env": "prod", "team": "shop"})
     emulator.log.clear()
-    new = await provider.update(owner, retagged, retagged.resource("db"), state, {})
+    new = await provider.update(StepContext(owner, retagged, retagged.resource("db"), {}), state)
     assert set(new.attribute("tags")) == created
     assert not [r for r in emulator.log.records if "/v2/tags" in r.path]
     assert emulator.log.count(RESIZE) == 0
@@ -283,7 +285,7 @@ async def test_a_cluster_missing_from_the_list_gets_a_grace_period(
     provider: DigitalOceanProvider, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, database())
-    state = await provider.create(owner, spec, spec.resource("db"), {})
+    state = await provider.create(StepContext(owner, spec, spec.resource("db"), {}))
     ghost = attrs.evolve(state, objects=(attrs.evolve(state.objects[0], id="no-such-cluster"),))
     [real, gone] = await provider.wait(
         owner, [attrs.evolve(state, name="real"), ghost], timeout=600
@@ -297,9 +299,9 @@ async def test_discover_groups_by_resource(
 ) -> None:
     spec = spec_of(registry, database("a"), database("b"))
     for r in spec.resources:
-        await provider.create(owner, spec, r, {})
+        await provider.create(StepContext(owner, spec, r, {}))
     other = Owner("other", "shop")
-    await provider.create(other, spec, spec.resource("a"), {})
+    await provider.create(StepContext(other, spec, spec.resource("a"), {}))
     found = [s for s in await provider.discover(owner) if s.type == "database"]
     assert [(s.name, len(s.objects)) for s in found] == [("a", 1), ("b", 1)]
     assert [s.name for s in await provider.discover(other) if s.type == "database"] == ["a"]

@@ -8,7 +8,7 @@ import pytest
 
 from atlas.exceptions import AtlasError
 from atlas.model.state import CloudObject, Owner, ResourceState
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, Fault, FaultKind, ManualClock
 from atlas_digitalocean.ops.droplets import CONCURRENT_CREATES
 from atlas_digitalocean.provider import DigitalOceanProvider
@@ -33,7 +33,7 @@ async def test_create_wait_read_delete(
     async def on_created(name: str, objects: list[CloudObject]) -> None:
         seen.append((name, [o.id for o in objects]))
 
-    state = await provider.create(owner, spec, res, {}, on_created=on_created)
+    state = await provider.create(StepContext(owner, spec, res, {}), on_created=on_created)
     assert [o.name for o in state.objects] == ["shop-web-1", "shop-web-2", "shop-web-3"]
     assert state.status == "creating"
     assert seen == [("web", list(state.ids))]
@@ -57,7 +57,7 @@ async def test_hundred_droplets_take_ten_creates_and_one_list_per_round(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, droplet(count=100))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert emulator.log.count("POST /v2/droplets") == 10
     emulator.log.clear()
     [ready] = await provider.wait(owner, [state], timeout=60)
@@ -93,7 +93,7 @@ async def test_creates_run_side_by_side_but_never_more_than_the_bound(
 
     monkeypatch.setattr(api, "create_droplets", tracked)
     spec = spec_of(registry, droplet(count=95))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert peak == CONCURRENT_CREATES
     assert emulator.log.count("POST /v2/droplets") == 10
     assert [o.name for o in state.objects] == [f"shop-web-{i}" for i in range(1, 96)]
@@ -113,7 +113,9 @@ async def test_a_refused_batch_leaves_every_created_droplet_recorded(
     spec = spec_of(registry, droplet(count=40))
     try:
         with pytest.raises(AtlasError, match=r"(?i)limit"):
-            await provider.create(owner, spec, spec.resources[0], {}, on_created=on_created)
+            await provider.create(
+                StepContext(owner, spec, spec.resources[0], {}), on_created=on_created
+            )
     finally:
         await provider.aclose()
     made = {str(d["id"]) for d in small.objects("droplets")}
@@ -128,7 +130,7 @@ async def test_polling_rounds_start_a_poll_interval_apart_however_long_a_round_t
     provider = provider_on(emulator, clock, slept)
     try:
         spec = spec_of(registry, droplet(count=3))
-        state = await provider.create(owner, spec, spec.resources[0], {})
+        state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
         ops = await provider.ops("droplet")
         real_poll = ops.poll
         took = iter([0.3, 0.9])
@@ -151,7 +153,7 @@ async def test_several_resources_share_each_polling_call(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, droplet("a", count=4), droplet("b", count=2), droplet("c"))
-    states = [await provider.create(owner, spec, r, {}) for r in spec.resources]
+    states = [await provider.create(StepContext(owner, spec, r, {})) for r in spec.resources]
     emulator.log.clear()
     ready = await provider.wait(owner, states, timeout=60)
     assert [s.status for s in ready] == ["active"] * 3
@@ -170,7 +172,7 @@ async def test_ambiguous_create_is_adopted_not_repeated(
 ) -> None:
     emulator.add_fault(Fault(kind, method="POST", path="/v2/droplets", times=1))
     spec = spec_of(registry, droplet(count=12))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert len(state.objects) == 12
     assert len(emulator.objects("droplets")) == 12
     assert emulator.log.count("POST /v2/droplets") == 2  # the doubtful one, then the rest
@@ -181,7 +183,7 @@ async def test_error_before_create_is_tried_again(
 ) -> None:
     emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, method="POST", path="/v2/droplets", times=1))
     spec = spec_of(registry, droplet())
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert len(state.objects) == 1
     assert len(emulator.objects("droplets")) == 1
 
@@ -190,9 +192,9 @@ async def test_recover_adopts_what_an_earlier_run_made(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, droplet(count=3))
-    first = await provider.create(owner, spec, spec.resources[0], {})
+    first = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     emulator.log.clear()
-    second = await provider.create(owner, spec, spec.resources[0], {}, recover=True)
+    second = await provider.create(StepContext(owner, spec, spec.resources[0], {}), recover=True)
     assert second.ids == first.ids
     assert emulator.log.count("POST /v2/droplets") == 0
 
@@ -202,11 +204,11 @@ async def test_resize_powers_off_resizes_and_powers_on(
 ) -> None:
     spec = spec_of(registry, droplet())
     [state] = await provider.wait(
-        owner, [await provider.create(owner, spec, spec.resources[0], {})], timeout=60
+        owner, [await provider.create(StepContext(owner, spec, spec.resources[0], {}))], timeout=60
     )
     bigger = spec_of(registry, droplet(size="s-2vcpu-4gb"))
     emulator.log.clear()
-    new = await provider.update(owner, bigger, bigger.resources[0], state, {})
+    new = await provider.update(StepContext(owner, bigger, bigger.resources[0], {}), state)
     assert new.attribute("size") == "s-2vcpu-4gb"
     assert new.status == "active"
     actions = [r for r in emulator.log.records if r.key.startswith("POST /v2/droplets/")]
@@ -217,12 +219,12 @@ async def test_count_change_adds_and_removes_droplets(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, droplet(count=2))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     more = spec_of(registry, droplet(count=4))
-    grown = await provider.update(owner, more, more.resources[0], state, {})
+    grown = await provider.update(StepContext(owner, more, more.resources[0], {}), state)
     assert [o.name for o in grown.objects] == [f"shop-web-{i}" for i in range(1, 5)]
     fewer = spec_of(registry, droplet(count=1))
-    shrunk = await provider.update(owner, fewer, fewer.resources[0], grown, {})
+    shrunk = await provider.update(StepContext(owner, fewer, fewer.resources[0], {}), grown)
     assert [o.name for o in shrunk.objects] == ["shop-web"]
     assert len(emulator.objects("droplets")) == 1
 
@@ -232,7 +234,7 @@ async def test_discover_finds_everything_owned(
 ) -> None:
     spec = spec_of(registry, droplet("a", count=2), droplet("b"))
     for r in spec.resources:
-        await provider.create(owner, spec, r, {})
+        await provider.create(StepContext(owner, spec, r, {}))
     found = await provider.discover(owner)
     assert [(s.name, len(s.objects)) for s in found] == [("a", 2), ("b", 1)]
     assert await provider.discover(Owner("other", "shop")) == []
@@ -243,10 +245,10 @@ async def test_new_spec_tags_are_created_and_applied(
 ) -> None:
     spec = spec_of(registry, droplet())
     [state] = await provider.wait(
-        owner, [await provider.create(owner, spec, spec.resources[0], {})], timeout=60
+        owner, [await provider.create(StepContext(owner, spec, spec.resources[0], {}))], timeout=60
     )
     retagged = spec_of(registry, droplet(), tags={"team": "payments"})
-    new = await provider.update(owner, retagged, retagged.resources[0], state, {})
+    new = await provider.update(StepContext(owner, retagged, retagged.resources[0], {}), state)
     tags = set(new.attribute("tags"))
     assert "team:payments" in tags
     assert "env:test" not in tags

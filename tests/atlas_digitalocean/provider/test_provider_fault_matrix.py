@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from atlas.model.state import Owner, ResourceState
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
 from atlas_digitalocean.provider import DigitalOceanProvider
 from tests.atlas_digitalocean.provider.conftest import spec_of
@@ -102,12 +102,12 @@ async def test_fault_matrix(
     spec = spec_of(registry, DROPLET, resource)
     deps: dict[str, ResourceState] = {}
     if kind in ("load_balancer", "firewall"):
-        web = await provider.create(owner, spec, spec.resource("web"), {})
+        web = await provider.create(StepContext(owner, spec, spec.resource("web"), {}))
         [deps["web"]] = await provider.wait(owner, [web], timeout=60)
     emulator.log.clear()
     emulator.add_fault(Fault(fault, method="POST", path=path, times=1))
 
-    state = await provider.create(owner, spec, spec.resource(resource["name"]), deps)
+    state = await provider.create(StepContext(owner, spec, spec.resource(resource["name"]), deps))
     [ready] = await provider.wait(owner, [state], timeout=600)
 
     assert ready.status == "active"

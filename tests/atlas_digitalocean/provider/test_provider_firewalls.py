@@ -9,7 +9,7 @@ import pytest
 
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.model.state import CloudObject, Owner, ResourceState
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
 from atlas_digitalocean.provider import DigitalOceanProvider
 from tests.atlas_digitalocean.provider.conftest import spec_of
@@ -56,7 +56,7 @@ async def make(
     """The named resources, created in order and ready: the ``deps`` of the rest."""
     deps: dict[str, ResourceState] = {}
     for name in names:
-        state = await provider.create(owner, spec, spec.resource(name), deps)
+        state = await provider.create(StepContext(owner, spec, spec.resource(name), deps))
         [deps[name]] = await provider.wait(owner, [state], timeout=60)
     return deps
 
@@ -90,7 +90,9 @@ async def test_create_wait_read_update_delete(
         seen.append((name, [o.id for o in objects]))
 
     emulator.log.clear()
-    state = await provider.create(owner, spec, spec.resource("fw"), deps, on_created=on_created)
+    state = await provider.create(
+        StepContext(owner, spec, spec.resource("fw"), deps), on_created=on_created
+    )
     assert [o.name for o in state.objects] == [f"shop-fw-{owner.uid}"]
     assert seen == [("fw", list(state.ids))]
     assert state.status == "creating"  # waiting, with a change pending per droplet
@@ -114,7 +116,9 @@ async def test_create_wait_read_update_delete(
 
     fewer = {**rules, "inbound_rules": rules["inbound_rules"][:1], "tags": []}
     changed = spec_of(registry, droplet(count=2), droplet("bastion"), lb(), firewall(**fewer))
-    updated = await provider.update(owner, changed, changed.resource("fw"), ready, deps)
+    updated = await provider.update(
+        StepContext(owner, changed, changed.resource("fw"), deps), ready
+    )
     assert updated.status == "creating"  # the change is on its way to the droplets
     [settled] = await provider.wait(owner, [updated], timeout=60)
     assert settled.status == "active"
@@ -139,7 +143,7 @@ async def test_wait_needs_pending_changes_empty(
 ) -> None:
     spec = spec_of(registry, droplet(), firewall(droplets=["web"]))
     deps = await make(provider, owner, spec, "web")
-    state = await provider.create(owner, spec, spec.resource("fw"), deps)
+    state = await provider.create(StepContext(owner, spec, spec.resource("fw"), deps))
     emulator.log.clear()
     [ready] = await provider.wait(owner, [state], timeout=60)
     assert ready.status == "active"
@@ -163,7 +167,7 @@ async def test_ambiguous_create_is_adopted_not_repeated(
 ) -> None:
     emulator.add_fault(Fault(kind, method="POST", path="/v2/firewalls", times=1))
     spec = spec_of(registry, firewall())
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert [d["id"] for d in emulator.objects("firewalls")] == list(state.ids)
     assert emulator.log.count("POST /v2/firewalls") == 1
 
@@ -173,7 +177,7 @@ async def test_error_before_create_is_looked_for_then_tried_again(
 ) -> None:
     emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, method="POST", path="/v2/firewalls"))
     spec = spec_of(registry, firewall())
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert [d["id"] for d in emulator.objects("firewalls")] == list(state.ids)
     keys = [r.key for r in emulator.log.records]
     assert keys == ["POST /v2/firewalls", "GET /v2/firewalls", "POST /v2/firewalls"]
@@ -186,7 +190,7 @@ async def test_not_found_right_after_create_does_not_fail(
         Fault(FaultKind.NOT_FOUND_AFTER_CREATE, method="POST", path="/v2/firewalls", times=3)
     )
     spec = spec_of(registry, firewall())
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     seen = await provider.read(owner, state)
     assert seen is not None
     assert seen.ids == state.ids
@@ -199,9 +203,9 @@ async def test_recover_adopts_what_an_earlier_run_made(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, firewall())
-    first = await provider.create(owner, spec, spec.resources[0], {})
+    first = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     emulator.log.clear()
-    second = await provider.create(owner, spec, spec.resources[0], {}, recover=True)
+    second = await provider.create(StepContext(owner, spec, spec.resources[0], {}), recover=True)
     assert second.ids == first.ids
     assert emulator.log.count("POST /v2/firewalls") == 0
 
@@ -211,9 +215,9 @@ async def test_discover_finds_by_name_and_ignores_other_owners(
 ) -> None:
     spec = spec_of(registry, firewall("a"), firewall("b"))
     for r in spec.resources:
-        await provider.create(owner, spec, r, {})
+        await provider.create(StepContext(owner, spec, r, {}))
     other = Owner("other", "shop")
-    await provider.create(other, spec, spec.resources[0], {})
+    await provider.create(StepContext(other, spec, spec.resources[0], {}))
     found = [s for s in await provider.discover(owner) if s.type == "firewall"]
     assert [(s.name, len(s.objects)) for s in found] == [("a", 1), ("b", 1)]
     theirs = [s for s in await provider.discover(other) if s.type == "firewall"]

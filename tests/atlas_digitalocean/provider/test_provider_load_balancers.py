@@ -11,7 +11,7 @@ import pytest
 from atlas.exceptions import ProviderOperationError
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.model.state import CloudObject, Owner, ResourceState
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
 from atlas_digitalocean.provider import DigitalOceanProvider
 from tests.atlas_digitalocean.provider.conftest import TOKEN, spec_of
@@ -43,7 +43,9 @@ async def make_droplets(
 ) -> dict[str, ResourceState]:
     """Every droplet resource of ``spec``, created and ready: the ``deps`` of the rest."""
     made = [
-        await provider.create(owner, spec, r, {}) for r in spec.resources if r.type == "droplet"
+        await provider.create(StepContext(owner, spec, r, {}))
+        for r in spec.resources
+        if r.type == "droplet"
     ]
     return {s.name: s for s in await provider.wait(owner, made, timeout=60)}
 
@@ -81,7 +83,9 @@ async def test_create_wait_read_update_delete(
     async def on_created(name: str, objects: Sequence[CloudObject]) -> None:
         seen.append((name, [o.id for o in objects]))
 
-    state = await provider.create(owner, spec, spec.resource("lb"), deps, on_created=on_created)
+    state = await provider.create(
+        StepContext(owner, spec, spec.resource("lb"), deps), on_created=on_created
+    )
     assert [o.name for o in state.objects] == [f"shop-lb-{owner.uid}"]
     assert state.status == "creating"
     assert seen == [("lb", list(state.ids))]
@@ -97,7 +101,7 @@ async def test_create_wait_read_update_delete(
 
     bigger = spec_of(registry, droplet(count=2), lb(size_unit=2))
     emulator.log.clear()
-    updated = await provider.update(owner, bigger, bigger.resource("lb"), ready, deps)
+    updated = await provider.update(StepContext(owner, bigger, bigger.resource("lb"), deps), ready)
     assert updated.ids == ready.ids
     assert updated.attribute("size_unit") == 2
     assert emulator.log.count("PUT /v2/load_balancers/{lb_id}") == 1
@@ -122,7 +126,7 @@ async def test_update_sends_the_full_representation(
     }
     spec = spec_of(registry, droplet(count=2), lb(**settings))
     deps = await make_droplets(provider, owner, spec)
-    state = await provider.create(owner, spec, spec.resource("lb"), deps)
+    state = await provider.create(StepContext(owner, spec, spec.resource("lb"), deps))
     [ready] = await provider.wait(owner, [state], timeout=60)
     # Someone lengthens the idle timeout outside atlas; atlas does not manage that setting.
     [current] = emulator.objects("load_balancers")
@@ -132,7 +136,7 @@ async def test_update_sends_the_full_representation(
     assert r.status_code == 200, r.text
 
     bigger = spec_of(registry, droplet(count=2), lb(size_unit=3, **settings))
-    await provider.update(owner, bigger, bigger.resource("lb"), ready, deps)
+    await provider.update(StepContext(owner, bigger, bigger.resource("lb"), deps), ready)
     [after] = emulator.objects("load_balancers")
     assert after["size_unit"] == 3
     assert after["sticky_sessions"] == settings["sticky_sessions"]
@@ -149,17 +153,17 @@ async def test_region_change_needs_a_replacement(
     provider: DigitalOceanProvider, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, lb(droplets=[]))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     moved = spec_of(registry, lb(droplets=[]), region="ams3")
     with pytest.raises(ProviderOperationError, match="replacement"):
-        await provider.update(owner, moved, moved.resources[0], state, {})
+        await provider.update(StepContext(owner, moved, moved.resources[0], {}), state)
 
 
 async def test_tag_targets_make_the_tag_first(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, lb(droplets=[], tag="frontend"))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert emulator.log.count("POST /v2/tags") == 1
     [made] = emulator.objects("load_balancers")
     assert made["tag"] == "frontend"
@@ -177,7 +181,7 @@ async def test_ambiguous_create_is_adopted_not_repeated(
     spec = spec_of(registry, droplet(), lb())
     deps = await make_droplets(provider, owner, spec)
     emulator.add_fault(Fault(kind, method="POST", path="/v2/load_balancers", times=1))
-    state = await provider.create(owner, spec, spec.resource("lb"), deps)
+    state = await provider.create(StepContext(owner, spec, spec.resource("lb"), deps))
     assert [d["id"] for d in emulator.objects("load_balancers")] == list(state.ids)
     assert emulator.log.count("POST /v2/load_balancers") == 1
 
@@ -187,7 +191,7 @@ async def test_error_before_create_is_looked_for_then_tried_again(
 ) -> None:
     emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, method="POST", path="/v2/load_balancers"))
     spec = spec_of(registry, lb(droplets=[]))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert [d["id"] for d in emulator.objects("load_balancers")] == list(state.ids)
     keys = [r.key for r in emulator.log.records if "load_balancers" in r.key]
     assert keys == ["POST /v2/load_balancers", "GET /v2/load_balancers", "POST /v2/load_balancers"]
@@ -200,7 +204,7 @@ async def test_not_found_right_after_create_does_not_fail(
         Fault(FaultKind.NOT_FOUND_AFTER_CREATE, method="POST", path="/v2/load_balancers", times=3)
     )
     spec = spec_of(registry, lb(droplets=[]))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     seen = await provider.read(owner, state)  # the id 404s; the name finds it
     assert seen is not None
     assert seen.ids == state.ids
@@ -213,9 +217,9 @@ async def test_recover_adopts_what_an_earlier_run_made(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, lb(droplets=[]))
-    first = await provider.create(owner, spec, spec.resources[0], {})
+    first = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     emulator.log.clear()
-    second = await provider.create(owner, spec, spec.resources[0], {}, recover=True)
+    second = await provider.create(StepContext(owner, spec, spec.resources[0], {}), recover=True)
     assert second.ids == first.ids
     assert emulator.log.count("POST /v2/load_balancers") == 0
 
@@ -225,9 +229,9 @@ async def test_discover_finds_by_name_and_ignores_other_owners(
 ) -> None:
     spec = spec_of(registry, lb("front", droplets=[]), lb("back-end", droplets=[]))
     for r in spec.resources:
-        await provider.create(owner, spec, r, {})
+        await provider.create(StepContext(owner, spec, r, {}))
     other = Owner("other", "shop")
-    await provider.create(other, spec, spec.resources[0], {})
+    await provider.create(StepContext(other, spec, spec.resources[0], {}))
     found = [s for s in await provider.discover(owner) if s.type == "load_balancer"]
     assert [(s.name, len(s.objects)) for s in found] == [("back-end", 1), ("front", 1)]
     theirs = [s for s in await provider.discover(other) if s.type == "load_balancer"]

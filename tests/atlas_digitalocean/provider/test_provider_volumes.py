@@ -11,7 +11,7 @@ import pytest
 from atlas.exceptions import AtlasError, ProviderOperationError, WaitTimeoutError
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.model.state import CloudObject, Owner, ResourceState
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
 from atlas_digitalocean.provider import DigitalOceanProvider
 from tests.atlas_digitalocean.provider.conftest import spec_of
@@ -39,7 +39,7 @@ async def make(
     deps: dict[str, ResourceState] | None = None,
     **kw: Any,
 ) -> ResourceState:
-    state = await provider.create(owner, spec, spec.resource(name), deps or {}, **kw)
+    state = await provider.create(StepContext(owner, spec, spec.resource(name), deps or {}), **kw)
     [ready] = await provider.wait(owner, [state], timeout=120)
     return ready
 
@@ -69,7 +69,7 @@ async def test_create_attach_read_grow_retag_delete(
         seen.append((name, list(objects)))
 
     state = await provider.create(
-        owner, spec, spec.resource("data"), {"web": web}, on_created=on_created
+        StepContext(owner, spec, spec.resource("data"), {"web": web}), on_created=on_created
     )
     assert [(n, [o.id for o in objs]) for n, objs in seen] == [("data", list(state.ids))]
     assert seen[0][1][0].status == "creating"  # reported before the attach was done
@@ -94,7 +94,9 @@ async def test_create_attach_read_grow_retag_delete(
         volume(size_gigabytes=25, attach_to="web", filesystem_type="ext4", description="orders"),
         tags={"env": "prod"},
     )
-    grown = await provider.update(owner, bigger, bigger.resource("data"), ready, {"web": web})
+    grown = await provider.update(
+        StepContext(owner, bigger, bigger.resource("data"), {"web": web}), ready
+    )
     assert grown.attribute("size_gigabytes") == 25
     assert "env:prod" in grown.attribute("tags")
     assert "env:test" not in grown.attribute("tags")
@@ -118,7 +120,7 @@ async def test_attach_move_and_detach(
     assert state.attribute("droplet_ids") == []
     for target, want in (("a", [a.ids[0]]), ("b", [b.ids[0]]), (None, [])):
         new = spec_of(registry, droplet("a"), droplet("b"), volume(attach_to=target))
-        state = await provider.update(owner, new, new.resource("data"), state, deps)
+        state = await provider.update(StepContext(owner, new, new.resource("data"), deps), state)
         assert state.attribute("droplet_ids") == want
         assert attached(emulator, a) == ([state.ids[0]] if target == "a" else [])
         assert attached(emulator, b) == ([state.ids[0]] if target == "b" else [])
@@ -133,7 +135,7 @@ async def test_grow_is_one_resize_action(
     state = await make(provider, owner, spec, "data")
     bigger = spec_of(registry, volume(size_gigabytes=100))
     emulator.log.clear()
-    grown = await provider.update(owner, bigger, bigger.resource("data"), state, {})
+    grown = await provider.update(StepContext(owner, bigger, bigger.resource("data"), {}), state)
     assert grown.attribute("size_gigabytes") == 100
     assert emulator.log.count(ACTIONS) == 1
     assert emulator.objects("volumes")[0]["size_gigabytes"] == 100
@@ -166,7 +168,7 @@ async def test_what_cannot_change_in_place_is_refused_untouched(
     )
     emulator.log.clear()
     with pytest.raises(ProviderOperationError, match="needs a replacement") as caught:
-        await provider.update(owner, new, new.resource("data"), state, {})
+        await provider.update(StepContext(owner, new, new.resource("data"), {}), state)
     assert why in str(caught.value)
     assert emulator.objects("volumes") == before
     assert [r.key for r in emulator.log.records if not r.key.startswith("GET")] == []
@@ -187,7 +189,7 @@ async def test_create_in_doubt_is_looked_for_before_any_second_post(
 ) -> None:
     emulator.add_fault(Fault(kind, method="POST", path="/v2/volumes", times=1))
     spec = spec_of(registry, volume())
-    state = await provider.create(owner, spec, spec.resource("data"), {})
+    state = await provider.create(StepContext(owner, spec, spec.resource("data"), {}))
     assert emulator.faults == []  # it did strike
     [only] = emulator.objects("volumes")
     assert state.ids == (only["id"],)
@@ -224,7 +226,7 @@ async def test_not_found_right_after_create_does_not_fail(
     assert emulator.log.count("GET /v2/volumes/{volume_id}", status=404) == 0  # hidden reads left
     assert await provider.read(owner, state) is not None  # a 404 by id is checked with a list
     bigger = spec_of(registry, volume(size_gigabytes=20))
-    grown = await provider.update(owner, bigger, bigger.resource("data"), state, {})
+    grown = await provider.update(StepContext(owner, bigger, bigger.resource("data"), {}), state)
     assert grown.attribute("size_gigabytes") == 20
     assert emulator.log.count("GET /v2/volumes/{volume_id}", status=404) == 3  # all were met
     await provider.delete(owner, grown)
@@ -249,7 +251,7 @@ async def test_polling_costs_one_list_per_round_for_any_number(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, *(volume(f"v{i}") for i in range(6)))
-    made = [await provider.create(owner, spec, r, {}) for r in spec.resources]
+    made = [await provider.create(StepContext(owner, spec, r, {})) for r in spec.resources]
     # As a resumed run finds them recorded: reported, not yet known to be ready.
     pending = [
         attrs.evolve(s, objects=tuple(attrs.evolve(o, status="creating") for o in s.objects))
@@ -269,7 +271,9 @@ async def test_recover_adopts_and_finishes_the_attach(
     # An earlier run made the volume, then stopped before attaching it.
     first = await make(provider, owner, spec_of(registry, droplet(), volume()), "data")
     emulator.log.clear()
-    second = await provider.create(owner, spec, spec.resource("data"), {"web": web}, recover=True)
+    second = await provider.create(
+        StepContext(owner, spec, spec.resource("data"), {"web": web}), recover=True
+    )
     assert second.ids == first.ids
     assert second.attribute("droplet_ids") == [web.ids[0]]
     assert emulator.log.count("POST /v2/volumes") == 0
@@ -280,7 +284,7 @@ async def test_a_taken_name_is_adopted_only_when_it_is_this_resources(
 ) -> None:
     spec = spec_of(registry, volume())
     first = await make(provider, owner, spec, "data")
-    again = await provider.create(owner, spec, spec.resource("data"), {})  # no recover
+    again = await provider.create(StepContext(owner, spec, spec.resource("data"), {}))  # no recover
     assert again.ids == first.ids
     assert len(emulator.objects("volumes")) == 1
 
@@ -290,7 +294,7 @@ async def test_a_missing_droplet_fails_before_anything_is_made(
 ) -> None:
     spec = spec_of(registry, droplet(), volume(attach_to="web"))
     with pytest.raises(AtlasError, match="'web'"):
-        await provider.create(owner, spec, spec.resource("data"), {})
+        await provider.create(StepContext(owner, spec, spec.resource("data"), {}))
     assert emulator.log.count("POST /v2/volumes") == 0
 
 
@@ -299,9 +303,9 @@ async def test_discover_groups_by_resource(
 ) -> None:
     spec = spec_of(registry, volume("a"), volume("b"))
     for r in spec.resources:
-        await provider.create(owner, spec, r, {})
+        await provider.create(StepContext(owner, spec, r, {}))
     other = Owner("other", "shop")
-    await provider.create(other, spec, spec.resource("a"), {})
+    await provider.create(StepContext(other, spec, spec.resource("a"), {}))
     found = [s for s in await provider.discover(owner) if s.type == "volume"]
     assert [(s.name, len(s.objects)) for s in found] == [("a", 1), ("b", 1)]
     assert [s.name for s in await provider.discover(other) if s.type == "volume"] == ["a"]

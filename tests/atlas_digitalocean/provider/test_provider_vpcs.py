@@ -10,7 +10,7 @@ import pytest
 
 from atlas.exceptions import ProviderOperationError
 from atlas.model.state import CloudObject, Owner, ResourceState
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind, ManualClock
 from atlas_digitalocean.ops.base import OpsSettings
 from atlas_digitalocean.provider import DigitalOceanProvider
@@ -40,7 +40,9 @@ async def region_has_default(
     account that has had a droplet in the region has a default already, as most have."""
     spec = spec_of(registry, droplet("seed"))
     seeder = Owner("default", "seed")
-    await provider.delete(seeder, await provider.create(seeder, spec, spec.resources[0], {}))
+    await provider.delete(
+        seeder, await provider.create(StepContext(seeder, spec, spec.resources[0], {}))
+    )
     emulator.log.clear()
 
 
@@ -87,7 +89,9 @@ async def test_create_wait_read_update_delete(
     async def on_created(name: str, objects: Sequence[CloudObject]) -> None:
         seen.append((name, [o.id for o in objects]))
 
-    state = await provider.create(owner, spec, spec.resources[0], {}, on_created=on_created)
+    state = await provider.create(
+        StepContext(owner, spec, spec.resources[0], {}), on_created=on_created
+    )
     assert [o.name for o in state.objects] == [f"shop-net-{owner.uid}"]
     assert state.status == "active"  # a 201: there is nothing to wait for
     assert seen == [("net", list(state.ids))]
@@ -102,11 +106,13 @@ async def test_create_wait_read_update_delete(
     assert again.ids == ready.ids
 
     described = spec_of(registry, vpc(ip_range="10.200.0.0/24", description="shop network"))
-    updated = await provider.update(owner, described, described.resources[0], ready, {})
+    updated = await provider.update(
+        StepContext(owner, described, described.resources[0], {}), ready
+    )
     assert updated.attribute("description") == "shop network"
     assert emulator.log.count("PATCH /v2/vpcs/{vpc_id}") == 1
     emulator.log.clear()
-    same = await provider.update(owner, described, described.resources[0], updated, {})
+    same = await provider.update(StepContext(owner, described, described.resources[0], {}), updated)
     assert same == updated
     assert emulator.log.count("PATCH /v2/vpcs/{vpc_id}") == 0  # nothing to change
 
@@ -124,10 +130,10 @@ async def test_ip_range_change_needs_a_replacement(
     provider: DigitalOceanProvider, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, vpc(ip_range="10.200.0.0/24"))
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     wider = spec_of(registry, vpc(ip_range="10.200.0.0/20"))
     with pytest.raises(ProviderOperationError, match=r"IP range.*replacement"):
-        await provider.update(owner, wider, wider.resources[0], state, {})
+        await provider.update(StepContext(owner, wider, wider.resources[0], {}), state)
 
 
 @pytest.mark.usefixtures("region_has_default")
@@ -139,8 +145,8 @@ async def test_delete_waits_out_403_while_members_leave(
 ) -> None:
     provider, on_sleep = hooked
     spec = spec_of(registry, vpc(), droplet(vpc="net"))
-    net = await provider.create(owner, spec, spec.resource("net"), {})
-    web = await provider.create(owner, spec, spec.resource("web"), {"net": net})
+    net = await provider.create(StepContext(owner, spec, spec.resource("net"), {}))
+    web = await provider.create(StepContext(owner, spec, spec.resource("web"), {"net": net}))
     [web] = await provider.wait(owner, [web], timeout=60)
     sleeps = 0
 
@@ -167,8 +173,8 @@ async def test_delete_gives_up_naming_the_members(
 ) -> None:
     provider, _ = hooked
     spec = spec_of(registry, vpc(), droplet(vpc="net"))
-    net = await provider.create(owner, spec, spec.resource("net"), {})
-    await provider.create(owner, spec, spec.resource("web"), {"net": net})
+    net = await provider.create(StepContext(owner, spec, spec.resource("net"), {}))
+    await provider.create(StepContext(owner, spec, spec.resource("web"), {"net": net}))
     with pytest.raises(ProviderOperationError, match=r"could not be deleted in 20s.*shop-web"):
         await provider.delete(owner, net)
 
@@ -177,7 +183,7 @@ async def test_a_default_vpc_is_refused_at_once(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, vpc())
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert state.attribute("default") is True  # the region had none: this one became it
     emulator.log.clear()
     with pytest.raises(ProviderOperationError, match="default VPC of nyc3"):
@@ -201,7 +207,7 @@ async def test_ambiguous_create_ends_with_one_vpc(
     kind, posts = case  # posts: how many creates went out (one more when none was applied)
     emulator.add_fault(Fault(kind, method="POST", path="/v2/vpcs", times=1))
     spec = spec_of(registry, vpc())
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     mine = [v for v in emulator.objects("vpcs") if v["name"] == state.objects[0].name]
     assert [v["id"] for v in mine] == list(state.ids)
     keys = [r.key for r in emulator.log.records]
@@ -218,7 +224,7 @@ async def test_not_found_right_after_create_does_not_fail(
         Fault(FaultKind.NOT_FOUND_AFTER_CREATE, method="POST", path="/v2/vpcs", times=3)
     )
     spec = spec_of(registry, vpc())
-    state = await provider.create(owner, spec, spec.resources[0], {})
+    state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     seen = await provider.read(owner, state)
     assert seen is not None
     assert seen.ids == state.ids
@@ -231,9 +237,9 @@ async def test_recover_adopts_what_an_earlier_run_made(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, vpc())
-    first = await provider.create(owner, spec, spec.resources[0], {})
+    first = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     emulator.log.clear()
-    second = await provider.create(owner, spec, spec.resources[0], {}, recover=True)
+    second = await provider.create(StepContext(owner, spec, spec.resources[0], {}), recover=True)
     assert second.ids == first.ids
     assert emulator.log.count("POST /v2/vpcs") == 0
 
@@ -244,9 +250,9 @@ async def test_discover_finds_by_name_and_ignores_other_owners(
 ) -> None:
     spec = spec_of(registry, vpc("net"), vpc("db-net"))
     for r in spec.resources:
-        await provider.create(owner, spec, r, {})
+        await provider.create(StepContext(owner, spec, r, {}))
     other = Owner("other", "shop")
-    await provider.create(other, spec, spec.resources[0], {})
+    await provider.create(StepContext(other, spec, spec.resources[0], {}))
     found: list[ResourceState] = [s for s in await provider.discover(owner) if s.type == "vpc"]
     assert [(s.name, len(s.objects)) for s in found] == [("db-net", 1), ("net", 1)]
     theirs = [s for s in await provider.discover(other) if s.type == "vpc"]

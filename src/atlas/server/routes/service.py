@@ -93,7 +93,9 @@ async def _provider(svc: Service, name: str, jwt: Secret | None) -> dict[str, An
     can_create = sandbox or info.factory is not None or svc.settings.provider_factory is not None
     credentials, problem = "not_needed", None
     if not sandbox and can_create:
-        probe = svc.settings.credential_probe or known_credentials(svc.settings.env)
+        probe = svc.settings.credential_probe or known_credentials(
+            svc.settings.registry, svc.settings.env
+        )
         try:
             problem = await probe(name, jwt)
             credentials = "missing" if problem else "found"

@@ -1,0 +1,419 @@
+"""The crash-safety machinery every provider needs, so that a provider writes only per-kind code.
+
+A provider subclasses :class:`HandlerProvider` and writes one :class:`KindHandler` per resource
+kind: how to create a batch of objects, find what carries a resource's marks (tags or a
+deterministic name), poll, read, update and delete. The core then owns the rules that make
+atlas safe on any cloud:
+
+- **dispatch**: each call goes to the handler of the resource's kind;
+- **ambiguous creates are never repeated** (:func:`ambiguous`, :class:`CreateAttempts`): when
+  a create ends in doubt (a 5xx, a timeout, a dropped connection), the handler's ``find`` looks
+  for what the attempt made and it is adopted; only when nothing is found is the call made
+  again;
+- **resume adopts first**: with ``recover``, what already carries the resource's marks is
+  reported and only the missing objects are created;
+- **ids are reported the moment they exist** (``on_created``), batch by batch, so the journal
+  has them before anything else can go wrong;
+- **batched polling**: one poll per kind per round, whatever the number of resources, rounds
+  started ``poll_interval`` apart;
+- **the visibility grace**: an object a poll does not show right after its create is still
+  appearing, not failed, until ``visibility_grace`` seconds have passed;
+- **waiting until gone** (:func:`until_gone`): a delete returns once the object is gone, and
+  is sent again now and then, since clouds drop some.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
+
+import attrs
+
+from atlas.exceptions import (
+    AtlasError,
+    ConnectError,
+    PluginError,
+    ProviderOperationError,
+    ServerError,
+    TransportError,
+    WaitTimeoutError,
+)
+from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
+from atlas.model.state import CloudObject, Owner, ResourceState
+from atlas.providers.contract import OnCreated, Provider, StepContext
+
+__all__ = [
+    "CreateAttempts",
+    "HandlerProvider",
+    "KindHandler",
+    "Timing",
+    "ambiguous",
+    "until_gone",
+]
+
+logger = logging.getLogger("atlas.providers")
+
+T = TypeVar("T")
+
+#: Statuses a wait stops at.
+_SETTLED = ("active", "error")
+
+
+@attrs.frozen
+class Timing:
+    """How a provider paces itself; tests inject a fake clock and sleep."""
+
+    poll_interval: float = 1.0
+    #: How long an object may be missing right after its create before that counts as failure.
+    visibility_grace: float = 30.0
+    #: How many times a create is tried when each attempt ends in doubt and left nothing behind.
+    create_attempts: int = 3
+    #: How long one action (a resize, a delete) may take.
+    action_timeout: float = 600.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    @property
+    def real_time(self) -> bool:
+        """Whether time is the real one (else the HTTP layer must share the fake clock)."""
+        return self.clock is time.monotonic and self.sleep is asyncio.sleep
+
+
+def ambiguous(exc: BaseException) -> bool:
+    """Whether a failed create may nonetheless have been applied.
+
+    A connection that was never established cannot have been; a 5xx, a timeout or a dropped
+    connection may have. (429s and connect errors are retried by the HTTP layer already.)
+    """
+    if isinstance(exc, ConnectError):
+        return False
+    return isinstance(exc, ServerError | TransportError)
+
+
+class CreateAttempts:
+    """Creates that are never blindly repeated.
+
+    ``post`` is tried; when it fails in doubt, ``find`` looks for what it made, and whatever
+    was found is adopted. Only when the look finds nothing is ``post`` tried again.
+    """
+
+    def __init__(self, timing: Timing) -> None:
+        self.timing = timing
+
+    async def run(
+        self, post: Callable[[], Awaitable[T]], find: Callable[[], Awaitable[T | None]], what: str
+    ) -> T:
+        for attempt in range(1, self.timing.create_attempts + 1):
+            try:
+                return await post()
+            except AtlasError as exc:
+                if not ambiguous(exc) or attempt == self.timing.create_attempts:
+                    raise
+                logger.warning(
+                    "create of %s ended in doubt (%s); looking for it", what, type(exc).__name__
+                )
+                found = await find()
+                if found is not None:
+                    logger.info("adopted %s made by the attempt that ended in doubt", what)
+                    return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def until_gone(
+    timing: Timing,
+    what: str,
+    look: Callable[[], Awaitable[object | None]],
+    delete: Callable[[], Awaitable[None]],
+) -> None:
+    """Return once ``look`` finds nothing; ``delete`` is sent again every fifth round, since
+    clouds accept some deletes and then drop them."""
+    deadline = timing.clock() + timing.action_timeout
+    rounds = 0
+    while await look() is not None:
+        if timing.clock() > deadline:
+            raise ProviderOperationError(
+                f"{what} is still there {timing.action_timeout:g}s after its delete"
+            )
+        rounds += 1
+        if rounds % 5 == 0:
+            await delete()
+        await timing.sleep(timing.poll_interval)
+
+
+class KindHandler(abc.ABC):
+    """The live operations of one resource kind at one cloud.
+
+    Subclasses set ``type`` and implement the abstract methods; each does one thing against the
+    cloud and leaves retries in doubt, adoption, polling rounds and waits to the core.
+    """
+
+    #: The resource type this handler manages (``ResourceKind.type``).
+    type: str
+    #: Objects one create call can make (a cloud that creates ten servers per call says 10).
+    batch_size: int = 1
+    #: Create calls of one resource in flight at once.
+    concurrent_creates: int = 1
+
+    def __init__(self, timing: Timing) -> None:
+        self.timing = timing
+
+    # -- creating ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def object_names(self, ctx: StepContext) -> list[str]:
+        """The deterministic names of the objects ``ctx.resource`` consists of, in index
+        order (one, or several for a counted resource). ``find`` recognises them."""
+
+    @abc.abstractmethod
+    async def create(self, ctx: StepContext, names: Sequence[str]) -> list[CloudObject]:
+        """One create call for the objects ``names`` (at most ``batch_size``), carrying the
+        owner's marks; the objects as the cloud accepted them."""
+
+    @abc.abstractmethod
+    async def find(self, owner: Owner, resource: str) -> list[CloudObject]:
+        """Every object at the cloud that carries the marks of ``owner``'s ``resource`` (its
+        tags, or its deterministic name): how a create in doubt, or a resumed one, is adopted."""
+
+    async def finish_create(self, ctx: StepContext, state: ResourceState) -> ResourceState:
+        """What a create does once its objects exist (attach a volume, say). By default,
+        nothing. Must be safe to run again on a resume."""
+        del ctx
+        return state
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def poll(
+        self, owner: Owner, states: Sequence[ResourceState]
+    ) -> Mapping[str, CloudObject]:
+        """One round of status for ``states`` (as few calls as possible: one list, ideally):
+        the objects the cloud shows, by id. An id missing from the answer is not there (yet)."""
+
+    async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
+        """The resource as it is now, or ``None`` when none of its objects exist. By default,
+        whatever carries its marks (see :meth:`find`)."""
+        found = await self.find(owner, state.name)
+        return ResourceState(self.type, state.name, tuple(found)) if found else None
+
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        """Differences between ``state`` as read and ``resource``, one sentence each."""
+        del spec, resource, state
+        return []
+
+    @abc.abstractmethod
+    async def discover(self, owner: Owner) -> list[ResourceState]:
+        """Every resource of this kind that carries ``owner``'s marks, one state per
+        resource, sorted by name."""
+
+    # -- changing ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
+        """Change ``state`` in place to match ``ctx.resource``; the state afterwards."""
+
+    @abc.abstractmethod
+    async def delete(self, owner: Owner, state: ResourceState) -> None:
+        """Ask the cloud to delete every object of ``state`` (and any other carrying its
+        marks). An object already gone is not an error. The core waits until they are gone."""
+
+
+class HandlerProvider(Provider):
+    """A provider made of :class:`KindHandler` s; see the module docstring for what it adds.
+
+    Subclasses implement :meth:`build_handlers` (called once, on first use, since building
+    them usually means resolving the credential) and may override the optional
+    :class:`Provider` methods.
+    """
+
+    def __init__(self, timing: Timing | None = None) -> None:
+        self.timing = timing or Timing()
+        self.attempts = CreateAttempts(self.timing)
+        self._missing_since: dict[str, float] = {}
+        self._handlers: Mapping[str, KindHandler] | None = None
+
+    @abc.abstractmethod
+    async def build_handlers(self) -> Mapping[str, KindHandler]:
+        """The handler of every kind, by type."""
+
+    async def handlers(self) -> Mapping[str, KindHandler]:
+        """The handlers, built on first use."""
+        if self._handlers is None:
+            self._handlers = await self.build_handlers()
+        return self._handlers
+
+    async def handler(self, kind: str) -> KindHandler:
+        try:
+            return (await self.handlers())[kind]
+        except KeyError:
+            raise PluginError(f"the {self.name} provider cannot manage {kind!r}") from None
+
+    # -- create ------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        ctx: StepContext,
+        *,
+        on_created: OnCreated | None = None,
+        recover: bool = False,
+    ) -> ResourceState:
+        handler = await self.handler(ctx.resource.type)
+        names = handler.object_names(ctx)
+        made: dict[str, CloudObject] = {}
+        if recover:
+            made = {o.name: o for o in await handler.find(ctx.owner, ctx.name) if o.name in names}
+            if made and on_created is not None:
+                await on_created(ctx.name, list(made.values()))
+        for _ in range(len(names) + 1):  # each round makes at least one object, or raises
+            missing = [n for n in names if n not in made]
+            if not missing:
+                state = ResourceState(handler.type, ctx.name, tuple(made[n] for n in names))
+                return await handler.finish_create(ctx, state)
+            await self._create_round(handler, ctx, missing, made, on_created)
+        raise ProviderOperationError(f"the objects of {ctx.name!r} could not all be created")
+
+    async def _create_round(
+        self,
+        handler: KindHandler,
+        ctx: StepContext,
+        missing: Sequence[str],
+        made: dict[str, CloudObject],
+        on_created: OnCreated | None,
+    ) -> None:
+        """``missing`` in batches, ``concurrent_creates`` calls at once. A failed call stops
+        further calls; those in flight finish and are reported before the failure is raised,
+        so nothing that was created goes unrecorded."""
+        gate = asyncio.Semaphore(handler.concurrent_creates)
+        failures: list[Exception] = []
+
+        async def create(batch: list[str]) -> None:
+            async with gate:
+                if failures:
+                    return
+                try:
+                    created = await self._create_batch(handler, ctx, batch)
+                    made.update((o.name, o) for o in created)
+                    if on_created is not None:
+                        await on_created(ctx.name, created)
+                except Exception as exc:  # raised below, once the others are recorded
+                    failures.append(exc)
+
+        size = max(1, handler.batch_size)
+        batches = [list(missing[i : i + size]) for i in range(0, len(missing), size)]
+        await asyncio.gather(*(create(b) for b in batches))
+        if failures:
+            raise failures[0]
+
+    async def _create_batch(
+        self, handler: KindHandler, ctx: StepContext, batch: list[str]
+    ) -> list[CloudObject]:
+        async def post() -> list[CloudObject]:
+            return await handler.create(ctx, batch)
+
+        async def find() -> list[CloudObject] | None:
+            wanted = set(batch)
+            return [o for o in await handler.find(ctx.owner, ctx.name) if o.name in wanted] or None
+
+        what = f"{handler.type} {batch[0]}" + ("…" if len(batch) > 1 else "")
+        return await self.attempts.run(post, find, what)
+
+    # -- wait --------------------------------------------------------------------------------
+
+    async def wait(
+        self, owner: Owner, states: Sequence[ResourceState], *, timeout: float
+    ) -> list[ResourceState]:
+        """Poll until ready: each round costs one poll per kind, however many resources."""
+        current = {s.name: s for s in states}
+        deadline = self.timing.clock() + timeout
+        while True:
+            pending = [s for s in current.values() if s.status not in _SETTLED]
+            if not pending:
+                return [current[s.name] for s in states]
+            if self.timing.clock() > deadline:
+                names = ", ".join(sorted(s.name for s in pending))
+                raise WaitTimeoutError(
+                    f"not ready after {timeout:g}s: {names}; their ids are kept for a resume",
+                    states=[current[s.name] for s in states],
+                )
+            began = self.timing.clock()
+            for kind in sorted({s.type for s in pending}):
+                group = [s for s in pending if s.type == kind]
+                listed = await (await self.handler(kind)).poll(owner, group)
+                for fresh in self._refreshed(group, listed):
+                    current[fresh.name] = fresh
+            if any(s.status not in _SETTLED for s in current.values()):
+                await self.timing.sleep(self._until_next_round(began))
+
+    def _refreshed(
+        self, states: Sequence[ResourceState], listed: Mapping[str, CloudObject]
+    ) -> list[ResourceState]:
+        """``states`` with each object as ``listed`` shows it; one not shown is still
+        appearing until the visibility grace has passed, then an error."""
+        out = []
+        for state in states:
+            objects = []
+            for obj in state.objects:
+                if obj.id in listed:
+                    self._missing_since.pop(obj.id, None)
+                    objects.append(listed[obj.id])
+                else:
+                    objects.append(self._missing(obj))
+            out.append(ResourceState(state.type, state.name, tuple(objects)))
+        return out
+
+    def _missing(self, obj: CloudObject) -> CloudObject:
+        first = self._missing_since.setdefault(obj.id, self.timing.clock())
+        if self.timing.clock() - first < self.timing.visibility_grace:
+            return obj
+        error = {**obj.attributes, "error": "disappeared after create"}
+        return attrs.evolve(obj, status="error", attributes=error)
+
+    def _until_next_round(self, began: float) -> float:
+        """Rounds start ``poll_interval`` apart, however long a round's calls took, but never
+        closer than a quarter of it."""
+        interval = self.timing.poll_interval
+        return max(interval / 4, interval - (self.timing.clock() - began))
+
+    # -- the rest ----------------------------------------------------------------------------
+
+    async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
+        return await (await self.handler(state.type)).read(owner, state)
+
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
+        handler = await self.handler(ctx.resource.type)
+        # Clouds refuse changes to an object still being created: let it settle first.
+        [ready] = await self.wait(ctx.owner, [state], timeout=self.timing.action_timeout)
+        return await handler.update(ctx, ready)
+
+    async def delete(self, owner: Owner, state: ResourceState) -> None:
+        handler = await self.handler(state.type)
+        await handler.delete(owner, state)
+
+        async def look() -> ResourceState | None:
+            return await handler.read(owner, state)
+
+        async def again() -> None:
+            left = await handler.read(owner, state)
+            if left is not None:
+                await handler.delete(owner, left)
+
+        await until_gone(self.timing, f"{state.type} {state.name!r}", look, again)
+
+    async def discover(self, owner: Owner) -> list[ResourceState]:
+        found: list[ResourceState] = []
+        handlers = await self.handlers()
+        for kind in sorted(handlers):
+            found.extend(await handlers[kind].discover(owner))
+        return found
+
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        # Drift is asked about what a read just returned, so the handlers exist by then.
+        handler = (self._handlers or {}).get(resource.type)
+        return handler.drift(spec, resource, state) if handler is not None else []
