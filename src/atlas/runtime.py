@@ -14,7 +14,7 @@ from typing import Any
 from atlas.cost.engine import estimate_spec
 from atlas.cost.estimate import Estimate
 from atlas.model.infrastructure import InfrastructureSpec
-from atlas.plugins.manager import get_plugin_manager
+from atlas.plugins.manager import default_plugins
 from atlas.providers.declarations import Purpose
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.validate import validate_spec
@@ -28,7 +28,7 @@ SpecSource = Mapping[str, Any] | str | bytes | os.PathLike[str]
 @functools.cache
 def default_registry() -> ProviderRegistry:
     """The registry of every plugin installed in this environment (built once)."""
-    return ProviderRegistry.from_plugin_manager(get_plugin_manager())
+    return ProviderRegistry.from_plugins(default_plugins())
 
 
 def load_spec(

@@ -23,7 +23,7 @@ from atlas.cli.render import (
 )
 from atlas.cli.serve import add_serve_command
 from atlas.exceptions import AtlasError, PluginError, SpecError, SpecValidationError
-from atlas.plugins import get_plugin_manager
+from atlas.plugins import default_plugins
 from atlas.providers.declarations import CliCommand
 from atlas.runtime import default_registry, estimate, load_spec
 
@@ -75,8 +75,7 @@ def _providers(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _plugin_commands() -> list[CliCommand]:
-    pm = get_plugin_manager()
-    return [c for group in pm.hook.atlas_cli_commands() for c in group]
+    return default_plugins().cli_commands()
 
 
 def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.ArgumentParser:

@@ -13,7 +13,6 @@ from atlas.cli.lifecycle import progress_printer
 from atlas.cli.render import render_plan, render_view
 from atlas.exceptions import PluginError
 from atlas.facade import AsyncAtlas
-from atlas.plugins import get_plugin_manager
 from atlas.providers.declarations import Sandbox
 from atlas.runtime import default_registry, load_spec
 from atlas.store import SQLiteStore
@@ -35,8 +34,9 @@ class SandboxAtlas(AsyncAtlas):
 
 def sandbox_atlas(workspace: str, spec_file: Path) -> SandboxAtlas:
     """A sandbox for the provider the spec names."""
-    provider = default_registry().get(load_spec(spec_file, purpose="estimate").provider).name
-    sandbox = get_plugin_manager().hook.atlas_sandbox(provider=provider)
+    registry = default_registry()
+    provider = registry.get(load_spec(spec_file, purpose="estimate").provider).name
+    sandbox = registry.sandbox(provider)
     if sandbox is None:
         raise PluginError(f"no installed plugin offers a sandbox for provider {provider!r}")
     return SandboxAtlas(workspace, sandbox, provider)

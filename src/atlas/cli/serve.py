@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from atlas.exceptions import PluginError
-from atlas.plugins import get_plugin_manager
 from atlas.providers.registry import ProviderRegistry
 
 __all__ = ["add_serve_command"]
@@ -143,11 +142,10 @@ def _quiet_exit() -> Iterator[None]:
 
 
 def _sandbox(registry: ProviderRegistry) -> dict[str, Any]:
-    pm = registry.plugin_manager or get_plugin_manager()
     providers: dict[str, Any] = {}
     described: list[str] = []
     for name in registry.names():
-        sandbox = pm.hook.atlas_sandbox(provider=name)
+        sandbox = registry.sandbox(name)
         if sandbox is not None:
             providers[name] = sandbox.provider
             described.append(f"{name}: {sandbox.description}")

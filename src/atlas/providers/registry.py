@@ -17,9 +17,9 @@ from atlas.exceptions import (
     PluginError,
     ProviderNotFoundError,
 )
-from atlas.plugins.manager import DISABLE_AUTOLOAD_ENV
+from atlas.plugins.manager import DISABLE_AUTOLOAD_ENV, Plugins, default_plugins
 from atlas.providers.contract import Provider, ProviderConfig
-from atlas.providers.declarations import ProviderInfo, ResourceKind
+from atlas.providers.declarations import ProviderInfo, ResourceKind, Sandbox
 
 __all__ = ["KNOWN_PACKAGES", "ProviderRegistry"]
 
@@ -40,42 +40,56 @@ class ProviderRegistry:
         providers: Mapping[str, ProviderInfo],
         kinds: Mapping[str, Mapping[str, ResourceKind]],
         catalogs: Mapping[str, PriceCatalog],
-        pm: pluggy.PluginManager | None = None,
+        plugins: Plugins | None = None,
     ) -> None:
         self._providers = dict(providers)
         self._kinds = {p: dict(k) for p, k in kinds.items()}
         self._catalogs = dict(catalogs)
-        self._pm = pm
+        self._plugins = plugins
+        self._adjusts = plugins is not None and plugins.adjusts_prices()
 
     @classmethod
     def from_plugin_manager(cls, pm: pluggy.PluginManager) -> ProviderRegistry:
+        """The registrations of ``pm``'s plugins (see :meth:`from_plugins`)."""
+        return cls.from_plugins(Plugins(pm))
+
+    @classmethod
+    def from_plugins(cls, plugins: Plugins) -> ProviderRegistry:
         """Collect registrations; two claims on one name are refused, never silently merged."""
         providers: dict[str, ProviderInfo] = {}
-        for group in pm.hook.atlas_add_providers():
-            for info in group:
-                if info.name in providers:
-                    first = providers[info.name].package
-                    raise DuplicateProviderError(
-                        f"provider {info.name!r} is registered twice: by {first} and by "
-                        f"{info.package}; uninstall one of them"
-                    )
-                providers[info.name] = info
+        for info in plugins.providers():
+            if info.name in providers:
+                first = providers[info.name].package
+                raise DuplicateProviderError(
+                    f"provider {info.name!r} is registered twice: by {first} and by "
+                    f"{info.package}; uninstall one of them"
+                )
+            providers[info.name] = info
         kinds: dict[str, dict[str, ResourceKind]] = {name: {} for name in providers}
-        for group in pm.hook.atlas_add_resource_kinds():
-            for kind in group:
-                _add_kind(kinds, kind)
+        for kind in plugins.resource_kinds():
+            _add_kind(kinds, kind)
         catalogs: dict[str, PriceCatalog] = {}
-        for group in pm.hook.atlas_add_price_catalogs():
-            for catalog in group:
-                if catalog.provider in catalogs:
-                    raise PluginError(f"two price catalogs claim provider {catalog.provider!r}")
-                catalogs[catalog.provider] = catalog
-        return cls(providers, kinds, catalogs, pm)
+        for catalog in plugins.price_catalogs():
+            if catalog.provider in catalogs:
+                raise PluginError(f"two price catalogs claim provider {catalog.provider!r}")
+            catalogs[catalog.provider] = catalog
+        return cls(providers, kinds, catalogs, plugins)
+
+    @property
+    def plugins(self) -> Plugins | None:
+        """The plugins the registrations came from (for hooks beyond registration)."""
+        return self._plugins
 
     @property
     def plugin_manager(self) -> pluggy.PluginManager | None:
-        """The plugin manager the registrations came from (for hooks beyond registration)."""
-        return self._pm
+        """The plugin manager behind :attr:`plugins`."""
+        return self._plugins.pm if self._plugins is not None else None
+
+    def sandbox(self, provider: str) -> Sandbox | None:
+        """A fresh sandbox for ``provider``, if a plugin offers one (a registry built by hand
+        asks the installed plugins)."""
+        plugins = self._plugins or default_plugins()
+        return plugins.sandbox(self.get(provider).name)
 
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._providers))
@@ -106,7 +120,7 @@ class ProviderRegistry:
     def replace_catalog(self, catalog: PriceCatalog) -> ProviderRegistry:
         """A copy using ``catalog`` (refreshed live prices, say) for its provider."""
         catalogs = {**self._catalogs, catalog.provider: catalog}
-        return ProviderRegistry(self._providers, self._kinds, catalogs, self._pm)
+        return ProviderRegistry(self._providers, self._kinds, catalogs, self._plugins)
 
     def price_lookup(self, provider: str) -> PriceLookup:
         name = self.get(provider).name
@@ -140,12 +154,9 @@ class ProviderRegistry:
 
     def _adjust(self, provider: str, sku: str, price: Price) -> Price | None:
         # Asked for every price of every resource: skip the hook call when nobody listens.
-        if self._pm is None or not self._pm.hook.atlas_adjust_price.get_hookimpls():
+        if not self._adjusts or self._plugins is None:
             return None
-        result: Price | None = self._pm.hook.atlas_adjust_price(
-            provider=provider, sku=sku, price=price
-        )
-        return result
+        return self._plugins.adjust_price(provider, sku, price)
 
 
 def _add_kind(kinds: dict[str, dict[str, ResourceKind]], kind: ResourceKind) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from atlas import ProviderRegistry
-from atlas.plugins import DISABLE_AUTOLOAD_ENV, get_plugin_manager
+from atlas.plugins import DISABLE_AUTOLOAD_ENV, DISABLE_PLUGINS_ENV, Plugins, get_plugin_manager
 
 PLUGIN = """
 from atlas import ProviderInfo, hookimpl
@@ -60,3 +60,35 @@ def test_a_plugin_both_installed_and_explicit_registers_once(fake_distribution: 
 
     pm = get_plugin_manager(plugins=[atlas_fakecloud_plugin], autoload=True)
     assert "fakecloud" in ProviderRegistry.from_plugin_manager(pm).names()
+
+
+def test_one_plugin_can_be_disabled_by_name(
+    fake_distribution: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(DISABLE_AUTOLOAD_ENV, raising=False)
+    monkeypatch.setenv(DISABLE_PLUGINS_ENV, "fakecloud")
+    names = ProviderRegistry.from_plugin_manager(get_plugin_manager()).names()
+    assert "fakecloud" not in names
+    assert "digitalocean" in names  # only the one named is left out
+
+
+def test_blocked_overrides_the_environment(
+    fake_distribution: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(DISABLE_AUTOLOAD_ENV, raising=False)
+    monkeypatch.setenv(DISABLE_PLUGINS_ENV, "fakecloud")
+    plugins = Plugins.load(blocked=["digitalocean"])
+    assert "fakecloud" in plugins.names()
+    assert "digitalocean" not in ProviderRegistry.from_plugins(plugins).names()
+
+
+def test_the_facade_answers_what_the_hooks_answer(fake_distribution: Path) -> None:
+    import atlas_fakecloud_plugin
+
+    plugins = Plugins.load(plugins=[atlas_fakecloud_plugin], autoload=False)
+    assert [p.name for p in plugins.providers()] == ["fakecloud"]
+    assert plugins.resource_kinds() == []
+    assert plugins.cli_commands() == []
+    assert plugins.sandbox("fakecloud") is None
+    assert not plugins.adjusts_prices()
+    assert plugins.event_listeners() == []

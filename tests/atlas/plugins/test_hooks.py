@@ -12,7 +12,7 @@ import pytest
 
 import atlas
 from atlas import DuplicateProviderError, PluginError, ProviderNotFoundError, ProviderRegistry
-from atlas.plugins import get_plugin_manager, hookimpl, hookspecs
+from atlas.plugins import Plugins, get_plugin_manager, hookimpl, hookspecs
 from atlas.spec import validate_spec
 from tests.atlas.plugins.toy import HalfPrice, ToyPlugin
 
@@ -146,7 +146,7 @@ def test_hook_atlas_cli_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
     pm = get_plugin_manager(plugins=[Commands()], autoload=False)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("atlas.cli.get_plugin_manager", lambda: pm)
+        mp.setattr("atlas.cli.default_plugins", lambda: Plugins(pm))
         assert main(["hello", "--port", "0", "x"]) == 3
         assert seen == [["--port", "0", "x"]]
         with pytest.raises(SystemExit):
@@ -160,7 +160,7 @@ def test_hook_atlas_cli_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
     clash = get_plugin_manager(plugins=[Clash()], autoload=False)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("atlas.cli.get_plugin_manager", lambda: clash)
+        mp.setattr("atlas.cli.default_plugins", lambda: Plugins(clash))
         assert main(["estimate", "x"]) == 1
 
 
