@@ -35,7 +35,7 @@ class Owner:
 
 @attrs.frozen
 class CloudObject:
-    """One object at the provider (one droplet of a resource with ``count: 3``).
+    """One object at the provider (one server of a resource with ``count: 3``).
 
     ``attributes`` are JSON-safe facts the provider reported (addresses, size, region...).
     """

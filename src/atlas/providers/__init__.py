@@ -41,10 +41,9 @@ from atlas.providers.handlers import (
     ambiguous,
     until_gone,
 )
-from atlas.providers.registry import KNOWN_PACKAGES, ProviderRegistry
+from atlas.providers.registry import ProviderRegistry
 
 __all__ = [
-    "KNOWN_PACKAGES",
     "CheckContext",
     "CliCommand",
     "CloudObject",

@@ -60,7 +60,7 @@ SpecCheck = Callable[[InfrastructureSpec, CheckContext], Iterable[Problem]]
 
 @attrs.frozen
 class ResourceKind:
-    """A kind of resource a provider can manage, e.g. DigitalOcean's ``droplet``.
+    """A kind of resource a provider can manage, e.g. a cloud's ``server`` or ``volume``.
 
     ``spec_class`` is a frozen attrs class whose fields are declared with
     :func:`atlas.model.spec_field`; it is what ``specifications`` in a spec turns into.

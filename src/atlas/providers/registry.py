@@ -17,19 +17,16 @@ from atlas.exceptions import (
     PluginError,
     ProviderNotFoundError,
 )
-from atlas.plugins.manager import DISABLE_AUTOLOAD_ENV, Plugins, default_plugins
+from atlas.plugins.manager import (
+    DISABLE_AUTOLOAD_ENV,
+    DISABLE_PLUGINS_ENV,
+    Plugins,
+    default_plugins,
+)
 from atlas.providers.contract import Provider, ProviderConfig
 from atlas.providers.declarations import ProviderInfo, ResourceKind, Sandbox
 
-__all__ = ["KNOWN_PACKAGES", "ProviderRegistry"]
-
-#: Where the providers atlas knows of but does not ship live; others default to ``atlas-<name>``.
-KNOWN_PACKAGES: Mapping[str, str] = {
-    "digitalocean": "atlas-infra",
-    "aws": "atlas-aws",
-    "gcp": "atlas-gcp",
-    "azure": "atlas-azure",
-}
+__all__ = ["ProviderRegistry"]
 
 
 class ProviderRegistry:
@@ -101,9 +98,12 @@ class ProviderRegistry:
         for info in self._providers.values():
             if name in info.aliases:
                 return info
-        package = KNOWN_PACKAGES.get(name, f"atlas-{name}")
-        error = ProviderNotFoundError(name, available=self.names(), package=package)
-        if os.environ.get(DISABLE_AUTOLOAD_ENV):
+        # Provider plugins are published as ``atlas-<name>``, by convention.
+        error = ProviderNotFoundError(name, available=self.names(), package=f"atlas-{name}")
+        if self._plugins is not None and self._plugins.pm.is_blocked(name):
+            error.add_note(f"the plugin {name!r} is disabled ({DISABLE_PLUGINS_ENV})")
+            error.args = (f"{error.args[0]}; note that the plugin {name!r} is disabled",)
+        elif os.environ.get(DISABLE_AUTOLOAD_ENV):
             error.add_note(f"{DISABLE_AUTOLOAD_ENV} is set: installed plugins are not loaded")
             error.args = (
                 f"{error.args[0]}; note that {DISABLE_AUTOLOAD_ENV} is set, so "

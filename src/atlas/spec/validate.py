@@ -51,7 +51,7 @@ def validate_spec(
     """Load and validate a spec, raising :class:`SpecValidationError` with every problem found.
 
     :param purpose: ``"estimate"`` asks only for what prices depend on; ``"create"`` (the
-        default) also asks for what creating the resources needs (a droplet's image, say).
+        default) also asks for what creating the resources needs (a server's image, say).
     """
     doc = load_document(source)
     problems: list[Problem] = []

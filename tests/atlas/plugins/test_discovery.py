@@ -92,3 +92,12 @@ def test_the_facade_answers_what_the_hooks_answer(fake_distribution: Path) -> No
     assert plugins.sandbox("fakecloud") is None
     assert not plugins.adjusts_prices()
     assert plugins.event_listeners() == []
+
+
+def test_a_disabled_provider_is_named_as_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atlas import ProviderNotFoundError
+
+    monkeypatch.delenv(DISABLE_AUTOLOAD_ENV, raising=False)
+    registry = ProviderRegistry.from_plugins(Plugins.load(blocked=["digitalocean"]))
+    with pytest.raises(ProviderNotFoundError, match="'digitalocean' is disabled"):
+        registry.get("digitalocean")
