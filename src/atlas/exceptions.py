@@ -244,7 +244,8 @@ class WaitTimeoutError(ProviderOperationError):
 
 
 class CapacityError(ProviderOperationError):
-    """Creating what was asked would exceed a limit of the account (its droplet limit, say)."""
+    """Creating what was asked would exceed a limit of the account (how many servers it may
+    have, say)."""
 
 
 # -- talking to a provider -----------------------------------------------------------------------
@@ -279,7 +280,7 @@ class RequestTimeoutError(TransportError):
 class ProviderAPIError(AtlasError):
     """The provider's API answered with an error.
 
-    Keeps the HTTP ``status``, the provider's error ``code`` (DigitalOcean's ``id``), its
+    Keeps the HTTP ``status``, the provider's error ``code`` (as its error body names it), its
     ``message`` and ``request_id``, plus ``total_wait`` spent in retries before giving up.
     """
 

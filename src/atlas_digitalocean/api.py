@@ -1,14 +1,19 @@
 """DigitalOcean's endpoints, one thin method each, over the shared client.
 
-Paths, envelopes and pagination live here and nowhere else; what the bodies mean lives in
-``ops/``. Each method is one HTTP call (a list is one call per page of 200).
+Paths and envelopes live here and nowhere else; how the API is spoken (token, limits, pages,
+error bodies) lives in :mod:`atlas_digitalocean.http`, what the bodies mean in ``ops/``. Each
+method is one HTTP call (a list is one call per page of 200).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from atlas.http import ApiClient, Priority
+import httpx
+
+from atlas.credentials import Secret
+from atlas.http import ApiClient, BearerAuth, Clock, Priority, RetryPolicy, Sleep
+from atlas_digitalocean import http
 
 __all__ = ["JSON", "DigitalOceanAPI"]
 
@@ -20,6 +25,36 @@ class DigitalOceanAPI:
 
     def __init__(self, client: ApiClient) -> None:
         self.client = client
+
+    @classmethod
+    def connect(
+        cls,
+        base_url: str,
+        token: Secret,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+    ) -> DigitalOceanAPI:
+        """The API at ``base_url`` with ``token``, over a client given DigitalOcean's auth,
+        limits, pagination and error bodies (:mod:`atlas_digitalocean.http`).
+
+        ``sleep`` and ``clock`` come together (fake time, in tests and the sandbox); without them
+        the client shares the process-wide rate limiter of ``token``.
+        """
+        client = ApiClient(
+            base_url,
+            auth=BearerAuth(token),
+            rate_limits=http.RATE_LIMITS,
+            paginator=http.PAGINATION,
+            errors=http.read_error,
+            retry=retry,
+            transport=transport,
+            sleep=sleep,
+            clock=clock,
+        )
+        return cls(client)
 
     async def _list(self, path: str, key: str, **params: str) -> list[JSON]:
         return [item async for item in self.client.paginate(path, key, params or None)]

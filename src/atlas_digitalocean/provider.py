@@ -12,7 +12,7 @@ from atlas.cost.catalog import Price, PriceCatalog, Source
 from atlas.cost.money import Money
 from atlas.credentials import CredentialChain, Secret
 from atlas.exceptions import CapacityError, PluginError, WaitTimeoutError
-from atlas.http import ApiClient, RetryPolicy
+from atlas.http import RetryPolicy
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import Owner, ResourceState
 from atlas.providers.contract import OnCreated, Provider, ProviderConfig, StepContext
@@ -90,7 +90,7 @@ class DigitalOceanProvider(Provider):
         if self._api is None:
             token = await self._chain.resolve()
             fake = not self.settings.real_time
-            client = ApiClient(
+            self._api = DigitalOceanAPI.connect(
                 self.base_url,
                 token,
                 retry=self._retry,
@@ -98,7 +98,6 @@ class DigitalOceanProvider(Provider):
                 sleep=self.settings.sleep if fake else None,
                 clock=self.settings.clock if fake else None,
             )
-            self._api = DigitalOceanAPI(client)
             self._ops = {cls.type: cls(self._api, self.settings) for cls in ALL_OPS}
         return self._api
 

@@ -22,6 +22,7 @@ def test_every_figure_names_a_source_with_an_address() -> None:
 def test_catalog_is_dated_and_capped_at_672_hours() -> None:
     cat = load_price_catalog()
     assert cat.hours_per_month == 672
+    assert cat.hourly_places == 5  # declared, as the API gives price_hourly
     assert cat.currency == "USD"
     assert cat.effective_date.year >= 2026
 

@@ -6,7 +6,6 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from atlas.cost.catalog import HOURLY_PLACES
 from atlas.cost.estimate import Estimate, LineItem
 from atlas.cost.money import Money
 from atlas.exceptions import SpecValidationError
@@ -48,7 +47,8 @@ def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
 
 
 def _item_row(name: str, rtype: str, li: LineItem) -> tuple[str, ...]:
-    return (name, rtype, li.description, _amount(li.monthly, 2), _amount(li.hourly, HOURLY_PLACES))
+    hourly = _amount(li.hourly, li.hourly_places)
+    return (name, rtype, li.description, _amount(li.monthly, 2), hourly)
 
 
 def render_estimate(spec: InfrastructureSpec, est: Estimate) -> str:
@@ -64,7 +64,7 @@ def render_estimate(spec: InfrastructureSpec, est: Estimate) -> str:
                 )
             )
     total = f"Total ({est.currency})" + ("" if est.complete else ", priced resources only")
-    rows.append((total, "", "", _amount(est.monthly, 2), _amount(est.hourly, HOURLY_PLACES)))
+    rows.append((total, "", "", _amount(est.monthly, 2), _amount(est.hourly, est.hourly_places)))
     body = _table(rows, right={3, 4})
     rule = "-" * max(len(line) for line in body)
     lines = [head, "", body[0], rule, *body[1:-1], rule, body[-1]]

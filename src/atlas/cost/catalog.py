@@ -3,22 +3,23 @@
 A catalog is a TOML file::
 
     [catalog]
-    provider = "digitalocean"
+    provider = "nimbus"
     currency = "USD"
     effective_date = 2026-11-26     # when the figures were last checked against their sources
     hours_per_month = 672           # the billing cap: a month costs at most this many hours
+    hourly_places = 5               # optional: decimals hourly figures are given to (default 5)
 
     [sources.billing]               # every price and rate names one of these
     title = "..."
     url = "https://..."
 
-    [prices."droplet:s-1vcpu-1gb"]  # a SKU: "<family>:<variant>"
+    [prices."server:small-1gb"]     # a SKU: "<family>:<variant>"
     monthly = "6.00"                # strings, so no figure ever passes through a float
     hourly = "0.00893"              # optional: monthly / hours_per_month when absent
-    unit = "droplet"
+    unit = "server"
     source = "billing"
 
-    [rates."droplet-backups:weekly"] # a fraction of another line's price
+    [rates."server-backups:weekly"] # a fraction of another line's price
     fraction = "0.20"
     source = "backups"
 """
@@ -38,10 +39,14 @@ import attrs
 from atlas.cost.money import Money
 from atlas.exceptions import PriceCatalogError
 
-__all__ = ["HOURLY_PLACES", "Price", "PriceCatalog", "Rate", "Source"]
+__all__ = ["DEFAULT_HOURLY_PLACES", "MAX_HOURLY_PLACES", "Price", "PriceCatalog", "Rate", "Source"]
 
-#: DigitalOcean reports hourly prices to five decimals ($6 a month is $0.00893 an hour).
-HOURLY_PLACES = 5
+#: Decimals of hourly figures when a catalog does not say. An hour is about a seven-hundredth
+#: of a month, so three places more than a month's cents keep an hourly figure as precise
+#: ($6 a month is $0.00893 an hour).
+DEFAULT_HOURLY_PLACES = 5
+#: Derived hourly prices are kept to this many places; a catalog cannot ask for more.
+MAX_HOURLY_PLACES = 10
 
 
 @attrs.frozen
@@ -68,7 +73,7 @@ class Price:
 
 @attrs.frozen
 class Rate:
-    """A surcharge that is a fraction of another price (backups: 20 % of the droplet)."""
+    """A surcharge that is a fraction of another price (backups: 20 % of the server's)."""
 
     sku: str
     fraction: Decimal
@@ -77,14 +82,18 @@ class Rate:
 
 def _hourly_from_monthly(monthly: Money, hours: int) -> Money:
     # Kept to ten places: a line of 100 GiB at $0.10 must come to 10 / 672, not 100 x 0.00015.
-    # Line items round to HOURLY_PLACES once, at the end.
-    step = Decimal(1).scaleb(-10)
+    # Line items round to the catalog's hourly_places once, at the end.
+    step = Decimal(1).scaleb(-MAX_HOURLY_PLACES)
     return Money((monthly.amount / hours).quantize(step, ROUND_HALF_UP), monthly.currency)
 
 
 @attrs.frozen
 class PriceCatalog:
-    """Prices and rates for one provider, with their sources and effective date."""
+    """Prices and rates for one provider, with their sources and effective date.
+
+    ``hourly_places`` is how many decimals the provider gives hourly figures to: line items
+    and estimates round hourly amounts to it (monthly ones to the cent).
+    """
 
     provider: str
     currency: str
@@ -94,6 +103,10 @@ class PriceCatalog:
     prices: Mapping[str, Price]
     rates: Mapping[str, Rate] = attrs.field(factory=dict)
     origin: str = ""
+    hourly_places: int = attrs.field(
+        default=DEFAULT_HOURLY_PLACES,
+        validator=[attrs.validators.ge(0), attrs.validators.le(MAX_HOURLY_PLACES)],
+    )
 
     def price(self, sku: str) -> Price | None:
         return self.prices.get(sku)
@@ -102,7 +115,7 @@ class PriceCatalog:
         return self.rates.get(sku)
 
     def variants(self, family: str) -> tuple[str, ...]:
-        """The variants priced for a SKU family: ``variants("droplet")`` gives the size slugs."""
+        """The variants priced for a SKU family: ``variants("server")`` gives its sizes."""
         prefix = family + ":"
         return tuple(sorted(s[len(prefix) :] for s in self.prices if s.startswith(prefix)))
 
@@ -168,6 +181,7 @@ def _parse(data: Mapping[str, Any], origin: str) -> PriceCatalog:
         prices=prices,
         rates=rates,
         origin=origin,
+        hourly_places=_hourly_places(head, f"{origin} [catalog]"),
     )
 
 
@@ -196,6 +210,15 @@ def _price(
         _source(v, sources, where),
         hourly_derived=derived,
     )
+
+
+def _hourly_places(head: Mapping[str, Any], where: str) -> int:
+    places = head.get("hourly_places", DEFAULT_HOURLY_PLACES)
+    if not isinstance(places, int) or isinstance(places, bool):
+        raise PriceCatalogError(f"{where}: hourly_places must be an integer")
+    if not 0 <= places <= MAX_HOURLY_PLACES:
+        raise PriceCatalogError(f"{where}: hourly_places must be between 0 and {MAX_HOURLY_PLACES}")
+    return places
 
 
 def _table(data: Mapping[str, Any], key: str, origin: str) -> Mapping[str, Any]:

@@ -15,19 +15,21 @@ def estimate_spec(spec: InfrastructureSpec, registry: ProviderRegistry) -> Estim
     """The cost of every resource of ``spec`` and the totals. Offline; no credentials."""
     lookup = registry.price_lookup(spec.provider)
     kinds = registry.kinds(spec.provider)
+    places = lookup.hourly_places
     breakdown = []
     for res in spec.resources:
         kind = kinds.get(res.type)
         if kind is None or kind.price is None:
             why = f"provider {spec.provider!r} has no price model for {res.type!r}"
-            items: tuple[LineItem, ...] = (
-                LineItem(res.type, f"{res.type}:?", Decimal(1), "", None, None, None, why),
+            unpriced = LineItem(
+                res.type, f"{res.type}:?", Decimal(1), "", None, None, None, why, places
             )
+            items: tuple[LineItem, ...] = (unpriced,)
         else:
             items = tuple(kind.price(res.specifications, lookup))
-        breakdown.append(ResourceEstimate(res.type, res.name, items))
+        breakdown.append(ResourceEstimate(res.type, res.name, items, places))
     catalog = lookup.catalog
     refs = (
         (CatalogRef(catalog.provider, catalog.origin, catalog.effective_date),) if catalog else ()
     )
-    return Estimate(lookup.currency, tuple(breakdown), refs)
+    return Estimate(lookup.currency, tuple(breakdown), refs, places)

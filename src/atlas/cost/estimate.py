@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from atlas.cost.catalog import HOURLY_PLACES, Price, PriceCatalog
+from atlas.cost.catalog import DEFAULT_HOURLY_PLACES, MAX_HOURLY_PLACES, Price, PriceCatalog
 from atlas.cost.money import Money
 from atlas.exceptions import CurrencyMismatchError
 
@@ -18,14 +18,21 @@ __all__ = ["CatalogRef", "Estimate", "LineItem", "PriceLookup", "ResourceEstimat
 #: ``adjust(provider, sku, price)`` returns a replacement price (negotiated rates) or None.
 PriceAdjuster = Callable[[str, str, Price], "Price | None"]
 
-_HOURLY_STEP = Decimal(1).scaleb(-HOURLY_PLACES)
+_STEPS = {places: Decimal(1).scaleb(-places) for places in range(MAX_HOURLY_PLACES + 1)}
+
+
+def _step(places: int) -> Decimal:
+    """``10 ** -places``, made once for every precision a catalog may have."""
+    return _STEPS.get(places) or Decimal(1).scaleb(-places)
 
 
 @attrs.frozen
 class LineItem:
-    """One priced component of a resource (a droplet's base price, its backups, ...).
+    """One priced component of a resource (a server's base price, its backups, ...).
 
     ``monthly`` and ``hourly`` are ``None`` when no price is known; ``unpriced`` then says why.
+    ``hourly_places`` is the precision of the catalog that priced it (the hourly figure is
+    rounded to it).
     """
 
     description: str
@@ -36,6 +43,7 @@ class LineItem:
     hourly: Money | None
     source: str | None = None
     unpriced: str | None = None
+    hourly_places: int = DEFAULT_HOURLY_PLACES
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,7 +52,7 @@ class LineItem:
             "quantity": _number(self.quantity),
             "unit": self.unit,
             "monthly_cost": _money(self.monthly, 2),
-            "hourly_cost": _money(self.hourly, HOURLY_PLACES),
+            "hourly_cost": _money(self.hourly, self.hourly_places),
             "source": self.source,
             **({"unpriced": self.unpriced} if self.unpriced else {}),
         }
@@ -64,6 +72,11 @@ class PriceLookup:
     def currency(self) -> str:
         return self.catalog.currency if self.catalog else "USD"
 
+    @property
+    def hourly_places(self) -> int:
+        """The decimals hourly figures are given to: the catalog's."""
+        return self.catalog.hourly_places if self.catalog else DEFAULT_HOURLY_PLACES
+
     def price(self, sku: str) -> Price | None:
         found = self.catalog.price(sku) if self.catalog else None
         if found is not None and self._adjust is not None:
@@ -72,11 +85,12 @@ class PriceLookup:
 
     def line(self, description: str, sku: str, quantity: int | Decimal = 1) -> LineItem:
         """``quantity`` units of ``sku``, or an unpriced line saying what is missing."""
-        qty = Decimal(quantity)
+        qty, places = Decimal(quantity), self.hourly_places
         price = self.price(sku)
         if price is None:
-            return LineItem(description, sku, qty, "", None, None, None, self._missing(sku))
-        hourly = (price.hourly.amount * qty).quantize(_HOURLY_STEP, ROUND_HALF_UP)
+            why = self._missing(sku)
+            return LineItem(description, sku, qty, "", None, None, None, why, places)
+        hourly = (price.hourly.amount * qty).quantize(_step(places), ROUND_HALF_UP)
         return LineItem(
             description,
             sku,
@@ -85,15 +99,17 @@ class PriceLookup:
             price.monthly * qty,
             Money(hourly, price.hourly.currency),
             price.source,
+            hourly_places=places,
         )
 
     def surcharge(self, description: str, sku: str, base: LineItem) -> LineItem:
         """A line costing a catalog rate's fraction of ``base`` (backups are 20 % or 30 %)."""
         rate = self.catalog.rate(sku) if self.catalog else None
+        places = self.hourly_places
         if rate is None or base.monthly is None or base.hourly is None:
             why = self._missing(sku) if rate is None else f"the price of {base.sku} is unknown"
-            return LineItem(description, sku, Decimal(1), "", None, None, None, why)
-        hourly = (base.hourly.amount * rate.fraction).quantize(_HOURLY_STEP, ROUND_HALF_UP)
+            return LineItem(description, sku, Decimal(1), "", None, None, None, why, places)
+        hourly = (base.hourly.amount * rate.fraction).quantize(_step(places), ROUND_HALF_UP)
         return LineItem(
             description,
             sku,
@@ -102,6 +118,7 @@ class PriceLookup:
             base.monthly * rate.fraction,
             Money(hourly, base.hourly.currency),
             rate.source,
+            hourly_places=places,
         )
 
     def _missing(self, sku: str) -> str:
@@ -112,11 +129,13 @@ class PriceLookup:
 
 @attrs.frozen
 class ResourceEstimate:
-    """The cost of one resource, as a sum of its line items."""
+    """The cost of one resource, as a sum of its line items; hourly figures to
+    ``hourly_places`` decimals (its catalog's)."""
 
     resource_type: str
     resource_name: str
     line_items: tuple[LineItem, ...]
+    hourly_places: int = DEFAULT_HOURLY_PLACES
 
     @property
     def unpriced(self) -> tuple[str, ...]:
@@ -142,7 +161,7 @@ class ResourceEstimate:
             "resource_type": self.resource_type,
             "resource_name": self.resource_name,
             "estimated_cost": _figure(self._monthly_subtotal(), 2),
-            "estimated_hourly_cost": _figure(self._hourly_subtotal(), HOURLY_PLACES),
+            "estimated_hourly_cost": _figure(self._hourly_subtotal(), self.hourly_places),
             "line_items": [li.to_dict() for li in self.line_items],
         }
         unpriced = self.unpriced
@@ -165,12 +184,14 @@ class Estimate:
     """What a spec costs: per resource, in total per month and per hour.
 
     Resources with an unknown price are listed but left out of the totals, and ``complete`` is
-    false: an estimate never invents a figure.
+    false: an estimate never invents a figure. Monthly figures are given to the cent, hourly
+    ones to ``hourly_places`` decimals (the catalog's).
     """
 
     currency: str
     breakdown: tuple[ResourceEstimate, ...]
     catalogs: tuple[CatalogRef, ...] = ()
+    hourly_places: int = DEFAULT_HOURLY_PLACES
 
     @property
     def monthly(self) -> Money:
@@ -188,7 +209,7 @@ class Estimate:
         monthly = [r._monthly_subtotal() for r in self.breakdown]  # once, for total and complete
         return {
             "estimated_monthly_cost": _money(_total(monthly, self.currency), 2),
-            "estimated_hourly_cost": _money(self.hourly, HOURLY_PLACES),
+            "estimated_hourly_cost": _money(self.hourly, self.hourly_places),
             "currency": self.currency,
             "complete": all(subtotal is not None for subtotal in monthly),
             "breakdown": [r.to_dict() for r in self.breakdown],
@@ -250,13 +271,9 @@ def _figure(subtotal: tuple[Decimal, str] | None, places: int) -> float | None:
     return None if subtotal is None else _rounded_float(subtotal[0], places)
 
 
-_STEPS = {places: Decimal(1).scaleb(-places) for places in (2, HOURLY_PLACES)}
-
-
 def _rounded_float(amount: Decimal, places: int) -> float:
     """What ``float(Money(amount).rounded(places).amount)`` is."""
-    step = _STEPS.get(places) or Decimal(1).scaleb(-places)
-    return float(amount.quantize(step, ROUND_HALF_UP))
+    return float(amount.quantize(_step(places), ROUND_HALF_UP))
 
 
 def _number(value: Decimal) -> int | float:

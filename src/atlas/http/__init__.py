@@ -1,18 +1,30 @@
-"""The HTTP layer every provider shares: client, error mapping, retries, rate limiting.
+"""The HTTP layer every provider shares: client, auth, error mapping, retries, rate limiting.
 
-    async with ApiClient("https://api.digitalocean.com", token) as api:
-        droplet = await api.get_json("/v2/droplets/42")
-        async for volume in api.paginate("/v2/volumes", "volumes"):
+    api = ApiClient(
+        "https://api.example.com",
+        auth=BearerAuth(token),
+        rate_limits=RateLimitProfile(windows=(Window(250, 60.0),), remaining_header="x-remaining"),
+        paginator=NextLink(("links", "next")),
+        errors=read_error_body,  # the provider's: code, message, request id from its bodies
+    )
+    async with api:
+        server = await api.get_json("/v1/servers/42")
+        async for volume in api.paginate("/v1/volumes", "volumes"):
             ...
 
-Nothing here knows a provider's resources; providers build their endpoint functions on top.
+Nothing here knows a provider's resources, limits, pages or error bodies: providers pass those
+in and build their endpoint functions on top.
 """
 
 from __future__ import annotations
 
 from atlas.http._headers import retry_after_seconds
-from atlas.http.client import DEFAULT_TIMEOUT, ApiClient, BearerAuth
-from atlas.http.errors import error_from_response, error_from_transport
+from atlas.http._types import Clock, Sleep
+from atlas.http.auth import BearerAuth, SecretAuth
+from atlas.http.client import DEFAULT_TIMEOUT, ApiClient
+from atlas.http.errors import ErrorDetails, ErrorParser, error_from_response, error_from_transport
+from atlas.http.pagination import NextLink, PageRequest, Paginator
+from atlas.http.profile import RateLimitProfile, ResetFormat, Window
 from atlas.http.ratelimit import Permit, Priority, RateLimiter, RateLimiterStats
 from atlas.http.retry import FailureKind, RetryPolicy, classify
 
@@ -20,12 +32,23 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ApiClient",
     "BearerAuth",
+    "Clock",
+    "ErrorDetails",
+    "ErrorParser",
     "FailureKind",
+    "NextLink",
+    "PageRequest",
+    "Paginator",
     "Permit",
     "Priority",
+    "RateLimitProfile",
     "RateLimiter",
     "RateLimiterStats",
+    "ResetFormat",
     "RetryPolicy",
+    "SecretAuth",
+    "Sleep",
+    "Window",
     "classify",
     "error_from_response",
     "error_from_transport",

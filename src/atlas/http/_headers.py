@@ -38,7 +38,7 @@ def _number(value: str | None) -> float | None:
 
 
 def int_header(headers: Mapping[str, str], name: str) -> int | None:
-    """An integer header such as ``ratelimit-remaining``; ``None`` when absent or malformed."""
+    """An integer header (a count of requests remaining, say); ``None`` when absent or malformed."""
     number = _number(headers.get(name))
     return None if number is None else int(number)
 
@@ -50,9 +50,14 @@ def server_now(headers: Mapping[str, str], wall_clock: Clock) -> float:
     return wall_clock() if when is None else when
 
 
-def retry_after_seconds(headers: Mapping[str, str], wall_clock: Clock) -> float | None:
-    """``Retry-After`` as seconds from now (delta-seconds or an HTTP date), never negative."""
-    value = headers.get("retry-after")
+def retry_after_seconds(
+    headers: Mapping[str, str], wall_clock: Clock, name: str = "retry-after"
+) -> float | None:
+    """``Retry-After`` (or the header ``name``) as seconds from now, never negative.
+
+    The value is delta-seconds or an HTTP date; ``None`` when absent or unreadable.
+    """
+    value = headers.get(name)
     if value is None:
         return None
     seconds = _number(value)
@@ -64,13 +69,12 @@ def retry_after_seconds(headers: Mapping[str, str], wall_clock: Clock) -> float 
     return max(seconds, 0.0)
 
 
-def reset_in_seconds(headers: Mapping[str, str], wall_clock: Clock) -> float | None:
-    """``ratelimit-reset`` (Unix epoch seconds) as seconds from now.
-
-    May be zero or negative: DigitalOcean has been seen sending a reset already in the past,
-    so callers must clamp it and not trust it alone.
-    """
-    reset = _number(headers.get("ratelimit-reset"))
+def reset_in_seconds(
+    headers: Mapping[str, str], wall_clock: Clock, name: str, *, epoch: bool
+) -> float | None:
+    """The reset header ``name`` as seconds from now: Unix seconds when ``epoch``, else already
+    seconds from now. May be zero or negative; callers clamp it."""
+    reset = _number(headers.get(name))
     if reset is None:
         return None
-    return reset - server_now(headers, wall_clock)
+    return reset - server_now(headers, wall_clock) if epoch else reset

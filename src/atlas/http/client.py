@@ -1,9 +1,11 @@
 """The HTTP client every provider talks through.
 
-``ApiClient`` wraps ``httpx.AsyncClient`` with what each provider would otherwise redo: bearer
-auth from a ``Secret``, a per-token rate limiter, the retry policy, error mapping onto atlas's
-tree, pagination, and one secret-free debug line per attempt on the ``atlas.http`` logger.
-The network, the sleep and the clocks are all injectable, so tests run in-process and instantly.
+``ApiClient`` wraps ``httpx.AsyncClient`` with what each provider would otherwise redo: auth
+from ``Secret`` values, a per-credential rate limiter, the retry policy, error mapping onto
+atlas's tree, pagination, and one secret-free debug line per attempt on the ``atlas.http``
+logger. What differs between clouds is passed in: the auth, the rate-limit profile, the
+pagination strategy and the reading of error bodies. The network, the sleep and the clocks are
+all injectable, so tests run in-process and instantly.
 """
 
 from __future__ import annotations
@@ -12,21 +14,23 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
 from tenacity import RetryCallState
 
 from atlas.__about__ import __version__
-from atlas.credentials import Secret
-from atlas.exceptions import CredentialsError, NotFoundError, ProviderAPIError
+from atlas.exceptions import NotFoundError, ProviderAPIError
 from atlas.http._types import Clock, Sleep
-from atlas.http.errors import error_from_response, error_from_transport
+from atlas.http.auth import SecretAuth
+from atlas.http.errors import ErrorParser, error_from_response, error_from_transport
+from atlas.http.pagination import PageRequest, Paginator
+from atlas.http.profile import RateLimitProfile
 from atlas.http.ratelimit import Priority, RateLimiter
 from atlas.http.retry import RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "ApiClient", "BearerAuth"]
+__all__ = ["DEFAULT_TIMEOUT", "ApiClient"]
 
 logger = logging.getLogger("atlas.http")
 
@@ -37,42 +41,32 @@ JSONObject = dict[str, Any]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 
 
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <token>``, added at send time so no client header holds it."""
-
-    def __init__(self, token: Secret) -> None:
-        if not isinstance(token, Secret):
-            raise TypeError("the token must be an atlas.credentials.Secret, never a bare str")
-        if not token.is_header_safe():
-            # Checked here because httpx's own error for a bad header value quotes the value.
-            raise CredentialsError("the token contains spaces, control or non-ASCII characters")
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "BearerAuth(token=Secret('***'))"
-
-
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
 
 
 class ApiClient:
-    """An async client for one provider API and one token.
+    """An async client for one provider API and one credential.
 
-    Unless ``rate_limiter`` is given, clients sharing a token share the process-wide limiter
-    for it — except when ``sleep`` and ``clock`` are injected (tests, benchmarks; always both):
-    then the client gets a private limiter on that same fake time, so nothing really sleeps.
+    :param auth: adds the credential to each request; its secrets are scrubbed from errors.
+    :param rate_limits: the API's limits and the headers it reports them in.
+    :param paginator: how the API's list endpoints page (:meth:`paginate`).
+    :param errors: reads the API's error bodies; without it only generic fields are read.
+
+    Unless ``rate_limiter`` is given, clients sharing a credential and profile share the
+    process-wide limiter for them — except when ``sleep`` and ``clock`` are injected (tests,
+    benchmarks; always both): then the client gets a private limiter on that same fake time,
+    so nothing really sleeps.
     """
 
     def __init__(
         self,
         base_url: str,
-        token: Secret,
         *,
+        auth: SecretAuth,
+        rate_limits: RateLimitProfile,
+        paginator: Paginator,
+        errors: ErrorParser | None = None,
         retry: RetryPolicy | None = None,
         rate_limiter: RateLimiter | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
@@ -85,28 +79,37 @@ class ApiClient:
         if (sleep is None) != (clock is None):
             # A fake sleep with the real clock would have the limiter wait forever.
             raise ValueError("inject sleep and clock together: a fake sleep needs a clock it moves")
+        if not isinstance(auth, SecretAuth):
+            # A bare httpx.Auth hides its secrets: they could not be scrubbed from errors.
+            raise TypeError("auth must be an atlas.http.SecretAuth (BearerAuth, say)")
+        # Kept as Secrets, revealed only to scrub them from a provider's error text.
+        self._secrets = tuple(secret for secret in auth.secrets if secret.reveal())
+        if not self._secrets:
+            raise ValueError("auth holds no secret: nothing to key the rate limiter by")
+        self.rate_limits, self.paginator, self._errors = rate_limits, paginator, errors
         self.retry = retry or RetryPolicy()
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock: Clock = clock or time.monotonic
         self._wall_clock = wall_clock
         if rate_limiter is None:
             rate_limiter = (
-                RateLimiter.shared(token)
+                RateLimiter.shared(rate_limits, *auth.secrets)
                 if clock is None
-                else RateLimiter(clock=self._clock, sleep=self._sleep, wall_clock=wall_clock)
+                else RateLimiter(
+                    rate_limits, clock=self._clock, sleep=self._sleep, wall_clock=wall_clock
+                )
             )
         self.rate_limiter = rate_limiter
-        self._token = token
         self._http = httpx.AsyncClient(
             base_url=base_url,
-            auth=BearerAuth(token),
+            auth=auth,
             timeout=timeout,
             transport=transport,
             headers={
                 "User-Agent": user_agent or f"atlas/{__version__}",
                 "Accept": "application/json",
             },
-            follow_redirects=False,  # a redirect elsewhere must not take the token along
+            follow_redirects=False,  # a redirect elsewhere must not take the credential along
         )
 
     @property
@@ -178,6 +181,8 @@ class ApiClient:
         if response.is_error:
             raise error_from_response(
                 response,
+                parse=self._errors,
+                rate_limits=self.rate_limits,
                 method=method,
                 url=url,
                 total_wait=total_wait,
@@ -215,54 +220,48 @@ class ApiClient:
                 raise
 
     async def paginate(
-        self, path: str, key: str, params: Params | None = None, *, per_page: int | None = 200
+        self, path: str, key: str, params: Params | None = None
     ) -> AsyncIterator[JSONObject]:
-        """Yield every item under ``key`` across all pages of a list endpoint.
-
-        Follows ``links.pages.next`` (an absolute URL) until there is none; an answer without
-        ``links`` (``GET /v2/databases``) is a single page.
-        """
-        query: dict[str, Any] = dict(params or {})
-        if per_page is not None:
-            query.setdefault("per_page", per_page)
-        url: str | None = path
-        seen: set[str] = set()
-        while url is not None:
-            body = await self.get_json(url, params=query)
+        """Yield every item under ``key`` across all pages of a list endpoint, as
+        ``self.paginator`` pages it. A next page on another host, or one already fetched, is
+        an error (``ProviderAPIError``), not followed."""
+        page = self.paginator.first(path, dict(params or {}))
+        seen = {self._page_key(page)}
+        while True:
+            response = await self.request("GET", page.url, params=page.params)
+            body = _json_object(response)
             items = body.get(key)
             if not isinstance(items, list):
-                raise _unexpected(f"the answer has no {key!r} list", url)
+                raise _unexpected(f"the answer has no {key!r} list", page.url)
             for item in items:
                 yield item
-            url, query = self._next_page(body, query, seen)
+            following = self.paginator.next(page, response, body)
+            if following is None:
+                return
+            url = httpx.URL(following.url)
+            if url.is_absolute_url and _origin(url) != _origin(self.base_url):
+                raise _unexpected("the next-page link points away from the API", url.host)
+            if (where := self._page_key(following)) in seen:
+                raise _unexpected("the next-page link repeats an earlier page", where)
+            seen.add(where)
+            page = following
 
-    def _next_page(
-        self, body: JSONObject, query: dict[str, Any], seen: set[str]
-    ) -> tuple[str | None, dict[str, Any]]:
-        links = body.get("links")
-        pages = links.get("pages") if isinstance(links, dict) else None
-        link = pages.get("next") if isinstance(pages, dict) else None
-        if not isinstance(link, str) or not link:
-            return None, query
-        url = httpx.URL(link)
-        if url.is_absolute_url and _origin(url) != _origin(self.base_url):
-            raise _unexpected("the next-page link points away from the API", url.host)
-        if link in seen:
-            raise _unexpected("the next-page link repeats an earlier page", link)
-        seen.add(link)
-        # The link's own page wins; per_page and filters carry over when the link omits them.
-        merged = {**query, **dict(url.params)}
-        return str(url.copy_with(query=None)), merged
+    def _page_key(self, page: PageRequest) -> str:
+        # The URL as it would be sent, so a relative and an absolute spelling are one page.
+        return str(self._http.build_request("GET", page.url, params=page.params).url)
 
     # -- helpers -----------------------------------------------------------------------------
 
     def _check_origin(self, url: httpx.URL) -> None:
         if url.is_absolute_url and _origin(url) != _origin(self.base_url):
-            raise ValueError(f"refusing to send the token to {url.host}, not {self.base_url.host}")
+            host, ours = url.host, self.base_url.host
+            raise ValueError(f"refusing to send the credential to {host}, not {ours}")
 
     def _redact(self, text: str) -> str:
-        # A provider that echoes the request in an error must not put the token in ours.
-        return text.replace(self._token.reveal(), "***")
+        # A provider that echoes the request in an error must not put a secret in ours.
+        for secret in self._secrets:
+            text = text.replace(secret.reveal(), "***")
+        return text
 
     def _log_attempt(
         self, request: httpx.Request, outcome: int | str, started: float, attempt: int

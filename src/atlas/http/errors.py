@@ -3,15 +3,22 @@
 ``error_from_response`` reads an HTTP error answer; ``error_from_transport`` reads an httpx
 exception. Both return the atlas error for the caller to ``raise ... from`` — no httpx type
 ever escapes the HTTP layer.
+
+The status picks the class; what the body means is the provider's to say. Its
+:data:`ErrorParser` reads the message, error code and request id from the body in whatever
+shape its API uses (``{"error": {"code", "message"}}``, ``{"id", "message"}``, ...). Without one,
+or where it finds nothing, the core falls back to what is generic: an RFC 9457 problem
+``detail``, the ``X-Request-ID`` header, and the start of the body as text.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import httpx
 
 from atlas.exceptions import (
@@ -27,12 +34,29 @@ from atlas.exceptions import (
     ServerError,
     TransportError,
 )
-from atlas.http._headers import reset_in_seconds, retry_after_seconds
 from atlas.http._types import Clock
+from atlas.http.profile import RateLimitProfile
 
-__all__ = ["error_from_response", "error_from_transport"]
+__all__ = ["ErrorDetails", "ErrorParser", "error_from_response", "error_from_transport"]
 
 Redact = Callable[[str], str]
+
+
+@attrs.frozen
+class ErrorDetails:
+    """What a provider's error body says; empty fields fall back to the generic reading."""
+
+    message: str = ""
+    code: str = ""
+    request_id: str | None = None
+
+
+#: ``parse(response, body)`` reads a provider's error answer; ``body`` is its JSON object, or
+#: ``None`` when the body is not one.
+ErrorParser = Callable[[httpx.Response, Mapping[str, Any] | None], ErrorDetails]
+
+# Only the standard header: the reset headers differ from one API to the next.
+_STANDARD = RateLimitProfile(windows=())
 
 _BY_STATUS: dict[int, type[ProviderAPIError]] = {
     400: BadRequestError,
@@ -62,22 +86,6 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _message_and_code(response: httpx.Response, body: dict[str, Any] | None) -> tuple[str, str]:
-    if body is None:
-        return _plain_message(response), ""
-    message = _text(body.get("message"))
-    # DigitalOcean: {"id", "message"}; the old service: {"error": <class>, "message", "code"}.
-    code = _text(body.get("id")) or _text(body.get("code"))
-    if not message and _text(body.get("error")):
-        # POST /v2/tags: {"error": "...", "messages": [...] | null, "root_causes": [...]}.
-        details = body.get("messages")
-        extra = [m for m in details if isinstance(m, str)] if isinstance(details, list) else []
-        message = "; ".join([body["error"], *extra])
-    elif not code:
-        code = _text(body.get("error"))
-    return message or _text(body.get("detail")) or _plain_message(response), code
-
-
 def _plain_message(response: httpx.Response) -> str:
     reason = response.reason_phrase or f"HTTP {response.status_code}"
     if "html" in response.headers.get("content-type", ""):
@@ -88,19 +96,12 @@ def _plain_message(response: httpx.Response) -> str:
     return f"{reason}: {text[:_SNIPPET]}{'…' if len(text) > _SNIPPET else ''}"
 
 
-def _request_id(response: httpx.Response, body: dict[str, Any] | None) -> str | None:
-    request_id = (body or {}).get("request_id")
-    if isinstance(request_id, str) and request_id:
-        return request_id
-    return response.headers.get("x-request-id") or None
-
-
-def _advised_wait(response: httpx.Response, wall_clock: Clock) -> float | None:
-    """Retry-After first; else a ``ratelimit-reset`` still in the future; else unknown."""
-    seconds = retry_after_seconds(response.headers, wall_clock)
+def _advised_wait(response: httpx.Response, profile: RateLimitProfile, wall: Clock) -> float | None:
+    """Retry-After first; else a reset still in the future; else unknown."""
+    seconds = profile.retry_after(response.headers, wall)
     if seconds is not None:
         return seconds
-    reset = reset_in_seconds(response.headers, wall_clock)
+    reset = profile.reset_in(response.headers, wall)
     # A reset already past says nothing useful; the retry policy then backs off instead.
     return reset if reset is not None and reset > 0 else None
 
@@ -116,6 +117,8 @@ def _request_line(response: httpx.Response, method: str | None, url: str | None)
 def error_from_response(
     response: httpx.Response,
     *,
+    parse: ErrorParser | None = None,
+    rate_limits: RateLimitProfile | None = None,
     method: str | None = None,
     url: str | None = None,
     total_wait: float = 0.0,
@@ -124,22 +127,26 @@ def error_from_response(
 ) -> ProviderAPIError:
     """The atlas error for an HTTP error answer (status 400 and up).
 
-    ``method`` and ``url`` default to the response's request; ``total_wait`` is the time already
-    spent waiting between retries; ``redact`` scrubs known secrets from the provider's text.
+    ``parse`` reads the provider's error body; ``rate_limits`` names the headers a 429's advised
+    wait is read from (``Retry-After`` alone when not given). ``method`` and ``url`` default to
+    the response's request; ``total_wait`` is the time already spent waiting between retries;
+    ``redact`` scrubs known secrets from the provider's text.
     """
     method, url = _request_line(response, method, url)
     body = _json_object(response)
-    message, code = _message_and_code(response, body)
+    details = parse(response, body) if parse is not None else ErrorDetails()
+    detail = _text((body or {}).get("detail"))  # RFC 9457 problem details
+    message = redact(details.message or detail or _plain_message(response))
+    code = redact(details.code)
     status = response.status_code
     common: dict[str, Any] = {
-        "request_id": _request_id(response, body),
+        "request_id": details.request_id or response.headers.get("x-request-id") or None,
         "method": method,
         "url": url,
         "total_wait": total_wait,
     }
-    message = redact(message)
     if status == 429:
-        retry_after = _advised_wait(response, wall_clock)
+        retry_after = _advised_wait(response, rate_limits or _STANDARD, wall_clock)
         code = code or "too_many_requests"
         return RateLimitError(message, code=code, retry_after=retry_after, **common)
     cls = ServerError if status >= 500 else _BY_STATUS.get(status, ProviderAPIError)

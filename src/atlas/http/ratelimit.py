@@ -1,23 +1,27 @@
-"""Keeping every user of one API token under the provider's rate limits.
+"""Keeping every user of one API credential under the provider's rate limits.
 
-DigitalOcean allows 250 requests per sliding minute and 5,000 per hour, per token, across every
-process using it. One ``RateLimiter`` per token (``RateLimiter.shared``) gates every request:
+An API counts requests per credential across every process using it, in one or more sliding
+windows (a cloud that allows 250 requests a minute and 5,000 an hour has two); its
+:class:`~atlas.http.RateLimitProfile` says which, and which headers report the count. One
+``RateLimiter`` per credential and profile (``RateLimiter.shared``) gates every request:
 ``acquire`` before sending, and ``release`` once the request is over, answered or not.
 
-- A request counts against both windows from the moment it is sent. While it is in flight it
-  holds a place; once over, it is stamped with the time it ended and stays in the window for a
-  minute (an hour) from then. The server counted it at some moment between send and end, so
+- A request counts against every window from the moment it is sent. While it is in flight it
+  holds a place; once over, it is stamped with the time it ended and stays in each window for
+  that window's span from then. The server counted it at some moment between send and end, so
   counting from the end is never early: however long a request queued in the connection pool
   or at the server, the server's window never holds more than the limiter let through.
   (Counting from the send alone lets a request the server saw late overlap the next minute's
   burst, and that is a 429.) When the windows are full of requests still in flight, the next
   request waits for one of them to end.
-- The server's count is the truth (other processes may share the token): every answer's
-  ``ratelimit-remaining`` replaces the limiter's estimate, less the requests that may have
-  reached the server after the answered one. The estimate then counts down with each request
-  sent. As it falls below ``slow_below`` requests are spaced out, approaching the sustainable
-  hourly rate as it nears zero; at zero, requests wait for the answers still in flight.
-- After a 429, or when ``ratelimit-remaining`` is 0, everyone pauses until the advised time.
+- The server's count is the truth (other processes may share the credential): the remaining
+  count in every answer (the profile's ``remaining_header``) replaces the limiter's estimate,
+  less the requests that may have reached the server after the answered one. The estimate
+  then counts down with each request sent. As it falls below ``slow_below`` requests are
+  spaced out, approaching the rate every window can sustain as it nears zero; at zero,
+  requests wait for the answers still in flight.
+- After a 429, or when none remain, everyone pauses until the advised time (``Retry-After``,
+  else the profile's reset header).
 - When several requests wait, changes (``Priority.CHANGE``) go before polling (``Priority.POLL``),
   first come first served within a priority.
 
@@ -41,14 +45,10 @@ from collections.abc import Mapping
 import attrs
 
 from atlas.credentials import Secret
-from atlas.http._headers import int_header, reset_in_seconds, retry_after_seconds
 from atlas.http._types import Clock, Sleep
+from atlas.http.profile import RateLimitProfile
 
 __all__ = ["Permit", "Priority", "RateLimiter", "RateLimiterStats"]
-
-
-_MINUTE = 60.0
-_HOUR = 3600.0
 
 
 class Priority(enum.IntEnum):
@@ -79,8 +79,8 @@ class Permit:
     :meth:`RateLimiter.release` when the request is over, however it ended.
 
     ``number`` is the request's rank among all those the limiter sent (from 1); ``overlapping``
-    is how many others were in flight when it left. Both bound what its answer's
-    ``ratelimit-remaining`` cannot yet include.
+    is how many others were in flight when it left. Both bound what the remaining count in its
+    answer cannot yet include.
     """
 
     number: int
@@ -96,7 +96,7 @@ class _Ticket:
     waiter: asyncio.Future[None] | None = attrs.field(default=None, order=False, eq=False)
 
 
-_registry: dict[str, RateLimiter] = {}
+_registry: dict[tuple[RateLimitProfile, str], RateLimiter] = {}
 _registry_lock = threading.Lock()
 
 
@@ -119,29 +119,23 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 
 class RateLimiter:
-    """A per-token request gate; see the module docstring for what it enforces."""
+    """A per-credential request gate; see the module docstring for what it enforces."""
 
     def __init__(
         self,
+        profile: RateLimitProfile,
         *,
-        per_minute: int = 250,
-        per_hour: int = 5000,
-        slow_below: int = 500,
-        min_pause: float = 1.0,
-        max_pause: float = 60.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         wall_clock: Clock = time.time,
     ) -> None:
-        if per_minute < 1 or per_hour < 1:
-            raise ValueError("rate limits must allow at least one request")
-        self.per_minute, self.per_hour, self.slow_below = per_minute, per_hour, slow_below
-        self.min_pause, self.max_pause = min_pause, max_pause
+        self.profile = profile
         self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
         self._lock = threading.Lock()
-        # When each request that is over ended; requests in flight are only counted.
-        self._minute: deque[float] = deque()
-        self._hour: deque[float] = deque()
+        # Per window: when each request that is over ended. Requests in flight are only counted.
+        self._windows: list[tuple[deque[float], float, int]] = [
+            (deque(), window.seconds, window.limit) for window in profile.windows
+        ]
         self._in_flight = 0
         self._queue: list[_Ticket] = []
         self._seq = itertools.count()
@@ -153,16 +147,19 @@ class RateLimiter:
         self._time_waited = 0.0
 
     @classmethod
-    def shared(cls, token: Secret) -> RateLimiter:
-        """The process-wide limiter for ``token``, created with default limits on first use.
+    def shared(cls, profile: RateLimitProfile, *secrets: Secret) -> RateLimiter:
+        """The process-wide limiter for the credential made of ``secrets`` under ``profile``,
+        created on first use.
 
-        Keyed by a SHA-256 of the token, so the registry never holds the token itself.
+        Keyed by a SHA-256 of the secrets, so the registry never holds a secret itself.
         """
-        key = hashlib.sha256(token.reveal().encode()).hexdigest()
+        if not secrets:
+            raise ValueError("a shared limiter is keyed by the credential's secrets; none given")
+        digest = hashlib.sha256("\0".join(s.reveal() for s in secrets).encode()).hexdigest()
         with _registry_lock:
-            limiter = _registry.get(key)
+            limiter = _registry.get((profile, digest))
             if limiter is None:
-                limiter = _registry[key] = cls()
+                limiter = _registry[profile, digest] = cls(profile)
             return limiter
 
     @property
@@ -171,10 +168,10 @@ class RateLimiter:
             return RateLimiterStats(self._requests, self._waits, self._time_waited, self._in_flight)
 
     def __repr__(self) -> str:
+        limits = ", ".join(str(window) for window in self.profile.windows) or "none"
         return (
-            f"RateLimiter(per_minute={self.per_minute}, per_hour={self.per_hour}, "
-            f"remaining={self._remaining}, in_flight={self._in_flight}, "
-            f"waiting={len(self._queue)})"
+            f"RateLimiter(limits=[{limits}], remaining={self._remaining}, "
+            f"in_flight={self._in_flight}, waiting={len(self._queue)})"
         )
 
     async def acquire(self, priority: Priority = Priority.POLL) -> Permit:
@@ -205,16 +202,16 @@ class RateLimiter:
         self, permit: Permit, headers: Mapping[str, str] | None = None, *, status: int | None = None
     ) -> None:
         """The request ``permit`` let through is over; ``headers`` and ``status`` are its
-        answer's, if it got one. It stays counted for a minute (an hour) from now. Releasing a
-        permit twice does nothing."""
+        answer's, if it got one. It stays counted in each window for that window's span from now.
+        Releasing a permit twice does nothing."""
         with self._lock:
             if permit.released:
                 return
             permit.released = True
             self._in_flight -= 1
             now = self._clock()
-            self._minute.append(now)
-            self._hour.append(now)
+            for ended, _, _ in self._windows:
+                ended.append(now)
             if headers is not None:
                 self._learn(headers, status, permit)
             self._wake_head()  # it may have been waiting for a request in flight to end
@@ -229,7 +226,8 @@ class RateLimiter:
     # -- internals; every method below runs under self._lock or takes it -----------------------
 
     def _learn(self, headers: Mapping[str, str], status: int | None, permit: Permit | None) -> None:
-        remaining = int_header(headers, "ratelimit-remaining")
+        profile = self.profile
+        remaining = profile.remaining(headers)
         if remaining is not None:
             self._remaining = remaining
             if permit is not None:
@@ -238,11 +236,11 @@ class RateLimiter:
                 self._remaining -= permit.overlapping + (self._requests - permit.number)
         if status != 429 and remaining != 0:
             return
-        advised = retry_after_seconds(headers, self._wall_clock)
+        advised = profile.retry_after(headers, self._wall_clock)
         if advised is None:
-            advised = reset_in_seconds(headers, self._wall_clock)
+            advised = profile.reset_in(headers, self._wall_clock)
         # A reset already in the past (it happens) still earns a short pause.
-        pause = min(max(advised or 0.0, self.min_pause), self.max_pause)
+        pause = min(max(advised or 0.0, profile.min_pause), profile.max_pause)
         self._paused_until = max(self._paused_until, self._clock() + pause)
         # The estimate is stale after a pause: the next answer says where we stand.
         self._remaining = None
@@ -271,10 +269,7 @@ class RateLimiter:
     def _delay(self, now: float) -> float:
         """Seconds until the next request may go; ``math.inf`` until a request in flight ends."""
         delays = [self._paused_until - now]
-        for window, span, limit in (
-            (self._minute, _MINUTE, self.per_minute),
-            (self._hour, _HOUR, self.per_hour),
-        ):
+        for window, span, limit in self._windows:
             while window and window[0] <= now - span:
                 window.popleft()
             # How many counted requests must leave the window before one more fits.
@@ -283,16 +278,13 @@ class RateLimiter:
                 return math.inf  # the rest are in flight: they leave a span after they end
             if excess > 0:
                 delays.append(window[excess - 1] + span - now)
-        if (
-            self._remaining is not None
-            and self._remaining < self.slow_below
-            and self._last_sent is not None
-        ):
-            if self._remaining <= 0 and self._in_flight:
+        slow_below, remaining = self.profile.slow_below, self._remaining
+        if remaining is not None and remaining < slow_below and self._last_sent is not None:
+            if remaining <= 0 and self._in_flight:
                 return math.inf  # spent, by our count: let the answers in flight say for sure
-            # From no spacing at slow_below to the sustainable hourly rate at zero remaining.
-            fraction = 1.0 - max(self._remaining, 0) / self.slow_below
-            delays.append(self._last_sent + fraction * _HOUR / self.per_hour - now)
+            # From no spacing at slow_below to the rate every window sustains at zero remaining.
+            fraction = 1.0 - remaining / slow_below if remaining > 0 else 1.0
+            delays.append(self._last_sent + fraction * self.profile.sustained_interval - now)
         return max(delays)
 
     def _depart(self, ticket: _Ticket, now: float) -> Permit:

@@ -12,8 +12,8 @@ The rule that matters: a request is repeated only when repeating it cannot do ha
 
 A create that is not retried is not lost: the provider layer looks for what the attempt made
 (ownership tag, deterministic name) before trying again. Waits honour ``Retry-After`` first,
-then a future ``ratelimit-reset``, else capped exponential backoff with full jitter; a budget
-on attempts and on total waiting bounds it all.
+then a future reset (the rate-limit profile's header), else capped exponential backoff with
+full jitter; a budget on attempts and on total waiting bounds it all.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def atlas_add_providers() -> Sequence[ProviderInfo]:
 
 @hookspec
 def atlas_add_resource_kinds() -> Sequence[ResourceKind]:
-    """Register resource kinds (``droplet``, ``volume``, ...) for providers.
+    """Register resource kinds (``server``, ``volume``, ...) for providers.
 
     A plugin may add kinds to a provider another plugin registered; two kinds with the same
     ``(provider, type)`` make the registry refuse to build.
@@ -72,8 +72,8 @@ def atlas_adjust_price(provider: str, sku: str, price: Price) -> Price | None:
 
     Called for every price an estimate looks up; the first plugin that returns a price wins.
 
-    :param provider: the provider whose catalog holds the price, e.g. ``"digitalocean"``.
-    :param sku: the catalog key, e.g. ``"droplet:s-1vcpu-1gb"``.
+    :param provider: the provider whose catalog holds the price, e.g. ``"nimbus"``.
+    :param sku: the catalog key, ``"<family>:<variant>"``, e.g. ``"server:small-1gb"``.
     :param price: the price as the catalog has it.
     :return: the price to use instead, or ``None`` to keep the catalog's.
     """
@@ -113,7 +113,7 @@ def atlas_sandbox(provider: str) -> Sandbox | None:
 
     ``atlas plan|apply --sandbox`` runs the whole lifecycle against it, with no account.
 
-    :param provider: the provider's name, e.g. ``"digitalocean"``.
+    :param provider: the provider's name, e.g. ``"nimbus"``.
     :return: a fresh :class:`~atlas.providers.Sandbox`, or ``None`` if this plugin has no
         sandbox for that provider.
     """

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 
 from atlas import Money, PriceCatalog, PriceCatalogError
@@ -61,6 +62,16 @@ def test_catalog_parses() -> None:
         (('unit = "node"', "unit = 3"), "unit must be a non-empty string"),
         (("[catalog]", "[catalogue]"), "missing table [catalog]"),
         (("[catalog]", "[catalog"), "not valid TOML"),
+        (
+            ("hours_per_month = 672", "hours_per_month = 672\nhourly_places = 11"),
+            "between 0 and 10",
+        ),
+        (
+            ("hours_per_month = 672", "hours_per_month = 672\nhourly_places = -1"),
+            "between 0 and 10",
+        ),
+        (("hours_per_month = 672", 'hours_per_month = 672\nhourly_places = "5"'), "an integer"),
+        (("hours_per_month = 672", "hours_per_month = 672\nhourly_places = true"), "an integer"),
     ],
 )
 def test_malformed_catalogs_are_refused(change: tuple[str, str], fragment: str) -> None:
@@ -78,3 +89,14 @@ def test_live_prices_replace_entries_with_their_own_source() -> None:
     assert refreshed.source == "live"
     assert new.sources["live"] == live
     assert cat.price("node:small").monthly == Money("6.00")  # type: ignore[union-attr]
+
+
+def test_hourly_precision_is_the_catalogs() -> None:
+    assert PriceCatalog.from_toml(GOOD).hourly_places == 5  # when the catalog does not say
+    text = GOOD.replace("hours_per_month = 672", "hours_per_month = 672\nhourly_places = 3")
+    cat = PriceCatalog.from_toml(text)
+    assert cat.hourly_places == 3
+    source = Source("live", "live")
+    assert cat.with_prices([], source).hourly_places == 3
+    with pytest.raises(ValueError, match="hourly_places"):
+        attrs.evolve(cat, hourly_places=11)

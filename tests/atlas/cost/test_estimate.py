@@ -8,7 +8,8 @@ from typing import Any
 import attrs
 
 import atlas
-from atlas import Money, ProviderRegistry
+from atlas import Money, PriceCatalog, ProviderRegistry
+from atlas.cost import Estimate, PriceLookup, ResourceEstimate
 from tests.conftest import EXAMPLES
 
 
@@ -112,3 +113,61 @@ def test_estimates_need_no_credentials(registry: ProviderRegistry, monkeypatch: 
     for var in ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_API_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     assert atlas.estimate(EXAMPLES / "stack.yaml", registry=registry).complete
+
+
+METERED = """
+[catalog]
+provider = "metered"
+currency = "USD"
+effective_date = 2026-01-01
+hours_per_month = 730
+hourly_places = {places}
+
+[sources.list]
+title = "List"
+
+[prices."disk:gib"]
+monthly = "0.10"
+unit = "GiB"
+source = "list"
+
+[rates."disk-snapshots:daily"]
+fraction = "0.25"
+source = "list"
+"""
+
+
+def priced_with(places: int) -> dict[str, Any]:
+    catalog = PriceCatalog.from_toml(METERED.format(places=places))
+    lookup = PriceLookup("metered", catalog)
+    assert lookup.hourly_places == places
+    disk = lookup.line("Disk 100 GiB", "disk:gib", 100)
+    items = (disk, lookup.surcharge("Daily snapshots", "disk-snapshots:daily", disk))
+    resource = ResourceEstimate("disk", "data", items, lookup.hourly_places)
+    return Estimate("USD", (resource,), (), lookup.hourly_places).to_dict()
+
+
+def test_hourly_figures_have_the_precision_of_their_catalog() -> None:
+    # 100 x 0.10 / 730 = 0.0136986...; the snapshots are a quarter of the rounded line.
+    three = priced_with(3)
+    lines = three["breakdown"][0]["line_items"]
+    assert [li["hourly_cost"] for li in lines] == [0.014, 0.004]
+    assert three["breakdown"][0]["estimated_hourly_cost"] == 0.018
+    assert three["estimated_hourly_cost"] == 0.018
+    six = priced_with(6)
+    lines = six["breakdown"][0]["line_items"]
+    assert [li["hourly_cost"] for li in lines] == [0.013699, 0.003425]
+    assert six["estimated_hourly_cost"] == 0.017124
+    # Monthly figures are to the cent whatever the hourly precision.
+    assert three["estimated_monthly_cost"] == six["estimated_monthly_cost"] == 12.5
+
+
+def test_an_estimate_carries_its_catalogs_precision(registry: ProviderRegistry) -> None:
+    catalog = registry.catalog("digitalocean")
+    assert catalog is not None
+    coarse = registry.replace_catalog(attrs.evolve(catalog, hourly_places=3))
+    est = atlas.estimate(EXAMPLES / "one-droplet.json", registry=coarse)
+    assert est.hourly_places == 3
+    assert est.hourly == Money("0.009")  # 0.00893 to three places
+    assert est.breakdown[0].line_items[0].hourly_places == 3
+    assert est.to_dict()["estimated_hourly_cost"] == 0.009

@@ -6,14 +6,42 @@ A plain module (not conftest) so tests can import the classes by name.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import httpx
 
+from atlas.http import ErrorDetails, NextLink, RateLimitProfile, ResetFormat, Window
+
 BASE_URL = "https://api.example.test"
-# Made up, shaped like a DigitalOcean token, so a leak is easy to spot.
+# Made up, shaped like a real provider's token, so a leak is easy to spot.
 CANARY = "dop_v1_" + "c0ffee" * 10 + "abcd"
+
+#: The API the tests talk to: 250 requests a minute and 5,000 an hour, counted down in
+#: ``ratelimit-remaining``, reset at the Unix time in ``ratelimit-reset``.
+RATE_LIMITS = RateLimitProfile(
+    windows=(Window(250, 60.0), Window(5000, 3600.0)),
+    remaining_header="ratelimit-remaining",
+    reset_header="ratelimit-reset",
+    reset_format=ResetFormat.EPOCH,
+)
+#: Its lists: 200 to a page, the next page's URL at ``links.pages.next``.
+PAGINATION = NextLink(("links", "pages", "next"), size_param="per_page", page_size=200)
+
+
+def rate_limits(per_minute: int = 250, per_hour: int = 5000, **changes: Any) -> RateLimitProfile:
+    """The test API's profile with other limits or settings."""
+    windows = (Window(per_minute, 60.0), Window(per_hour, 3600.0))
+    return attrs.evolve(RATE_LIMITS, windows=windows, **changes)
+
+
+def read_error(response: httpx.Response, body: Mapping[str, Any] | None) -> ErrorDetails:
+    """The test API's error bodies: ``{"id", "message", "request_id"}``."""
+    del response
+    fields = [(body or {}).get(key) for key in ("message", "id", "request_id")]
+    message, code, request_id = (value if isinstance(value, str) else "" for value in fields)
+    return ErrorDetails(message, code, request_id or None)
 
 
 class FakeTime:

@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import httpx
 import pytest
 
 from atlas import exceptions as exc
 from atlas.credentials import Secret
-from atlas.http import DEFAULT_TIMEOUT, ApiClient, BearerAuth, Permit, Priority, RateLimiter
-from tests.atlas.http.http_fakes import BASE_URL, CANARY, FakeTime, Script, json_response
+from atlas.http import (
+    DEFAULT_TIMEOUT,
+    ApiClient,
+    BearerAuth,
+    Permit,
+    Priority,
+    RateLimiter,
+    SecretAuth,
+)
+from tests.atlas.http.http_fakes import (
+    BASE_URL,
+    CANARY,
+    PAGINATION,
+    RATE_LIMITS,
+    FakeTime,
+    Script,
+    json_response,
+)
+
+
+def plain_client(auth: httpx.Auth, **kwargs: Any) -> ApiClient:
+    """A client on real time, for what the constructor decides."""
+    kwargs.update(rate_limits=RATE_LIMITS, paginator=PAGINATION)
+    return ApiClient(BASE_URL, auth=auth, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_sends_auth_user_agent_and_json(make_client) -> None:
@@ -85,17 +108,20 @@ async def test_does_not_follow_redirects(make_client) -> None:
 
 
 def test_defaults(token: Secret) -> None:
-    client = ApiClient(BASE_URL, token)
+    client = plain_client(BearerAuth(token))
     assert client._http.timeout == DEFAULT_TIMEOUT
     assert DEFAULT_TIMEOUT.connect == 5.0
     assert DEFAULT_TIMEOUT.read == 30.0
-    assert client.rate_limiter is RateLimiter.shared(token)
+    assert client.rate_limiter is RateLimiter.shared(RATE_LIMITS, token)
+    assert client.rate_limiter.profile is RATE_LIMITS
+    assert client.paginator is PAGINATION
     assert str(client.base_url) == BASE_URL
 
 
 def test_fake_time_gets_a_private_limiter(make_client, token: Secret) -> None:
     client = make_client(Script(httpx.Response(200)))
-    assert client.rate_limiter is not RateLimiter.shared(token)
+    assert client.rate_limiter is not RateLimiter.shared(RATE_LIMITS, token)
+    assert client.rate_limiter.profile is RATE_LIMITS
 
 
 async def test_explicit_priority_reaches_the_limiter(make_client, fake_time: FakeTime) -> None:
@@ -106,7 +132,7 @@ async def test_explicit_priority_reaches_the_limiter(make_client, fake_time: Fak
             seen.append(priority)
             return await super().acquire(priority)
 
-    limiter = Recording(clock=fake_time.clock, sleep=fake_time.sleep)
+    limiter = Recording(RATE_LIMITS, clock=fake_time.clock, sleep=fake_time.sleep)
     client = make_client(Script(httpx.Response(200)), rate_limiter=limiter)
     await client.get_json("/v2/actions/1")
     await client.delete("/v2/droplets/1")
@@ -119,7 +145,7 @@ def test_bad_token_characters_are_refused_without_quoting_the_token() -> None:
         BearerAuth(Secret(CANARY + "\n"))
     assert CANARY not in str(caught.value)
     with pytest.raises(exc.CredentialsError):
-        ApiClient(BASE_URL, Secret("tok\u00e9n"))
+        BearerAuth(Secret("tok\u00e9n"))
     with pytest.raises(exc.CredentialsError):
         BearerAuth(Secret(""))
     with pytest.raises(TypeError, match="Secret"):
@@ -147,6 +173,54 @@ async def test_transport_failures_are_logged_by_kind(make_client, caplog) -> Non
 
 def test_sleep_and_clock_come_together(token: Secret, fake_time: FakeTime) -> None:
     with pytest.raises(ValueError, match="together"):
-        ApiClient(BASE_URL, token, sleep=fake_time.sleep)
+        plain_client(BearerAuth(token), sleep=fake_time.sleep)
     with pytest.raises(ValueError, match="together"):
-        ApiClient(BASE_URL, token, clock=fake_time.clock)
+        plain_client(BearerAuth(token), clock=fake_time.clock)
+
+
+class KeyAndSignature(SecretAuth):
+    """An auth of two secrets, as signing schemes have (a key id and its secret)."""
+
+    def __init__(self, key: Secret, secret: Secret) -> None:
+        self._key, self._secret = key, secret
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        return (self._key, self._secret)
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        request.headers["x-key"] = self._key.reveal()
+        request.headers["x-signature"] = f"sig({self._secret.reveal()})"
+        yield request
+
+
+async def test_any_secret_auth_is_used_and_each_of_its_secrets_redacted(make_client) -> None:
+    key, secret = Secret("key-" + CANARY), Secret("secret-" + CANARY)
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        text = f"{request.headers['x-key']} / {request.headers['x-signature']} refused"
+        return json_response(403, {"id": "forbidden", "message": text})
+
+    script = Script(echo)
+    client = make_client(script, auth=KeyAndSignature(key, secret))
+    with pytest.raises(exc.PermissionDeniedError) as caught:
+        await client.get_json("/v2/account")
+    assert "authorization" not in script.requests[0].headers
+    assert script.requests[0].headers["x-signature"] == f"sig(secret-{CANARY})"
+    assert caught.value.message == "*** / sig(***) refused"
+    # The shared limiter is the credential's: both secrets key it.
+    shared = plain_client(KeyAndSignature(key, secret)).rate_limiter
+    assert shared is RateLimiter.shared(RATE_LIMITS, key, secret)
+    assert shared is not RateLimiter.shared(RATE_LIMITS, key, Secret("other"))
+
+
+def test_auth_must_say_what_it_holds() -> None:
+    # A bare httpx.Auth hides its secrets: they could not be scrubbed from errors.
+    with pytest.raises(TypeError, match="SecretAuth"):
+        plain_client(httpx.BasicAuth("user", CANARY))
+
+    class Empty(SecretAuth):
+        secrets = ()
+
+    with pytest.raises(ValueError, match="no secret"):
+        plain_client(Empty())

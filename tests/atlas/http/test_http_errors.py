@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import email.utils
+from typing import Any
 
 import httpx
 import pytest
 
 from atlas import exceptions as exc
-from atlas.http import error_from_response, error_from_transport
-from tests.atlas.http.http_fakes import FakeTime, Script, json_response
+from atlas.http import ErrorDetails, ResetFormat, error_from_response, error_from_transport
+from tests.atlas.http.http_fakes import (
+    RATE_LIMITS,
+    FakeTime,
+    Script,
+    json_response,
+    rate_limits,
+    read_error,
+)
 
 URL = "https://api.example.test/v2/droplets"
 WALL_NOW = 1_700_000_000.0
@@ -20,7 +28,8 @@ def respond(status: int, **kwargs: object) -> httpx.Response:
     return httpx.Response(status, request=request, **kwargs)  # type: ignore[arg-type]
 
 
-def do_error(status: int, code: str, message: str, **headers: str) -> httpx.Response:
+def api_error(status: int, code: str, message: str, **headers: str) -> httpx.Response:
+    """An error answer in the test API's shape (read by its parser, ``read_error``)."""
     return respond(status, json={"id": code, "message": message}, headers=headers)
 
 
@@ -48,7 +57,7 @@ def fixed_wall() -> float:
     ],
 )
 def test_each_status_maps_to_its_class(status: int, cls: type[exc.ProviderAPIError]) -> None:
-    error = error_from_response(do_error(status, "some_id", "went wrong"))
+    error = error_from_response(api_error(status, "some_id", "went wrong"), parse=read_error)
     assert type(error) is cls
     assert error.status == status
     assert error.code == "some_id"
@@ -56,52 +65,61 @@ def test_each_status_maps_to_its_class(status: int, cls: type[exc.ProviderAPIErr
     assert isinstance(error, exc.AtlasError)
 
 
-def test_digitalocean_body_fields_and_context_in_message() -> None:
+def test_parsed_body_fields_and_context_in_message() -> None:
     response = respond(
         422,
         json={
             "id": "unprocessable_entity",
-            "message": "You specified an invalid image for Droplet creation.",
+            "message": "You specified an invalid image.",
             "request_id": "4b7a3c1e-aaaa",
         },
         headers={"x-request-id": "from-header"},
     )
-    error = error_from_response(response, method="POST", url=URL, total_wait=2.5)
-    assert error.request_id == "4b7a3c1e-aaaa"  # the body wins over the header
+    error = error_from_response(response, parse=read_error, method="POST", url=URL, total_wait=2.5)
+    assert error.request_id == "4b7a3c1e-aaaa"  # the parser's wins over the header
     assert str(error) == (
-        "422 unprocessable_entity: You specified an invalid image for Droplet creation. "
+        "422 unprocessable_entity: You specified an invalid image. "
         f"[POST {URL}] (request id 4b7a3c1e-aaaa) (gave up after waiting 2.5s between retries)"
     )
 
 
 def test_request_id_falls_back_to_header_and_method_url_to_request() -> None:
-    error = error_from_response(do_error(404, "not_found", "gone", **{"x-request-id": "rid-1"}))
+    response = api_error(404, "not_found", "gone", **{"x-request-id": "rid-1"})
+    error = error_from_response(response, parse=read_error)
     assert error.request_id == "rid-1"
     assert (error.method, error.url) == ("GET", URL)
+
+
+def test_without_a_parser_only_generic_fields_are_read() -> None:
+    body = {"id": "not_found", "message": "gone", "request_id": "in-body"}
+    error = error_from_response(respond(404, json=body, headers={"x-request-id": "rid-2"}))
+    assert type(error) is exc.NotFoundError
+    assert error.code == ""
+    assert error.message == 'Not Found: {"id":"not_found","message":"gone","request_id":"in-body"}'
+    assert error.request_id == "rid-2"
+
+
+def test_what_the_parser_leaves_empty_falls_back() -> None:
+    seen: list[object] = []
+
+    def code_only(response: httpx.Response, body: object) -> ErrorDetails:
+        seen.append((response.status_code, body))
+        return ErrorDetails(code="E42")
+
+    response = respond(409, json={"detail": "already exists"}, headers={"x-request-id": "h"})
+    error = error_from_response(response, parse=code_only)
+    assert (error.code, error.message, error.request_id) == ("E42", "already exists", "h")
+    assert seen == [(409, {"detail": "already exists"})]
+    # A body that is no JSON object reaches the parser as None.
+    error = error_from_response(respond(500, text="oops"), parse=code_only)
+    assert (error.code, error.message) == ("E42", "Internal Server Error: oops")
+    assert seen[-1] == (500, None)
 
 
 def test_response_without_request_still_maps() -> None:
     error = error_from_response(httpx.Response(500, text="oops"), method="GET", url=URL)
     assert isinstance(error, exc.ServerError)
     assert error.url == URL
-
-
-def test_tags_error_shape_joins_messages() -> None:
-    body = {"error": "tag name invalid", "messages": ["too long", "bad chars"], "root_causes": []}
-    error = error_from_response(respond(400, json=body))
-    assert isinstance(error, exc.BadRequestError)
-    assert error.message == "tag name invalid; too long; bad chars"
-
-
-def test_tags_error_shape_with_null_messages() -> None:
-    error = error_from_response(respond(400, json={"error": "bad", "messages": None}))
-    assert error.message == "bad"
-
-
-def test_old_service_shape_uses_its_code() -> None:
-    body = {"error": "NotFoundError", "message": "no such thing", "code": "RESOURCE_NOT_FOUND"}
-    error = error_from_response(respond(404, json=body))
-    assert (error.code, error.message) == ("RESOURCE_NOT_FOUND", "no such thing")
 
 
 @pytest.mark.parametrize(
@@ -119,8 +137,11 @@ def test_old_service_shape_uses_its_code() -> None:
         ({"content": b"\xff\xfe binary"}, "Bad Gateway: \ufffd\ufffd binary"),
     ],
 )
-def test_odd_bodies_still_give_a_message(kwargs: dict[str, object], expected: str) -> None:
-    error = error_from_response(respond(502, **kwargs))
+@pytest.mark.parametrize("parse", [None, read_error])
+def test_odd_bodies_still_give_a_message(
+    kwargs: dict[str, object], expected: str, parse: object
+) -> None:
+    error = error_from_response(respond(502, **kwargs), parse=parse)  # type: ignore[arg-type]
     assert isinstance(error, exc.ServerError)
     assert error.message == expected
     assert error.code == ""
@@ -133,9 +154,11 @@ def test_long_text_body_is_cut_short() -> None:
 
 
 def test_429_retry_after_seconds() -> None:
-    error = error_from_response(do_error(429, "too_many_requests", "slow", **{"retry-after": "7"}))
+    response = api_error(429, "too_many_requests", "slow", **{"retry-after": "7"})
+    error = error_from_response(response, parse=read_error)
     assert isinstance(error, exc.RateLimitError)
     assert error.retry_after == 7.0
+    assert error.code == "too_many_requests"
 
 
 def test_429_retry_after_http_date_against_server_date() -> None:
@@ -175,15 +198,37 @@ def test_429_retry_after_date_in_the_past_is_zero() -> None:
     ],
 )
 def test_429_advice_from_headers(headers: dict[str, str], expected: float | None) -> None:
-    error = error_from_response(respond(429, headers=headers), wall_clock=fixed_wall)
+    response = respond(429, headers=headers)
+    error = error_from_response(response, rate_limits=RATE_LIMITS, wall_clock=fixed_wall)
     assert isinstance(error, exc.RateLimitError)
     assert error.retry_after == expected
 
 
+def advice(response: httpx.Response, **kwargs: Any) -> float | None:
+    error = error_from_response(response, wall_clock=fixed_wall, **kwargs)
+    assert isinstance(error, exc.RateLimitError)
+    return error.retry_after
+
+
+def test_429_advice_reads_the_headers_the_profile_names() -> None:
+    future = {"ratelimit-reset": str(int(WALL_NOW) + 40)}
+    assert advice(respond(429, headers=future), rate_limits=RATE_LIMITS) == 40.0
+    # Without a profile only Retry-After is standard: a reset header means nothing.
+    assert advice(respond(429, headers=future)) is None
+    delta = rate_limits(reset_header="X-Reset-After", reset_format=ResetFormat.DELTA)
+    response = respond(429, headers={"x-reset-after": "12", **future})
+    assert advice(response, rate_limits=delta) == 12.0
+    renamed = rate_limits(retry_after_header="X-Wait")
+    response = respond(429, headers={"x-wait": "3", "retry-after": "9"})
+    assert advice(response, rate_limits=renamed) == 3.0
+
+
 def test_redact_scrubs_provider_text() -> None:
-    response = do_error(401, "unauthorized", "bad token sekrit-value")
-    error = error_from_response(response, redact=lambda text: text.replace("sekrit-value", "***"))
+    response = api_error(401, "unauthorized-sekrit-value", "bad token sekrit-value")
+    redact = lambda text: text.replace("sekrit-value", "***")  # noqa: E731
+    error = error_from_response(response, parse=read_error, redact=redact)
     assert "sekrit" not in str(error)
+    assert (error.code, error.message) == ("unauthorized-***", "bad token ***")
 
 
 @pytest.mark.parametrize(

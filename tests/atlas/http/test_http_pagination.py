@@ -1,11 +1,16 @@
-"""Pagination: absolute next links, single pages, odd links, and links that must not be followed."""
+"""Pagination: absolute next links, single pages, odd links, and links that must not be followed;
+the same guards for any other strategy."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 import pytest
 
 from atlas import exceptions as exc
+from atlas.http import NextLink, PageRequest
 from tests.atlas.http.http_fakes import BASE_URL, Script, json_response
 
 
@@ -51,10 +56,10 @@ async def test_a_single_page_in_every_shape(make_client, extra: dict[str, object
     assert script.calls == 1
 
 
-async def test_databases_list_has_no_links(make_client) -> None:
+async def test_an_unpaged_list_has_no_links(make_client) -> None:
     script = Script(json_response(200, {"databases": [{"id": "a"}, {"id": "b"}]}))
-    client = make_client(script)
-    names = [db["id"] async for db in client.paginate("/v2/databases", "databases", per_page=None)]
+    client = make_client(script, paginator=NextLink(("links", "pages", "next")))
+    names = [db["id"] async for db in client.paginate("/v2/databases", "databases")]
     assert names == ["a", "b"]
     assert "per_page" not in script.requests[0].url.params
 
@@ -86,3 +91,68 @@ async def test_pages_are_retried_like_any_get(make_client) -> None:
         page("volumes", [2]),
     )
     assert await collect(make_client(script), "/v2/volumes", "volumes") == [1, 2]
+
+
+async def test_a_top_level_link_named_by_one_key(make_client) -> None:
+    script = Script(
+        json_response(
+            200, {"value": [{"id": 1}], "@odata.nextLink": f"{BASE_URL}/v1/disks?$skip=1"}
+        ),
+        json_response(200, {"value": [{"id": 2}]}),
+    )
+    client = make_client(script, paginator=NextLink("@odata.nextLink", "$top", 50))
+    assert await collect(client, "/v1/disks", "value") == [1, 2]
+    assert [dict(r.url.params) for r in script.requests] == [
+        {"$top": "50"},
+        {"$top": "50", "$skip": "1"},
+    ]
+
+
+def test_next_link_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="link must name"):
+        NextLink(())
+    with pytest.raises(ValueError, match="together"):
+        NextLink("next", size_param="limit")
+    assert NextLink("next").link == ("next",)
+
+
+class ByToken:
+    """Pages by an opaque token in the body, sent back as a query parameter."""
+
+    def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
+        return PageRequest(path, {**params, "limit": 2})
+
+    def next(
+        self, page: PageRequest, response: httpx.Response, body: Mapping[str, Any]
+    ) -> PageRequest | None:
+        assert response.status_code == 200
+        token = body.get("next_token")
+        return None if token is None else PageRequest(page.url, {**page.params, "token": token})
+
+
+async def test_any_strategy_pages_with_the_same_guards(make_client) -> None:
+    script = Script(
+        json_response(200, {"items": [{"id": 1}, {"id": 2}], "next_token": "b"}),
+        json_response(200, {"items": [{"id": 3}]}),
+    )
+    assert await collect(make_client(script, paginator=ByToken()), "/v1/items", "items") == [
+        1,
+        2,
+        3,
+    ]
+    assert [dict(r.url.params) for r in script.requests] == [
+        {"limit": "2"},
+        {"limit": "2", "token": "b"},
+    ]
+    looping = Script(json_response(200, {"items": [], "next_token": "same"}))
+    with pytest.raises(exc.ProviderAPIError, match="repeats an earlier page"):
+        await collect(make_client(looping, paginator=ByToken()), "/v1/items", "items")
+    assert looping.calls == 2
+
+
+async def test_a_next_page_identical_to_the_first_is_a_loop(make_client) -> None:
+    # Spelled absolutely, with the query the first page was sent with: the same page again.
+    script = Script(page("volumes", [1], f"{BASE_URL}/v2/volumes?per_page=200"))
+    with pytest.raises(exc.ProviderAPIError, match="repeats an earlier page"):
+        await collect(make_client(script), "/v2/volumes", "volumes")
+    assert script.calls == 1

@@ -12,9 +12,28 @@ import pytest
 
 from atlas import exceptions as exc
 from atlas.credentials import Secret
-from atlas.http import ApiClient, Priority, RateLimiter, RateLimiterStats, RetryPolicy
+from atlas.http import (
+    ApiClient,
+    BearerAuth,
+    Priority,
+    RateLimiter,
+    RateLimiterStats,
+    RateLimitProfile,
+    ResetFormat,
+    RetryPolicy,
+    Window,
+)
 from atlas.http import ratelimit as ratelimit_module
-from tests.atlas.http.http_fakes import BASE_URL, FakeTime, ManualTime, Script, settle
+from tests.atlas.http.http_fakes import (
+    BASE_URL,
+    PAGINATION,
+    RATE_LIMITS,
+    FakeTime,
+    ManualTime,
+    Script,
+    rate_limits,
+    settle,
+)
 
 
 def most_in_any_window(times: Sequence[float], span: float) -> int:
@@ -32,9 +51,11 @@ async def send(limiter: RateLimiter, priority: Priority = Priority.POLL) -> None
     limiter.release(await limiter.acquire(priority))
 
 
-def limiter_on(time: FakeTime | ManualTime, **kwargs: object) -> RateLimiter:
+def limiter_on(time: FakeTime | ManualTime, **profile: object) -> RateLimiter:
+    """A limiter on fake time for the test API, with other limits or settings."""
     wall = time.wall if isinstance(time, FakeTime) else time.clock
-    return RateLimiter(clock=time.clock, sleep=time.sleep, wall_clock=wall, **kwargs)  # type: ignore[arg-type]
+    limits = rate_limits(**profile)  # type: ignore[arg-type]
+    return RateLimiter(limits, clock=time.clock, sleep=time.sleep, wall_clock=wall)
 
 
 async def test_burst_of_600_stays_under_250_per_minute(fake_time: FakeTime) -> None:
@@ -171,30 +192,82 @@ async def test_a_cancelled_waiter_leaves_the_queue() -> None:
 
 
 async def test_clients_get_the_limiter_shared_by_their_token() -> None:
-    from atlas.http import ApiClient
-
     token = Secret("dop_v1_" + "ab" * 32)
     other = Secret("dop_v1_" + "cd" * 32)
     transport = Script(httpx.Response(200)).transport
-    first = ApiClient("https://api.example.test", token, transport=transport)
-    second = ApiClient("https://api.example.test", Secret(token.reveal()), transport=transport)
-    third = ApiClient("https://api.example.test", other, transport=transport)
-    assert first.rate_limiter is second.rate_limiter is RateLimiter.shared(token)
+
+    def client(secret: Secret, limits: RateLimitProfile = RATE_LIMITS) -> ApiClient:
+        auth = BearerAuth(secret)
+        return ApiClient(
+            BASE_URL, auth=auth, rate_limits=limits, paginator=PAGINATION, transport=transport
+        )
+
+    first, second, third = client(token), client(Secret(token.reveal())), client(other)
+    assert first.rate_limiter is second.rate_limiter is RateLimiter.shared(RATE_LIMITS, token)
     assert third.rate_limiter is not first.rate_limiter
+    # Another API's limits are counted apart, even with the same token.
+    fourth = client(token, rate_limits(per_minute=10))
+    assert fourth.rate_limiter is not first.rate_limiter
+    assert fourth.rate_limiter.profile.windows[0] == Window(10, 60.0)
     # The registry is keyed by a digest; the token itself is nowhere in it.
     digest = hashlib.sha256(token.reveal().encode()).hexdigest()
-    assert digest in ratelimit_module._registry
+    assert (RATE_LIMITS, digest) in ratelimit_module._registry
     assert token.reveal() not in repr(ratelimit_module._registry)
-    for client in (first, second, third):
-        await client.aclose()
+    with pytest.raises(ValueError, match="none given"):
+        RateLimiter.shared(RATE_LIMITS)
+    for each in (first, second, third, fourth):
+        await each.aclose()
 
 
 def test_stats_and_repr() -> None:
-    limiter = RateLimiter()
+    limiter = RateLimiter(RATE_LIMITS)
     assert limiter.stats == RateLimiterStats(requests=0, waits=0, time_waited=0.0, in_flight=0)
-    assert repr(limiter).startswith("RateLimiter(per_minute=250, per_hour=5000")
+    assert repr(limiter).startswith("RateLimiter(limits=[250 per 60s, 5000 per 3600s]")
     with pytest.raises(ValueError, match="at least one"):
-        RateLimiter(per_minute=0)
+        rate_limits(per_minute=0)
+    with pytest.raises(ValueError, match="seconds must be positive"):
+        Window(10, 0)
+    with pytest.raises(ValueError, match="slow_below"):
+        rate_limits(slow_below=-1)
+
+
+def test_profile_defaults() -> None:
+    # Only standard HTTP is assumed: Retry-After, no remaining or reset header.
+    bare = RateLimitProfile(windows=[Window(100, 1.0), Window(1000, 60.0)])
+    assert bare.windows == (Window(100, 1.0), Window(1000, 60.0))
+    assert (bare.remaining_header, bare.reset_header) == (None, None)
+    assert bare.retry_after_header == "retry-after"
+    assert bare.remaining({"ratelimit-remaining": "3"}) is None
+    assert bare.reset_in({"ratelimit-reset": "3"}, lambda: 0.0) is None
+    assert bare.slow_below == 100  # a tenth of the largest window's limit
+    assert bare.sustained_interval == pytest.approx(0.06)  # 60 s / 1000, the slower window
+    assert RATE_LIMITS.slow_below == 500
+    assert RATE_LIMITS.sustained_interval == pytest.approx(0.72)
+    # Header names are matched lower-case, as httpx and HTTP/2 give them.
+    assert RateLimitProfile((), remaining_header="X-Left").remaining({"x-left": "7"}) == 7
+
+
+async def test_a_delta_reset_is_seconds_from_now(fake_time: FakeTime) -> None:
+    limiter = limiter_on(fake_time, reset_header="x-reset-in", reset_format=ResetFormat.DELTA)
+    limiter.observe({"ratelimit-remaining": "0", "x-reset-in": "7"}, status=200)
+    await send(limiter)
+    assert fake_time.sleeps == [7.0]
+
+
+async def test_an_api_that_publishes_no_limits_only_pauses_when_told(fake_time: FakeTime) -> None:
+    limiter = RateLimiter(
+        RateLimitProfile(windows=()),
+        clock=fake_time.clock,
+        sleep=fake_time.sleep,
+        wall_clock=fake_time.wall,
+    )
+    assert repr(limiter).startswith("RateLimiter(limits=[none]")
+    for _ in range(1000):
+        await send(limiter)
+    assert fake_time.sleeps == []
+    limiter.observe({"retry-after": "4", "ratelimit-remaining": "0"}, status=429)
+    await send(limiter)
+    assert fake_time.sleeps == [4.0]
 
 
 def test_one_limiter_serves_event_loops_in_several_threads() -> None:
@@ -254,7 +327,9 @@ def client_on(time: ManualTime, server: SlidingWindowServer, token: Secret) -> A
     limiter = limiter_on(time, per_minute=server.limit)
     return ApiClient(
         BASE_URL,
-        token,
+        auth=BearerAuth(token),
+        rate_limits=limiter.profile,
+        paginator=PAGINATION,
         transport=server.transport,
         retry=RetryPolicy.never(),  # a 429 surfaces as an error
         rate_limiter=limiter,

@@ -10,7 +10,7 @@ import pytest
 
 from atlas import exceptions as exc
 from atlas.credentials import CredentialSpec, Secret
-from atlas.http import BearerAuth, RetryPolicy
+from atlas.http import BearerAuth, RetryPolicy, ratelimit
 from tests.atlas.http.http_fakes import CANARY, Script, json_response
 
 #: A token chain as a provider declares one (the names are DigitalOcean's, as an example).
@@ -84,6 +84,9 @@ async def test_canary_never_leaks(make_client, token: Secret, caplog) -> None:
     texts += [repr(chain), repr(failing), repr(BearerAuth(token))]
     client = make_client(Script(httpx.Response(200)))
     texts += [repr(client), repr(client.rate_limiter), repr(client.retry), repr(client._http)]
+    # Nor does anything the client holds (its auth, its profile, the secrets it redacts).
+    texts += [repr(vars(client)), repr(client.rate_limits), repr(client.paginator)]
+    texts += [repr(client._http.auth), repr(ratelimit._registry)]
     for record in caplog.records:
         texts += [record.getMessage(), repr(record.args), record.exc_text or ""]
     assert caplog.records, "the scenarios should have logged something"
