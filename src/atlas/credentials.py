@@ -96,7 +96,7 @@ class CredentialSource(Protocol):
     """One place a credential may come from."""
 
     def describe(self) -> str:
-        """A short, secret-free name for messages, e.g. ``env DIGITALOCEAN_TOKEN``."""
+        """A short, secret-free name for messages, e.g. ``env NIMBUS_TOKEN``."""
         ...
 
     async def lookup(self) -> Secret:

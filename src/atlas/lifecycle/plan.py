@@ -259,7 +259,7 @@ def _propagate_replacements(
     recorded: Mapping[str, ResourceRecord],
 ) -> None:
     """A resource referring to a replaced one follows it: replaced too when the reference
-    cannot change in place (a droplet's VPC), updated otherwise (a load balancer's targets)."""
+    cannot change in place (a server's network), updated otherwise (a load balancer's targets)."""
     deps = dependencies(spec.resources)
     for _ in range(len(spec.resources)):
         moved = False
