@@ -11,6 +11,7 @@ Droplets, volumes and databases also carry tags: ``atlas:<uid>`` for the infrast
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import attrs
 
@@ -24,6 +25,8 @@ __all__ = [
     "cloud_name",
     "object_name",
     "owner_tag",
+    "resource_named",
+    "resource_of",
     "resource_tag",
     "spec_tag",
 ]
@@ -107,3 +110,21 @@ def resource_tag(uid: str, resource: str) -> str:
 def spec_tag(key: str, value: str) -> str:
     """A spec tag ``{key: value}`` as a DigitalOcean tag string."""
     return f"{key}:{value}" if value else key
+
+
+def resource_of(uid: str, tags: Iterable[str]) -> str | None:
+    """Which resource of the owner ``uid`` an object carrying ``tags`` belongs to, if any."""
+    prefix = resource_tag(uid, "")
+    return next((tag[len(prefix) :] for tag in tags if tag.startswith(prefix)), None)
+
+
+def resource_named(infrastructure: str, uid: str, name: str) -> str | None:
+    """Which resource an object called ``name`` belongs to, for the kinds named
+    ``<infrastructure>-<resource>-<uid>`` (those that cannot carry tags), if any."""
+    prefix, suffix = f"{infrastructure}-", f"-{uid}"
+    if not (name.startswith(prefix) and name.endswith(suffix)):
+        return None
+    resource = name[len(prefix) : -len(suffix)]
+    # The uid alone tells owners apart; checking the rebuilt name keeps out near misses.
+    rebuilt = f"{cloud_name(infrastructure, resource)}{suffix}"
+    return resource if resource and rebuilt == name else None

@@ -1,9 +1,10 @@
-"""DigitalOceanProvider: the live side of the plugin, batch-aware for every kind."""
+"""DigitalOceanProvider: the live side of the plugin, one handler per kind on the core's
+machinery (:class:`atlas.providers.HandlerProvider`)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 
 import httpx
@@ -11,14 +12,13 @@ import httpx
 from atlas.cost.catalog import Price, PriceCatalog, Source
 from atlas.cost.money import Money
 from atlas.credentials import CredentialChain, Secret
-from atlas.exceptions import CapacityError, PluginError, WaitTimeoutError
+from atlas.exceptions import CapacityError, PluginError
 from atlas.http import RetryPolicy
-from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import Owner, ResourceState
-from atlas.providers.contract import OnCreated, Provider, ProviderConfig, StepContext
+from atlas.model.state import Owner
+from atlas.providers import HandlerProvider, KindHandler, ProviderConfig
 from atlas_digitalocean.api import DigitalOceanAPI
 from atlas_digitalocean.credentials import digitalocean_token_chain
-from atlas_digitalocean.ops import ALL_OPS, KindOps, OpsSettings
+from atlas_digitalocean.ops import ALL_OPS, OpsSettings
 
 __all__ = ["API_URL_ENV", "DEFAULT_API_URL", "POLL_INTERVAL_ENV", "DigitalOceanProvider"]
 
@@ -29,7 +29,7 @@ API_URL_ENV = "DIGITALOCEAN_API_URL"
 POLL_INTERVAL_ENV = "DIGITALOCEAN_POLL_INTERVAL"
 
 
-class DigitalOceanProvider(Provider):
+class DigitalOceanProvider(HandlerProvider):
     """A DigitalOcean account.
 
     :param token: the API token; when omitted, the credentials chain is tried (environment
@@ -59,15 +59,19 @@ class DigitalOceanProvider(Provider):
         self._chain = credentials or digitalocean_token_chain(token, jwt=jwt, env=env)
         self.base_url = base_url or self._env.get(API_URL_ENV) or DEFAULT_API_URL
         self._transport = transport
-        self.settings = settings or OpsSettings(poll_interval=self._poll_interval())
+        super().__init__(settings or OpsSettings(poll_interval=self._poll_interval()))
         self._retry = retry
         self._api: DigitalOceanAPI | None = None
-        self._ops: dict[str, KindOps] = {}
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> DigitalOceanProvider:
         """The provider as the core builds it (:data:`atlas.providers.ProviderFactory`)."""
         return cls(credentials=config.credentials, env=config.env)
+
+    @property
+    def settings(self) -> OpsSettings:
+        """The timing given as ``settings`` (the core calls it :attr:`timing`)."""
+        return self.timing
 
     def __repr__(self) -> str:
         return f"DigitalOceanProvider(base_url={self.base_url!r})"
@@ -98,89 +102,15 @@ class DigitalOceanProvider(Provider):
                 sleep=self.settings.sleep if fake else None,
                 clock=self.settings.clock if fake else None,
             )
-            self._ops = {cls.type: cls(self._api, self.settings) for cls in ALL_OPS}
         return self._api
 
-    async def ops(self, kind: str) -> KindOps:
-        await self.api()
-        try:
-            return self._ops[kind]
-        except KeyError:
-            raise PluginError(f"the DigitalOcean provider cannot manage {kind!r} yet") from None
+    async def build_handlers(self) -> Mapping[str, KindHandler]:
+        api = await self.api()
+        return {cls.type: cls(api, self.timing) for cls in ALL_OPS}
 
     async def aclose(self) -> None:
         if self._api is not None:
             await self._api.client.aclose()
-
-    # -- Provider ----------------------------------------------------------------------------
-
-    async def create(
-        self,
-        ctx: StepContext,
-        *,
-        on_created: OnCreated | None = None,
-        recover: bool = False,
-    ) -> ResourceState:
-        ops = await self.ops(ctx.resource.type)
-        return await ops.create(
-            ctx.owner, ctx.spec, ctx.resource, ctx.deps, on_created=on_created, recover=recover
-        )
-
-    async def wait(
-        self, owner: Owner, states: Sequence[ResourceState], *, timeout: float
-    ) -> list[ResourceState]:
-        """Poll until ready: each round costs one call per kind, however many resources."""
-        current = {s.name: s for s in states}
-        deadline = self.settings.clock() + timeout
-        while True:
-            pending = [s for s in current.values() if s.status not in ("active", "error")]
-            if not pending:
-                return [current[s.name] for s in states]
-            if self.settings.clock() > deadline:
-                names = ", ".join(sorted(s.name for s in pending))
-                raise WaitTimeoutError(
-                    f"not ready after {timeout:g}s: {names}; their ids are kept for a resume",
-                    states=[current[s.name] for s in states],
-                )
-            began = self.settings.clock()
-            for kind in sorted({s.type for s in pending}):
-                group = [s for s in pending if s.type == kind]
-                for fresh in await (await self.ops(kind)).poll(owner, group):
-                    current[fresh.name] = fresh
-            if any(s.status not in ("active", "error") for s in current.values()):
-                await self.settings.sleep(self._until_next_round(began))
-
-    def _until_next_round(self, began: float) -> float:
-        """Rounds start ``poll_interval`` apart, however long a round's calls took (a round
-        of many pages would otherwise stretch the interval), but never closer than a quarter
-        of it."""
-        interval = self.settings.poll_interval
-        return max(interval / 4, interval - (self.settings.clock() - began))
-
-    async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
-        return await (await self.ops(state.type)).read(owner, state)
-
-    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
-        ops = await self.ops(ctx.resource.type)
-        # DigitalOcean refuses actions while an object has a pending event (a create, say).
-        [ready] = await self.wait(ctx.owner, [state], timeout=self.settings.action_timeout)
-        return await ops.update(ctx.owner, ctx.spec, ctx.resource, ready, ctx.deps)
-
-    async def delete(self, owner: Owner, state: ResourceState) -> None:
-        await (await self.ops(state.type)).delete(owner, state)
-
-    async def discover(self, owner: Owner) -> list[ResourceState]:
-        await self.api()
-        found: list[ResourceState] = []
-        for kind in sorted(self._ops):
-            found.extend(await self._ops[kind].discover(owner))
-        return found
-
-    def drift(
-        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
-    ) -> list[str]:
-        ops = self._ops.get(resource.type)
-        return ops.drift(spec, resource, state) if ops is not None else []
 
     async def check_capacity(self, owner: Owner, additions: Mapping[str, int]) -> None:
         """Refuse a plan that would take the account past its droplet limit."""

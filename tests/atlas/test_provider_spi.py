@@ -35,6 +35,7 @@ EXPECTED = [
     "StepContext",
     "Timing",
     "ambiguous",
+    "create_objects",
     "until_gone",
 ]
 

@@ -39,6 +39,7 @@ from atlas.providers.handlers import (
     KindHandler,
     Timing,
     ambiguous,
+    create_objects,
     until_gone,
 )
 from atlas.providers.registry import ProviderRegistry
@@ -72,5 +73,6 @@ __all__ = [
     "StepContext",
     "Timing",
     "ambiguous",
+    "create_objects",
     "until_gone",
 ]

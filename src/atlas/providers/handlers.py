@@ -52,6 +52,7 @@ __all__ = [
     "KindHandler",
     "Timing",
     "ambiguous",
+    "create_objects",
     "until_gone",
 ]
 
@@ -161,6 +162,12 @@ class KindHandler(abc.ABC):
     def __init__(self, timing: Timing) -> None:
         self.timing = timing
 
+    @property
+    def noun(self) -> str:
+        """What messages call one object of the kind (``"load balancer"``); by default the
+        type in words. A subclass may set it as a class attribute."""
+        return self.type.replace("_", " ")
+
     # -- creating ----------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -176,7 +183,8 @@ class KindHandler(abc.ABC):
     @abc.abstractmethod
     async def find(self, owner: Owner, resource: str) -> list[CloudObject]:
         """Every object at the cloud that carries the marks of ``owner``'s ``resource`` (its
-        tags, or its deterministic name): how a create in doubt, or a resumed one, is adopted."""
+        tags, or its deterministic name): how a create in doubt, or a resumed one, is adopted.
+        When several carry one name, the first is adopted: put the oldest first."""
 
     async def finish_create(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """What a create does once its objects exist (attach a volume, say). By default,
@@ -218,9 +226,89 @@ class KindHandler(abc.ABC):
         """Change ``state`` in place to match ``ctx.resource``; the state afterwards."""
 
     @abc.abstractmethod
-    async def delete(self, owner: Owner, state: ResourceState) -> None:
+    async def delete(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         """Ask the cloud to delete every object of ``state`` (and any other carrying its
-        marks). An object already gone is not an error. The core waits until they are gone."""
+        marks). An object already gone is not an error. The core then waits until they are
+        gone (see :meth:`remaining`): those of ``state``, or of the state returned here when
+        the delete asked for more (objects found by their marks)."""
+
+    async def remaining(self, owner: Owner, state: ResourceState) -> ResourceState | None:
+        """What is left of ``state`` after its delete, as each round of the wait until gone
+        sees it; ``None`` once nothing is. By default :meth:`read`; a kind whose read falls
+        back to looking by marks (a list) may look by id alone here, since the delete has
+        just asked for everything carrying them."""
+        return await self.read(owner, state)
+
+
+async def create_objects(
+    handler: KindHandler,
+    ctx: StepContext,
+    names: Sequence[str],
+    made: dict[str, CloudObject],
+    *,
+    on_created: OnCreated | None = None,
+) -> None:
+    """Make the objects of ``names`` that ``made`` (objects by name) lacks, the way every
+    create does: in batches of ``batch_size``, ``concurrent_creates`` calls at once, each
+    under the ambiguous-create rule; what each call made is added to ``made`` and reported
+    through ``on_created`` as soon as it returns. A handler's update that adds objects (a
+    count that grows) makes them with this too."""
+    attempts = CreateAttempts(handler.timing)
+    for _ in range(len(names) + 1):  # each round makes at least one object, or raises
+        missing = [n for n in names if n not in made]
+        if not missing:
+            return
+        await _create_round(handler, attempts, ctx, missing, made, on_created=on_created)
+    raise ProviderOperationError(f"the objects of {ctx.name!r} could not all be created")
+
+
+async def _create_round(
+    handler: KindHandler,
+    attempts: CreateAttempts,
+    ctx: StepContext,
+    missing: Sequence[str],
+    made: dict[str, CloudObject],
+    *,
+    on_created: OnCreated | None,
+) -> None:
+    """``missing`` in batches, ``concurrent_creates`` calls at once. A failed call stops
+    further calls; those in flight finish and are reported before the failure is raised,
+    so nothing that was created goes unrecorded."""
+    gate = asyncio.Semaphore(handler.concurrent_creates)
+    failures: list[Exception] = []
+
+    async def create(batch: list[str]) -> None:
+        async with gate:
+            if failures:
+                return
+            try:
+                created = await _create_batch(handler, attempts, ctx, batch)
+                for obj in created:
+                    made.setdefault(obj.name, obj)
+                if on_created is not None:
+                    await on_created(ctx.name, created)
+            except Exception as exc:  # raised below, once the others are recorded
+                failures.append(exc)
+
+    size = max(1, handler.batch_size)
+    batches = [list(missing[i : i + size]) for i in range(0, len(missing), size)]
+    await asyncio.gather(*(create(b) for b in batches))
+    if failures:
+        raise failures[0]
+
+
+async def _create_batch(
+    handler: KindHandler, attempts: CreateAttempts, ctx: StepContext, batch: list[str]
+) -> list[CloudObject]:
+    async def post() -> list[CloudObject]:
+        return await handler.create(ctx, batch)
+
+    async def find() -> list[CloudObject] | None:
+        wanted = set(batch)
+        return [o for o in await handler.find(ctx.owner, ctx.name) if o.name in wanted] or None
+
+    what = f"{handler.noun} {batch[0]}" + ("…" if len(batch) > 1 else "")
+    return await attempts.run(post, find, what)
 
 
 class HandlerProvider(Provider):
@@ -233,7 +321,6 @@ class HandlerProvider(Provider):
 
     def __init__(self, timing: Timing | None = None) -> None:
         self.timing = timing or Timing()
-        self.attempts = CreateAttempts(self.timing)
         self._missing_since: dict[str, float] = {}
         self._handlers: Mapping[str, KindHandler] | None = None
 
@@ -266,61 +353,14 @@ class HandlerProvider(Provider):
         names = handler.object_names(ctx)
         made: dict[str, CloudObject] = {}
         if recover:
-            made = {o.name: o for o in await handler.find(ctx.owner, ctx.name) if o.name in names}
+            for found in await handler.find(ctx.owner, ctx.name):
+                if found.name in names:
+                    made.setdefault(found.name, found)
             if made and on_created is not None:
                 await on_created(ctx.name, list(made.values()))
-        for _ in range(len(names) + 1):  # each round makes at least one object, or raises
-            missing = [n for n in names if n not in made]
-            if not missing:
-                state = ResourceState(handler.type, ctx.name, tuple(made[n] for n in names))
-                return await handler.finish_create(ctx, state)
-            await self._create_round(handler, ctx, missing, made, on_created)
-        raise ProviderOperationError(f"the objects of {ctx.name!r} could not all be created")
-
-    async def _create_round(
-        self,
-        handler: KindHandler,
-        ctx: StepContext,
-        missing: Sequence[str],
-        made: dict[str, CloudObject],
-        on_created: OnCreated | None,
-    ) -> None:
-        """``missing`` in batches, ``concurrent_creates`` calls at once. A failed call stops
-        further calls; those in flight finish and are reported before the failure is raised,
-        so nothing that was created goes unrecorded."""
-        gate = asyncio.Semaphore(handler.concurrent_creates)
-        failures: list[Exception] = []
-
-        async def create(batch: list[str]) -> None:
-            async with gate:
-                if failures:
-                    return
-                try:
-                    created = await self._create_batch(handler, ctx, batch)
-                    made.update((o.name, o) for o in created)
-                    if on_created is not None:
-                        await on_created(ctx.name, created)
-                except Exception as exc:  # raised below, once the others are recorded
-                    failures.append(exc)
-
-        size = max(1, handler.batch_size)
-        batches = [list(missing[i : i + size]) for i in range(0, len(missing), size)]
-        await asyncio.gather(*(create(b) for b in batches))
-        if failures:
-            raise failures[0]
-
-    async def _create_batch(
-        self, handler: KindHandler, ctx: StepContext, batch: list[str]
-    ) -> list[CloudObject]:
-        async def post() -> list[CloudObject]:
-            return await handler.create(ctx, batch)
-
-        async def find() -> list[CloudObject] | None:
-            wanted = set(batch)
-            return [o for o in await handler.find(ctx.owner, ctx.name) if o.name in wanted] or None
-
-        what = f"{handler.type} {batch[0]}" + ("…" if len(batch) > 1 else "")
-        return await self.attempts.run(post, find, what)
+        await create_objects(handler, ctx, names, made, on_created=on_created)
+        state = ResourceState(handler.type, ctx.name, tuple(made[n] for n in names))
+        return await handler.finish_create(ctx, state)
 
     # -- wait --------------------------------------------------------------------------------
 
@@ -392,17 +432,19 @@ class HandlerProvider(Provider):
 
     async def delete(self, owner: Owner, state: ResourceState) -> None:
         handler = await self.handler(state.type)
-        await handler.delete(owner, state)
+        asked = await handler.delete(owner, state) or state
+        left: ResourceState | None = asked
 
         async def look() -> ResourceState | None:
-            return await handler.read(owner, state)
+            nonlocal left
+            left = await handler.remaining(owner, asked)
+            return left
 
-        async def again() -> None:
-            left = await handler.read(owner, state)
+        async def again() -> None:  # what the last look still saw: no extra call to find it
             if left is not None:
                 await handler.delete(owner, left)
 
-        await until_gone(self.timing, f"{state.type} {state.name!r}", look, again)
+        await until_gone(self.timing, f"{handler.noun} {state.name!r}", look, again)
 
     async def discover(self, owner: Owner) -> list[ResourceState]:
         found: list[ResourceState] = []

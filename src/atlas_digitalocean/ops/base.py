@@ -1,40 +1,35 @@
-"""What every kind's live operations share: settings, naming, actions, and safe creates."""
+"""What every DigitalOcean kind handler shares: the API, names and tags, statuses, actions.
+
+The rules that keep creates and deletes safe (adoption, batches, polling rounds, the
+visibility grace, waiting until gone) are the core's (:mod:`atlas.providers.handlers`); what
+is here is how DigitalOcean says things.
+"""
 
 from __future__ import annotations
 
 import abc
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import attrs
-
-from atlas.exceptions import (
-    AtlasError,
-    NotFoundError,
-    ProviderAPIError,
-)
-from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
+from atlas.exceptions import AtlasError, NotFoundError, ProviderAPIError, ProviderOperationError
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.contract import OnCreated
-from atlas.providers.handlers import CreateAttempts, until_gone
+from atlas.providers import KindHandler, StepContext
+from atlas.providers.handlers import CreateAttempts
 from atlas.providers.handlers import Timing as OpsSettings
 from atlas_digitalocean.api import JSON, DigitalOceanAPI
-from atlas_digitalocean.naming import object_name, owner_tag, resource_tag, spec_tag
+from atlas_digitalocean.naming import object_name, owner_tag, resource_of, resource_tag, spec_tag
 
 __all__ = [
-    "CreateAttempts",
-    "KindOps",
+    "DigitalOceanHandler",
     "OpsSettings",
+    "TaggedHandler",
     "dep_id",
     "dep_ids",
     "get_confirmed",
     "get_or_none",
-    "grouped",
-    "post_or_adopt",
-    "refreshed",
+    "index_of",
     "retag",
-    "until_gone",
 ]
 
 logger = logging.getLogger("atlas_digitalocean")
@@ -42,119 +37,114 @@ logger = logging.getLogger("atlas_digitalocean")
 T = TypeVar("T")
 
 
-class KindOps(abc.ABC):
-    """The live operations of one DigitalOcean kind."""
+class DigitalOceanHandler(KindHandler):
+    """One DigitalOcean kind: how its objects are named, tagged, rendered and acted on."""
 
-    type: str
     #: DigitalOcean statuses mapped onto atlas's.
     statuses: Mapping[str, ResourceStatus] = {}
 
-    def __init__(self, api: DigitalOceanAPI, settings: OpsSettings) -> None:
+    def __init__(self, api: DigitalOceanAPI, timing: OpsSettings) -> None:
+        super().__init__(timing)
         self.api = api
-        self.settings = settings
-        self.attempts = CreateAttempts(settings)
-        self._missing_since: dict[str, float] = {}
+        #: For the calls other than creates that must not be repeated blindly (actions).
+        self.attempts = CreateAttempts(timing)
+
+    @abc.abstractmethod
+    def obj(self, d: JSON) -> CloudObject:
+        """The atlas view of one object as DigitalOcean renders it."""
+
+    def status(self, raw: str | None) -> ResourceStatus:
+        return self.statuses.get(raw or "", "error")
 
     # -- naming and tags ---------------------------------------------------------------------
 
     def name(self, owner: Owner, resource: str, index: int | None = None) -> str:
         return object_name(self.type, owner.infrastructure, owner.uid, resource, index)
 
+    def object_names(self, ctx: StepContext) -> list[str]:
+        return [self.name(ctx.owner, ctx.name)]
+
     @staticmethod
-    def tags(owner: Owner, spec: InfrastructureSpec, resource: str) -> list[str]:
+    def tags(ctx: StepContext) -> list[str]:
         """The spec's tags plus the two ownership tags."""
-        own = [owner_tag(owner.uid), resource_tag(owner.uid, resource)]
-        return own + [spec_tag(k, v) for k, v in sorted(spec.tags.items())]
+        uid = ctx.owner.uid
+        own = [owner_tag(uid), resource_tag(uid, ctx.name)]
+        return own + [spec_tag(k, v) for k, v in sorted(ctx.spec.tags.items())]
 
-    @staticmethod
-    def resource_of(owner: Owner, tags: Sequence[str]) -> str | None:
-        """Which resource of ``owner`` a tagged object belongs to, if any."""
-        prefix = resource_tag(owner.uid, "")
-        for tag in tags:
-            if tag.startswith(prefix):
-                return tag[len(prefix) :]
-        return None
+    # -- calls -------------------------------------------------------------------------------
 
-    def status(self, raw: str | None) -> ResourceStatus:
-        return self.statuses.get(raw or "", "error")
-
-    # -- waiting -----------------------------------------------------------------------------
-
-    def missing(self, state: ResourceState, obj: CloudObject) -> CloudObject:
-        """An object a list did not show: still appearing, or gone after the grace period.
-
-        DigitalOcean may 404 an object just after creating it; only a long absence counts.
-        """
-        first = self._missing_since.setdefault(obj.id, self.settings.clock())
-        if self.settings.clock() - first < self.settings.visibility_grace:
-            return obj
-        del state  # the object alone decides
-        return attrs.evolve(
-            obj, status="error", attributes={**obj.attributes, "error": "disappeared after create"}
-        )
-
-    def seen(self, object_id: str) -> None:
-        self._missing_since.pop(object_id, None)
+    async def post_or_adopt(
+        self, ctx: StepContext, names: Sequence[str], post: Callable[[], Awaitable[JSON]]
+    ) -> list[CloudObject]:
+        """``post``; when DigitalOcean refuses it because the name is taken (409, or 422 for
+        some kinds), the object holding the name is adopted if it carries this resource's
+        marks. An earlier run whose answer was lost ends up here."""
+        try:
+            return [self.obj(await post())]
+        except ProviderAPIError as exc:
+            if exc.status not in (409, 422):
+                raise
+            found = [o for o in await self.find(ctx.owner, ctx.name) if o.name in names]
+            if not found:
+                raise
+            return found[:1]
 
     async def wait_action(self, action: JSON, *, what: str) -> JSON:
         """Poll a DigitalOcean action until it completes; an errored action raises."""
-        deadline = self.settings.clock() + self.settings.action_timeout
+        timing = self.timing
+        deadline = timing.clock() + timing.action_timeout
         while action.get("status") == "in-progress":
-            if self.settings.clock() > deadline:
+            if timing.clock() > deadline:
                 raise AtlasError(
                     f"{what}: action {action.get('id')} still in progress after "
-                    f"{self.settings.action_timeout:g}s"
+                    f"{timing.action_timeout:g}s"
                 )
-            await self.settings.sleep(self.settings.poll_interval)
+            await timing.sleep(timing.poll_interval)
             action = await self.api.get_action(str(action["id"]))
         if action.get("status") != "completed":
             raise AtlasError(f"{what}: action {action.get('id')} ended {action.get('status')}")
         return action
 
-    # -- the operations ----------------------------------------------------------------------
+    def only_object(self, state: ResourceState) -> CloudObject:
+        if not state.objects:
+            raise ProviderOperationError(f"{self.noun} {state.name!r} has no object to update")
+        return state.objects[0]
+
+
+class TaggedHandler(DigitalOceanHandler):
+    """A kind that carries atlas's tags (droplets, volumes, databases): found, polled and
+    discovered by them."""
 
     @abc.abstractmethod
-    async def create(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        on_created: OnCreated | None,
-        recover: bool,
-    ) -> ResourceState: ...
+    async def tagged(self, tag: str) -> list[JSON]:
+        """Every object carrying ``tag`` (one list call)."""
 
-    @abc.abstractmethod
-    async def poll(self, owner: Owner, states: Sequence[ResourceState]) -> list[ResourceState]:
-        """One round of status: the states as they are now (as few calls as possible)."""
+    async def find(self, owner: Owner, resource: str) -> list[CloudObject]:
+        found = [self.obj(d) for d in await self.tagged(resource_tag(owner.uid, resource))]
+        return sorted(found, key=index_of)
 
-    @abc.abstractmethod
-    async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None: ...
+    async def poll(
+        self, owner: Owner, states: Sequence[ResourceState]
+    ) -> Mapping[str, CloudObject]:
+        del states  # one list of everything the owner has of this kind
+        return {str(d["id"]): self.obj(d) for d in await self.tagged(owner_tag(owner.uid))}
 
-    @abc.abstractmethod
-    async def update(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        state: ResourceState,
-        deps: Mapping[str, ResourceState],
-    ) -> ResourceState: ...
+    async def discover(self, owner: Owner) -> list[ResourceState]:
+        groups: dict[str, list[CloudObject]] = {}
+        for d in await self.tagged(owner_tag(owner.uid)):
+            resource = resource_of(owner.uid, d.get("tags") or [])
+            if resource is not None:
+                groups.setdefault(resource, []).append(self.obj(d))
+        return [
+            ResourceState(self.type, name, tuple(sorted(objects, key=index_of)))
+            for name, objects in sorted(groups.items())
+        ]
 
-    @abc.abstractmethod
-    async def delete(self, owner: Owner, state: ResourceState) -> None: ...
 
-    @abc.abstractmethod
-    async def discover(self, owner: Owner) -> list[ResourceState]: ...
-
-    def drift(
-        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
-    ) -> list[str]:
-        """Differences between ``state`` as read and ``resource``, for the fields this kind
-        reports back; each kind compares what it can."""
-        del spec, resource, state
-        return []
+def index_of(obj: CloudObject) -> tuple[int, str]:
+    """Objects of one resource in their index order (``web-2`` before ``web-10``)."""
+    tail = obj.name.rsplit("-", 1)[-1]
+    return (int(tail) if tail.isdigit() else 0, obj.name)
 
 
 async def get_confirmed(
@@ -180,10 +170,8 @@ def dep_id(deps: Mapping[str, ResourceState], name: str | None, what: str) -> st
     """The provider id of a referenced resource (its first object)."""
     if name is None:
         return None
-    state = deps.get(name)
-    if state is None or not state.objects:
-        raise AtlasError(f"{what} refers to {name!r}, which has not been created")
-    return state.objects[0].id
+    ids = dep_ids(deps, [name], what)
+    return ids[0]
 
 
 def dep_ids(deps: Mapping[str, ResourceState], names: Sequence[str], what: str) -> list[str]:
@@ -195,30 +183,6 @@ def dep_ids(deps: Mapping[str, ResourceState], names: Sequence[str], what: str) 
             raise AtlasError(f"{what} refers to {name!r}, which has not been created")
         ids.extend(state.ids)
     return ids
-
-
-def error_detail(exc: ProviderAPIError) -> dict[str, Any]:
-    return {"status": exc.status, "code": exc.code, "message": exc.message}
-
-
-# -- helpers for the kinds' operations ------------------------------------------------------
-
-Find = Callable[[], Awaitable[JSON | None]]
-
-
-async def post_or_adopt(post: Callable[[], Awaitable[JSON]], find: Find) -> JSON:
-    """``post``; when DigitalOcean refuses it because the name is taken (409, or 422 for some
-    kinds), the object holding the name is adopted if ``find`` (which only ever finds this
-    resource's own object) finds it. An earlier run whose answer was lost ends up here."""
-    try:
-        return await post()
-    except ProviderAPIError as exc:
-        if exc.status not in (409, 422):
-            raise
-        found = await find()
-        if found is None:
-            raise
-        return found
 
 
 async def retag(api: DigitalOceanAPI, ref: JSON, have: Iterable[str], want: Iterable[str]) -> None:
@@ -235,38 +199,3 @@ async def retag(api: DigitalOceanAPI, ref: JSON, have: Iterable[str], want: Iter
     for tag in sorted(have - want):
         if not tag.startswith("atlas:"):
             await api.untag_resources(tag, [ref])
-
-
-def refreshed(
-    ops: KindOps,
-    states: Sequence[ResourceState],
-    listed: Mapping[str, JSON],
-    convert: Callable[[JSON], CloudObject],
-) -> list[ResourceState]:
-    """``states`` with each object as ``listed`` (by id) shows it; one a list does not show
-    yet gets the grace period of :meth:`KindOps.missing`."""
-    out = []
-    for state in states:
-        objects = []
-        for obj in state.objects:
-            if obj.id in listed:
-                ops.seen(obj.id)
-                objects.append(convert(listed[obj.id]))
-            else:
-                objects.append(ops.missing(state, obj))
-        out.append(ResourceState(state.type, state.name, tuple(objects)))
-    return out
-
-
-def grouped(
-    ops: KindOps, owner: Owner, items: Iterable[JSON], convert: Callable[[JSON], CloudObject]
-) -> list[ResourceState]:
-    """The items carrying ``owner``'s tag, one state per resource tag, sorted by name."""
-    mine = owner_tag(owner.uid)
-    groups: dict[str, list[CloudObject]] = {}
-    for item in items:
-        tags = list(item.get("tags") or [])
-        name = ops.resource_of(owner, tags) if mine in tags else None
-        if name is not None:
-            groups.setdefault(name, []).append(convert(item))
-    return [ResourceState(ops.type, n, tuple(objs)) for n, objs in sorted(groups.items())]

@@ -13,22 +13,13 @@ from typing import Any
 from atlas.exceptions import BadRequestError, ProviderOperationError
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.contract import OnCreated
+from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
-from atlas_digitalocean.naming import owner_tag, resource_tag
-from atlas_digitalocean.ops.base import (
-    KindOps,
-    dep_id,
-    get_confirmed,
-    get_or_none,
-    grouped,
-    post_or_adopt,
-    refreshed,
-    until_gone,
-)
+from atlas_digitalocean.naming import resource_tag
+from atlas_digitalocean.ops.base import TaggedHandler, dep_id, get_confirmed, get_or_none
 from atlas_digitalocean.resources.database import DatabaseSpec
 
-__all__ = ["DatabaseOps"]
+__all__ = ["DatabaseHandler"]
 
 
 def to_object(d: JSON, status: ResourceStatus) -> CloudObject:
@@ -77,7 +68,7 @@ def resize_body(s: DatabaseSpec, d: JSON) -> JSON | None:
     return None if all(d.get(k) == v for k, v in body.items()) else body
 
 
-class DatabaseOps(KindOps):
+class DatabaseHandler(TaggedHandler):
     type = "database"
     statuses: Mapping[str, ResourceStatus] = {
         "creating": "creating",
@@ -90,26 +81,23 @@ class DatabaseOps(KindOps):
     def obj(self, d: JSON) -> CloudObject:
         return to_object(d, self.status(d.get("status")))
 
-    def body(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-    ) -> JSON:
-        s: DatabaseSpec = resource.specifications
+    async def tagged(self, tag: str) -> list[JSON]:
+        return await self.api.list_databases(tag=tag)
+
+    def body(self, ctx: StepContext, name: str) -> JSON:
+        s: DatabaseSpec = ctx.resource.specifications
         body: JSON = {
-            "name": self.name(owner, resource.name),
+            "name": name,
             "engine": s.engine,
             "size": s.size,
             "num_nodes": s.num_nodes,
-            "region": spec.region,
-            "tags": self.tags(owner, spec, resource.name),
+            "region": ctx.spec.region,
+            "tags": self.tags(ctx),
         }
         if s.version is not None:
             body["version"] = s.version
         if s.vpc is not None:
-            body["private_network_uuid"] = dep_id(deps, s.vpc, f"database {resource.name!r}")
+            body["private_network_uuid"] = dep_id(ctx.deps, s.vpc, f"database {ctx.name!r}")
         if s.storage_size_mib is not None:
             body["storage_size_mib"] = s.storage_size_mib
         return body
@@ -127,12 +115,6 @@ class DatabaseOps(KindOps):
         del spec
         return found
 
-    async def find(self, owner: Owner, resource: str) -> JSON | None:
-        """The resource's cluster, by its tag and name (one call)."""
-        name = self.name(owner, resource)
-        listed = await self.api.list_databases(tag=resource_tag(owner.uid, resource))
-        return next((d for d in listed if d.get("name") == name), None)
-
     async def lookup(self, owner: Owner, resource: str, obj: CloudObject) -> JSON | None:
         """The cluster now, or ``None``. DigitalOcean may 404 a fresh object by id, so a 404
         is confirmed by a list before it counts."""
@@ -149,55 +131,22 @@ class DatabaseOps(KindOps):
             )
         return found
 
-    async def create(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        on_created: OnCreated | None,
-        recover: bool,
-    ) -> ResourceState:
-        body = self.body(owner, spec, resource, deps)  # a missing VPC fails before any POST
-        found = await self.find(owner, resource.name) if recover else None
-        if found is None:
-
-            async def find() -> JSON | None:
-                return await self.find(owner, resource.name)
-
-            async def post() -> JSON:
-                return await post_or_adopt(lambda: self.api.create_database(body), find)
-
-            found = await self.attempts.run(post, find, f"database {body['name']}")
-        obj = self.obj(found)
-        if on_created is not None:
-            await on_created(resource.name, [obj])
-        return ResourceState(self.type, resource.name, (obj,))
-
-    async def poll(self, owner: Owner, states: Sequence[ResourceState]) -> list[ResourceState]:
-        listed = await self.api.list_databases(tag=owner_tag(owner.uid))
-        return refreshed(self, states, {str(d["id"]): d for d in listed}, self.obj)
+    async def create(self, ctx: StepContext, names: Sequence[str]) -> list[CloudObject]:
+        body = self.body(ctx, names[0])  # a missing VPC fails before any POST
+        return await self.post_or_adopt(ctx, names, lambda: self.api.create_database(body))
 
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         found = [await self.lookup(owner, state.name, o) for o in state.objects]
         objects = tuple(self.obj(d) for d in found if d is not None)
         return ResourceState(self.type, state.name, objects) if objects else None
 
-    async def update(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        state: ResourceState,
-        deps: Mapping[str, ResourceState],
-    ) -> ResourceState:
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """Retag and resize in place; the cluster is then ``updating`` (``resizing``) and the
         caller waits for it."""
-        s: DatabaseSpec = resource.specifications
-        d = await self.current(owner, state)
-        vpc = dep_id(deps, s.vpc, f"database {resource.name!r}")
-        why = refusals(spec, s, d, vpc)
+        s: DatabaseSpec = ctx.resource.specifications
+        d = await self.current(ctx.owner, state)
+        vpc = dep_id(ctx.deps, s.vpc, f"database {ctx.name!r}")
+        why = refusals(ctx.spec, s, d, vpc)
         if why:  # before any change, so nothing is half-applied
             raise ProviderOperationError(
                 f"database {d['name']} cannot {'; '.join(why)} in place: that needs a "
@@ -209,9 +158,7 @@ class DatabaseOps(KindOps):
         layout = resize_body(s, d)
         if layout is not None:
             await self.resize(d, layout)
-        return ResourceState(
-            self.type, resource.name, (self.obj(await self.current(owner, state)),)
-        )
+        return ResourceState(self.type, ctx.name, (self.obj(await self.current(ctx.owner, state)),))
 
     async def resize(self, d: JSON, body: JSON) -> None:
         try:
@@ -224,20 +171,6 @@ class DatabaseOps(KindOps):
                 raise
 
     async def delete(self, owner: Owner, state: ResourceState) -> None:
+        del owner
         for obj in state.objects:
-            await self._delete(owner, state.name, obj)
-
-    async def _delete(self, owner: Owner, resource: str, obj: CloudObject) -> None:
-        async def issue() -> None:
             await self.api.delete_database(obj.id)
-
-        async def look() -> JSON | None:
-            return await self.lookup(owner, resource, obj)
-
-        await issue()
-        await until_gone(self.settings, f"database {obj.name}", look, issue)
-
-    async def discover(self, owner: Owner) -> list[ResourceState]:
-        return grouped(
-            self, owner, await self.api.list_databases(tag=owner_tag(owner.uid)), self.obj
-        )

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from atlas.exceptions import AtlasError
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.contract import OnCreated
+from atlas.providers import StepContext, until_gone
+from atlas.providers.handlers import create_objects
 from atlas_digitalocean.api import JSON
-from atlas_digitalocean.naming import owner_tag, resource_tag, spec_tag
-from atlas_digitalocean.ops.base import KindOps, dep_id, grouped, refreshed, retag
+from atlas_digitalocean.naming import resource_tag, spec_tag
+from atlas_digitalocean.ops.base import TaggedHandler, dep_id, retag
 from atlas_digitalocean.resources.droplet import DropletSpec
 
-__all__ = ["BATCH", "CONCURRENT_CREATES", "DropletOps"]
+__all__ = ["BATCH", "CONCURRENT_CREATES", "DropletHandler"]
 
 #: DigitalOcean creates at most ten droplets per call (``names``).
 BATCH = 10
@@ -45,8 +45,10 @@ def to_object(d: JSON, status: ResourceStatus) -> CloudObject:
     return CloudObject(str(d["id"]), str(d["name"]), status, attributes)
 
 
-class DropletOps(KindOps):
+class DropletHandler(TaggedHandler):
     type = "droplet"
+    batch_size = BATCH
+    concurrent_creates = CONCURRENT_CREATES
     statuses: Mapping[str, ResourceStatus] = {
         "new": "creating",
         "active": "active",
@@ -57,198 +59,87 @@ class DropletOps(KindOps):
     def obj(self, d: JSON) -> CloudObject:
         return to_object(d, self.status(d.get("status")))
 
-    def names(self, owner: Owner, resource: str, count: int) -> list[str]:
-        if count == 1:
-            return [self.name(owner, resource)]
-        return [self.name(owner, resource, i) for i in range(1, count + 1)]
+    async def tagged(self, tag: str) -> list[JSON]:
+        return await self.api.list_droplets(tag=tag)
 
-    def body(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        res: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        names: Sequence[str],
-    ) -> JSON:
-        s: DropletSpec = res.specifications
+    def object_names(self, ctx: StepContext) -> list[str]:
+        s: DropletSpec = ctx.resource.specifications
+        if s.count == 1:
+            return [self.name(ctx.owner, ctx.name)]
+        return [self.name(ctx.owner, ctx.name, i) for i in range(1, s.count + 1)]
+
+    def body(self, ctx: StepContext, names: Sequence[str]) -> JSON:
+        s: DropletSpec = ctx.resource.specifications
         body: JSON = {
-            "region": spec.region,
+            "region": ctx.spec.region,
             "size": s.size,
             "image": s.image,
             "ssh_keys": list(s.ssh_keys),
             "backups": s.backup_plan is not None,
             "monitoring": s.monitoring,
             "ipv6": s.ipv6,
-            "tags": self.tags(owner, spec, res.name),
+            "tags": self.tags(ctx),
         }
         body |= {"names": list(names)} if len(names) > 1 else {"name": names[0]}
         if s.backup_plan is not None:
             body["backup_policy"] = {"plan": s.backup_plan}
         if s.vpc is not None:
-            body["vpc_uuid"] = dep_id(deps, s.vpc, f"droplet {res.name!r}")
+            body["vpc_uuid"] = dep_id(ctx.deps, s.vpc, f"droplet {ctx.name!r}")
         if s.user_data is not None:
             body["user_data"] = s.user_data
         return body
 
-    async def listed(self, owner: Owner, resource: str) -> dict[str, JSON]:
-        """The droplets of one resource, by name (one list call)."""
-        found = await self.api.list_droplets(tag=resource_tag(owner.uid, resource))
-        return {str(d["name"]): d for d in found}
+    async def create(self, ctx: StepContext, names: Sequence[str]) -> list[CloudObject]:
+        """One call for up to ten names (``names``; ``name`` for one)."""
+        return [self.obj(d) for d in await self.api.create_droplets(self.body(ctx, names))]
 
-    async def create(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        on_created: OnCreated | None,
-        recover: bool,
-    ) -> ResourceState:
-        s: DropletSpec = resource.specifications
-        names = self.names(owner, resource.name, s.count)
-        made = await self.listed(owner, resource.name) if recover else {}
-        if made and on_created is not None:
-            await on_created(resource.name, [self.obj(d) for d in made.values()])
-        await self._create_missing(
-            owner, spec, resource, deps, names=names, made=made, on_created=on_created
-        )
-        return ResourceState(self.type, resource.name, tuple(self.obj(made[n]) for n in names))
-
-    async def _create_missing(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        names: Sequence[str],
-        made: dict[str, JSON],
-        on_created: OnCreated | None,
-    ) -> None:
-        """POST the names not in ``made`` ten at a time, up to :data:`CONCURRENT_CREATES`
-        calls at once, adding what each call made.
-
-        A failed call stops further calls; the calls already in flight finish and what they
-        made is reported through ``on_created`` before the first failure is raised, so nothing
-        that was created goes unrecorded.
-        """
-        for _ in range(len(names) + 1):  # each round makes at least one droplet, or raises
-            missing = [n for n in names if n not in made]
-            if not missing:
-                return
-            await self._create_round(
-                owner, spec, resource, deps, missing=missing, made=made, on_created=on_created
-            )
-        raise AtlasError(f"droplets of {resource.name!r} could not all be created")
-
-    async def _create_round(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        missing: Sequence[str],
-        made: dict[str, JSON],
-        on_created: OnCreated | None,
-    ) -> None:
-        gate = asyncio.Semaphore(CONCURRENT_CREATES)
-        failures: list[Exception] = []
-
-        async def create(batch: list[str]) -> None:
-            async with gate:
-                if failures:
-                    return
-                try:
-                    created = await self._create_batch(owner, spec, resource, deps, batch)
-                    made.update((str(d["name"]), d) for d in created)
-                    if on_created is not None:
-                        await on_created(resource.name, [self.obj(d) for d in created])
-                except Exception as exc:  # raised below, once the others are recorded
-                    failures.append(exc)
-
-        batches = [list(missing[i : i + BATCH]) for i in range(0, len(missing), BATCH)]
-        await asyncio.gather(*(create(b) for b in batches))
-        if failures:
-            raise failures[0]
-
-    async def _create_batch(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        batch: list[str],
-    ) -> list[JSON]:
-        """One create call for up to ten names; in doubt, what it made is looked up."""
-        body = self.body(owner, spec, resource, deps, batch)
-
-        async def post() -> list[JSON]:
-            return await self.api.create_droplets(body)
-
-        async def find() -> list[JSON] | None:
-            listed = await self.listed(owner, resource.name)
-            return [listed[n] for n in batch if n in listed] or None
-
-        return await self.attempts.run(post, find, f"droplets {batch[0]}…")
-
-    async def poll(self, owner: Owner, states: Sequence[ResourceState]) -> list[ResourceState]:
-        listed = {str(d["id"]): d for d in await self.api.list_droplets(tag=owner_tag(owner.uid))}
-        return refreshed(self, states, listed, self.obj)
-
-    async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
-        listed = await self.listed(owner, state.name)
-        if not listed:
-            return None
-        objects = sorted((self.obj(d) for d in listed.values()), key=_index_of)
-        return ResourceState(self.type, state.name, tuple(objects))
-
-    async def update(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        state: ResourceState,
-        deps: Mapping[str, ResourceState],
-    ) -> ResourceState:
-        s: DropletSpec = resource.specifications
-        names = self.names(owner, resource.name, s.count)
-        by_name = {o.name: o for o in state.objects}
-        await self._rename_strays(owner, resource.name, names, state, by_name)
-        made = await self.listed(owner, resource.name)
-        extra = [d for n, d in made.items() if n not in names]
-        for d in extra:
-            await self.api.delete_droplet(str(d["id"]))
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
+        """Rename to the spec's names, delete the extra droplets, create the missing ones
+        (as a create does), then bring each existing one to the spec."""
+        s: DropletSpec = ctx.resource.specifications
+        names = self.object_names(ctx)
+        await self._rename_strays(names, state)
+        made = {o.name: o for o in await self.find(ctx.owner, ctx.name)}
+        extra = [o for n, o in made.items() if n not in names]
+        for obj in extra:
+            await self.api.delete_droplet(obj.id)
         existing = set(made)
-        await self._create_missing(
-            owner, spec, resource, deps, names=names, made=made, on_created=None
-        )
+        await create_objects(self, ctx, names, made)
         for name in names:
             if name in existing:  # new ones were created as the spec says
-                await self._converge(spec, s, self.obj(made[name]))
-        fresh = await self.read(owner, state)
+                await self._converge(ctx.spec, s, made[name])
+        fresh = await self.read(ctx.owner, state)
         if fresh is None:
-            raise AtlasError(f"droplets of {resource.name!r} vanished during the update")
-        await self._wait_gone(owner, resource.name, {str(d["id"]) for d in extra})
+            raise AtlasError(f"droplets of {ctx.name!r} vanished during the update")
+        await self._until_gone(ctx.owner, ctx.name, extra)
         return fresh
 
-    async def _rename_strays(
-        self,
-        owner: Owner,
-        resource: str,
-        names: list[str],
-        state: ResourceState,
-        by_name: dict[str, CloudObject],
-    ) -> None:
+    async def _rename_strays(self, names: list[str], state: ResourceState) -> None:
         """Objects recorded under another name (a count of 1 became 3, say) get the right one."""
-        free = [n for n in names if n not in by_name]
+        free = [n for n in names if n not in {o.name for o in state.objects}]
         for obj in state.objects:
             if obj.name not in names and free:
                 new = free.pop(0)
                 action = await self.api.droplet_action(obj.id, {"type": "rename", "name": new})
                 await self.wait_action(action, what=f"rename of droplet {obj.name}")
-        del owner, resource
+
+    async def _until_gone(self, owner: Owner, resource: str, doomed: list[CloudObject]) -> None:
+        """Until the droplets ``doomed`` are gone, as a delete waits (one tagged list a round)."""
+        ids = {o.id for o in doomed}
+        left: list[CloudObject] = []
+
+        async def look() -> list[CloudObject] | None:
+            nonlocal left
+            left = [o for o in await self.find(owner, resource) if o.id in ids]
+            return left or None
+
+        async def again() -> None:
+            for obj in left:
+                await self.api.delete_droplet(obj.id)
+
+        if ids:
+            names = ", ".join(sorted(o.name for o in doomed))
+            await until_gone(self.timing, f"droplets {names}", look, again)
 
     async def _converge(self, spec: InfrastructureSpec, s: DropletSpec, obj: CloudObject) -> None:
         """Bring one droplet to the spec: size, backups, IPv6 and tags."""
@@ -298,44 +189,5 @@ class DropletOps(KindOps):
         await retag(self.api, ref, obj.attributes.get("tags", []), want)
 
     async def delete(self, owner: Owner, state: ResourceState) -> None:
-        """Delete by the resource's tag (one call for any count), then verify until gone."""
-        tag = resource_tag(owner.uid, state.name)
-        await self.api.delete_droplets_by_tag(tag)
-        await self._wait_gone(owner, state.name, None)
-
-    async def _wait_gone(self, owner: Owner, resource: str, ids: set[str] | None) -> None:
-        """Until the droplets (all of the resource, or ``ids``) are gone; re-issue deletes
-        now and then, since DigitalOcean may drop one."""
-        if ids is not None and not ids:
-            return
-        deadline = self.settings.clock() + self.settings.action_timeout
-        rounds = 0
-        while True:
-            listed = await self.listed(owner, resource)
-            left = [d for d in listed.values() if ids is None or str(d["id"]) in ids]
-            if not left:
-                return
-            if self.settings.clock() > deadline:
-                raise AtlasError(
-                    f"droplets {[d['name'] for d in left]} are still there after "
-                    f"{self.settings.action_timeout:g}s"
-                )
-            rounds += 1
-            if rounds % 5 == 0:
-                for d in left:
-                    await self.api.delete_droplet(str(d["id"]))
-            await self.settings.sleep(self.settings.poll_interval)
-
-    async def discover(self, owner: Owner) -> list[ResourceState]:
-        found = grouped(
-            self, owner, await self.api.list_droplets(tag=owner_tag(owner.uid)), self.obj
-        )
-        return [
-            ResourceState(s.type, s.name, tuple(sorted(s.objects, key=_index_of))) for s in found
-        ]
-
-
-def _index_of(obj: CloudObject) -> tuple[int, str]:
-    """Droplets of one resource in their index order (``web-2`` before ``web-10``)."""
-    tail = obj.name.rsplit("-", 1)[-1]
-    return (int(tail) if tail.isdigit() else 0, obj.name)
+        """By the resource's tag: one call for any count (the core then waits until gone)."""
+        await self.api.delete_droplets_by_tag(resource_tag(owner.uid, state.name))

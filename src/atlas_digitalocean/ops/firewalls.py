@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.contract import OnCreated
+from atlas.model.state import CloudObject, ResourceState, ResourceStatus
+from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import dep_ids
-from atlas_digitalocean.ops.named import NamedKindOps, int_ids
+from atlas_digitalocean.ops.named import NamedHandler, int_ids
 from atlas_digitalocean.resources.firewall import Endpoints, FirewallSpec
 
-__all__ = ["FirewallOps"]
+__all__ = ["FirewallHandler"]
 
 #: How DigitalOcean writes "every port" (its schema: "0" when all ports are open).
 ALL_PORTS = "0"
@@ -37,9 +36,8 @@ def ports(value: str | None) -> str:
     return ALL_PORTS if value in (None, "all") else str(value)
 
 
-class FirewallOps(NamedKindOps):
+class FirewallHandler(NamedHandler):
     type = "firewall"
-    noun = "firewall"
     statuses: Mapping[str, ResourceStatus] = {
         "waiting": "creating",
         "succeeded": "active",
@@ -59,18 +57,16 @@ class FirewallOps(NamedKindOps):
     async def get(self, object_id: str) -> JSON:
         return await self.api.get_firewall(object_id)
 
-    async def post(self, body: JSON) -> JSON:
-        return await self.api.create_firewall(body)
-
     async def remove(self, object_id: str) -> None:
         await self.api.delete_firewall(object_id)
 
-    def body(self, owner: Owner, res: ResourceSpec, deps: Mapping[str, ResourceState]) -> JSON:
-        """The full representation (a PUT resets whatever it leaves out)."""
-        s: FirewallSpec = res.specifications
-        what = f"firewall {res.name!r}"
+    def body(self, ctx: StepContext) -> JSON:
+        """The full representation (a PUT resets whatever it leaves out). Firewalls are
+        global and untaggable: nothing of the spec but the resource applies."""
+        s: FirewallSpec = ctx.resource.specifications
+        deps, what = ctx.deps, f"firewall {ctx.name!r}"
         return {
-            "name": self.name(owner, res.name),
+            "name": self.name(ctx.owner, ctx.name),
             "inbound_rules": [
                 {
                     "protocol": r.protocol,
@@ -110,35 +106,16 @@ class FirewallOps(NamedKindOps):
         for rule in body["outbound_rules"]:
             yield from rule["destinations"].get("tags", [])
 
-    async def create(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        on_created: OnCreated | None,
-        recover: bool,
-    ) -> ResourceState:
-        del spec  # firewalls are global and untaggable: nothing of the spec's applies
-        body = self.body(owner, resource, deps)
+    async def create(self, ctx: StepContext, names: Sequence[str]) -> list[CloudObject]:
+        del names  # one object, named as body() names it
+        body = self.body(ctx)
         await self.ensure_tags(self.tags_in(body))
-        return await self.create_named(
-            owner, resource, body, on_created=on_created, recover=recover
-        )
+        return [self.obj(await self.api.create_firewall(body))]
 
-    async def update(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        state: ResourceState,
-        deps: Mapping[str, ResourceState],
-    ) -> ResourceState:
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """One PUT of the full representation; the firewall is ``waiting`` again until its
         droplets have the change, so the caller waits as after a create."""
-        del spec
-        body = self.body(owner, resource, deps)
+        body = self.body(ctx)
         await self.ensure_tags(self.tags_in(body))
         updated = await self.api.update_firewall(self.only_object(state).id, body)
-        return ResourceState(self.type, resource.name, (self.obj(updated),))
+        return ResourceState(self.type, ctx.name, (self.obj(updated),))

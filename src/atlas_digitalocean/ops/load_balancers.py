@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from atlas.exceptions import ProviderOperationError
-from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.contract import OnCreated
+from atlas.model.state import CloudObject, ResourceState, ResourceStatus
+from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import dep_id, dep_ids
-from atlas_digitalocean.ops.named import NamedKindOps, int_ids
+from atlas_digitalocean.ops.named import NamedHandler, int_ids
 from atlas_digitalocean.resources.load_balancer import (
     ForwardingRule,
     LoadBalancerSpec,
     StickySessions,
 )
 
-__all__ = ["LoadBalancerOps"]
+__all__ = ["LoadBalancerHandler"]
 
 #: Settings atlas does not manage. A PUT resets whatever it leaves out, so an update sends
 #: them back as they are instead of undoing what was set outside atlas.
@@ -61,9 +60,8 @@ def sticky_json(sticky: StickySessions) -> JSON:
     return {k: v for k, v in attrs.asdict(sticky).items() if v is not None}
 
 
-class LoadBalancerOps(NamedKindOps):
+class LoadBalancerHandler(NamedHandler):
     type = "load_balancer"
-    noun = "load balancer"
     statuses: Mapping[str, ResourceStatus] = {
         "new": "creating",
         "active": "active",
@@ -79,42 +77,32 @@ class LoadBalancerOps(NamedKindOps):
     async def get(self, object_id: str) -> JSON:
         return await self.api.get_load_balancer(object_id)
 
-    async def post(self, body: JSON) -> JSON:
-        return await self.api.create_load_balancer(body)
-
     async def remove(self, object_id: str) -> None:
         await self.api.delete_load_balancer(object_id)
 
-    def body(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        res: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        current: JSON | None,
-    ) -> JSON:
+    def body(self, ctx: StepContext, current: JSON | None) -> JSON:
         """The full representation: what the spec says, and for an update (``current``) the
         settings atlas leaves alone, as they are."""
-        s: LoadBalancerSpec = res.specifications
-        what = f"load balancer {res.name!r}"
+        s: LoadBalancerSpec = ctx.resource.specifications
+        what = f"load balancer {ctx.name!r}"
         body: JSON = {k: current[k] for k in KEPT if k in current} if current else {}
         body |= {
-            "name": self.name(owner, res.name),
-            "region": spec.region,
+            "name": self.name(ctx.owner, ctx.name),
+            "region": ctx.spec.region,
             "size_unit": s.size_unit,
-            "forwarding_rules": self._rules(s, res.name, current),
+            "forwarding_rules": self._rules(s, ctx.name, current),
             "redirect_http_to_https": s.redirect_http_to_https,
         }
         # Exactly one of the two: DigitalOcean takes droplet_ids or tag, never both.
         if s.tag is not None:
             body["tag"] = s.tag
         else:
-            body["droplet_ids"] = int_ids(dep_ids(deps, s.droplets, what))
+            body["droplet_ids"] = int_ids(dep_ids(ctx.deps, s.droplets, what))
         if s.health_check is not None:
             body["health_check"] = attrs.asdict(s.health_check)
         if s.sticky_sessions is not None:
             body["sticky_sessions"] = sticky_json(s.sticky_sessions)
-        vpc = dep_id(deps, s.vpc, what) or (current or {}).get("vpc_uuid")
+        vpc = dep_id(ctx.deps, s.vpc, what) or (current or {}).get("vpc_uuid")
         if vpc:
             body["vpc_uuid"] = vpc
         return body
@@ -129,36 +117,19 @@ class LoadBalancerOps(NamedKindOps):
             f"load balancer {resource!r} needs at least one forwarding rule to be created"
         )
 
-    async def create(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        on_created: OnCreated | None,
-        recover: bool,
-    ) -> ResourceState:
-        body = self.body(owner, spec, resource, deps, None)
+    async def create(self, ctx: StepContext, names: Sequence[str]) -> list[CloudObject]:
+        del names  # one object, named as body() names it
+        body = self.body(ctx, None)
         await self.ensure_tags([body["tag"]] if "tag" in body else [])
-        return await self.create_named(
-            owner, resource, body, on_created=on_created, recover=recover
-        )
+        return [self.obj(await self.api.create_load_balancer(body))]
 
-    async def update(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        state: ResourceState,
-        deps: Mapping[str, ResourceState],
-    ) -> ResourceState:
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """One PUT of the full representation (a load balancer has no partial update)."""
         current = await self.get(self.only_object(state).id)
-        body = self.body(owner, spec, resource, deps, current)
+        body = self.body(ctx, current)
         region = (current.get("region") or {}).get("slug")
-        self.replacement(resource.name, "the region", region, body["region"])
-        self.replacement(resource.name, "the VPC", current.get("vpc_uuid"), body.get("vpc_uuid"))
+        self.replacement(ctx.name, "the region", region, body["region"])
+        self.replacement(ctx.name, "the VPC", current.get("vpc_uuid"), body.get("vpc_uuid"))
         await self.ensure_tags([body["tag"]] if "tag" in body else [])
         updated = await self.api.update_load_balancer(str(current["id"]), body)
-        return ResourceState(self.type, resource.name, (self.obj(updated),))
+        return ResourceState(self.type, ctx.name, (self.obj(updated),))

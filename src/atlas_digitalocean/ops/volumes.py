@@ -10,27 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from atlas.exceptions import ProviderOperationError
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.contract import OnCreated
+from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
-from atlas_digitalocean.ops.base import (
-    KindOps,
-    dep_id,
-    get_confirmed,
-    get_or_none,
-    grouped,
-    post_or_adopt,
-    refreshed,
-    retag,
-    until_gone,
-)
+from atlas_digitalocean.ops.base import TaggedHandler, dep_id, get_confirmed, get_or_none, retag
 from atlas_digitalocean.resources.volume import VolumeSpec
 
-__all__ = ["VolumeOps"]
-
-# -- volumes ----------------------------------------------------------------------------------
+__all__ = ["VolumeHandler"]
 
 
 def region_of(v: JSON) -> str | None:
@@ -78,16 +68,23 @@ def refusals(spec: InfrastructureSpec, s: VolumeSpec, v: JSON) -> list[str]:
     return out
 
 
-class VolumeOps(KindOps):
+class VolumeHandler(TaggedHandler):
     type = "volume"
 
-    def body(self, owner: Owner, spec: InfrastructureSpec, resource: ResourceSpec) -> JSON:
-        s: VolumeSpec = resource.specifications
+    def obj(self, d: JSON) -> CloudObject:
+        return to_object(d)
+
+    async def tagged(self, tag: str) -> list[JSON]:
+        # Volume lists have no tag filter: one list of them all, filtered here.
+        return [v for v in await self.api.list_volumes() if tag in (v.get("tags") or [])]
+
+    def body(self, ctx: StepContext, name: str) -> JSON:
+        s: VolumeSpec = ctx.resource.specifications
         body: JSON = {
-            "name": self.name(owner, resource.name),
+            "name": name,
             "size_gigabytes": s.size_gigabytes,
-            "region": spec.region,
-            "tags": self.tags(owner, spec, resource.name),
+            "region": ctx.spec.region,
+            "tags": self.tags(ctx),
         }
         if s.description is not None:
             body["description"] = s.description
@@ -111,11 +108,10 @@ class VolumeOps(KindOps):
         del spec
         return found
 
-    async def find(self, owner: Owner, resource: str, region: str | None) -> JSON | None:
+    async def find(self, owner: Owner, resource: str) -> list[CloudObject]:
         """The resource's volume, by the name no other resource or owner has (one call)."""
         name = self.name(owner, resource)
-        listed = await self.api.list_volumes(name=name, region=region)
-        return next((v for v in listed if v.get("name") == name), None)
+        return [to_object(v) for v in await self.api.list_volumes(name=name) if v["name"] == name]
 
     async def lookup(self, obj: CloudObject) -> JSON | None:
         """The volume now, or ``None``. DigitalOcean may 404 a fresh object by id, so a 404
@@ -135,57 +131,43 @@ class VolumeOps(KindOps):
             )
         return volume
 
-    async def create(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        on_created: OnCreated | None,
-        recover: bool,
-    ) -> ResourceState:
-        s: VolumeSpec = resource.specifications
+    def droplet(self, ctx: StepContext) -> str | None:
+        """The droplet the spec attaches the volume to, if any."""
+        s: VolumeSpec = ctx.resource.specifications
+        return dep_id(ctx.deps, s.attach_to, f"volume {ctx.name!r}")
+
+    async def create(self, ctx: StepContext, names: Sequence[str]) -> list[CloudObject]:
         # Resolved first: a droplet that is not there must not leave a stray volume behind.
-        droplet = dep_id(deps, s.attach_to, f"volume {resource.name!r}")
-        volume = await self.find(owner, resource.name, spec.region) if recover else None
-        if volume is None:
-            volume = await self._post(owner, spec, resource)
-        if on_created is not None:
-            pending = droplet is not None and droplet not in droplets_of(volume)
-            await on_created(
-                resource.name, [to_object(volume, "creating" if pending else "active")]
-            )
-        if droplet is not None:
-            volume = await self.place(volume, droplet)
-        return ResourceState(self.type, resource.name, (to_object(volume),))
+        droplet = self.droplet(ctx)
+        body = self.body(ctx, names[0])
+        made = await self.post_or_adopt(ctx, names, lambda: self.api.create_volume(body))
+        # Reported as creating until the attach that finish_create makes is done.
+        pending = droplet is not None and droplet not in made[0].attributes["droplet_ids"]
+        return [attrs.evolve(o, status="creating") for o in made] if pending else made
 
-    async def _post(self, owner: Owner, spec: InfrastructureSpec, resource: ResourceSpec) -> JSON:
-        body = self.body(owner, spec, resource)
+    async def finish_create(self, ctx: StepContext, state: ResourceState) -> ResourceState:
+        droplet = self.droplet(ctx)
+        if droplet is None:
+            return state
+        placed = [await self.place(o, droplet) for o in state.objects]
+        return ResourceState(self.type, state.name, tuple(placed))
 
-        async def find() -> JSON | None:
-            return await self.find(owner, resource.name, spec.region)
-
-        async def post() -> JSON:
-            return await post_or_adopt(lambda: self.api.create_volume(body), find)
-
-        return await self.attempts.run(post, find, f"volume {body['name']}")
-
-    async def place(self, volume: JSON, droplet: str | None) -> JSON:
+    async def place(self, volume: CloudObject, droplet: str | None) -> CloudObject:
         """Attach ``volume`` to ``droplet`` and nothing else (``None``: to nothing)."""
-        have = droplets_of(volume)
+        have = list(volume.attributes.get("droplet_ids") or [])
         for other in have:
             if other != droplet:
                 await self.act(volume, {"type": "detach", "droplet_id": int(other)})
         if droplet is not None and droplet not in have:
             await self.act(volume, {"type": "attach", "droplet_id": int(droplet)})
-        return {**volume, "droplet_ids": [] if droplet is None else [int(droplet)]}
+        placed = {**volume.attributes, "droplet_ids": [] if droplet is None else [droplet]}
+        return attrs.evolve(volume, status="active", attributes=placed)
 
-    async def act(self, volume: JSON, body: JSON) -> JSON:
+    async def act(self, volume: CloudObject, body: JSON) -> JSON:
         """One action, waited for. A request that ends in doubt is not sent again before
         looking whether it took (done already, or its action still running)."""
-        vid, body = str(volume["id"]), {**body, "region": region_of(volume)}
-        what = f"{body['type']} of volume {volume['name']}"
+        vid, body = volume.id, {**body, "region": volume.attributes.get("region")}
+        what = f"{body['type']} of volume {volume.name}"
 
         async def post() -> JSON:
             return await self.api.volume_action(vid, body)
@@ -204,61 +186,42 @@ class VolumeOps(KindOps):
 
         return await self.wait_action(await self.attempts.run(post, find, what), what=what)
 
-    async def poll(self, owner: Owner, states: Sequence[ResourceState]) -> list[ResourceState]:
+    async def poll(
+        self, owner: Owner, states: Sequence[ResourceState]
+    ) -> Mapping[str, CloudObject]:
         # Volume lists have no tag filter; one region (the usual case) keeps the list short.
         regions = {o.attributes.get("region") for s in states for o in s.objects}
         region = regions.pop() if len(regions) == 1 else None
-        listed = {str(v["id"]): v for v in await self.api.list_volumes(region=region)}
         del owner
-        return refreshed(self, states, listed, to_object)
+        return {str(v["id"]): to_object(v) for v in await self.api.list_volumes(region=region)}
 
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         found = [v for v in [await self.lookup(o) for o in state.objects] if v is not None]
         del owner
         return ResourceState(self.type, state.name, tuple(map(to_object, found))) if found else None
 
-    async def update(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        state: ResourceState,
-        deps: Mapping[str, ResourceState],
-    ) -> ResourceState:
-        s: VolumeSpec = resource.specifications
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
+        s: VolumeSpec = ctx.resource.specifications
         volume = await self.current(state)
-        droplet = dep_id(deps, s.attach_to, f"volume {resource.name!r}")
-        why = refusals(spec, s, volume)
+        droplet = self.droplet(ctx)
+        why = refusals(ctx.spec, s, volume)
         if why:  # before any change, so nothing is half-applied
             raise ProviderOperationError(
                 f"volume {volume['name']} cannot {'; '.join(why)} in place: that needs a "
                 "replacement (a new volume; its data is not copied)"
             )
+        obj = to_object(volume)
         if s.size_gigabytes > int(volume["size_gigabytes"]):
-            await self.act(volume, {"type": "resize", "size_gigabytes": s.size_gigabytes})
-        await self.place(volume, droplet)
+            await self.act(obj, {"type": "resize", "size_gigabytes": s.size_gigabytes})
+        await self.place(obj, droplet)
         ref = {"resource_id": str(volume["id"]), "resource_type": "volume"}
-        await retag(self.api, ref, volume.get("tags") or [], self.tags(owner, spec, resource.name))
-        return ResourceState(self.type, resource.name, (to_object(await self.current(state)),))
+        await retag(self.api, ref, volume.get("tags") or [], self.tags(ctx))
+        return ResourceState(self.type, ctx.name, (to_object(await self.current(state)),))
 
     async def delete(self, owner: Owner, state: ResourceState) -> None:
-        for obj in state.objects:
-            await self._delete(obj)
         del owner
-
-    async def _delete(self, obj: CloudObject) -> None:
-        volume = await self.lookup(obj)
-        if volume is not None:
-            await self.place(volume, None)  # DigitalOcean refuses to delete an attached volume
-
-        async def issue() -> None:
+        for obj in state.objects:
+            volume = await self.lookup(obj)
+            if volume is not None:  # DigitalOcean refuses to delete an attached volume
+                await self.place(to_object(volume), None)
             await self.api.delete_volume(obj.id)
-
-        async def look() -> JSON | None:
-            return await self.lookup(obj)
-
-        await issue()
-        await until_gone(self.settings, f"volume {obj.name}", look, issue)
-
-    async def discover(self, owner: Owner) -> list[ResourceState]:
-        return grouped(self, owner, await self.api.list_volumes(), to_object)

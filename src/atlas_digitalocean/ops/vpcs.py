@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from atlas.exceptions import PermissionDeniedError, ProviderOperationError
-from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers.contract import OnCreated
+from atlas.model.state import CloudObject, ResourceState
+from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import get_or_none, logger
-from atlas_digitalocean.ops.named import NamedKindOps
+from atlas_digitalocean.ops.named import NamedHandler
 from atlas_digitalocean.resources.vpc import VpcSpec
 
-__all__ = ["VpcOps"]
+__all__ = ["VpcHandler"]
 
 
 def vpc_object(d: JSON) -> CloudObject:
@@ -29,10 +28,9 @@ def vpc_object(d: JSON) -> CloudObject:
     return CloudObject(str(d["id"]), str(d["name"]), "active", attributes)
 
 
-class VpcOps(NamedKindOps):
+class VpcHandler(NamedHandler):
     type = "vpc"
     noun = "VPC"
-    statuses: Mapping[str, ResourceStatus] = {}
 
     def obj(self, d: JSON) -> CloudObject:
         return vpc_object(d)
@@ -43,53 +41,30 @@ class VpcOps(NamedKindOps):
     async def get(self, object_id: str) -> JSON:
         return await self.api.get_vpc(object_id)
 
-    async def post(self, body: JSON) -> JSON:
-        return await self.api.create_vpc(body)
-
-    async def create(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        deps: Mapping[str, ResourceState],
-        *,
-        on_created: OnCreated | None,
-        recover: bool,
-    ) -> ResourceState:
-        del deps  # a VPC refers to nothing
-        s: VpcSpec = resource.specifications
-        body: JSON = {"name": self.name(owner, resource.name), "region": spec.region}
+    async def create(self, ctx: StepContext, names: Sequence[str]) -> list[CloudObject]:
+        s: VpcSpec = ctx.resource.specifications  # a VPC refers to nothing: no deps
+        body: JSON = {"name": names[0], "region": ctx.spec.region}
         if s.ip_range is not None:
             body["ip_range"] = s.ip_range
         if s.description is not None:
             body["description"] = s.description
-        return await self.create_named(
-            owner, resource, body, on_created=on_created, recover=recover
-        )
+        return [self.obj(await self.api.create_vpc(body))]
 
-    async def update(
-        self,
-        owner: Owner,
-        spec: InfrastructureSpec,
-        resource: ResourceSpec,
-        state: ResourceState,
-        deps: Mapping[str, ResourceState],
-    ) -> ResourceState:
+    async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """Name and description by PATCH; a new region or IP range needs a new VPC."""
-        del deps
-        s: VpcSpec = resource.specifications
+        s: VpcSpec = ctx.resource.specifications
         current = await self.get(self.only_object(state).id)
-        self.replacement(resource.name, "the region", current.get("region"), spec.region)
-        self.replacement(resource.name, "the IP range", current.get("ip_range"), s.ip_range)
-        want = {"name": self.name(owner, resource.name), "description": s.description or ""}
+        self.replacement(ctx.name, "the region", current.get("region"), ctx.spec.region)
+        self.replacement(ctx.name, "the IP range", current.get("ip_range"), s.ip_range)
+        want = {"name": self.name(ctx.owner, ctx.name), "description": s.description or ""}
         if any((current.get(k) or "") != v for k, v in want.items()):
             current = await self.api.update_vpc(str(current["id"]), want)
-        return ResourceState(self.type, resource.name, (self.obj(current),))
+        return ResourceState(self.type, ctx.name, (self.obj(current),))
 
     async def remove(self, object_id: str) -> None:
         """DELETE, waiting out the 403 DigitalOcean gives while the VPC has members: droplets
         deleted a moment ago let go of it a little later. A default VPC is never deleted."""
-        deadline = self.settings.clock() + self.settings.action_timeout
+        deadline = self.timing.clock() + self.timing.action_timeout
         checked_default = False
         while True:
             try:
@@ -99,14 +74,14 @@ class VpcOps(NamedKindOps):
                 if not checked_default:
                     await self._refuse_default(object_id)
                     checked_default = True
-                if self.settings.clock() > deadline:
+                if self.timing.clock() > deadline:
                     raise ProviderOperationError(
                         f"VPC {object_id} could not be deleted in "
-                        f"{self.settings.action_timeout:g}s: {exc.message}"
+                        f"{self.timing.action_timeout:g}s: {exc.message}"
                         f"{await self._members_note(object_id)}"
                     ) from exc
                 logger.info("VPC %s still has members; waiting to delete it", object_id)
-            await self.settings.sleep(self.settings.poll_interval)
+            await self.timing.sleep(self.timing.poll_interval)
 
     async def _refuse_default(self, object_id: str) -> None:
         d = await get_or_none(self.get(object_id))

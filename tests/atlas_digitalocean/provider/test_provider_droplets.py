@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -131,15 +132,17 @@ async def test_polling_rounds_start_a_poll_interval_apart_however_long_a_round_t
     try:
         spec = spec_of(registry, droplet(count=3))
         state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
-        ops = await provider.ops("droplet")
-        real_poll = ops.poll
+        handler = await provider.handler("droplet")
+        real_poll = handler.poll
         took = iter([0.3, 0.9])
 
-        async def slow_poll(owner: Owner, states: list[ResourceState]) -> list[ResourceState]:
+        async def slow_poll(
+            owner: Owner, states: Sequence[ResourceState]
+        ) -> Mapping[str, CloudObject]:
             clock.advance(next(took, 0.0))  # a round of many pages, say
             return await real_poll(owner, states)
 
-        ops.poll = slow_poll  # type: ignore[method-assign]
+        handler.poll = slow_poll  # type: ignore[method-assign]
         [ready] = await provider.wait(owner, [state], timeout=60)
     finally:
         await provider.aclose()

@@ -11,6 +11,7 @@ from atlas.model.infrastructure import InfrastructureSpec
 from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
+from atlas_digitalocean.ops.firewalls import FirewallHandler
 from atlas_digitalocean.provider import DigitalOceanProvider
 from tests.atlas_digitalocean.provider.conftest import spec_of
 
@@ -149,12 +150,13 @@ async def test_wait_needs_pending_changes_empty(
     assert ready.status == "active"
     assert emulator.log.count("GET /v2/firewalls") == len(emulator.log) >= 2  # one list a round
 
-    ops = await provider.ops("firewall")
+    handler = await provider.handler("firewall")
+    assert isinstance(handler, FirewallHandler)
     body = {"id": "f", "name": "n", "status": "succeeded"}
     pending = [{"droplet_id": 1, "removing": False, "status": "waiting"}]
-    assert ops.obj({**body, "pending_changes": pending}).status == "creating"  # type: ignore[attr-defined]
-    assert ops.obj({**body, "pending_changes": []}).status == "active"  # type: ignore[attr-defined]
-    assert ops.obj({**body, "status": "failed"}).status == "error"  # type: ignore[attr-defined]
+    assert handler.obj({**body, "pending_changes": pending}).status == "creating"
+    assert handler.obj({**body, "pending_changes": []}).status == "active"
+    assert handler.obj({**body, "status": "failed"}).status == "error"
 
 
 @pytest.mark.parametrize("kind", [FaultKind.ERROR_AFTER, FaultKind.DROP_AFTER])
