@@ -14,9 +14,8 @@ from typing import TypeVar
 
 from atlas.exceptions import AtlasError, NotFoundError, ProviderAPIError, ProviderOperationError
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers import KindHandler, StepContext
-from atlas.providers.handlers import CreateAttempts
-from atlas.providers.handlers import Timing as OpsSettings
+from atlas.providers import CreateAttempts, KindHandler, StepContext
+from atlas.providers import Timing as OpsSettings
 from atlas_digitalocean.api import JSON, DigitalOceanAPI
 from atlas_digitalocean.naming import object_name, owner_tag, resource_of, resource_tag, spec_tag
 

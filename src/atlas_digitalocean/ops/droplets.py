@@ -8,8 +8,7 @@ from typing import Any
 from atlas.exceptions import AtlasError
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
-from atlas.providers import StepContext, until_gone
-from atlas.providers.handlers import create_objects
+from atlas.providers import StepContext, create_objects, until_gone
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.naming import resource_tag, spec_tag
 from atlas_digitalocean.ops.base import TaggedHandler, dep_id, retag
