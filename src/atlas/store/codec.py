@@ -1,7 +1,7 @@
 """How records are written into SQL columns and read back, exactly: one cattrs converter.
 
 Money is TEXT (``str(Decimal)``), never REAL: a float column would turn ``0.00893`` into
-``0.0089299999...``. Times are ISO-8601 UTC TEXT of one
+``0.0089299999...``; its currency is a column of its own. Times are ISO-8601 UTC TEXT of one
 fixed width, so that ordering by the column is ordering by time. Mappings and tuples are
 compact JSON TEXT. Every record reads back equal to the one written (tuples come back as tuples
 where the record declares them).

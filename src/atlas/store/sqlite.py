@@ -501,7 +501,7 @@ class SQLiteStore:
     def stats(self, workspace: str) -> Stats:
         with self._transaction(write=False) as conn:
             infra = conn.execute(
-                """SELECT status, monthly_cost FROM infrastructures
+                """SELECT status, monthly_cost, currency FROM infrastructures
                    WHERE workspace = ? AND status != 'destroyed'""",
                 (workspace,),
             ).fetchall()
@@ -518,14 +518,17 @@ class SQLiteStore:
                 workspace,
                 *_UNFINISHED,
             )
+        # Summed here, in Decimal: SQL's sum() of TEXT would go through REAL.
+        costs: dict[str, Decimal] = {}
+        for r in infra:
+            costs[r["currency"]] = costs.get(r["currency"], Decimal(0)) + codec.load_money(
+                r["monthly_cost"]
+            )
         return Stats(
             total_infrastructures=len(infra),
             active_infrastructures=sum(1 for r in infra if r["status"] == "active"),
             total_resources=resources,
-            # Summed here, in Decimal: SQL's sum() of TEXT would go through REAL.
-            estimated_monthly_cost=sum(
-                (codec.load_money(r["monthly_cost"]) for r in infra), Decimal(0)
-            ),
+            monthly_costs=dict(sorted(costs.items())),
             operations_in_progress=running,
         )
 

@@ -1,5 +1,5 @@
-"""The stored format does not move: rows the hand-written codec wrote read back as the same
-records, and records are written to the byte as it wrote them."""
+"""The stored format does not move: a store written before currencies were recorded reads back
+the same records, and records are written to the byte as then, their currency beside them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from atlas.exceptions import StateError
 from atlas.store import SQLiteStore
-from atlas.store.schema import MIGRATIONS, migrate
+from atlas.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from tests.atlas.store.factories import (
     T0,
     cloud_object,
@@ -105,7 +105,7 @@ VERSION_1_ROWS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: The records those rows hold.
+#: The records those rows hold; a version 1 store held dollars only.
 EXPECTED = {
     "infrastructures": infrastructure(monthly_cost=Decimal("0.00893"), updated_at=LATER),
     "resources": resource(
@@ -162,22 +162,50 @@ def _read_all(store: SQLiteStore) -> dict[str, Any]:
     }
 
 
-def test_rows_of_the_hand_written_codec_read_back_the_same_records(db_path: Path) -> None:
+def test_a_version_1_store_is_migrated_and_reads_back_the_same_records(db_path: Path) -> None:
     _version_1_store(db_path)
     with SQLiteStore(db_path) as store:
+        assert store.check()["schema_version"] == SCHEMA_VERSION
         assert _read_all(store) == EXPECTED
+        # Its rows were in dollars, and say so now.
+        assert {r.currency for r in _read_all(store).values() if hasattr(r, "currency")} == {"USD"}
     for table, row in VERSION_1_ROWS.items():  # and nothing stored was rewritten
-        assert _stored(db_path, table) == row
+        currency = {} if table == "steps" else {"currency": "USD"}
+        assert _stored(db_path, table) == {**row, **currency}
 
 
-def test_records_are_stored_to_the_byte_as_before(db_path: Path) -> None:
+def test_records_are_stored_to_the_byte_as_before_with_their_currency(db_path: Path) -> None:
     with SQLiteStore(db_path) as store:
         store.save_infrastructure(EXPECTED["infrastructures"])
         store.save_resource(EXPECTED["resources"])
         store.start_operation(EXPECTED["operations"], [EXPECTED["steps"]], EXPECTED["events"])
         assert _read_all(store) == EXPECTED
     for table, row in VERSION_1_ROWS.items():
-        assert _stored(db_path, table) == row
+        currency = {} if table == "steps" else {"currency": "USD"}
+        assert _stored(db_path, table) == {**row, **currency}
+
+
+def test_records_in_euros_keep_their_currency(store: SQLiteStore) -> None:
+    euros = {
+        "infrastructures": infrastructure(currency="EUR", monthly_cost=Decimal("4.51")),
+        "resources": resource(currency="EUR", monthly_cost=Decimal("4.51")),
+        "operations": operation(currency="EUR", cost_change=Decimal("4.51")),
+        "steps": step(0),
+        "events": event(currency="EUR", cost_change=Decimal("4.51")),
+    }
+    store.save_infrastructure(euros["infrastructures"])
+    store.save_resource(euros["resources"])
+    store.start_operation(euros["operations"], [euros["steps"]], euros["events"])
+    assert _read_all(store) == euros
+    updated = store.update_operation("op-1", cost_change=Decimal("-1.20"))
+    assert (updated.cost_change, updated.currency) == (Decimal("-1.20"), "EUR")
+
+
+def test_a_currency_is_an_iso_4217_code() -> None:
+    with pytest.raises(ValueError, match="'currency' must match"):
+        infrastructure(currency="eur")
+    with pytest.raises(ValueError, match="'currency' must match"):
+        event(currency="EURO")
 
 
 def test_a_row_that_is_not_a_record_is_a_state_error_naming_the_column(db_path: Path) -> None:
