@@ -266,7 +266,7 @@ class AsyncAtlas:
         self._check_budget(plan, budget, allow_over_budget)
         provider = self._provider(spec.provider)
         await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
-        infra = self._live_infra(spec.name) or self._new_infra(spec)
+        infra = self._live_infra(spec.name) or self._new_infra(spec, plan.currency)
         info = self.registry.get(spec.provider)
         runner = OperationRunner(
             store=self.store,
@@ -348,7 +348,7 @@ class AsyncAtlas:
         infra = self.store.get_infrastructure(self.workspace, name)
         return None if infra is None or infra.status == "destroyed" else infra
 
-    def _new_infra(self, spec: InfrastructureSpec) -> InfrastructureRecord:
+    def _new_infra(self, spec: InfrastructureSpec, currency: str) -> InfrastructureRecord:
         old = self.store.get_infrastructure(self.workspace, spec.name)
         now = utcnow()
         record = InfrastructureRecord(
@@ -360,6 +360,7 @@ class AsyncAtlas:
             status="pending",
             spec={},
             monthly_cost=Decimal(0),
+            currency=currency,
             created_at=now,
             updated_at=now,
         )

@@ -174,8 +174,10 @@ async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> i
         if not rows:
             out.write("No infrastructures yet.\n")
         for infra in rows:
-            cost = f"{Money(infra.monthly_cost).rounded().amount:,.2f}"
-            out.write(f"{infra.name:<24} {infra.status:<12} {cost:>10} USD/mo  {infra.id}\n")
+            cost = f"{Money(infra.monthly_cost, infra.currency).rounded().amount:,.2f}"
+            out.write(
+                f"{infra.name:<24} {infra.status:<12} {cost:>10} {infra.currency}/mo  {infra.id}\n"
+            )
         return EXIT_OK
     try:
         op = atlas.operation(args.key)

@@ -156,10 +156,10 @@ def render_operation(op: OperationRecord, steps: Sequence[StepRecord]) -> str:
 
 def render_view(view: InfrastructureView) -> str:
     infra = view.infrastructure
-    cost = _amount(Money(infra.monthly_cost), 2)
+    cost = _amount(Money(infra.monthly_cost, infra.currency), 2)
     lines = [
         f"{infra.name} ({infra.provider}, {infra.region}): {infra.status}, "
-        f"{cost} USD a month, id {infra.id}"
+        f"{cost} {infra.currency} a month, id {infra.id}"
     ]
     for r in view.resources:
         objs = ", ".join(

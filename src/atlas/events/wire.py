@@ -12,8 +12,9 @@ every receiver sees (webhook bodies, the HTTP API)::
       "infrastructure_id": "inf-1",
       "infrastructure_name": "web",
       "operation_id": "op-1",              # null for an event outside an operation
-      "cost_change": 12.35,                # USD a month, rounded half-up to the cent
+      "cost_change": 12.35,                # a month, rounded half-up to the cent
       "cost_change_exact": "12.345",       # the exact decimal, for whoever adds them up
+      "currency": "EUR",                   # ISO 4217: what the provider bills in
       "data": {...}                        # type-specific details, JSON-safe
     }
 """
@@ -25,7 +26,6 @@ import json
 import typing
 import uuid
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from atlas.cost.money import Money
@@ -46,7 +46,7 @@ def new_event(
     infrastructure_id: str,
     infrastructure_name: str,
     operation_id: str | None,
-    cost_change: Decimal | Money,
+    cost_change: Money,
     data: Mapping[str, Any] | None = None,
     clock: Clock = utcnow,
 ) -> EventRecord:
@@ -56,8 +56,8 @@ def new_event(
     sent (an unknown type, a naive time, data that is not JSON) would otherwise sit in the
     outbox failing forever.
 
-    :param cost_change: the change in monthly cost, USD; a :class:`~atlas.cost.Money` must be
-        in USD. Floats are refused (they have already lost cents).
+    :param cost_change: the change in monthly cost, with its currency (a bare number would
+        leave a receiver to guess it).
     :param data: type-specific details; must survive ``json.dumps``.
     :param clock: returns the current time, timezone-aware (tests pass a fixed one).
     """
@@ -66,6 +66,10 @@ def new_event(
     time = clock()
     if time.tzinfo is None or time.utcoffset() is None:
         raise ValueError("the event clock must return a timezone-aware time")
+    if not isinstance(cost_change, Money):
+        raise TypeError(
+            f"cost_change must be Money (an amount and its currency), not {cost_change!r}"
+        )
     payload = dict(data or {})
     try:
         json.dumps(payload, allow_nan=False)
@@ -79,17 +83,10 @@ def new_event(
         infrastructure_id=infrastructure_id,
         infrastructure_name=infrastructure_name,
         operation_id=operation_id,
-        cost_change=_usd(cost_change),
+        cost_change=cost_change.amount,
+        currency=cost_change.currency,
         data=payload,
     )
-
-
-def _usd(value: Decimal | Money) -> Decimal:
-    if isinstance(value, Money):
-        if value.currency != "USD":
-            raise ValueError(f"cost changes are in USD, not {value.currency}")
-        return value.amount
-    return Money(value).amount  # refuses a float or a bool, as money does everywhere
 
 
 def event_to_json(event: EventRecord) -> dict[str, Any]:
@@ -103,9 +100,10 @@ def event_to_json(event: EventRecord) -> dict[str, Any]:
         "infrastructure_name": event.infrastructure_name,
         "operation_id": event.operation_id,
         # JSON has no decimals; rounded first (half-up, like invoices), so the float carries
-        # no extra digits. The exact figure rides along as a string.
-        "cost_change": float(Money(event.cost_change).rounded().amount + 0),  # +0: no "-0.0"
+        # no extra digits (+0: no "-0.0"). The exact figure rides along as a string.
+        "cost_change": float(Money(event.cost_change, event.currency).rounded().amount + 0),
         "cost_change_exact": format(event.cost_change, "f"),
+        "currency": event.currency,
         "data": dict(event.data),
     }
 

@@ -329,6 +329,9 @@ class Executor:
             monthly_cost=cost.amount
             if cost is not None
             else (previous.monthly_cost if previous else Decimal(0)),
+            currency=cost.currency
+            if cost is not None
+            else (previous.currency if previous else self.plan.currency),
             operation_id=self.operation.id,
             updated_at=utcnow(),
         )

@@ -10,11 +10,11 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from atlas.cost.money import Money
 from atlas.events import new_event
 from atlas.exceptions import AtlasError
 from atlas.lifecycle.executor import Executor, ProgressCallback, plan_steps
@@ -44,7 +44,7 @@ def event(
     type: EventType,
     infra: InfrastructureRecord,
     operation_id: str | None,
-    cost_change: Decimal,
+    cost_change: Money,
     data: Mapping[str, Any] | None = None,
 ) -> EventRecord:
     """An event about ``infra`` (checked by :func:`atlas.events.new_event`)."""
@@ -99,7 +99,7 @@ class OperationRunner:
                     "deployment.started",
                     self.infra,
                     op.id,
-                    self.plan.cost_change.amount,
+                    self.plan.cost_change,
                     {"kind": self.kind, "total_steps": len(steps)},
                 ),
             )
@@ -122,6 +122,7 @@ class OperationRunner:
             current_step=None,
             created_resources=(),
             cost_change=self.plan.cost_change.amount,
+            currency=self.plan.currency,
             error=None,
             started_at=utcnow(),
             finished_at=None,
@@ -159,8 +160,11 @@ class OperationRunner:
 
     def _finish(self, op: OperationRecord, error: str | None) -> OperationRecord:
         resources = self.store.list_resources(self.infra.id)
-        cost = sum((r.monthly_cost or Decimal(0) for r in resources), Decimal(0))
-        change = cost - self.infra.monthly_cost
+        cost = Money.total(
+            (Money(r.monthly_cost, r.currency) for r in resources if r.monthly_cost is not None),
+            self.plan.currency,
+        )
+        change = cost - Money(self.infra.monthly_cost, self.infra.currency)
         status: InfraStatus
         if error is not None:
             status = "error"
@@ -176,7 +180,8 @@ class OperationRunner:
         self.infra = attrs.evolve(
             self.infra,
             status=status,
-            monthly_cost=cost,
+            monthly_cost=cost.amount,
+            currency=cost.currency,
             spec=spec,
             updated_at=utcnow(),
         )
@@ -198,7 +203,9 @@ class OperationRunner:
                 else "infrastructure.updated"
             )
             events.append(event(kind, self.infra, op.id, change))
-        self.store.update_operation(op.id, cost_change=change, current_step=None)
+        self.store.update_operation(
+            op.id, cost_change=change.amount, currency=change.currency, current_step=None
+        )
         self.store.finish_operation(
             op.id,
             "failed" if error else "completed",

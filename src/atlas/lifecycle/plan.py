@@ -67,8 +67,11 @@ class PlannedChange:
     @property
     def cost_change(self) -> Money | None:
         """Monthly: after minus before; ``None`` when either side has an unknown price."""
-        before = self.monthly_before if self.action != "create" else _zero(self.monthly_after)
-        after = self.monthly_after if self.action != "delete" else _zero(self.monthly_before)
+        before, after = self.monthly_before, self.monthly_after
+        if self.action == "create":  # nothing before
+            return after
+        if self.action == "delete":  # nothing after (zero minus, so a free one is not -0)
+            return None if before is None else Money.zero(before.currency) - before
         if before is None or after is None:
             return None
         return after - before
@@ -92,6 +95,11 @@ class Plan:
     @property
     def cost_change(self) -> Money:
         return self.cost_after - self.cost_before
+
+    @property
+    def currency(self) -> str:
+        """The ISO 4217 code of every figure of the plan: the one its provider bills in."""
+        return self.cost_after.currency
 
     def over_budget(self, budget: Budget | None = None) -> bool:
         """Whether the monthly cost after the plan exceeds ``budget`` (default: the spec's)."""
@@ -125,7 +133,7 @@ class Plan:
             "cost_before": money(self.cost_before),
             "cost_after": money(self.cost_after),
             "cost_change": money(self.cost_change),
-            "currency": self.cost_after.currency,
+            "currency": self.currency,
             "budget": None
             if self.budget is None
             else {
@@ -340,11 +348,7 @@ def _diff(old: Any, new: Any, path: str) -> Iterable[FieldChange]:
 
 
 def _money(record: ResourceRecord) -> Money | None:
-    return None if record.monthly_cost is None else Money(record.monthly_cost)
-
-
-def _zero(like: Money | None) -> Money:
-    return Money.zero(like.currency if like else "USD")
+    return None if record.monthly_cost is None else Money(record.monthly_cost, record.currency)
 
 
 def _short(value: Any) -> str:

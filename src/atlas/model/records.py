@@ -1,7 +1,9 @@
 """What the state store keeps: infrastructures, their resources, operations, steps and events.
 
 Plain attrs records, JSON-safe in their ``dict`` fields, scoped by workspace. Status values are
-the ones the platform's agents already read.
+the ones the platform's agents already read. An amount of money is a ``Decimal`` with its
+ISO 4217 ``currency`` beside it (the model does not depend on :mod:`atlas.cost`, so it holds no
+:class:`~atlas.cost.Money`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+#: Every amount below is in the currency beside it, the one its provider bills in. There is no
+#: default, so that no record can claim dollars (or anything) by omission.
+_ISO_4217 = attrs.validators.matches_re(r"[A-Z]{3}")
+
+
 @attrs.frozen
 class InfrastructureRecord:
     """An infrastructure as applied: ``spec`` is the canonical document last applied."""
@@ -63,6 +70,8 @@ class InfrastructureRecord:
     status: InfraStatus
     spec: Mapping[str, Any]
     monthly_cost: Decimal
+    #: The ISO 4217 code of ``monthly_cost``.
+    currency: str = attrs.field(validator=_ISO_4217)
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -73,7 +82,7 @@ class ResourceRecord:
 
     ``spec`` is the resource's canonical document as last applied (what the plan diffs
     against); ``objects`` its provider objects, ids committed the moment they are known;
-    ``monthly_cost`` the price when it was last applied.
+    ``monthly_cost`` the price when it was last applied, in ``currency``.
     """
 
     infrastructure_id: str
@@ -83,6 +92,7 @@ class ResourceRecord:
     spec: Mapping[str, Any]
     objects: tuple[CloudObject, ...]
     monthly_cost: Decimal | None
+    currency: str = attrs.field(validator=_ISO_4217)
     operation_id: str
     updated_at: dt.datetime
 
@@ -104,6 +114,7 @@ class OperationRecord:
     current_step: str | None
     created_resources: tuple[str, ...]
     cost_change: Decimal
+    currency: str = attrs.field(validator=_ISO_4217)
     error: str | None
     started_at: dt.datetime
     finished_at: dt.datetime | None
@@ -139,5 +150,6 @@ class EventRecord:
     infrastructure_name: str
     operation_id: str | None
     cost_change: Decimal
+    currency: str = attrs.field(validator=_ISO_4217)
     data: Mapping[str, Any] = attrs.field(factory=dict)
     delivered_at: dt.datetime | None = None

@@ -290,7 +290,8 @@ def build_document(settings: Settings) -> dict[str, Any]:
             "version": settings.version,
             "description": "Declarative cloud infrastructure: validate and price a spec, plan "
             "it, apply it in the background and follow the operation. Money is a JSON number "
-            "of US dollars rounded to the cent (hourly rates keep five decimals).",
+            "rounded to the cent (hourly rates keep their published decimals), in the ISO "
+            "4217 currency named beside it: the one its provider bills in.",
         },
         "paths": paths,
         "components": components,

@@ -61,12 +61,20 @@ BOOLEAN: Schema = {"type": "boolean"}
 FREE: Schema = {"type": "object", "additionalProperties": True}
 ANY: Schema = {}
 TIME: Schema = {"type": "string", "format": "date-time"}
-MONEY: Schema = {"type": "number", "description": "US dollars, rounded half-up to the cent."}
+MONEY: Schema = {
+    "type": "number",
+    "description": "An amount in the `currency` beside it, rounded half-up to the cent.",
+}
 RATE: Schema = {
     "type": "number",
-    "description": "US dollars an hour, to the five decimals providers publish rates with.",
+    "description": "An amount an hour in the `currency` beside it, to the decimals providers "
+    "publish rates with.",
 }
-CURRENCY: Schema = {"type": "string", "enum": ["USD"]}
+CURRENCY: Schema = {
+    "type": "string",
+    "pattern": "^[A-Z]{3}$",
+    "description": "The ISO 4217 code of the amounts beside it: what the provider bills in.",
+}
 
 
 def _spec(registry: ProviderRegistry) -> Schema:
@@ -131,6 +139,7 @@ def _records() -> dict[str, Schema]:
             "provider_ids": {"type": "array", "items": STRING},
             "objects": {"type": "array", "items": cloud_object},
             "monthly_cost": nullable(MONEY),
+            "currency": CURRENCY,
             "specifications": FREE,
             "operation_id": STRING,
             "updated_at": TIME,
@@ -177,7 +186,10 @@ def _records() -> dict[str, Schema]:
             "completed_steps": INTEGER,
             "current_step": nullable(STRING),
             "created_resources": {"type": "array", "items": STRING},
-            "cost_change": {**MONEY, "description": "Monthly cost after minus before, USD."},
+            "cost_change": {
+                **MONEY,
+                "description": "Monthly cost after minus before, in `currency`.",
+            },
             "currency": CURRENCY,
             "error": nullable(STRING),
             "started_at": TIME,
@@ -196,6 +208,7 @@ def _records() -> dict[str, Schema]:
             "operation_id": nullable(STRING),
             "cost_change": MONEY,
             "cost_change_exact": STRING,
+            "currency": CURRENCY,
             "data": FREE,
         },
         description="A lifecycle event, as webhooks carry it (an event stream's data).",
@@ -224,7 +237,7 @@ def _costs() -> dict[str, Schema]:
             "cost_change": nullable(MONEY),
         }
     )
-    budget = obj({"monthly_limit": MONEY, "currency": STRING, "over_budget": BOOLEAN})
+    budget = obj({"monthly_limit": MONEY, "currency": CURRENCY, "over_budget": BOOLEAN})
     plan = obj(
         {
             "infrastructure": STRING,
@@ -232,7 +245,7 @@ def _costs() -> dict[str, Schema]:
             "cost_before": MONEY,
             "cost_after": MONEY,
             "cost_change": MONEY,
-            "currency": STRING,
+            "currency": CURRENCY,
             "budget": nullable(budget),
             "unpriced": {"type": "array", "items": STRING},
         }
@@ -265,7 +278,7 @@ def _costs() -> dict[str, Schema]:
         {
             "estimated_monthly_cost": MONEY,
             "estimated_hourly_cost": RATE,
-            "currency": STRING,
+            "currency": CURRENCY,
             "complete": {**BOOLEAN, "description": "False when some price is unknown."},
             "breakdown": {"type": "array", "items": resource},
             "catalogs": {
@@ -299,7 +312,7 @@ def _service() -> dict[str, Schema]:
             "credentials_error": nullable(STRING),
             "resource_types": {"type": "array", "items": STRING},
             "pricing": nullable(
-                obj({"currency": STRING, "effective_date": STRING, "source": STRING})
+                obj({"currency": CURRENCY, "effective_date": STRING, "source": STRING})
             ),
         }
     )
@@ -318,8 +331,22 @@ def _service() -> dict[str, Schema]:
             "total_infrastructures": INTEGER,
             "active_infrastructures": INTEGER,
             "total_resources": INTEGER,
-            "estimated_monthly_cost": MONEY,
-            "currency": CURRENCY,
+            "estimated_monthly_cost": {
+                **nullable(MONEY),
+                "description": "The total in `currency`; null when the infrastructures are "
+                "billed in several currencies, which cannot be added up.",
+            },
+            "currency": {
+                **nullable(CURRENCY),
+                "description": "What every live infrastructure is billed in; null when there "
+                "is none, or several.",
+            },
+            "estimated_monthly_cost_by_currency": {
+                "type": "object",
+                "additionalProperties": MONEY,
+                "propertyNames": CURRENCY,
+                "description": "The total for each currency in use.",
+            },
             "operations_in_progress": INTEGER,
         }
     )

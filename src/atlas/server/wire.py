@@ -1,7 +1,8 @@
 """Records as the JSON the callers read (shapes from the platform's contract, extended).
 
-Money is a JSON number of US dollars rounded half-up to the cent: the library keeps ``Decimal``
-inside, and rounds only here, at the edge. Times are ISO 8601 in UTC with a ``Z``.
+Money is a JSON number rounded half-up to the cent, in the ISO 4217 ``currency`` sent beside
+it (the one its provider bills in): the library keeps ``Decimal`` inside, and rounds only here,
+at the edge. Times are ISO 8601 in UTC with a ``Z``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from atlas.model.records import OperationRecord, ResourceRecord, StepRecord
 from atlas.store.base import Stats
 
 __all__ = [
-    "CURRENCY",
-    "dollars",
+    "amount",
     "estimate_json",
     "infrastructure_json",
     "iso",
@@ -29,16 +29,15 @@ __all__ = [
     "step_json",
 ]
 
-CURRENCY = "USD"
 _CENT = Decimal("0.01")
 
 
-def dollars(amount: Decimal) -> float:
+def amount(value: Decimal) -> float:
     """Rounded half-up to the cent; ``+ 0`` so that no ``-0.0`` reaches a caller."""
     try:
-        return float(amount.quantize(_CENT, ROUND_HALF_UP) + 0)
+        return float(value.quantize(_CENT, ROUND_HALF_UP) + 0)
     except InvalidOperation:  # more digits than a context holds: cents do not matter there
-        return float(amount)
+        return float(value)
 
 
 def iso(time: dt.datetime | None) -> str | None:
@@ -58,8 +57,8 @@ def infrastructure_json(view: InfrastructureView) -> dict[str, Any]:
         "region": infra.region,
         "status": infra.status,
         "tags": dict(spec.get("tags") or {}),
-        "estimated_monthly_cost": dollars(infra.monthly_cost),
-        "currency": CURRENCY,
+        "estimated_monthly_cost": amount(infra.monthly_cost),
+        "currency": infra.currency,
         "resources": [_resource_json(r) for r in view.resources],
         "spec": spec or None,
         "created_at": iso(infra.created_at),
@@ -77,7 +76,8 @@ def _resource_json(record: ResourceRecord) -> dict[str, Any]:
             {"id": o.id, "name": o.name, "status": o.status, "attributes": dict(o.attributes)}
             for o in record.objects
         ],
-        "monthly_cost": None if record.monthly_cost is None else dollars(record.monthly_cost),
+        "monthly_cost": None if record.monthly_cost is None else amount(record.monthly_cost),
+        "currency": record.currency,
         "specifications": dict(record.spec.get("specifications") or {}),
         "operation_id": record.operation_id,
         "updated_at": iso(record.updated_at),
@@ -95,8 +95,8 @@ def operation_json(op: OperationRecord, steps: Sequence[StepRecord]) -> dict[str
         "completed_steps": op.completed_steps,
         "current_step": op.current_step,
         "created_resources": list(op.created_resources),
-        "cost_change": dollars(op.cost_change),
-        "currency": CURRENCY,
+        "cost_change": amount(op.cost_change),
+        "currency": op.currency,
         "error": op.error,
         "started_at": iso(op.started_at),
         "finished_at": iso(op.finished_at),
@@ -119,12 +119,18 @@ def step_json(step: StepRecord) -> dict[str, Any]:
 
 
 def stats_json(stats: Stats) -> dict[str, Any]:
+    total = stats.estimated_monthly_cost
     return {
         "total_infrastructures": stats.total_infrastructures,
         "active_infrastructures": stats.active_infrastructures,
         "total_resources": stats.total_resources,
-        "estimated_monthly_cost": dollars(stats.estimated_monthly_cost),
-        "currency": CURRENCY,
+        # One figure while every infrastructure is billed in one currency; null (with the
+        # figures by currency beside it) when two can't be added up.
+        "estimated_monthly_cost": None if total is None else amount(total),
+        "currency": stats.currency,
+        "estimated_monthly_cost_by_currency": {
+            c: amount(a) for c, a in stats.monthly_costs.items()
+        },
         "operations_in_progress": stats.operations_in_progress,
     }
 
@@ -138,5 +144,5 @@ def estimate_json(estimate: Estimate) -> dict[str, Any]:
 def plan_json(plan: Plan) -> dict[str, Any]:
     out = plan.to_dict()
     if plan.budget is not None:
-        out["budget"]["monthly_limit"] = dollars(plan.budget.monthly_limit)
+        out["budget"]["monthly_limit"] = amount(plan.budget.monthly_limit)
     return out

@@ -17,7 +17,7 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -50,13 +50,32 @@ class LockInfo:
 
 @attrs.frozen
 class Stats:
-    """Figures for ``/stats``: counted from the records, never invented."""
+    """Figures for ``/stats``: counted from the records, never invented.
+
+    Monthly costs are summed per currency, never across currencies: ``estimated_monthly_cost``
+    and ``currency`` are the one total when every live infrastructure is billed in the same
+    currency, and ``monthly_costs`` has each currency's total in any case.
+    """
 
     total_infrastructures: int
     active_infrastructures: int
     total_resources: int
-    estimated_monthly_cost: Decimal
+    #: The live infrastructures' monthly cost, by ISO 4217 currency code (in code order).
+    monthly_costs: Mapping[str, Decimal]
     operations_in_progress: int
+
+    @property
+    def currency(self) -> str | None:
+        """The currency of every live infrastructure; ``None`` when there is none, or several."""
+        return next(iter(self.monthly_costs)) if len(self.monthly_costs) == 1 else None
+
+    @property
+    def estimated_monthly_cost(self) -> Decimal | None:
+        """The total in :attr:`currency` (zero with no live infrastructure); ``None`` when they
+        are billed in several currencies, which cannot be added up."""
+        if len(self.monthly_costs) > 1:
+            return None
+        return sum(self.monthly_costs.values(), Decimal(0))
 
 
 class StateStore(Protocol):

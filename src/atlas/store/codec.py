@@ -1,48 +1,50 @@
-"""How records are written into SQL columns and read back, exactly.
+"""How records are written into SQL columns and read back, exactly: one cattrs converter.
 
 Money is TEXT (``str(Decimal)``), never REAL: a float column would turn ``0.00893`` into
-``0.0089299999...``. Times are ISO-8601 UTC TEXT of one fixed width, so that ordering by the
-column is ordering by time. Mappings and lists are JSON TEXT. Every record reads back equal to
-the one written (tuples come back as tuples where the record declares them).
+``0.0089299999...``; its currency is a column of its own. Times are ISO-8601 UTC TEXT of one
+fixed width, so that ordering by the column is ordering by time. Mappings and tuples are
+compact JSON TEXT. Every record reads back equal to the one written (tuples come back as tuples
+where the record declares them).
+
+A record's columns are its fields, by name (``StepRecord.index`` is the column ``idx``): the
+converter builds each record's row codec from the hooks below, so a new record type, or a new
+field, needs no hand-written pair. The stored text is the one earlier versions wrote, to the
+byte; ``tests/atlas/store/test_codec.py`` pins it.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
 import json
 import sqlite3
+import typing
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from atlas.exceptions import StateError
-from atlas.model.records import (
-    EventRecord,
-    InfrastructureRecord,
-    OperationRecord,
-    ResourceRecord,
-    StepRecord,
-)
+from atlas.model.records import StepRecord
 from atlas.model.state import CloudObject
 
 __all__ = [
+    "columns",
     "dump_json",
     "dump_objects",
     "dump_time",
-    "event_from_row",
-    "event_params",
-    "infrastructure_from_row",
-    "infrastructure_params",
+    "from_row",
     "load_money",
     "load_objects",
     "load_time",
-    "operation_from_row",
-    "operation_params",
-    "resource_from_row",
-    "resource_params",
-    "step_from_row",
-    "step_params",
+    "merge_objects",
+    "params",
 ]
+
+R = TypeVar("R")
 
 
 # -- scalars ---------------------------------------------------------------------------------
@@ -55,16 +57,8 @@ def dump_money(value: Decimal) -> str:
     return str(value)
 
 
-def dump_optional_money(value: Decimal | None) -> str | None:
-    return None if value is None else dump_money(value)
-
-
 def load_money(text: str) -> Decimal:
     return Decimal(text)
-
-
-def load_optional_money(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
 
 
 def dump_time(value: dt.datetime) -> str:
@@ -74,16 +68,8 @@ def dump_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def dump_optional_time(value: dt.datetime | None) -> str | None:
-    return None if value is None else dump_time(value)
-
-
 def load_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
-
-
-def load_optional_time(text: str | None) -> dt.datetime | None:
-    return None if text is None else load_time(text)
 
 
 def _json_default(value: object) -> Any:
@@ -104,19 +90,95 @@ def load_json(text: str) -> Any:
     return json.loads(text)
 
 
-def _object_json(o: CloudObject) -> dict[str, Any]:
-    return {"id": o.id, "name": o.name, "status": o.status, "attributes": o.attributes}
+# -- the converter ---------------------------------------------------------------------------
+
+_rows = cattrs.Converter()
+
+_rows.register_unstructure_hook(Decimal, dump_money)
+_rows.register_structure_hook(Decimal, lambda text, _: load_money(text))
+_rows.register_unstructure_hook(dt.datetime, dump_time)
+_rows.register_structure_hook(dt.datetime, lambda text, _: load_time(text))
+
+
+def _is_mapping(t: Any) -> bool:
+    return typing.get_origin(t) is collections.abc.Mapping
+
+
+def _is_strings(t: Any) -> bool:
+    return bool(t == tuple[str, ...])
+
+
+def _is_objects(t: Any) -> bool:
+    return bool(t == tuple[CloudObject, ...])
+
+
+# A mapping column is JSON as given: what it holds is the caller's, and anything json cannot
+# write (a datetime, a Decimal) is refused rather than converted behind their back.
+_rows.register_unstructure_hook_func(_is_mapping, dump_json)
+_rows.register_structure_hook_func(_is_mapping, lambda text, _: load_json(text))
+_rows.register_unstructure_hook_func(_is_strings, lambda v: dump_json(list(v)))
+_rows.register_structure_hook_func(_is_strings, lambda text, _: tuple(load_json(text)))
+
+# Inside the objects column, a cloud object is a JSON object whose attributes are as given.
+_as_given = override(unstruct_hook=lambda v: v, struct_hook=lambda v, _: v)
+_rows.register_unstructure_hook(
+    CloudObject, make_dict_unstructure_fn(CloudObject, _rows, attributes=_as_given)
+)
+_rows.register_structure_hook(
+    CloudObject, make_dict_structure_fn(CloudObject, _rows, attributes=_as_given)
+)
+
+#: Fields stored under another column name.
+_COLUMNS: dict[type[Any], dict[str, str]] = {StepRecord: {"index": "idx"}}
+for _cls, _renames in _COLUMNS.items():
+    _renamed: dict[str, Any] = {f: override(rename=column) for f, column in _renames.items()}
+    _rows.register_unstructure_hook(_cls, make_dict_unstructure_fn(_cls, _rows, **_renamed))
+    _rows.register_structure_hook(_cls, make_dict_structure_fn(_cls, _rows, **_renamed))
 
 
 def dump_objects(objects: Sequence[CloudObject]) -> str:
-    return dump_json([_object_json(o) for o in objects])
+    return dump_json([_rows.unstructure(o, CloudObject) for o in objects])
+
+
+def load_objects(text: str) -> tuple[CloudObject, ...]:
+    return tuple(_rows.structure(o, CloudObject) for o in load_json(text))
+
+
+_rows.register_unstructure_hook_func(_is_objects, dump_objects)
+_rows.register_structure_hook_func(_is_objects, lambda text, _: load_objects(text))
+
+
+def columns(cls: type[Any]) -> tuple[str, ...]:
+    """The columns a record of type ``cls`` is stored in, in field order."""
+    renames = _COLUMNS.get(cls, {})
+    return tuple(renames.get(f.name, f.name) for f in attrs.fields(cls))
+
+
+def params(record: Any) -> dict[str, Any]:
+    """The record's columns, as the named parameters of an INSERT or UPDATE in sqlite.py."""
+    row: dict[str, Any] = _rows.unstructure(record)
+    return row
+
+
+def from_row(row: sqlite3.Row, cls: type[R]) -> R:
+    """The record of type ``cls`` in ``row`` (selected with ``SELECT *``; columns the record
+    has no field for, such as an event's ``seq``, are ignored)."""
+    try:
+        return _rows.structure(dict(row), cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        why = (
+            "; ".join(cattrs.transform_error(exc))
+            if isinstance(exc, cattrs.BaseValidationError)
+            else str(exc)
+        )
+        raise StateError(f"a stored {cls.__name__} cannot be read: {why}") from exc
 
 
 def merge_objects(stored: str, new: Sequence[CloudObject]) -> str:
     """``stored`` (as :func:`dump_objects` wrote it) with ``new`` merged in: known objects keep
     their place and are replaced when reported again; new ones follow.
 
-    A resource of 500 droplets is recorded ten at a time, so this runs on ever longer lists:
+    A resource of 500 servers is recorded ten at a time, so this runs on ever longer lists:
     when none of ``new`` is known (the usual case), their JSON is appended to the stored text
     instead of parsing and writing again every object known so far."""
     latest = {obj.id: obj for obj in new}  # the last report of an id wins
@@ -130,177 +192,5 @@ def merge_objects(stored: str, new: Sequence[CloudObject]) -> str:
         return stored[:-1] + "," + dump_objects(list(latest.values()))[1:]
     merged = {str(o["id"]): o for o in load_json(stored)}
     for obj in latest.values():
-        merged[obj.id] = _object_json(obj)  # a dict keeps first-insertion order on replace
+        merged[obj.id] = _rows.unstructure(obj, CloudObject)  # first-insertion order on replace
     return dump_json(list(merged.values()))
-
-
-def load_objects(text: str) -> tuple[CloudObject, ...]:
-    return tuple(
-        CloudObject(id=o["id"], name=o["name"], status=o["status"], attributes=o["attributes"])
-        for o in load_json(text)
-    )
-
-
-def _strings(text: str) -> tuple[str, ...]:
-    return tuple(cast("list[str]", load_json(text)))
-
-
-# -- records ---------------------------------------------------------------------------------
-# ``*_params`` give the named parameters of the INSERTs in sqlite.py; ``*_from_row`` read a
-# row selected with ``SELECT *``.
-
-
-def infrastructure_params(r: InfrastructureRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "workspace": r.workspace,
-        "name": r.name,
-        "provider": r.provider,
-        "region": r.region,
-        "status": r.status,
-        "spec": dump_json(r.spec),
-        "monthly_cost": dump_money(r.monthly_cost),
-        "created_at": dump_time(r.created_at),
-        "updated_at": dump_time(r.updated_at),
-    }
-
-
-def infrastructure_from_row(row: sqlite3.Row) -> InfrastructureRecord:
-    return InfrastructureRecord(
-        id=row["id"],
-        workspace=row["workspace"],
-        name=row["name"],
-        provider=row["provider"],
-        region=row["region"],
-        status=row["status"],
-        spec=load_json(row["spec"]),
-        monthly_cost=load_money(row["monthly_cost"]),
-        created_at=load_time(row["created_at"]),
-        updated_at=load_time(row["updated_at"]),
-    )
-
-
-def resource_params(r: ResourceRecord) -> dict[str, Any]:
-    return {
-        "infrastructure_id": r.infrastructure_id,
-        "name": r.name,
-        "type": r.type,
-        "status": r.status,
-        "spec": dump_json(r.spec),
-        "objects": dump_objects(r.objects),
-        "monthly_cost": dump_optional_money(r.monthly_cost),
-        "operation_id": r.operation_id,
-        "updated_at": dump_time(r.updated_at),
-    }
-
-
-def resource_from_row(row: sqlite3.Row) -> ResourceRecord:
-    return ResourceRecord(
-        infrastructure_id=row["infrastructure_id"],
-        name=row["name"],
-        type=row["type"],
-        status=row["status"],
-        spec=load_json(row["spec"]),
-        objects=load_objects(row["objects"]),
-        monthly_cost=load_optional_money(row["monthly_cost"]),
-        operation_id=row["operation_id"],
-        updated_at=load_time(row["updated_at"]),
-    )
-
-
-def operation_params(r: OperationRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "workspace": r.workspace,
-        "infrastructure_id": r.infrastructure_id,
-        "kind": r.kind,
-        "status": r.status,
-        "total_steps": r.total_steps,
-        "completed_steps": r.completed_steps,
-        "current_step": r.current_step,
-        "created_resources": dump_json(list(r.created_resources)),
-        "cost_change": dump_money(r.cost_change),
-        "error": r.error,
-        "started_at": dump_time(r.started_at),
-        "finished_at": dump_optional_time(r.finished_at),
-        "spec": dump_json(r.spec),
-    }
-
-
-def operation_from_row(row: sqlite3.Row) -> OperationRecord:
-    return OperationRecord(
-        id=row["id"],
-        workspace=row["workspace"],
-        infrastructure_id=row["infrastructure_id"],
-        kind=row["kind"],
-        status=row["status"],
-        total_steps=row["total_steps"],
-        completed_steps=row["completed_steps"],
-        current_step=row["current_step"],
-        created_resources=_strings(row["created_resources"]),
-        cost_change=load_money(row["cost_change"]),
-        error=row["error"],
-        started_at=load_time(row["started_at"]),
-        finished_at=load_optional_time(row["finished_at"]),
-        spec=load_json(row["spec"]),
-    )
-
-
-def step_params(r: StepRecord) -> dict[str, Any]:
-    return {
-        "operation_id": r.operation_id,
-        "idx": r.index,
-        "resource": r.resource,
-        "type": r.type,
-        "action": r.action,
-        "status": r.status,
-        "provider_ids": dump_json(list(r.provider_ids)),
-        "error": r.error,
-        "started_at": dump_optional_time(r.started_at),
-        "finished_at": dump_optional_time(r.finished_at),
-    }
-
-
-def step_from_row(row: sqlite3.Row) -> StepRecord:
-    return StepRecord(
-        operation_id=row["operation_id"],
-        index=row["idx"],
-        resource=row["resource"],
-        type=row["type"],
-        action=row["action"],
-        status=row["status"],
-        provider_ids=_strings(row["provider_ids"]),
-        error=row["error"],
-        started_at=load_optional_time(row["started_at"]),
-        finished_at=load_optional_time(row["finished_at"]),
-    )
-
-
-def event_params(r: EventRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "type": r.type,
-        "time": dump_time(r.time),
-        "workspace": r.workspace,
-        "infrastructure_id": r.infrastructure_id,
-        "infrastructure_name": r.infrastructure_name,
-        "operation_id": r.operation_id,
-        "cost_change": dump_money(r.cost_change),
-        "data": dump_json(r.data),
-        "delivered_at": dump_optional_time(r.delivered_at),
-    }
-
-
-def event_from_row(row: sqlite3.Row) -> EventRecord:
-    return EventRecord(
-        id=row["id"],
-        type=row["type"],
-        time=load_time(row["time"]),
-        workspace=row["workspace"],
-        infrastructure_id=row["infrastructure_id"],
-        infrastructure_name=row["infrastructure_name"],
-        operation_id=row["operation_id"],
-        cost_change=load_money(row["cost_change"]),
-        data=load_json(row["data"]),
-        delivered_at=load_optional_time(row["delivered_at"]),
-    )

@@ -135,8 +135,16 @@ _V1: tuple[str, ...] = (
     """,
 )
 
+# Every amount keeps its currency beside it. Stores of version 1 held only dollars (the one
+# provider there was billed in them), so that is what their rows say they are; every write
+# since names the currency, and the column default serves those old rows only.
+_V2: tuple[str, ...] = tuple(
+    f"ALTER TABLE {table} ADD COLUMN currency TEXT NOT NULL DEFAULT 'USD'"
+    for table in ("infrastructures", "resources", "operations", "events")
+)
+
 #: Migration n (1-based) is ``MIGRATIONS[n - 1]``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -58,58 +58,40 @@ _ENDED: frozenset[str] = frozenset({"done", "failed", "timed_out", "rolled_back"
 #: An operation's identity: update_operation may change anything else.
 _FIXED_OPERATION_FIELDS = frozenset({"id", "workspace", "infrastructure_id"})
 
-_UPSERT_INFRASTRUCTURE = """
-    INSERT INTO infrastructures
-        (id, workspace, name, provider, region, status, spec, monthly_cost, created_at,
-         updated_at)
-    VALUES
-        (:id, :workspace, :name, :provider, :region, :status, :spec, :monthly_cost,
-         :created_at, :updated_at)
-    ON CONFLICT (id) DO UPDATE SET
-        name = excluded.name, provider = excluded.provider, region = excluded.region,
-        status = excluded.status, spec = excluded.spec, monthly_cost = excluded.monthly_cost,
-        created_at = excluded.created_at, updated_at = excluded.updated_at
-    WHERE infrastructures.workspace = excluded.workspace
-"""
+
+# The statements are built from the records' fields (codec.columns), so that a field added to
+# a record is stored without a statement to edit. Table and column names are this module's own
+# constants, never input: hence the noqa for string-built SQL.
+
+
+def _insert(table: str, record: type[Any]) -> str:
+    """``INSERT`` of every column of ``record`` (named parameters, as codec.params gives)."""
+    names = codec.columns(record)
+    values = ", ".join(f":{n}" for n in names)
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values})"  # noqa: S608
+
+
+def _assign(record: type[Any], fixed: Collection[str], *, source: str = "excluded.") -> str:
+    """``column = <source>column`` for every column of ``record`` but the ``fixed`` ones."""
+    return ", ".join(f"{n} = {source}{n}" for n in codec.columns(record) if n not in fixed)
+
+
+_UPSERT_INFRASTRUCTURE = (
+    _insert("infrastructures", InfrastructureRecord)
+    + f" ON CONFLICT (id) DO UPDATE SET {_assign(InfrastructureRecord, ('id', 'workspace'))}"
+    + " WHERE infrastructures.workspace = excluded.workspace"
+)
 # An upsert, never INSERT OR REPLACE: a replace deletes the row first, and the cascade would
 # take the infrastructure's resources and operations with it.
-_UPSERT_RESOURCE = """
-    INSERT INTO resources
-        (infrastructure_id, name, type, status, spec, objects, monthly_cost, operation_id,
-         updated_at)
-    VALUES
-        (:infrastructure_id, :name, :type, :status, :spec, :objects, :monthly_cost,
-         :operation_id, :updated_at)
-    ON CONFLICT (infrastructure_id, name) DO UPDATE SET
-        type = excluded.type, status = excluded.status, spec = excluded.spec,
-        objects = excluded.objects, monthly_cost = excluded.monthly_cost,
-        operation_id = excluded.operation_id, updated_at = excluded.updated_at
-"""
-_INSERT_OPERATION = """
-    INSERT INTO operations
-        (id, workspace, infrastructure_id, kind, status, total_steps, completed_steps,
-         current_step, created_resources, cost_change, error, started_at, finished_at, spec)
-    VALUES
-        (:id, :workspace, :infrastructure_id, :kind, :status, :total_steps, :completed_steps,
-         :current_step, :created_resources, :cost_change, :error, :started_at, :finished_at,
-         :spec)
-"""
-_UPDATE_OPERATION = """
-    UPDATE operations SET
-        kind = :kind, status = :status, total_steps = :total_steps,
-        completed_steps = :completed_steps, current_step = :current_step,
-        created_resources = :created_resources, cost_change = :cost_change, error = :error,
-        started_at = :started_at, finished_at = :finished_at, spec = :spec
-    WHERE id = :id
-"""
-_INSERT_STEP = """
-    INSERT INTO steps
-        (operation_id, idx, resource, type, action, status, provider_ids, error, started_at,
-         finished_at)
-    VALUES
-        (:operation_id, :idx, :resource, :type, :action, :status, :provider_ids, :error,
-         :started_at, :finished_at)
-"""
+_UPSERT_RESOURCE = (
+    _insert("resources", ResourceRecord)
+    + " ON CONFLICT (infrastructure_id, name) DO UPDATE SET "
+    + _assign(ResourceRecord, ("infrastructure_id", "name"))
+)
+_INSERT_OPERATION = _insert("operations", OperationRecord)
+_OPERATION_CHANGES = _assign(OperationRecord, _FIXED_OPERATION_FIELDS, source=":")
+_UPDATE_OPERATION = f"UPDATE operations SET {_OPERATION_CHANGES} WHERE id = :id"  # noqa: S608
+_INSERT_STEP = _insert("steps", StepRecord)
 # ``running`` keeps the first start (a resumed step started when it first ran) and clears an
 # earlier end; an end state stamps the end. Provider ids are only replaced when given.
 _UPDATE_STEP = """
@@ -121,14 +103,7 @@ _UPDATE_STEP = """
         finished_at = CASE WHEN :ended THEN :now WHEN :running THEN NULL ELSE finished_at END
     WHERE operation_id = :operation_id AND idx = :idx
 """
-_INSERT_EVENT = """
-    INSERT INTO events
-        (id, type, time, workspace, infrastructure_id, infrastructure_name, operation_id,
-         cost_change, data, delivered_at)
-    VALUES
-        (:id, :type, :time, :workspace, :infrastructure_id, :infrastructure_name,
-         :operation_id, :cost_change, :data, :delivered_at)
-"""
+_INSERT_EVENT = _insert("events", EventRecord)
 _UPSERT_LOCK = """
     INSERT INTO locks (infrastructure_id, operation_id, holder, acquired_at, heartbeat_at)
     VALUES (:infrastructure_id, :operation_id, :holder, :now, :now)
@@ -236,7 +211,7 @@ class SQLiteStore:
                    LIMIT 1""",
                 {"ws": workspace, "key": key},
             ).fetchone()
-        return None if row is None else codec.infrastructure_from_row(row)
+        return None if row is None else codec.from_row(row, InfrastructureRecord)
 
     def list_infrastructures(
         self, workspace: str, *, limit: int = 100, offset: int = 0
@@ -247,7 +222,7 @@ class SQLiteStore:
                    ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?""",
                 (workspace, max(limit, 0), max(offset, 0)),
             ).fetchall()
-        return [codec.infrastructure_from_row(r) for r in rows]
+        return [codec.from_row(r, InfrastructureRecord) for r in rows]
 
     def save_infrastructure(self, record: InfrastructureRecord) -> None:
         with self._transaction(write=True) as conn:
@@ -265,7 +240,7 @@ class SQLiteStore:
                     f"workspace {record.workspace!r} already has an infrastructure named "
                     f"{record.name!r} (id {clash['id']})"
                 )
-        cursor = conn.execute(_UPSERT_INFRASTRUCTURE, codec.infrastructure_params(record))
+        cursor = conn.execute(_UPSERT_INFRASTRUCTURE, codec.params(record))
         if cursor.rowcount == 0:  # the id exists, in another workspace: never move it
             raise StateError(
                 f"infrastructure {record.id} does not belong to workspace {record.workspace!r}"
@@ -279,12 +254,12 @@ class SQLiteStore:
                 "SELECT * FROM resources WHERE infrastructure_id = ? ORDER BY name",
                 (infrastructure_id,),
             ).fetchall()
-        return [codec.resource_from_row(r) for r in rows]
+        return [codec.from_row(r, ResourceRecord) for r in rows]
 
     def save_resource(self, record: ResourceRecord) -> None:
         with self._transaction(write=True) as conn:
             _require_infrastructure(conn, record.infrastructure_id)
-            conn.execute(_UPSERT_RESOURCE, codec.resource_params(record))
+            conn.execute(_UPSERT_RESOURCE, codec.params(record))
 
     def record_objects(
         self, infrastructure_id: str, name: str, objects: Sequence[CloudObject]
@@ -329,9 +304,9 @@ class SQLiteStore:
             _require_infrastructure(conn, operation.infrastructure_id)
             if _exists(conn, "SELECT 1 FROM operations WHERE id = ?", operation.id):
                 raise StateError(f"operation {operation.id} is already recorded")
-            conn.execute(_INSERT_OPERATION, codec.operation_params(operation))
-            conn.executemany(_INSERT_STEP, [codec.step_params(s) for s in steps])
-            conn.execute(_INSERT_EVENT, codec.event_params(event))
+            conn.execute(_INSERT_OPERATION, codec.params(operation))
+            conn.executemany(_INSERT_STEP, [codec.params(s) for s in steps])
+            conn.execute(_INSERT_EVENT, codec.params(event))
 
     def get_operation(self, workspace: str, operation_id: str) -> OperationRecord | None:
         with self._transaction(write=False) as conn:
@@ -339,7 +314,7 @@ class SQLiteStore:
                 "SELECT * FROM operations WHERE workspace = ? AND id = ?",
                 (workspace, operation_id),
             ).fetchone()
-        return None if row is None else codec.operation_from_row(row)
+        return None if row is None else codec.from_row(row, OperationRecord)
 
     def list_operations(self, workspace: str, infrastructure_id: str) -> list[OperationRecord]:
         with self._transaction(write=False) as conn:
@@ -348,7 +323,7 @@ class SQLiteStore:
                    ORDER BY started_at DESC, rowid DESC""",
                 (workspace, infrastructure_id),
             ).fetchall()
-        return [codec.operation_from_row(r) for r in rows]
+        return [codec.from_row(r, OperationRecord) for r in rows]
 
     def unfinished_operation(self, infrastructure_id: str) -> OperationRecord | None:
         with self._transaction(write=False) as conn:
@@ -358,7 +333,7 @@ class SQLiteStore:
                    ORDER BY started_at DESC, rowid DESC LIMIT 1""",
                 (infrastructure_id, *_UNFINISHED),
             ).fetchone()
-        return None if row is None else codec.operation_from_row(row)
+        return None if row is None else codec.from_row(row, OperationRecord)
 
     def unfinished_operations(self) -> list[OperationRecord]:
         with self._transaction(write=False) as conn:
@@ -367,7 +342,7 @@ class SQLiteStore:
                    ORDER BY started_at, rowid""",
                 _UNFINISHED,
             ).fetchall()
-        return [codec.operation_from_row(r) for r in rows]
+        return [codec.from_row(r, OperationRecord) for r in rows]
 
     def update_operation(self, operation_id: str, **changes: Any) -> OperationRecord:
         fixed = sorted(_FIXED_OPERATION_FIELDS & changes.keys())
@@ -376,7 +351,7 @@ class SQLiteStore:
         with self._transaction(write=True) as conn:
             current = _operation(conn, operation_id)
             updated = attrs.evolve(current, **changes)  # unknown field names raise TypeError
-            conn.execute(_UPDATE_OPERATION, codec.operation_params(updated))
+            conn.execute(_UPDATE_OPERATION, codec.params(updated))
             # Read back, so the caller gets exactly what a later read will (tuples, not lists).
             return _operation(conn, operation_id)
 
@@ -399,14 +374,14 @@ class SQLiteStore:
             if cursor.rowcount == 0:
                 raise StateError(f"operation {operation_id} is not recorded")
             self._save_infrastructure(conn, infrastructure)
-            conn.executemany(_INSERT_EVENT, [codec.event_params(e) for e in events])
+            conn.executemany(_INSERT_EVENT, [codec.params(e) for e in events])
 
     def steps(self, operation_id: str) -> list[StepRecord]:
         with self._transaction(write=False) as conn:
             rows = conn.execute(
                 "SELECT * FROM steps WHERE operation_id = ? ORDER BY idx", (operation_id,)
             ).fetchall()
-        return [codec.step_from_row(r) for r in rows]
+        return [codec.from_row(r, StepRecord) for r in rows]
 
     def update_step(
         self,
@@ -495,7 +470,7 @@ class SQLiteStore:
 
     def add_events(self, events: Sequence[EventRecord]) -> None:
         with self._transaction(write=True) as conn:
-            conn.executemany(_INSERT_EVENT, [codec.event_params(e) for e in events])
+            conn.executemany(_INSERT_EVENT, [codec.params(e) for e in events])
 
     def pending_events(self, *, limit: int = 100) -> list[EventRecord]:
         with self._transaction(write=False) as conn:
@@ -503,7 +478,7 @@ class SQLiteStore:
                 "SELECT * FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?",
                 (max(limit, 0),),
             ).fetchall()
-        return [codec.event_from_row(r) for r in rows]
+        return [codec.from_row(r, EventRecord) for r in rows]
 
     def mark_delivered(self, event_ids: Sequence[str]) -> None:
         now = self._now()
@@ -519,14 +494,14 @@ class SQLiteStore:
                 "SELECT * FROM events WHERE workspace = ? AND operation_id = ? ORDER BY seq",
                 (workspace, operation_id),
             ).fetchall()
-        return [codec.event_from_row(r) for r in rows]
+        return [codec.from_row(r, EventRecord) for r in rows]
 
     # -- the rest ----------------------------------------------------------------------------
 
     def stats(self, workspace: str) -> Stats:
         with self._transaction(write=False) as conn:
             infra = conn.execute(
-                """SELECT status, monthly_cost FROM infrastructures
+                """SELECT status, monthly_cost, currency FROM infrastructures
                    WHERE workspace = ? AND status != 'destroyed'""",
                 (workspace,),
             ).fetchall()
@@ -543,14 +518,17 @@ class SQLiteStore:
                 workspace,
                 *_UNFINISHED,
             )
+        # Summed here, in Decimal: SQL's sum() of TEXT would go through REAL.
+        costs: dict[str, Decimal] = {}
+        for r in infra:
+            costs[r["currency"]] = costs.get(r["currency"], Decimal(0)) + codec.load_money(
+                r["monthly_cost"]
+            )
         return Stats(
             total_infrastructures=len(infra),
             active_infrastructures=sum(1 for r in infra if r["status"] == "active"),
             total_resources=resources,
-            # Summed here, in Decimal: SQL's sum() of TEXT would go through REAL.
-            estimated_monthly_cost=sum(
-                (codec.load_money(r["monthly_cost"]) for r in infra), Decimal(0)
-            ),
+            monthly_costs=dict(sorted(costs.items())),
             operations_in_progress=running,
         )
 
@@ -605,22 +583,14 @@ def _operation(conn: sqlite3.Connection, operation_id: str) -> OperationRecord:
     row = conn.execute("SELECT * FROM operations WHERE id = ?", (operation_id,)).fetchone()
     if row is None:
         raise StateError(f"operation {operation_id} is not recorded")
-    return codec.operation_from_row(row)
+    return codec.from_row(row, OperationRecord)
 
 
 def _lock_row(conn: sqlite3.Connection, infrastructure_id: str) -> LockInfo | None:
     row = conn.execute(
         "SELECT * FROM locks WHERE infrastructure_id = ?", (infrastructure_id,)
     ).fetchone()
-    if row is None:
-        return None
-    return LockInfo(
-        infrastructure_id=row["infrastructure_id"],
-        operation_id=row["operation_id"],
-        acquired_at=codec.load_time(row["acquired_at"]),
-        heartbeat_at=codec.load_time(row["heartbeat_at"]),
-        holder=row["holder"],
-    )
+    return None if row is None else codec.from_row(row, LockInfo)
 
 
 def _touch_lock(conn: sqlite3.Connection, infrastructure_id: str, now: str) -> None:

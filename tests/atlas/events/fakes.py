@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import attrs
 import httpx
 
+from atlas.cost import Money
 from atlas.events import new_event, verify_signature
 from atlas.exceptions import StateError
 from atlas.model.records import EventRecord, EventType
@@ -29,6 +29,7 @@ def make_event(
     type: EventType = "infrastructure.created",
     *,
     cost: str = "12.345",
+    currency: str = "USD",
     name: str = "web",
     **data: Any,
 ) -> EventRecord:
@@ -38,7 +39,7 @@ def make_event(
         infrastructure_id="inf-1",
         infrastructure_name=name,
         operation_id="op-1",
-        cost_change=Decimal(cost),
+        cost_change=Money(cost, currency),
         data=data,
         clock=lambda: T0,
     )

@@ -339,11 +339,12 @@ async def test_one_log_line_per_attempt(
 
 async def test_the_body_is_the_wire_shape(make_sink: MakeSink) -> None:
     receiver = Receiver()
-    event = make_event(cost="-7.005")
+    event = make_event(cost="-7.005", currency="EUR")
 
     await make_sink(receiver).send(event)
 
     [body] = receiver.bodies()
     assert body["cost_change"] == -7.01
     assert body["cost_change_exact"] == "-7.005"
+    assert body["currency"] == "EUR"
     assert json.loads(event_body(event)) == body

@@ -205,7 +205,7 @@ async def test_hook_atlas_on_event() -> None:
         infrastructure_id="i",
         infrastructure_name="shop",
         operation_id="o",
-        cost_change=Decimal("6"),
+        cost_change=atlas.Money("6", "USD"),
     )
     store.add_events([event])
     pm = get_plugin_manager(plugins=[Listener()], autoload=False)

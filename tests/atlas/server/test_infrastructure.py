@@ -112,6 +112,7 @@ async def test_delete_destroys_and_stats_follow(
         "total_resources": 3,
         "estimated_monthly_cost": 22.0,
         "currency": "USD",
+        "estimated_monthly_cost_by_currency": {"USD": 22.0},
         "operations_in_progress": 0,
     }
     r = await client.delete(f"/api/v1/infrastructure/{infra['id']}")

@@ -44,6 +44,7 @@ def infrastructure(**changes: Any) -> InfrastructureRecord:
         status="active",
         spec={"name": "web", "resources": [{"type": "droplet", "name": "app"}], "tags": []},
         monthly_cost=Decimal("6.00"),
+        currency="USD",
         created_at=T0,
         updated_at=T0,
     )
@@ -69,6 +70,7 @@ def resource(**changes: Any) -> ResourceRecord:
         spec={"size": "s-1vcpu-1gb", "count": 1},
         objects=(cloud_object(),),
         monthly_cost=Decimal("6.00"),
+        currency="USD",
         operation_id="op-1",
         updated_at=T0,
     )
@@ -87,6 +89,7 @@ def operation(**changes: Any) -> OperationRecord:
         current_step=None,
         created_resources=(),
         cost_change=Decimal("6.00"),
+        currency="USD",
         error=None,
         started_at=T0,
         finished_at=None,
@@ -121,6 +124,7 @@ def event(id_: str = "ev-1", **changes: Any) -> EventRecord:
         infrastructure_name="web",
         operation_id="op-1",
         cost_change=Decimal("6.00"),
+        currency="USD",
         data={"steps": 2},
     )
     return attrs.evolve(base, **changes)
