@@ -128,7 +128,7 @@ class AsyncAtlas:
         secret = os.environ.get(WEBHOOK_SECRET_ENV)
         if url and secret:
             self._sinks.append(WebhookSink(url, Secret(secret)))
-        return EventDispatcher(self.store, self.registry.plugin_manager, self._sinks)
+        return EventDispatcher(self.store, self.registry.plugins, self._sinks)
 
     async def deliver_events(self) -> DeliveryReport:
         """Deliver what the outbox holds (at least once); what fails stays queued."""

@@ -62,15 +62,22 @@ class PriceLookup:
     """What a resource kind's pricer sees: its provider's catalog, with plugin overrides."""
 
     def __init__(
-        self, provider: str, catalog: PriceCatalog | None, adjust: PriceAdjuster | None = None
+        self,
+        provider: str,
+        catalog: PriceCatalog | None,
+        adjust: PriceAdjuster | None = None,
+        *,
+        currency: str | None = None,
     ) -> None:
         self.provider = provider
         self.catalog = catalog
         self._adjust = adjust
+        # Without a catalog (nothing can be priced), totals are still in the provider's money.
+        self._currency = currency or (catalog.currency if catalog else "USD")
 
     @property
     def currency(self) -> str:
-        return self.catalog.currency if self.catalog else "USD"
+        return self.catalog.currency if self.catalog else self._currency
 
     @property
     def hourly_places(self) -> int:

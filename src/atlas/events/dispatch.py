@@ -37,6 +37,7 @@ import pluggy
 
 from atlas.exceptions import DeliveryError
 from atlas.model.records import EventRecord
+from atlas.plugins.manager import Plugins
 
 __all__ = [
     "DeliveryError",
@@ -132,20 +133,21 @@ class EventDispatcher:
     """Delivers pending events from ``store`` to ``pm``'s hook and to ``sinks``.
 
     :param store: the outbox (any :class:`~atlas.store.base.StateStore`).
-    :param pm: the plugin manager whose ``atlas_on_event`` implementations receive events;
-        ``None`` for none. Implementations are looked up on every pass, so plugins registered
-        later are included. Hook wrappers are not run: each implementation is called on its own.
+    :param pm: the plugins (a :class:`~atlas.plugins.Plugins`, or a plugin manager) whose
+        ``atlas_on_event`` implementations receive events; ``None`` for none. Implementations
+        are looked up on every pass, so plugins registered later are included. Hook wrappers
+        are not run: each implementation is called on its own.
     :param sinks: further targets, each with a unique ``name``.
     """
 
     def __init__(
         self,
         store: EventOutbox,
-        pm: pluggy.PluginManager | None = None,
+        pm: Plugins | pluggy.PluginManager | None = None,
         sinks: Iterable[EventSink] = (),
     ) -> None:
         self._store = store
-        self._pm = pm
+        self._plugins = Plugins(pm) if isinstance(pm, pluggy.PluginManager) else pm
         self._sinks = tuple(sinks)
         names = [sink.name for sink in self._sinks]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -233,18 +235,9 @@ class EventDispatcher:
 
     def _targets(self) -> list[_Target]:
         targets: list[_Target] = []
-        if self._pm is not None:
-            impls = self._pm.hook.atlas_on_event.get_hookimpls()
-            seen: set[str] = set()
-            # Pluggy calls the last registered first (tryfirst/trylast aside); so do we.
-            for impl in reversed(impls):
-                if impl.hookwrapper or impl.wrapper:
-                    continue
-                name = f"hook:{impl.plugin_name}"
-                while name in seen:  # one plugin implementing the hook twice (specname)
-                    name += "'"
-                seen.add(name)
-                targets.append(_hook_target(name, impl.function, impl.argnames))
+        if self._plugins is not None:
+            for listener in self._plugins.event_listeners():
+                targets.append(_hook_target(listener.name, listener.function, listener.argnames))
         targets += [_Target(sink.name, sink.send, is_sink=True) for sink in self._sinks]
         return targets
 

@@ -69,6 +69,14 @@ class ProviderRegistry:
         for catalog in plugins.price_catalogs():
             if catalog.provider in catalogs:
                 raise PluginError(f"two price catalogs claim provider {catalog.provider!r}")
+            claimant = providers.get(catalog.provider)
+            if claimant is not None and catalog.currency != claimant.currency:
+                # Records, events and budgets take the provider's currency: prices in
+                # another would be summed with them.
+                raise PluginError(
+                    f"the price catalog of {catalog.provider!r} is in {catalog.currency}, but "
+                    f"the provider declares {claimant.currency}; declare the same currency in both"
+                )
             catalogs[catalog.provider] = catalog
         return cls(providers, kinds, catalogs, plugins)
 
@@ -123,8 +131,9 @@ class ProviderRegistry:
         return ProviderRegistry(self._providers, self._kinds, catalogs, self._plugins)
 
     def price_lookup(self, provider: str) -> PriceLookup:
-        name = self.get(provider).name
-        return PriceLookup(name, self._catalogs.get(name), self._adjust)
+        info = self.get(provider)
+        catalog = self._catalogs.get(info.name)
+        return PriceLookup(info.name, catalog, self._adjust, currency=info.currency)
 
     def credentials(
         self, provider: str, *, jwt: Secret | None = None, env: Mapping[str, str] | None = None

@@ -36,8 +36,7 @@ logger = logging.getLogger("atlas.server")
 
 def create_app(settings: Settings) -> Starlette:
     """The HTTP API over ``settings`` (see :class:`~atlas.server.Settings`)."""
-    pm = settings.registry.plugin_manager
-    dispatcher = EventDispatcher(settings.store, pm, settings.sinks)
+    dispatcher = EventDispatcher(settings.store, settings.registry.plugins, settings.sinks)
     workspaces = Workspaces(settings, dispatcher)
     operations = Operations(workspaces, settings.store)
     svc = Service(settings, workspaces, operations, build_document(settings))

@@ -90,7 +90,8 @@ class _Validator:
         provider = self._provider(doc)
         region = self._string(doc, "region", "", required=True)
         tags = self._tags(doc.get("tags", {}))
-        budget = self._budget(doc.get("budget"))
+        # A budget without a currency is in the provider's (the one its prices are in).
+        budget = self._budget(doc.get("budget"), provider.currency if provider else "USD")
         entries = self._resources(doc, provider)
         if provider is None:
             return None
@@ -166,7 +167,7 @@ class _Validator:
                 tags[str(key)] = item
         return tags
 
-    def _budget(self, value: Any) -> Budget | None:
+    def _budget(self, value: Any, default_currency: str) -> Budget | None:
         if value is None:
             return None
         if not isinstance(value, Mapping):
@@ -180,7 +181,7 @@ class _Validator:
         if limit >= _BUDGET_CEILING:  # beyond any bill, and beyond what JSON numbers carry
             self.problem("budget.monthly_limit", f"must be less than {_BUDGET_CEILING:,}")
             return None
-        currency = value.get("currency", "USD")
+        currency = value.get("currency", default_currency)
         if not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
             self.problem("budget.currency", "must be an ISO 4217 code such as 'USD'")
             return None

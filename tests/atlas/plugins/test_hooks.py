@@ -213,3 +213,19 @@ async def test_hook_atlas_on_event() -> None:
     assert [e.id for e in seen] == [event.id]
     assert report.delivered == (event.id,)
     assert store.pending_events() == []
+
+
+def test_a_catalog_in_another_currency_than_its_provider_is_refused() -> None:
+    from atlas import ProviderInfo
+    from tests.atlas.plugins.toy import ToyPlugin
+
+    class EuroToy(ToyPlugin):
+        """The toy provider declaring euros while its catalog is in dollars."""
+
+        @hookimpl
+        def atlas_add_providers(self) -> list[ProviderInfo]:
+            return [ProviderInfo("toy", "Toy Cloud", "atlas-toy", currency="EUR")]
+
+    pm = get_plugin_manager(plugins=[EuroToy()], autoload=False)
+    with pytest.raises(PluginError, match="'toy' is in USD, but the provider declares EUR"):
+        ProviderRegistry.from_plugin_manager(pm)

@@ -7,8 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from atlas import AsyncAtlas
+import pytest
+
+from atlas import AsyncAtlas, SpecValidationError
 from atlas.cli.render import render_plan, render_view
+from atlas.spec import validate_spec
 from atlas.store import SQLiteStore
 from tests.atlas.store.euro import EuroCloud, euro_registry, euro_spec
 from tests.atlas.store.factories import infrastructure
@@ -81,3 +84,19 @@ async def test_stats_never_add_up_two_currencies(store: SQLiteStore) -> None:
     assert stats.monthly_costs == {"EUR": Decimal("22.36"), "USD": Decimal("6.00")}
     assert (stats.estimated_monthly_cost, stats.currency) == (None, None)
     assert stats.total_infrastructures == 2
+
+
+def test_a_budget_without_a_currency_is_in_the_providers() -> None:
+    spec = validate_spec({**euro_spec(), "budget": {"monthly_limit": 50}}, registry=euro_registry())
+    assert spec.budget is not None
+    assert spec.budget.currency == "EUR"
+
+
+def test_a_budget_in_another_currency_is_refused_with_its_path() -> None:
+    with pytest.raises(SpecValidationError) as info:
+        validate_spec(
+            {**euro_spec(), "budget": {"monthly_limit": 50, "currency": "USD"}},
+            registry=euro_registry(),
+        )
+    assert [p.path for p in info.value.problems] == ["budget.currency"]
+    assert "must be EUR" in str(info.value)
