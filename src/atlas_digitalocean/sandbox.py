@@ -72,12 +72,8 @@ SAMPLES: tuple[KindSample, ...] = (
     KindSample("vpc", {"description": "made by atlas's conformance kit"}),
 )
 
-_NO_DRIFT = "the provider's drift compares nothing for this kind"
-#: Conformance tests DigitalOcean fails today (see docs/testing-providers.md).
-KNOWN_GAPS = {
-    f"test_drift_after_change_outside[{kind}]": _NO_DRIFT
-    for kind in ("load_balancer", "firewall", "vpc")
-}
+#: Conformance tests DigitalOcean fails today (see docs/testing-providers.md): none.
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def make_sandbox(latency_scale: float = LATENCY_SCALE) -> Sandbox:

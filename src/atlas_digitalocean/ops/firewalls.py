@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, ResourceState, ResourceStatus
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
@@ -111,6 +112,28 @@ class FirewallHandler(NamedHandler):
         body = self.body(ctx)
         await self.ensure_tags(self.tags_in(body))
         return [self.obj(await self.api.create_firewall(body))]
+
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        """The rules' protocols and ports, both ways (who they admit is compared by the
+        update, which sends the whole firewall)."""
+        del spec
+        s: FirewallSpec = resource.specifications
+        want = {
+            "inbound_rules": sorted((r.protocol, ports(r.ports)) for r in s.inbound_rules),
+            "outbound_rules": sorted((r.protocol, ports(r.ports)) for r in s.outbound_rules),
+        }
+        found = []
+        for obj in state.objects:
+            for field, rules in want.items():
+                have = sorted(
+                    (str(r.get("protocol")), ports(r.get("ports")))
+                    for r in obj.attributes.get(field, [])
+                )
+                if have != rules:
+                    found.append(f"{obj.name} has {field} {have}, the spec says {rules}")
+        return found
 
     async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """One PUT of the full representation; the firewall is ``waiting`` again until its

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from atlas.exceptions import ProviderOperationError
+from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, ResourceState, ResourceStatus
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
@@ -123,6 +124,24 @@ class LoadBalancerHandler(NamedHandler):
         await self.ensure_tags([body["tag"]] if "tag" in body else [])
         return [self.obj(await self.api.create_load_balancer(body))]
 
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        """The number of nodes, and the forwarding rules where the spec gives them (their
+        ports and protocols; DigitalOcean fills in defaults for the rest)."""
+        del spec
+        s: LoadBalancerSpec = resource.specifications
+        want = sorted(_rule_key(rule_json(r)) for r in s.forwarding_rules or ())
+        found = []
+        for obj in state.objects:
+            size = obj.attributes.get("size_unit")
+            if size is not None and size != s.size_unit:
+                found.append(f"{obj.name} has {size} nodes, the spec says {s.size_unit}")
+            have = sorted(_rule_key(r) for r in obj.attributes.get("forwarding_rules", []))
+            if want and have != want:
+                found.append(f"{obj.name} forwards {_ports(have)}, the spec says {_ports(want)}")
+        return found
+
     async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """One PUT of the full representation (a load balancer has no partial update)."""
         current = await self.get(self.only_object(state).id)
@@ -133,3 +152,16 @@ class LoadBalancerHandler(NamedHandler):
         await self.ensure_tags([body["tag"]] if "tag" in body else [])
         updated = await self.api.update_load_balancer(str(current["id"]), body)
         return ResourceState(self.type, ctx.name, (self.obj(updated),))
+
+
+def _rule_key(rule: JSON) -> tuple[str, int, str, int]:
+    return (
+        str(rule.get("entry_protocol")),
+        int(rule.get("entry_port") or 0),
+        str(rule.get("target_protocol")),
+        int(rule.get("target_port") or 0),
+    )
+
+
+def _ports(rules: list[tuple[str, int, str, int]]) -> str:
+    return ", ".join(f"{ep}:{e}->{tp}:{t}" for ep, e, tp, t in rules) or "nothing"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from atlas.exceptions import PermissionDeniedError, ProviderOperationError
+from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.state import CloudObject, ResourceState
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
@@ -49,6 +50,22 @@ class VpcHandler(NamedHandler):
         if s.description is not None:
             body["description"] = s.description
         return [self.obj(await self.api.create_vpc(body))]
+
+    def drift(
+        self, spec: InfrastructureSpec, resource: ResourceSpec, state: ResourceState
+    ) -> list[str]:
+        """The description and the IP range, where the spec gives them."""
+        del spec
+        s: VpcSpec = resource.specifications
+        found = []
+        for obj in state.objects:
+            have = obj.attributes.get("description") or ""
+            if s.description is not None and have != s.description:
+                found.append(f"{obj.name} is described {have!r}, the spec says {s.description!r}")
+            ip_range = obj.attributes.get("ip_range")
+            if s.ip_range is not None and ip_range != s.ip_range:
+                found.append(f"{obj.name} has IP range {ip_range}, the spec says {s.ip_range}")
+        return found
 
     async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """Name and description by PATCH; a new region or IP range needs a new VPC."""
