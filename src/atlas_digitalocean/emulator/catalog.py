@@ -12,13 +12,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from atlas_digitalocean.emulator.records import Action
-from atlas_digitalocean.emulator.routing import Route
+from atlas_digitalocean.emulator import validate
+from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, paginate
+from atlas_digitalocean.emulator.wire import JSON, Call, Reply, paginate
 
 HOURS_PER_MONTH = 672
 _HOURLY_PLACES = Decimal("0.00001")
+ROUTES = Routes()
 
 REGION_NAMES = {
     "nyc1": "New York 1",
@@ -183,18 +185,12 @@ def is_open_region(slug: str) -> bool:
     return slug in REGION_NAMES and slug not in _CLOSED_REGIONS
 
 
-def action_json(action: Action) -> JSON:
-    return {
-        "id": action.id,
-        "status": action.status,
-        "type": action.type,
-        "started_at": iso(action.started_at),
-        "completed_at": None if action.completed_at is None else iso(action.completed_at),
-        "resource_id": action.resource_id,
-        "resource_type": action.resource_type,
-        "region": region_json(action.region),
-        "region_slug": action.region,
-    }
+def open_region(body: JSON) -> str:
+    """The region a create body names; a 422 unless it takes new resources."""
+    region = validate.string(body, "region")
+    if not is_open_region(region):
+        raise ApiError.unprocessable(f"region {region!r} is not an available region")
+    return region
 
 
 def account_json(state: State) -> JSON:
@@ -211,30 +207,16 @@ def account_json(state: State) -> JSON:
     }
 
 
+@ROUTES("GET", "/v2/sizes")
 def list_sizes(_state: State, call: Call) -> Reply:
     return Reply(200, paginate(call, "sizes", list(SIZES.values()), Size.to_json))
 
 
+@ROUTES("GET", "/v2/regions")
 def list_regions(_state: State, call: Call) -> Reply:
     return Reply(200, paginate(call, "regions", list(REGION_NAMES), region_json))
 
 
+@ROUTES("GET", "/v2/account")
 def get_account(state: State, _call: Call) -> Reply:
     return Reply(200, {"account": account_json(state)})
-
-
-def list_actions(state: State, call: Call) -> Reply:
-    return Reply(200, paginate(call, "actions", list(state.actions.values()), action_json))
-
-
-def get_action(state: State, call: Call) -> Reply:
-    return Reply(200, {"action": action_json(state.action(call.int_param("action_id")))})
-
-
-ROUTES = (
-    Route("GET", "/v2/sizes", list_sizes),
-    Route("GET", "/v2/regions", list_regions),
-    Route("GET", "/v2/account", get_account),
-    Route("GET", "/v2/actions", list_actions),
-    Route("GET", "/v2/actions/{action_id}", get_action),
-)

@@ -18,6 +18,7 @@ import attrs
 import httpx
 
 from atlas_digitalocean.emulator import (
+    actions,
     catalog,
     databases,
     droplet_actions,
@@ -42,35 +43,34 @@ ExchangeHook = Callable[[httpx.Request, httpx.Response], None]
 
 DEFAULT_BASE_URL = "https://api.digitalocean.com"
 
-ROUTES = (
-    *droplets.ROUTES,
-    *droplet_actions.ROUTES,
-    *volumes.ROUTES,
-    *databases.ROUTES,
-    *load_balancers.ROUTES,
-    *firewalls.ROUTES,
-    *vpcs.ROUTES,
-    *tags.ROUTES,
-    *catalog.ROUTES,
+_MODULES = (
+    droplets,
+    droplet_actions,
+    volumes,
+    databases,
+    load_balancers,
+    firewalls,
+    vpcs,
+    tags,
+    catalog,
+    actions,
 )
+ROUTES = tuple(route for module in _MODULES for route in module.ROUTES)
 
+_COLLECTIONS = (
+    droplets.DROPLETS,
+    volumes.VOLUMES,
+    databases.DATABASES,
+    load_balancers.LOAD_BALANCERS,
+    firewalls.FIREWALLS,
+    vpcs.VPCS,
+)
 _RENDER: dict[str, Callable[[State], list[JSON]]] = {
-    "droplets": lambda s: [droplets.droplet_json(s, d) for d in s.droplets.values()],
-    "volumes": lambda s: [volumes.volume_json(v) for v in s.volumes.values()],
-    "databases": lambda s: [databases.database_json(d) for d in s.databases.values()],
-    "load_balancers": lambda s: [
-        load_balancers.load_balancer_json(s, lb) for lb in s.load_balancers.values()
-    ],
-    "firewalls": lambda s: [firewalls.firewall_json(f) for f in s.firewalls.values()],
-    "vpcs": lambda s: [vpcs.vpc_json(v) for v in s.vpcs.values()],
+    **{collection.plural: collection.render_all for collection in _COLLECTIONS},
     "tags": lambda s: [tags.tag_json(s, DEFAULT_BASE_URL, name) for name in s.tags],
-    "actions": lambda s: [catalog.action_json(a) for a in s.actions.values()],
+    "actions": actions.ACTIONS.render_all,
 }
 KINDS = tuple(_RENDER)
-
-_RATE_LIMITED = ApiError(429, "too_many_requests", "API Rate limit exceeded.")
-_UNAUTHORIZED = ApiError(401, "unauthorized", "Unable to authenticate you.")
-_METHOD_NOT_ALLOWED = ApiError(405, "method_not_allowed", "Method not allowed")
 
 
 @attrs.frozen
@@ -160,7 +160,7 @@ class Emulator:
         token = _bearer(request)
         if token is None or (self._config.tokens is not None and token not in self._config.tokens):
             verdict = self._limiter.peek("", now)
-            answer = _error(_UNAUTHORIZED, request_id)
+            answer = _error(ApiError.unauthorized(), request_id)
         else:
             verdict = self._limiter.hit(token, now)
             answer = self._gate(incoming, verdict, request_id) or self._dispatch(
@@ -178,11 +178,11 @@ class Emulator:
         refusal: ApiError | None = None
         retry_after = None
         if not verdict.allowed:
-            refusal, retry_after = _RATE_LIMITED, verdict.retry_after
+            refusal, retry_after = ApiError.rate_limited(), verdict.retry_after
         elif burst := self._faults.take(FaultKind.RATE_LIMIT_BURST, method, path):
-            refusal, retry_after = _RATE_LIMITED, burst.retry_after
+            refusal, retry_after = ApiError.rate_limited(), burst.retry_after
         elif match.route is None:
-            refusal = _METHOD_NOT_ALLOWED if match.path_known else ApiError.not_found()
+            refusal = ApiError.method_not_allowed() if match.path_known else ApiError.not_found()
         elif self._faults.take(FaultKind.ERROR_BEFORE, method, path):
             refusal = ApiError.server_error()
         elif method == "GET" and self._faults.hidden(path):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import attrs
 
 from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
 from atlas_digitalocean.emulator.records import Database
-from atlas_digitalocean.emulator.routing import Route
-from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.tags import check_tag_names
+from atlas_digitalocean.emulator.routing import Routes
+from atlas_digitalocean.emulator.state import State, assign
 from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso
 
 
@@ -53,6 +53,8 @@ SIZES = {
 _SINGLE_NODE_SIZES = frozenset({"db-s-1vcpu-1gb"})
 MAX_NODES = 3
 
+ROUTES = Routes()
+
 
 def _host(database: Database, prefix: str = "") -> str:
     return f"{prefix}{database.name}-do-user-{database.id[:8]}-0.db.ondigitalocean.com"
@@ -84,7 +86,7 @@ def _connection(database: Database, prefix: str = "") -> JSON:
     }
 
 
-def database_json(database: Database) -> JSON:
+def database_json(_state: State, database: Database) -> JSON:
     engine = ENGINES[database.engine]
     rendered: JSON = {
         "id": database.id,
@@ -114,7 +116,7 @@ def database_json(database: Database) -> JSON:
 
 
 def _engine(body: JSON) -> str:
-    name = validate.required_str(body, "engine")
+    name = validate.string(body, "engine")
     if name in _UNSUPPORTED:
         raise ApiError.unprocessable(_UNSUPPORTED[name])
     if name not in ENGINES:
@@ -124,42 +126,36 @@ def _engine(body: JSON) -> str:
 
 def _layout(body: JSON) -> tuple[str, int, int]:
     """``(size, num_nodes, storage_size_mib)``, checked against each other."""
-    size = validate.required_str(body, "size")
+    size = validate.string(body, "size")
     if size not in SIZES:
         raise ApiError.unprocessable(f"size {size!r} is not a database node size")
-    nodes = validate.required_int(body, "num_nodes", minimum=1, maximum=MAX_NODES)
+    nodes = validate.integer(body, "num_nodes", minimum=1, maximum=MAX_NODES)
     if nodes > 1 and size in _SINGLE_NODE_SIZES:
         raise ApiError.unprocessable(f"size {size} does not support standby nodes")
     # The published schema: "Additional storage added to the cluster, in MiB", beyond the base
     # amount that comes with the size.
-    storage = validate.optional_int(body, "storage_size_mib", 0, minimum=0)
+    storage = validate.integer(body, "storage_size_mib", 0, minimum=0)
     return size, nodes, storage
 
 
 def _network(state: State, body: JSON, region: str) -> str:
-    vpc_id = validate.optional_str(body, "private_network_uuid", "")
-    if not vpc_id:
-        return state.default_vpc(region).id
-    vpc = state.vpcs.get(vpc_id)
-    if vpc is None or vpc.region != region:
-        raise ApiError.unprocessable(f"private_network_uuid {vpc_id} is not a VPC in {region}")
-    return vpc.id
+    key = "private_network_uuid"
+    return state.chosen_vpc(key, validate.string(body, key, ""), region).id
 
 
+@ROUTES("POST", "/v2/databases")
 def create_database(state: State, call: Call) -> Reply:
     body = call.body()
-    name = validate.required_str(body, "name", max_length=63)
+    name = validate.string(body, "name", max_length=63)
     engine = _engine(body)
     size, nodes, storage = _layout(body)
-    region = validate.required_str(body, "region")
-    if not catalog.is_open_region(region):
-        raise ApiError.unprocessable(f"region {region!r} is not an available region")
-    tags = check_tag_names(validate.str_list(body, "tags"))
+    region = catalog.open_region(body)
+    tags = validate.tag_names(body)
     database = Database(
         id=state.new_uuid(),
         name=name,
         engine=engine,
-        version=validate.optional_str(body, "version", ENGINES[engine].version),
+        version=validate.string(body, "version", ENGINES[engine].version),
         num_nodes=nodes,
         size=size,
         region=region,
@@ -167,57 +163,34 @@ def create_database(state: State, call: Call) -> Reply:
         private_network_uuid=_network(state, body, region),
         tags=tags,
         password=state.secret(),
-        project_id=validate.optional_str(body, "project_id", state.project_uuid),
+        project_id=validate.string(body, "project_id", state.project_uuid),
         storage_size_mib=storage,
     )
     state.ensure_tags(tags)
-    state.databases[database.id] = database
-    state.after(state.config.latencies.database_create, lambda _due: _online(database))
-    call.created.append(f"/v2/databases/{database.id}")
-    return Reply(201, {"database": database_json(database)})
+    state.after(state.config.latencies.database_create, assign(database, status="online"))
+    return DATABASES.made(state, call, database, 201)
 
 
-def _online(database: Database) -> None:
-    database.status = "online"
-
-
-def list_databases(state: State, call: Call) -> Reply:
+def _select(state: State, call: Call) -> list[Database]:
     tag = call.query.get("tag_name")
-    found = [d for d in state.databases.values() if tag is None or tag in d.tags]
-    return Reply(200, {"databases": [database_json(d) for d in found]})
+    return [d for d in state.databases.values() if tag is None or tag in d.tags]
 
 
-def get_database(state: State, call: Call) -> Reply:
-    database = state.database(call.params["database_cluster_uuid"])
-    return Reply(200, {"database": database_json(database)})
+DATABASES = Collection(
+    "database", "databases", "database_cluster_uuid", lambda state: state.databases, str,
+    database_json, select=_select, paged=False,
+)  # fmt: skip
+DATABASES.serve(ROUTES)
 
 
-def delete_database(state: State, call: Call) -> Reply:
-    database = state.database(call.params["database_cluster_uuid"])
-    del state.databases[database.id]
-    return Reply(204)
-
-
+@ROUTES("PUT", "/v2/databases/{database_cluster_uuid}/resize")
 def resize_database(state: State, call: Call) -> Reply:
-    database = state.database(call.params["database_cluster_uuid"])
+    database = DATABASES.find(state, call)
     size, nodes, storage = _layout(call.body())
     if database.status != "online":
         raise ApiError.unprocessable(f"the cluster is {database.status}; resize it once online")
     database.status = "resizing"
-
-    def finish(_due: float) -> None:
-        database.size, database.num_nodes = size, nodes
-        database.storage_size_mib = max(storage, database.storage_size_mib)
-        database.status = "online"
-
+    grown = max(storage, database.storage_size_mib)
+    finish = assign(database, size=size, num_nodes=nodes, storage_size_mib=grown, status="online")
     state.after(state.config.latencies.database_resize, finish)
     return Reply(202)
-
-
-ROUTES = (
-    Route("POST", "/v2/databases", create_database),
-    Route("GET", "/v2/databases", list_databases),
-    Route("GET", "/v2/databases/{database_cluster_uuid}", get_database),
-    Route("DELETE", "/v2/databases/{database_cluster_uuid}", delete_database),
-    Route("PUT", "/v2/databases/{database_cluster_uuid}/resize", resize_database),
-)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from atlas_digitalocean.emulator import catalog, validate
-from atlas_digitalocean.emulator.droplets import NAME_PATTERN
+from atlas_digitalocean.emulator.actions import ACTIONS, serve_actions_of
+from atlas_digitalocean.emulator.droplets import DROPLETS, NAME_PATTERN
 from atlas_digitalocean.emulator.errors import ApiError
-from atlas_digitalocean.emulator.records import Droplet
-from atlas_digitalocean.emulator.routing import Route
-from atlas_digitalocean.emulator.state import Effect, State
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, paginate
+from atlas_digitalocean.emulator.records import Action, Droplet
+from atlas_digitalocean.emulator.routing import Routes
+from atlas_digitalocean.emulator.state import Effect, State, assign
+from atlas_digitalocean.emulator.wire import JSON, Call, Reply
 
 # Every type the API defines, so an unknown type and an unemulated one get different answers.
 SPEC_TYPES = frozenset(
@@ -27,30 +28,16 @@ SPEC_TYPES = frozenset(
 )  # fmt: skip
 
 Plan = Callable[[State, Droplet, JSON], Effect]
+ROUTES = Routes()
 
 
-def _set_status(status: str) -> Plan:
-    def plan(_state: State, droplet: Droplet, _body: JSON) -> Effect:
-        def effect(_due: float) -> None:
-            droplet.status = status
-
-        return effect
-
-    return plan
-
-
-def _set_backups(enabled: bool) -> Plan:
-    def plan(_state: State, droplet: Droplet, _body: JSON) -> Effect:
-        def effect(_due: float) -> None:
-            droplet.backups = enabled
-
-        return effect
-
-    return plan
+def _set(**values: object) -> Plan:
+    """A plan that, once the action completes, sets the droplet's attributes to ``values``."""
+    return lambda _state, droplet, _body: assign(droplet, **values)
 
 
 def _resize(_state: State, droplet: Droplet, body: JSON) -> Effect:
-    slug = validate.required_str(body, "size")
+    slug = validate.string(body, "size")
     size = catalog.SIZES.get(slug)
     if size is None or droplet.region not in size.regions:
         raise ApiError.unprocessable(f"size {slug!r} is not available in {droplet.region}")
@@ -61,22 +48,14 @@ def _resize(_state: State, droplet: Droplet, body: JSON) -> Effect:
         raise ApiError.unprocessable(
             f"size {slug} has a {size.disk} GB disk, smaller than the droplet's {droplet.disk} GB"
         )
-
-    def effect(_due: float) -> None:
-        droplet.size = slug
-        if grow_disk:
-            droplet.disk = size.disk
-
-    return effect
+    values: dict[str, object] = {"size": slug}
+    if grow_disk:
+        values["disk"] = size.disk
+    return assign(droplet, **values)
 
 
 def _rename(_state: State, droplet: Droplet, body: JSON) -> Effect:
-    name = validate.required_str(body, "name", pattern=NAME_PATTERN, max_length=255)
-
-    def effect(_due: float) -> None:
-        droplet.name = name
-
-    return effect
+    return assign(droplet, name=validate.string(body, "name", pattern=NAME_PATTERN, max_length=255))
 
 
 def _enable_ipv6(_state: State, droplet: Droplet, _body: JSON) -> Effect:
@@ -88,23 +67,24 @@ def _enable_ipv6(_state: State, droplet: Droplet, _body: JSON) -> Effect:
 
 
 PLANS: dict[str, Plan] = {
-    "power_off": _set_status("off"),
-    "shutdown": _set_status("off"),
-    "power_on": _set_status("active"),
-    "reboot": _set_status("active"),
-    "power_cycle": _set_status("active"),
-    "enable_backups": _set_backups(True),
-    "disable_backups": _set_backups(False),
+    "power_off": _set(status="off"),
+    "shutdown": _set(status="off"),
+    "power_on": _set(status="active"),
+    "reboot": _set(status="active"),
+    "power_cycle": _set(status="active"),
+    "enable_backups": _set(backups=True),
+    "disable_backups": _set(backups=False),
     "resize": _resize,
     "rename": _rename,
     "enable_ipv6": _enable_ipv6,
 }
 
 
+@ROUTES("POST", "/v2/droplets/{droplet_id}/actions")
 def post_action(state: State, call: Call) -> Reply:
-    droplet = state.droplet(call.int_param("droplet_id"))
+    droplet = DROPLETS.find(state, call)
     body = call.body()
-    action_type = validate.required_str(body, "type")
+    action_type = validate.string(body, "type")
     if action_type not in SPEC_TYPES:
         raise ApiError.unprocessable(f"type {action_type!r} is not a droplet action")
     plan = PLANS.get(action_type)
@@ -113,39 +93,25 @@ def post_action(state: State, call: Call) -> Reply:
     if droplet.pending_action is not None:
         raise ApiError.unprocessable("Droplet already has a pending event.")
     effect = plan(state, droplet, body)
-
-    def complete(due: float) -> None:
-        droplet.pending_action = None
-        effect(due)
-
     latency = state.config.latencies.droplet_action
     action = state.start_action(
-        action_type, "droplet", droplet.id, droplet.region, latency=latency, effect=complete
+        action_type,
+        "droplet",
+        droplet.id,
+        droplet.region,
+        latency=latency,
+        effect=effect,
+        busy=droplet,
     )
-    droplet.pending_action = action.id
-    return Reply(201, {"action": catalog.action_json(action)})
+    return ACTIONS.reply(state, action, 201)
 
 
-def list_actions(state: State, call: Call) -> Reply:
-    droplet = state.droplet(call.int_param("droplet_id"))
-    mine = [
+def _mine(state: State, droplet: Droplet) -> list[Action]:
+    return [
         action
         for action in state.actions.values()
         if action.resource_type == "droplet" and action.resource_id == droplet.id
     ]
-    return Reply(200, paginate(call, "actions", mine, catalog.action_json))
 
 
-def get_action(state: State, call: Call) -> Reply:
-    droplet = state.droplet(call.int_param("droplet_id"))
-    action = state.action(call.int_param("action_id"))
-    if action.resource_type != "droplet" or action.resource_id != droplet.id:
-        raise ApiError.not_found()
-    return Reply(200, {"action": catalog.action_json(action)})
-
-
-ROUTES = (
-    Route("POST", "/v2/droplets/{droplet_id}/actions", post_action),
-    Route("GET", "/v2/droplets/{droplet_id}/actions", list_actions),
-    Route("GET", "/v2/droplets/{droplet_id}/actions/{action_id}", get_action),
-)
+serve_actions_of(ROUTES, DROPLETS, _mine)

@@ -13,17 +13,19 @@ import math
 import attrs
 
 from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
-from atlas_digitalocean.emulator.records import Droplet
-from atlas_digitalocean.emulator.routing import Route
-from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.tags import check_tag_names
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, paginate
+from atlas_digitalocean.emulator.records import Droplet, Firewall, LoadBalancer, Volume
+from atlas_digitalocean.emulator.routing import Routes
+from atlas_digitalocean.emulator.state import State, assign
+from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, numeric_id
 
 NAME_PATTERN = r"[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]"
 MAX_NAMES = 10
 _PUBLIC_PREFIX = 20
 _DAY = 86_400
+
+ROUTES = Routes()
 
 
 @attrs.frozen
@@ -116,7 +118,7 @@ def _names(body: JSON) -> list[str]:
         if not 1 <= len(names) <= MAX_NAMES:
             raise ApiError.unprocessable(f"names must list between 1 and {MAX_NAMES} names")
     else:
-        names = [validate.required_str(body, "name", pattern=NAME_PATTERN, max_length=255)]
+        names = [validate.string(body, "name", pattern=NAME_PATTERN, max_length=255)]
     for index, name in enumerate(names):
         if len(name) > 255:
             raise ApiError.unprocessable(f"names[{index}] must be at most 255 characters")
@@ -124,7 +126,7 @@ def _names(body: JSON) -> list[str]:
 
 
 def _read_spec(body: JSON) -> _Spec:
-    size_slug = validate.required_str(body, "size")
+    size_slug = validate.string(body, "size")
     size = catalog.SIZES.get(size_slug)
     if size is None:
         raise ApiError.unprocessable("You specified an invalid size for Droplet creation.")
@@ -133,7 +135,7 @@ def _read_spec(body: JSON) -> _Spec:
     image = catalog.find_image(body["image"])
     if image is None:
         raise ApiError.unprocessable("You specified an invalid image for Droplet creation.")
-    region = _resolve_region(validate.optional_str(body, "region", ""), size)
+    region = _resolve_region(validate.string(body, "region", ""), size)
     ipv6 = validate.optional_bool(body, "ipv6", False)
     public = validate.optional_bool(body, "public_networking", True)
     if ipv6 and not public:
@@ -142,8 +144,8 @@ def _read_spec(body: JSON) -> _Spec:
         size=size,
         image=image,
         region=region,
-        tags=check_tag_names(validate.str_list(body, "tags")),
-        vpc_uuid=validate.optional_str(body, "vpc_uuid", "") or None,
+        tags=validate.tag_names(body),
+        vpc_uuid=validate.string(body, "vpc_uuid", "") or None,
         volumes=validate.str_list(body, "volumes"),
         backups=validate.optional_bool(body, "backups", False),
         ipv6=ipv6,
@@ -172,12 +174,7 @@ def _check_room(state: State, spec: _Spec, count: int) -> None:
             f"creating {count} droplet(s) will exceed your droplet limit "
             f"({state.config.droplet_limit})"
         )
-    if spec.vpc_uuid is not None:
-        vpc = state.vpcs.get(spec.vpc_uuid)
-        if vpc is None or vpc.region != spec.region:
-            raise ApiError.unprocessable(f"vpc_uuid {spec.vpc_uuid} is not a VPC in {spec.region}")
-    else:
-        vpc = state.default_vpc(spec.region)
+    vpc = state.chosen_vpc("vpc_uuid", spec.vpc_uuid, spec.region)
     # Checked up front so a batch is made whole or not at all.
     if state.free_addresses(vpc) < count:
         raise ApiError.unprocessable(f"VPC {vpc.name} has too few free addresses left")
@@ -212,20 +209,17 @@ def _new_droplet(state: State, spec: _Spec, name: str) -> Droplet:
     for volume_id in spec.volumes:
         state.volumes[volume_id].droplet_ids.append(droplet_id)
 
-    def boot(_due: float) -> None:
-        droplet.status = "active"
-        droplet.booted = True
-        droplet.pending_action = None
-
+    boot = assign(droplet, status="active", booted=True)
     latency = state.config.latencies.droplet_boot
     action = state.start_action(
-        "create", "droplet", droplet_id, spec.region, latency=latency, effect=boot
+        "create", "droplet", droplet_id, spec.region, latency=latency, effect=boot, busy=droplet
     )
-    droplet.create_action = droplet.pending_action = action.id
-    state.droplets[droplet_id] = droplet
+    droplet.create_action = action.id
+    state.droplets.add(droplet)
     return droplet
 
 
+@ROUTES("POST", "/v2/droplets")
 def create_droplets(state: State, call: Call) -> Reply:
     body = call.body()
     names = _names(body)
@@ -233,7 +227,7 @@ def create_droplets(state: State, call: Call) -> Reply:
     _check_room(state, spec, len(names))
     state.ensure_tags(spec.tags)
     made = [_new_droplet(state, spec, name) for name in names]
-    call.created.extend(f"/v2/droplets/{droplet.id}" for droplet in made)
+    call.created.extend(DROPLETS.path(droplet.id) for droplet in made)
     links = {"actions": [_create_link(call, droplet) for droplet in made]}
     if "names" in body and body["names"] is not None:
         return Reply(202, {"droplets": [droplet_json(state, d) for d in made], "links": links})
@@ -248,47 +242,7 @@ def _create_link(call: Call, droplet: Droplet) -> JSON:
 # -- read and delete ------------------------------------------------------------------------
 
 
-def list_droplets(state: State, call: Call) -> Reply:
-    tag, name = call.query.get("tag_name"), call.query.get("name")
-    kind = call.query.get("type")
-    if tag is not None and (name is not None or kind is not None):
-        raise ApiError.unprocessable("tag_name cannot be combined with name or type")
-    if kind not in (None, "droplets", "gpus"):
-        raise ApiError.bad_request("type must be droplets or gpus")
-    found = [
-        droplet
-        for droplet in state.droplets.values()
-        if (tag is None or tag in droplet.tags)
-        and (name is None or droplet.name.lower() == name.lower())
-        and kind != "gpus"  # the emulated catalog has no GPU sizes
-    ]
-    return Reply(200, paginate(call, "droplets", found, lambda d: droplet_json(state, d)))
-
-
-def get_droplet(state: State, call: Call) -> Reply:
-    droplet = state.droplet(call.int_param("droplet_id"))
-    return Reply(200, {"droplet": droplet_json(state, droplet)})
-
-
-def destroy(state: State, droplet: Droplet) -> None:
-    """Remove a droplet and let go of what referred to it, as DigitalOcean does."""
-    del state.droplets[droplet.id]
-    for volume in state.volumes.values():
-        if droplet.id in volume.droplet_ids:
-            volume.droplet_ids.remove(droplet.id)
-    for lb in state.load_balancers.values():
-        if droplet.id in lb.droplet_ids:
-            lb.droplet_ids.remove(droplet.id)
-    for firewall in state.firewalls.values():
-        if droplet.id in firewall.droplet_ids:
-            firewall.droplet_ids.remove(droplet.id)
-
-
-def delete_droplet(state: State, call: Call) -> Reply:
-    destroy(state, state.droplet(call.int_param("droplet_id")))
-    return Reply(204)
-
-
+@ROUTES("DELETE", "/v2/droplets")
 def delete_by_tag(state: State, call: Call) -> Reply:
     tag = call.query.get("tag_name")
     if not tag:
@@ -296,14 +250,41 @@ def delete_by_tag(state: State, call: Call) -> Reply:
     if tag not in state.tags:
         raise ApiError.not_found()
     for droplet in [d for d in state.droplets.values() if tag in d.tags]:
-        destroy(state, droplet)
+        _destroy(state, droplet)
     return Reply(204)
 
 
-ROUTES = (
-    Route("POST", "/v2/droplets", create_droplets),
-    Route("GET", "/v2/droplets", list_droplets),
-    Route("DELETE", "/v2/droplets", delete_by_tag),
-    Route("GET", "/v2/droplets/{droplet_id}", get_droplet),
-    Route("DELETE", "/v2/droplets/{droplet_id}", delete_droplet),
-)
+def _select(state: State, call: Call) -> list[Droplet]:
+    tag, name = call.query.get("tag_name"), call.query.get("name")
+    kind = call.query.get("type")
+    if tag is not None and (name is not None or kind is not None):
+        raise ApiError.unprocessable("tag_name cannot be combined with name or type")
+    if kind not in (None, "droplets", "gpus"):
+        raise ApiError.bad_request("type must be droplets or gpus")
+    return [
+        droplet
+        for droplet in state.droplets.values()
+        if (tag is None or tag in droplet.tags)
+        and (name is None or droplet.name.lower() == name.lower())
+        and kind != "gpus"  # the emulated catalog has no GPU sizes
+    ]
+
+
+def _destroy(state: State, droplet: Droplet) -> None:
+    """Remove a droplet and let go of what referred to it, as DigitalOcean does."""
+    del state.droplets[droplet.id]
+    holders: list[Volume | LoadBalancer | Firewall] = [
+        *state.volumes.values(),
+        *state.load_balancers.values(),
+        *state.firewalls.values(),
+    ]
+    for holder in holders:
+        if droplet.id in holder.droplet_ids:
+            holder.droplet_ids.remove(droplet.id)
+
+
+DROPLETS = Collection(
+    "droplet", "droplets", "droplet_id", lambda state: state.droplets, numeric_id, droplet_json,
+    select=_select, destroy=_destroy,
+)  # fmt: skip
+DROPLETS.serve(ROUTES)

@@ -14,12 +14,12 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from atlas_digitalocean.emulator import validate
+from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
 from atlas_digitalocean.emulator.records import Firewall
-from atlas_digitalocean.emulator.routing import Route
+from atlas_digitalocean.emulator.routing import Handler, Routes
 from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.tags import check_tag_names
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, paginate
+from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso
 
 T = TypeVar("T")
 
@@ -35,6 +35,7 @@ _PEER_LISTS: dict[str, Callable[..., list[Any]]] = {
     "kubernetes_ids": validate.str_list,
     "tags": validate.str_list,
 }
+ROUTES = Routes()
 
 
 @contextmanager
@@ -47,7 +48,7 @@ def _as_bad_request() -> Iterator[None]:
         raise ApiError.bad_request(exc.message) from exc
 
 
-def firewall_json(firewall: Firewall) -> JSON:
+def firewall_json(_state: State, firewall: Firewall) -> JSON:
     return {
         "id": firewall.id,
         "name": firewall.name,
@@ -65,7 +66,7 @@ def firewall_json(firewall: Firewall) -> JSON:
 
 
 def _ports(rule: JSON, protocol: str, where: str) -> str:
-    ports = validate.optional_str(rule, "ports", "", where=where)
+    ports = validate.string(rule, "ports", "", where=where)
     if protocol == "icmp":
         return ports or "0"
     if ports == "all":
@@ -122,8 +123,8 @@ def _read_droplets(state: State, body: JSON) -> list[int]:
     return list(dict.fromkeys(droplet_ids))
 
 
-def _read_tags(body: JSON) -> list[str]:
-    return list(dict.fromkeys(check_tag_names(validate.str_list(body, "tags"))))
+def _read_tags(_state: State, body: JSON) -> list[str]:
+    return list(dict.fromkeys(validate.tag_names(body)))
 
 
 def _check_limits(droplet_ids: list[int], tags: list[str]) -> None:
@@ -141,10 +142,12 @@ def _covered(state: State, firewall: Firewall) -> set[int]:
     return set(firewall.droplet_ids) | tagged
 
 
-def _changing(state: State, firewall: Firewall, change: Callable[[], None]) -> None:
-    """Apply ``change`` and put the firewall in ``waiting`` until the latency passes."""
+def _changing(state: State, firewall: Firewall, **values: Any) -> None:
+    """Set the firewall's attributes to ``values`` and put it in ``waiting`` until the
+    latency passes, with a pending change for every droplet it starts or stops covering."""
     before = _covered(state, firewall)
-    change()
+    for name, value in values.items():
+        setattr(firewall, name, value)
     after = _covered(state, firewall)
     firewall.pending_changes = [
         {"droplet_id": d, "removing": d not in after, "status": "waiting"}
@@ -164,54 +167,44 @@ def _changing(state: State, firewall: Firewall, change: Callable[[], None]) -> N
 # -- endpoints ------------------------------------------------------------------------------
 
 
+def _representation(state: State, body: JSON) -> dict[str, Any]:
+    """The attributes a create or an update (a PUT of the whole firewall) sets."""
+    with _as_bad_request():
+        name = validate.string(body, "name", pattern=NAME_PATTERN, max_length=255)
+        inbound, outbound = _read_rules(body)
+        droplet_ids, tags = _read_droplets(state, body), _read_tags(state, body)
+    _check_limits(droplet_ids, tags)
+    return {
+        "name": name,
+        "inbound_rules": inbound,
+        "outbound_rules": outbound,
+        "droplet_ids": droplet_ids,
+        "tags": tags,
+    }
+
+
+@ROUTES("POST", "/v2/firewalls")
 def create_firewall(state: State, call: Call) -> Reply:
-    body = call.body()
-    with _as_bad_request():
-        name = validate.required_str(body, "name", pattern=NAME_PATTERN, max_length=255)
-        inbound, outbound = _read_rules(body)
-        droplet_ids, tags = _read_droplets(state, body), _read_tags(body)
-    _check_limits(droplet_ids, tags)
-    firewall = Firewall(state.new_uuid(), name, state.now(), inbound, outbound, [], [])
-
-    def assign() -> None:
-        firewall.droplet_ids, firewall.tags = droplet_ids, tags
-
-    _changing(state, firewall, assign)
-    state.ensure_tags(tags)
-    state.firewalls[firewall.id] = firewall
-    call.created.append(f"/v2/firewalls/{firewall.id}")
-    return Reply(202, {"firewall": firewall_json(firewall)})
+    values = _representation(state, call.body())
+    firewall = Firewall(state.new_uuid(), values["name"], state.now(), [], [], [], [])
+    _changing(state, firewall, **values)
+    state.ensure_tags(values["tags"])
+    return FIREWALLS.made(state, call, firewall, 202)
 
 
-def list_firewalls(state: State, call: Call) -> Reply:
-    return Reply(200, paginate(call, "firewalls", list(state.firewalls.values()), firewall_json))
+FIREWALLS = Collection(
+    "firewall", "firewalls", "firewall_id", lambda state: state.firewalls, str, firewall_json
+)
+FIREWALLS.serve(ROUTES)
 
 
-def get_firewall(state: State, call: Call) -> Reply:
-    return Reply(200, {"firewall": firewall_json(state.firewall(call.params["firewall_id"]))})
-
-
+@ROUTES("PUT", "/v2/firewalls/{firewall_id}")
 def update_firewall(state: State, call: Call) -> Reply:
-    firewall = state.firewall(call.params["firewall_id"])
-    body = call.body()
-    with _as_bad_request():
-        name = validate.required_str(body, "name", pattern=NAME_PATTERN, max_length=255)
-        inbound, outbound = _read_rules(body)
-        droplet_ids, tags = _read_droplets(state, body), _read_tags(body)
-    _check_limits(droplet_ids, tags)
-
-    def replace() -> None:
-        firewall.name, firewall.inbound_rules, firewall.outbound_rules = name, inbound, outbound
-        firewall.droplet_ids, firewall.tags = droplet_ids, tags
-
-    _changing(state, firewall, replace)
-    state.ensure_tags(tags)
-    return Reply(200, {"firewall": firewall_json(firewall)})
-
-
-def delete_firewall(state: State, call: Call) -> Reply:
-    del state.firewalls[state.firewall(call.params["firewall_id"]).id]
-    return Reply(204)
+    firewall = FIREWALLS.find(state, call)
+    values = _representation(state, call.body())
+    _changing(state, firewall, **values)
+    state.ensure_tags(values["tags"])
+    return FIREWALLS.reply(state, firewall)
 
 
 def _merged(current: list[T], items: list[T], *, adding: bool) -> list[T]:
@@ -219,63 +212,54 @@ def _merged(current: list[T], items: list[T], *, adding: bool) -> list[T]:
     return kept + items if adding else kept
 
 
-def _edit_droplets(adding: bool) -> Callable[[State, Call], Reply]:
+# The lists of what a firewall protects: their readers, and what one entry is called.
+_TARGETS: dict[str, tuple[Callable[[State, JSON], list[Any]], str]] = {
+    "droplet_ids": (_read_droplets, "droplet"),
+    "tags": (_read_tags, "tag"),
+}
+
+
+def _edit_targets(field: str, adding: bool) -> Handler:
+    """``POST`` (adding) or ``DELETE`` of droplets or tags: the firewall keeps the others."""
+    read, noun = _TARGETS[field]
+
     def handler(state: State, call: Call) -> Reply:
-        firewall = state.firewall(call.params["firewall_id"])
+        firewall = FIREWALLS.find(state, call)
         with _as_bad_request():
-            given = _read_droplets(state, call.body())
+            given = read(state, call.body())
             if not given:
-                raise ApiError.unprocessable("droplet_ids must list at least one droplet")
-        droplet_ids = _merged(firewall.droplet_ids, given, adding=adding)
-        _check_limits(droplet_ids, firewall.tags)
-        _changing(state, firewall, lambda: setattr(firewall, "droplet_ids", droplet_ids))
+                raise ApiError.unprocessable(f"{field} must list at least one {noun}")
+        targets: dict[str, list[Any]] = {"droplet_ids": firewall.droplet_ids, "tags": firewall.tags}
+        targets[field] = _merged(targets[field], given, adding=adding)
+        _check_limits(targets["droplet_ids"], targets["tags"])
+        if adding and field == "tags":
+            state.ensure_tags(given)
+        _changing(state, firewall, **{field: targets[field]})
         return Reply(204)
 
     return handler
 
 
-def _edit_tags(adding: bool) -> Callable[[State, Call], Reply]:
+def _edit_rules(adding: bool) -> Handler:
     def handler(state: State, call: Call) -> Reply:
-        firewall = state.firewall(call.params["firewall_id"])
-        with _as_bad_request():
-            given = _read_tags(call.body())
-            if not given:
-                raise ApiError.unprocessable("tags must list at least one tag")
-        tags = _merged(firewall.tags, given, adding=adding)
-        _check_limits(firewall.droplet_ids, tags)
-        state.ensure_tags(given if adding else [])
-        _changing(state, firewall, lambda: setattr(firewall, "tags", tags))
-        return Reply(204)
-
-    return handler
-
-
-def _edit_rules(adding: bool) -> Callable[[State, Call], Reply]:
-    def handler(state: State, call: Call) -> Reply:
-        firewall = state.firewall(call.params["firewall_id"])
+        firewall = FIREWALLS.find(state, call)
         with _as_bad_request():
             inbound, outbound = _read_rules(call.body())
-
-        def edit() -> None:
-            firewall.inbound_rules = _merged(firewall.inbound_rules, inbound, adding=adding)
-            firewall.outbound_rules = _merged(firewall.outbound_rules, outbound, adding=adding)
-
-        _changing(state, firewall, edit)
+        _changing(
+            state,
+            firewall,
+            inbound_rules=_merged(firewall.inbound_rules, inbound, adding=adding),
+            outbound_rules=_merged(firewall.outbound_rules, outbound, adding=adding),
+        )
         return Reply(204)
 
     return handler
 
 
-ROUTES = (
-    Route("POST", "/v2/firewalls", create_firewall),
-    Route("GET", "/v2/firewalls", list_firewalls),
-    Route("GET", "/v2/firewalls/{firewall_id}", get_firewall),
-    Route("PUT", "/v2/firewalls/{firewall_id}", update_firewall),
-    Route("DELETE", "/v2/firewalls/{firewall_id}", delete_firewall),
-    Route("POST", "/v2/firewalls/{firewall_id}/droplets", _edit_droplets(True)),
-    Route("DELETE", "/v2/firewalls/{firewall_id}/droplets", _edit_droplets(False)),
-    Route("POST", "/v2/firewalls/{firewall_id}/tags", _edit_tags(True)),
-    Route("DELETE", "/v2/firewalls/{firewall_id}/tags", _edit_tags(False)),
-    Route("POST", "/v2/firewalls/{firewall_id}/rules", _edit_rules(True)),
-    Route("DELETE", "/v2/firewalls/{firewall_id}/rules", _edit_rules(False)),
-)
+# POST adds to what the firewall has, DELETE takes away.
+ROUTES.add("POST", "/v2/firewalls/{firewall_id}/droplets", _edit_targets("droplet_ids", True))
+ROUTES.add("DELETE", "/v2/firewalls/{firewall_id}/droplets", _edit_targets("droplet_ids", False))
+ROUTES.add("POST", "/v2/firewalls/{firewall_id}/tags", _edit_targets("tags", True))
+ROUTES.add("DELETE", "/v2/firewalls/{firewall_id}/tags", _edit_targets("tags", False))
+ROUTES.add("POST", "/v2/firewalls/{firewall_id}/rules", _edit_rules(True))
+ROUTES.add("DELETE", "/v2/firewalls/{firewall_id}/rules", _edit_rules(False))

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
 from atlas_digitalocean.emulator.records import LoadBalancer
-from atlas_digitalocean.emulator.routing import Route
+from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.tags import TAG_PATTERN
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, paginate
+from atlas_digitalocean.emulator.validate import TAG_PATTERN
+from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso
 
 ENTRY_PROTOCOLS = ("http", "https", "http2", "http3", "tcp", "udp")
 TARGET_PROTOCOLS = ("http", "https", "http2", "tcp", "udp")
@@ -44,6 +45,8 @@ _FLAGS = (
     "enable_backend_keepalive",
     "disable_lets_encrypt_dns_records",
 )
+
+ROUTES = Routes()
 
 
 def load_balancer_json(state: State, lb: LoadBalancer) -> JSON:
@@ -79,12 +82,12 @@ def _rule(rule: JSON, where: str) -> JSON:
     entry = validate.choice(rule, "entry_protocol", ENTRY_PROTOCOLS, "", where=where)
     normalised = {
         "entry_protocol": entry,
-        "entry_port": validate.required_int(rule, "entry_port", where=where, minimum=1),
+        "entry_port": validate.integer(rule, "entry_port", where=where, minimum=1),
         "target_protocol": validate.choice(
             rule, "target_protocol", TARGET_PROTOCOLS, "", where=where
         ),
-        "target_port": validate.required_int(rule, "target_port", where=where, minimum=1),
-        "certificate_id": validate.optional_str(rule, "certificate_id", "", where=where),
+        "target_port": validate.integer(rule, "target_port", where=where, minimum=1),
+        "certificate_id": validate.string(rule, "certificate_id", "", where=where),
         "tls_passthrough": validate.optional_bool(rule, "tls_passthrough", False, where=where),
     }
     if entry == "https" and not (normalised["certificate_id"] or normalised["tls_passthrough"]):
@@ -109,9 +112,9 @@ def _health_check(body: JSON) -> JSON:
                 given, key, ("http", "https", "tcp"), default, where=where
             )
         elif key == "path":
-            checked[key] = validate.optional_str(given, key, default, where=where)
+            checked[key] = validate.string(given, key, default, where=where)
         else:
-            checked[key] = validate.optional_int(given, key, default, where=where, minimum=1)
+            checked[key] = validate.integer(given, key, default, where=where, minimum=1)
     return checked
 
 
@@ -123,10 +126,8 @@ def _sticky_sessions(body: JSON) -> JSON:
         return {"type": "none"}
     return {
         "type": kind,
-        "cookie_name": validate.required_str(given, "cookie_name", where=where),
-        "cookie_ttl_seconds": validate.required_int(
-            given, "cookie_ttl_seconds", where=where, minimum=1
-        ),
+        "cookie_name": validate.string(given, "cookie_name", where=where),
+        "cookie_ttl_seconds": validate.integer(given, "cookie_ttl_seconds", where=where, minimum=1),
     }
 
 
@@ -136,7 +137,7 @@ def _settings(body: JSON) -> JSON:
         "forwarding_rules": forwarding_rules(body),
         "health_check": _health_check(body),
         "sticky_sessions": _sticky_sessions(body),
-        "http_idle_timeout_seconds": validate.optional_int(
+        "http_idle_timeout_seconds": validate.integer(
             body, "http_idle_timeout_seconds", 60, minimum=30, maximum=600
         ),
         "firewall": {
@@ -146,11 +147,11 @@ def _settings(body: JSON) -> JSON:
         **{key: validate.optional_bool(body, key, False) for key in _FLAGS},
         **{key: validate.choice(body, key, allowed, default) for key, default, allowed in _CHOICES},
     }
-    legacy = validate.optional_str(body, "size", "")
+    legacy = validate.string(body, "size", "")
     if legacy and legacy not in _LEGACY_SIZES:
         raise ApiError.unprocessable("size must be one of lb-small, lb-medium, lb-large")
     default_units = _LEGACY_SIZES.get(legacy, 1)
-    settings["size_unit"] = validate.optional_int(
+    settings["size_unit"] = validate.integer(
         body, "size_unit", default_units, minimum=1, maximum=100
     )
     if legacy:
@@ -161,7 +162,7 @@ def _settings(body: JSON) -> JSON:
 def _targets(state: State, body: JSON, region: str) -> tuple[list[int], str]:
     """``(droplet_ids, tag)``: the balancer's droplets, chosen one way or the other."""
     droplet_ids = validate.int_list(body, "droplet_ids")
-    tag = validate.optional_str(body, "tag", "", pattern=TAG_PATTERN)
+    tag = validate.string(body, "tag", "", pattern=TAG_PATTERN)
     if droplet_ids and tag:
         raise ApiError.unprocessable("droplet_ids and tag are mutually exclusive")
     for droplet_id in droplet_ids:
@@ -174,79 +175,58 @@ def _targets(state: State, body: JSON, region: str) -> tuple[list[int], str]:
 # -- endpoints ------------------------------------------------------------------------------
 
 
-def _vpc(state: State, body: JSON, region: str) -> str:
-    vpc_id = validate.optional_str(body, "vpc_uuid", "")
-    if not vpc_id:
-        return state.default_vpc(region).id
-    vpc = state.vpcs.get(vpc_id)
-    if vpc is None or vpc.region != region:
-        raise ApiError.unprocessable(f"vpc_uuid {vpc_id} is not a VPC in {region}")
-    return vpc_id
-
-
+@ROUTES("POST", "/v2/load_balancers")
 def create_load_balancer(state: State, call: Call) -> Reply:
     body = call.body()
-    region = validate.required_str(body, "region")
-    if not catalog.is_open_region(region):
-        raise ApiError.unprocessable(f"region {region!r} is not an available region")
+    region = catalog.open_region(body)
     settings = _settings(body)
     droplet_ids, tag = _targets(state, body, region)
     lb_id = state.new_uuid()
     lb = LoadBalancer(
         id=lb_id,
-        name=validate.optional_str(body, "name", f"{region}-load-balancer-{lb_id[:4]}"),
+        name=validate.string(body, "name", f"{region}-load-balancer-{lb_id[:4]}"),
         region=region,
         created_at=state.now(),
-        vpc_uuid=_vpc(state, body, region),
-        project_id=validate.optional_str(body, "project_id", state.project_uuid),
+        vpc_uuid=state.chosen_vpc("vpc_uuid", validate.string(body, "vpc_uuid", ""), region).id,
+        project_id=validate.string(body, "project_id", state.project_uuid),
         settings=settings,
         droplet_ids=droplet_ids,
         tag=tag,
     )
-    state.load_balancers[lb.id] = lb
 
     def activate(_due: float) -> None:
         lb.status, lb.ip = "active", state.public_ip()
 
     state.after(state.config.latencies.load_balancer, activate)
-    call.created.append(f"/v2/load_balancers/{lb.id}")
-    return Reply(202, {"load_balancer": load_balancer_json(state, lb)})
+    return LOAD_BALANCERS.made(state, call, lb, 202)
 
 
-def list_load_balancers(state: State, call: Call) -> Reply:
-    found = list(state.load_balancers.values())
-    return Reply(
-        200, paginate(call, "load_balancers", found, lambda lb: load_balancer_json(state, lb))
-    )
+LOAD_BALANCERS = Collection(
+    "load_balancer", "load_balancers", "lb_id", lambda state: state.load_balancers, str,
+    load_balancer_json,
+)  # fmt: skip
+LOAD_BALANCERS.serve(ROUTES)
 
 
-def get_load_balancer(state: State, call: Call) -> Reply:
-    lb = state.load_balancer(call.params["lb_id"])
-    return Reply(200, {"load_balancer": load_balancer_json(state, lb)})
-
-
+@ROUTES("PUT", "/v2/load_balancers/{lb_id}")
 def update_load_balancer(state: State, call: Call) -> Reply:
-    lb = state.load_balancer(call.params["lb_id"])
+    lb = LOAD_BALANCERS.find(state, call)
     body = call.body()
     # Region and VPC cannot change; the name has no default to go back to, so it stays.
     for key, current in (("region", lb.region), ("vpc_uuid", lb.vpc_uuid)):
-        if validate.optional_str(body, key, current) != current:
+        if validate.string(body, key, current) != current:
             raise ApiError.unprocessable(f"{key} of a load balancer cannot be changed")
     settings = _settings(body)
     lb.droplet_ids, lb.tag = _targets(state, body, lb.region)
     lb.settings = settings
-    lb.name = validate.optional_str(body, "name", lb.name)
-    lb.project_id = validate.optional_str(body, "project_id", lb.project_id)
-    return Reply(200, {"load_balancer": load_balancer_json(state, lb)})
+    lb.name = validate.string(body, "name", lb.name)
+    lb.project_id = validate.string(body, "project_id", lb.project_id)
+    return LOAD_BALANCERS.reply(state, lb)
 
 
-def delete_load_balancer(state: State, call: Call) -> Reply:
-    del state.load_balancers[state.load_balancer(call.params["lb_id"]).id]
-    return Reply(204)
-
-
+@ROUTES("POST", "/v2/load_balancers/{lb_id}/droplets")
 def add_droplets(state: State, call: Call) -> Reply:
-    lb = state.load_balancer(call.params["lb_id"])
+    lb = LOAD_BALANCERS.find(state, call)
     if lb.tag:
         raise ApiError.unprocessable("this load balancer selects droplets by tag")
     wanted = validate.int_list(call.body(), "droplet_ids")
@@ -255,37 +235,27 @@ def add_droplets(state: State, call: Call) -> Reply:
     return Reply(204)
 
 
+@ROUTES("DELETE", "/v2/load_balancers/{lb_id}/droplets")
 def remove_droplets(state: State, call: Call) -> Reply:
-    lb = state.load_balancer(call.params["lb_id"])
+    lb = LOAD_BALANCERS.find(state, call)
     gone = set(validate.int_list(call.body(), "droplet_ids"))
     lb.droplet_ids = [d for d in lb.droplet_ids if d not in gone]
     return Reply(204)
 
 
+@ROUTES("POST", "/v2/load_balancers/{lb_id}/forwarding_rules")
 def add_rules(state: State, call: Call) -> Reply:
-    lb = state.load_balancer(call.params["lb_id"])
+    lb = LOAD_BALANCERS.find(state, call)
     lb.settings["forwarding_rules"].extend(forwarding_rules(call.body()))
     return Reply(204)
 
 
+@ROUTES("DELETE", "/v2/load_balancers/{lb_id}/forwarding_rules")
 def remove_rules(state: State, call: Call) -> Reply:
-    lb = state.load_balancer(call.params["lb_id"])
+    lb = LOAD_BALANCERS.find(state, call)
     gone = forwarding_rules(call.body())
     kept = [rule for rule in lb.settings["forwarding_rules"] if rule not in gone]
     if not kept:
         raise ApiError.unprocessable("a load balancer needs at least one forwarding rule")
     lb.settings["forwarding_rules"] = kept
     return Reply(204)
-
-
-ROUTES = (
-    Route("POST", "/v2/load_balancers", create_load_balancer),
-    Route("GET", "/v2/load_balancers", list_load_balancers),
-    Route("GET", "/v2/load_balancers/{lb_id}", get_load_balancer),
-    Route("PUT", "/v2/load_balancers/{lb_id}", update_load_balancer),
-    Route("DELETE", "/v2/load_balancers/{lb_id}", delete_load_balancer),
-    Route("POST", "/v2/load_balancers/{lb_id}/droplets", add_droplets),
-    Route("DELETE", "/v2/load_balancers/{lb_id}/droplets", remove_droplets),
-    Route("POST", "/v2/load_balancers/{lb_id}/forwarding_rules", add_rules),
-    Route("DELETE", "/v2/load_balancers/{lb_id}/forwarding_rules", remove_rules),
-)

@@ -1,9 +1,13 @@
-"""The route table: (method, path template) pairs compiled to regexes, matched in order."""
+"""The route table: (method, path template) pairs compiled to regexes, matched in order.
+
+Each endpoint module keeps a :class:`Routes` and registers every handler where it is
+written, so an endpoint's template stands next to its code.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import attrs
@@ -40,6 +44,29 @@ class Route:
     @property
     def key(self) -> str:
         return f"{self.method} {self.template}"
+
+
+class Routes:
+    """One module's endpoints, in the order they were registered."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def __call__(self, method: str, template: str) -> Callable[[Handler], Handler]:
+        """Register the decorated handler for ``method template``."""
+
+        def register(handler: Handler) -> Handler:
+            self.add(method, template, handler)
+            return handler
+
+        return register
+
+    def add(self, method: str, template: str, handler: Handler) -> None:
+        """Register ``handler`` for ``method template``."""
+        self._routes.append(Route(method, template, handler))
+
+    def __iter__(self) -> Iterator[Route]:
+        return iter(self._routes)
 
 
 @attrs.frozen

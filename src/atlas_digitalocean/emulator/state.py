@@ -14,7 +14,7 @@ import random
 import string
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from atlas_digitalocean.emulator.config import EmulatorConfig
 from atlas_digitalocean.emulator.errors import ApiError
@@ -28,7 +28,18 @@ from atlas_digitalocean.emulator.records import (
     Vpc,
 )
 
-T = TypeVar("T")
+
+class _Record(Protocol):
+    @property
+    def id(self) -> Any: ...
+
+
+class _Busy(Protocol):
+    pending_action: int | None
+
+
+K = TypeVar("K")
+R = TypeVar("R", bound=_Record)
 
 Effect = Callable[[float], None]
 """A scheduled change; it receives its due time, so timestamps do not depend on when a
@@ -40,6 +51,31 @@ _VPC_POOL_START = ipaddress.IPv4Address("10.100.0.0")
 _SECRET_ALPHABET = string.ascii_lowercase + string.digits
 
 
+def assign(record: object, **values: object) -> Effect:
+    """An effect that, when due, sets the record's attributes to ``values``, in order."""
+
+    def effect(_due: float) -> None:
+        for name, value in values.items():
+            setattr(record, name, value)
+
+    return effect
+
+
+class Table(dict[K, R]):
+    """The records of one kind by id."""
+
+    def find(self, key: K) -> R:
+        """The record ``key`` names; a 404 when there is none."""
+        record = self.get(key)
+        if record is None:
+            raise ApiError.not_found()
+        return record
+
+    def add(self, record: R) -> None:
+        """Keep ``record`` under its id."""
+        self[record.id] = record
+
+
 class State:
     def __init__(
         self, config: EmulatorConfig, clock: Callable[[], float], rng: random.Random
@@ -47,14 +83,14 @@ class State:
         self.config = config
         self.rng = rng
         self._clock = clock
-        self.droplets: dict[int, Droplet] = {}
-        self.volumes: dict[str, Volume] = {}
-        self.databases: dict[str, Database] = {}
-        self.load_balancers: dict[str, LoadBalancer] = {}
-        self.firewalls: dict[str, Firewall] = {}
-        self.vpcs: dict[str, Vpc] = {}
+        self.droplets: Table[int, Droplet] = Table()
+        self.volumes: Table[str, Volume] = Table()
+        self.databases: Table[str, Database] = Table()
+        self.load_balancers: Table[str, LoadBalancer] = Table()
+        self.firewalls: Table[str, Firewall] = Table()
+        self.vpcs: Table[str, Vpc] = Table()
         self.tags: dict[str, float] = {}
-        self.actions: dict[int, Action] = {}
+        self.actions: Table[int, Action] = Table()
         self._events: list[tuple[float, int, Effect]] = []
         self._sequence = itertools.count()
         self._droplet_ids = itertools.count(rng.randrange(300_000_000, 400_000_000))
@@ -104,8 +140,11 @@ class State:
         *,
         latency: float,
         effect: Effect | None = None,
+        busy: _Busy | None = None,
     ) -> Action:
-        """Record an in-progress action that completes, applying ``effect``, after ``latency``."""
+        """Record an in-progress action that completes, applying ``effect``, after ``latency``.
+        ``busy`` is the object that runs one action at a time: its ``pending_action`` names
+        this one until it completes."""
         action = Action(
             id=next(self._action_ids),
             type=action_type,
@@ -114,39 +153,20 @@ class State:
             region=region,
             started_at=self.now(),
         )
-        self.actions[action.id] = action
+        self.actions.add(action)
 
         def complete(due: float) -> None:
             action.status = "completed"
             action.completed_at = due
+            if busy is not None:
+                busy.pending_action = None
             if effect is not None:
                 effect(due)
 
         self.after(latency, complete)
+        if busy is not None:
+            busy.pending_action = action.id
         return action
-
-    # -- lookups that answer 404 ----------------------------------------------------------------
-
-    def droplet(self, droplet_id: int) -> Droplet:
-        return _found(self.droplets.get(droplet_id))
-
-    def volume(self, volume_id: str) -> Volume:
-        return _found(self.volumes.get(volume_id))
-
-    def database(self, database_id: str) -> Database:
-        return _found(self.databases.get(database_id))
-
-    def load_balancer(self, lb_id: str) -> LoadBalancer:
-        return _found(self.load_balancers.get(lb_id))
-
-    def firewall(self, firewall_id: str) -> Firewall:
-        return _found(self.firewalls.get(firewall_id))
-
-    def vpc(self, vpc_id: str) -> Vpc:
-        return _found(self.vpcs.get(vpc_id))
-
-    def action(self, action_id: int) -> Action:
-        return _found(self.actions.get(action_id))
 
     # -- tags -----------------------------------------------------------------------------------
 
@@ -172,7 +192,7 @@ class State:
             default=not has_default,
             auto_created=auto,
         )
-        self.vpcs[vpc.id] = vpc
+        self.vpcs.add(vpc)
         return vpc
 
     def default_vpc(self, region: str) -> Vpc:
@@ -181,6 +201,16 @@ class State:
             if vpc.region == region and vpc.default:
                 return vpc
         return self.add_vpc(f"default-{region}", region, "", self.free_ip_range(), auto=True)
+
+    def chosen_vpc(self, key: str, vpc_id: str | None, region: str) -> Vpc:
+        """The VPC a create names in its field ``key``, which must be in ``region``; without
+        one, the region's default."""
+        if not vpc_id:
+            return self.default_vpc(region)
+        vpc = self.vpcs.get(vpc_id)
+        if vpc is None or vpc.region != region:
+            raise ApiError.unprocessable(f"{key} {vpc_id} is not a VPC in {region}")
+        return vpc
 
     def free_ip_range(self) -> str:
         """The next /20 in 10.0.0.0/8 that overlaps no existing VPC."""
@@ -204,9 +234,3 @@ class State:
 
     def public_ip(self) -> str:
         return str(_PUBLIC_POOL + next(self._public_hosts))
-
-
-def _found(record: T | None) -> T:
-    if record is None:
-        raise ApiError.not_found()
-    return record

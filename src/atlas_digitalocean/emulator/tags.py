@@ -6,44 +6,36 @@ they name, and a tag's resource counts are computed from what carries it right n
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
 from atlas_digitalocean.emulator import validate
+from atlas_digitalocean.emulator.collection import Collection
+from atlas_digitalocean.emulator.databases import DATABASES
+from atlas_digitalocean.emulator.droplets import DROPLETS
 from atlas_digitalocean.emulator.errors import ApiError
-from atlas_digitalocean.emulator.routing import Route
+from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State
+from atlas_digitalocean.emulator.volumes import VOLUMES
 from atlas_digitalocean.emulator.wire import JSON, Call, Reply, paginate
 
-TAG_PATTERN = r"[a-zA-Z0-9_\-:]+"
-TAG_MAX_LENGTH = 255
-
-
-def check_tag_names(names: list[str], field: str = "tags") -> list[str]:
-    """Tag names from a create body; a bad one is a 422 naming the field."""
-    for index, name in enumerate(names):
-        if len(name) > TAG_MAX_LENGTH or not re.fullmatch(TAG_PATTERN, name):
-            raise ApiError.unprocessable(f"{field}[{index}] is not a valid tag name: {name!r}")
-    return names
+ROUTES = Routes()
+# The groups of a tag's resources, in the order the API lists them.
+_GROUPS = ("droplets", "images", "volumes", "volume_snapshots", "databases")
+_TAGGABLE: tuple[Collection[Any, Any], ...] = (DROPLETS, VOLUMES, DATABASES)
+_BY_TYPE = {collection.singular: collection for collection in _TAGGABLE}
 
 
 def _tagged(state: State, name: str) -> dict[str, list[tuple[float, str]]]:
-    return {
-        "droplets": [
-            (d.created_at, f"/v2/droplets/{d.id}")
-            for d in state.droplets.values()
-            if name in d.tags
-        ],
-        "images": [],
-        "volumes": [
-            (v.created_at, f"/v2/volumes/{v.id}") for v in state.volumes.values() if name in v.tags
-        ],
-        "volume_snapshots": [],
-        "databases": [
-            (d.created_at, f"/v2/databases/{d.id}")
-            for d in state.databases.values()
-            if name in d.tags
-        ],
-    }
+    """``(created_at, path)`` of what carries the tag, by group; images and snapshots are
+    not emulated, so theirs are empty."""
+    groups: dict[str, list[tuple[float, str]]] = {group: [] for group in _GROUPS}
+    for collection in _TAGGABLE:
+        groups[collection.plural] = [
+            (record.created_at, collection.path(record.id))
+            for record in collection.table(state).values()
+            if name in record.tags
+        ]
+    return groups
 
 
 def _counted(base_url: str, items: list[tuple[float, str]]) -> JSON:
@@ -69,15 +61,17 @@ def _known_tag(state: State, call: Call) -> str:
     return name
 
 
+@ROUTES("GET", "/v2/tags")
 def list_tags(state: State, call: Call) -> Reply:
     return Reply(
         200, paginate(call, "tags", list(state.tags), lambda n: tag_json(state, call.base_url, n))
     )
 
 
+@ROUTES("POST", "/v2/tags")
 def create_tag(state: State, call: Call) -> Reply:
     name = call.body().get("name")
-    if not isinstance(name, str) or not re.fullmatch(TAG_PATTERN, name) or len(name) > 255:
+    if not (isinstance(name, str) and validate.is_tag_name(name)):
         # The one endpoint whose 400 uses the error_with_root_causes shape.
         problem = f"Error validating resource tag: tag-name {name!r} contains invalid characters"
         raise ApiError(400, "bad_request", problem, body=_root_causes(problem))
@@ -89,18 +83,18 @@ def _root_causes(problem: str) -> JSON:
     return {"error": problem, "messages": None, "root_causes": [problem]}
 
 
+@ROUTES("GET", "/v2/tags/{tag_id}")
 def get_tag(state: State, call: Call) -> Reply:
     return Reply(200, {"tag": tag_json(state, call.base_url, _known_tag(state, call))})
 
 
+@ROUTES("DELETE", "/v2/tags/{tag_id}")
 def delete_tag(state: State, call: Call) -> Reply:
     name = _known_tag(state, call)
-    tag_lists = [d.tags for d in state.droplets.values()]
-    tag_lists += [v.tags for v in state.volumes.values()]
-    tag_lists += [d.tags for d in state.databases.values()]
-    for tags in tag_lists:
-        if name in tags:
-            tags.remove(name)
+    for collection in _TAGGABLE:
+        for record in collection.table(state).values():
+            if name in record.tags:
+                record.tags.remove(name)
     del state.tags[name]
     return Reply(204)
 
@@ -110,19 +104,13 @@ def _carriers(state: State, call: Call) -> list[list[str]]:
     found = []
     for index, entry in enumerate(validate.object_list(call.body(), "resources")):
         where = f"resources[{index}]."
-        kind = validate.choice(
-            entry, "resource_type", ("droplet", "volume", "database"), "", where=where
-        )
-        resource_id = validate.required_str(entry, "resource_id", where=where)
-        if kind == "droplet":
-            found.append(state.droplet(int(resource_id) if resource_id.isdigit() else 0).tags)
-        elif kind == "volume":
-            found.append(state.volume(resource_id).tags)
-        else:
-            found.append(state.database(resource_id).tags)
+        kind = validate.choice(entry, "resource_type", _BY_TYPE, "", where=where)
+        resource_id = validate.string(entry, "resource_id", where=where)
+        found.append(_BY_TYPE[kind].lookup(state, resource_id).tags)
     return found
 
 
+@ROUTES("POST", "/v2/tags/{tag_id}/resources")
 def tag_resources(state: State, call: Call) -> Reply:
     name = _known_tag(state, call)
     for tags in _carriers(state, call):
@@ -131,19 +119,10 @@ def tag_resources(state: State, call: Call) -> Reply:
     return Reply(204)
 
 
+@ROUTES("DELETE", "/v2/tags/{tag_id}/resources")
 def untag_resources(state: State, call: Call) -> Reply:
     name = _known_tag(state, call)
     for tags in _carriers(state, call):
         if name in tags:
             tags.remove(name)
     return Reply(204)
-
-
-ROUTES = (
-    Route("GET", "/v2/tags", list_tags),
-    Route("POST", "/v2/tags", create_tag),
-    Route("GET", "/v2/tags/{tag_id}", get_tag),
-    Route("DELETE", "/v2/tags/{tag_id}", delete_tag),
-    Route("POST", "/v2/tags/{tag_id}/resources", tag_resources),
-    Route("DELETE", "/v2/tags/{tag_id}/resources", untag_resources),
-)

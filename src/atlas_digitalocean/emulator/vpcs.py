@@ -10,9 +10,10 @@ from __future__ import annotations
 import ipaddress
 
 from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
 from atlas_digitalocean.emulator.records import Vpc
-from atlas_digitalocean.emulator.routing import Route
+from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State
 from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, paginate
 
@@ -22,8 +23,10 @@ _PRIVATE_BLOCKS = tuple(
 )
 _WIDEST_PREFIX, _NARROWEST_PREFIX = 16, 28
 
+ROUTES = Routes()
 
-def vpc_json(vpc: Vpc) -> JSON:
+
+def vpc_json(_state: State, vpc: Vpc) -> JSON:
     return {
         "id": vpc.id,
         "urn": f"do:vpc:{vpc.id}",
@@ -38,7 +41,7 @@ def vpc_json(vpc: Vpc) -> JSON:
 
 def _name(state: State, body: JSON, current: Vpc | None = None) -> str:
     default = current.name if current else ""
-    name = validate.optional_str(body, "name", default, pattern=NAME_PATTERN, max_length=255)
+    name = validate.string(body, "name", default, pattern=NAME_PATTERN, max_length=255)
     if not name:
         raise ApiError.unprocessable("name is required")
     if any(v.name == name and v is not current for v in state.vpcs.values()):
@@ -47,7 +50,7 @@ def _name(state: State, body: JSON, current: Vpc | None = None) -> str:
 
 
 def _ip_range(state: State, body: JSON) -> str:
-    given = validate.optional_str(body, "ip_range", "")
+    given = validate.string(body, "ip_range", "")
     if not given:
         return state.free_ip_range()
     try:
@@ -66,24 +69,14 @@ def _ip_range(state: State, body: JSON) -> str:
     return str(network)
 
 
+@ROUTES("POST", "/v2/vpcs")
 def create_vpc(state: State, call: Call) -> Reply:
     body = call.body()
     name = _name(state, body)
-    region = validate.required_str(body, "region")
-    if not catalog.is_open_region(region):
-        raise ApiError.unprocessable(f"region {region!r} is not an available region")
-    description = validate.optional_str(body, "description", "", max_length=255)
+    region = catalog.open_region(body)
+    description = validate.string(body, "description", "", max_length=255)
     vpc = state.add_vpc(name, region, description, _ip_range(state, body))
-    call.created.append(f"/v2/vpcs/{vpc.id}")
-    return Reply(201, {"vpc": vpc_json(vpc)})
-
-
-def list_vpcs(state: State, call: Call) -> Reply:
-    return Reply(200, paginate(call, "vpcs", list(state.vpcs.values()), vpc_json))
-
-
-def get_vpc(state: State, call: Call) -> Reply:
-    return Reply(200, {"vpc": vpc_json(state.vpc(call.params["vpc_id"]))})
+    return VPCS.made(state, call, vpc, 201)
 
 
 def _make_default(state: State, vpc: Vpc, wanted: bool) -> None:
@@ -99,23 +92,25 @@ def _make_default(state: State, vpc: Vpc, wanted: bool) -> None:
 
 
 def _update(state: State, call: Call, *, full: bool) -> Reply:
-    vpc = state.vpc(call.params["vpc_id"])
+    vpc = VPCS.find(state, call)
     body = call.body()
     if full:
-        validate.required_str(body, "name")
+        validate.string(body, "name")
     name = _name(state, body, vpc)
-    description = validate.optional_str(
+    description = validate.string(
         body, "description", "" if full else vpc.description, max_length=255
     )
     _make_default(state, vpc, validate.optional_bool(body, "default", vpc.default))
     vpc.name, vpc.description = name, description
-    return Reply(200, {"vpc": vpc_json(vpc)})
+    return VPCS.reply(state, vpc)
 
 
+@ROUTES("PUT", "/v2/vpcs/{vpc_id}")
 def replace_vpc(state: State, call: Call) -> Reply:
     return _update(state, call, full=True)
 
 
+@ROUTES("PATCH", "/v2/vpcs/{vpc_id}")
 def patch_vpc(state: State, call: Call) -> Reply:
     return _update(state, call, full=False)
 
@@ -140,8 +135,9 @@ def members(state: State, vpc: Vpc) -> list[tuple[str, str, float]]:
     return found
 
 
+@ROUTES("GET", "/v2/vpcs/{vpc_id}/members")
 def list_members(state: State, call: Call) -> Reply:
-    vpc = state.vpc(call.params["vpc_id"])
+    vpc = VPCS.find(state, call)
     kind = call.query.get("resource_type")
     found = [m for m in members(state, vpc) if kind is None or m[0].startswith(f"do:{kind}:")]
     return Reply(200, paginate(call, "members", found, _member_json))
@@ -152,22 +148,15 @@ def _member_json(member: tuple[str, str, float]) -> JSON:
     return {"urn": urn, "name": name, "created_at": iso(created_at)}
 
 
-def delete_vpc(state: State, call: Call) -> Reply:
-    vpc = state.vpc(call.params["vpc_id"])
+def _destroy(state: State, vpc: Vpc) -> None:
     if vpc.default:
         raise ApiError.forbidden("A region's default VPC cannot be deleted.")
     if members(state, vpc):
         raise ApiError.forbidden("A VPC with members cannot be deleted.")
     del state.vpcs[vpc.id]
-    return Reply(204)
 
 
-ROUTES = (
-    Route("POST", "/v2/vpcs", create_vpc),
-    Route("GET", "/v2/vpcs", list_vpcs),
-    Route("GET", "/v2/vpcs/{vpc_id}", get_vpc),
-    Route("PUT", "/v2/vpcs/{vpc_id}", replace_vpc),
-    Route("PATCH", "/v2/vpcs/{vpc_id}", patch_vpc),
-    Route("DELETE", "/v2/vpcs/{vpc_id}", delete_vpc),
-    Route("GET", "/v2/vpcs/{vpc_id}/members", list_members),
+VPCS = Collection(
+    "vpc", "vpcs", "vpc_id", lambda state: state.vpcs, str, vpc_json, destroy=_destroy
 )
+VPCS.serve(ROUTES)

@@ -52,12 +52,12 @@ class Call:
         """An absolute URL on the same host the client called, as DigitalOcean's links are."""
         return f"{self.base_url}{path}"
 
-    def int_param(self, name: str) -> int:
-        """A numeric path parameter; anything else names no object, so it is a 404."""
-        raw = self.params[name]
-        if not raw.isdigit():
-            raise ApiError.not_found()
-        return int(raw)
+
+def numeric_id(raw: str) -> int:
+    """A numeric id from a path or body; anything else names no object, so it is a 404."""
+    if not raw.isdigit():
+        raise ApiError.not_found()
+    return int(raw)
 
 
 def _parse_object(content: bytes) -> JSON:

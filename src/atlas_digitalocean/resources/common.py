@@ -1,4 +1,5 @@
-"""Checks shared by the DigitalOcean resource kinds."""
+"""What the DigitalOcean resource kinds share: their declaration and the checks every kind
+(or several) makes."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from atlas.exceptions import Problem
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.declarations import CheckContext
+from atlas.providers.declarations import CheckContext, KindCheck, Pricer, ResourceKind
 from atlas_digitalocean.naming import (
     INFRA_NAME,
     NAME_RULES,
@@ -24,11 +26,51 @@ __all__ = [
     "between",
     "check_catalog_choice",
     "check_cloud_names",
+    "check_size",
+    "check_tags",
+    "count_of",
+    "kind",
     "max_bytes",
     "max_chars",
     "nearest",
     "valid_address",
 ]
+
+
+def kind(
+    type_name: str,
+    spec_class: type[Any],
+    summary: str,
+    *,
+    price: Pricer,
+    check: KindCheck | None = None,
+    replace_on: Iterable[str] = (),
+    **options: Any,
+) -> ResourceKind:
+    """A DigitalOcean resource kind. Its ``check`` runs after the one every kind shares, that
+    the names and tags DigitalOcean will be given are ones it accepts; ``options`` are the
+    other fields of :class:`~atlas.providers.ResourceKind`."""
+
+    def checked(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
+        yield from check_cloud_names(res, ctx)
+        if check is not None:
+            yield from check(res, ctx)
+
+    return ResourceKind(
+        provider="digitalocean",
+        type=type_name,
+        spec_class=spec_class,
+        summary=summary,
+        price=price,
+        check=checked,
+        replace_on=frozenset(replace_on),
+        **options,
+    )
+
+
+def count_of(res: ResourceSpec) -> int:
+    """How many objects a resource makes: a droplet's ``count``, one for any other kind."""
+    return int(getattr(res.specifications, "count", 1))
 
 
 def nearest(value: str, choices: Iterable[str], n: int = 3) -> str:
@@ -93,11 +135,26 @@ def check_catalog_choice(
         yield Problem(path, f"unknown {what} {value!r}{nearest(value, pool)}")
 
 
-def check_cloud_names(res: ResourceSpec, ctx: CheckContext, count: int = 1) -> Iterator[Problem]:
+def check_size(ctx: CheckContext, kind_name: str, size: str) -> Iterator[Problem]:
+    """``size`` must be one the price catalog knows for the kind, when there is a catalog."""
+    if ctx.catalog is not None and ctx.catalog.price(f"{kind_name}:{size}") is None:
+        sizes = ctx.catalog.variants(kind_name)  # only for the message: nearest choices
+        yield from check_catalog_choice(size, sizes, f"{kind_name} size", "specifications.size")
+
+
+def check_tags(tags: Iterable[str], path: str) -> Iterator[Problem]:
+    """Each of ``tags`` (at ``path[i]``) must be a tag DigitalOcean accepts."""
+    for i, tag in enumerate(tags):
+        if not TAG_PATTERN.match(tag):
+            yield Problem(f"{path}[{i}]", f"{tag!r} is not a valid tag")
+
+
+def check_cloud_names(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     """The names and tags DigitalOcean will be given must be ones it accepts."""
     if not INFRA_NAME.match(ctx.spec.name):
         return  # reported once, at the top
     uid = "0" * UID_LENGTH  # every uid has this length and alphabet
+    count = count_of(res)
     longest = object_name(res.type, ctx.spec.name, uid, res.name, count if count > 1 else None)
     why = NAME_RULES[res.type].refuses(longest)
     if why:

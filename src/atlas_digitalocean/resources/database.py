@@ -11,8 +11,8 @@ from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.exceptions import Problem
 from atlas.model.fields import Label, spec_field
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.declarations import CheckContext, ResourceKind
-from atlas_digitalocean.resources.common import between, check_catalog_choice, check_cloud_names
+from atlas.providers.declarations import CheckContext
+from atlas_digitalocean.resources.common import between, check_size, kind
 
 __all__ = ["ENGINES", "KIND", "DatabaseSpec"]
 
@@ -85,10 +85,7 @@ def price(spec: DatabaseSpec, lookup: PriceLookup) -> Sequence[LineItem]:
 
 def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: DatabaseSpec = res.specifications
-    yield from check_cloud_names(res, ctx)
-    if ctx.catalog is not None and ctx.catalog.price(f"database:{spec.size}") is None:
-        sizes = ctx.catalog.variants("database")  # only for the message: nearest choices
-        yield from check_catalog_choice(spec.size, sizes, "database size", "specifications.size")
+    yield from check_size(ctx, "database", spec.size)
     if spec.num_nodes > 1 and spec.size in _NO_STANDBY:
         yield Problem(
             "specifications.num_nodes",
@@ -96,14 +93,8 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
         )
 
 
-KIND = ResourceKind(
-    provider="digitalocean",
-    type="database",
-    spec_class=DatabaseSpec,
-    summary="A managed database cluster of 1 to 3 nodes.",
-    price=price,
-    check=check,
-    replace_on=frozenset({"engine", "version", "vpc"}),
-    # DigitalOcean's published schema has no way to retag a cluster.
-    retaggable=False,
-)
+# DigitalOcean's published schema has no way to retag a cluster.
+KIND = kind(
+    "database", DatabaseSpec, "A managed database cluster of 1 to 3 nodes.",
+    price=price, check=check, replace_on=("engine", "version", "vpc"), retaggable=False,
+)  # fmt: skip

@@ -11,12 +11,13 @@ from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.exceptions import Problem
 from atlas.model.fields import spec_field
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.declarations import CheckContext, ResourceKind
+from atlas.providers.declarations import CheckContext
 from atlas_digitalocean.catalog import load_offerings
 from atlas_digitalocean.resources.common import (
     between,
     check_catalog_choice,
-    check_cloud_names,
+    check_size,
+    kind,
     max_bytes,
 )
 
@@ -76,10 +77,7 @@ def price(spec: DropletSpec, lookup: PriceLookup) -> Sequence[LineItem]:
 
 def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: DropletSpec = res.specifications
-    yield from check_cloud_names(res, ctx, spec.count)
-    if ctx.catalog is not None and ctx.catalog.price(f"droplet:{spec.size}") is None:
-        sizes = ctx.catalog.variants("droplet")  # only for the message: nearest choices
-        yield from check_catalog_choice(spec.size, sizes, "droplet size", "specifications.size")
+    yield from check_size(ctx, "droplet", spec.size)
     if isinstance(spec.image, str):
         images = load_offerings().images
         yield from check_catalog_choice(spec.image, images, "image", "specifications.image")
@@ -87,12 +85,7 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
         yield Problem("specifications.image", "an image id must be a positive number")
 
 
-KIND = ResourceKind(
-    provider="digitalocean",
-    type="droplet",
-    spec_class=DropletSpec,
-    summary="A virtual machine; `count` makes several identical ones.",
-    price=price,
-    check=check,
-    replace_on=frozenset({"image", "vpc", "user_data", "ssh_keys", "monitoring"}),
-)
+KIND = kind(
+    "droplet", DropletSpec, "A virtual machine; `count` makes several identical ones.",
+    price=price, check=check, replace_on=("image", "vpc", "user_data", "ssh_keys", "monitoring"),
+)  # fmt: skip

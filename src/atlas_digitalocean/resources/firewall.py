@@ -12,9 +12,8 @@ from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.exceptions import Problem
 from atlas.model.fields import Label, spec_field
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.declarations import CheckContext, ResourceKind
-from atlas_digitalocean.naming import TAG_PATTERN
-from atlas_digitalocean.resources.common import check_cloud_names, valid_address
+from atlas.providers.declarations import CheckContext
+from atlas_digitalocean.resources.common import check_tags, count_of, kind, valid_address
 
 __all__ = ["KIND", "Endpoints", "FirewallSpec", "InboundRule", "OutboundRule"]
 
@@ -96,7 +95,6 @@ def price(_spec: FirewallSpec, lookup: PriceLookup) -> Sequence[LineItem]:
 
 def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: FirewallSpec = res.specifications
-    yield from check_cloud_names(res, ctx)
     if not spec.inbound_rules and not spec.outbound_rules:
         yield Problem("specifications", "a firewall needs at least one inbound or outbound rule")
     if len(spec.inbound_rules) + len(spec.outbound_rules) > MAX_RULES:
@@ -110,9 +108,7 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
         )
     if len(spec.tags) > MAX_TAGS:
         yield Problem("specifications.tags", f"DigitalOcean allows {MAX_TAGS} tags per firewall")
-    for j, tag in enumerate(spec.tags):
-        if not TAG_PATTERN.match(tag):
-            yield Problem(f"specifications.tags[{j}]", f"{tag!r} is not a valid tag")
+    yield from check_tags(spec.tags, "specifications.tags")
 
 
 def _check_rules(spec: FirewallSpec) -> Iterator[Problem]:
@@ -132,24 +128,17 @@ def _check_rules(spec: FirewallSpec) -> Iterator[Problem]:
             yield Problem(f"{path}.ports", f"{protocol} rules need ports ('0' or 'all' for all)")
         if ends.empty():
             yield Problem(f"{path}.{ends_name}", "name at least one address, droplet, LB or tag")
-        for j, tag in enumerate(ends.tags):
-            if not TAG_PATTERN.match(tag):
-                yield Problem(f"{path}.{ends_name}.tags[{j}]", f"{tag!r} is not a valid tag")
+        yield from check_tags(ends.tags, f"{path}.{ends_name}.tags")
 
 
 def _count(ctx: CheckContext, name: str) -> int:
     try:
-        return int(getattr(ctx.spec.resource(name).specifications, "count", 1))
+        return count_of(ctx.spec.resource(name))
     except KeyError:
         return 1
 
 
-KIND = ResourceKind(
-    provider="digitalocean",
-    type="firewall",
-    spec_class=FirewallSpec,
-    summary="A cloud firewall for droplets; free.",
-    price=price,
-    check=check,
-    taggable=False,
-)
+KIND = kind(
+    "firewall", FirewallSpec, "A cloud firewall for droplets; free.",
+    price=price, check=check, taggable=False,
+)  # fmt: skip

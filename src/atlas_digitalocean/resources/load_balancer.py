@@ -11,9 +11,9 @@ from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.exceptions import Problem
 from atlas.model.fields import spec_field
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.declarations import CheckContext, ResourceKind
+from atlas.providers.declarations import CheckContext
 from atlas_digitalocean.naming import TAG_PATTERN
-from atlas_digitalocean.resources.common import between, check_cloud_names
+from atlas_digitalocean.resources.common import between, kind
 
 __all__ = ["KIND", "ForwardingRule", "HealthCheck", "LoadBalancerSpec", "StickySessions"]
 
@@ -98,7 +98,6 @@ def price(spec: LoadBalancerSpec, lookup: PriceLookup) -> Sequence[LineItem]:
 
 def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: LoadBalancerSpec = res.specifications
-    yield from check_cloud_names(res, ctx)
     if spec.droplets and spec.tag is not None:
         yield Problem("specifications.tag", "give either droplets or tag, not both")
     if spec.tag is not None and not TAG_PATTERN.match(spec.tag):
@@ -113,13 +112,7 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
             )
 
 
-KIND = ResourceKind(
-    provider="digitalocean",
-    type="load_balancer",
-    spec_class=LoadBalancerSpec,
-    summary="A regional load balancer; priced per node.",
-    price=price,
-    check=check,
-    replace_on=frozenset({"vpc"}),
-    taggable=False,
-)
+KIND = kind(
+    "load_balancer", LoadBalancerSpec, "A regional load balancer; priced per node.",
+    price=price, check=check, replace_on=("vpc",), taggable=False,
+)  # fmt: skip

@@ -11,8 +11,8 @@ from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.exceptions import Problem
 from atlas.model.fields import spec_field
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.declarations import CheckContext, ResourceKind
-from atlas_digitalocean.resources.common import between, check_cloud_names, max_chars
+from atlas.providers.declarations import CheckContext
+from atlas_digitalocean.resources.common import between, count_of, kind, max_chars
 
 __all__ = ["KIND", "VolumeSpec"]
 
@@ -43,14 +43,13 @@ def price(spec: VolumeSpec, lookup: PriceLookup) -> Sequence[LineItem]:
 
 def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: VolumeSpec = res.specifications
-    yield from check_cloud_names(res, ctx)
     if spec.attach_to is None:
         return
     try:
         target = ctx.spec.resource(spec.attach_to)
     except KeyError:
         return  # reported with the other references
-    count = getattr(target.specifications, "count", 1)
+    count = count_of(target)
     if target.type == "droplet" and count > 1:
         yield Problem(
             "specifications.attach_to",
@@ -66,13 +65,7 @@ def shrinks(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
     return None
 
 
-KIND = ResourceKind(
-    provider="digitalocean",
-    type="volume",
-    spec_class=VolumeSpec,
-    summary="Block storage, attachable to one droplet.",
-    price=price,
-    check=check,
-    replace_on=frozenset({"filesystem_type", "description"}),
-    replace_if=shrinks,
-)
+KIND = kind(
+    "volume", VolumeSpec, "Block storage, attachable to one droplet.",
+    price=price, check=check, replace_on=("filesystem_type", "description"), replace_if=shrinks,
+)  # fmt: skip

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import attrs
 
 from atlas.cost.estimate import LineItem, PriceLookup
-from atlas.exceptions import Problem
 from atlas.model.fields import spec_field
-from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.declarations import CheckContext, ResourceKind
-from atlas_digitalocean.resources.common import check_cloud_names, max_chars
+from atlas_digitalocean.resources.common import kind, max_chars
 
 __all__ = ["KIND", "VpcSpec"]
 
@@ -56,17 +53,7 @@ def price(_spec: VpcSpec, lookup: PriceLookup) -> Sequence[LineItem]:
     return [lookup.line("VPC network", "vpc:vpc")]
 
 
-def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
-    yield from check_cloud_names(res, ctx)
-
-
-KIND = ResourceKind(
-    provider="digitalocean",
-    type="vpc",
-    spec_class=VpcSpec,
-    summary="A private network; free.",
-    price=price,
-    check=check,
-    replace_on=frozenset({"ip_range"}),
-    taggable=False,
-)
+KIND = kind(
+    "vpc", VpcSpec, "A private network; free.",
+    price=price, replace_on=("ip_range",), taggable=False,
+)  # fmt: skip
