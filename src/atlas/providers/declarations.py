@@ -131,7 +131,8 @@ class Sandbox:
 
     ``is_empty()`` says whether the fake holds nothing atlas made; ``requests()`` how many API
     calls it answered; ``faults`` (when the fake can misbehave on purpose) injects the
-    provider-neutral faults the kit needs.
+    provider-neutral faults the kit needs; ``secret`` is the credential the provider presents
+    to the fake, so the kit can check it never shows in a log, an error or a stored row.
     """
 
     provider: Provider
@@ -142,6 +143,7 @@ class Sandbox:
     #: A region the samples are valid in, and one sample per kind the provider manages.
     region: str = ""
     samples: Sequence[KindSample] = ()
+    secret: str | None = attrs.field(default=None, repr=False)
 
 
 class Faults(Protocol):
