@@ -87,8 +87,7 @@ def test_problems_have_paths(registry: atlas.ProviderRegistry) -> None:
         "resources[1].specifications.size: unknown size 'huge'; the memory cloud has large, "
         "medium, small",
         "resources[2].specifications.size_gb: must be from 1 to 4096; got 0",
-        "resources[2].specifications.attach_to: server 'app' has count 2; a disk attaches to "
-        "one server",
+        "resources[2].specifications.attach_to: 'app' is 2 servers; a disk attaches to one",
         "tags.atlas:owner: tags starting 'atlas:' are atlas's own",
     ]
 

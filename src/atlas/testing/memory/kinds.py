@@ -109,26 +109,24 @@ def check_server(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
 
 def check_disk(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: DiskSpec = res.specifications
-    if spec.attach_to is None:
-        return
-    try:
-        target = ctx.spec.resource(spec.attach_to)
-    except KeyError:
-        return  # reported with the other references
-    count = getattr(target.specifications, "count", 1)
-    if count > 1:
+    target = next((r for r in ctx.spec.resources if r.name == spec.attach_to), None)
+    # A missing or mistyped target is reported with the other references.
+    server = target.specifications if target is not None else None
+    if isinstance(server, ServerSpec) and server.count != 1:
         yield Problem(
             "specifications.attach_to",
-            f"server {spec.attach_to!r} has count {count}; a disk attaches to one server",
+            f"{spec.attach_to!r} is {server.count} servers; a disk attaches to one",
         )
 
 
-def shrinks(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
-    """Disks grow in place; a smaller one is a new disk."""
-    before, after = old.get("size_gb", 0), new.get("size_gb", 0)
-    if after < before:
-        return f"size_gb shrinks from {before} to {after} (disks only grow in place)"
-    return None
+def _grows_only(field: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]:
+    """A ``replace_if``: the field can grow in place; a smaller value means a new object."""
+
+    def shrinks(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+        before, after = old.get(field, 0), new.get(field, 0)
+        return f"{field} shrinks from {before} to {after}" if after < before else None
+
+    return shrinks
 
 
 def check_spec(spec: InfrastructureSpec, ctx: CheckContext) -> Iterator[Problem]:
@@ -167,6 +165,6 @@ DISK = ResourceKind(
     summary="A disk attachable to one server; grows in place, a shrink replaces it.",
     price=price_disk,
     check=check_disk,
-    replace_if=shrinks,
+    replace_if=_grows_only("size_gb"),
 )
 KINDS: tuple[ResourceKind, ...] = (NETWORK, SERVER, DISK)
