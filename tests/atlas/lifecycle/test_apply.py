@@ -1,104 +1,107 @@
-"""The lifecycle against the emulator: apply, plan again, update, destroy, fail and roll back."""
+"""The lifecycle on the memory cloud: apply, plan again, update, destroy, fail and roll back,
+drift and put back, resume and adopt."""
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 import attrs
-import httpx
 import pytest
-import yaml
 
 from atlas import BudgetExceededError, LockedError, Money
 from atlas.facade import AsyncAtlas
+from atlas.model.state import Owner
 from atlas.store import SQLiteStore
-from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
-from tests.conftest import EXAMPLES
+from atlas.testing.memory import MemoryCloud
+from tests.atlas.lifecycle.conftest import squat, stack
+
+SHOP = Owner("default", "shop")
 
 
-def stack() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((EXAMPLES / "stack.yaml").read_text())
-    return doc
+def ids(cloud: MemoryCloud) -> dict[str, list[str]]:
+    """Every object's id, by kind: what the cloud holds."""
+    return {
+        kind: sorted(o.id for o in cloud.objects(kind)) for kind in ("network", "server", "disk")
+    }
 
 
-async def test_apply_then_plan_again_is_empty(atlas_: AsyncAtlas, emulator: Emulator) -> None:
+async def test_apply_then_plan_again_is_empty(atlas_: AsyncAtlas, cloud: MemoryCloud) -> None:
     progress: list[str] = []
     op = await atlas_.apply(stack(), on_progress=lambda o, _: progress.append(o.current_step or ""))
     assert op.status == "completed", op.error
-    assert op.total_steps == op.completed_steps == 7
-    assert set(op.created_resources) == {"net", "web", "worker", "data", "db", "lb", "fw"}
+    assert op.total_steps == op.completed_steps == 6
+    assert set(op.created_resources) == {"net", "web", "worker", "data", "db", "dbdata"}
     view = atlas_.get("shop")
     assert view.infrastructure.status == "active"
-    assert view.infrastructure.monthly_cost == Money("149.20").amount
+    assert view.infrastructure.monthly_cost == Money("80.70").amount
     assert {r.status for r in view.resources} == {"active"}
     assert len(next(r for r in view.resources if r.name == "web").objects) == 3
-    assert any(p.startswith("create droplet") for p in progress)
+    assert {k: len(v) for k, v in ids(cloud).items()} == {"network": 1, "server": 5, "disk": 2}
+    assert "create server web" in progress
     again = await atlas_.plan(stack())
     assert again.empty
     events = [e.type for e in atlas_.store.events_of("default", op.id)]
     assert events == ["deployment.started", "deployment.completed", "infrastructure.created"]
 
 
-async def test_resize_is_planned_in_place_with_its_cost(atlas_: AsyncAtlas) -> None:
+async def test_resize_is_planned_in_place_with_its_cost(
+    atlas_: AsyncAtlas, cloud: MemoryCloud
+) -> None:
     await atlas_.apply(stack())
+    before = ids(cloud)
     doc = stack()
-    doc["resources"][2]["specifications"]["size"] = "s-4vcpu-8gb"  # worker: 24 -> 48
+    doc["resources"][2]["specifications"]["size"] = "large"  # worker: 14.60 -> 29.20
     plan = await atlas_.plan(doc)
     [change] = plan.changes
     assert (change.action, change.resource) == ("update", "worker")
-    assert change.cost_change == Money("24.00")
-    assert "specifications.size: 's-2vcpu-4gb' -> 's-4vcpu-8gb'" in change.reason
-    assert plan.cost_after - plan.cost_before == Money("24.00")
+    assert change.cost_change == Money("14.60")
+    assert "specifications.size: 'medium' -> 'large'" in change.reason
+    assert plan.cost_after - plan.cost_before == Money("14.60")
     op = await atlas_.apply(doc)
     assert op.status == "completed", op.error
     worker = next(r for r in atlas_.get("shop").resources if r.name == "worker")
-    assert worker.objects[0].attributes["size"] == "s-4vcpu-8gb"
+    assert worker.objects[0].attributes["size"] == "large"
+    assert ids(cloud) == before  # in place: the same objects
     assert (await atlas_.plan(doc)).empty
 
 
-async def test_destroy_leaves_nothing(atlas_: AsyncAtlas, emulator: Emulator) -> None:
+async def test_destroy_leaves_nothing(atlas_: AsyncAtlas, cloud: MemoryCloud) -> None:
     await atlas_.apply(stack())
     op = await atlas_.destroy("shop")
     assert op.status == "completed", op.error
-    assert emulator.is_empty()
+    assert cloud.is_empty()
     assert atlas_.get("shop").infrastructure.status == "destroyed"
     assert atlas_.get("shop").resources == ()
 
 
 async def test_failure_in_the_fourth_resource_rolls_back_only_what_it_made(
-    atlas_: AsyncAtlas, emulator: Emulator
+    atlas_: AsyncAtlas, cloud: MemoryCloud
 ) -> None:
     base = stack()
     base["resources"] = [r for r in base["resources"] if r["name"] in ("net", "worker")]
     first = await atlas_.apply(base)
     assert first.status == "completed"
     before = {r.name: r.objects for r in atlas_.get("shop").resources}
-    # Every attempt to create the database fails (more often than create attempts allow).
-    emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, method="POST", path="/v2/databases", times=10))
+    await squat(cloud, SHOP, "data")  # every attempt to create the disk "data" is refused
+    held = ids(cloud)
     op = await atlas_.apply(stack())
     assert op.status == "failed"
     assert op.error is not None
     assert "rolled back" in op.error
     after = {r.name: r.objects for r in atlas_.get("shop").resources}
     assert after == before  # nothing that existed before was touched
-    assert not emulator.objects("load_balancers")
-    assert not emulator.objects("volumes")
-    droplets = {d["name"] for d in emulator.objects("droplets")}
-    assert droplets == {"shop-worker"}
+    assert ids(cloud) == held  # what this operation made (web, db, dbdata) is gone
     events = [e.type for e in atlas_.store.events_of("default", op.id)]
     assert events == ["deployment.started", "deployment.failed"]
     assert atlas_.get("shop").infrastructure.status == "error"
 
 
-async def test_over_budget_is_refused_at_plan_time(atlas_: AsyncAtlas, emulator: Emulator) -> None:
+async def test_over_budget_is_refused_at_plan_time(atlas_: AsyncAtlas, cloud: MemoryCloud) -> None:
     doc = stack()
-    doc["budget"] = {"monthly_limit": 100}
+    doc["budget"] = {"monthly_limit": 50}
     with pytest.raises(BudgetExceededError) as info:
         await atlas_.apply(doc)
-    assert "149.20 USD" in str(info.value)
-    assert "100.00 USD" in str(info.value)
-    assert emulator.is_empty()
+    assert "80.70 USD" in str(info.value)
+    assert "50.00 USD" in str(info.value)
+    assert cloud.is_empty()
     op = await atlas_.apply(doc, allow_over_budget=True)
     assert op.status == "completed"
 
@@ -107,83 +110,81 @@ async def test_a_second_concurrent_apply_is_refused(atlas_: AsyncAtlas, store: S
     await atlas_.apply(stack())
     infra = atlas_.get("shop").infrastructure
     store.lock(infra.id, "another-operation")
-    doc = copy.deepcopy(stack())
-    doc["resources"][2]["specifications"]["size"] = "s-4vcpu-8gb"
+    doc = stack()
+    doc["resources"][2]["specifications"]["size"] = "large"
     with pytest.raises(LockedError, match="locked by operation another-operation since"):
         await atlas_.apply(doc)
 
 
 async def test_refresh_reports_drift_and_plan_puts_it_back(
-    atlas_: AsyncAtlas, emulator: Emulator
+    atlas_: AsyncAtlas, cloud: MemoryCloud
 ) -> None:
     doc = stack()
     await atlas_.apply(doc)
     resources = {r.name: r for r in atlas_.get("shop").resources}
-    worker_id = resources["worker"].objects[0].id
-    # Outside atlas: someone deletes the firewall and tags the worker by hand.
-    with httpx.Client(
-        transport=emulator.transport(),
-        base_url="https://api.digitalocean.com",
-        headers={"Authorization": "Bearer someone-else"},
-    ) as hand:
-        hand.delete(f"/v2/firewalls/{resources['fw'].objects[0].id}").raise_for_status()
-        hand.post("/v2/tags", json={"name": "oops"}).raise_for_status()
-        hand.post(
-            "/v2/tags/oops/resources",
-            json={"resources": [{"resource_id": worker_id, "resource_type": "droplet"}]},
-        ).raise_for_status()
+    # Outside atlas: someone deletes the disk "dbdata" and resizes the worker by hand.
+    cloud.faults.delete_outside("disk", resources["dbdata"].objects[0].id)
+    cloud.faults.change_outside("server", resources["worker"].objects[0].id)
     drift = {d.resource: d for d in await atlas_.refresh("shop")}
-    assert set(drift) == {"fw", "worker"}
-    assert drift["fw"].kind == "deleted"
+    assert set(drift) == {"dbdata", "worker"}
+    assert drift["dbdata"].kind == "deleted"
     assert drift["worker"].kind == "changed"
-    assert "oops" in drift["worker"].details[0]
+    worker = resources["worker"].objects[0].name
+    assert list(drift["worker"].details) == [f"{worker} is small, the spec says medium"]
     plan = await atlas_.plan(doc, refresh=True)
-    assert {c.resource: c.action for c in plan.changes} == {"fw": "replace", "worker": "update"}
+    assert {c.resource: c.action for c in plan.changes} == {"dbdata": "replace", "worker": "update"}
     op = await atlas_.apply(doc)
     assert op.status == "completed", op.error
     assert (await atlas_.plan(doc, refresh=True)).empty
+    assert {o.attributes["size"] for o in cloud.objects("server") if "worker" in o.name} == {
+        "medium"
+    }
 
 
 async def test_resume_takes_over_an_unfinished_operation(
-    atlas_: AsyncAtlas, emulator: Emulator, store: SQLiteStore
+    atlas_: AsyncAtlas, cloud: MemoryCloud
 ) -> None:
-    op = await atlas_.apply(stack(), timeouts={"database": 1.0})
+    # Disks take 3 s to be ready here: a 1 s timeout stops the operation while they settle.
+    op = await atlas_.apply(stack(), timeouts={"disk": 1.0})
     assert op.status == "failed"
     assert "resume" in (op.error or "")
-    db = next(r for r in atlas_.get("shop").resources if r.name == "db")
-    assert db.objects  # the id was kept for the resume
+    data = next(r for r in atlas_.get("shop").resources if r.name == "data")
+    assert data.objects  # the id was kept for the resume
     again = await atlas_.resume(op.id)
     assert again.status == "completed", again.error
-    assert len(emulator.objects("databases")) == 1
+    assert len(cloud.objects("disk")) == 2
+    resumed = next(r for r in atlas_.get("shop").resources if r.name == "data")
+    assert [o.id for o in resumed.objects] == [o.id for o in data.objects]  # finished, not redone
 
 
-async def test_fourth_of_six_fails_and_only_this_operations_work_is_undone(
-    atlas_: AsyncAtlas, emulator: Emulator
+async def test_the_fifth_of_six_fails_and_only_this_operations_work_is_undone(
+    atlas_: AsyncAtlas, cloud: MemoryCloud
 ) -> None:
     # Something that existed before: another infrastructure in the same account.
     other = stack()
     other["name"] = "other"
     other["resources"] = [r for r in other["resources"] if r["name"] in ("net", "worker")]
-    other["resources"][0]["specifications"]["ip_range"] = "10.30.0.0/20"
     assert (await atlas_.apply(other)).status == "completed"
-    before = {k: [o["id"] for o in emulator.objects(k)] for k in ("droplets", "vpcs")}
+    await squat(cloud, SHOP, "data")
+    before = ids(cloud)
 
-    six = stack()
-    six["resources"] = [r for r in six["resources"] if r["name"] != "data"]
-    names = [r["name"] for r in six["resources"]]
-    assert names == ["net", "web", "worker", "db", "lb", "fw"]
-    emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, method="POST", path="/v2/databases", times=10))
-    op = await atlas_.apply(six)
+    op = await atlas_.apply(stack())
 
     steps = atlas_.store.steps(op.id)
-    assert [s.resource for s in steps] == names
-    assert steps[3].status == "failed", (op.error, [(s.resource, s.status, s.error) for s in steps])
+    # Steps follow the dependencies: the disk "data" waits for its server, "db" does not.
+    assert [(s.resource, s.status) for s in steps] == [
+        ("net", "rolled_back"),
+        ("web", "rolled_back"),
+        ("worker", "rolled_back"),
+        ("db", "rolled_back"),
+        ("data", "failed"),
+        ("dbdata", "rolled_back"),  # in the same wave as "data": made, then undone
+    ]
+    assert "a disk called 'shop-data-" in (steps[4].error or "")
     assert op.status == "failed"
     assert "rolled back what this operation created: " in (op.error or "")
     assert atlas_.get("shop").resources == ()
-    after = {k: [o["id"] for o in emulator.objects(k)] for k in ("droplets", "vpcs")}
-    assert after == before  # only what existed before is left, untouched
-    assert not emulator.objects("databases")
+    assert ids(cloud) == before  # only what existed before is left, untouched
     assert [e.type for e in atlas_.store.events_of("default", op.id)] == [
         "deployment.started",
         "deployment.failed",
@@ -191,11 +192,12 @@ async def test_fourth_of_six_fails_and_only_this_operations_work_is_undone(
 
 
 async def test_a_create_applied_but_not_recorded_is_adopted_not_repeated(
-    atlas_: AsyncAtlas, emulator: Emulator, store: SQLiteStore
+    atlas_: AsyncAtlas, cloud: MemoryCloud, store: SQLiteStore
 ) -> None:
     """The crash window between the provider applying a create and atlas recording its id:
     the intent row (status creating, no ids) must lead to adoption, never a second object."""
     await atlas_.apply(stack())
+    made = ids(cloud)
     infra = atlas_.get("shop").infrastructure
     db = next(r for r in store.list_resources(infra.id) if r.name == "db")
     store.save_resource(attrs.evolve(db, status="creating", objects=()))  # ids never recorded
@@ -203,6 +205,6 @@ async def test_a_create_applied_but_not_recorded_is_adopted_not_repeated(
     assert "db" not in {d.resource for d in drift}  # not mistaken for a deletion
     op = await atlas_.apply(stack())
     assert op.status == "completed", op.error
-    assert len(emulator.objects("databases")) == 1
+    assert ids(cloud) == made
     adopted = next(r for r in atlas_.get("shop").resources if r.name == "db")
     assert adopted.objects[0].id == db.objects[0].id

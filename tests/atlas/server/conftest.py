@@ -1,4 +1,4 @@
-"""The service in process: an in-memory store, the DigitalOcean emulator as the cloud on a
+"""The service in process: an in-memory store, the memory cloud (atlas.testing.memory) on a
 fake clock, JWT authentication, and a client whose every response is checked against the
 OpenAPI document."""
 
@@ -16,34 +16,29 @@ import pytest
 from starlette.applications import Starlette
 
 from atlas.credentials import Secret
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, Timing
 from atlas.server import AuthConfig, Settings, create_app
 from atlas.store import SQLiteStore
-from atlas_digitalocean.emulator import Emulator, EmulatorConfig, ManualClock
-from atlas_digitalocean.ops.base import OpsSettings
-from atlas_digitalocean.provider import DigitalOceanProvider
+from atlas.testing import memory
+from atlas.testing.memory import ManualClock, MemoryCloud, MemoryProvider
 from tests.atlas.server.conformance import Conformance
 
 SECRET = "test-shared-secret-" + "x" * 64  # made up, long enough for HS512 too
-TOKEN = "dop_v1_" + "ab12" * 16  # made up
+TOKEN = "mem_" + "ab12" * 8  # made up; the only token the test cloud accepts
 
+#: 22.00 a month: two small servers at 7.30 and a 74 GB disk at 0.10 a GB.
 SPEC: dict[str, Any] = {
     "name": "shop",
-    "provider": "digitalocean",
-    "region": "fra1",
+    "provider": "memory",
+    "region": "mem-1",
     "resources": [
-        {"type": "vpc", "name": "net", "specifications": {"ip_range": "10.20.0.0/20"}},
+        {"type": "network", "name": "net", "specifications": {"ip_range": "10.20.0.0/20"}},
         {
-            "type": "droplet",
+            "type": "server",
             "name": "web",
-            "specifications": {
-                "size": "s-1vcpu-1gb",
-                "image": "ubuntu-24-04-x64",
-                "count": 2,
-                "vpc": "net",
-            },
+            "specifications": {"size": "small", "image": "debian-12", "count": 2, "network": "net"},
         },
-        {"type": "volume", "name": "data", "specifications": {"size_gigabytes": 100}},
+        {"type": "disk", "name": "data", "specifications": {"size_gb": 74}},
     ],
     "tags": {"env": "test"},
 }
@@ -73,55 +68,43 @@ def bearer(workspace: str = "ws-a", **kwargs: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(workspace, **kwargs)}"}
 
 
+@pytest.fixture(scope="session")
+def registry() -> ProviderRegistry:
+    """The memory plugin alone (the server's tests need no real cloud's plugin)."""
+    return memory.registry()
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
 
 
 @pytest.fixture
-def emulator(clock: ManualClock) -> Emulator:
-    config = EmulatorConfig(
-        latency_scale=1.0, seed=7, droplet_limit=100, default_vpc_regions=("fra1",)
-    )
-    return Emulator(config, clock=clock)
+def cloud(clock: ManualClock) -> MemoryCloud:
+    return MemoryCloud(clock=clock, tokens=[TOKEN])
 
 
-def emulator_provider(
-    emulator: Emulator, clock: ManualClock, **kwargs: Any
-) -> DigitalOceanProvider:
-    async def sleep(seconds: float) -> None:
-        clock.advance(seconds)
-        await asyncio.sleep(0)  # let the event loop serve requests meanwhile
-
+def cloud_provider(cloud: MemoryCloud, **kwargs: Any) -> MemoryProvider:
+    """A provider on ``cloud``: its waits move the cloud's manual clock and yield to the event
+    loop, so the app serves requests meanwhile."""
     kwargs.setdefault("token", TOKEN)
-    return DigitalOceanProvider(
-        transport=emulator.transport(),
-        env={},
-        settings=OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep),
-        **kwargs,
-    )
+    return MemoryProvider(cloud, **kwargs)
 
 
-def gated_provider(
-    emulator: Emulator, clock: ManualClock, gate: asyncio.Event
-) -> DigitalOceanProvider:
-    """The emulator's provider, whose waits hang until ``gate`` is set."""
+def gated_provider(cloud: MemoryCloud, clock: ManualClock, gate: asyncio.Event) -> MemoryProvider:
+    """A provider on ``cloud`` whose waits hang until ``gate`` is set."""
 
     async def sleep(seconds: float) -> None:
         await gate.wait()
-        clock.advance(seconds)
+        await clock.sleep(seconds)
 
-    return DigitalOceanProvider(
-        TOKEN,
-        transport=emulator.transport(),
-        env={},
-        settings=OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep),
-    )
+    timing = Timing(poll_interval=1.0, visibility_grace=30.0, clock=clock, sleep=sleep)
+    return MemoryProvider(cloud, token=TOKEN, timing=timing)
 
 
 @pytest.fixture
-def provider(emulator: Emulator, clock: ManualClock) -> DigitalOceanProvider:
-    return emulator_provider(emulator, clock)
+def provider(cloud: MemoryCloud) -> MemoryProvider:
+    return cloud_provider(cloud)
 
 
 @pytest.fixture
@@ -134,14 +117,14 @@ MakeSettings = Callable[..., Settings]
 
 @pytest.fixture
 def make_settings(
-    store: SQLiteStore, registry: ProviderRegistry, provider: DigitalOceanProvider
+    store: SQLiteStore, registry: ProviderRegistry, provider: MemoryProvider
 ) -> MakeSettings:
     def make(**overrides: Any) -> Settings:
         base: dict[str, Any] = {
             "store": store,
             "registry": registry,
             "auth": AuthConfig(jwt_secret=Secret(SECRET)),
-            "shared_providers": {"digitalocean": provider},
+            "shared_providers": {"memory": provider},
             "watch_interval": 0.01,
             "event_interval": 0.05,
         }

@@ -13,7 +13,7 @@ from atlas.credentials import Secret
 from atlas.exceptions import CredentialsError
 from atlas.server import create_app
 from atlas.store import SQLiteStore
-from atlas_digitalocean.emulator import Emulator, ManualClock
+from atlas.testing.memory import ManualClock, MemoryCloud
 from tests.atlas.server.conftest import (
     MakeSettings,
     Served,
@@ -24,11 +24,11 @@ from tests.atlas.server.conftest import (
 )
 
 
-async def interrupt(make_settings: MakeSettings, emulator: Emulator, clock: ManualClock) -> str:
+async def interrupt(make_settings: MakeSettings, cloud: MemoryCloud, clock: ManualClock) -> str:
     """Start creating the spec and shut down while its resources are waited for; the id of
     the operation left behind."""
-    gated = gated_provider(emulator, clock, asyncio.Event())
-    app = create_app(make_settings(shared_providers={"digitalocean": gated}))
+    gated = gated_provider(cloud, clock, asyncio.Event())
+    app = create_app(make_settings(shared_providers={"memory": gated}))
     async with app.router.lifespan_context(app), Served(app).client(bearer()) as c:
         r = await c.post("/api/v1/infrastructure", json=spec())
         assert r.status_code == 201
@@ -37,15 +37,14 @@ async def interrupt(make_settings: MakeSettings, emulator: Emulator, clock: Manu
     return operation_id
 
 
-def census(emulator: Emulator) -> dict[str, int]:
-    kinds = ("droplets", "volumes", "vpcs")
-    return {k: len([o for o in emulator.objects(k) if not o.get("default")]) for k in kinds}
+def census(cloud: MemoryCloud) -> dict[str, int]:
+    return {k: len(cloud.objects(k)) for k in ("server", "disk", "network")}
 
 
 async def test_shutdown_leaves_the_operation_to_the_next_start(
-    make_settings: MakeSettings, store: SQLiteStore, emulator: Emulator, clock: ManualClock
+    make_settings: MakeSettings, store: SQLiteStore, cloud: MemoryCloud, clock: ManualClock
 ) -> None:
-    operation_id = await interrupt(make_settings, emulator, clock)
+    operation_id = await interrupt(make_settings, cloud, clock)
     interrupted = store.get_operation("ws-a", operation_id)
     assert interrupted is not None
     assert interrupted.status == "in_progress"
@@ -62,21 +61,21 @@ async def test_shutdown_leaves_the_operation_to_the_next_start(
         assert done["status"] == "completed"
         infra = (await c.get("/api/v1/infrastructure/shop")).json()["infrastructure"]
     assert infra["status"] == "active"
-    assert census(emulator) == {"droplets": 2, "volumes": 1, "vpcs": 1}  # nothing made twice
+    assert census(cloud) == {"server": 2, "disk": 1, "network": 1}  # nothing made twice
     assert store.unfinished_operations() == []
 
 
 async def test_a_resume_that_cannot_start_is_logged_and_kept(
     make_settings: MakeSettings,
     store: SQLiteStore,
-    emulator: Emulator,
+    cloud: MemoryCloud,
     clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    operation_id = await interrupt(make_settings, emulator, clock)
+    operation_id = await interrupt(make_settings, cloud, clock)
 
     def no_credentials(name: str, jwt: Secret | None) -> Any:
-        raise CredentialsError("no DigitalOcean API token found", sources_tried=["env X: not set"])
+        raise CredentialsError("no memory cloud token found", sources_tried=["env X: not set"])
 
     second = create_app(make_settings(shared_providers={}, provider_factory=no_credentials))
     with caplog.at_level(logging.INFO, logger="atlas.server"):
@@ -93,9 +92,9 @@ async def test_a_resume_that_cannot_start_is_logged_and_kept(
 
 
 async def test_resume_can_be_turned_off(
-    make_settings: MakeSettings, store: SQLiteStore, emulator: Emulator, clock: ManualClock
+    make_settings: MakeSettings, store: SQLiteStore, cloud: MemoryCloud, clock: ManualClock
 ) -> None:
-    await interrupt(make_settings, emulator, clock)
+    await interrupt(make_settings, cloud, clock)
     second = create_app(make_settings(resume=False))
     async with second.router.lifespan_context(second):
         assert second.state.service.operations.running == 0

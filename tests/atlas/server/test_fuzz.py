@@ -1,8 +1,8 @@
 """The OpenAPI document fuzzed against the app (schemathesis): no 5xx, and every response
 conforms to the document: status, headers, content type and body.
 
-Requests are generated from the document itself, with a valid JWT; the cloud is the
-emulator on a fake clock, so a spec that validates really is applied in the background.
+Requests are generated from the document itself, with a valid JWT; the cloud is the memory
+cloud on a fake clock, so a spec that validates really is applied in the background.
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance, use_after_free
 from starlette.applications import Starlette
 
-import atlas_digitalocean.plugin
 from atlas.credentials import Secret
-from atlas.plugins import get_plugin_manager
-from atlas.providers import ProviderRegistry
 from atlas.server import AuthConfig, Settings, create_app
 from atlas.store import SQLiteStore
-from atlas_digitalocean.emulator import Emulator, EmulatorConfig, ManualClock
-from tests.atlas.server.conftest import SECRET, emulator_provider, token
+from atlas.testing import memory
+from atlas.testing.memory import Latencies, ManualClock, MemoryCloud
+from tests.atlas.server.conftest import SECRET, TOKEN, cloud_provider, token
 
 #: Per operation: enough to find a broken schema or a 5xx, few enough to stay under a minute.
 EXAMPLES = 100
@@ -38,17 +36,17 @@ SPEC_BODIES = {"create_infrastructure", "update_infrastructure", "plan", "estima
 
 
 def _app() -> Starlette:
-    registry = ProviderRegistry.from_plugin_manager(
-        get_plugin_manager(plugins=[atlas_digitalocean.plugin], autoload=False)
+    # Instant transitions and no rate limit: each generated call is answered the same way
+    # however many came before it.
+    cloud = MemoryCloud(
+        clock=ManualClock(), tokens=[TOKEN], latencies=Latencies().scaled(0), rate_limit=None
     )
-    clock = ManualClock()
-    emulator = Emulator(EmulatorConfig(latency_scale=0, seed=11), clock=clock)
     return create_app(
         Settings(
             store=SQLiteStore(":memory:"),
-            registry=registry,
+            registry=memory.registry(),
             auth=AuthConfig(jwt_secret=Secret(SECRET)),
-            shared_providers={"digitalocean": emulator_provider(emulator, clock)},
+            shared_providers={"memory": cloud_provider(cloud)},
             watch_interval=0.01,
         )
     )

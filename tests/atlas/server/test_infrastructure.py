@@ -1,19 +1,24 @@
-"""The infrastructure routes against the emulator: create, follow, read back, change, destroy."""
+"""The infrastructure routes against the memory cloud: create, follow, read back, change,
+destroy."""
 
 from __future__ import annotations
 
+import attrs
 import httpx
 import pytest
 
 from atlas.exceptions import SpecValidationError
+from atlas.model.state import Owner
 from atlas.providers import ProviderRegistry
+from atlas.server import create_app
 from atlas.spec.validate import validate_spec
-from atlas_digitalocean.emulator import Emulator
-from tests.atlas.server.conftest import created, spec, wait_for
+from atlas.testing.memory import MemoryCloud, NewObject
+from atlas.testing.memory.handlers import MemoryHandler
+from tests.atlas.server.conftest import TOKEN, MakeSettings, Served, bearer, created, spec, wait_for
 
 
 async def test_create_answers_at_once_then_the_operation_completes(
-    client: httpx.AsyncClient, emulator: Emulator
+    client: httpx.AsyncClient, cloud: MemoryCloud
 ) -> None:
     r = await client.post("/api/v1/infrastructure", json=spec())
     assert r.status_code == 201
@@ -27,7 +32,7 @@ async def test_create_answers_at_once_then_the_operation_completes(
     assert done["status"] == "completed"
     assert done["completed_steps"] == done["total_steps"] == 3
     assert set(done["created_resources"]) == {"net", "web", "data"}
-    assert done["cost_change"] == 22.0  # 2 x $6 droplets + 100 GB at $0.10
+    assert done["cost_change"] == 22.0  # 2 x $7.30 servers + 74 GB at $0.10
 
     infra = (await client.get(f"/api/v1/infrastructure/{op['infrastructure_id']}")).json()
     infra = infra["infrastructure"]
@@ -37,9 +42,9 @@ async def test_create_answers_at_once_then_the_operation_completes(
     web = next(r for r in infra["resources"] if r["name"] == "web")
     assert web["status"] == "active"
     assert len(web["provider_ids"]) == 2
-    assert web["monthly_cost"] == 12.0
+    assert web["monthly_cost"] == 14.6
     assert {o["id"] for o in web["objects"]} == set(web["provider_ids"])
-    assert len(emulator.objects("droplets")) == 2
+    assert len(cloud.objects("server")) == 2
 
 
 async def test_read_by_name_lists_and_pages(client: httpx.AsyncClient) -> None:
@@ -71,19 +76,21 @@ async def test_a_second_create_with_the_same_name_is_a_conflict(client: httpx.As
     assert r.json()["infrastructure_id"] == infra["id"]
 
 
-async def test_update_resizes_in_place(client: httpx.AsyncClient, emulator: Emulator) -> None:
+async def test_update_resizes_in_place(client: httpx.AsyncClient, cloud: MemoryCloud) -> None:
     infra = await created(client)
+    [before] = cloud.objects("network")
     doc = spec()
-    doc["resources"][1]["specifications"]["size"] = "s-1vcpu-2gb"  # $6 -> $12 each
+    doc["resources"][1]["specifications"]["size"] = "medium"  # $7.30 -> $14.60 each
     del doc["name"]  # the name may be left out: it is the infrastructure's
     r = await client.put(f"/api/v1/infrastructure/{infra['id']}", json=doc)
     assert r.status_code == 200, r.text
     op = await wait_for(client, r.json()["operation"]["id"])
     assert op["status"] == "completed"
-    assert op["cost_change"] == 12.0
+    assert op["cost_change"] == 14.6
     again = (await client.get(f"/api/v1/infrastructure/{infra['id']}")).json()["infrastructure"]
-    assert again["estimated_monthly_cost"] == 34.0
-    assert {d["size_slug"] for d in emulator.objects("droplets")} == {"s-1vcpu-2gb"}
+    assert again["estimated_monthly_cost"] == 36.6
+    assert {o.attributes["size"] for o in cloud.objects("server")} == {"medium"}
+    assert cloud.objects("network") == [before]  # in place: nothing else was touched
 
 
 async def test_update_cannot_rename_or_move_to_another_provider(
@@ -96,13 +103,30 @@ async def test_update_cannot_rename_or_move_to_another_provider(
     r = await client.put(f"/api/v1/infrastructure/{infra['id']}", json=spec(provider="aws"))
     assert r.status_code == 422
     assert [p["path"] for p in r.json()["problems"]] == ["provider"]  # not installed, here
-    r = await client.put(f"/api/v1/infrastructure/{infra['id']}", json=spec(provider="do"))
-    assert r.status_code == 200  # an alias is the same provider
-    await wait_for(client, r.json()["operation"]["id"])
+
+
+async def test_an_alias_of_the_provider_is_the_same_provider(
+    make_settings: MakeSettings, registry: ProviderRegistry
+) -> None:
+    # The memory provider has no alias of its own: the same provider, registered with one.
+    info = attrs.evolve(registry.get("memory"), aliases=("mem",))
+    catalog = registry.catalog("memory")
+    assert catalog is not None
+    aliased = ProviderRegistry(
+        {"memory": info}, {"memory": registry.kinds("memory")}, {"memory": catalog}
+    )
+    async with Served(create_app(make_settings(registry=aliased))).client(bearer()) as c:
+        infra = await created(c)
+        r = await c.put(f"/api/v1/infrastructure/{infra['id']}", json=spec(provider="mem"))
+        assert r.status_code == 200, r.text
+        op = await wait_for(c, r.json()["operation"]["id"])
+        assert (op["status"], op["total_steps"]) == ("completed", 0)
+        again = (await c.get(f"/api/v1/infrastructure/{infra['id']}")).json()["infrastructure"]
+    assert again["provider"] == "memory"
 
 
 async def test_delete_destroys_and_stats_follow(
-    client: httpx.AsyncClient, emulator: Emulator
+    client: httpx.AsyncClient, cloud: MemoryCloud
 ) -> None:
     infra = await created(client)
     stats = (await client.get("/api/v1/stats")).json()["stats"]
@@ -121,7 +145,7 @@ async def test_delete_destroys_and_stats_follow(
     assert (op["kind"], op["status"], op["cost_change"]) == ("destroy", "completed", -22.0)
     gone = (await client.get(f"/api/v1/infrastructure/{infra['id']}")).json()["infrastructure"]
     assert (gone["status"], gone["resources"]) == ("destroyed", [])
-    assert emulator.is_empty()
+    assert cloud.is_empty()
     stats = (await client.get("/api/v1/stats")).json()["stats"]
     assert (stats["total_infrastructures"], stats["estimated_monthly_cost"]) == (0, 0.0)
     ops = (await client.get(f"/api/v1/infrastructure/{infra['id']}/operations")).json()
@@ -170,9 +194,7 @@ async def test_over_budget_is_refused_unless_allowed(client: httpx.AsyncClient) 
     assert (await wait_for(client, r.json()["operation"]["id"]))["status"] == "completed"
 
 
-async def test_a_change_while_an_operation_runs_is_locked(
-    client: httpx.AsyncClient, emulator: Emulator
-) -> None:
+async def test_a_change_while_an_operation_runs_is_locked(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/infrastructure", json=spec())
     infra_id = r.json()["infrastructure"]["id"]
     # The first operation is still running: a second one is refused, naming the holder.
@@ -184,11 +206,12 @@ async def test_a_change_while_an_operation_runs_is_locked(
 
 
 async def test_a_provider_failure_fails_the_operation_not_the_request(
-    client: httpx.AsyncClient, emulator: Emulator
+    client: httpx.AsyncClient, cloud: MemoryCloud
 ) -> None:
-    from atlas_digitalocean.emulator import Fault, FaultKind
-
-    emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, method="POST", path="/v2/volumes", times=10))
+    # A disk made outside atlas holds the name atlas gives "data": the cloud refuses the
+    # create (disk names are unique), as a cloud refuses what it will not do.
+    name = MemoryHandler.base_name(Owner("ws-a", "shop"), "data")
+    await cloud.create(TOKEN, "disk", [NewObject(name, attributes={"size_gb": 1})])
     r = await client.post("/api/v1/infrastructure", json=spec())
     assert r.status_code == 201
     op = await wait_for(client, r.json()["operation"]["id"])

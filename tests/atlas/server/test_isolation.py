@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from atlas.server.openapi import OPERATIONS, Op
-from atlas_digitalocean.emulator import Emulator
+from atlas.testing.memory import MemoryCloud
 from tests.atlas.server.conftest import created, spec
 
 ID_ROUTES = [op for op in OPERATIONS if "{id}" in op.path]
@@ -37,13 +37,13 @@ async def _call(client: httpx.AsyncClient, op: Op, key: str) -> tuple[int, dict[
 
 @pytest.mark.parametrize("op", ID_ROUTES, ids=lambda op: f"{op.method} {op.path}")
 async def test_a_foreign_id_answers_like_a_missing_one(
-    op: Op, client: httpx.AsyncClient, other: httpx.AsyncClient, emulator: Emulator
+    op: Op, client: httpx.AsyncClient, other: httpx.AsyncClient, cloud: MemoryCloud
 ) -> None:
     infra = await created(client)
     [operation] = (await client.get(f"/api/v1/infrastructure/{infra['id']}/operations")).json()[
         "operations"
     ]
-    objects = emulator.objects("droplets")
+    objects = cloud.objects("server")
     foreign = [infra["id"], infra["name"]] if "infrastructure" in op.path else [operation["id"]]
     missing = await _call(other, op, "0b9d7c52-0000-4000-8000-000000000000")
     assert missing[0] == 404
@@ -53,7 +53,7 @@ async def test_a_foreign_id_answers_like_a_missing_one(
     # Nothing of the first workspace moved.
     again = (await client.get(f"/api/v1/infrastructure/{infra['id']}")).json()["infrastructure"]
     assert again == infra
-    assert emulator.objects("droplets") == objects
+    assert cloud.objects("server") == objects
     ops = (await client.get(f"/api/v1/infrastructure/{infra['id']}/operations")).json()
     assert ops["count"] == 1
 
@@ -64,11 +64,9 @@ async def test_lists_and_stats_show_only_the_callers_workspace(
     await created(client)
     assert (await other.get("/api/v1/infrastructure")).json()["count"] == 0
     assert (await other.get("/api/v1/stats")).json()["stats"]["total_infrastructures"] == 0
-    # The same name in another workspace is another infrastructure (the same cloud account
-    # here, so another private network range).
-    doc = spec()
-    doc["resources"][0]["specifications"]["ip_range"] = "10.30.0.0/20"
-    theirs = await created(other, doc)
+    # The same name in another workspace is another infrastructure (in the same cloud account
+    # here, its objects named apart by the workspace's owner mark).
+    theirs = await created(other, spec())
     mine = (await client.get("/api/v1/infrastructure/shop")).json()["infrastructure"]
     assert theirs["id"] != mine["id"]
     assert (theirs["workspace_id"], mine["workspace_id"]) == ("ws-b", "ws-a")

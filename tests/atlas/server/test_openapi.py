@@ -57,9 +57,9 @@ def test_security_follows_the_configuration(make_settings: MakeSettings) -> None
 
 def test_the_spec_schema_names_the_registered_providers_and_kinds(app: Starlette) -> None:
     spec = app.state.service.document["components"]["schemas"]["InfrastructureSpec"]
-    assert spec["properties"]["provider"]["enum"] == ["digitalocean", "do"]
+    assert spec["properties"]["provider"]["enum"] == ["memory"]
     kinds = spec["properties"]["resources"]["items"]["properties"]["type"]["enum"]
-    assert kinds == ["database", "droplet", "firewall", "load_balancer", "volume", "vpc"]
+    assert kinds == ["disk", "network", "server"]
 
 
 def test_the_served_document_is_the_built_one(app: Starlette, make_settings: MakeSettings) -> None:

@@ -1,16 +1,12 @@
-"""``atlas serve`` for real: a process on loopback, the emulator (also on loopback) as the
-cloud, driven over HTTP; and a client written from the platform's contract alone."""
+"""``atlas serve`` for real: a process on loopback with the memory plugin installed, its cloud
+the plugin's own (in the process), driven over HTTP; and a client written from the platform's
+contract alone. (A cloud that outlives the server, for a resume across a restart, is
+DigitalOcean's emulator served on loopback, in the DigitalOcean tests: test_server_on_do.py.)"""
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,91 +16,36 @@ import pytest
 
 from atlas.cli import main
 from atlas.server import hash_api_key
-from atlas_digitalocean.emulator import EmulatorConfig, RateLimits, ServedEmulator, serve
-from tests.atlas.server.conformance import parse_sse
+from atlas.store import SQLiteStore
+from tests.atlas.memory_installed import memory_installed
 from tests.atlas.server.conftest import SECRET, spec, token
 from tests.atlas.server.contract_client import ContractError, InfrastructureClient
+from tests.atlas.server.serving import Server, follow
 
 pytestmark = pytest.mark.loopback
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    """``atlas serve`` in a child process."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        full = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1", **env}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "atlas", "serve", *args],
-            env=full,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"atlas serve did not start: {self.stderr}")
-            time.sleep(0.05)
-
-    def stop(self) -> int:
-        """SIGTERM, as an orchestrator stops a service; the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=30)
-        self.stdout, self.stderr = out, err
-        return self.proc.returncode
+MEMORY_TOKEN = "mem_" + "0" * 32  # made up; the plugin's own cloud takes any token
 
 
 @pytest.fixture
-def cloud() -> Iterator[ServedEmulator]:
-    config = EmulatorConfig(
-        latency_scale=0.02,
-        default_vpc_regions=("fra1",),
-        rate_limits=RateLimits(enabled=False),
-        droplet_limit=100,
-    )
-    with serve(config=config) as served:
-        yield served
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    with memory_installed(tmp_path / "site", monkeypatch) as site:
+        yield site
 
 
-def cloud_env(cloud: ServedEmulator, state: Path) -> dict[str, str]:
+def cloud_env(state: Path) -> dict[str, str]:
     return {
         "ATLAS_JWT_SECRET": SECRET,
         "ATLAS_STATE": str(state),
-        "DIGITALOCEAN_API_URL": cloud.url,
-        "DIGITALOCEAN_TOKEN": "dop_v1_" + "0" * 64,
-        "DIGITALOCEAN_POLL_INTERVAL": "0.05",
+        "ATLAS_MEMORY_TOKEN": MEMORY_TOKEN,
         "LOG_LEVEL": "info",
     }
 
 
-def follow(client: httpx.Client, operation_id: str) -> list[dict[str, str]]:
-    """The operation's event stream, read as it arrives, until it ends."""
-    with client.stream("GET", f"/api/v1/operations/{operation_id}/events", timeout=60) as r:
-        assert r.status_code == 200
-        text = "".join(r.iter_text())
-    return parse_sse(text)
-
-
-def test_serve_end_to_end_with_the_emulator_as_the_cloud(
-    cloud: ServedEmulator, tmp_path: Path
-) -> None:
-    server = Server(cloud_env(cloud, tmp_path / "state.db"))
+@pytest.mark.usefixtures("installed")
+def test_serve_end_to_end_on_the_memory_cloud(tmp_path: Path) -> None:
+    server = Server(cloud_env(tmp_path / "state.db"))
     headers = {"Authorization": f"Bearer {token('ws-e2e')}"}
     try:
         with httpx.Client(base_url=server.url, headers=headers, timeout=10) as c:
@@ -129,10 +70,9 @@ def test_serve_end_to_end_with_the_emulator_as_the_cloud(
             events = follow(c, r.json()["operation"]["id"])
             assert json.loads(events[-1]["data"])["status"] == "completed"
             gone = c.get(f"/api/v1/infrastructure/{infra['id']}").json()["infrastructure"]
-            assert gone["status"] == "destroyed"
+            assert (gone["status"], gone["resources"]) == ("destroyed", [])
             stats = c.get("/api/v1/stats").json()["stats"]
             assert (stats["total_infrastructures"], stats["estimated_monthly_cost"]) == (0, 0.0)
-            assert cloud.emulator.is_empty()
             assert c.get("/api/v1/stats", headers={"Authorization": ""}).status_code == 401
     finally:
         assert server.stop() == 0
@@ -143,20 +83,20 @@ def test_serve_end_to_end_with_the_emulator_as_the_cloud(
     assert all(entry["request_id"] for entry in access)
     assert any(e["path"] == "/api/v1/infrastructure" and e["status"] == 201 for e in access)
     assert SECRET not in server.stderr
+    assert MEMORY_TOKEN not in server.stderr
 
 
+@pytest.mark.usefixtures("installed")
 def test_a_graceful_shutdown_leaves_the_operation_resumable(tmp_path: Path) -> None:
-    # A droplet boots in 1.5 s here: long enough to stop the server while it waits.
-    config = EmulatorConfig(
-        latency_scale=0.5, default_vpc_regions=("fra1",), rate_limits=RateLimits(enabled=False)
-    )
-    cloud = serve(config=config)
-    env = cloud_env(cloud, tmp_path / "state.db")
+    state = tmp_path / "state.db"
     headers = {"Authorization": f"Bearer {token('ws-e2e')}"}
-    server = Server(env)
+    # Seven servers: creates and waits long enough to stop the server while they run.
+    doc = spec()
+    doc["resources"][1]["specifications"]["count"] = 7
+    server = Server(cloud_env(state))
     try:
         with httpx.Client(base_url=server.url, headers=headers, timeout=10) as c:
-            r = c.post("/api/v1/infrastructure", json=spec())
+            r = c.post("/api/v1/infrastructure", json=doc)
             assert r.status_code == 201, r.text
             operation_id = r.json()["operation"]["id"]
             assert c.get(f"/api/v1/operations/{operation_id}").json()["operation"]["status"] == (
@@ -165,26 +105,17 @@ def test_a_graceful_shutdown_leaves_the_operation_resumable(tmp_path: Path) -> N
     finally:
         assert server.stop() == 0
     assert f"operation {operation_id} interrupted by shutdown" in server.stderr
-
-    again = Server(env)
+    # What the next start resumes from: the operation still in progress, its lock released.
+    store = SQLiteStore(str(state))
     try:
-        with httpx.Client(base_url=again.url, headers=headers, timeout=10) as c:
-            end = json.loads(follow(c, operation_id)[-1]["data"])  # taken over by a resume
-            assert end["status"] == "failed"
-            assert end["error"].startswith("interrupted; resumed by operation"), end
-            newest = c.get("/api/v1/infrastructure/shop/operations").json()["operations"][0]
-            events = follow(c, newest["id"])
-            assert json.loads(events[-1]["data"])["status"] == "completed"
-            assert c.get("/api/v1/infrastructure/shop").json()["infrastructure"]["status"] == (
-                "active"
-            )
+        [left] = store.unfinished_operations()
+        assert (left.id, left.status) == (operation_id, "in_progress")
+        assert store.lock_info(left.infrastructure_id) is None
     finally:
-        again.stop()
-        cloud.close()
-    names = sorted(d["name"] for d in cloud.emulator.objects("droplets"))
-    assert len(names) == len(set(names)) == 2  # resumed, never made twice
+        store.close()
 
 
+@pytest.mark.usefixtures("installed")
 def test_a_client_written_from_the_contract_works_unchanged(tmp_path: Path) -> None:
     server = Server({"ATLAS_JWT_SECRET": SECRET}, "--sandbox")
     client = InfrastructureClient(server.url, token("ws-contract"))
@@ -192,11 +123,12 @@ def test_a_client_written_from_the_contract_works_unchanged(tmp_path: Path) -> N
         info = client.service()
         assert info["service"] == "atlas"
         assert client.healthy()
-        assert [p["name"] for p in client.providers()] == ["digitalocean"]
+        # Every installed plugin with a sandbox is served on it; the memory one is ours.
+        assert "memory" in [p["name"] for p in client.providers()]
         total, lines = client.estimate(spec())
         assert total == "22.00"
-        assert lines == [("vpc", "net", "0.00"), ("droplet", "web", "12.00"),
-                         ("volume", "data", "10.00")]  # fmt: skip
+        assert lines == [("network", "net", "0.00"), ("server", "web", "14.60"),
+                         ("disk", "data", "7.40")]  # fmt: skip
         infra_id, operation_id = client.create(spec())
         op = client.wait(operation_id)
         assert op["status"] == "completed"

@@ -34,7 +34,7 @@ async def test_service_info_lists_every_endpoint(client: httpx.AsyncClient) -> N
 async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient) -> None:
     body = (await client.get("/api/v1/health")).json()
     assert body["status"] == "healthy"
-    assert body["providers"] == ["digitalocean"]
+    assert body["providers"] == ["memory"]
     assert body["store"] == {
         "status": "ok",
         "backend": "sqlite",
@@ -56,12 +56,12 @@ async def test_health_is_degraded_when_the_store_fails(served: Served) -> None:
 async def test_providers_with_a_shared_provider(client: httpx.AsyncClient) -> None:
     body = (await client.get("/api/v1/providers")).json()
     assert body["count"] == 1
-    [do] = body["providers"]
-    assert do["name"] == "digitalocean"
-    assert (do["status"], do["connected"], do["sandbox"]) == ("available", True, True)
-    assert do["credentials"] == "not_needed"
-    assert "droplet" in do["resource_types"]
-    assert do["pricing"]["currency"] == "USD"
+    [listed] = body["providers"]
+    assert listed["name"] == "memory"
+    assert (listed["status"], listed["connected"], listed["sandbox"]) == ("available", True, True)
+    assert listed["credentials"] == "not_needed"
+    assert listed["resource_types"] == ["disk", "network", "server"]
+    assert listed["pricing"]["currency"] == "USD"
 
 
 async def test_providers_say_which_credentials_are_missing(
@@ -71,13 +71,17 @@ async def test_providers_say_which_credentials_are_missing(
 
     async def probe(name: str, jwt: Secret | None) -> str | None:
         seen.append(jwt)
-        return "no DigitalOcean API token found (tried: env DIGITALOCEAN_TOKEN: not set)"
+        return "no memory cloud token found (tried: env ATLAS_MEMORY_TOKEN: not set)"
 
     app = create_app(make_settings(shared_providers={}, credential_probe=probe))
     async with app.router.lifespan_context(app), Served(app).client(bearer("ws-a")) as c:
-        [do] = (await c.get("/api/v1/providers")).json()["providers"]
-    assert (do["status"], do["connected"], do["credentials"]) == ("disconnected", False, "missing")
-    assert "DIGITALOCEAN_TOKEN" in do["credentials_error"]
+        [listed] = (await c.get("/api/v1/providers")).json()["providers"]
+    assert (listed["status"], listed["connected"], listed["credentials"]) == (
+        "disconnected",
+        False,
+        "missing",
+    )
+    assert "ATLAS_MEMORY_TOKEN" in listed["credentials_error"]
     assert seen[0] is not None  # the caller's JWT, to ask the Context Manager with
 
 
@@ -86,12 +90,16 @@ async def test_a_provider_without_factory_can_only_estimate(
 ) -> None:
     import attrs
 
-    info = attrs.evolve(registry.get("digitalocean"), factory=None)
-    bare = type(registry)({"digitalocean": info}, {"digitalocean": registry.kinds("do")}, {})
+    info = attrs.evolve(registry.get("memory"), factory=None)
+    bare = type(registry)({"memory": info}, {"memory": registry.kinds("memory")}, {})
     app = create_app(make_settings(registry=bare, shared_providers={}))
     async with Served(app).client(bearer("ws-a")) as c:
-        [do] = (await c.get("/api/v1/providers")).json()["providers"]
-    assert (do["status"], do["can_create"], do["pricing"]) == ("estimate_only", False, None)
+        [listed] = (await c.get("/api/v1/providers")).json()["providers"]
+    assert (listed["status"], listed["can_create"], listed["pricing"]) == (
+        "estimate_only",
+        False,
+        None,
+    )
 
 
 async def test_unknown_routes_and_methods_answer_json(client: httpx.AsyncClient) -> None:

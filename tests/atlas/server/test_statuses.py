@@ -12,7 +12,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-import atlas_digitalocean.plugin
 from atlas.credentials import Secret
 from atlas.exceptions import ConnectError, CredentialsError, StateError
 from atlas.plugins import get_plugin_manager, hookimpl
@@ -21,7 +20,8 @@ from atlas.providers.contract import Provider
 from atlas.server import AuthConfig, create_app
 from atlas.server.openapi import OPERATIONS, Op
 from atlas.store import SQLiteStore
-from atlas_digitalocean.emulator import Emulator, ManualClock
+from atlas.testing import memory
+from atlas.testing.memory import ManualClock, MemoryCloud
 from tests.atlas.server.conftest import (
     MakeSettings,
     Served,
@@ -171,10 +171,10 @@ async def test_failing_providers(
 
 
 async def test_conflicts_409(
-    make_settings: MakeSettings, emulator: Emulator, clock: ManualClock, recorder: Recorder
+    make_settings: MakeSettings, cloud: MemoryCloud, clock: ManualClock, recorder: Recorder
 ) -> None:
-    gated = gated_provider(emulator, clock, asyncio.Event())  # its operations never end
-    app = _apps(make_settings, shared_providers={"digitalocean": gated})
+    gated = gated_provider(cloud, clock, asyncio.Event())  # its operations never end
+    app = _apps(make_settings, shared_providers={"memory": gated})
     by_id = {op.operation_id: op for op in OPERATIONS}
     async with app.router.lifespan_context(app), Served(app).client(bearer()) as c:
         assert (await recorder.call(c, by_id["create_infrastructure"])).status_code == 201
@@ -193,7 +193,7 @@ async def test_failures_that_touch_no_store_500(
         def atlas_adjust_price(self, provider: str, sku: str, price: Any) -> None:
             raise RuntimeError("a plugin bug")
 
-    pm = get_plugin_manager(plugins=[atlas_digitalocean.plugin, Broken()], autoload=False)
+    pm = get_plugin_manager(plugins=[memory.plugin, Broken()], autoload=False)
 
     async def probe(name: str, jwt: Secret | None) -> str | None:
         raise RuntimeError("a probe bug")
