@@ -22,7 +22,6 @@ from atlas.exceptions import (
     DuplicateProviderError,
     DuplicateResourceKindError,
     LockedError,
-    NotFound,
     NotFoundError,
     PermissionDeniedError,
     PluginError,
@@ -32,6 +31,7 @@ from atlas.exceptions import (
     ProviderNotFoundError,
     ProviderOperationError,
     RateLimitError,
+    RecordNotFoundError,
     RequestTimeoutError,
     ServerError,
     SpecError,
@@ -44,8 +44,8 @@ from atlas.exceptions import (
 from atlas.facade import AsyncAtlas, Atlas, Drift, InfrastructureView
 from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model import Budget, InfrastructureSpec, ResourceSpec, spec_field
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.records import EventRecord, InfrastructureRecord, OperationRecord, ResourceRecord
-from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.plugins import get_plugin_manager, hookimpl
 from atlas.providers import ProviderInfo, ProviderRegistry, ResourceKind
 from atlas.providers.contract import Provider
@@ -77,7 +77,6 @@ __all__ = [
     "LineItem",
     "LockedError",
     "Money",
-    "NotFound",
     "NotFoundError",
     "OperationRecord",
     "Owner",
@@ -96,6 +95,7 @@ __all__ = [
     "ProviderOperationError",
     "ProviderRegistry",
     "RateLimitError",
+    "RecordNotFoundError",
     "RequestTimeoutError",
     "ResourceEstimate",
     "ResourceKind",

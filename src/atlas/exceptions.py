@@ -16,7 +16,7 @@
     │   └── StoreSchemaError           the store's schema is newer than this atlas knows
     ├── BudgetExceededError            the plan costs more than the budget allows
     ├── DeliveryError                  an event could not be delivered to a sink
-    ├── NotFound                       no such infrastructure or operation (in this workspace)
+    ├── RecordNotFoundError            no such infrastructure or operation (in this workspace)
     ├── ProviderOperationError         a provider could not do what was asked
     │   ├── WaitTimeoutError           resources not ready in time (``.states`` keeps their ids)
     │   └── CapacityError              the account's limits would be exceeded
@@ -57,7 +57,6 @@ __all__ = [
     "DuplicateProviderError",
     "DuplicateResourceKindError",
     "LockedError",
-    "NotFound",
     "NotFoundError",
     "PermissionDeniedError",
     "PluginError",
@@ -67,6 +66,7 @@ __all__ = [
     "ProviderNotFoundError",
     "ProviderOperationError",
     "RateLimitError",
+    "RecordNotFoundError",
     "RequestTimeoutError",
     "ServerError",
     "SpecError",
@@ -222,7 +222,7 @@ class DeliveryError(AtlasError):
         super().__init__(message)
 
 
-class NotFound(AtlasError):
+class RecordNotFoundError(AtlasError):
     """No such infrastructure or operation in this workspace (another workspace's looks the
     same: it is not there for you)."""
 

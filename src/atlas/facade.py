@@ -28,13 +28,13 @@ from atlas.cost.estimate import Estimate
 from atlas.cost.money import Money
 from atlas.credentials import Secret
 from atlas.events import DeliveryReport, EventDispatcher, WebhookSink
-from atlas.exceptions import BudgetExceededError, NotFound
+from atlas.exceptions import BudgetExceededError, RecordNotFoundError
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.lifecycle.operations import OperationRunner, additions
 from atlas.lifecycle.plan import Plan, make_plan
+from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import Budget, InfrastructureSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
-from atlas.model.state import Owner, ResourceState
 from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
 from atlas.runtime import SpecSource, default_registry
@@ -56,8 +56,8 @@ WEBHOOK_URL_ENV = "ATLAS_WEBHOOK_URL"
 WEBHOOK_SECRET_ENV = "ATLAS_WEBHOOK_SECRET"  # noqa: S105 - the name of a variable, not a secret
 
 T = TypeVar("T")
-#: Builds the live provider for a provider name (default: the plugin's factory).
-ProviderFactory = Callable[[str], Provider]
+#: The live provider for a provider name (default: built by the plugin's factory).
+ProviderLookup = Callable[[str], Provider]
 
 
 @attrs.frozen
@@ -94,7 +94,7 @@ class AsyncAtlas:
         registry: ProviderRegistry | None = None,
         workspace: str = "default",
         providers: Mapping[str, Provider] | None = None,
-        provider_factory: ProviderFactory | None = None,
+        provider_factory: ProviderLookup | None = None,
         events: EventDispatcher | None = None,
     ) -> None:
         if store is None:
@@ -217,7 +217,7 @@ class AsyncAtlas:
         """An infrastructure of this workspace by name or id."""
         infra = self.store.get_infrastructure(self.workspace, key)
         if infra is None:
-            raise NotFound(f"no infrastructure {key!r} in workspace {self.workspace!r}")
+            raise RecordNotFoundError(f"no infrastructure {key!r} in workspace {self.workspace!r}")
         return InfrastructureView(infra, tuple(self.store.list_resources(infra.id)))
 
     def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[InfrastructureRecord]:
@@ -226,7 +226,9 @@ class AsyncAtlas:
     def operation(self, operation_id: str) -> OperationRecord:
         op = self.store.get_operation(self.workspace, operation_id)
         if op is None:
-            raise NotFound(f"no operation {operation_id!r} in workspace {self.workspace!r}")
+            raise RecordNotFoundError(
+                f"no operation {operation_id!r} in workspace {self.workspace!r}"
+            )
         return op
 
     def operations(self, key: str) -> builtins.list[OperationRecord]:

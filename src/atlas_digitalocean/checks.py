@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from atlas.exceptions import Problem
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.providers.declarations import CheckContext
-from atlas_digitalocean.catalog import load_offerings
 from atlas_digitalocean.naming import INFRA_NAME, TAG_PATTERN, spec_tag
+from atlas_digitalocean.prices import load_offerings
 from atlas_digitalocean.resources.common import check_catalog_choice
 
 __all__ = ["check_spec"]

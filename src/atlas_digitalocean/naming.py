@@ -31,7 +31,7 @@ __all__ = [
     "spec_tag",
 ]
 
-#: Length of :attr:`atlas.model.state.Owner.uid`.
+#: Length of :attr:`atlas.model.cloud.Owner.uid`.
 UID_LENGTH = 8
 #: Infrastructure names start every object's name (no DigitalOcean name takes '_') and go into
 #: tags (which take no '.').

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from atlas.cost.catalog import PriceCatalog
 from atlas.plugins import hookimpl
 from atlas.providers.declarations import CliCommand, ProviderInfo, ResourceKind, Sandbox
-from atlas_digitalocean.catalog import load_price_catalog
 from atlas_digitalocean.checks import check_spec
 from atlas_digitalocean.credentials import TOKEN
+from atlas_digitalocean.prices import load_price_catalog
 from atlas_digitalocean.provider import DigitalOceanProvider
 from atlas_digitalocean.resources import KINDS
 

@@ -14,7 +14,7 @@ from atlas.cost.money import Money
 from atlas.credentials import CredentialChain, Secret
 from atlas.exceptions import CapacityError, PluginError
 from atlas.http import RetryPolicy
-from atlas.model.state import Owner
+from atlas.model.cloud import Owner
 from atlas.providers import HandlerProvider, KindHandler, ProviderConfig
 from atlas_digitalocean.api import DigitalOceanAPI
 from atlas_digitalocean.credentials import digitalocean_token_chain

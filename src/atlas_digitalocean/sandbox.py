@@ -7,7 +7,7 @@ import secrets
 
 from atlas.providers.declarations import KindSample, Sandbox
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig
-from atlas_digitalocean.emulator.catalog import OPEN_REGIONS
+from atlas_digitalocean.emulator.offerings import OPEN_REGIONS
 from atlas_digitalocean.faults import EmulatorFaults, SkippingClock
 from atlas_digitalocean.ops.base import OpsSettings
 from atlas_digitalocean.provider import DigitalOceanProvider

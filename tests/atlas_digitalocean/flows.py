@@ -21,8 +21,8 @@ from typing import Any
 import attrs
 
 import atlas_digitalocean.plugin
+from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec
-from atlas.model.state import Owner, ResourceState
 from atlas.plugins import get_plugin_manager
 from atlas.providers import ProviderRegistry, StepContext
 from atlas.providers.contract import Provider

@@ -34,7 +34,7 @@ import yaml
 from vcr.serializers import yamlserializer
 
 from atlas.credentials import Secret
-from atlas.model.state import Owner
+from atlas.model.cloud import Owner
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, serve
 from atlas_digitalocean.ops import ALL_OPS, OpsSettings
 from atlas_digitalocean.provider import DEFAULT_API_URL, DigitalOceanProvider

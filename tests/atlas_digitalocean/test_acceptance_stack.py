@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from atlas.model.state import Owner, ResourceState
+from atlas.model.cloud import Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext
 from atlas.spec import dependencies, validate_spec
 from atlas_digitalocean.emulator import EmulatorConfig, ServedEmulator, serve

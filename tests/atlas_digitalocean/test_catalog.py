@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from atlas import Money, ProviderRegistry
-from atlas_digitalocean.catalog import load_offerings, load_price_catalog
+from atlas_digitalocean.prices import load_offerings, load_price_catalog
 
 
 def test_every_figure_names_a_source_with_an_address() -> None:

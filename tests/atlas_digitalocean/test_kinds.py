@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from atlas import ProviderRegistry, SpecValidationError
-from atlas.model import iter_references
-from atlas.spec import validate_spec
+from atlas.spec import iter_references, validate_spec
 from atlas_digitalocean.naming import cloud_name, spec_tag
 from atlas_digitalocean.resources.vpc import private_range
 from tests.conftest import EXAMPLES

@@ -11,7 +11,7 @@ from atlas.cost.money import Money
 from atlas.exceptions import SpecValidationError
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.providers.registry import ProviderRegistry
-from atlas.spec.graph import dependencies
+from atlas.spec.references import dependencies
 
 if TYPE_CHECKING:
     from atlas.facade import InfrastructureView

@@ -29,8 +29,8 @@ from atlas.events.dispatch import (
     EventOutbox,
     EventSink,
 )
+from atlas.events.payload import EVENT_TYPES, event_body, event_to_json, new_event
 from atlas.events.webhook import SIGNATURE_TOLERANCE, WebhookSink, sign, verify_signature
-from atlas.events.wire import EVENT_TYPES, event_body, event_to_json, new_event
 
 __all__ = [
     "EVENT_TYPES",

@@ -47,7 +47,7 @@ from tenacity.wait import wait_exponential, wait_random_exponential
 
 from atlas.__about__ import __version__
 from atlas.credentials import Secret
-from atlas.events.wire import event_body
+from atlas.events.payload import event_body
 from atlas.exceptions import DeliveryError
 from atlas.http import retry_after_seconds
 from atlas.http._types import Clock, Sleep

@@ -18,12 +18,12 @@ import attrs
 
 from atlas.exceptions import AtlasError, WaitTimeoutError
 from atlas.lifecycle.plan import Plan, PlannedChange
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.records import OperationRecord, ResourceRecord, StepAction, StepRecord, utcnow
-from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers.contract import Provider, StepContext
 from atlas.spec.dump import dump_resource
-from atlas.spec.graph import dependencies
+from atlas.spec.references import dependencies
 from atlas.store.base import StateStore
 
 __all__ = ["Executor", "ProgressCallback", "plan_steps"]

@@ -19,6 +19,7 @@ from atlas.events import new_event
 from atlas.exceptions import AtlasError
 from atlas.lifecycle.executor import Executor, ProgressCallback, plan_steps
 from atlas.lifecycle.plan import Plan, recorded_dependencies
+from atlas.model.cloud import Owner
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.model.records import (
     EventRecord,
@@ -29,7 +30,6 @@ from atlas.model.records import (
     OperationRecord,
     utcnow,
 )
-from atlas.model.state import Owner
 from atlas.providers.contract import Provider
 from atlas.providers.declarations import ResourceKind
 from atlas.spec.dump import dump_spec

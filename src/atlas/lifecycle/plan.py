@@ -15,12 +15,11 @@ from atlas.cost.engine import estimate_spec
 from atlas.cost.money import Money
 from atlas.model.infrastructure import Budget, InfrastructureSpec
 from atlas.model.records import ResourceRecord
-from atlas.model.references import iter_references
 from atlas.providers.declarations import ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import make_converter
 from atlas.spec.dump import dump_resource
-from atlas.spec.graph import dependencies
+from atlas.spec.references import dependencies, iter_references
 
 _converter = make_converter()
 

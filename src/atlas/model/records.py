@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from atlas.model.state import CloudObject, ResourceState, ResourceStatus
+from atlas.model.cloud import CloudObject, ResourceState, ResourceStatus
 
 __all__ = [
     "EventRecord",

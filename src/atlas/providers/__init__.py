@@ -12,7 +12,7 @@ checks a provider against all of it. docs/writing-a-provider.md walks through on
 from __future__ import annotations
 
 from atlas.credentials import CredentialSpec, Secret
-from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
+from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers.contract import (
     OnCreated,
     Provider,

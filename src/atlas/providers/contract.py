@@ -28,8 +28,8 @@ import attrs
 
 from atlas.cost.catalog import PriceCatalog
 from atlas.credentials import CredentialChain
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState
 
 __all__ = [
     "OnCreated",

@@ -42,8 +42,8 @@ from atlas.exceptions import (
     TransportError,
     WaitTimeoutError,
 )
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers.contract import OnCreated, Provider, StepContext
 
 __all__ = [

@@ -27,8 +27,8 @@ from atlas.store.base import StateStore
 __all__ = [
     "DEFAULT_BODY_LIMIT",
     "DEFAULT_PORT",
+    "CallerProviderFactory",
     "CredentialProbe",
-    "ProviderFactory",
     "Settings",
     "is_loopback",
     "refuse_open_bind",
@@ -45,7 +45,7 @@ BODY_LIMIT_ENV = "ATLAS_MAX_BODY_BYTES"
 
 #: Builds a live provider for a provider name and the caller's JWT (forwarded to the Context
 #: Manager for the workspace's cloud credentials; ``None`` when the caller used no JWT).
-ProviderFactory = Callable[[str, Secret | None], Provider]
+CallerProviderFactory = Callable[[str, Secret | None], Provider]
 #: Whether a caller has a credential for a provider: ``None`` when one was found, else why not
 #: (naming the sources tried, never a secret); raises ``LookupError`` when it cannot tell.
 CredentialProbe = Callable[[str, Secret | None], Awaitable[str | None]]
@@ -83,7 +83,7 @@ class Settings:
     auth: AuthConfig = attrs.field(factory=AuthConfig)
     allowed_origins: tuple[str, ...] = ()
     body_limit: int = DEFAULT_BODY_LIMIT
-    provider_factory: ProviderFactory | None = None
+    provider_factory: CallerProviderFactory | None = None
     credential_probe: CredentialProbe | None = None
     env: Mapping[str, str] | None = None
     shared_providers: Mapping[str, Provider] = attrs.field(factory=dict)

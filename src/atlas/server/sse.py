@@ -24,7 +24,7 @@ from typing import Any
 from atlas.events import event_to_json
 from atlas.facade import AsyncAtlas
 from atlas.server.context import Service
-from atlas.server.wire import iso, operation_json, step_json
+from atlas.server.responses import iso, operation_json, step_json
 
 __all__ = ["operation_events"]
 

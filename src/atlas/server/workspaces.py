@@ -20,7 +20,7 @@ from atlas.facade import AsyncAtlas
 from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
 from atlas.server.auth import Principal
-from atlas.server.settings import CredentialProbe, ProviderFactory, Settings
+from atlas.server.settings import CallerProviderFactory, CredentialProbe, Settings
 
 __all__ = ["Workspaces", "known_credentials", "plugin_provider_factory"]
 
@@ -29,7 +29,7 @@ logger = logging.getLogger("atlas.server")
 
 def plugin_provider_factory(
     registry: ProviderRegistry, env: Mapping[str, str] | None = None
-) -> ProviderFactory:
+) -> CallerProviderFactory:
     """Each plugin's own factory, its credential chain built with the caller's JWT."""
 
     def build(name: str, jwt: Secret | None) -> Provider:

@@ -26,8 +26,8 @@ from atlas.providers.declarations import CheckContext, ProviderInfo, Purpose, Re
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import describe as _kind
 from atlas.spec.converter import make_converter, problems_from_cattrs
-from atlas.spec.graph import reference_problems
 from atlas.spec.load import load_document
+from atlas.spec.references import reference_problems
 
 __all__ = ["NAME_PATTERN", "validate_spec"]
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from atlas.model.cloud import CloudObject
 from atlas.model.records import (
     EventRecord,
     InfrastructureRecord,
@@ -32,7 +33,6 @@ from atlas.model.records import (
     StepRecord,
     StepStatus,
 )
-from atlas.model.state import CloudObject
 
 __all__ = ["LockInfo", "StateStore", "Stats"]
 

@@ -28,8 +28,8 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from atlas.exceptions import StateError
+from atlas.model.cloud import CloudObject
 from atlas.model.records import StepRecord
-from atlas.model.state import CloudObject
 
 __all__ = [
     "columns",

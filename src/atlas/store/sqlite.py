@@ -28,6 +28,7 @@ from typing import Any, Final
 import attrs
 
 from atlas.exceptions import LockedError, StateError
+from atlas.model.cloud import CloudObject
 from atlas.model.records import (
     EventRecord,
     InfrastructureRecord,
@@ -38,7 +39,6 @@ from atlas.model.records import (
     StepStatus,
     utcnow,
 )
-from atlas.model.state import CloudObject
 from atlas.store import codec, schema
 from atlas.store.base import LockInfo, Stats
 from atlas.store.leases import current_holder, holder_is_gone, lease_expired

@@ -17,8 +17,8 @@ import attrs
 import pytest
 
 from atlas.exceptions import AtlasError
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec
-from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers.contract import OnCreated, Provider, StepContext
 from atlas.providers.declarations import Faults, KindSample, Sandbox
 from atlas.providers.registry import ProviderRegistry

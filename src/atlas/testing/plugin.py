@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from atlas.model.cloud import Owner
 from atlas.model.infrastructure import InfrastructureSpec
-from atlas.model.state import Owner
 from atlas.providers.declarations import KindSample, Sandbox
 from atlas.testing.kit import Kit, Target
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from atlas_digitalocean.emulator.catalog import region_json
 from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, iso, numeric_id
+from atlas_digitalocean.emulator.offerings import region_json
 from atlas_digitalocean.emulator.records import Action
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import R, State
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, numeric_id
 
 
 def action_json(_state: State, action: Action) -> JSON:

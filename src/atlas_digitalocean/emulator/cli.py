@@ -10,8 +10,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from atlas_digitalocean.emulator.catalog import OPEN_REGIONS
 from atlas_digitalocean.emulator.config import EmulatorConfig, RateLimits
+from atlas_digitalocean.emulator.offerings import OPEN_REGIONS
 from atlas_digitalocean.emulator.server import serve
 
 

@@ -9,9 +9,9 @@ from typing import Generic
 
 import attrs
 
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, paginate
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import K, R, State, Table
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, paginate
 
 
 @attrs.frozen

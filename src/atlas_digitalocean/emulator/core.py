@@ -19,24 +19,24 @@ import httpx
 
 from atlas_digitalocean.emulator import (
     actions,
-    catalog,
     databases,
     droplet_actions,
     droplets,
     firewalls,
     load_balancers,
+    offerings,
     tags,
     volumes,
     vpcs,
 )
 from atlas_digitalocean.emulator.config import EmulatorConfig
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply
 from atlas_digitalocean.emulator.faults import ConnectionDropped, Fault, FaultBook, FaultKind
 from atlas_digitalocean.emulator.log import RequestLog, RequestRecord
 from atlas_digitalocean.emulator.ratelimit import RateLimiter, Verdict
 from atlas_digitalocean.emulator.routing import Match, Router
 from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply
 
 ExchangeHook = Callable[[httpx.Request, httpx.Response], None]
 """Called with every request and its response, e.g. to validate traffic against a spec."""
@@ -52,7 +52,7 @@ _MODULES = (
     firewalls,
     vpcs,
     tags,
-    catalog,
+    offerings,
     actions,
 )
 ROUTES = tuple(route for module in _MODULES for route in module.ROUTES)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import attrs
 
-from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator import offerings, validate
 from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, iso
 from atlas_digitalocean.emulator.records import Database
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State, assign
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso
 
 
 @attrs.frozen
@@ -149,7 +149,7 @@ def create_database(state: State, call: Call) -> Reply:
     name = validate.string(body, "name", max_length=63)
     engine = _engine(body)
     size, nodes, storage = _layout(body)
-    region = catalog.open_region(body)
+    region = offerings.open_region(body)
     tags = validate.tag_names(body)
     database = Database(
         id=state.new_uuid(),

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator import offerings, validate
 from atlas_digitalocean.emulator.actions import ACTIONS, serve_actions_of
 from atlas_digitalocean.emulator.droplets import DROPLETS, NAME_PATTERN
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply
 from atlas_digitalocean.emulator.records import Action, Droplet
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import Effect, State, assign
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply
 
 # Every type the API defines, so an unknown type and an unemulated one get different answers.
 SPEC_TYPES = frozenset(
@@ -38,7 +38,7 @@ def _set(**values: object) -> Plan:
 
 def _resize(_state: State, droplet: Droplet, body: JSON) -> Effect:
     slug = validate.string(body, "size")
-    size = catalog.SIZES.get(slug)
+    size = offerings.SIZES.get(slug)
     if size is None or droplet.region not in size.regions:
         raise ApiError.unprocessable(f"size {slug!r} is not available in {droplet.region}")
     if droplet.status != "off":

@@ -12,13 +12,13 @@ import math
 
 import attrs
 
-from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator import offerings, validate
 from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, iso, numeric_id
 from atlas_digitalocean.emulator.records import Droplet, Firewall, LoadBalancer, Volume
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State, assign
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, numeric_id
 
 NAME_PATTERN = r"[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]"
 MAX_NAMES = 10
@@ -32,8 +32,8 @@ ROUTES = Routes()
 class _Spec:
     """A validated create body, minus the names."""
 
-    size: catalog.Size
-    image: catalog.Image
+    size: offerings.Size
+    image: offerings.Image
     region: str
     tags: list[str]
     vpc_uuid: str | None
@@ -45,7 +45,7 @@ class _Spec:
 
 
 def droplet_json(state: State, droplet: Droplet) -> JSON:
-    size = catalog.SIZES[droplet.size]
+    size = offerings.SIZES[droplet.size]
     return {
         "id": droplet.id,
         "name": droplet.name,
@@ -61,12 +61,12 @@ def droplet_json(state: State, droplet: Droplet) -> JSON:
         "backup_ids": [],
         "next_backup_window": _backup_window(state) if droplet.backups else None,
         "snapshot_ids": [],
-        "image": catalog.IMAGES[droplet.image].to_json(),
+        "image": offerings.IMAGES[droplet.image].to_json(),
         "volume_ids": list(droplet.volume_ids),
         "size": size.to_json(),
         "size_slug": droplet.size,
         "networks": _networks(state, droplet),
-        "region": catalog.region_json(droplet.region),
+        "region": offerings.region_json(droplet.region),
         "tags": list(droplet.tags),
         "vpc_uuid": droplet.vpc_uuid,
     }
@@ -127,12 +127,12 @@ def _names(body: JSON) -> list[str]:
 
 def _read_spec(body: JSON) -> _Spec:
     size_slug = validate.string(body, "size")
-    size = catalog.SIZES.get(size_slug)
+    size = offerings.SIZES.get(size_slug)
     if size is None:
         raise ApiError.unprocessable("You specified an invalid size for Droplet creation.")
     if body.get("image") in (None, ""):
         raise ApiError.unprocessable("image is required")
-    image = catalog.find_image(body["image"])
+    image = offerings.find_image(body["image"])
     if image is None:
         raise ApiError.unprocessable("You specified an invalid image for Droplet creation.")
     region = _resolve_region(validate.string(body, "region", ""), size)
@@ -154,10 +154,10 @@ def _read_spec(body: JSON) -> _Spec:
     )
 
 
-def _resolve_region(requested: str, size: catalog.Size) -> str:
+def _resolve_region(requested: str, size: offerings.Size) -> str:
     """An exact slug, a prefix such as ``nyc`` (the first open match) or, if empty, any."""
-    if requested in catalog.REGION_NAMES:
-        if not catalog.is_open_region(requested):
+    if requested in offerings.REGION_NAMES:
+        if not offerings.is_open_region(requested):
             raise ApiError.unprocessable(f"Region {requested} is not available.")
         if requested not in size.regions:
             raise ApiError.unprocessable(f"Size {size.slug} is not available in {requested}.")

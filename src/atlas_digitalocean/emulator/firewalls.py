@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 from atlas_digitalocean.emulator import validate
 from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, iso
 from atlas_digitalocean.emulator.records import Firewall
 from atlas_digitalocean.emulator.routing import Handler, Routes
 from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso
 
 T = TypeVar("T")
 

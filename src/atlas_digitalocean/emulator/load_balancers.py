@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator import offerings, validate
 from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, iso
 from atlas_digitalocean.emulator.records import LoadBalancer
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State
 from atlas_digitalocean.emulator.validate import TAG_PATTERN
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso
 
 ENTRY_PROTOCOLS = ("http", "https", "http2", "http3", "tcp", "udp")
 TARGET_PROTOCOLS = ("http", "https", "http2", "tcp", "udp")
@@ -61,7 +61,7 @@ def load_balancer_json(state: State, lb: LoadBalancer) -> JSON:
         "status": lb.status,
         "created_at": iso(lb.created_at),
         **settings,
-        "region": catalog.region_json(lb.region),
+        "region": offerings.region_json(lb.region),
         "tag": lb.tag,
         "droplet_ids": _members(state, lb),
         "vpc_uuid": lb.vpc_uuid,
@@ -178,7 +178,7 @@ def _targets(state: State, body: JSON, region: str) -> tuple[list[int], str]:
 @ROUTES("POST", "/v2/load_balancers")
 def create_load_balancer(state: State, call: Call) -> Reply:
     body = call.body()
-    region = catalog.open_region(body)
+    region = offerings.open_region(body)
     settings = _settings(body)
     droplet_ids, tag = _targets(state, body, region)
     lb_id = state.new_uuid()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from atlas_digitalocean.emulator.wire import Call, Reply
+from atlas_digitalocean.emulator.exchange import Call, Reply
 
 if TYPE_CHECKING:
     from atlas_digitalocean.emulator.state import State

@@ -13,10 +13,10 @@ from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.databases import DATABASES
 from atlas_digitalocean.emulator.droplets import DROPLETS
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, paginate
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State
 from atlas_digitalocean.emulator.volumes import VOLUMES
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, paginate
 
 ROUTES = Routes()
 # The groups of a tag's resources, in the order the API lists them.

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from atlas_digitalocean.emulator.errors import ApiError
-from atlas_digitalocean.emulator.wire import JSON
+from atlas_digitalocean.emulator.exchange import JSON
 
 T = TypeVar("T")
 Check = Callable[[Any, str, str], T]

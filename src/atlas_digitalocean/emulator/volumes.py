@@ -6,14 +6,14 @@ and change the volume (and the droplet's ``volume_ids``) only when they complete
 
 from __future__ import annotations
 
-from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator import offerings, validate
 from atlas_digitalocean.emulator.actions import ACTIONS, serve_actions_of
 from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, iso
 from atlas_digitalocean.emulator.records import Action, Droplet, Volume
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import Effect, State, assign
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso
 
 NAME_PATTERN = r"[a-z]([-a-z0-9]*[a-z0-9])?"
 MAX_GIGABYTES = 16_384
@@ -31,7 +31,7 @@ def volume_json(_state: State, volume: Volume) -> JSON:
         "size_gigabytes": volume.size_gigabytes,
         "created_at": iso(volume.created_at),
         "droplet_ids": list(volume.droplet_ids),
-        "region": catalog.region_json(volume.region),
+        "region": offerings.region_json(volume.region),
         "filesystem_type": volume.filesystem_type,
         "filesystem_label": volume.filesystem_label,
         "tags": list(volume.tags),
@@ -43,7 +43,7 @@ def create_volume(state: State, call: Call) -> Reply:
     body = call.body()
     name = validate.string(body, "name", pattern=NAME_PATTERN, max_length=64)
     size = validate.integer(body, "size_gigabytes", minimum=1, maximum=MAX_GIGABYTES)
-    region = catalog.open_region(body)
+    region = offerings.open_region(body)
     if validate.string(body, "snapshot_id", ""):
         raise ApiError.not_found("snapshot not found: the emulator has no volume snapshots")
     fs_type = validate.choice(body, "filesystem_type", ("", "ext4", "xfs"), "")

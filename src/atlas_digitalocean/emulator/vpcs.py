@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 
-from atlas_digitalocean.emulator import catalog, validate
+from atlas_digitalocean.emulator import offerings, validate
 from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, iso, paginate
 from atlas_digitalocean.emulator.records import Vpc
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, iso, paginate
 
 NAME_PATTERN = r"[a-zA-Z0-9\-\.]+"
 _PRIVATE_BLOCKS = tuple(
@@ -73,7 +73,7 @@ def _ip_range(state: State, body: JSON) -> str:
 def create_vpc(state: State, call: Call) -> Reply:
     body = call.body()
     name = _name(state, body)
-    region = catalog.open_region(body)
+    region = offerings.open_region(body)
     description = validate.string(body, "description", "", max_length=255)
     vpc = state.add_vpc(name, region, description, _ip_range(state, body))
     return VPCS.made(state, call, vpc, 201)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from atlas.exceptions import AtlasError, NotFoundError, ProviderAPIError, ProviderOperationError
-from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
+from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers import CreateAttempts, KindHandler, StepContext
 from atlas.providers import Timing as OpsSettings
 from atlas_digitalocean.api import JSON, DigitalOceanAPI

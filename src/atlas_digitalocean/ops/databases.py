@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from atlas.exceptions import BadRequestError, ProviderOperationError
+from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.naming import resource_tag

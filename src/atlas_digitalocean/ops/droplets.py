@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from atlas.exceptions import AtlasError
+from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers import StepContext, create_objects, until_gone
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.naming import resource_tag, spec_tag

@@ -8,8 +8,8 @@ from typing import Any
 import attrs
 
 from atlas.exceptions import ProviderOperationError
+from atlas.model.cloud import CloudObject, ResourceState, ResourceStatus
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, ResourceState, ResourceStatus
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import dep_id, dep_ids

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 
 from atlas.exceptions import ConflictError, ProviderOperationError
-from atlas.model.state import CloudObject, Owner, ResourceState
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.naming import resource_named
 from atlas_digitalocean.ops.base import DigitalOceanHandler, get_or_none

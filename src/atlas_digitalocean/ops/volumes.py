@@ -13,8 +13,8 @@ from typing import Any
 import attrs
 
 from atlas.exceptions import ProviderOperationError
+from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import TaggedHandler, dep_id, get_confirmed, get_or_none, retag

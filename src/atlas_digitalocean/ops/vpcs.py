@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from atlas.exceptions import PermissionDeniedError, ProviderOperationError
+from atlas.model.cloud import CloudObject, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, ResourceState
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.ops.base import get_or_none, logger

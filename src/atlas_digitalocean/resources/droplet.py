@@ -12,7 +12,7 @@ from atlas.exceptions import Problem
 from atlas.model.fields import spec_field
 from atlas.model.infrastructure import ResourceSpec
 from atlas.providers.declarations import CheckContext
-from atlas_digitalocean.catalog import load_offerings
+from atlas_digitalocean.prices import load_offerings
 from atlas_digitalocean.resources.common import (
     between,
     check_catalog_choice,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from atlas.facade import AsyncAtlas
-from atlas.model.state import Owner
+from atlas.model.cloud import Owner
 from atlas.providers import ProviderRegistry
 from atlas.store import SQLiteStore
 from atlas.testing import memory

@@ -8,7 +8,7 @@ import pytest
 
 from atlas import BudgetExceededError, LockedError, Money
 from atlas.facade import AsyncAtlas
-from atlas.model.state import Owner
+from atlas.model.cloud import Owner
 from atlas.store import SQLiteStore
 from atlas.testing.memory import MemoryCloud
 from tests.atlas.lifecycle.conftest import squat, stack

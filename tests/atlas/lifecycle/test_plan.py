@@ -24,9 +24,9 @@ from atlas.lifecycle.plan import (
     make_plan,
     recorded_dependencies,
 )
+from atlas.model.cloud import ResourceStatus
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import ResourceRecord
-from atlas.model.state import ResourceStatus
 from atlas.spec import validate_spec
 from atlas.spec.dump import dump_resource, dump_spec
 from tests.atlas.lifecycle.lab import CATALOG, KINDS, REGISTRY

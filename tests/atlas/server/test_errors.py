@@ -14,7 +14,7 @@ CASES: list[tuple[Exception, int, str]] = [
      "PROVIDER_NOT_FOUND"),
     (ex.BudgetExceededError("over"), 422, "BUDGET_EXCEEDED"),
     (ex.CapacityError("droplet limit"), 422, "CAPACITY_EXCEEDED"),
-    (ex.NotFound("no infrastructure 'x'"), 404, "RESOURCE_NOT_FOUND"),
+    (ex.RecordNotFoundError("no infrastructure 'x'"), 404, "RESOURCE_NOT_FOUND"),
     (ex.LockedError("locked", operation_id="op-1"), 409, "LOCKED"),
     (ex.StateError("the store is closed"), 503, "STATE_ERROR"),
     (ex.StoreSchemaError("newer schema"), 503, "STATE_ERROR"),

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from atlas.exceptions import SpecValidationError
-from atlas.model.state import Owner
+from atlas.model.cloud import Owner
 from atlas.providers import ProviderRegistry
 from atlas.server import create_app
 from atlas.spec.validate import validate_spec

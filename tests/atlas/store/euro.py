@@ -19,7 +19,7 @@ from atlas import Money, Price, PriceCatalog, ProviderInfo, ResourceKind, hookim
 from atlas.cost import PriceLookup
 from atlas.cost.catalog import Source
 from atlas.cost.estimate import LineItem
-from atlas.model.state import CloudObject, Owner, ResourceState
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.plugins import get_plugin_manager
 from atlas.providers import OnCreated, Provider, ProviderRegistry, StepContext
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from atlas.model.cloud import CloudObject
 from atlas.model.records import (
     EventRecord,
     InfrastructureRecord,
@@ -15,7 +16,6 @@ from atlas.model.records import (
     ResourceRecord,
     StepRecord,
 )
-from atlas.model.state import CloudObject
 
 T0 = dt.datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=dt.UTC)
 WS = "ws-a"

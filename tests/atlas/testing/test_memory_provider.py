@@ -8,7 +8,7 @@ import pytest
 
 import atlas
 from atlas.credentials import CredentialsError
-from atlas.model.state import CloudObject, Owner
+from atlas.model.cloud import CloudObject, Owner
 from atlas.providers import StepContext
 from atlas.spec.validate import validate_spec
 from atlas.store import SQLiteStore

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from atlas.model.state import Owner
+from atlas.model.cloud import Owner
 from atlas.providers import ProviderRegistry
 from atlas.spec import validate_spec
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, ManualClock

@@ -10,9 +10,9 @@ import pytest
 from atlas import CapacityError, CredentialsError, Money, Owner, ProviderRegistry
 from atlas.exceptions import AuthenticationError
 from atlas.providers import StepContext
-from atlas_digitalocean.catalog import load_price_catalog
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, ManualClock
 from atlas_digitalocean.ops.base import OpsSettings
+from atlas_digitalocean.prices import load_price_catalog
 from atlas_digitalocean.provider import DEFAULT_API_URL, DigitalOceanProvider
 from tests.atlas_digitalocean.provider.conftest import TOKEN, spec_of
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from atlas.model.cloud import CloudObject, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec
-from atlas.model.state import CloudObject, ResourceState
 from atlas.spec import validate_spec
 from atlas_digitalocean.ops.firewalls import FirewallHandler
 from atlas_digitalocean.ops.load_balancers import LoadBalancerHandler

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from atlas.exceptions import AtlasError
-from atlas.model.state import CloudObject, Owner, ResourceState
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, Fault, FaultKind, ManualClock
 from atlas_digitalocean.ops.droplets import CONCURRENT_CREATES

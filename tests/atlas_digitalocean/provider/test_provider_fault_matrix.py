@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from atlas.model.state import Owner, ResourceState
+from atlas.model.cloud import Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
 from atlas_digitalocean.provider import DigitalOceanProvider

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec
-from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
 from atlas_digitalocean.ops.firewalls import FirewallHandler

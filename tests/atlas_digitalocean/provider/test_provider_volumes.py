@@ -9,8 +9,8 @@ import attrs
 import pytest
 
 from atlas.exceptions import AtlasError, ProviderOperationError, WaitTimeoutError
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec
-from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
 from atlas_digitalocean.provider import DigitalOceanProvider

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from atlas.exceptions import ProviderOperationError
-from atlas.model.state import CloudObject, Owner, ResourceState
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind, ManualClock
 from atlas_digitalocean.ops.base import OpsSettings

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from atlas.server.context import caller, query_bool, read_spec, service
-from atlas.server.wire import estimate_json, plan_json
+from atlas.server.responses import estimate_json, plan_json
 
 __all__ = ["estimate", "plan"]
 

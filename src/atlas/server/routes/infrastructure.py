@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from atlas.exceptions import LockedError, NotFound, Problem
+from atlas.exceptions import LockedError, Problem, RecordNotFoundError
 from atlas.facade import AsyncAtlas
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord
@@ -20,7 +20,7 @@ from atlas.server.auth import Principal
 from atlas.server.background import Run
 from atlas.server.context import Service, caller, query_bool, query_int, read_spec, service
 from atlas.server.errors import ApiError, from_exception, validation_error
-from atlas.server.wire import infrastructure_json, operation_json
+from atlas.server.responses import infrastructure_json, operation_json
 
 __all__ = ["create", "destroy", "list_infrastructures", "list_operations", "read", "update"]
 
@@ -36,7 +36,7 @@ async def create(request: Request) -> JSONResponse:
         spec = atlas.validate(doc)
         try:
             existing = atlas.get(spec.name).infrastructure
-        except NotFound:
+        except RecordNotFoundError:
             existing = None
     if existing is not None and existing.status != "destroyed":
         raise ApiError(

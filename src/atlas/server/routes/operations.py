@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
 from atlas.server.context import caller, service
+from atlas.server.responses import operation_json
 from atlas.server.sse import operation_events
-from atlas.server.wire import operation_json
 
 __all__ = ["events", "read"]
 

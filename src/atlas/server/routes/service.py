@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 
 from atlas.credentials import Secret
 from atlas.server.context import Service, caller, service
-from atlas.server.wire import iso, stats_json
+from atlas.server.responses import iso, stats_json
 from atlas.server.workspaces import known_credentials
 
 __all__ = ["health", "index", "openapi", "providers", "stats"]

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from atlas.exceptions import ProviderOperationError
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.state import CloudObject, Owner, ResourceState
 from atlas.providers.contract import StepContext
 from atlas.providers.handlers import KindHandler, Timing
 from atlas.testing.memory.api import MemoryAPI

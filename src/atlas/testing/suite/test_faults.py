@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from atlas.model.state import CloudObject
+from atlas.model.cloud import CloudObject
 from atlas.providers.contract import StepContext
 from atlas.providers.declarations import KindSample
 from atlas.testing.kit import SUBJECT, Kit

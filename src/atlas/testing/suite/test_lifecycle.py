@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from atlas.model.state import CloudObject
+from atlas.model.cloud import CloudObject
 from atlas.providers.contract import StepContext
 from atlas.providers.declarations import KindSample
 from atlas.testing.kit import SUBJECT, Kit

@@ -14,9 +14,9 @@ import attrs
 
 from atlas_digitalocean.emulator import validate
 from atlas_digitalocean.emulator.errors import ApiError
+from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, paginate
 from atlas_digitalocean.emulator.routing import Routes
 from atlas_digitalocean.emulator.state import State
-from atlas_digitalocean.emulator.wire import JSON, Call, Reply, paginate
 
 HOURS_PER_MONTH = 672
 _HOURLY_PLACES = Decimal("0.00001")
