@@ -65,6 +65,7 @@ def record(
         spec=canonical,
         objects=(),
         monthly_cost=None if cost is None else Decimal(cost),
+        currency="USD",
         operation_id="op1",
         updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     )
