@@ -30,6 +30,19 @@ PROVIDER = ProviderInfo(
         "vpc": 120.0,
     },
     currency="USD",
+    example={
+        "name": "web-app",
+        "provider": "digitalocean",
+        "region": "nyc3",
+        "resources": [
+            {
+                "type": "droplet",
+                "name": "web",
+                "specifications": {"size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"},
+            }
+        ],
+        "tags": {"env": "dev"},
+    },
 )
 
 

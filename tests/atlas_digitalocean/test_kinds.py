@@ -215,3 +215,9 @@ def test_firewall_level_tags_are_checked(registry: ProviderRegistry) -> None:
     [(path, msg)] = check(registry, fw(tags=["bad tag"]))
     assert path == "resources[1].specifications.tags[0]"
     assert "not a valid tag" in msg
+
+
+def test_the_plugins_example_validates_for_creation(registry: ProviderRegistry) -> None:
+    example = registry.get("digitalocean").example
+    assert example is not None
+    assert validate_spec(dict(example), registry=registry, purpose="create").resources

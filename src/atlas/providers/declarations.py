@@ -109,6 +109,8 @@ class ProviderInfo:
     default_ready_timeout: float = 600.0
     #: The currency the provider bills in (its catalog's prices are in it too).
     currency: str = "USD"
+    #: A small spec that validates for creation: the HTTP API document's example for it.
+    example: Mapping[str, Any] | None = None
 
     def ready_timeout(self, kind: str) -> float:
         """How long a resource of ``kind`` may take to become ready."""

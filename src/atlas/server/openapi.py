@@ -150,20 +150,6 @@ OPERATIONS: tuple[Op, ...] = (
        ref("Estimate"), body=True, store=False),
 )  # fmt: skip
 
-#: A spec that validates for creation (the document's example, and the fuzz's seed).
-EXAMPLE: dict[str, Any] = {
-    "name": "web-app",
-    "provider": "digitalocean",
-    "region": "nyc3",
-    "resources": [
-        {
-            "type": "droplet",
-            "name": "web",
-            "specifications": {"size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"},
-        }
-    ],
-    "tags": {"env": "dev"},
-}
 #: From an answer that started an operation to what can be asked next.
 _LINKS: dict[str, Any] = {
     name: {"operationId": target, "parameters": {"id": f"$response.body#/{field}/id"}}
@@ -225,13 +211,23 @@ def _operation(op: Op, settings: Settings) -> dict[str, Any]:
     if params:
         out["parameters"] = params
     if op.body:
-        media = {"schema": ref("InfrastructureSpec"), "examples": {"web": {"value": EXAMPLE}}}
+        media: dict[str, Any] = {"schema": ref("InfrastructureSpec")}
+        examples = _examples(settings)
+        if examples:
+            media["examples"] = examples
         out["requestBody"] = {"required": True, "content": {"application/json": media}}
     if op.response is _CHANGE:
         responses[str(op.status)]["links"] = _LINKS
     if op.public and settings.auth.enabled:
         out["security"] = []
     return out
+
+
+def _examples(settings: Settings) -> dict[str, Any]:
+    """One example spec per installed provider that declares one (``ProviderInfo.example``)."""
+    registry = settings.registry
+    infos = (registry.get(name) for name in registry.names())
+    return {info.name: {"value": dict(info.example)} for info in infos if info.example}
 
 
 def _headers() -> dict[str, Any]:

@@ -25,6 +25,20 @@ PROVIDER = ProviderInfo(
     credentials=TOKEN,
     ready_timeouts={"network": 60.0, "server": 120.0, "disk": 60.0},
     currency="USD",
+    example={
+        "name": "web-app",
+        "provider": "memory",
+        "region": "mem-1",
+        "resources": [
+            {"type": "network", "name": "lan", "specifications": {"ip_range": "10.20.0.0/16"}},
+            {
+                "type": "server",
+                "name": "web",
+                "specifications": {"size": "small", "image": "debian-12", "network": "lan"},
+            },
+        ],
+        "tags": {"env": "dev"},
+    },
 )
 
 
