@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas.plugins.manager import ENTRY_POINT_GROUP
+from atlas.plugins.manager import ENTRY_POINT_GROUP, default_plugins
 from atlas.runtime import default_registry
 from atlas.testing.memory.provider import default_cloud
 
@@ -42,10 +42,16 @@ def memory_installed(site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     inherited = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (inherited, str(site)))))
     importlib.invalidate_caches()
-    default_registry.cache_clear()
+    _forget_plugins()
     default_cloud.cache_clear()
     try:
         yield site
     finally:
-        default_registry.cache_clear()
+        _forget_plugins()
         default_cloud.cache_clear()
+
+
+def _forget_plugins() -> None:
+    """The plugins this process loaded once, and the registry built from them, start afresh."""
+    default_plugins.cache_clear()
+    default_registry.cache_clear()
