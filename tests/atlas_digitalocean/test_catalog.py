@@ -76,3 +76,22 @@ def test_offerings() -> None:
 def test_registry_uses_the_shipped_catalog(registry: ProviderRegistry) -> None:
     assert registry.catalog("digitalocean") is load_price_catalog()
     assert registry.get("do").name == "digitalocean"
+
+
+def test_droplets_are_billed_per_second_since_2026_and_the_rest_hourly() -> None:
+    cat = load_price_catalog()
+    for sku, price in cat.prices.items():
+        rule = price.billing
+        assert rule is not None, sku
+        assert rule.cap_hours == 672, sku
+        assert rule.source in cat.sources, sku
+        assert rule.as_of is not None, sku
+        if sku.startswith("droplet:"):
+            assert (rule.metering, rule.minimum_seconds) == ("second", 60), sku
+            assert rule.minimum_amount == Decimal("0.01"), sku
+            assert rule.as_of.isoformat() == "2026-01-01", sku
+        else:
+            assert (rule.metering, rule.minimum_seconds, rule.minimum_amount) == ("hour", 0, 0)
+    source = cat.sources[cat.prices["droplet:s-1vcpu-1gb"].billing.source]  # type: ignore[union-attr]
+    assert "per second" in source.title
+    assert source.url.startswith("https://www.digitalocean.com/")

@@ -22,10 +22,12 @@ from atlas.cli.render import (
     render_providers,
 )
 from atlas.cli.serve import add_serve_command
+from atlas.cost.billing import Duration, parse_duration
+from atlas.cost.engine import estimate_spec
 from atlas.exceptions import AtlasError, PluginError, SpecError, SpecValidationError
 from atlas.plugins import default_plugins
 from atlas.providers.declarations import CliCommand
-from atlas.runtime import default_registry, estimate, load_spec
+from atlas.runtime import default_registry, load_spec
 
 __all__ = ["main"]
 
@@ -36,7 +38,7 @@ Command = Callable[[argparse.Namespace, TextIO], int]
 
 def _estimate(args: argparse.Namespace, out: TextIO) -> int:
     spec = load_spec(Path(args.file), purpose="estimate")
-    result = estimate(spec)
+    result = estimate_spec(spec, default_registry(), duration=args.duration)
     if args.json:
         data = result.to_dict()
         if spec.budget is not None:
@@ -50,6 +52,13 @@ def _estimate(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(render_estimate(spec, result))
     return EXIT_OK
+
+
+def _duration(text: str) -> Duration:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:  # argparse names the option and exits 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -88,6 +97,14 @@ def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.Argumen
     p = sub.add_parser("estimate", help="what a spec will cost, per resource and in total")
     p.add_argument("file", help="spec file (.yaml, .yml or .json)")
     p.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    p.add_argument(
+        "--duration",
+        type=_duration,
+        default=None,
+        metavar="D",
+        help="also price a run this long (10m, 36h, 45d) under each price's billing rule, "
+        "minimums and monthly caps included (default: the monthly estimate only)",
+    )
     p.set_defaults(run=_estimate)
 
     p = sub.add_parser("validate", help="check a spec and list every problem")

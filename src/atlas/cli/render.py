@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from atlas.cost.billing import BillingRule
 from atlas.cost.estimate import Estimate, LineItem
 from atlas.cost.money import Money
 from atlas.exceptions import SpecValidationError
@@ -46,33 +47,52 @@ def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
     return lines
 
 
-def _item_row(name: str, rtype: str, li: LineItem) -> tuple[str, ...]:
+def _item_row(name: str, rtype: str, li: LineItem, run: bool) -> tuple[str, ...]:
     hourly = _amount(li.hourly, li.hourly_places)
-    return (name, rtype, li.description, _amount(li.monthly, 2), hourly)
+    row = (name, rtype, li.description, _amount(li.monthly, 2), hourly)
+    return (*row, _amount(li.billed, 2)) if run else row
 
 
 def render_estimate(spec: InfrastructureSpec, est: Estimate) -> str:
     """The estimate as a table: one row per line item, then the totals."""
     dated = ", ".join(f"{c.provider} prices as of {c.effective_date}" for c in est.catalogs)
     head = f"Estimate for {spec.name!r} ({spec.provider}, {spec.region}); {dated or 'no catalog'}"
-    rows: list[tuple[str, ...]] = [("RESOURCE", "TYPE", "ITEM", "MONTHLY", "HOURLY")]
+    run = est.duration is not None
+    header = ("RESOURCE", "TYPE", "ITEM", "MONTHLY", "HOURLY")
+    rows: list[tuple[str, ...]] = [
+        (*header, f"FOR {est.duration.text}") if est.duration else header
+    ]
     for res in est.breakdown:
         for i, li in enumerate(res.line_items):
+            first = i == 0
             rows.append(
                 _item_row(
-                    res.resource_name if i == 0 else "", res.resource_type if i == 0 else "", li
+                    res.resource_name if first else "", res.resource_type if first else "", li, run
                 )
             )
     total = f"Total ({est.currency})" + ("" if est.complete else ", priced resources only")
-    rows.append((total, "", "", _amount(est.monthly, 2), _amount(est.hourly, est.hourly_places)))
-    body = _table(rows, right={3, 4})
+    totals = (total, "", "", _amount(est.monthly, 2), _amount(est.hourly, est.hourly_places))
+    rows.append((*totals, _amount(est.run_cost, 2)) if run else totals)
+    body = _table(rows, right={3, 4, 5})
     rule = "-" * max(len(line) for line in body)
     lines = [head, "", body[0], rule, *body[1:-1], rule, body[-1]]
     for res in est.breakdown:
         lines.extend(f"note: {res.resource_name}: {why}" for why in res.unpriced)
+    if est.duration is not None:
+        lines.extend(_rule_notes(est))
     if spec.budget is not None:
         lines.append(budget_line(spec, est))
     return "\n".join(lines) + "\n"
+
+
+def _rule_notes(est: Estimate) -> list[str]:
+    """One line per billing rule that priced the run, saying what it is."""
+    seen: dict[str, BillingRule] = {}
+    for res in est.breakdown:
+        for li in res.line_items:
+            if li.billing is not None:
+                seen.setdefault(li.billing.key, li.billing)
+    return [f"billing {key}: {rule.describe()}" for key, rule in seen.items()]
 
 
 def budget_line(spec: InfrastructureSpec, est: Estimate) -> str:

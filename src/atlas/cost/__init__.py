@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from atlas.cost.billing import BillingRule, Duration, parse_duration
 from atlas.cost.catalog import Price, PriceCatalog, Rate, Source
 from atlas.cost.estimate import CatalogRef, Estimate, LineItem, PriceLookup, ResourceEstimate
 from atlas.cost.money import Money
 
 __all__ = [
+    "BillingRule",
     "CatalogRef",
+    "Duration",
     "Estimate",
     "LineItem",
     "Money",
@@ -17,4 +20,5 @@ __all__ = [
     "Rate",
     "ResourceEstimate",
     "Source",
+    "parse_duration",
 ]

@@ -8,6 +8,15 @@ A catalog is a TOML file::
     effective_date = 2026-11-26     # when the figures were last checked against their sources
     hours_per_month = 672           # the billing cap: a month costs at most this many hours
     hourly_places = 5               # optional: decimals hourly figures are given to (default 5)
+    billing = "hourly"              # optional: the rule of prices that name none
+
+    [billing.per-second]            # a billing rule (see atlas.cost.billing)
+    metering = "second"             # or "hour": every started hour counts
+    minimum_seconds = 60            # optional (default 0)
+    minimum_amount = "0.01"         # optional (default "0")
+    cap_hours = 672                 # optional: hours_per_month when absent
+    source = "billing"
+    as_of = 2026-01-01              # the date the rule holds from
 
     [sources.billing]               # every price and rate names one of these
     title = "..."
@@ -18,6 +27,7 @@ A catalog is a TOML file::
     hourly = "0.00893"              # optional: monthly / hours_per_month when absent
     unit = "server"
     source = "billing"
+    billing = "per-second"          # optional: a key under [billing], else the catalog's
 
     [rates."server-backups:weekly"] # a fraction of another line's price
     fraction = "0.20"
@@ -36,6 +46,7 @@ from typing import Any
 
 import attrs
 
+from atlas.cost.billing import BillingRule
 from atlas.cost.money import Money
 from atlas.exceptions import PriceCatalogError
 
@@ -61,7 +72,8 @@ class Source:
 
 @attrs.frozen
 class Price:
-    """The price of one unit of a SKU, per month (the billing cap) and per hour."""
+    """The price of one unit of a SKU, per month (the billing cap) and per hour, and the rule
+    that meters it over time (``None``: hourly up to the catalog's ``hours_per_month``)."""
 
     sku: str
     monthly: Money
@@ -69,6 +81,7 @@ class Price:
     unit: str
     source: str
     hourly_derived: bool = False
+    billing: BillingRule | None = None
 
 
 @attrs.frozen
@@ -160,8 +173,16 @@ def _parse(data: Mapping[str, Any], origin: str) -> PriceCatalog:
         )
         for key, v in _table(data, "sources", origin).items()
     }
+    rules = {
+        key: _rule(key, v, hours, sources, f"{origin} [billing.{key}]")
+        for key, v in data.get("billing", {}).items()
+    }
+    default_rule = _rule_ref(head, rules, f"{origin} [catalog]")
     prices = {
-        sku: _price(sku=sku, v=v, currency=currency, hours=hours, sources=sources, origin=origin)
+        sku: attrs.evolve(
+            _price(sku=sku, v=v, currency=currency, hours=hours, sources=sources, origin=origin),
+            billing=_rule_ref(v, rules, f"{origin} [prices.{sku}]") or default_rule,
+        )
         for sku, v in data.get("prices", {}).items()
     }
     rates = {
@@ -209,6 +230,47 @@ def _price(
         _str(v, "unit", where),
         _source(v, sources, where),
         hourly_derived=derived,
+    )
+
+
+def _rule_ref(
+    v: Mapping[str, Any], rules: Mapping[str, BillingRule], where: str
+) -> BillingRule | None:
+    if "billing" not in v:
+        return None
+    key = _str(v, "billing", where)
+    if key not in rules:
+        raise PriceCatalogError(f"{where}: billing {key!r} is not defined under [billing]")
+    return rules[key]
+
+
+def _rule(
+    key: str, v: Mapping[str, Any], hours: int, sources: Mapping[str, Source], where: str
+) -> BillingRule:
+    metering = v.get("metering")
+    if metering not in ("second", "hour"):
+        raise PriceCatalogError(f'{where}: metering must be "second" or "hour"')
+    ints = {}
+    for name, default in (("cap_hours", hours), ("minimum_seconds", 0)):
+        value = v.get(name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise PriceCatalogError(f"{where}: {name} must be a non-negative integer")
+        ints[name] = value
+    if ints["cap_hours"] == 0:
+        raise PriceCatalogError(f"{where}: cap_hours must be a positive integer")
+    as_of = v.get("as_of")
+    if not isinstance(as_of, dt.date):
+        raise PriceCatalogError(f"{where}: as_of must be a TOML date")
+    minimum = _decimal(v, "minimum_amount", where) if "minimum_amount" in v else Decimal(0)
+    return BillingRule(
+        key,
+        metering,
+        ints["cap_hours"],
+        ints["minimum_seconds"],
+        minimum,
+        source=_source(v, sources, where),
+        as_of=as_of,
+        note=v.get("note", ""),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from atlas.cost.billing import Duration
 from atlas.cost.estimate import CatalogRef, Estimate, LineItem, ResourceEstimate
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.providers.registry import ProviderRegistry
@@ -11,9 +12,14 @@ from atlas.providers.registry import ProviderRegistry
 __all__ = ["estimate_spec"]
 
 
-def estimate_spec(spec: InfrastructureSpec, registry: ProviderRegistry) -> Estimate:
-    """The cost of every resource of ``spec`` and the totals. Offline; no credentials."""
-    lookup = registry.price_lookup(spec.provider)
+def estimate_spec(
+    spec: InfrastructureSpec, registry: ProviderRegistry, *, duration: Duration | None = None
+) -> Estimate:
+    """The cost of every resource of ``spec`` and the totals. Offline; no credentials.
+
+    With ``duration``, every line is also priced for a run that long under its billing rule.
+    """
+    lookup = registry.price_lookup(spec.provider).for_run(duration)
     kinds = registry.kinds(spec.provider)
     places = lookup.hourly_places
     breakdown = []
@@ -32,4 +38,4 @@ def estimate_spec(spec: InfrastructureSpec, registry: ProviderRegistry) -> Estim
     refs = (
         (CatalogRef(catalog.provider, catalog.origin, catalog.effective_date),) if catalog else ()
     )
-    return Estimate(lookup.currency, tuple(breakdown), refs, places)
+    return Estimate(lookup.currency, tuple(breakdown), refs, places, duration)

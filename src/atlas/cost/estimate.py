@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from atlas.cost.billing import BillingRule, Duration
 from atlas.cost.catalog import DEFAULT_HOURLY_PLACES, MAX_HOURLY_PLACES, Price, PriceCatalog
 from atlas.cost.money import Money
 from atlas.exceptions import CurrencyMismatchError
@@ -32,7 +33,9 @@ class LineItem:
 
     ``monthly`` and ``hourly`` are ``None`` when no price is known; ``unpriced`` then says why.
     ``hourly_places`` is the precision of the catalog that priced it (the hourly figure is
-    rounded to it).
+    rounded to it). When the estimate is for a run of some duration, ``run_cost`` is what the
+    line costs for it (exact; :attr:`billed` rounds it as ``billing``, the rule that priced it,
+    says).
     """
 
     description: str
@@ -44,9 +47,19 @@ class LineItem:
     source: str | None = None
     unpriced: str | None = None
     hourly_places: int = DEFAULT_HOURLY_PLACES
+    billing: BillingRule | None = None
+    run_cost: Money | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    @property
+    def billed(self) -> Money | None:
+        """``run_cost`` rounded as its billing rule says (to the cent), or ``None``."""
+        if self.run_cost is None or self.billing is None:
+            return None
+        return self.run_cost.rounded(self.billing.places)
+
+    def to_dict(self, *, run: bool = False) -> dict[str, Any]:
+        """The line as JSON; ``run``: with its cost for the estimate's run and the rule."""
+        out: dict[str, Any] = {
             "description": self.description,
             "sku": self.sku,
             "quantity": _number(self.quantity),
@@ -56,6 +69,10 @@ class LineItem:
             "source": self.source,
             **({"unpriced": self.unpriced} if self.unpriced else {}),
         }
+        if run:
+            out["run_cost"] = _money(self.billed, 2)
+            out["billing"] = self.billing.to_dict() if self.billing else None
+        return out
 
 
 class PriceLookup:
@@ -68,12 +85,21 @@ class PriceLookup:
         adjust: PriceAdjuster | None = None,
         *,
         currency: str | None = None,
+        duration: Duration | None = None,
     ) -> None:
         self.provider = provider
         self.catalog = catalog
         self._adjust = adjust
+        #: The run lines are priced for, or ``None`` for monthly and hourly figures only.
+        self.duration = duration
         # Without a catalog (nothing can be priced), totals are still in the provider's money.
         self._currency = currency or (catalog.currency if catalog else "USD")
+
+    def for_run(self, duration: Duration | None) -> PriceLookup:
+        """The same lookup, pricing every line for a run of ``duration`` as well."""
+        return PriceLookup(
+            self.provider, self.catalog, self._adjust, currency=self._currency, duration=duration
+        )
 
     @property
     def currency(self) -> str:
@@ -98,6 +124,11 @@ class PriceLookup:
             why = self._missing(sku)
             return LineItem(description, sku, qty, "", None, None, None, why, places)
         hourly = (price.hourly.amount * qty).quantize(_step(places), ROUND_HALF_UP)
+        rule, run = None, None
+        if self.duration is not None:
+            rule = price.billing or self._default_rule()
+            unit = rule.unit_cost(price.monthly.amount, price.hourly.amount, self.duration.seconds)
+            run = Money(unit * qty, price.monthly.currency)
         return LineItem(
             description,
             sku,
@@ -107,6 +138,8 @@ class PriceLookup:
             Money(hourly, price.hourly.currency),
             price.source,
             hourly_places=places,
+            billing=rule,
+            run_cost=run,
         )
 
     def surcharge(self, description: str, sku: str, base: LineItem) -> LineItem:
@@ -117,6 +150,8 @@ class PriceLookup:
             why = self._missing(sku) if rate is None else f"the price of {base.sku} is unknown"
             return LineItem(description, sku, Decimal(1), "", None, None, None, why, places)
         hourly = (base.hourly.amount * rate.fraction).quantize(_step(places), ROUND_HALF_UP)
+        # A surcharge runs as long as its base and is metered by the base's rule.
+        run = None if base.run_cost is None else base.run_cost * rate.fraction
         return LineItem(
             description,
             sku,
@@ -126,7 +161,14 @@ class PriceLookup:
             Money(hourly, base.hourly.currency),
             rate.source,
             hourly_places=places,
+            billing=base.billing,
+            run_cost=run,
         )
+
+    def _default_rule(self) -> BillingRule:
+        # A price that names no rule is billed as the catalog's header says: hourly, capped.
+        hours = self.catalog.hours_per_month if self.catalog else 1
+        return BillingRule("hourly", "hour", hours)
 
     def _missing(self, sku: str) -> str:
         if self.catalog is None:
@@ -160,17 +202,28 @@ class ResourceEstimate:
     def _monthly_subtotal(self) -> tuple[Decimal, str] | None:
         return _subtotal([li.monthly for li in self.line_items])
 
+    @property
+    def run_cost(self) -> Money | None:
+        """What the run costs, the sum of its lines' billed amounts; ``None`` when any is
+        unknown or the estimate is not for a run."""
+        return _as_money(self._run_subtotal())
+
     def _hourly_subtotal(self) -> tuple[Decimal, str] | None:
         return _subtotal([li.hourly for li in self.line_items])
 
-    def to_dict(self) -> dict[str, Any]:
+    def _run_subtotal(self) -> tuple[Decimal, str] | None:
+        return _subtotal([li.billed for li in self.line_items])
+
+    def to_dict(self, *, run: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
             "resource_type": self.resource_type,
             "resource_name": self.resource_name,
             "estimated_cost": _figure(self._monthly_subtotal(), 2),
             "estimated_hourly_cost": _figure(self._hourly_subtotal(), self.hourly_places),
-            "line_items": [li.to_dict() for li in self.line_items],
         }
+        if run:
+            out["estimated_run_cost"] = _figure(self._run_subtotal(), 2)
+        out["line_items"] = [li.to_dict(run=run) for li in self.line_items]
         unpriced = self.unpriced
         if unpriced:
             out["unpriced"] = list(unpriced)
@@ -192,13 +245,22 @@ class Estimate:
 
     Resources with an unknown price are listed but left out of the totals, and ``complete`` is
     false: an estimate never invents a figure. Monthly figures are given to the cent, hourly
-    ones to ``hourly_places`` decimals (the catalog's).
+    ones to ``hourly_places`` decimals (the catalog's). With a ``duration``, every line is also
+    priced for a run that long under its price's billing rule (:attr:`run_cost`).
     """
 
     currency: str
     breakdown: tuple[ResourceEstimate, ...]
     catalogs: tuple[CatalogRef, ...] = ()
     hourly_places: int = DEFAULT_HOURLY_PLACES
+    duration: Duration | None = None
+
+    @property
+    def run_cost(self) -> Money | None:
+        """What the priced resources cost for the run, or ``None`` without a duration."""
+        if self.duration is None:
+            return None
+        return _total((r._run_subtotal() for r in self.breakdown), self.currency)
 
     @property
     def monthly(self) -> Money:
@@ -214,12 +276,19 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         monthly = [r._monthly_subtotal() for r in self.breakdown]  # once, for total and complete
-        return {
+        run = self.duration is not None
+        head: dict[str, Any] = {
             "estimated_monthly_cost": _money(_total(monthly, self.currency), 2),
             "estimated_hourly_cost": _money(self.hourly, self.hourly_places),
+        }
+        if self.duration is not None:
+            head["duration"] = {"text": self.duration.text, "seconds": self.duration.seconds}
+            head["estimated_run_cost"] = _money(self.run_cost, 2)
+        return {
+            **head,
             "currency": self.currency,
             "complete": all(subtotal is not None for subtotal in monthly),
-            "breakdown": [r.to_dict() for r in self.breakdown],
+            "breakdown": [r.to_dict(run=run) for r in self.breakdown],
             "catalogs": [
                 {
                     "provider": c.provider,
