@@ -151,6 +151,12 @@ async def test_delete_destroys_and_stats_follow(
     ops = (await client.get(f"/api/v1/infrastructure/{infra['id']}/operations")).json()
     assert [o["kind"] for o in ops["operations"]] == ["destroy", "apply"]
     assert ops["count"] == 2
+    # Destroying again: nothing to do, answered with the operation that did it.
+    r = await client.delete(f"/api/v1/infrastructure/{infra['id']}")
+    assert r.status_code == 200
+    assert r.json()["operation"]["id"] == op["id"]
+    ops = (await client.get(f"/api/v1/infrastructure/{infra['id']}/operations")).json()
+    assert ops["count"] == 2
 
 
 async def test_a_destroyed_name_can_be_created_again(client: httpx.AsyncClient) -> None:
