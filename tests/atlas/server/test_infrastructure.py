@@ -25,6 +25,11 @@ async def test_create_answers_at_once_then_the_operation_completes(
     body = r.json()
     assert body["infrastructure"]["name"] == "shop"
     assert body["infrastructure"]["status"] in ("pending", "provisioning", "active")
+    # While it provisions, the infrastructure is what the operation works toward.
+    assert body["operation"]["status"] == "in_progress"
+    assert body["infrastructure"]["tags"] == {"env": "test"}
+    assert body["infrastructure"]["estimated_monthly_cost"] == 22.0
+    assert body["infrastructure"]["spec"]["name"] == "shop"
     op = body["operation"]
     assert op["kind"] == "apply"
     assert op["infrastructure_id"] == body["infrastructure"]["id"]
