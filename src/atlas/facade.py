@@ -290,9 +290,16 @@ class AsyncAtlas:
     async def destroy(
         self, key: str, *, on_progress: ProgressCallback | None = None
     ) -> OperationRecord:
-        """Delete every resource of an infrastructure, dependents first, each delete verified."""
+        """Delete every resource of an infrastructure, dependents first, each delete verified.
+
+        An infrastructure already destroyed has nothing to delete: the answer is the operation
+        that destroyed it, and nothing new is recorded."""
         view = self.get(key)
         infra = view.infrastructure
+        if infra.status == "destroyed" and not view.resources:
+            done = self.store.list_operations(self.workspace, infra.id)
+            if done:
+                return done[0]
         # Only what the infrastructure is (not what it was meant to hold) matters here, and a
         # first apply that never finished recorded no spec.
         empty = InfrastructureSpec(

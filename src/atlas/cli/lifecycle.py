@@ -158,6 +158,9 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
 
 async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
     view = atlas.get(args.name)
+    if view.infrastructure.status == "destroyed" and not view.resources:
+        out.write(f"{view.infrastructure.name!r} is already destroyed: nothing to do.\n")
+        return EXIT_OK
     names = ", ".join(r.name for r in view.resources) or "no resources"
     out.write(f"Destroy {view.infrastructure.name!r}: {names}\n")
     if not (args.yes or _confirm("Delete all of it?", out)):

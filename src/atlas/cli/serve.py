@@ -57,7 +57,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         import uvicorn  # noqa: PLC0415 - the server extra is optional
 
         from atlas.server import create_app, new_api_key, settings_from_env  # noqa: PLC0415
-        from atlas.server.auth import hash_api_key  # noqa: PLC0415
+        from atlas.server.auth import key_file_entry  # noqa: PLC0415
         from atlas.server.logs import configure_logging  # noqa: PLC0415
         from atlas.server.settings import DEFAULT_PORT, refuse_open_bind  # noqa: PLC0415
     except ImportError as exc:
@@ -68,7 +68,11 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     if args.new_api_key:
         key = new_api_key()
-        entry = {"id": "new-key", "workspace_id": args.new_api_key, "sha256": hash_api_key(key)}
+        try:
+            entry = key_file_entry(args.new_api_key, key)
+        except ValueError as exc:
+            sys.stderr.write(f"atlas serve: {exc}\n")
+            return EXIT_INVALID
         out.write(f"API key (shown once): {key}\nkey file entry: {json.dumps(entry)}\n")
         return EXIT_OK
     from atlas.runtime import default_registry  # noqa: PLC0415

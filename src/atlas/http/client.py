@@ -152,7 +152,9 @@ class ApiClient:
         async for attempt in retrying:
             with attempt:
                 state = attempt.retry_state
-                request = self._http.build_request(method, path, params=params, json=json)
+                request = self._http.build_request(
+                    method, path, params=params, json=json, extensions={"trace": self._trace}
+                )
                 return await self._attempt(request, priority, state.attempt_number, state.idle_for)
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
@@ -190,6 +192,15 @@ class ApiClient:
                 redact=self._redact,
             )
         return response
+
+    async def _trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's hook, awaited as the request goes out: a permit given before an answer
+        to another request paused everyone (a 429 while this one was connecting, or waiting
+        for a pooled connection) waits out that pause before its headers are sent."""
+        del info
+        if event.endswith(".send_request_headers.started"):
+            while (left := self.rate_limiter.pause_left()) > 0:
+                await self._sleep(left)
 
     async def get_json(
         self, path: str, *, params: Params | None = None, priority: Priority | None = None

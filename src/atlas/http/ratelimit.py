@@ -21,7 +21,9 @@ windows (a cloud that allows 250 requests a minute and 5,000 an hour has two); i
   spaced out, approaching the rate every window can sustain as it nears zero; at zero,
   requests wait for the answers still in flight.
 - After a 429, or when none remain, everyone pauses until the advised time (``Retry-After``,
-  else the profile's reset header).
+  else the profile's reset header): the latest such deadline any answer gave. A request let
+  through before the pause began, but not yet on the wire (connecting, say), is held at the
+  wire by the client (:meth:`pause_left`).
 - When several requests wait, changes (``Priority.CHANGE``) go before polling (``Priority.POLL``),
   first come first served within a priority.
 
@@ -215,6 +217,12 @@ class RateLimiter:
             if headers is not None:
                 self._learn(headers, status, permit)
             self._wake_head()  # it may have been waiting for a request in flight to end
+
+    def pause_left(self) -> float:
+        """Seconds until the pause the latest 429 (or none remaining) set is over; zero or
+        less when there is none."""
+        with self._lock:
+            return self._paused_until - self._clock()
 
     def observe(self, headers: Mapping[str, str], *, status: int) -> None:
         """Learn from a response's rate-limit headers, for an answer to a request this limiter

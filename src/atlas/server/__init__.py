@@ -16,6 +16,7 @@ from atlas.server.auth import (
     AuthConfig,
     Principal,
     hash_api_key,
+    key_file_entry,
     new_api_key,
 )
 from atlas.server.openapi import build_document
@@ -30,6 +31,7 @@ __all__ = [
     "build_document",
     "create_app",
     "hash_api_key",
+    "key_file_entry",
     "new_api_key",
     "settings_from_env",
 ]

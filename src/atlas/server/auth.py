@@ -42,6 +42,7 @@ __all__ = [
     "Principal",
     "authenticate",
     "hash_api_key",
+    "key_file_entry",
     "new_api_key",
 ]
 
@@ -82,6 +83,18 @@ def new_api_key() -> str:
 
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def key_file_entry(workspace: str, key: str) -> dict[str, str]:
+    """The key file's entry for ``key`` in ``workspace``, under a fresh id of its own: ids
+    name keys in logs and when one is revoked, so no two may share one. The id is random, not
+    drawn from the key (a digest prefix would tell something about it)."""
+    _check_workspace(workspace, "a new API key")
+    return {
+        "id": f"key-{secrets.token_hex(8)}",
+        "workspace_id": workspace,
+        "sha256": hash_api_key(key),
+    }
 
 
 @attrs.frozen

@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _CENT = Decimal("0.01")
+_UNDER_WAY = ("pending", "in_progress")
 
 
 def amount(value: Decimal) -> float:
@@ -46,9 +47,19 @@ def iso(time: dt.datetime | None) -> str | None:
     return time.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def infrastructure_json(view: InfrastructureView) -> dict[str, Any]:
+def infrastructure_json(
+    view: InfrastructureView, running: OperationRecord | None = None
+) -> dict[str, Any]:
+    """An infrastructure as callers read it; with ``running``, an apply still under way, its
+    spec, tags and monthly cost are those the apply works toward (the record keeps the last
+    spec applied in full, which a first apply has not reached yet)."""
     infra = view.infrastructure
     spec = dict(infra.spec)
+    cost, currency = infra.monthly_cost, infra.currency
+    if running is not None and running.kind == "apply" and running.status in _UNDER_WAY:
+        spec = dict(running.spec)
+        before = infra.monthly_cost if infra.currency == running.currency else Decimal(0)
+        cost, currency = before + running.cost_change, running.currency
     return {
         "id": infra.id,
         "name": infra.name,
@@ -57,8 +68,8 @@ def infrastructure_json(view: InfrastructureView) -> dict[str, Any]:
         "region": infra.region,
         "status": infra.status,
         "tags": dict(spec.get("tags") or {}),
-        "estimated_monthly_cost": amount(infra.monthly_cost),
-        "currency": infra.currency,
+        "estimated_monthly_cost": amount(cost),
+        "currency": currency,
         "resources": [_resource_json(r) for r in view.resources],
         "spec": spec or None,
         "created_at": iso(infra.created_at),

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import difflib
 import functools
+import types
+import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import attrs
 
@@ -14,7 +16,14 @@ from atlas.exceptions import Problem
 from atlas.model.fields import FieldInfo, field_info, nested_fields
 from atlas.model.infrastructure import ResourceSpec
 
-__all__ = ["Reference", "dependencies", "find_cycles", "iter_references", "reference_problems"]
+__all__ = [
+    "Reference",
+    "dependencies",
+    "find_cycles",
+    "iter_references",
+    "raw_references",
+    "reference_problems",
+]
 
 #: Values that hold no references (bool is an int).
 _PLAIN = (str, int, float)
@@ -69,6 +78,61 @@ def _collect(spec: Any, prefix: str, out: list[Reference]) -> None:
             _collect(value, path, out)
 
 
+def raw_references(data: Any, cls: Any, prefix: str = "") -> list[Reference]:
+    """Every reference in ``data``, a specification document of class ``cls`` that could not
+    be structured: the names it holds where ``cls`` declares references, whatever else in it is
+    wrong (a value of the wrong type holds no reference; the type error says so)."""
+    found: list[Reference] = []
+    if not (isinstance(data, Mapping) and attrs.has(cls)):
+        return found
+    nested = _nested_classes(cls)
+    for info in field_info(cls):
+        value = data.get(info.name)
+        path = f"{prefix}.{info.name}" if prefix else info.name
+        if info.ref is not None:
+            if isinstance(value, str):
+                found.append(Reference(path, info.ref, value))
+            elif isinstance(value, list):
+                found.extend(
+                    Reference(f"{path}[{i}]", info.ref, item)
+                    for i, item in enumerate(value)
+                    if isinstance(item, str)
+                )
+        elif info.name in nested:
+            inner = nested[info.name]
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    found.extend(raw_references(item, inner, f"{path}[{i}]"))
+            else:
+                found.extend(raw_references(value, inner, path))
+    return found
+
+
+@functools.cache
+def _nested_classes(cls: Any) -> dict[str, type]:
+    """The specification class each field nests, where it nests exactly one (``X``,
+    ``X | None``, ``tuple[X, ...]``): what a raw document of that field is read as."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that does not resolve: nothing is known to nest
+        return {}
+    out: dict[str, type] = {}
+    for name in nested_fields(cls):
+        classes = [t for t in _members(hints.get(name)) if attrs.has(t)]
+        if len(classes) == 1:
+            out[name] = classes[0]
+    return out
+
+
+def _members(t: Any) -> Iterator[Any]:
+    if get_origin(t) in (tuple, typing.Union, types.UnionType):
+        for arg in get_args(t):
+            if arg is not Ellipsis:
+                yield from _members(arg)
+    else:
+        yield t
+
+
 def dependencies(resources: Iterable[ResourceSpec]) -> dict[str, set[str]]:
     """For every resource name, the names of the resources it refers to."""
     return {
@@ -76,11 +140,17 @@ def dependencies(resources: Iterable[ResourceSpec]) -> dict[str, set[str]]:
     }
 
 
-def reference_problems(indexed: Sequence[tuple[int, ResourceSpec]]) -> list[Problem]:
+def reference_problems(
+    indexed: Sequence[tuple[int, ResourceSpec]],
+    found_raw: Mapping[int, Sequence[Reference]] | None = None,
+) -> list[Problem]:
     """Duplicate names, references to missing or wrongly-kinded resources, and cycles.
 
-    ``indexed`` pairs each resource with its position in the document, for the paths.
+    ``indexed`` pairs each resource with its position in the document, for the paths;
+    ``found_raw`` has the references, by position, of resources whose specifications could
+    not be structured (see :func:`raw_references`), which stand for theirs.
     """
+    raw = found_raw or {}
     problems: list[Problem] = []
     by_name: dict[str, tuple[int, ResourceSpec]] = {}
     for i, res in indexed:
@@ -96,7 +166,8 @@ def reference_problems(indexed: Sequence[tuple[int, ResourceSpec]]) -> list[Prob
             by_name[res.name] = (i, res)
     edges: dict[str, set[str]] = {name: set() for name in by_name}
     for i, res in indexed:
-        for ref in iter_references(res.specifications):
+        refs = raw[i] if i in raw else iter_references(res.specifications)
+        for ref in refs:
             found = by_name.get(ref.target)
             if found is not None and found[1].type == ref.kind:
                 edges[res.name].add(ref.target)

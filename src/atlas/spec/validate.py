@@ -27,7 +27,7 @@ from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import describe as _kind
 from atlas.spec.converter import make_converter, problems_from_cattrs
 from atlas.spec.load import load_document
-from atlas.spec.references import reference_problems
+from atlas.spec.references import Reference, raw_references, reference_problems
 
 __all__ = ["NAME_PATTERN", "validate_spec"]
 
@@ -243,6 +243,9 @@ class _Validator:
             problems = list(problems_from_cattrs(exc, path))
             self.out.extend(problems)
             entry.broken |= {_first_key(p.path, path) for p in problems}
+            # Read from the document itself: a resource with a type error still has its
+            # references checked, however much of it the retry below can structure.
+            entry.raw_refs = tuple(raw_references(data, cls))
             try:
                 entry.spec = _converter.structure(
                     {k: v for k, v in data.items() if k not in entry.broken}, cls
@@ -295,7 +298,8 @@ class _Validator:
             for e, res in zip(entries, resources, strict=True)
             if e.name
         ]
-        self.out.extend(reference_problems(named))
+        raw = {e.index: e.raw_refs for e in entries if e.raw_refs is not None}
+        self.out.extend(reference_problems(named, raw))
         ctx = CheckContext(spec, self.purpose, self.registry.catalog(provider.name))
         budget, catalog = spec.budget, ctx.catalog
         if self.purpose == "create" and budget and catalog and budget.currency != catalog.currency:
@@ -336,6 +340,8 @@ class _Entry:
     spec: Any = None
     #: Top-level specification fields with problems; checks built on them are skipped.
     broken: frozenset[str] = frozenset()
+    #: The references of specifications that could not be structured whole, read raw.
+    raw_refs: tuple[Reference, ...] | None = None
 
     def resource(self) -> ResourceSpec | None:
         if self.name is None or self.type is None or self.spec is None:

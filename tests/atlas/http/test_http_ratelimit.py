@@ -430,3 +430,36 @@ async def test_when_none_remain_by_our_count_requests_wait_for_the_answers_in_fl
     limiter.release(second, {"ratelimit-remaining": "5"}, status=200)
     await settle()
     assert following.done()
+
+
+async def test_a_request_still_connecting_waits_out_a_pause_another_answer_began(
+    make_client, fake_time: FakeTime
+) -> None:
+    """Both requests pass the limiter at once; the first is still connecting when the second
+    is answered with a 429: its headers go out only once that Retry-After has passed."""
+    answered = asyncio.Event()
+    sent: dict[str, float] = {}
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/v2/slow":
+            await answered.wait()  # connecting, while the other request is answered
+            # What httpcore does as it writes the request (a mock transport does not).
+            await request.extensions["trace"]("http11.send_request_headers.started", {})
+            sent[path] = fake_time.now
+            return httpx.Response(200, json={})
+        sent[path] = fake_time.now
+        return httpx.Response(429, headers={"retry-after": "5"}, json={"id": "too_many_requests"})
+
+    client = make_client(Script(), retry=RetryPolicy.never())
+    client._http._transport = httpx.MockTransport(handle)  # Script answers synchronously
+
+    async def fast() -> None:
+        try:
+            await client.get_json("/v2/fast")
+        finally:
+            answered.set()
+
+    results = await asyncio.gather(client.get_json("/v2/slow"), fast(), return_exceptions=True)
+    assert isinstance(results[1], exc.RateLimitError)
+    assert sent["/v2/slow"] >= sent["/v2/fast"] + 5.0

@@ -72,6 +72,14 @@ async def test_destroy_leaves_nothing(atlas_: AsyncAtlas, cloud: MemoryCloud) ->
     assert atlas_.get("shop").resources == ()
 
 
+async def test_destroying_again_records_nothing(atlas_: AsyncAtlas) -> None:
+    await atlas_.apply(stack())
+    first = await atlas_.destroy("shop")
+    again = await atlas_.destroy("shop")
+    assert again == first  # the operation that destroyed it: nothing new to do
+    assert [op.kind for op in atlas_.operations("shop")] == ["destroy", "apply"]
+
+
 async def test_failure_in_the_fourth_resource_rolls_back_only_what_it_made(
     atlas_: AsyncAtlas, cloud: MemoryCloud
 ) -> None:

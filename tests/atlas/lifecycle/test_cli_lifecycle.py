@@ -161,3 +161,5 @@ def test_apply_status_reconcile_destroy_with_a_state_file(
     assert code == 0, out
     assert default_cloud().is_empty()
     assert "destroyed" in run("status", "--state", state)[1]
+    code, out, _ = run("destroy", "--yes", "--state", state, "web-app")
+    assert (code, out) == (0, "'web-app' is already destroyed: nothing to do.\n")

@@ -25,6 +25,11 @@ async def test_create_answers_at_once_then_the_operation_completes(
     body = r.json()
     assert body["infrastructure"]["name"] == "shop"
     assert body["infrastructure"]["status"] in ("pending", "provisioning", "active")
+    # While it provisions, the infrastructure is what the operation works toward.
+    assert body["operation"]["status"] == "in_progress"
+    assert body["infrastructure"]["tags"] == {"env": "test"}
+    assert body["infrastructure"]["estimated_monthly_cost"] == 22.0
+    assert body["infrastructure"]["spec"]["name"] == "shop"
     op = body["operation"]
     assert op["kind"] == "apply"
     assert op["infrastructure_id"] == body["infrastructure"]["id"]
@@ -150,6 +155,12 @@ async def test_delete_destroys_and_stats_follow(
     assert (stats["total_infrastructures"], stats["estimated_monthly_cost"]) == (0, 0.0)
     ops = (await client.get(f"/api/v1/infrastructure/{infra['id']}/operations")).json()
     assert [o["kind"] for o in ops["operations"]] == ["destroy", "apply"]
+    assert ops["count"] == 2
+    # Destroying again: nothing to do, answered with the operation that did it.
+    r = await client.delete(f"/api/v1/infrastructure/{infra['id']}")
+    assert r.status_code == 200
+    assert r.json()["operation"]["id"] == op["id"]
+    ops = (await client.get(f"/api/v1/infrastructure/{infra['id']}/operations")).json()
     assert ops["count"] == 2
 
 

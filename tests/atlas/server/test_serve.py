@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from atlas.cli import main
-from atlas.server import hash_api_key
+from atlas.server import ApiKeyring, hash_api_key
 from atlas.store import SQLiteStore
 from tests.atlas.memory_installed import memory_installed
 from tests.atlas.server.conftest import SECRET, spec, token
@@ -171,3 +171,19 @@ def test_serve_makes_api_keys(capsys: pytest.CaptureFixture[str]) -> None:
     entry: dict[str, Any] = json.loads(text.split("key file entry: ")[1])
     assert entry["workspace_id"] == "ws-7"
     assert entry["sha256"] == hash_api_key(key)
+    # Each key has an id of its own.
+    again = io.StringIO()
+    assert main(["serve", "--new-api-key", "ws-7"], out=again) == 0
+    other: dict[str, Any] = json.loads(again.getvalue().split("key file entry: ")[1])
+    assert other["id"] != entry["id"]
+    ring = ApiKeyring.from_json({"keys": [entry, other]})
+    assert [k.id for k in ring.keys] == [entry["id"], other["id"]]
+
+
+def test_serve_refuses_a_key_for_a_workspace_that_is_not_plain(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = io.StringIO()
+    assert main(["serve", "--new-api-key", "a b"], out=out) == 2
+    assert out.getvalue() == ""
+    assert "workspace_id 'a b' is not a plain identifier" in capsys.readouterr().err

@@ -188,6 +188,64 @@ def test_references_must_exist_and_have_the_right_kind(registry: ProviderRegistr
     assert "'net' is a vpc, but this must name a droplet" in found[1].message
 
 
+def _database(name: str = "db") -> dict[str, Any]:
+    return {
+        "type": "database",
+        "name": name,
+        "specifications": {"engine": "pg", "version": "16", "size": "db-s-1vcpu-2gb"},
+    }
+
+
+def test_a_type_error_does_not_hide_the_resources_references(registry: ProviderRegistry) -> None:
+    volume = {
+        "type": "volume",
+        "name": "data",
+        "specifications": {"size_gigabytes": "lots", "attach_to": "db"},
+    }
+    found = problems(registry, base(resources=[droplet(), _database(), volume]))
+    assert [p.path for p in found] == [
+        "resources[2].specifications.size_gigabytes",
+        "resources[2].specifications.attach_to",
+    ]
+    assert "'db' is a database, but this must name a droplet" in found[1].message
+
+
+def test_six_mistakes_give_six_problems(registry: ProviderRegistry) -> None:
+    rule = {"protocol": "tcp", "ports": "22", "sources": {"droplets": ["web"]}}
+    doc = base(
+        region="nyc9",  # 1: no such region
+        resources=[
+            droplet(size="s-1vcpu-1gx"),  # 2: no such size
+            _database(),
+            # 3 and 4: a type error, and beside it a reference to a database as a droplet
+            {
+                "type": "volume",
+                "name": "data",
+                "specifications": {"size_gigabytes": "lots", "attach_to": "db"},
+            },
+            # 5 and 6: a broken rule, and in the next rule a reference to nothing
+            {
+                "type": "firewall",
+                "name": "fw",
+                "specifications": {
+                    "inbound_rules": [
+                        {**rule, "ports": 1.5},
+                        {**rule, "sources": {"load_balancers": ["nolb"]}},
+                    ]
+                },
+            },
+        ],
+    )
+    assert paths(registry, doc) == [
+        "region",
+        "resources[0].specifications.size",
+        "resources[2].specifications.size_gigabytes",
+        "resources[2].specifications.attach_to",
+        "resources[3].specifications.inbound_rules[0].ports",
+        "resources[3].specifications.inbound_rules[1].sources.load_balancers[0]",
+    ]
+
+
 def test_nested_references_and_fields_have_exact_paths(registry: ProviderRegistry) -> None:
     rule = {
         "protocol": "tcp",

@@ -146,6 +146,6 @@ async def _answer(request: Request, principal: Principal, operation_id: str) -> 
         op = atlas.operation(operation_id)
         view = atlas.get(op.infrastructure_id)
         return {
-            "infrastructure": infrastructure_json(view),
+            "infrastructure": infrastructure_json(view, op),
             "operation": operation_json(op, atlas.store.steps(op.id)),
         }
