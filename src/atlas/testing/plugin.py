@@ -13,13 +13,17 @@ import asyncio
 import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from atlas.model.cloud import Owner
-from atlas.model.infrastructure import InfrastructureSpec
-from atlas.providers.declarations import KindSample, Sandbox
-from atlas.testing.kit import Kit, Target
+# pytest loads this plugin in every run in an environment where atlas is installed: atlas
+# itself is imported only when the kit is used (about 0.8 s otherwise, for every pytest run).
+if TYPE_CHECKING:
+    from atlas.model.cloud import Owner
+    from atlas.model.infrastructure import InfrastructureSpec
+    from atlas.providers.declarations import KindSample, Sandbox
+    from atlas.testing.kit import Kit, Target
 
 __all__ = [
     "atlas_kit",
@@ -45,8 +49,8 @@ SAMPLE_ARGUMENTS: dict[str, Callable[[KindSample], bool]] = {
     "atlas_updatable_sample": lambda s: s.update is not None,
 }
 
-_TARGET = pytest.StashKey[Target]()
-_PROBE = pytest.StashKey[Sandbox]()
+_TARGET = pytest.StashKey["Target"]()
+_PROBE = pytest.StashKey["Sandbox"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,6 +69,8 @@ def pytest_configure(config: pytest.Config) -> None:
     nobody provides (or a provider without a sandbox) stops the run with one clear error."""
     name = config.getoption("--atlas-provider")
     if name:
+        from atlas.testing.kit import Target  # noqa: PLC0415 - only when the kit is used
+
         target = Target.resolve(str(name))
         config.stash[_TARGET] = target
         config.stash[_PROBE] = target.sandbox()  # for collection: samples, known gaps
@@ -142,6 +148,8 @@ def atlas_target(request: pytest.FixtureRequest) -> Target:
 @pytest.fixture
 def atlas_kit(atlas_target: Target) -> Iterator[Kit]:
     """A fresh sandbox, an owner of this test's own, and an event loop to run them on."""
+    from atlas.testing.kit import Kit  # noqa: PLC0415 - only when the kit is used
+
     with asyncio.Runner() as runner:
         sandbox = atlas_target.sandbox()
         try:
