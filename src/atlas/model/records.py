@@ -37,7 +37,9 @@ InfraStatus = Literal[
 ]
 OperationStatus = Literal["pending", "in_progress", "completed", "failed"]
 OperationKind = Literal["apply", "destroy"]
-StepAction = Literal["create", "update", "delete"]
+#: ``import`` adopts objects that exist outside atlas; ``prepare`` does an account-level step
+#: a provider asks for before the infrastructure's own (it belongs to no resource).
+StepAction = Literal["create", "update", "delete", "import", "prepare"]
 StepStatus = Literal["pending", "running", "done", "failed", "timed_out", "rolled_back"]
 EventType = Literal[
     "infrastructure.created",
@@ -95,6 +97,9 @@ class ResourceRecord:
     currency: str = attrs.field(validator=_ISO_4217)
     operation_id: str
     updated_at: dt.datetime
+    #: Adopted by an ``import:`` rather than created by atlas: rollback never deletes it, and a
+    #: destroy leaves it in place unless asked to include imported resources.
+    imported: bool = False
 
     def state(self) -> ResourceState:
         return ResourceState(self.type, self.name, self.objects)
@@ -136,6 +141,9 @@ class StepRecord:
     error: str | None
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    #: One line on how the step ended when that is worth saying though it did not fail
+    #: ("kept: the region's default VPC ...", "left in place: imported").
+    note: str | None = None
 
 
 @attrs.frozen

@@ -92,6 +92,7 @@ def _resource_json(record: ResourceRecord) -> dict[str, Any]:
         "specifications": dict(record.spec.get("specifications") or {}),
         "operation_id": record.operation_id,
         "updated_at": iso(record.updated_at),
+        "imported": record.imported,
     }
 
 
@@ -124,6 +125,7 @@ def step_json(step: StepRecord) -> dict[str, Any]:
         "status": step.status,
         "provider_ids": list(step.provider_ids),
         "error": step.error,
+        "note": step.note,
         "started_at": iso(step.started_at),
         "finished_at": iso(step.finished_at),
     }

@@ -143,6 +143,10 @@ def _records() -> dict[str, Schema]:
             "specifications": FREE,
             "operation_id": STRING,
             "updated_at": TIME,
+            "imported": {
+                "type": "boolean",
+                "description": "Adopted by an import, not created by atlas: a destroy keeps it.",
+            },
         }
     )
     infrastructure = obj(
@@ -167,10 +171,14 @@ def _records() -> dict[str, Schema]:
             "index": INTEGER,
             "resource": STRING,
             "type": STRING,
-            "action": {"type": "string", "enum": ["create", "update", "delete"]},
+            "action": {
+                "type": "string",
+                "enum": ["create", "update", "delete", "import", "prepare"],
+            },
             "status": {"type": "string", "enum": STEP_STATUSES},
             "provider_ids": {"type": "array", "items": STRING},
             "error": nullable(STRING),
+            "note": nullable(STRING),
             "started_at": nullable(TIME),
             "finished_at": nullable(TIME),
         }

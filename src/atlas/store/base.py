@@ -155,9 +155,10 @@ class StateStore(Protocol):
         status: StepStatus,
         provider_ids: Sequence[str] | None = None,
         error: str | None = None,
+        note: str | None = None,
     ) -> None:
         """Set a step's status (``running`` sets ``started_at``, an end state
-        ``finished_at``), and its provider ids when given."""
+        ``finished_at``), and its provider ids and note when given."""
 
     # -- locks -------------------------------------------------------------------------------
 

@@ -97,6 +97,9 @@ _rows = cattrs.Converter()
 _rows.register_unstructure_hook(Decimal, dump_money)
 _rows.register_structure_hook(Decimal, lambda text, _: load_money(text))
 _rows.register_unstructure_hook(dt.datetime, dump_time)
+# SQLite has no boolean: 0 and 1, read back as the bool the record declares.
+_rows.register_unstructure_hook(bool, int)
+_rows.register_structure_hook(bool, lambda value, _: bool(value))
 _rows.register_structure_hook(dt.datetime, lambda text, _: load_time(text))
 
 

@@ -143,8 +143,14 @@ _V2: tuple[str, ...] = tuple(
     for table in ("infrastructures", "resources", "operations", "events")
 )
 
+# Imported resources (adopted, not created: kept by a destroy unless asked) and a step's note.
+_V3: tuple[str, ...] = (
+    "ALTER TABLE resources ADD COLUMN imported INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE steps ADD COLUMN note TEXT",
+)
+
 #: Migration n (1-based) is ``MIGRATIONS[n - 1]``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -98,6 +98,7 @@ _UPDATE_STEP = """
     UPDATE steps SET
         status = :status,
         error = :error,
+        note = coalesce(:note, note),
         provider_ids = coalesce(:provider_ids, provider_ids),
         started_at = CASE WHEN :running THEN coalesce(started_at, :now) ELSE started_at END,
         finished_at = CASE WHEN :ended THEN :now WHEN :running THEN NULL ELSE finished_at END
@@ -391,12 +392,14 @@ class SQLiteStore:
         status: StepStatus,
         provider_ids: Sequence[str] | None = None,
         error: str | None = None,
+        note: str | None = None,
     ) -> None:
         params = {
             "operation_id": operation_id,
             "idx": index,
             "status": status,
             "error": error,
+            "note": note,
             "provider_ids": None if provider_ids is None else codec.dump_json(list(provider_ids)),
             "running": status == "running",
             "ended": status in _ENDED,

@@ -38,7 +38,7 @@ async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient)
     assert body["store"] == {
         "status": "ok",
         "backend": "sqlite",
-        "schema_version": 2,
+        "schema_version": 3,
         "durable": False,
     }
     assert body["timestamp"].endswith("Z")
