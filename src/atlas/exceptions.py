@@ -56,6 +56,7 @@ __all__ = [
     "DeliveryError",
     "DuplicateProviderError",
     "DuplicateResourceKindError",
+    "LeftInPlaceError",
     "LockedError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -232,6 +233,12 @@ class RecordNotFoundError(AtlasError):
 
 class ProviderOperationError(AtlasError):
     """A provider could not do what was asked (beyond a single failed API call)."""
+
+
+class LeftInPlaceError(ProviderOperationError):
+    """A delete the cloud will not carry out where leaving the object is safe and expected
+    (a region's default network, which the cloud never deletes). The core counts the resource
+    as gone from the infrastructure and records the message, one line, as the step's note."""
 
 
 class WaitTimeoutError(ProviderOperationError):

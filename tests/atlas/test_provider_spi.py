@@ -7,12 +7,14 @@ import inspect
 import atlas.providers
 
 EXPECTED = [
+    "AccountStep",
     "CheckContext",
     "CliCommand",
     "CloudObject",
     "CreateAttempts",
     "CredentialSpec",
     "Faults",
+    "FoundResource",
     "HandlerProvider",
     "KindCheck",
     "KindHandler",

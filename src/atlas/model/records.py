@@ -37,9 +37,10 @@ InfraStatus = Literal[
 ]
 OperationStatus = Literal["pending", "in_progress", "completed", "failed"]
 OperationKind = Literal["apply", "destroy"]
-#: ``import`` adopts objects that exist outside atlas; ``prepare`` does an account-level step
-#: a provider asks for before the infrastructure's own (it belongs to no resource).
-StepAction = Literal["create", "update", "delete", "import", "prepare"]
+#: ``import`` adopts objects that exist outside atlas; ``release`` lets an imported resource go
+#: from the infrastructure, leaving it in place; ``prepare`` does an account-level step a
+#: provider asks for before the infrastructure's own (it belongs to no resource).
+StepAction = Literal["create", "update", "delete", "import", "release", "prepare"]
 StepStatus = Literal["pending", "running", "done", "failed", "timed_out", "rolled_back"]
 EventType = Literal[
     "infrastructure.created",

@@ -14,6 +14,8 @@ from __future__ import annotations
 from atlas.credentials import CredentialSpec, Secret
 from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers.contract import (
+    AccountStep,
+    FoundResource,
     OnCreated,
     Provider,
     ProviderConfig,
@@ -45,12 +47,14 @@ from atlas.providers.handlers import (
 from atlas.providers.registry import ProviderRegistry
 
 __all__ = [
+    "AccountStep",
     "CheckContext",
     "CliCommand",
     "CloudObject",
     "CreateAttempts",
     "CredentialSpec",
     "Faults",
+    "FoundResource",
     "HandlerProvider",
     "KindCheck",
     "KindHandler",

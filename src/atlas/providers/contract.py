@@ -23,15 +23,19 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
 from atlas.cost.catalog import PriceCatalog
 from atlas.credentials import CredentialChain
+from atlas.exceptions import ProviderOperationError
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 
 __all__ = [
+    "AccountStep",
+    "FoundResource",
     "OnCreated",
     "Provider",
     "ProviderConfig",
@@ -79,6 +83,52 @@ class ProviderConfig:
 
     credentials: CredentialChain
     env: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen
+class FoundResource:
+    """A resource that exists at the provider, whoever made it: what
+    :meth:`Provider.inventory` lists and :meth:`Provider.read_import` reads for an import.
+
+    ``name`` is a valid spec resource name derived from the cloud's own name for it;
+    ``specifications`` the canonical specifications document as far as the cloud can tell it
+    (a field it cannot read back, such as a server's ``user_data``, is absent), with references
+    to other resources by their spec names. ``managed_by`` is the atlas infrastructure whose
+    ownership marks the objects carry, if any (such a resource is not for import).
+    """
+
+    type: str
+    name: str
+    region: str
+    objects: tuple[CloudObject, ...]
+    specifications: Mapping[str, Any] = attrs.field(factory=dict)
+    managed_by: Owner | None = None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.objects)
+
+    def state(self, name: str | None = None) -> ResourceState:
+        """The objects as the state of the spec resource ``name`` (default: ``self.name``)."""
+        return ResourceState(self.type, name or self.name, self.objects)
+
+
+@attrs.frozen
+class AccountStep:
+    """Something the account needs before an infrastructure's resources are made, which
+    belongs to no infrastructure: a region's default network, say, made first so that the
+    infrastructure's own network never becomes the undeletable default. It is shown in the
+    plan, carried out before the infrastructure's steps, and never destroyed.
+    """
+
+    #: What it makes, as a resource type of the provider (``"vpc"``), and the cloud's name.
+    type: str
+    name: str
+    #: One line for the plan: why, and what it costs (``"free"``).
+    reason: str
+    region: str = ""
+    #: Whatever the provider needs to carry it out (JSON-safe).
+    details: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 #: Builds a live provider; the value of :attr:`ProviderInfo.factory <atlas.providers.ProviderInfo>`.
@@ -130,6 +180,48 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     async def discover(self, owner: Owner) -> list[ResourceState]:
         """Everything at the provider that carries ``owner``'s marks (tags or names)."""
+
+    # -- what exists outside atlas: discover and import -----------------------------------
+
+    async def inventory(self, *, region: str | None = None) -> list[FoundResource]:
+        """Every resource of an importable kind (:attr:`ResourceKind.importable
+        <atlas.providers.ResourceKind.importable>`) in the account, in ``region`` when given,
+        managed by atlas or not (the core sets aside those an infrastructure owns), sorted by
+        type, then name. By default nothing: a provider that lists nothing imports nothing."""
+        del region
+        return []
+
+    async def read_import(
+        self,
+        resource: ResourceSpec,
+        region: str,
+        ids: Sequence[str],
+        names: Mapping[str, str],
+    ) -> FoundResource:
+        """The objects ``ids`` as an import of ``resource`` (in ``region``) finds them.
+
+        ``names`` maps provider ids of the spec's other resources (recorded or imported) to
+        their spec names, for references in the specifications read back. Raises
+        :class:`~atlas.exceptions.ProviderOperationError` naming the id when one does not
+        exist, is not a ``resource.type``, or is in another region."""
+        del region, ids, names
+        raise ProviderOperationError(f"the {self.name} provider cannot import {resource.type}")
+
+    # -- account-level steps ---------------------------------------------------------------
+
+    async def account_steps(
+        self, spec: InfrastructureSpec, creates: Sequence[ResourceSpec]
+    ) -> list[AccountStep]:
+        """What the account needs before ``creates`` (the resources the plan creates) are
+        made; called while planning, it may read the cloud but must change nothing. By
+        default nothing."""
+        del spec, creates
+        return []
+
+    async def prepare(self, step: AccountStep) -> None:
+        """Carry out an :class:`AccountStep` this provider asked for. It must be safe to
+        repeat (a resumed operation does it again when the first try's outcome is unknown)."""
+        raise ProviderOperationError(f"the {self.name} provider has no account step {step.type}")
 
     async def check_capacity(self, owner: Owner, additions: Mapping[str, int]) -> None:  # noqa: B027
         """Raise :class:`~atlas.exceptions.CapacityError` when adding ``additions`` (objects

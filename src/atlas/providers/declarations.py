@@ -83,6 +83,13 @@ class ResourceKind:
     retaggable: bool = True
     #: Whether the provider tags this kind at all (else tag changes mean nothing to it).
     taggable: bool = True
+    #: Whether resources of this kind that exist outside atlas can be listed
+    #: (:meth:`Provider.inventory <atlas.providers.Provider.inventory>`) and adopted with
+    #: ``import:`` in a spec.
+    importable: bool = False
+    #: Top-level specification fields the cloud cannot read back (a server's image,
+    #: ``ssh_keys``, ``user_data``): an import never compares them and never replaces for them.
+    create_only: frozenset[str] = frozenset()
 
 
 @attrs.frozen

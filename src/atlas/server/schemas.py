@@ -173,7 +173,7 @@ def _records() -> dict[str, Schema]:
             "type": STRING,
             "action": {
                 "type": "string",
-                "enum": ["create", "update", "delete", "import", "prepare"],
+                "enum": ["create", "update", "delete", "import", "release", "prepare"],
             },
             "status": {"type": "string", "enum": STEP_STATUSES},
             "provider_ids": {"type": "array", "items": STRING},
