@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ def add_serve_command(sub: Any) -> None:
     """Register ``atlas serve`` on an argparse subparsers object."""
     p = sub.add_parser("serve", help="serve the HTTP API (the 'server' extra)")
     p.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: $PORT or 3003)")
+    p.add_argument("--port", help="port, 1-65535 (default: $PORT or 3003)")
     p.add_argument(
         "--state", help="the state store file (default: $ATLAS_STATE or .atlas/state.db)"
     )
@@ -82,7 +83,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     host = args.host or env.get("HOST") or "127.0.0.1"
     level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()
     try:
-        port = args.port if args.port is not None else int(env.get("PORT") or DEFAULT_PORT)
+        port = _port(args.port, env.get("PORT"), DEFAULT_PORT)
         if level not in LOG_LEVELS:
             raise ValueError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
         registry = default_registry()
@@ -94,12 +95,14 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     except ValueError as exc:
         sys.stderr.write(f"atlas serve: {exc}\n")
         return EXIT_INVALID
+    # Bound before the banner, so that "listening" is true when it is printed; uvicorn
+    # serves on this very socket.
+    sock = _bind_or_say(host, port)
+    if sock is None:
+        store.close()
+        return EXIT_FAILED
     configure_logging(level)
-    auth = ", ".join(settings.auth.modes()) or "none: workspace 'default', loopback callers only"
-    out.write(f"atlas serve: http://{host}:{port} (authentication: {auth})\n")
-    if settings.sandbox:
-        out.write(f"atlas serve: sandbox, {settings.sandbox}\n")
-    out.flush()
+    _banner(out, host, port, settings)
     config = uvicorn.Config(
         create_app(settings),
         host=host,
@@ -114,10 +117,63 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     gc.freeze()
     with _quiet_exit():
         try:
-            uvicorn.Server(config).run()
+            uvicorn.Server(config).run(sockets=[sock])
         finally:
+            sock.close()
             store.close()
     return EXIT_OK
+
+
+def _banner(out: TextIO, host: str, port: int, settings: Any) -> None:
+    auth = ", ".join(settings.auth.modes()) or "none: workspace 'default', loopback callers only"
+    out.write(f"atlas serve: http://{host}:{port} (authentication: {auth})\n")
+    if settings.sandbox:
+        out.write(f"atlas serve: sandbox, {settings.sandbox}\n")
+    out.flush()
+
+
+def _port(given: str | None, from_env: str | None, default: int) -> int:
+    """The port to listen on, from ``--port``, else ``$PORT``, else the default."""
+    where, text = ("--port", given) if given is not None else ("PORT", from_env)
+    if text is None or text == "":
+        return default
+    try:
+        port = int(text)
+    except ValueError:
+        raise ValueError(f"{where} must be a whole number from 1 to 65535, not {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{where} must be from 1 to 65535, not {port}")
+    return port
+
+
+def _bind_or_say(host: str, port: int) -> socket.socket | None:
+    try:
+        return _bind(host, port)
+    except OSError as exc:
+        sys.stderr.write(f"atlas serve: cannot listen on {host}:{port}: {_why(exc)}\n")
+        return None
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on ``host:port``, as uvicorn would bind it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _why(exc: OSError) -> str:
+    """The reason in words: ``address already in use``, ``cannot assign requested address``."""
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror})"
+    reason = exc.strerror or str(exc)
+    return reason[0].lower() + reason[1:] if reason else "unknown error"
 
 
 class _Stopped(Exception):

@@ -187,3 +187,38 @@ def test_serve_refuses_a_key_for_a_workspace_that_is_not_plain(
     assert main(["serve", "--new-api-key", "a b"], out=out) == 2
     assert out.getvalue() == ""
     assert "workspace_id 'a b' is not a plain identifier" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("port", "message"),
+    [
+        ("99999", "--port must be from 1 to 65535, not 99999"),
+        ("0", "--port must be from 1 to 65535, not 0"),
+        ("http", "--port must be a whole number from 1 to 65535, not 'http'"),
+    ],
+)
+def test_serve_refuses_a_bad_port_in_one_line(
+    port: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = io.StringIO()
+    assert main(["serve", "--sandbox", "--port", port], out=out) == 2
+    err = capsys.readouterr().err
+    assert err == f"atlas serve: {message}\n"
+    assert out.getvalue() == ""  # no banner
+
+
+def test_serve_on_a_busy_port_says_why_before_any_banner(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = io.StringIO()
+        assert main(["serve", "--sandbox", "--port", str(port)], out=out) == 1
+    assert out.getvalue() == ""
+    err = capsys.readouterr().err
+    assert err == f"atlas serve: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    assert "Traceback" not in err
