@@ -12,6 +12,7 @@ from typing import Any
 from atlas.exceptions import Problem
 from atlas.model.infrastructure import ResourceSpec
 from atlas.providers.declarations import CheckContext, KindCheck, Pricer, ResourceKind
+from atlas.spec import NAME_PATTERN
 from atlas_digitalocean.naming import (
     INFRA_NAME,
     NAME_RULES,
@@ -73,11 +74,26 @@ def count_of(res: ResourceSpec) -> int:
     return int(getattr(res.specifications, "count", 1))
 
 
+#: How alike a choice must be to be offered as the one meant (difflib's ratio).
+NEAR = 0.6
+#: A list of choices this short is shown whole when none is near.
+SHOW_ALL = 16
+
+
 def nearest(value: str, choices: Iterable[str], n: int = 3) -> str:
-    """``" (nearest: a, b, c)"`` for an error message, or ``""`` when nothing is close."""
-    pool = list(choices)
-    close = difflib.get_close_matches(value, pool, n=n, cutoff=0.0) if pool else []
-    return f" (nearest: {', '.join(close)})" if close else ""
+    """``" (nearest: a, b)"`` for an error message when some choices are close; when none is,
+    the whole list if it is short (``" (one of: ...)"``), else ``""``."""
+    pool = sorted(set(choices))
+    if not pool:
+        return ""
+    close = difflib.get_close_matches(value, pool, n=n, cutoff=NEAR)
+    if not close:
+        # "mars-1" is near nothing: "ams3, tor1" would be a guess dressed as a hint.
+        lowered = value.lower()
+        close = [c for c in pool if c.lower() == lowered]
+    if close:
+        return f" (nearest: {', '.join(close)})"
+    return f" (one of: {', '.join(pool)})" if len(pool) <= SHOW_ALL else ""
 
 
 def between(low: int, high: int) -> Callable[[int], str | None]:
@@ -150,17 +166,37 @@ def check_tags(tags: Iterable[str], path: str) -> Iterator[Problem]:
 
 
 def check_cloud_names(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
-    """The names and tags DigitalOcean will be given must be ones it accepts."""
+    """The names and tags DigitalOcean will be given must be ones it accepts; the advice
+    offered is a name that passes every one of those rules (and the spec's own)."""
     if not INFRA_NAME.match(ctx.spec.name):
         return  # reported once, at the top
+    why = _name_refused(res.type, ctx.spec.name, res.name, count_of(res))
+    if why is None:
+        return
+    better = _better_name(res.type, ctx.spec.name, res.name, count_of(res))
+    advice = f"; try {better!r}" if better is not None else ""
+    yield Problem("name", f"{why}{advice}")
+
+
+def _name_refused(kind: str, infra: str, name: str, count: int) -> str | None:
     uid = "0" * UID_LENGTH  # every uid has this length and alphabet
-    count = count_of(res)
-    longest = object_name(res.type, ctx.spec.name, uid, res.name, count if count > 1 else None)
-    why = NAME_RULES[res.type].refuses(longest)
+    longest = object_name(kind, infra, uid, name, count if count > 1 else None)
+    why = NAME_RULES[kind].refuses(longest)
     if why:
-        yield Problem("name", f"the DigitalOcean name {longest!r} {why}")
-    elif res.type in TAGGED and not TAG_PATTERN.match(resource_tag(uid, res.name)):
-        yield Problem(
-            "name",
-            f"{res.name!r} cannot be part of a DigitalOcean tag: use letters, digits, '-' and '_'",
-        )
+        return f"the DigitalOcean name {longest!r} {why}"
+    if kind in TAGGED and not TAG_PATTERN.match(resource_tag(uid, name)):
+        return f"{name!r} cannot be part of a DigitalOcean tag: letters, digits, '-' and '_' only"
+    return None
+
+
+def _better_name(kind: str, infra: str, name: str, count: int) -> str | None:
+    """``name`` made acceptable: other characters become '-', lowercase where DigitalOcean
+    wants DNS labels; ``None`` when no simple fix passes every rule."""
+    candidate = re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-")
+    if NAME_RULES[kind].description.startswith("lowercase"):
+        candidate = candidate.lower()
+    if not candidate or candidate == name:
+        return None
+    if not NAME_PATTERN.match(candidate) or _name_refused(kind, infra, candidate, count):
+        return None
+    return candidate

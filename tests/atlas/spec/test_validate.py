@@ -407,3 +407,45 @@ def test_a_budget_to_apply_is_in_the_currency_of_the_prices(registry: ProviderRe
         "budget.currency",
         "must be USD, the currency of digitalocean's prices",
     )
+
+
+@pytest.mark.parametrize(
+    ("region", "hint"),
+    [
+        ("nyc", "(nearest: nyc3, nyc2, nyc1)"),
+        ("NYC3", "(nearest: nyc3)"),
+        # Nothing is near: the short list of regions, not three guesses.
+        ("mars-1", "(one of: ams2, ams3, atl1, blr1, fra1, lon1, nyc1, nyc2, nyc3, ric1, "),
+    ],
+)
+def test_a_hint_names_only_what_is_near(registry: ProviderRegistry, region: str, hint: str) -> None:
+    [problem] = problems(registry, base(region=region))
+    assert problem.path == "region"
+    assert hint in problem.message
+
+
+def test_no_size_is_guessed_when_none_is_near(registry: ProviderRegistry) -> None:
+    doc = base()
+    doc["resources"][0]["specifications"]["size"] = "enormous"
+    [problem] = problems(registry, doc)
+    assert problem.message == "unknown droplet size 'enormous'"
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "specifications", "advice"),
+    [
+        ("droplet", "web.1", {"size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"}, "web-1"),
+        ("droplet", "web_1", {"size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"}, "web-1"),
+        ("volume", "Data_Disk", {"size_gigabytes": 10}, "data-disk"),
+    ],
+)
+def test_naming_advice_passes_every_rule_the_name_must_pass(
+    registry: ProviderRegistry, kind: str, name: str, specifications: Any, advice: str
+) -> None:
+    doc = base(resources=[{"type": kind, "name": name, "specifications": specifications}])
+    [problem] = problems(registry, doc)
+    assert problem.path == "resources[0].name"
+    assert problem.message.endswith(f"; try {advice!r}")
+    # Taking the advice leaves nothing to fix.
+    doc["resources"][0]["name"] = advice
+    validate_spec(doc, registry=registry, purpose="create")
