@@ -91,8 +91,11 @@ def test_missing_file_is_exit_2() -> None:
     assert "cannot read spec file" in err
 
 
-def test_validate_for_create_asks_for_more_than_estimate() -> None:
-    path = str(EXAMPLES / "one-droplet.json")
+def test_validate_for_create_asks_for_more_than_estimate(tmp_path: Path) -> None:
+    doc = json.loads((EXAMPLES / "one-droplet.json").read_text(encoding="utf-8"))
+    del doc["resources"][0]["specifications"]["image"]
+    path = str(tmp_path / "no-image.json")
+    Path(path).write_text(json.dumps(doc), encoding="utf-8")
     assert run("validate", path, "--for", "estimate")[0] == 0
     code, _, err = run("validate", path)
     assert code == 2

@@ -29,6 +29,14 @@ def test_apply_sandbox_runs_the_whole_lifecycle() -> None:
     assert "destroy: completed; the sandbox holds nothing" in out
 
 
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir()), ids=str)
+def test_every_example_applies_in_the_sandbox(example: str) -> None:
+    code, out, err = run("apply", "--sandbox", "--yes", str(EXAMPLES / example))
+    assert (code, err) == (0, ""), out
+    assert "apply: completed" in out
+    assert "destroy: completed; the sandbox holds nothing" in out
+
+
 def test_plan_sandbox_and_json() -> None:
     code, out, _ = run("plan", "--sandbox", str(EXAMPLES / "stack.yaml"))
     assert code == 0

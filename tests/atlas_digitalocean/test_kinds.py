@@ -49,10 +49,7 @@ def lb(**specs: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.*")), ids=lambda p: p.name)
 def test_examples_validate(registry: ProviderRegistry, example: Any) -> None:
-    if example.name == "one-droplet.json":
-        validate_spec(example, registry=registry, purpose="estimate")
-    else:
-        validate_spec(example, registry=registry)
+    validate_spec(example, registry=registry)
 
 
 def test_stack_example_references(registry: ProviderRegistry) -> None:
