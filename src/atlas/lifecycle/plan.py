@@ -331,11 +331,9 @@ def _ordered(
     spec: InfrastructureSpec, recorded: Iterable[ResourceRecord], changes: Mapping[str, Any]
 ) -> list[str]:
     order = [r.name for r in spec.resources] + [r.name for r in recorded]
-    seen: list[str] = []
-    for name in order:
-        if name in changes and name not in seen:
-            seen.append(name)
-    return seen
+    # A dict keeps the first position of each name: linear, where a list searched for every
+    # name made a plan of 36,000 resources take seconds (issue 12).
+    return list(dict.fromkeys(n for n in order if n in changes))
 
 
 def _diff(old: Any, new: Any, path: str) -> Iterable[FieldChange]:
