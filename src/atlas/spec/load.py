@@ -213,6 +213,8 @@ def _yaml_document(text: str) -> Any:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise SpecValidationError([Problem("", f"not valid YAML{where}: {reason}")]) from exc
+    except RecursionError:
+        raise SpecValidationError([Problem("", "not valid YAML: nested too deeply")]) from None
     finally:
         loader.dispose()
 

@@ -203,3 +203,9 @@ def test_json_document_keeps_parse_errors_as_they_are() -> None:
         json_document('{"a": ')
     with pytest.raises(SpecValidationError):
         json_document('{"a": 1, "a": 1}')
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "a: " + "[" * 100_000])
+def test_absurd_nesting_is_a_problem_not_a_crash(text: str) -> None:
+    with pytest.raises(SpecValidationError, match="nested too deeply"):
+        load_document(text)
