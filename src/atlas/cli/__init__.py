@@ -1,7 +1,12 @@
 """The ``atlas`` command.
 
-Exit status: 0 success, 1 an operation failed, 2 the input was invalid (every problem is listed
-with its path). No traceback is shown for an error atlas anticipated.
+Exit status: 0 success, 1 an operation failed (the cloud, the store, a plugin), 2 the input was
+invalid (every problem is listed with its path), 130 interrupted. No traceback is shown for an
+error atlas anticipated. With ``--json``, an error is one JSON document on standard output too:
+``{"error": {"code", "class", "message", "problems"}}``, with the HTTP API's codes.
+
+A spec argument of ``-`` reads the spec from standard input (JSON if it starts with ``{`` or
+``[``, YAML otherwise); files are read as bytes by :func:`atlas.spec.load.load_document`.
 """
 
 from __future__ import annotations
@@ -9,12 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, BinaryIO, TextIO
 
 from atlas import __version__
-from atlas.cli.lifecycle import add_lifecycle_commands
+from atlas.cli.lifecycle import SPEC_HELP, add_lifecycle_commands
 from atlas.cli.render import (
     budget_verdict,
     render_estimate,
@@ -24,20 +29,34 @@ from atlas.cli.render import (
 from atlas.cli.serve import add_serve_command
 from atlas.cost.billing import Duration, parse_duration
 from atlas.cost.engine import estimate_spec
-from atlas.exceptions import AtlasError, PluginError, SpecError, SpecValidationError
+from atlas.error_codes import error_code
+from atlas.exceptions import (
+    AtlasError,
+    CredentialsError,
+    LockedError,
+    PluginError,
+    Problem,
+    SpecError,
+    SpecValidationError,
+)
 from atlas.plugins import default_plugins
 from atlas.providers.declarations import CliCommand
 from atlas.runtime import default_registry, load_spec
+from atlas.spec.converter import describe
+from atlas.spec.load import load_document
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: The spec argument that means standard input, and how messages name it.
+STDIN, STDIN_NAME = "-", "<stdin>"
 
 Command = Callable[[argparse.Namespace, TextIO], int]
 
 
 def _estimate(args: argparse.Namespace, out: TextIO) -> int:
-    spec = load_spec(Path(args.file), purpose="estimate")
+    spec = load_spec(args.spec, purpose="estimate")
     result = estimate_spec(spec, default_registry(), duration=args.duration)
     if args.json:
         data = result.to_dict()
@@ -62,11 +81,34 @@ def _duration(text: str) -> Duration:
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
-    spec = load_spec(Path(args.file), purpose=args.purpose)
+    spec = load_spec(args.spec, purpose=args.purpose)
     count = len(spec.resources)
+    if args.json:
+        data = {"valid": True, "purpose": args.purpose, "name": spec.name, "resources": count}
+        json.dump(data, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
     noun = "resource" if count == 1 else "resources"
-    out.write(f"{args.file}: valid for {args.purpose} ({count} {noun})\n")
+    out.write(f"{_display(args.file)}: valid for {args.purpose} ({count} {noun})\n")
     return EXIT_OK
+
+
+def read_spec(arg: str, stdin: BinaryIO | None = None) -> Mapping[str, Any]:
+    """The spec document a command is given: a file's, or standard input's for ``-``; read
+    once, so that a command which uses it twice (apply plans, then applies) reads one spec."""
+    if arg == STDIN:
+        doc = load_document((stdin or sys.stdin.buffer).read(), origin=STDIN_NAME)
+    else:
+        doc = load_document(Path(arg))
+    if not isinstance(doc, Mapping):
+        raise SpecValidationError(
+            [Problem("", f"a spec must be a mapping (JSON object), not {describe(doc)}")]
+        )
+    return doc
+
+
+def _display(arg: str) -> str:
+    return STDIN_NAME if arg == STDIN else arg
 
 
 def _providers(args: argparse.Namespace, out: TextIO) -> int:
@@ -95,7 +137,7 @@ def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.Argumen
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("estimate", help="what a spec will cost, per resource and in total")
-    p.add_argument("file", help="spec file (.yaml, .yml or .json)")
+    p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--json", action="store_true", help="print the estimate as JSON")
     p.add_argument(
         "--duration",
@@ -108,7 +150,8 @@ def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.Argumen
     p.set_defaults(run=_estimate)
 
     p = sub.add_parser("validate", help="check a spec and list every problem")
-    p.add_argument("file", help="spec file (.yaml, .yml or .json)")
+    p.add_argument("file", help=SPEC_HELP)
+    p.add_argument("--json", action="store_true", help="print the verdict (or the error) as JSON")
     p.add_argument(
         "--for",
         dest="purpose",
@@ -134,13 +177,19 @@ def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.Argumen
 
 
 def main(
-    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stdin: BinaryIO | None = None,
 ) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status. ``stdin`` is what a spec of ``-`` is
+    read from (default: the process's standard input, as bytes)."""
     out = out or sys.stdout
     err = err or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     source = ""  # the spec file, once known, to head the list of problems
+    as_json = False  # whether an error, too, is printed as JSON
     try:
         commands = _plugin_commands()
         parser = build_parser(commands)
@@ -148,20 +197,55 @@ def main(
         if argv and argv[0] in by_name:  # a plugin's subcommand parses its own arguments
             return by_name[argv[0]].main(argv[1:])
         args = parser.parse_args(argv)
-        source = getattr(args, "file", "")
+        as_json = bool(getattr(args, "json", False))
+        if getattr(args, "file", None) is not None:
+            source = _display(args.file)
+            args.spec = read_spec(args.file, stdin)
         run: Command = args.run
         return run(args, out)
     except AtlasError as exc:
-        return _report(exc, source, err)
+        return _report(exc, source, out if as_json else err, as_json=as_json)
+    except KeyboardInterrupt:
+        return _interrupted(out if as_json else err, as_json=as_json)
     except BrokenPipeError:  # `atlas estimate x --json | head`: the reader has had enough
         sys.stderr.close()
         return EXIT_OK
 
 
-def _report(exc: AtlasError, source: str, err: TextIO) -> int:
+def _report(exc: AtlasError, source: str, stream: TextIO, *, as_json: bool) -> int:
     """Say what went wrong, without a traceback; the exit status says what kind of wrong."""
-    if isinstance(exc, SpecValidationError):
-        err.write(render_problems(source, exc))
-        return EXIT_INVALID
-    err.write(f"atlas: {exc}\n")
+    if as_json:
+        _write_json(stream, {"error": error_json(exc)})
+    elif isinstance(exc, SpecValidationError):
+        stream.write(render_problems(source, exc))
+    else:
+        stream.write(f"atlas: {exc}\n")
     return EXIT_INVALID if isinstance(exc, SpecError) else EXIT_FAILED
+
+
+def error_json(exc: AtlasError) -> dict[str, Any]:
+    """An error as ``--json`` prints it: the HTTP API's ``code`` and fields, the class name."""
+    _, code = error_code(exc)
+    body: dict[str, Any] = {"code": code, "class": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, SpecError):  # a file that cannot be read is one problem without a path
+        found = exc.problems if isinstance(exc, SpecValidationError) else [Problem("", str(exc))]
+        body["problems"] = [{"path": p.path, "message": p.message} for p in found]
+    if isinstance(exc, LockedError) and exc.operation_id:
+        body["operation_id"] = exc.operation_id
+    if isinstance(exc, CredentialsError):
+        body["sources_tried"] = list(exc.sources_tried)
+    return body
+
+
+def _interrupted(stream: TextIO, *, as_json: bool) -> int:
+    if as_json:
+        error = {"code": "INTERRUPTED", "class": "KeyboardInterrupt", "message": "interrupted"}
+        _write_json(stream, {"error": error})
+    else:
+        stream.write("atlas: interrupted\n")
+    return EXIT_INTERRUPTED
+
+
+def _write_json(stream: TextIO, data: object) -> None:
+    json.dump(data, stream, indent=2)
+    stream.write("\n")

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any, TextIO
 
 from atlas.cli.render import render_graph, render_operation, render_plan, render_view
@@ -14,11 +13,11 @@ from atlas.cost.money import Money
 from atlas.exceptions import AtlasError
 from atlas.facade import AsyncAtlas
 from atlas.model.records import OperationRecord, StepRecord
-from atlas.spec.load import load_document
 
 __all__ = ["add_lifecycle_commands"]
 
 EXIT_OK, EXIT_FAILED = 0, 1
+SPEC_HELP = "spec file (.yaml, .yml or .json), or - to read it from standard input"
 
 #: Builds the AsyncAtlas a command works with (a sandbox, or the configured one).
 Opener = Callable[[argparse.Namespace], AsyncAtlas]
@@ -27,7 +26,7 @@ Opener = Callable[[argparse.Namespace], AsyncAtlas]
 def add_lifecycle_commands(sub: Any) -> None:
     """Register the lifecycle subcommands on an argparse subparsers object."""
     p = sub.add_parser("plan", help="what apply would change, with the cost of each change")
-    p.add_argument("file", help="spec file (.yaml, .yml or .json)")
+    p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument(
         "--refresh",
@@ -38,7 +37,7 @@ def add_lifecycle_commands(sub: Any) -> None:
     p.set_defaults(run=_runner(_plan))
 
     p = sub.add_parser("apply", help="create or change the infrastructure to match the spec")
-    p.add_argument("file", help="spec file (.yaml, .yml or .json)")
+    p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument(
         "--allow-over-budget",
@@ -79,7 +78,7 @@ def add_lifecycle_commands(sub: Any) -> None:
     p.set_defaults(run=_runner(_reconcile))
 
     p = sub.add_parser("graph", help="the dependency graph of a spec (Mermaid or DOT)")
-    p.add_argument("file", help="spec file (.yaml, .yml or .json)")
+    p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
     p.set_defaults(run=_graph)
 
@@ -117,12 +116,12 @@ def _open(args: argparse.Namespace) -> AsyncAtlas:
     if getattr(args, "sandbox", False):
         from atlas.cli.sandbox import sandbox_atlas  # noqa: PLC0415
 
-        return sandbox_atlas(args.workspace, Path(args.file))
+        return sandbox_atlas(args.workspace, args.spec)
     return AsyncAtlas(store=open_store(args.state), workspace=args.workspace)
 
 
 async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    plan = await atlas.plan(Path(args.file), refresh=args.refresh)
+    plan = await atlas.plan(args.spec, refresh=args.refresh)
     if args.json:
         import json  # noqa: PLC0415
 
@@ -137,9 +136,9 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
     if args.sandbox:
         from atlas.cli.sandbox import tour  # noqa: PLC0415
 
-        return await tour(atlas, Path(args.file), out, color=_color(out))
+        return await tour(atlas, args.spec, out, color=_color(out))
     # The plan shown is the one apply carries out: what exists is read back first.
-    plan = await atlas.plan(Path(args.file), refresh=True)
+    plan = await atlas.plan(args.spec, refresh=True)
     out.write(render_plan(plan, color=_color(out)))
     if plan.empty:
         return EXIT_OK
@@ -147,7 +146,7 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
         out.write("Nothing changed.\n")
         return EXIT_FAILED
     op = await atlas.apply(
-        Path(args.file),
+        args.spec,
         allow_over_budget=args.allow_over_budget,
         rollback=not args.no_rollback,
         on_progress=progress_printer(out),
@@ -222,8 +221,7 @@ async def _reconcile(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -
 def _graph(args: argparse.Namespace, out: TextIO) -> int:
     from atlas.runtime import load_spec  # noqa: PLC0415
 
-    doc = load_document(Path(args.file))
-    spec = load_spec(doc, purpose="estimate")
+    spec = load_spec(args.spec, purpose="estimate")
     out.write(render_graph(spec, args.format))
     return EXIT_OK
 

@@ -6,7 +6,6 @@ result, an empty second plan and a destroy that leaves the fake cloud empty.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TextIO
 
 from atlas.cli.lifecycle import progress_printer
@@ -14,7 +13,7 @@ from atlas.cli.render import render_plan, render_view
 from atlas.exceptions import PluginError
 from atlas.facade import AsyncAtlas
 from atlas.providers.declarations import Sandbox
-from atlas.runtime import default_registry, load_spec
+from atlas.runtime import SpecSource, default_registry, load_spec
 from atlas.store import SQLiteStore
 
 __all__ = ["SandboxAtlas", "sandbox_atlas", "tour"]
@@ -32,29 +31,29 @@ class SandboxAtlas(AsyncAtlas):
         )
 
 
-def sandbox_atlas(workspace: str, spec_file: Path) -> SandboxAtlas:
+def sandbox_atlas(workspace: str, source: SpecSource) -> SandboxAtlas:
     """A sandbox for the provider the spec names."""
     registry = default_registry()
-    provider = registry.get(load_spec(spec_file, purpose="estimate").provider).name
+    provider = registry.get(load_spec(source, purpose="estimate").provider).name
     sandbox = registry.sandbox(provider)
     if sandbox is None:
         raise PluginError(f"no installed plugin offers a sandbox for provider {provider!r}")
     return SandboxAtlas(workspace, sandbox, provider)
 
 
-async def tour(atlas: AsyncAtlas, path: Path, out: TextIO, *, color: bool) -> int:
+async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: bool) -> int:
     """Plan, apply, show, plan again, destroy: the whole lifecycle, narrated."""
     assert isinstance(atlas, SandboxAtlas)
     out.write(f"sandbox: {atlas.sandbox.description} stands in for the cloud; nothing is kept.\n\n")
-    plan = await atlas.plan(path)
+    plan = await atlas.plan(source)
     out.write(render_plan(plan, color=color) + "\n")
-    op = await atlas.apply(path, allow_over_budget=True, on_progress=progress_printer(out))
+    op = await atlas.apply(source, allow_over_budget=True, on_progress=progress_printer(out))
     out.write(f"\napply: {op.status} ({op.completed_steps}/{op.total_steps} steps)\n")
     if op.status != "completed":
         out.write(f"error: {op.error}\n")
         return 1
     out.write(render_view(atlas.get(op.infrastructure_id)) + "\n")
-    again = await atlas.plan(path)
+    again = await atlas.plan(source)
     out.write("plan again: " + render_plan(again, color=color) + "\n")
     done = await atlas.destroy(op.infrastructure_id, on_progress=progress_printer(out))
     empty = atlas.sandbox.is_empty()

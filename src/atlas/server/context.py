@@ -11,12 +11,13 @@ from typing import Any, NoReturn
 import attrs
 from starlette.requests import Request
 
-from atlas.exceptions import Problem
+from atlas.exceptions import Problem, SpecError, SpecValidationError
 from atlas.server.auth import Principal, authenticate
 from atlas.server.background import Operations
 from atlas.server.errors import ApiError, validation_error
 from atlas.server.settings import Settings
 from atlas.server.workspaces import Workspaces
+from atlas.spec.load import decode_bytes, json_document
 
 __all__ = [
     "Service",
@@ -75,13 +76,21 @@ async def read_json(request: Request) -> Any:
             _too_large(limit)
     if not body.strip():
         raise ApiError(400, "BAD_REQUEST", "the request needs a JSON body")
+    # The spec loader's rules: strict UTF-8 (a leading byte order mark is dropped), and a key
+    # given twice is refused, with its path and both lines.
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        text = decode_bytes(bytes(body), origin="the request body")
+    except SpecError as exc:
+        raise ApiError(400, "BAD_REQUEST", str(exc)) from None
+    try:
+        return json_document(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ApiError(
             400, "BAD_REQUEST", f"malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
         ) from None
-    except (ValueError, RecursionError) as exc:  # bad UTF-8, NaN, absurd nesting or digits
+    except SpecValidationError as exc:  # a duplicate key: the body parses, but means two things
+        raise validation_error(exc.problems) from None
+    except (ValueError, RecursionError) as exc:  # NaN, absurd nesting or digits
         raise ApiError(400, "BAD_REQUEST", f"malformed JSON: {_short(exc)}") from None
 
 

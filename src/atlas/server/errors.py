@@ -11,56 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from atlas.error_codes import ERROR_CODES, error_code
 from atlas.exceptions import (
     AtlasError,
-    AuthenticationError,
-    BadRequestError,
-    BudgetExceededError,
-    CapacityError,
-    ConflictError,
-    CostError,
     CredentialsError,
     LockedError,
-    PermissionDeniedError,
-    PluginError,
     Problem,
-    ProviderAPIError,
-    ProviderNotFoundError,
-    ProviderOperationError,
     RateLimitError,
-    RecordNotFoundError,
     SpecError,
     SpecValidationError,
-    StateError,
-    TransportError,
 )
 
 __all__ = ["CODES", "STATUSES", "ApiError", "from_exception", "validation_error"]
 
-#: Library errors, most specific first: (class, status, code).
-_MAPPING: tuple[tuple[type[AtlasError], int, str], ...] = (
-    (SpecValidationError, 422, "VALIDATION_ERROR"),
-    (SpecError, 422, "VALIDATION_ERROR"),
-    (ProviderNotFoundError, 422, "PROVIDER_NOT_FOUND"),
-    (BudgetExceededError, 422, "BUDGET_EXCEEDED"),
-    (CapacityError, 422, "CAPACITY_EXCEEDED"),
-    (RecordNotFoundError, 404, "RESOURCE_NOT_FOUND"),
-    (LockedError, 409, "LOCKED"),
-    (StateError, 503, "STATE_ERROR"),
-    (CredentialsError, 424, "CREDENTIALS_ERROR"),
-    # The provider refused the credential it was given: the caller's to fix, like a missing one.
-    (AuthenticationError, 424, "CREDENTIALS_ERROR"),
-    (PermissionDeniedError, 424, "CREDENTIALS_ERROR"),
-    (BadRequestError, 422, "PROVIDER_REJECTED"),
-    (ConflictError, 409, "PROVIDER_CONFLICT"),
-    (RateLimitError, 503, "PROVIDER_RATE_LIMITED"),
-    (ProviderAPIError, 502, "PROVIDER_ERROR"),
-    (TransportError, 502, "PROVIDER_ERROR"),
-    (ProviderOperationError, 502, "PROVIDER_ERROR"),
-    (PluginError, 500, "PLUGIN_ERROR"),
-    (CostError, 500, "COST_ERROR"),
-    (AtlasError, 500, "INTERNAL_ERROR"),
-)
+#: Library errors, most specific first: (class, status, code); shared with the command line.
+_MAPPING = ERROR_CODES
 
 #: Errors of the HTTP layer itself: code -> status.
 HTTP_CODES: Mapping[str, int] = {
@@ -140,7 +105,7 @@ def from_exception(exc: BaseException) -> ApiError:
         return ApiError(
             500, "INTERNAL_ERROR", "an unexpected error occurred; the server log has the details"
         )
-    status, code = next((s, c) for cls, s, c in _MAPPING if isinstance(exc, cls))
+    status, code = error_code(exc)
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if isinstance(exc, SpecError):

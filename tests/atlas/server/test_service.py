@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -157,6 +159,44 @@ async def test_bodies_that_are_not_a_spec(
     for path in ("/api/v1/infrastructure", "/api/v1/plan", "/api/v1/estimate-cost"):
         r = await client.post(path, content=content, headers=headers)
         assert (r.status_code, r.json()["code"]) == (status, code), path
+
+
+JSON = {"content-type": "application/json"}
+
+
+async def test_a_key_given_twice_in_a_body_is_a_validation_error(
+    client: httpx.AsyncClient,
+) -> None:
+    text = json.dumps(spec(), indent=2).replace(
+        '"region": "mem-1",', '"region": "mem-1",\n"region": "mem-9",'
+    )
+    for path in ("/api/v1/infrastructure", "/api/v1/plan", "/api/v1/estimate-cost"):
+        r = await client.post(path, content=text.encode(), headers=JSON)
+        assert (r.status_code, r.json()["code"]) == (422, "VALIDATION_ERROR"), path
+        assert r.json()["problems"] == [
+            {"path": "region", "message": "duplicate key 'region' at line 5 (first at line 4)"}
+        ]
+
+
+async def test_a_body_in_another_encoding_is_refused_with_the_offset(
+    client: httpx.AsyncClient,
+) -> None:
+    body = json.dumps(spec(tags={"owner": "Jos\u00e9"}), ensure_ascii=False)
+    offset = body.encode("latin-1").index(b"\xe9")
+    r = await client.post("/api/v1/estimate-cost", content=body.encode("latin-1"), headers=JSON)
+    assert (r.status_code, r.json()["code"]) == (400, "BAD_REQUEST")
+    assert r.json()["message"].startswith(
+        f"the request body is not UTF-8 text: byte 0xe9 at offset {offset} (line 1)"
+    )
+    r = await client.post("/api/v1/estimate-cost", content=body.encode("utf-16"), headers=JSON)
+    assert (r.status_code, r.json()["code"]) == (400, "BAD_REQUEST")
+    assert "is UTF-16 text" in r.json()["message"]
+
+
+async def test_a_body_with_a_utf_8_byte_order_mark_is_read(client: httpx.AsyncClient) -> None:
+    content = b"\xef\xbb\xbf" + json.dumps(spec()).encode()
+    r = await client.post("/api/v1/estimate-cost", content=content, headers=JSON)
+    assert r.status_code == 200, r.text
 
 
 async def test_a_body_over_the_limit_is_413(make_settings: MakeSettings) -> None:
