@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from atlas.cost.billing import Duration
 from atlas.cost.engine import estimate_spec
 from atlas.cost.estimate import Estimate
 from atlas.cost.money import Money
@@ -142,9 +143,11 @@ class AsyncAtlas:
     def validate(self, source: SpecSource) -> InfrastructureSpec:
         return validate_spec(source, registry=self.registry, purpose="create")
 
-    async def estimate(self, source: SpecSource) -> Estimate:
+    async def estimate(self, source: SpecSource, *, duration: Duration | None = None) -> Estimate:
+        """What ``source`` costs; with ``duration``, also for a run that long (each line under
+        the billing rule of its price, which the line names)."""
         spec = validate_spec(source, registry=self.registry, purpose="estimate")
-        return estimate_spec(spec, self.registry)
+        return estimate_spec(spec, self.registry, duration=duration)
 
     async def plan(self, source: SpecSource, *, refresh: bool = False) -> Plan:
         """What ``apply`` would do, with its cost; nothing is changed at the provider.

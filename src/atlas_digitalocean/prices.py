@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 
 import attrs
@@ -17,10 +18,12 @@ _PACKAGE = "atlas_digitalocean.data"
 
 @attrs.frozen
 class Offerings:
-    """Region and image slugs DigitalOcean accepts."""
+    """Region and image slugs DigitalOcean accepts, and the disk (GiB) each managed database
+    node size comes with."""
 
     regions: tuple[str, ...]
     images: tuple[str, ...]
+    database_storage_gib: Mapping[str, int] = attrs.field(factory=dict)
 
 
 @functools.cache
@@ -33,4 +36,9 @@ def load_price_catalog() -> PriceCatalog:
 def load_offerings() -> Offerings:
     text = resources.files(_PACKAGE).joinpath("offerings.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
-    return Offerings(tuple(data["regions"]["slugs"]), tuple(data["images"]["slugs"]))
+    included = data.get("databases", {}).get("included_storage_gib", {})
+    return Offerings(
+        tuple(data["regions"]["slugs"]),
+        tuple(data["images"]["slugs"]),
+        {size: gib for size, gib in included.items() if size != "source"},
+    )

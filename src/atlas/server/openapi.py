@@ -45,6 +45,12 @@ _ID = {
     "description": "An id, or for an infrastructure its name.",
 }
 _BOOL_QUERY = {"type": "string", "enum": ["true", "false"]}
+#: Whole numbers with a unit, at least one of them not zero (``0s`` is refused).
+_DURATION_QUERY = {
+    "type": "string",
+    "pattern": "^([0-9]+[smhd])*0*[1-9][0-9]*[smhd]([0-9]+[smhd])*$",
+    "examples": ["36h"],
+}
 
 
 @attrs.frozen
@@ -147,7 +153,11 @@ OPERATIONS: tuple[Op, ...] = (
                "Read the resources back from the provider first (needs credentials)."),)),
     Op("POST", "/api/v1/estimate-cost", "estimate_cost", "estimate_cost",
        "What the spec costs, per resource and line item; needs no credentials.",
-       ref("Estimate"), body=True, store=False),
+       ref("Estimate"), body=True, store=False,
+       query=(("duration", _DURATION_QUERY,
+               "Also price a run this long (`10m`, `36h`, `45d`, or `1d12h`), each line under "
+               "its price's billing rule, which the line names (as `atlas estimate "
+               "--duration`); 422 naming `duration` when malformed."),)),
 )  # fmt: skip
 
 #: From an answer that started an operation to what can be asked next.

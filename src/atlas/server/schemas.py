@@ -258,6 +258,17 @@ def _costs() -> dict[str, Schema]:
             "unpriced": {"type": "array", "items": STRING},
         }
     )
+    billing = obj(
+        {
+            "rule": STRING,
+            "metering": {"type": "string", "enum": ["second", "hour"]},
+            "minimum_seconds": INTEGER,
+            "minimum_amount": MONEY,
+            "cap_hours_per_month": INTEGER,
+            "source": nullable(STRING),
+            "as_of": nullable(STRING),
+        }
+    )
     line = obj(
         {
             "description": STRING,
@@ -268,8 +279,17 @@ def _costs() -> dict[str, Schema]:
             "hourly_cost": nullable(RATE),
             "source": nullable(STRING),
             "unpriced": STRING,
+            "run_cost": {
+                **nullable(MONEY),
+                "description": "With `duration`: what the line costs for the run, as its "
+                "billing rule meters it (null when unpriced).",
+            },
+            "billing": {
+                **nullable(billing),
+                "description": "With `duration`: the billing rule that priced the line.",
+            },
         },
-        optional=("unpriced",),
+        optional=("unpriced", "run_cost", "billing"),
     )
     resource = obj(
         {
@@ -277,15 +297,27 @@ def _costs() -> dict[str, Schema]:
             "resource_name": STRING,
             "estimated_cost": nullable(MONEY),
             "estimated_hourly_cost": nullable(RATE),
+            "estimated_run_cost": {
+                **nullable(MONEY),
+                "description": "With `duration`: the resource's cost for the run.",
+            },
             "line_items": {"type": "array", "items": line},
             "unpriced": {"type": "array", "items": STRING},
         },
-        optional=("unpriced",),
+        optional=("unpriced", "estimated_run_cost"),
     )
     estimate = obj(
         {
             "estimated_monthly_cost": MONEY,
             "estimated_hourly_cost": RATE,
+            "duration": {
+                **obj({"text": STRING, "seconds": INTEGER}),
+                "description": "The run priced, as asked (`?duration=`) and in seconds.",
+            },
+            "estimated_run_cost": {
+                **MONEY,
+                "description": "With `duration`: what the priced resources cost for the run.",
+            },
             "currency": CURRENCY,
             "complete": {**BOOLEAN, "description": "False when some price is unknown."},
             "breakdown": {"type": "array", "items": resource},
@@ -293,7 +325,8 @@ def _costs() -> dict[str, Schema]:
                 "type": "array",
                 "items": obj({"provider": STRING, "source": STRING, "effective_date": STRING}),
             },
-        }
+        },
+        optional=("duration", "estimated_run_cost"),
     )
     return {
         "PlannedChange": change,
