@@ -82,7 +82,7 @@ def test_unknown_price_is_said_never_invented(registry: ProviderRegistry) -> Non
     assert not est.complete
     unpriced = est.breakdown[1]
     assert unpriced.monthly is None
-    assert "database:storage-mib" in unpriced.unpriced[0]
+    assert "database:storage-gib" in unpriced.unpriced[0]
     assert est.monthly == Money("6.00")  # the priced resources only
     out = est.to_dict()
     assert out["complete"] is False
