@@ -29,11 +29,11 @@ def region_of(d: JSON) -> str | None:
     return region.get("slug") if isinstance(region, dict) else region
 
 
-def imported_obj(spec: InfrastructureSpec, resource: ResourceSpec, obj: CloudObject) -> bool:
-    """Whether ``obj`` carries no tag of atlas's for ``resource`` (an import)."""
-    del spec
+def unmarked(resource: str, obj: CloudObject) -> bool:
+    """Whether ``obj`` carries no resource tag of atlas's for ``resource``: an imported
+    droplet (drift has no owner to build the exact tag from)."""
     tags = obj.attributes.get("tags") or []
-    return not any(t.startswith("atlas:") and t.endswith(f":{resource.name}") for t in tags)
+    return not any(t.startswith("atlas:") and t.endswith(f":{resource}") for t in tags)
 
 
 def to_object(d: JSON, status: ResourceStatus) -> CloudObject:
@@ -246,7 +246,7 @@ class DropletHandler(TaggedHandler):
                 found.append(f"{obj.name} is {size}, the spec says {s.size}")
             have = {t for t in obj.attributes.get("tags", []) if not t.startswith("atlas:")}
             # An imported droplet keeps tags of its own: only the spec's must be there.
-            if have != want and not (imported_obj(spec, resource, obj) and want <= have):
+            if have != want and not (unmarked(resource.name, obj) and want <= have):
                 found.append(f"{obj.name} is tagged {sorted(have)}, the spec says {sorted(want)}")
         return found
 

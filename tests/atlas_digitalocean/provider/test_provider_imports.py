@@ -235,7 +235,10 @@ async def test_atlas_resources_are_listed_as_managed(
 
 
 async def test_read_import_reads_the_ids(
-    provider: DigitalOceanProvider, account: dict[str, str], registry: ProviderRegistry
+    provider: DigitalOceanProvider,
+    emulator: Emulator,
+    account: dict[str, str],
+    registry: ProviderRegistry,
 ) -> None:
     listed = {f.name: f for f in await provider.inventory()}
     ids_to_names = {i: f.name for f in listed.values() for i in f.ids}
@@ -262,7 +265,9 @@ async def test_read_import_refuses_what_it_cannot_adopt(
     clock: ManualClock,
     account: dict[str, str],
     registry: ProviderRegistry,
+    contract_checker: Any,
 ) -> None:
+    emulator.on_exchange.append(contract_checker)
     listed = {f.name: f for f in await provider.inventory()}
     droplet = ResourceSpec("droplet", "web", structures(registry, listed["worker"]))
     volume = ResourceSpec("volume", "data", structures(registry, listed["orders-data"]))
@@ -281,7 +286,8 @@ async def test_read_import_refuses_what_it_cannot_adopt(
     vpc = ResourceSpec("vpc", "net", None)
     with pytest.raises(ProviderOperationError, match="cannot be imported"):
         await provider.read_import(vpc, "nyc3", ["x"], {})
-    del emulator, clock
+    del clock
+    contract_checker.assert_clean()
 
 
 async def test_imported_droplet_is_read_updated_and_deleted_by_id(
@@ -329,6 +335,8 @@ async def test_imported_droplet_is_read_updated_and_deleted_by_id(
 
     await provider.delete(owner, updated)
     assert await provider.read(owner, updated) is None
+    assert emulator.log.count("DELETE /v2/droplets") == 0  # by id, not by tag
+    assert emulator.log.count("DELETE /v2/droplets/{droplet_id}") == 1
     left = {str(d["id"]) for d in emulator.objects("droplets")}
     assert left == {account["worker"]}  # only the one asked for went
 
