@@ -4,7 +4,7 @@ machinery (:class:`atlas.providers.HandlerProvider`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import httpx
@@ -15,10 +15,13 @@ from atlas.credentials import CredentialChain, Secret
 from atlas.exceptions import CapacityError, PluginError
 from atlas.http import RetryPolicy
 from atlas.model.cloud import Owner
-from atlas.providers import HandlerProvider, KindHandler, ProviderConfig
+from atlas.model.infrastructure import ResourceSpec
+from atlas.providers import FoundResource, HandlerProvider, KindHandler, ProviderConfig
+from atlas_digitalocean import imports
 from atlas_digitalocean.api import DigitalOceanAPI
 from atlas_digitalocean.credentials import digitalocean_token_chain
 from atlas_digitalocean.ops import ALL_OPS, OpsSettings
+from atlas_digitalocean.ops.base import TaggedHandler
 
 __all__ = ["API_URL_ENV", "DEFAULT_API_URL", "POLL_INTERVAL_ENV", "DigitalOceanProvider"]
 
@@ -107,6 +110,27 @@ class DigitalOceanProvider(HandlerProvider):
     async def build_handlers(self) -> Mapping[str, KindHandler]:
         api = await self.api()
         return {cls.type: cls(api, self.timing) for cls in ALL_OPS}
+
+    async def _importers(self) -> dict[str, TaggedHandler]:
+        handlers = await self.handlers()
+        out = {k: h for k, h in handlers.items() if isinstance(h, TaggedHandler)}
+        missing = set(imports.IMPORTABLE) - set(out)
+        if missing:  # pragma: no cover - a declaration out of step with the handlers
+            raise PluginError(f"no handler can list {', '.join(sorted(missing))}")
+        return out
+
+    async def inventory(self, *, region: str | None = None) -> list[FoundResource]:
+        """Every droplet, volume and database cluster (see :mod:`atlas_digitalocean.imports`)."""
+        return await imports.inventory(await self._importers(), region=region)
+
+    async def read_import(
+        self,
+        resource: ResourceSpec,
+        region: str,
+        ids: Sequence[str],
+        names: Mapping[str, str],
+    ) -> FoundResource:
+        return await imports.read_import(await self._importers(), resource, region, ids, names)
 
     async def aclose(self) -> None:
         if self._api is not None:

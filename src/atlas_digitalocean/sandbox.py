@@ -4,7 +4,12 @@ faults and one sample per kind for the conformance kit."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
+import httpx
+
+from atlas.exceptions import PluginError
 from atlas.providers.declarations import KindSample, Sandbox
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig
 from atlas_digitalocean.emulator.offerings import OPEN_REGIONS
@@ -76,6 +81,57 @@ SAMPLES: tuple[KindSample, ...] = (
 KNOWN_GAPS: dict[str, str] = {}
 
 
+def _by_hand_body(
+    kind: str, name: str, specifications: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The request a person would send to make ``name`` of ``kind`` from a sample: its own
+    name, no tags, nothing it refers to (a volume made by hand is attached to nothing)."""
+    body: dict[str, Any] = {"region": REGION}
+    if kind == "droplet":
+        count = int(specifications.get("count", 1))
+        names = [name] if count == 1 else [f"{name}-{i}" for i in range(1, count + 1)]
+        body |= {"size": specifications["size"], "image": specifications["image"]}
+        body |= {"name": names[0]} if count == 1 else {"names": names}
+        return "/v2/droplets", body
+    if kind == "volume":
+        return "/v2/volumes", body | {
+            "name": name,
+            "size_gigabytes": specifications["size_gigabytes"],
+        }
+    if kind == "database":
+        keys = ("engine", "version", "size", "num_nodes")
+        return "/v2/databases", body | {"name": name, "num_nodes": 1} | {
+            k: specifications[k] for k in keys if k in specifications
+        }
+    raise PluginError(f"the DigitalOcean sandbox cannot make a {kind} by hand (not importable)")
+
+
+def _by_hand(emulator: Emulator, token: str) -> Callable[[str, str], Awaitable[Sequence[str]]]:
+    """The sandbox's ``unmanaged`` hook: a resource made through the emulator's HTTP API, as
+    a person would make it (no atlas tags, their own name)."""
+    samples = {s.type: dict(s.specifications) for s in SAMPLES}
+
+    async def make(kind: str, name: str) -> Sequence[str]:
+        if kind not in samples:
+            raise PluginError(f"the DigitalOcean sandbox has no sample {kind}")
+        path, body = _by_hand_body(kind, name, samples[kind])
+        async with httpx.AsyncClient(
+            transport=emulator.transport(),
+            base_url="https://api.digitalocean.com",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
+            response = await client.post(path, json=body)
+        if response.status_code >= 400:
+            raise PluginError(f"the emulator refused {path}: {response.status_code}")
+        out = response.json()
+        if "droplets" in out:
+            return [str(d["id"]) for d in out["droplets"]]
+        [item] = [out[k] for k in ("droplet", "volume", "database") if k in out]
+        return [str(item["id"])]
+
+    return make
+
+
 def make_sandbox(latency_scale: float = LATENCY_SCALE) -> Sandbox:
     # An account that has used every region, so VPCs atlas makes are never a region's default.
     clock = SkippingClock()
@@ -100,4 +156,5 @@ def make_sandbox(latency_scale: float = LATENCY_SCALE) -> Sandbox:
         samples=SAMPLES,
         secret=token,
         known_gaps=KNOWN_GAPS,
+        unmanaged=_by_hand(emulator, token),
     )

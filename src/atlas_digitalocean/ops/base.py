@@ -23,10 +23,12 @@ __all__ = [
     "DigitalOceanHandler",
     "OpsSettings",
     "TaggedHandler",
+    "add_tags",
     "dep_id",
     "dep_ids",
     "get_confirmed",
     "get_or_none",
+    "imported",
     "index_of",
     "retag",
 ]
@@ -68,7 +70,12 @@ class DigitalOceanHandler(KindHandler):
         """The spec's tags plus the two ownership tags."""
         uid = ctx.owner.uid
         own = [owner_tag(uid), resource_tag(uid, ctx.name)]
-        return own + [spec_tag(k, v) for k, v in sorted(ctx.spec.tags.items())]
+        return own + DigitalOceanHandler.spec_tags(ctx)
+
+    @staticmethod
+    def spec_tags(ctx: StepContext) -> list[str]:
+        """The spec's tags alone (what an imported object is given: never atlas's own)."""
+        return [spec_tag(k, v) for k, v in sorted(ctx.spec.tags.items())]
 
     # -- calls -------------------------------------------------------------------------------
 
@@ -112,21 +119,63 @@ class DigitalOceanHandler(KindHandler):
 
 class TaggedHandler(DigitalOceanHandler):
     """A kind that carries atlas's tags (droplets, volumes, databases): found, polled and
-    discovered by them."""
+    discovered by them.
+
+    An imported object (made outside atlas, adopted with ``import:``) carries none of them:
+    it is read, polled and deleted by its recorded id instead (see :func:`imported`).
+    """
 
     @abc.abstractmethod
     async def tagged(self, tag: str) -> list[JSON]:
         """Every object carrying ``tag`` (one list call)."""
 
+    @abc.abstractmethod
+    async def get(self, object_id: str) -> JSON:
+        """One object by id (404: :class:`~atlas.exceptions.NotFoundError`)."""
+
+    @abc.abstractmethod
+    async def listing(self, region: str | None) -> list[JSON]:
+        """Every object of the kind in the account (in ``region`` when given)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def region(d: JSON) -> str | None:
+        """The region slug of one object as DigitalOcean renders it."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def found(objects: Sequence[JSON], names: Mapping[str, str]) -> JSON:
+        """The specifications document of one resource made of ``objects``, as far as
+        DigitalOcean tells it; references by the names ``names`` gives provider ids."""
+
     async def find(self, owner: Owner, resource: str) -> list[CloudObject]:
         found = [self.obj(d) for d in await self.tagged(resource_tag(owner.uid, resource))]
         return sorted(found, key=index_of)
 
+    async def by_id(self, objects: Iterable[CloudObject]) -> list[CloudObject]:
+        """``objects`` as they are now, by id (one call each); those gone are left out."""
+        found = [await get_or_none(self.get(o.id)) for o in objects]
+        return [self.obj(d) for d in found if d is not None]
+
+    async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
+        """Whatever carries the resource's marks, plus its imported objects by id."""
+        found = await self.find(owner, state.name)
+        seen = {o.id for o in found}
+        outside = [o for o in state.objects if o.id not in seen and imported(owner, state, o)]
+        objects = found + await self.by_id(outside)
+        return ResourceState(self.type, state.name, tuple(objects)) if objects else None
+
     async def poll(
         self, owner: Owner, states: Sequence[ResourceState]
     ) -> Mapping[str, CloudObject]:
-        del states  # one list of everything the owner has of this kind
-        return {str(d["id"]): self.obj(d) for d in await self.tagged(owner_tag(owner.uid))}
+        # One list of everything the owner has of this kind; imported objects carry no
+        # owner tag, so they are looked up by id.
+        listed = {str(d["id"]): self.obj(d) for d in await self.tagged(owner_tag(owner.uid))}
+        outside = [
+            o for s in states for o in s.objects if o.id not in listed and imported(owner, s, o)
+        ]
+        listed.update({o.id: o for o in await self.by_id(outside)})
+        return listed
 
     async def discover(self, owner: Owner) -> list[ResourceState]:
         groups: dict[str, list[CloudObject]] = {}
@@ -138,6 +187,22 @@ class TaggedHandler(DigitalOceanHandler):
             ResourceState(self.type, name, tuple(sorted(objects, key=index_of)))
             for name, objects in sorted(groups.items())
         ]
+
+
+def imported(owner: Owner, state: ResourceState, obj: CloudObject) -> bool:
+    """Whether ``obj`` of ``state`` was adopted by an import rather than made by atlas: it
+    does not carry the resource's tag (as recorded). Such an object is only ever handled by
+    its id, keeps its own name, and never gets atlas's ownership tags."""
+    return resource_tag(owner.uid, state.name) not in (obj.attributes.get("tags") or [])
+
+
+async def add_tags(
+    api: DigitalOceanAPI, ref: JSON, have: Iterable[str], want: Iterable[str]
+) -> None:
+    """Give an imported object the spec's tags ``want`` it lacks; its own tags stay (atlas
+    cannot tell them from tags a spec once had, so it removes none)."""
+    for tag in sorted(set(want) - set(have)):
+        await _tag(api, tag, ref)
 
 
 def index_of(obj: CloudObject) -> tuple[int, str]:
@@ -189,12 +254,16 @@ async def retag(api: DigitalOceanAPI, ref: JSON, have: Iterable[str], want: Iter
     are not the spec's to remove)."""
     have, want = set(have), set(want)
     for tag in sorted(want - have):
-        try:
-            await api.tag_resources(tag, [ref])
-        except NotFoundError:
-            # Only existing tags can be applied; a missing object 404s again just below.
-            await api.create_tag(tag)
-            await api.tag_resources(tag, [ref])
+        await _tag(api, tag, ref)
     for tag in sorted(have - want):
         if not tag.startswith("atlas:"):
             await api.untag_resources(tag, [ref])
+
+
+async def _tag(api: DigitalOceanAPI, tag: str, ref: JSON) -> None:
+    try:
+        await api.tag_resources(tag, [ref])
+    except NotFoundError:
+        # Only existing tags can be applied; a missing object 404s again just below.
+        await api.create_tag(tag)
+        await api.tag_resources(tag, [ref])

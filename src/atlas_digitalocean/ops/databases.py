@@ -84,6 +84,35 @@ class DatabaseHandler(TaggedHandler):
     async def tagged(self, tag: str) -> list[JSON]:
         return await self.api.list_databases(tag=tag)
 
+    async def get(self, object_id: str) -> JSON:
+        return await self.api.get_database(object_id)
+
+    async def listing(self, region: str | None) -> list[JSON]:
+        return [d for d in await self.api.list_databases() if region in (None, d.get("region"))]
+
+    @staticmethod
+    def region(d: JSON) -> str | None:
+        region = d.get("region")
+        return str(region) if region is not None else None
+
+    @staticmethod
+    def found(objects: Sequence[JSON], names: Mapping[str, str]) -> JSON:
+        """A cluster's specifications as DigitalOcean shows them; ``vpc`` only when its
+        private network has a name in ``names`` (else it is the region's default)."""
+        d = objects[0]
+        specs: JSON = {
+            "engine": d.get("engine"),
+            "size": d.get("size"),
+            "version": str(d["version"]) if d.get("version") is not None else None,
+            "num_nodes": d.get("num_nodes"),
+            # What the cluster has beyond its plan's own disk; none is no wish.
+            "storage_size_mib": d.get("storage_size_mib") or None,
+        }
+        vpc = names.get(str(d.get("private_network_uuid")))
+        if vpc is not None:
+            specs["vpc"] = vpc
+        return specs
+
     def body(self, ctx: StepContext, name: str) -> JSON:
         s: DatabaseSpec = ctx.resource.specifications
         body: JSON = {

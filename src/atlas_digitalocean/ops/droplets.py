@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from atlas.exceptions import AtlasError
+from atlas.exceptions import AtlasError, ProviderOperationError
 from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext, create_objects, until_gone
 from atlas_digitalocean.api import JSON
 from atlas_digitalocean.naming import resource_tag, spec_tag
-from atlas_digitalocean.ops.base import TaggedHandler, dep_id, retag
+from atlas_digitalocean.ops.base import TaggedHandler, add_tags, dep_id, imported, retag
+from atlas_digitalocean.prices import load_offerings
 from atlas_digitalocean.resources.droplet import DropletSpec
 
 __all__ = ["BATCH", "CONCURRENT_CREATES", "DropletHandler"]
@@ -21,6 +22,18 @@ BATCH = 10
 #: Create calls of one resource in flight at once: 500 droplets take 50 calls, which one after
 #: another would add up their round trips; four at a time stays far below the rate limit.
 CONCURRENT_CREATES = 4
+
+
+def region_of(d: JSON) -> str | None:
+    region = d.get("region")
+    return region.get("slug") if isinstance(region, dict) else region
+
+
+def unmarked(resource: str, obj: CloudObject) -> bool:
+    """Whether ``obj`` carries no resource tag of atlas's for ``resource``: an imported
+    droplet (drift has no owner to build the exact tag from)."""
+    tags = obj.attributes.get("tags") or []
+    return not any(t.startswith("atlas:") and t.endswith(f":{resource}") for t in tags)
 
 
 def to_object(d: JSON, status: ResourceStatus) -> CloudObject:
@@ -61,6 +74,44 @@ class DropletHandler(TaggedHandler):
     async def tagged(self, tag: str) -> list[JSON]:
         return await self.api.list_droplets(tag=tag)
 
+    async def get(self, object_id: str) -> JSON:
+        return await self.api.get_droplet(object_id)
+
+    async def listing(self, region: str | None) -> list[JSON]:
+        # The droplet list has no region filter.
+        return [d for d in await self.api.list_droplets() if region in (None, region_of(d))]
+
+    @staticmethod
+    def region(d: JSON) -> str | None:
+        return region_of(d)
+
+    @staticmethod
+    def found(objects: Sequence[JSON], names: Mapping[str, str]) -> JSON:
+        """The specifications of droplets as DigitalOcean shows them (the first one's, with
+        the count of them all). What cannot be read back is left out: ``ssh_keys`` and
+        ``user_data`` (never returned), and the image unless it is a public one atlas knows
+        by slug (else its numeric id: a snapshot, a custom image)."""
+        d = objects[0]
+        features = set(d.get("features") or [])
+        image = d.get("image") or {}
+        specs: JSON = {
+            "size": d.get("size_slug"),
+            # DigitalOcean's daily plan unless told otherwise; the weekly one is only in
+            # GET .../backups/policy.
+            "backups": "backups" in features,
+            "monitoring": "monitoring" in features,
+            "ipv6": "ipv6" in features,
+            "count": len(objects),
+        }
+        if image.get("slug") in load_offerings().images:
+            specs["image"] = image["slug"]
+        elif image.get("id") is not None:
+            specs["image"] = int(image["id"])
+        vpc = names.get(str(d.get("vpc_uuid")))
+        if vpc is not None:
+            specs["vpc"] = vpc
+        return specs
+
     def object_names(self, ctx: StepContext) -> list[str]:
         s: DropletSpec = ctx.resource.specifications
         if s.count == 1:
@@ -96,6 +147,8 @@ class DropletHandler(TaggedHandler):
         """Rename to the spec's names, delete the extra droplets, create the missing ones
         (as a create does), then bring each existing one to the spec."""
         s: DropletSpec = ctx.resource.specifications
+        if any(imported(ctx.owner, state, o) for o in state.objects):
+            return await self._update_imported(ctx, state)
         names = self.object_names(ctx)
         await self._rename_strays(names, state)
         made = {o.name: o for o in await self.find(ctx.owner, ctx.name)}
@@ -112,6 +165,25 @@ class DropletHandler(TaggedHandler):
             raise AtlasError(f"droplets of {ctx.name!r} vanished during the update")
         await self._until_gone(ctx.owner, ctx.name, extra)
         return fresh
+
+    async def _update_imported(self, ctx: StepContext, state: ResourceState) -> ResourceState:
+        """Imported droplets keep their names and their own tags; each is brought to the
+        spec by id. Their number is the import's: a count cannot change."""
+        s: DropletSpec = ctx.resource.specifications
+        if s.count != len(state.objects):
+            raise ProviderOperationError(
+                f"droplet {ctx.name!r} was imported as {len(state.objects)} droplets; its count "
+                f"cannot become {s.count} (import or create the others as another resource)"
+            )
+        current = await self.by_id(state.objects)
+        if len(current) != len(state.objects):
+            gone = sorted({o.id for o in state.objects} - {o.id for o in current})
+            raise ProviderOperationError(
+                f"imported droplet(s) {', '.join(gone)} of {ctx.name!r} no longer exist"
+            )
+        for obj in current:
+            await self._converge(ctx.spec, s, obj, own_tags=True)
+        return ResourceState(self.type, ctx.name, tuple(await self.by_id(state.objects)))
 
     async def _rename_strays(self, names: list[str], state: ResourceState) -> None:
         """Objects recorded under another name (a count of 1 became 3, say) get the right one."""
@@ -140,8 +212,11 @@ class DropletHandler(TaggedHandler):
             names = ", ".join(sorted(o.name for o in doomed))
             await until_gone(self.timing, f"droplets {names}", look, again)
 
-    async def _converge(self, spec: InfrastructureSpec, s: DropletSpec, obj: CloudObject) -> None:
-        """Bring one droplet to the spec: size, backups, IPv6 and tags."""
+    async def _converge(
+        self, spec: InfrastructureSpec, s: DropletSpec, obj: CloudObject, *, own_tags: bool = False
+    ) -> None:
+        """Bring one droplet to the spec: size, backups, IPv6 and tags (with ``own_tags``,
+        an imported droplet's, the spec's tags are added and none is taken away)."""
         attrs_ = obj.attributes
         if attrs_.get("size") != s.size:
             await self.resize(obj, s.size)
@@ -151,7 +226,7 @@ class DropletHandler(TaggedHandler):
             await self._act(obj, {"type": kind})
         if s.ipv6 and "ipv6" not in attrs_.get("features", []):
             await self._act(obj, {"type": "enable_ipv6"})
-        await self._retag(spec, obj)
+        await self._retag(spec, obj, own_tags=own_tags)
 
     async def _act(self, obj: CloudObject, body: JSON) -> JSON:
         action = await self.api.droplet_action(obj.id, body)
@@ -170,7 +245,8 @@ class DropletHandler(TaggedHandler):
             if size != s.size:
                 found.append(f"{obj.name} is {size}, the spec says {s.size}")
             have = {t for t in obj.attributes.get("tags", []) if not t.startswith("atlas:")}
-            if have != want:
+            # An imported droplet keeps tags of its own: only the spec's must be there.
+            if have != want and not (unmarked(resource.name, obj) and want <= have):
                 found.append(f"{obj.name} is tagged {sorted(have)}, the spec says {sorted(want)}")
         return found
 
@@ -182,11 +258,17 @@ class DropletHandler(TaggedHandler):
         await self._act(obj, {"type": "resize", "size": size, "disk": False})
         await self._act(obj, {"type": "power_on"})
 
-    async def _retag(self, spec: InfrastructureSpec, obj: CloudObject) -> None:
+    async def _retag(self, spec: InfrastructureSpec, obj: CloudObject, *, own_tags: bool) -> None:
         want = [spec_tag(k, v) for k, v in spec.tags.items()]
         ref = {"resource_id": obj.id, "resource_type": "droplet"}
-        await retag(self.api, ref, obj.attributes.get("tags", []), want)
+        change = add_tags if own_tags else retag
+        await change(self.api, ref, obj.attributes.get("tags", []), want)
 
     async def delete(self, owner: Owner, state: ResourceState) -> None:
-        """By the resource's tag: one call for any count (the core then waits until gone)."""
-        await self.api.delete_droplets_by_tag(resource_tag(owner.uid, state.name))
+        """By the resource's tag: one call for any count; imported droplets, which carry no
+        tag of atlas's, by id (the core then waits until gone)."""
+        outside = [o for o in state.objects if imported(owner, state, o)]
+        if len(outside) < len(state.objects) or not state.objects:
+            await self.api.delete_droplets_by_tag(resource_tag(owner.uid, state.name))
+        for obj in outside:
+            await self.api.delete_droplet(obj.id)

@@ -17,7 +17,15 @@ from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
-from atlas_digitalocean.ops.base import TaggedHandler, dep_id, get_confirmed, get_or_none, retag
+from atlas_digitalocean.ops.base import (
+    TaggedHandler,
+    add_tags,
+    dep_id,
+    get_confirmed,
+    get_or_none,
+    imported,
+    retag,
+)
 from atlas_digitalocean.resources.volume import VolumeSpec
 
 __all__ = ["VolumeHandler"]
@@ -51,9 +59,12 @@ def applied(body: JSON, v: JSON) -> bool:
     return attached if body["type"] == "attach" else not attached
 
 
-def refusals(spec: InfrastructureSpec, s: VolumeSpec, v: JSON) -> list[str]:
+def refusals(
+    spec: InfrastructureSpec, s: VolumeSpec, v: JSON, *, outside: bool = False
+) -> list[str]:
     """What the spec asks that DigitalOcean cannot do to an existing volume. ``None`` fields
-    express no wish (a filesystem type only matters when the volume is made)."""
+    express no wish (a filesystem type only matters when the volume is made, and is never
+    held against an imported one, ``outside``: it is the kind's ``create_only``)."""
     out = []
     if s.size_gigabytes < int(v["size_gigabytes"]):
         out.append(
@@ -61,7 +72,8 @@ def refusals(spec: InfrastructureSpec, s: VolumeSpec, v: JSON) -> list[str]:
         )
     if region_of(v) != spec.region:
         out.append(f"move from {region_of(v)} to {spec.region}")
-    if s.filesystem_type is not None and s.filesystem_type != (v.get("filesystem_type") or None):
+    fs = v.get("filesystem_type") or None
+    if not outside and s.filesystem_type is not None and s.filesystem_type != fs:
         out.append(f"be reformatted as {s.filesystem_type}")
     if s.description is not None and s.description != (v.get("description") or ""):
         out.append("change its description (DigitalOcean has no call for that)")
@@ -77,6 +89,31 @@ class VolumeHandler(TaggedHandler):
     async def tagged(self, tag: str) -> list[JSON]:
         # Volume lists have no tag filter: one list of them all, filtered here.
         return [v for v in await self.api.list_volumes() if tag in (v.get("tags") or [])]
+
+    async def get(self, object_id: str) -> JSON:
+        return await self.api.get_volume(object_id)
+
+    async def listing(self, region: str | None) -> list[JSON]:
+        return await self.api.list_volumes(region=region)
+
+    @staticmethod
+    def region(d: JSON) -> str | None:
+        return region_of(d)
+
+    @staticmethod
+    def found(objects: Sequence[JSON], names: Mapping[str, str]) -> JSON:
+        """A volume's specifications as DigitalOcean shows them; ``attach_to`` only when
+        the droplet it is attached to has a name in ``names``."""
+        v = objects[0]
+        specs: JSON = {
+            "size_gigabytes": v.get("size_gigabytes"),
+            "filesystem_type": v.get("filesystem_type") or None,
+            "description": v.get("description") or None,
+        }
+        attached = [names[i] for i in droplets_of(v) if i in names]
+        if attached:
+            specs["attach_to"] = attached[0]
+        return specs
 
     def body(self, ctx: StepContext, name: str) -> JSON:
         s: VolumeSpec = ctx.resource.specifications
@@ -204,7 +241,8 @@ class VolumeHandler(TaggedHandler):
         s: VolumeSpec = ctx.resource.specifications
         volume = await self.current(state)
         droplet = self.droplet(ctx)
-        why = refusals(ctx.spec, s, volume)
+        outside = any(imported(ctx.owner, state, o) for o in state.objects)
+        why = refusals(ctx.spec, s, volume, outside=outside)
         if why:  # before any change, so nothing is half-applied
             raise ProviderOperationError(
                 f"volume {volume['name']} cannot {'; '.join(why)} in place: that needs a "
@@ -215,7 +253,10 @@ class VolumeHandler(TaggedHandler):
             await self.act(obj, {"type": "resize", "size_gigabytes": s.size_gigabytes})
         await self.place(obj, droplet)
         ref = {"resource_id": str(volume["id"]), "resource_type": "volume"}
-        await retag(self.api, ref, volume.get("tags") or [], self.tags(ctx))
+        if outside:  # an imported volume gets the spec's tags, never atlas's ownership ones
+            await add_tags(self.api, ref, volume.get("tags") or [], self.spec_tags(ctx))
+        else:
+            await retag(self.api, ref, volume.get("tags") or [], self.tags(ctx))
         return ResourceState(self.type, ctx.name, (to_object(await self.current(state)),))
 
     async def delete(self, owner: Owner, state: ResourceState) -> None:

@@ -88,4 +88,7 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
 KIND = kind(
     "droplet", DropletSpec, "A virtual machine; `count` makes several identical ones.",
     price=price, check=check, replace_on=("image", "vpc", "user_data", "ssh_keys", "monitoring"),
+    # DigitalOcean never returns ssh_keys or user_data, and shows the image a droplet was
+    # built from (or rebuilt with) only as an id once its slug moves on.
+    importable=True, create_only=frozenset({"image", "ssh_keys", "user_data"}),
 )  # fmt: skip

@@ -68,4 +68,7 @@ def shrinks(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
 KIND = kind(
     "volume", VolumeSpec, "Block storage, attachable to one droplet.",
     price=price, check=check, replace_on=("filesystem_type", "description"), replace_if=shrinks,
+    # DigitalOcean shows the filesystem it made at the create, not what is on the disk now:
+    # never a reason to replace an imported volume (and its data).
+    importable=True, create_only=frozenset({"filesystem_type"}),
 )  # fmt: skip
