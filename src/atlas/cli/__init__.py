@@ -11,23 +11,18 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from atlas import __version__
 from atlas.cli.lifecycle import add_lifecycle_commands
-from atlas.cli.render import (
-    budget_verdict,
-    render_estimate,
-    render_problems,
-    render_providers,
-)
 from atlas.cli.serve import add_serve_command
 from atlas.cost.billing import Duration, parse_duration
-from atlas.cost.engine import estimate_spec
 from atlas.exceptions import AtlasError, PluginError, SpecError, SpecValidationError
 from atlas.plugins import default_plugins
-from atlas.providers.declarations import CliCommand
-from atlas.runtime import default_registry, load_spec
+
+# What a command needs is imported when it runs: `atlas --help` stays cheap (benchmarks/startup.py).
+if TYPE_CHECKING:
+    from atlas.providers.declarations import CliCommand
 
 __all__ = ["main"]
 
@@ -37,6 +32,10 @@ Command = Callable[[argparse.Namespace, TextIO], int]
 
 
 def _estimate(args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.cli.render import budget_verdict, render_estimate  # noqa: PLC0415
+    from atlas.cost.engine import estimate_spec  # noqa: PLC0415
+    from atlas.runtime import default_registry, load_spec  # noqa: PLC0415
+
     spec = load_spec(Path(args.file), purpose="estimate")
     result = estimate_spec(spec, default_registry(), duration=args.duration)
     if args.json:
@@ -62,6 +61,8 @@ def _duration(text: str) -> Duration:
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.runtime import load_spec  # noqa: PLC0415
+
     spec = load_spec(Path(args.file), purpose=args.purpose)
     count = len(spec.resources)
     noun = "resource" if count == 1 else "resources"
@@ -70,6 +71,9 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _providers(args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.cli.render import render_providers  # noqa: PLC0415
+    from atlas.runtime import default_registry  # noqa: PLC0415
+
     registry = default_registry()
     if args.json:
         listing = [
@@ -161,6 +165,8 @@ def main(
 def _report(exc: AtlasError, source: str, err: TextIO) -> int:
     """Say what went wrong, without a traceback; the exit status says what kind of wrong."""
     if isinstance(exc, SpecValidationError):
+        from atlas.cli.render import render_problems  # noqa: PLC0415
+
         err.write(render_problems(source, exc))
         return EXIT_INVALID
     err.write(f"atlas: {exc}\n")
