@@ -2,7 +2,8 @@
 
 Suites: ``provisioning`` (1 and 2: atlas and the peer libraries, N droplets), ``stack`` (3),
 ``engine`` (4), ``server`` (5), ``gaps`` (6: atlas under other public
-settings, to show what would close a missed target). ``--markdown FILE`` also writes the tables,
+settings, to show what would close a missed target), ``startup`` (7: the CPU cost of
+``atlas --help`` and ``atlas estimate FILE``). ``--markdown FILE`` also writes the tables,
 with the date, the machine and the run time, as recorded in benchmarks/README.md.
 """
 
@@ -17,13 +18,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import calibrate, engine, gaps, provisioning, server, stack
+from benchmarks import calibrate, engine, gaps, provisioning, server, stack, startup
 from benchmarks.harness import emit
 
-SUITES = ("provisioning", "stack", "engine", "server", "gaps")
+SUITES = ("provisioning", "stack", "engine", "server", "gaps", "startup")
 #: What runs without --only; gaps is for full runs.
-DEFAULT = ("provisioning", "stack", "engine", "server", "gaps")
-QUICK = ("provisioning", "stack", "engine", "server")
+DEFAULT = ("provisioning", "stack", "engine", "server", "gaps", "startup")
+QUICK = ("provisioning", "stack", "engine", "server", "startup")
 
 
 def _ints(text: str) -> list[int]:
@@ -116,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "gaps" in args.only:
         print("## What would close the gaps", flush=True)
         texts.append(emit(gaps.table(gaps.run_all(args.runs, boot=args.boot), args.boot)))
+    if "startup" in args.only:
+        print("## CLI startup CPU", flush=True)
+        runs = 5 if args.quick else 11
+        texts.append(emit(startup.table(startup.run_all(runs), runs)))
     took = time.perf_counter() - began
     footer = f"Run time: {took / 60:.1f} min ({mode} mode)."
     print(footer, flush=True)

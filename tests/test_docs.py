@@ -307,7 +307,7 @@ _OUTPUT = re.compile(r"\nOutput[^\n]*:\n\n```text\n(?P<output>.*?)^```", re.M | 
 def _examples() -> list[tuple[str, int, str, str]]:
     """Each ``python`` block followed by a paragraph starting ``Output`` and a ``text`` block."""
     found = []
-    for name in ("lifecycle.md", "digitalocean.md"):
+    for name in ("quickstart.md", "lifecycle.md", "digitalocean.md"):
         text = _page(name)
         for m in _FENCE.finditer(text):
             after = _OUTPUT.match(text, m.end())
@@ -318,15 +318,38 @@ def _examples() -> list[tuple[str, int, str, str]]:
 
 def test_some_python_examples_are_run() -> None:
     assert len([e for e in _examples() if e[0] == "lifecycle.md"]) >= 2
+    assert len([e for e in _examples() if e[0] == "quickstart.md"]) >= 2
+
+
+def _quickstart_files() -> dict[str, str]:
+    """The files the quickstart writes out for its reader (``broken.yaml``), by name."""
+    text = _page("quickstart.md")
+    return {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^`([\w.-]+\.yaml)`:\n\n```yaml\n(.*?)^```", text, re.M | re.S)
+    }
+
+
+def test_the_quickstart_files_are_found() -> None:
+    assert "broken.yaml" in _quickstart_files()
 
 
 @pytest.mark.parametrize(("page", "index", "code", "shown"), _examples(), ids=lambda v: str(v)[:20])
-def test_python_example_output_is_real(page: str, index: int, code: str, shown: str) -> None:
-    """Run from the root of the checkout, standard error merged into standard output (log lines
-    come first: standard output is flushed when the example ends)."""
+def test_python_example_output_is_real(
+    page: str, index: int, code: str, shown: str, tmp_path: Path
+) -> None:
+    """Run from the root of a checkout (for the quickstart: one with the files it shows, such
+    as ``broken.yaml``), standard error merged into standard output (log lines come first:
+    standard output is flushed when the example ends)."""
+    cwd = REPO
+    if page == "quickstart.md":
+        cwd = tmp_path
+        (tmp_path / "examples").symlink_to(REPO / "examples")
+        for name, body in _quickstart_files().items():
+            (tmp_path / name).write_text(body, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=REPO,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -19,13 +19,15 @@ import hmac
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from urllib.parse import quote
 
 import attrs
-import httpx
 
 from atlas.exceptions import CredentialsError
+
+if TYPE_CHECKING:  # the HTTP client is imported when the Context Manager is asked
+    import httpx
 
 __all__ = [
     "ContextManagerSource",
@@ -172,6 +174,8 @@ class ContextManagerSource:
             raise CredentialsError("skipped, the JWT contains characters a header cannot carry")
         endpoint = f"{self.url.rstrip('/')}/api/v1/context/secret/credential/{quote(self.key)}"
         headers = {"Authorization": f"Bearer {self.jwt.reveal()}", "Accept": "application/json"}
+        import httpx  # noqa: PLC0415 - only a lookup needs it (httpx costs ~0.1 s to import)
+
         try:
             async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
                 response = await client.get(endpoint, headers=headers)

@@ -4,20 +4,25 @@
         plan = await a.plan(spec)
         op = await a.apply(spec)
 
-``Atlas`` offers the same methods for code that is not async. Both validate before anything is
-sent, refuse a plan over budget unless told otherwise, and journal every operation in the state
-store (``$ATLAS_STATE``, default ``.atlas/state.db``).
+``Atlas`` offers the same methods for code that is not async, each declared with its
+signature (``tests/atlas/test_facade_parity.py`` keeps the two in step). Both validate before
+anything is sent, refuse a plan over budget unless told otherwise, and journal every operation in
+the state store (``$ATLAS_STATE``, default ``.atlas/state.db``).
+
+``Atlas.in_sandbox("digitalocean")`` (or ``AsyncAtlas.in_sandbox``) works against the provider's
+in-process emulator with a store in memory: no account, no token, nothing kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import logging
 import os
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -29,7 +34,7 @@ from atlas.cost.estimate import Estimate
 from atlas.cost.money import Money
 from atlas.credentials import Secret
 from atlas.events import DeliveryReport, EventDispatcher, WebhookSink
-from atlas.exceptions import BudgetExceededError, RecordNotFoundError
+from atlas.exceptions import BudgetExceededError, PluginError, RecordNotFoundError
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.lifecycle.operations import OperationRunner, additions
 from atlas.lifecycle.plan import Plan, make_plan
@@ -37,6 +42,7 @@ from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import Budget, InfrastructureSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
 from atlas.providers.contract import Provider
+from atlas.providers.declarations import Sandbox
 from atlas.providers.registry import ProviderRegistry
 from atlas.runtime import SpecSource, default_registry
 from atlas.spec.validate import validate_spec
@@ -86,7 +92,17 @@ class AsyncAtlas:
     :param workspace: the workspace every record belongs to.
     :param providers: live providers by name (default: built by each plugin's factory on
         first use, credentials from the environment or the Context Manager).
+    :param provider_factory: a function from a provider name to a live provider, used instead
+        of the plugins' factories.
+    :param events: where lifecycle events go (default: the plugins' ``atlas_on_event`` and
+        the webhook of ``ATLAS_WEBHOOK_URL``).
+
+    :meth:`in_sandbox` makes one whose cloud is a provider's in-process emulator.
     """
+
+    #: The provider's in-process fake cloud, for an instance made by :meth:`in_sandbox`
+    #: (``sandbox.is_empty()``, ``sandbox.requests()``); ``None`` otherwise.
+    sandbox: Sandbox | None = None
 
     def __init__(
         self,
@@ -110,6 +126,32 @@ class AsyncAtlas:
         self._sinks: list[WebhookSink] = []
         self.events = events or self._default_dispatcher()
 
+    @classmethod
+    def in_sandbox(
+        cls, provider: str, *, workspace: str = "default", registry: ProviderRegistry | None = None
+    ) -> AsyncAtlas:
+        """An AsyncAtlas whose cloud is ``provider``'s sandbox (an in-process emulator, fresh
+        for this instance) and whose store is in memory: no account, no token, nothing kept.
+
+        ``provider`` is a provider name or alias; :class:`~atlas.exceptions.PluginError` when
+        no installed plugin offers a sandbox for it. The fake cloud is :attr:`sandbox`.
+        """
+        from atlas.store import SQLiteStore  # noqa: PLC0415 - opening a store is a choice
+
+        registry = registry or default_registry()
+        name = registry.get(provider).name
+        sandbox = registry.sandbox(name)
+        if sandbox is None:
+            raise PluginError(f"no installed plugin offers a sandbox for provider {name!r}")
+        made = cls(
+            store=SQLiteStore(":memory:"),
+            registry=registry,
+            workspace=workspace,
+            providers={name: sandbox.provider},
+        )
+        made.sandbox = sandbox
+        return made
+
     async def __aenter__(self) -> AsyncAtlas:
         return self
 
@@ -117,6 +159,7 @@ class AsyncAtlas:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the providers' connections and the webhook."""
         for provider in self._providers.values():
             await provider.aclose()
         for sink in self._sinks:
@@ -141,11 +184,13 @@ class AsyncAtlas:
     # -- reading -----------------------------------------------------------------------------
 
     def validate(self, source: SpecSource) -> InfrastructureSpec:
+        """Validate for ``create``; :class:`~atlas.SpecValidationError` lists every problem."""
         return validate_spec(source, registry=self.registry, purpose="create")
 
     async def estimate(self, source: SpecSource, *, duration: Duration | None = None) -> Estimate:
-        """What ``source`` costs; with ``duration``, also for a run that long (each line under
-        the billing rule of its price, which the line names)."""
+        """What the spec costs, per resource and in total (offline; validated for
+        ``estimate``, so only what prices depend on is required). With ``duration``, also for
+        a run that long, each line under the billing rule of its price (which the line names)."""
         spec = validate_spec(source, registry=self.registry, purpose="estimate")
         return estimate_spec(spec, self.registry, duration=duration)
 
@@ -224,9 +269,11 @@ class AsyncAtlas:
         return InfrastructureView(infra, tuple(self.store.list_resources(infra.id)))
 
     def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[InfrastructureRecord]:
+        """The workspace's infrastructures, newest first."""
         return self.store.list_infrastructures(self.workspace, limit=limit, offset=offset)
 
     def operation(self, operation_id: str) -> OperationRecord:
+        """An operation of this workspace by id."""
         op = self.store.get_operation(self.workspace, operation_id)
         if op is None:
             raise RecordNotFoundError(
@@ -235,12 +282,15 @@ class AsyncAtlas:
         return op
 
     def operations(self, key: str) -> builtins.list[OperationRecord]:
+        """An infrastructure's operations, newest first."""
         return self.store.list_operations(self.workspace, self.get(key).infrastructure.id)
 
     def stats(self) -> Stats:
+        """Counts and the monthly cost of the workspace, destroyed infrastructures left out."""
         return self.store.stats(self.workspace)
 
     def providers(self) -> builtins.list[str]:
+        """The installed provider names."""
         return list(self.registry.names())
 
     # -- changing ----------------------------------------------------------------------------
@@ -403,22 +453,61 @@ class AsyncAtlas:
 
 
 class Atlas:
-    """:class:`AsyncAtlas` for code that is not async: same methods, blocking.
+    """:class:`AsyncAtlas` for code that is not async: the same methods, blocking.
 
     Runs an event loop of its own in a background thread, so it works from any thread and
-    even where another loop is running (a notebook).
+    even where another loop is running (a notebook). Use it as a context manager, or call
+    :meth:`close`. Each method is the async twin's, with the same arguments; see
+    :class:`AsyncAtlas` for what they mean.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        store: StateStore | None = None,
+        registry: ProviderRegistry | None = None,
+        workspace: str = "default",
+        providers: Mapping[str, Provider] | None = None,
+        provider_factory: ProviderLookup | None = None,
+        events: EventDispatcher | None = None,
+    ) -> None:
+        self._start(
+            functools.partial(
+                AsyncAtlas,
+                store=store,
+                registry=registry,
+                workspace=workspace,
+                providers=providers,
+                provider_factory=provider_factory,
+                events=events,
+            )
+        )
+
+    def _start(self, make: Callable[[], AsyncAtlas]) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, daemon=True, name="atlas-loop"
         )
         self._thread.start()
-        self._async = self._call(_build(kwargs))
+        # Built on the loop it will run on: what it opens belongs to that loop.
+        self._async = self._call(_build(make))
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    @classmethod
+    def in_sandbox(
+        cls, provider: str, *, workspace: str = "default", registry: ProviderRegistry | None = None
+    ) -> Atlas:
+        """An Atlas whose cloud is ``provider``'s in-process emulator and whose store is in
+        memory; see :meth:`AsyncAtlas.in_sandbox`. The fake cloud is :attr:`sandbox`."""
+        made = cls.__new__(cls)
+        made._start(
+            functools.partial(
+                AsyncAtlas.in_sandbox, provider, workspace=workspace, registry=registry
+            )
+        )
+        return made
 
     def __enter__(self) -> Atlas:
         return self
@@ -427,6 +516,7 @@ class Atlas:
         self.close()
 
     def close(self) -> None:
+        """Close the providers' connections and the webhook, then stop the event loop."""
         if self._loop.is_closed():
             return
         self._call(self._async.aclose())
@@ -434,23 +524,119 @@ class Atlas:
         self._thread.join()
         self._loop.close()
 
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._async, name)
-        if not callable(attr):
-            return attr
+    # -- what the async twin holds -----------------------------------------------------------
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = attr(*args, **kwargs)
-            if isinstance(result, Awaitable):
-                return self._call(_await(result))
-            return result
+    @property
+    def store(self) -> StateStore:
+        """The state store (``store.steps(op.id)``, ``store.events_of(...)``)."""
+        return self._async.store
 
-        return call
+    @property
+    def registry(self) -> ProviderRegistry:
+        """The installed providers."""
+        return self._async.registry
+
+    @property
+    def workspace(self) -> str:
+        """The workspace every record belongs to."""
+        return self._async.workspace
+
+    @property
+    def events(self) -> EventDispatcher:
+        """Where lifecycle events go."""
+        return self._async.events
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The fake cloud of an instance made by :meth:`in_sandbox`; ``None`` otherwise."""
+        return self._async.sandbox
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def validate(self, source: SpecSource) -> InfrastructureSpec:
+        """Validate for ``create``; see :meth:`AsyncAtlas.validate`."""
+        return self._async.validate(source)
+
+    def estimate(self, source: SpecSource, *, duration: Duration | None = None) -> Estimate:
+        """What the spec costs (offline); see :meth:`AsyncAtlas.estimate`."""
+        return self._call(self._async.estimate(source, duration=duration))
+
+    def plan(self, source: SpecSource, *, refresh: bool = False) -> Plan:
+        """What :meth:`apply` would do, with its cost; see :meth:`AsyncAtlas.plan`."""
+        return self._call(self._async.plan(source, refresh=refresh))
+
+    def refresh(self, key: str, *, spec: InfrastructureSpec | None = None) -> builtins.list[Drift]:
+        """Read the recorded resources back and report drift; see :meth:`AsyncAtlas.refresh`."""
+        return self._call(self._async.refresh(key, spec=spec))
+
+    def get(self, key: str) -> InfrastructureView:
+        """An infrastructure of this workspace by name or id."""
+        return self._async.get(key)
+
+    def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[InfrastructureRecord]:
+        """The workspace's infrastructures, newest first."""
+        return self._async.list(limit=limit, offset=offset)
+
+    def operation(self, operation_id: str) -> OperationRecord:
+        """An operation of this workspace by id."""
+        return self._async.operation(operation_id)
+
+    def operations(self, key: str) -> builtins.list[OperationRecord]:
+        """An infrastructure's operations, newest first."""
+        return self._async.operations(key)
+
+    def stats(self) -> Stats:
+        """Counts and the monthly cost of the workspace; see :meth:`AsyncAtlas.stats`."""
+        return self._async.stats()
+
+    def providers(self) -> builtins.list[str]:
+        """The installed provider names."""
+        return self._async.providers()
+
+    def deliver_events(self) -> DeliveryReport:
+        """Deliver what the event outbox holds; see :meth:`AsyncAtlas.deliver_events`."""
+        return self._call(self._async.deliver_events())
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        source: SpecSource,
+        *,
+        budget: Budget | None = None,
+        allow_over_budget: bool = False,
+        rollback: bool = True,
+        timeouts: Mapping[str, float] | None = None,
+        on_progress: ProgressCallback | None = None,
+        refresh: bool = True,
+    ) -> OperationRecord:
+        """Make the infrastructure match the spec; the finished operation. See
+        :meth:`AsyncAtlas.apply` (budget, rollback, timeouts, progress)."""
+        return self._call(
+            self._async.apply(
+                source,
+                budget=budget,
+                allow_over_budget=allow_over_budget,
+                rollback=rollback,
+                timeouts=timeouts,
+                on_progress=on_progress,
+                refresh=refresh,
+            )
+        )
+
+    def destroy(self, key: str, *, on_progress: ProgressCallback | None = None) -> OperationRecord:
+        """Delete every resource of an infrastructure; see :meth:`AsyncAtlas.destroy`."""
+        return self._call(self._async.destroy(key, on_progress=on_progress))
+
+    def resume(self, operation_id: str) -> OperationRecord:
+        """Carry on with an unfinished operation; see :meth:`AsyncAtlas.resume`."""
+        return self._call(self._async.resume(operation_id))
+
+    def reconcile(self, key: str, *, delete: bool = False) -> builtins.list[ResourceState]:
+        """Objects with this infrastructure's marks the store does not know; see
+        :meth:`AsyncAtlas.reconcile`."""
+        return self._call(self._async.reconcile(key, delete=delete))
 
 
-async def _build(kwargs: dict[str, Any]) -> AsyncAtlas:
-    return AsyncAtlas(**kwargs)
-
-
-async def _await(awaitable: Awaitable[T]) -> T:
-    return await awaitable
+async def _build(make: Callable[[], AsyncAtlas]) -> AsyncAtlas:
+    return make()

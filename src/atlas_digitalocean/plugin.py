@@ -1,8 +1,14 @@
-"""The DigitalOcean plugin: hook implementations only."""
+"""The DigitalOcean plugin: hook implementations only.
+
+Every atlas command loads this module (``atlas --help`` lists the plugin's command), so it
+imports what an estimate needs (kinds, checks, prices) and leaves the live provider, its HTTP
+client and the emulator to the calls that use them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from atlas.cost.catalog import PriceCatalog
 from atlas.plugins import hookimpl
@@ -10,15 +16,33 @@ from atlas.providers.declarations import CliCommand, ProviderInfo, ResourceKind,
 from atlas_digitalocean.checks import check_spec
 from atlas_digitalocean.credentials import TOKEN
 from atlas_digitalocean.prices import load_price_catalog
-from atlas_digitalocean.provider import DigitalOceanProvider
 from atlas_digitalocean.resources import KINDS
+
+if TYPE_CHECKING:
+    from atlas.providers.contract import ProviderConfig
+    from atlas_digitalocean.provider import DigitalOceanProvider
+
+
+def _build_provider(config: ProviderConfig) -> DigitalOceanProvider:
+    """:meth:`DigitalOceanProvider.from_config`, imported when a live provider is wanted."""
+    from atlas_digitalocean.provider import DigitalOceanProvider  # noqa: PLC0415
+
+    return DigitalOceanProvider.from_config(config)
+
+
+def _emulator_main(argv: Sequence[str]) -> int:
+    """``atlas emulator``: the emulator is imported when the command runs."""
+    from atlas_digitalocean.emulator.cli import main  # noqa: PLC0415
+
+    return main(argv)
+
 
 PROVIDER = ProviderInfo(
     name="digitalocean",
     title="DigitalOcean",
     package="atlas-infra",
     check=check_spec,
-    factory=DigitalOceanProvider.from_config,
+    factory=_build_provider,
     aliases=("do",),
     credentials=TOKEN,
     ready_timeouts={
@@ -63,9 +87,7 @@ def atlas_add_price_catalogs() -> Sequence[PriceCatalog]:
 
 @hookimpl
 def atlas_cli_commands() -> Sequence[CliCommand]:
-    from atlas_digitalocean.emulator.cli import main  # noqa: PLC0415 - only when run
-
-    return [CliCommand("emulator", "serve a DigitalOcean API emulator on loopback", main)]
+    return [CliCommand("emulator", "serve a DigitalOcean API emulator on loopback", _emulator_main)]
 
 
 @hookimpl

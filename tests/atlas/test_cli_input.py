@@ -184,7 +184,7 @@ def test_a_failure_that_is_not_the_input_exits_1_with_its_code(
     def refuse(*args: object, **kwargs: object) -> None:
         raise CredentialsError("no memory token", sources_tried=["ATLAS_MEMORY_TOKEN"])
 
-    monkeypatch.setattr("atlas.cli.estimate_spec", refuse)
+    monkeypatch.setattr("atlas.cost.engine.estimate_spec", refuse)
     code, out, err = run("estimate", "--json", "-", stdin=YAML.encode())
     assert (code, err) == (1, "")
     assert json.loads(out) == {
@@ -210,7 +210,7 @@ def test_an_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("atlas.cli.estimate_spec", interrupt)
+    monkeypatch.setattr("atlas.cost.engine.estimate_spec", interrupt)
     assert run("estimate", "-", stdin=YAML.encode()) == (130, "", "atlas: interrupted\n")
     code, out, err = run("estimate", "--json", "-", stdin=YAML.encode())
     assert (code, err) == (130, "")

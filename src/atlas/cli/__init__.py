@@ -16,19 +16,12 @@ import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from atlas import __version__
 from atlas.cli.lifecycle import SPEC_HELP, add_lifecycle_commands
-from atlas.cli.render import (
-    budget_verdict,
-    render_estimate,
-    render_problems,
-    render_providers,
-)
 from atlas.cli.serve import add_serve_command
 from atlas.cost.billing import Duration, parse_duration
-from atlas.cost.engine import estimate_spec
 from atlas.error_codes import error_code
 from atlas.exceptions import (
     AtlasError,
@@ -40,10 +33,10 @@ from atlas.exceptions import (
     SpecValidationError,
 )
 from atlas.plugins import default_plugins
-from atlas.providers.declarations import CliCommand
-from atlas.runtime import default_registry, load_spec
-from atlas.spec.converter import describe
-from atlas.spec.load import load_document
+
+# What a command needs is imported when it runs: `atlas --help` stays cheap (benchmarks/startup.py).
+if TYPE_CHECKING:
+    from atlas.providers.declarations import CliCommand
 
 __all__ = ["main"]
 
@@ -56,6 +49,10 @@ Command = Callable[[argparse.Namespace, TextIO], int]
 
 
 def _estimate(args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.cli.render import budget_verdict, render_estimate  # noqa: PLC0415
+    from atlas.cost.engine import estimate_spec  # noqa: PLC0415
+    from atlas.runtime import default_registry, load_spec  # noqa: PLC0415
+
     spec = load_spec(args.spec, purpose="estimate")
     result = estimate_spec(spec, default_registry(), duration=args.duration)
     if args.json:
@@ -81,6 +78,8 @@ def _duration(text: str) -> Duration:
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.runtime import load_spec  # noqa: PLC0415
+
     spec = load_spec(args.spec, purpose=args.purpose)
     count = len(spec.resources)
     if args.json:
@@ -96,6 +95,9 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
 def read_spec(arg: str, stdin: BinaryIO | None = None) -> Mapping[str, Any]:
     """The spec document a command is given: a file's, or standard input's for ``-``; read
     once, so that a command which uses it twice (apply plans, then applies) reads one spec."""
+    from atlas.spec.converter import describe  # noqa: PLC0415
+    from atlas.spec.load import load_document  # noqa: PLC0415
+
     if arg == STDIN:
         doc = load_document((stdin or sys.stdin.buffer).read(), origin=STDIN_NAME)
     else:
@@ -112,6 +114,9 @@ def _display(arg: str) -> str:
 
 
 def _providers(args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.cli.render import render_providers  # noqa: PLC0415
+    from atlas.runtime import default_registry  # noqa: PLC0415
+
     registry = default_registry()
     if args.json:
         listing = [
@@ -217,6 +222,8 @@ def _report(exc: AtlasError, source: str, stream: TextIO, *, as_json: bool) -> i
     if as_json:
         _write_json(stream, {"error": error_json(exc)})
     elif isinstance(exc, SpecValidationError):
+        from atlas.cli.render import render_problems  # noqa: PLC0415
+
         stream.write(render_problems(source, exc))
     else:
         stream.write(f"atlas: {exc}\n")

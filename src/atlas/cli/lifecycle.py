@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from atlas.cli.render import render_graph, render_operation, render_plan, render_view
 from atlas.cost.money import Money
 from atlas.exceptions import AtlasError
-from atlas.facade import AsyncAtlas
-from atlas.model.records import OperationRecord, StepRecord
+
+# The lifecycle (and with it the store and the providers) is imported by the command that runs,
+# not by `atlas --help` or `atlas estimate`: see benchmarks/startup.py.
+if TYPE_CHECKING:
+    from atlas.facade import AsyncAtlas
+    from atlas.model.records import OperationRecord, StepRecord
 
 __all__ = ["add_lifecycle_commands"]
 
@@ -20,7 +23,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 SPEC_HELP = "spec file (.yaml, .yml or .json), or - to read it from standard input"
 
 #: Builds the AsyncAtlas a command works with (a sandbox, or the configured one).
-Opener = Callable[[argparse.Namespace], AsyncAtlas]
+Opener = Callable[[argparse.Namespace], "AsyncAtlas"]
 
 
 def add_lifecycle_commands(sub: Any) -> None:
@@ -101,6 +104,8 @@ def _runner(
     command: Callable[[AsyncAtlas, argparse.Namespace, TextIO], Coroutine[Any, Any, int]],
 ) -> Callable[[argparse.Namespace, TextIO], int]:
     def run(args: argparse.Namespace, out: TextIO) -> int:
+        import asyncio  # noqa: PLC0415 - not for `atlas --help`
+
         async def main() -> int:
             async with _open(args) as atlas:
                 return await command(atlas, args, out)
@@ -111,7 +116,8 @@ def _runner(
 
 
 def _open(args: argparse.Namespace) -> AsyncAtlas:
-    from atlas.store import open_store  # noqa: PLC0415 - only the commands that need it
+    from atlas.facade import AsyncAtlas  # noqa: PLC0415 - only the commands that need it
+    from atlas.store import open_store  # noqa: PLC0415
 
     if getattr(args, "sandbox", False):
         from atlas.cli.sandbox import sandbox_atlas  # noqa: PLC0415

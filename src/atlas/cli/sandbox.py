@@ -10,41 +10,24 @@ from typing import TextIO
 
 from atlas.cli.lifecycle import progress_printer
 from atlas.cli.render import render_plan, render_view
-from atlas.exceptions import PluginError
 from atlas.facade import AsyncAtlas
-from atlas.providers.declarations import Sandbox
-from atlas.runtime import SpecSource, default_registry, load_spec
-from atlas.store import SQLiteStore
+from atlas.runtime import SpecSource, load_spec
 
-__all__ = ["SandboxAtlas", "sandbox_atlas", "tour"]
+__all__ = ["sandbox_atlas", "tour"]
 
 
-class SandboxAtlas(AsyncAtlas):
-    """An AsyncAtlas whose cloud is a plugin's sandbox and whose store is in memory."""
-
-    def __init__(self, workspace: str, sandbox: Sandbox, provider: str) -> None:
-        self.sandbox = sandbox
-        super().__init__(
-            store=SQLiteStore(":memory:"),
-            workspace=workspace,
-            providers={provider: sandbox.provider},
-        )
-
-
-def sandbox_atlas(workspace: str, source: SpecSource) -> SandboxAtlas:
-    """A sandbox for the provider the spec names."""
-    registry = default_registry()
-    provider = registry.get(load_spec(source, purpose="estimate").provider).name
-    sandbox = registry.sandbox(provider)
-    if sandbox is None:
-        raise PluginError(f"no installed plugin offers a sandbox for provider {provider!r}")
-    return SandboxAtlas(workspace, sandbox, provider)
+def sandbox_atlas(workspace: str, source: SpecSource) -> AsyncAtlas:
+    """The public :meth:`AsyncAtlas.in_sandbox` for the provider the spec names."""
+    return AsyncAtlas.in_sandbox(
+        load_spec(source, purpose="estimate").provider, workspace=workspace
+    )
 
 
 async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: bool) -> int:
     """Plan, apply, show, plan again, destroy: the whole lifecycle, narrated."""
-    assert isinstance(atlas, SandboxAtlas)
-    out.write(f"sandbox: {atlas.sandbox.description} stands in for the cloud; nothing is kept.\n\n")
+    sandbox = atlas.sandbox
+    assert sandbox is not None, "the tour runs in a sandbox (AsyncAtlas.in_sandbox)"
+    out.write(f"sandbox: {sandbox.description} stands in for the cloud; nothing is kept.\n\n")
     plan = await atlas.plan(source)
     out.write(render_plan(plan, color=color) + "\n")
     op = await atlas.apply(source, allow_over_budget=True, on_progress=progress_printer(out))
@@ -56,9 +39,9 @@ async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: boo
     again = await atlas.plan(source)
     out.write("plan again: " + render_plan(again, color=color) + "\n")
     done = await atlas.destroy(op.infrastructure_id, on_progress=progress_printer(out))
-    empty = atlas.sandbox.is_empty()
+    empty = sandbox.is_empty()
     out.write(
         f"\ndestroy: {done.status}; the sandbox holds {'nothing' if empty else 'LEFTOVERS'};"
-        f" {atlas.sandbox.requests()} API calls in all.\n"
+        f" {sandbox.requests()} API calls in all.\n"
     )
     return 0 if done.status == "completed" and empty else 1

@@ -9,7 +9,6 @@ plugin does nothing to any other test.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,6 +147,8 @@ def atlas_target(request: pytest.FixtureRequest) -> Target:
 @pytest.fixture
 def atlas_kit(atlas_target: Target) -> Iterator[Kit]:
     """A fresh sandbox, an owner of this test's own, and an event loop to run them on."""
+    import asyncio  # noqa: PLC0415 - not for every pytest run
+
     from atlas.testing.kit import Kit  # noqa: PLC0415 - only when the kit is used
 
     with asyncio.Runner() as runner:
