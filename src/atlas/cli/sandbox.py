@@ -17,7 +17,7 @@ from atlas.providers.declarations import Sandbox
 from atlas.runtime import default_registry, load_spec
 from atlas.store import SQLiteStore
 
-__all__ = ["SandboxAtlas", "sandbox_atlas", "tour"]
+__all__ = ["SandboxAtlas", "provider_sandbox", "sandbox_atlas", "tour"]
 
 
 class SandboxAtlas(AsyncAtlas):
@@ -34,8 +34,13 @@ class SandboxAtlas(AsyncAtlas):
 
 def sandbox_atlas(workspace: str, spec_file: Path) -> SandboxAtlas:
     """A sandbox for the provider the spec names."""
+    return provider_sandbox(workspace, load_spec(spec_file, purpose="estimate").provider)
+
+
+def provider_sandbox(workspace: str, provider: str) -> SandboxAtlas:
+    """A sandbox for ``provider``."""
     registry = default_registry()
-    provider = registry.get(load_spec(spec_file, purpose="estimate").provider).name
+    provider = registry.get(provider).name
     sandbox = registry.sandbox(provider)
     if sandbox is None:
         raise PluginError(f"no installed plugin offers a sandbox for provider {provider!r}")

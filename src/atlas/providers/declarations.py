@@ -8,7 +8,7 @@ credentials and no network. The live side of a provider (creating things) comes 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
@@ -158,6 +158,12 @@ class Sandbox:
     #: strict expected failures, so each gap shows in every run and one that gets fixed
     #: fails the run until it is taken off the list.
     known_gaps: Mapping[str, str] = attrs.field(factory=dict)
+    #: ``await unmanaged(type, name)`` makes a resource of kind ``type`` called ``name``
+    #: with the kind's sample specifications (references to other resources left out)
+    #: directly through the fake cloud, as a person would by hand: no atlas marks. It
+    #: returns once the resource is ready and listed, with its provider ids. The kit's
+    #: import tests need it (``None``: they are skipped).
+    unmanaged: Callable[[str, str], Awaitable[Sequence[str]]] | None = None
 
 
 class Faults(Protocol):
