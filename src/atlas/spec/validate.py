@@ -221,6 +221,7 @@ class _Validator:
             raw = item["import"]
             entry.import_ids = self._import_ids(raw, f"{path}.import")
             entry.import_given = len(raw) if isinstance(raw, list) else 1
+            entry.importing = True
         specs = item.get("specifications", {})
         if not isinstance(specs, Mapping):
             self.problem(f"{path}.specifications", f"expected a mapping, got {_kind(specs)}")
@@ -279,7 +280,7 @@ class _Validator:
                 return
         before = len(self.out)
         # An import creates nothing: what only a create needs (an image) is not asked for.
-        creating = self.purpose == "create" and not entry.import_given
+        creating = self.purpose == "create" and not entry.importing
         self._field_checks(entry.spec, path, skip=entry.broken, creating=creating)
         if len(self.out) > before:
             entry.broken |= {_first_key(p.path, path) for p in self.out[before:]}
@@ -356,7 +357,7 @@ class _Validator:
         importable = ", ".join(sorted(t for t, k in kinds.items() if k.importable)) or "none"
         claimed: dict[str, int] = {}
         for e in entries:
-            if not e.import_ids:
+            if not e.importing:
                 continue
             path = f"resources[{e.index}].import"
             kind = kinds.get(e.type or "")
@@ -367,7 +368,7 @@ class _Validator:
                     f"importable: {importable}",
                 )
             count = getattr(e.spec, "count", None)
-            if isinstance(count, int) and count != e.import_given:
+            if isinstance(count, int) and e.import_given and count != e.import_given:
                 self.problem(
                     path,
                     f"{e.import_given} id(s) to import for count {count}: "
@@ -409,6 +410,8 @@ class _Entry:
     import_ids: tuple[str, ...] = ()
     #: How many ids ``import:`` lists, valid or not (0 without ``import:``).
     import_given: int = 0
+    #: Whether the resource has ``import:`` at all (valid or not): it creates nothing.
+    importing: bool = False
 
     def resource(self) -> ResourceSpec | None:
         if self.name is None or self.type is None or self.spec is None:
