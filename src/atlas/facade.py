@@ -34,14 +34,21 @@ from atlas.cost.estimate import Estimate
 from atlas.cost.money import Money
 from atlas.credentials import Secret
 from atlas.events import DeliveryReport, EventDispatcher, WebhookSink
-from atlas.exceptions import BudgetExceededError, PluginError, RecordNotFoundError
+from atlas.exceptions import (
+    BudgetExceededError,
+    PluginError,
+    Problem,
+    RecordNotFoundError,
+    SpecValidationError,
+)
+from atlas.lifecycle.discovery import Discovery, discovery
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.lifecycle.operations import OperationRunner, additions
-from atlas.lifecycle.plan import Plan, make_plan
+from atlas.lifecycle.plan import Plan, make_plan, needs_import
 from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import Budget, InfrastructureSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
-from atlas.providers.contract import Provider
+from atlas.providers.contract import FoundResource, Provider
 from atlas.providers.declarations import Sandbox
 from atlas.providers.registry import ProviderRegistry
 from atlas.runtime import SpecSource, default_registry
@@ -214,9 +221,58 @@ class AsyncAtlas:
                 found = await self.refresh(infra.id, spec=spec)
                 drift = {d.resource: builtins.list(d.details) for d in found}
         recorded = self.store.list_resources(infra.id) if infra else []
+        imports = await self._read_imports(spec, recorded)
         return make_plan(
-            spec, recorded, registry, recorded_spec=infra.spec if infra else None, drift=drift
+            spec,
+            recorded,
+            registry,
+            recorded_spec=infra.spec if infra else None,
+            drift=drift,
+            imports=imports,
         )
+
+    async def _read_imports(
+        self, spec: InfrastructureSpec, recorded: builtins.list[ResourceRecord]
+    ) -> dict[str, FoundResource]:
+        """Read, once, the objects each importing resource of ``spec`` adopts; refuse ids
+        another resource (of any infrastructure, any workspace) records already."""
+        by_name = {r.name: r for r in recorded}
+        wanted = [
+            (i, r) for i, r in enumerate(spec.resources) if needs_import(r, by_name.get(r.name))
+        ]
+        if not wanted:
+            return {}
+        provider_name = self.registry.get(spec.provider).name
+        owned = self.store.owned_objects(provider_name)
+        problems = []
+        for index, res in wanted:
+            for object_id in res.import_ids:
+                who = owned.get(object_id)
+                mine = who is not None and (
+                    who.workspace == self.workspace
+                    and who.infrastructure == spec.name
+                    and who.resource == res.name
+                )
+                if who is not None and not mine:
+                    problems.append(
+                        Problem(
+                            f"resources[{index}].import",
+                            f"{object_id!r} belongs to resource {who.resource!r} of "
+                            f"infrastructure {who.infrastructure!r} (workspace "
+                            f"{who.workspace!r}) already",
+                        )
+                    )
+        if problems:
+            raise SpecValidationError(problems)
+        # References in what is read back are by spec name: recorded objects, and the
+        # objects the spec imports, are named for the provider.
+        names = {o.id: r.name for r in recorded for o in r.objects}
+        names.update({i: r.name for r in spec.resources for i in r.import_ids})
+        provider = self._provider(provider_name)
+        return {
+            res.name: await provider.read_import(res, spec.region, res.import_ids, names)
+            for _, res in wanted
+        }
 
     async def refresh(
         self, key: str, *, spec: InfrastructureSpec | None = None
@@ -318,6 +374,7 @@ class AsyncAtlas:
         spec = self.validate(source)
         # What exists is read back, and the provider's current prices decide the budget.
         plan = await self._plan(spec, refresh=refresh)
+        plan.check_imports()  # atlas never replaces what it is asked to adopt
         self._check_budget(plan, budget, allow_over_budget)
         provider = self._provider(spec.provider)
         await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
@@ -341,10 +398,16 @@ class AsyncAtlas:
         return op
 
     async def destroy(
-        self, key: str, *, on_progress: ProgressCallback | None = None
+        self,
+        key: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        include_imported: bool = False,
     ) -> OperationRecord:
         """Delete every resource of an infrastructure, dependents first, each delete verified.
 
+        Imported resources (adopted with ``import:``) are left in place at the provider and
+        only let go from the infrastructure (step ``release``), unless ``include_imported``.
         An infrastructure already destroyed has nothing to delete: the answer is the operation
         that destroyed it, and nothing new is recorded."""
         view = self.get(key)
@@ -361,7 +424,13 @@ class AsyncAtlas:
             region=infra.region,
             tags=dict(infra.spec.get("tags", {})),
         )
-        plan = make_plan(empty, view.resources, self.registry, recorded_spec=infra.spec)
+        plan = make_plan(
+            empty,
+            view.resources,
+            self.registry,
+            recorded_spec=infra.spec,
+            delete_imported=include_imported,
+        )
         runner = OperationRunner(
             store=self.store,
             provider=self._provider(infra.provider),
@@ -382,10 +451,24 @@ class AsyncAtlas:
         operation toward the same spec takes over, adopting what the old one made."""
         old = self.operation(operation_id)
         if old.kind == "destroy":
-            return await self.destroy(old.infrastructure_id)
+            # A destroy that was deleting imported resources goes on deleting them.
+            imported = {r.name for r in self.get(old.infrastructure_id).resources if r.imported}
+            steps = self.store.steps(old.id)
+            include = any(s.action == "delete" and s.resource in imported for s in steps)
+            return await self.destroy(old.infrastructure_id, include_imported=include)
         # The budget was decided when the operation started (checked, or knowingly allowed);
         # finishing it does not decide again.
         return await self.apply(dict(old.spec), allow_over_budget=True)
+
+    async def discover(self, provider: str, *, region: str | None = None) -> Discovery:
+        """Every resource of an importable kind in ``provider``'s account (in ``region``,
+        when given) that no infrastructure owns, with its monthly cost. Owned means recorded
+        in this store (any workspace) or carrying atlas's ownership marks.
+        :meth:`Discovery.to_spec <atlas.lifecycle.discovery.Discovery.to_spec>` writes a spec
+        that imports them."""
+        name = self.registry.get(provider).name
+        found = await self._provider(name).inventory(region=region)
+        return discovery(name, region, found, self.store.owned_objects(name), self.registry)
 
     async def reconcile(self, key: str, *, delete: bool = False) -> builtins.list[ResourceState]:
         """What carries this infrastructure's ownership marks at the provider but is unknown
@@ -624,9 +707,23 @@ class Atlas:
             )
         )
 
-    def destroy(self, key: str, *, on_progress: ProgressCallback | None = None) -> OperationRecord:
-        """Delete every resource of an infrastructure; see :meth:`AsyncAtlas.destroy`."""
-        return self._call(self._async.destroy(key, on_progress=on_progress))
+    def destroy(
+        self,
+        key: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        include_imported: bool = False,
+    ) -> OperationRecord:
+        """Delete every resource of an infrastructure (imported ones are left in place unless
+        ``include_imported``); see :meth:`AsyncAtlas.destroy`."""
+        return self._call(
+            self._async.destroy(key, on_progress=on_progress, include_imported=include_imported)
+        )
+
+    def discover(self, provider: str, *, region: str | None = None) -> Discovery:
+        """What exists at ``provider`` that no infrastructure owns, priced; see
+        :meth:`AsyncAtlas.discover`."""
+        return self._call(self._async.discover(provider, region=region))
 
     def resume(self, operation_id: str) -> OperationRecord:
         """Carry on with an unfinished operation; see :meth:`AsyncAtlas.resume`."""

@@ -1,15 +1,23 @@
-"""``atlas plan | apply | destroy | status | reconcile | graph``: the lifecycle commands."""
+"""``atlas plan | apply | destroy | status | reconcile | discover | graph``: the lifecycle
+commands."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from atlas.cli.render import render_graph, render_operation, render_plan, render_view
+from atlas.cli.render import (
+    render_discovery,
+    render_graph,
+    render_operation,
+    render_plan,
+    render_view,
+)
 from atlas.cost.money import Money
-from atlas.exceptions import AtlasError
+from atlas.exceptions import AtlasError, PluginError
 
 # The lifecycle (and with it the store and the providers) is imported by the command that runs,
 # not by `atlas --help` or `atlas estimate`: see benchmarks/startup.py.
@@ -56,8 +64,32 @@ def add_lifecycle_commands(sub: Any) -> None:
     p = sub.add_parser("destroy", help="delete every resource of an infrastructure")
     p.add_argument("name", help="the infrastructure's name or id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--include-imported",
+        action="store_true",
+        help="delete imported resources too (by default they are left in place)",
+    )
     _common(p)
     p.set_defaults(run=_runner(_destroy))
+
+    p = sub.add_parser(
+        "discover", help="what exists in the account outside atlas, with its cost; import it"
+    )
+    p.add_argument("--provider", help="the provider (default: the one installed)")
+    p.add_argument("--region", help="only this region (and the spec's region)")
+    p.add_argument("--json", action="store_true", help="print what is found as JSON")
+    p.add_argument(
+        "--spec-out",
+        metavar="FILE",
+        help="write a spec that imports everything found (.json, .yaml or .yml)",
+    )
+    p.add_argument(
+        "--name",
+        default="imported",
+        help="the infrastructure name of that spec (default: imported)",
+    )
+    _common(p)
+    p.set_defaults(run=_runner(_discover))
 
     p = sub.add_parser("status", help="infrastructures, one infrastructure, or one operation")
     p.add_argument("key", nargs="?", help="an infrastructure's name or id, or an operation id")
@@ -91,7 +123,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--state", help="the state store file (default: $ATLAS_STATE or .atlas/state.db)"
     )
-    if p.prog.split()[-1] in ("plan", "apply"):
+    if p.prog.split()[-1] in ("plan", "apply", "discover"):
         p.add_argument(
             "--sandbox",
             action="store_true",
@@ -120,8 +152,10 @@ def _open(args: argparse.Namespace) -> AsyncAtlas:
     from atlas.store import open_store  # noqa: PLC0415
 
     if getattr(args, "sandbox", False):
-        from atlas.cli.sandbox import sandbox_atlas  # noqa: PLC0415
+        from atlas.cli.sandbox import provider_sandbox, sandbox_atlas  # noqa: PLC0415
 
+        if args.command == "discover":
+            return provider_sandbox(args.workspace, _default_provider(args.provider))
         return sandbox_atlas(args.workspace, args.spec)
     return AsyncAtlas(store=open_store(args.state), workspace=args.workspace)
 
@@ -166,12 +200,19 @@ async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> 
     if view.infrastructure.status == "destroyed" and not view.resources:
         out.write(f"{view.infrastructure.name!r} is already destroyed: nothing to do.\n")
         return EXIT_OK
-    names = ", ".join(r.name for r in view.resources) or "no resources"
+    keep = [] if args.include_imported else [r.name for r in view.resources if r.imported]
+    names = ", ".join(r.name for r in view.resources if r.name not in keep) or "no resources"
     out.write(f"Destroy {view.infrastructure.name!r}: {names}\n")
+    if keep:
+        out.write(
+            f"Left in place (imported): {', '.join(keep)}; --include-imported deletes them too\n"
+        )
     if not (args.yes or _confirm("Delete all of it?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
-    op = await atlas.destroy(args.name, on_progress=progress_printer(out))
+    op = await atlas.destroy(
+        args.name, on_progress=progress_printer(out), include_imported=args.include_imported
+    )
     out.write(render_operation(op, atlas.store.steps(op.id)))
     return EXIT_OK if op.status == "completed" else EXIT_FAILED
 
@@ -222,6 +263,50 @@ async def _reconcile(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -
         ids = ", ".join(f"{o.name} ({o.id})" for o in state.objects)
         out.write(f"{verb}: {state.type} {state.name}: {ids}\n")
     return EXIT_OK
+
+
+async def _discover(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    import json  # noqa: PLC0415
+
+    found = await atlas.discover(_default_provider(args.provider), region=args.region)
+    if args.json:
+        json.dump(found.to_dict(), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_discovery(found))
+    if args.spec_out:
+        doc = found.to_spec(args.name, args.region)
+        path = Path(args.spec_out)
+        if path.suffix in (".yaml", ".yml"):
+            import yaml  # noqa: PLC0415
+
+            path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        else:
+            path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        count = len(doc["resources"])
+        # With --json, stdout is the JSON document alone.
+        (sys.stderr if args.json else out).write(
+            f"wrote {path}: {count} resource{'s' if count != 1 else ''} to import "
+            f"(atlas plan {path} shows the import; atlas apply {path} adopts them)\n"
+        )
+    return EXIT_OK
+
+
+def _default_provider(name: str | None) -> str:
+    """``name``, or the one installed provider that can reach a cloud."""
+    if name:
+        return name
+    from atlas.runtime import default_registry  # noqa: PLC0415
+
+    registry = default_registry()
+    live = [n for n in registry.names() if registry.get(n).factory is not None]
+    if len(live) == 1:
+        return live[0]
+    raise PluginError(
+        "more than one provider is installed: pass --provider (" + ", ".join(live) + ")"
+        if live
+        else "no installed provider can reach a cloud"
+    )
 
 
 def _graph(args: argparse.Namespace, out: TextIO) -> int:

@@ -16,11 +16,13 @@ from atlas.spec.references import dependencies
 
 if TYPE_CHECKING:
     from atlas.facade import InfrastructureView
+    from atlas.lifecycle.discovery import Discovery
     from atlas.lifecycle.plan import Plan
     from atlas.model.records import OperationRecord, StepRecord
 
 __all__ = [
     "budget_verdict",
+    "render_discovery",
     "render_estimate",
     "render_graph",
     "render_operation",
@@ -128,8 +130,22 @@ def render_providers(registry: ProviderRegistry) -> str:
     return "\n".join(_table(rows, right=set())) + "\n"
 
 
-_COLORS = {"create": "\033[32m", "update": "\033[33m", "replace": "\033[35m", "delete": "\033[31m"}
-_SIGNS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+_COLORS = {
+    "create": "\033[32m",
+    "update": "\033[33m",
+    "replace": "\033[35m",
+    "delete": "\033[31m",
+    "import": "\033[36m",
+    "release": "\033[36m",
+}
+_SIGNS = {
+    "create": "+",
+    "update": "~",
+    "replace": "-/+",
+    "delete": "-",
+    "import": "<=",
+    "release": "=>",
+}
 _RESET = "\033[0m"
 
 
@@ -143,6 +159,10 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
         delta = "unknown" if c.cost_change is None else _signed(c.cost_change)
         line = f"  {sign:>3} {c.action:<7} {c.type} {c.resource}  ({delta}/mo)  {c.reason}"
         lines.append(f"{_COLORS[c.action]}{line}{_RESET}" if color else line)
+        if c.needs_replacement is not None:
+            lines.append(
+                f"      ! needs replacement, so it cannot be imported: {c.needs_replacement}"
+            )
     lines.append(
         f"Monthly cost: {_amount(plan.cost_before, 2)} -> {_amount(plan.cost_after, 2)} "
         f"{plan.cost_after.currency} ({_signed(plan.cost_change)})"
@@ -165,12 +185,36 @@ def render_operation(op: OperationRecord, steps: Sequence[StepRecord]) -> str:
     ]
     for s in steps:
         ids = f" [{', '.join(s.provider_ids)}]" if s.provider_ids else ""
-        why = f": {s.error}" if s.error else ""
+        why = f": {s.error}" if s.error else (f" ({s.note})" if s.note else "")
         lines.append(
             f"  {s.index + 1:>2}. {s.action:<6} {s.type} {s.resource}: {s.status}{ids}{why}"
         )
     if op.error:
         lines.append(f"error: {op.error}")
+    return "\n".join(lines) + "\n"
+
+
+def render_discovery(found: Discovery) -> str:
+    """What ``atlas discover`` found: one row per resource, then the monthly total."""
+    where = f" in {found.region}" if found.region else ""
+    if not found.resources:
+        return f"Nothing in the {found.provider} account{where} that atlas does not manage.\n"
+    rows: list[tuple[str, ...]] = [("TYPE", "NAME", "IDS", "REGION", "MONTHLY")]
+    for r in found.resources:
+        f = r.found
+        rows.append((f.type, f.name, ", ".join(f.ids), f.region, _amount(r.monthly, 2)))
+    total = f"Total ({found.currency}/mo)"
+    rows.append((total, "", "", "", _amount(found.monthly, 2)))
+    body = _table(rows, right={4})
+    rule = "-" * max(len(line) for line in body)
+    count = len(found.resources)
+    head = (
+        f"{count} resource{'s' if count != 1 else ''} in the {found.provider} account{where} "
+        "that no atlas infrastructure manages:"
+    )
+    lines = [head, "", body[0], rule, *body[1:-1], rule, body[-1]]
+    for r in found.resources:
+        lines.extend(f"note: {r.found.name}: price unknown: {why}" for why in r.unpriced)
     return "\n".join(lines) + "\n"
 
 
@@ -187,7 +231,8 @@ def render_view(view: InfrastructureView) -> str:
             + (f" {o.attributes['public_ipv4']}" if o.attributes.get("public_ipv4") else "")
             for o in r.objects
         )
-        lines.append(f"  {r.type:<14} {r.name:<12} {r.status:<9} {objs}")
+        mark = " (imported)" if r.imported else ""
+        lines.append(f"  {r.type:<14} {r.name:<12} {r.status:<9} {objs}{mark}")
     return "\n".join(lines) + "\n"
 
 

@@ -13,14 +13,17 @@ from atlas.cli.render import render_plan, render_view
 from atlas.facade import AsyncAtlas
 from atlas.runtime import SpecSource, load_spec
 
-__all__ = ["sandbox_atlas", "tour"]
+__all__ = ["provider_sandbox", "sandbox_atlas", "tour"]
 
 
 def sandbox_atlas(workspace: str, source: SpecSource) -> AsyncAtlas:
     """The public :meth:`AsyncAtlas.in_sandbox` for the provider the spec names."""
-    return AsyncAtlas.in_sandbox(
-        load_spec(source, purpose="estimate").provider, workspace=workspace
-    )
+    return provider_sandbox(workspace, load_spec(source, purpose="estimate").provider)
+
+
+def provider_sandbox(workspace: str, provider: str) -> AsyncAtlas:
+    """The public :meth:`AsyncAtlas.in_sandbox` for ``provider``."""
+    return AsyncAtlas.in_sandbox(provider, workspace=workspace)
 
 
 async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: bool) -> int:

@@ -40,22 +40,29 @@ def plan_steps(
     recorded_deps: Mapping[str, set[str]],
     operation_id: str,
 ) -> list[StepRecord]:
-    """The plan as ordered steps: deletes first (dependents before what they depend on), then
-    creates and updates (what is depended on first). A replacement is a delete and a create.
+    """The plan as ordered steps: deletes and releases first (dependents before what they
+    depend on), then creates, imports and updates (what is depended on first). A replacement
+    is a delete and a create.
 
     ``recorded_deps`` are the references of the resources as recorded
     (:func:`atlas.lifecycle.plan.recorded_dependencies`)."""
-    gone = [c for c in plan.changes if c.action in ("delete", "replace")]
-    made = [c for c in plan.changes if c.action in ("create", "update", "replace")]
+    gone = [c for c in plan.changes if c.action in ("delete", "replace", "release")]
+    made = [c for c in plan.changes if c.action in ("create", "update", "replace", "import")]
     delete_order = _topological({c.resource: recorded_deps.get(c.resource, set()) for c in gone})
     build_order = _topological(
         {c.resource: dependencies([spec.resource(c.resource)])[c.resource] for c in made}
     )
     by_name = {c.resource: c for c in plan.changes}
     steps: list[tuple[str, str, StepAction]] = []
-    steps += [(n, by_name[n].type, "delete") for n in reversed(delete_order)]
+    for n in reversed(delete_order):
+        steps.append(
+            (n, by_name[n].type, "release" if by_name[n].action == "release" else "delete")
+        )
     for n in build_order:
-        action: StepAction = "update" if by_name[n].action == "update" else "create"
+        planned = by_name[n].action
+        action: StepAction = (
+            "update" if planned == "update" else "import" if planned == "import" else "create"
+        )
         steps.append((n, spec.resource(n).type, action))
     return [
         StepRecord(operation_id, i, n, t, a, "pending", (), None, None, None)
@@ -82,11 +89,12 @@ class Executor:
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
     _created: list[str] = attrs.field(factory=list)
+    _imported: list[str] = attrs.field(factory=list)
 
     async def run(self, steps: Sequence[StepRecord]) -> str | None:
         """Carry out ``steps``; the error that stopped the operation, or ``None``."""
-        deletes = [s for s in steps if s.action == "delete"]
-        builds = [s for s in steps if s.action != "delete"]
+        deletes = [s for s in steps if s.action in ("delete", "release")]
+        builds = [s for s in steps if s.action not in ("delete", "release")]
         try:
             for step in deletes:
                 await self._delete(step)
@@ -120,6 +128,11 @@ class Executor:
     async def _delete(self, step: StepRecord) -> None:
         record = self._record(step.resource)
         self._progress(step)
+        if step.action == "release":
+            # Imported: it existed before atlas and goes on existing; only the record goes.
+            self.store.delete_resource(self.infrastructure_id, step.resource)
+            self._done(step, note=_release_note(self.operation.kind))
+            return
         if record is not None:
             self.store.save_resource(attrs.evolve(record, status="deleting", updated_at=utcnow()))
             try:
@@ -154,6 +167,8 @@ class Executor:
         res = self.spec.resource(step.resource)
         change = self.plan.change(step.resource)
         existing = self._record(step.resource)
+        if step.action == "import":
+            return await self._import(step, res, change, existing)
         if step.action == "update" and existing is not None:
             # The old spec stays recorded until the update is done: if it fails or is cut
             # short, the next plan still sees the change to make.
@@ -179,6 +194,37 @@ class Executor:
             self._created.append(step.resource)
             state = await self.provider.create(ctx, on_created=self._ids(step), recover=resume)
             return state
+        except AtlasError as exc:
+            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            raise
+
+    async def _import(
+        self,
+        step: StepRecord,
+        res: ResourceSpec,
+        change: PlannedChange | None,
+        existing: ResourceRecord | None,
+    ) -> ResourceState:
+        """Adopt exactly what the plan read: journal it as imported, then change in place
+        what differs. Never a create."""
+        found = self.plan.imports.get(step.resource)
+        if found is None:
+            error = f"{step.resource}: the plan read nothing to import (plan again)"
+            self.store.update_step(self.operation.id, step.index, status="failed", error=error)
+            raise AtlasError(error)
+        row = self._row(res, "creating", existing, objects=found.objects)
+        self.store.save_resource(attrs.evolve(row, imported=True))
+        self._imported.append(step.resource)
+        self._progress(step)
+        self.store.update_step(
+            self.operation.id, step.index, status="running", provider_ids=found.ids
+        )
+        state = found.state(res.name)
+        if change is None or not change.fields:
+            return state
+        try:
+            ctx = StepContext(self.owner, self.spec, res, self._deps())
+            return await self.provider.update(ctx, state)
         except AtlasError as exc:
             self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
             raise
@@ -243,7 +289,7 @@ class Executor:
         undone = []
         for name in reversed(self._created):
             record = self._record(name)
-            if record is None:
+            if record is None or record.imported:  # never delete what atlas did not make
                 continue
             try:
                 await self.provider.delete(self.owner, record.state())
@@ -257,7 +303,27 @@ class Executor:
                     self.store.update_step(self.operation.id, s.index, status="rolled_back")
         if undone:
             message += f"; rolled back what this operation created: {', '.join(undone)}"
+        released = self._release_imports()
+        if released:
+            message += f"; let go of what it imported (left in place): {', '.join(released)}"
         return message
+
+    def _release_imports(self) -> list[str]:
+        """A rolled-back import is let go again: its objects stay as they are at the
+        provider, and the infrastructure no longer records them."""
+        released = []
+        for name in reversed(self._imported):
+            record = self._record(name)
+            if record is None or not record.imported:
+                continue
+            self.store.delete_resource(self.infrastructure_id, name)
+            released.append(name)
+            for s in self.store.steps(self.operation.id):
+                if s.resource == name and s.action == "import" and s.status != "failed":
+                    self.store.update_step(
+                        self.operation.id, s.index, status="rolled_back", note="left in place"
+                    )
+        return released
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -271,8 +337,12 @@ class Executor:
 
         return record
 
-    def _done(self, step: StepRecord, ids: Sequence[str] | None = None) -> None:
-        self.store.update_step(self.operation.id, step.index, status="done", provider_ids=ids)
+    def _done(
+        self, step: StepRecord, ids: Sequence[str] | None = None, *, note: str | None = None
+    ) -> None:
+        self.store.update_step(
+            self.operation.id, step.index, status="done", provider_ids=ids, note=note
+        )
         done = [s for s in self.store.steps(self.operation.id) if s.status == "done"]
         op = self.store.update_operation(
             self.operation.id,
@@ -334,7 +404,14 @@ class Executor:
             else (previous.currency if previous else self.plan.currency),
             operation_id=self.operation.id,
             updated_at=utcnow(),
+            imported=previous.imported if previous else False,
         )
+
+
+def _release_note(kind: str) -> str:
+    if kind == "destroy":
+        return "left in place: imported; atlas destroy --include-imported deletes it"
+    return "left in place: imported, and no longer in the spec"
 
 
 def _topological(graph: Mapping[str, set[str]]) -> list[str]:

@@ -2,6 +2,14 @@
 
 No I/O. Each change says what happens to which resource, why, and what it does to the monthly
 cost; the plan totals the cost before and after and knows whether a budget allows it.
+
+A resource with ``import:`` and no record is an **import**: nothing is created; the objects
+read back (:class:`~atlas.providers.FoundResource`, read by the caller) are adopted and what
+differs from the spec is changed in place. A field the cloud cannot read back
+(:attr:`ResourceKind.create_only <atlas.providers.ResourceKind.create_only>`) is never
+compared; a difference that cannot be made in place is not a replacement but a refusal
+(:attr:`PlannedChange.needs_replacement`). An imported resource that leaves the spec is
+**released**: let go from the infrastructure, left in place at the provider.
 """
 
 from __future__ import annotations
@@ -13,8 +21,10 @@ import attrs
 
 from atlas.cost.engine import estimate_spec
 from atlas.cost.money import Money
-from atlas.model.infrastructure import Budget, InfrastructureSpec
+from atlas.exceptions import Problem, SpecValidationError
+from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import ResourceRecord
+from atlas.providers.contract import FoundResource
 from atlas.providers.declarations import ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import make_converter
@@ -29,10 +39,11 @@ __all__ = [
     "Plan",
     "PlannedChange",
     "make_plan",
+    "needs_import",
     "recorded_dependencies",
 ]
 
-Action = Literal["create", "update", "replace", "delete"]
+Action = Literal["create", "update", "replace", "delete", "import", "release"]
 
 
 @attrs.frozen
@@ -62,14 +73,23 @@ class PlannedChange:
     monthly_after: Money | None = None
     #: A create an interrupted operation started: what it made is adopted, not made again.
     resume: bool = False
+    #: For an import: the provider ids adopted.
+    import_ids: tuple[str, ...] = ()
+    #: For an import: why the objects would have to be replaced to match the spec (a field
+    #: that cannot change in place differs), and the spec path it is about. Such a plan is
+    #: not applied (:meth:`Plan.check_imports`): the spec must match, or not import.
+    needs_replacement: str | None = None
+    needs_replacement_at: str | None = None
 
     @property
     def cost_change(self) -> Money | None:
-        """Monthly: after minus before; ``None`` when either side has an unknown price."""
+        """Monthly, for the infrastructure: after minus before; ``None`` when either side has
+        an unknown price. An import adds its cost to the infrastructure (the account was
+        paying it already); a release takes it off (the account goes on paying it)."""
         before, after = self.monthly_before, self.monthly_after
-        if self.action == "create":  # nothing before
+        if self.action in ("create", "import"):  # nothing before, in this infrastructure
             return after
-        if self.action == "delete":  # nothing after (zero minus, so a free one is not -0)
+        if self.action in ("delete", "release"):  # nothing after (zero minus: no -0)
             return None if before is None else Money.zero(before.currency) - before
         if before is None or after is None:
             return None
@@ -86,10 +106,23 @@ class Plan:
     cost_after: Money
     budget: Budget | None = None
     unpriced: tuple[str, ...] = ()
+    #: What the imports of this plan read, by spec resource: the executor adopts exactly it.
+    imports: Mapping[str, FoundResource] = attrs.field(factory=dict)
 
     @property
     def empty(self) -> bool:
         return not self.changes
+
+    def check_imports(self) -> None:
+        """Raise :class:`~atlas.exceptions.SpecValidationError` when an import would need a
+        replacement: atlas never deletes what it is asked to adopt."""
+        problems = [
+            Problem(c.needs_replacement_at or c.resource, c.needs_replacement)
+            for c in self.changes
+            if c.needs_replacement is not None
+        ]
+        if problems:
+            raise SpecValidationError(problems)
 
     @property
     def cost_change(self) -> Money:
@@ -123,6 +156,8 @@ class Plan:
                     "resource_type": c.type,
                     "reason": c.reason,
                     "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields],
+                    "import_ids": list(c.import_ids),
+                    "needs_replacement": c.needs_replacement,
                     "monthly_cost_before": money(c.monthly_before),
                     "monthly_cost_after": money(c.monthly_after),
                     "cost_change": money(c.cost_change),
@@ -151,6 +186,8 @@ def make_plan(
     *,
     recorded_spec: Mapping[str, Any] | None = None,
     drift: Mapping[str, Sequence[str]] | None = None,
+    imports: Mapping[str, FoundResource] | None = None,
+    delete_imported: bool = False,
 ) -> Plan:
     """Diff ``spec`` against the ``recorded`` resources.
 
@@ -158,15 +195,24 @@ def make_plan(
         tags); ``None`` for a new infrastructure.
     :param drift: what a refresh found changed outside atlas, by resource: such a resource is
         updated back to its spec even when its document did not change.
+    :param imports: what the provider read of the objects each importing resource adopts
+        (see :func:`needs_import`); an import not in it is planned without a comparison.
+    :param delete_imported: delete imported resources that leave the spec, instead of
+        releasing them (``atlas destroy --include-imported``).
     """
     kinds = registry.kinds(spec.provider)
     est = estimate_spec(spec, registry)
     after = {r.resource_name: r.monthly for r in est.breakdown}
     by_name = {r.name: r for r in recorded}
     changes: dict[str, PlannedChange] = {}
-    for res in spec.resources:
+    for index, res in enumerate(spec.resources):
         old = by_name.get(res.name)
         new_doc = dump_resource(res)
+        if needs_import(res, old):
+            found = (imports or {}).get(res.name)
+            adopt = _import(index, res, found, kinds.get(res.type), spec, resumed=old is not None)
+            changes[res.name] = attrs.evolve(adopt, monthly_after=after[res.name])
+            continue
         if old is None:
             changes[res.name] = PlannedChange(
                 "create", res.name, res.type, "new resource", monthly_after=after[res.name]
@@ -182,9 +228,21 @@ def make_plan(
                 change, monthly_before=_money(old), monthly_after=after[res.name]
             )
     for old in recorded:
-        if old.name not in after:
+        if old.name in after:
+            continue
+        if old.imported and not delete_imported:
             changes[old.name] = PlannedChange(
-                "delete", old.name, old.type, "no longer in the spec", monthly_before=_money(old)
+                "release",
+                old.name,
+                old.type,
+                "no longer in the spec; imported, so left in place at the provider "
+                "(and still billed there)",
+                monthly_before=_money(old),
+            )
+        else:
+            why = "no longer in the spec" + ("; imported, deleted as asked" if old.imported else "")
+            changes[old.name] = PlannedChange(
+                "delete", old.name, old.type, why, monthly_before=_money(old)
             )
     _propagate_replacements(spec, changes, kinds, after=after, recorded=by_name)
     cost_before = Money.total((m for r in recorded if (m := _money(r))), est.currency)
@@ -195,7 +253,87 @@ def make_plan(
         cost_after=est.monthly,
         budget=spec.budget,
         unpriced=tuple(u for r in est.breakdown for u in r.unpriced),
+        imports=dict(imports or {}),
     )
+
+
+def needs_import(resource: ResourceSpec, record: ResourceRecord | None) -> bool:
+    """Whether ``resource`` is to be imported: it names ids to adopt and has no record yet,
+    or one an interrupted import left (which is imported again, never created)."""
+    if not resource.import_ids:
+        return False
+    return record is None or (record.imported and record.status in ("pending", "creating"))
+
+
+def _import(
+    index: int,
+    res: ResourceSpec,
+    found: FoundResource | None,
+    kind: ResourceKind | None,
+    spec: InfrastructureSpec,
+    *,
+    resumed: bool,
+) -> PlannedChange:
+    """The import of ``res``: what differs between what was read back and the spec, compared
+    only where the cloud could tell (never a ``create_only`` field)."""
+    ids = ", ".join(res.import_ids)
+    head = "finish an interrupted import of" if resumed else "adopt existing"
+    reason = f"{head} {ids} (already billed at the provider: nothing is created)"
+    if found is None:
+        return PlannedChange("import", res.name, res.type, reason, import_ids=res.import_ids)
+    skip = kind.create_only if kind is not None else frozenset()
+    have = {k: v for k, v in found.specifications.items() if k not in skip}
+    wanted = dump_resource(res)["specifications"]
+    fields = tuple(_diff_read(have, wanted, "specifications"))
+    blocker = _import_blocker(index, res, found, kind, spec, have, wanted, fields)
+    if fields:
+        reason += "; then " + "; ".join(str(f) for f in fields)
+    return PlannedChange(
+        "import",
+        res.name,
+        res.type,
+        reason,
+        fields,
+        import_ids=found.ids or res.import_ids,
+        needs_replacement=blocker[1] if blocker else None,
+        needs_replacement_at=blocker[0] if blocker else None,
+    )
+
+
+def _import_blocker(  # noqa: PLR0917 - private; one call site, read top to bottom
+    index: int,
+    res: ResourceSpec,
+    found: FoundResource,
+    kind: ResourceKind | None,
+    spec: InfrastructureSpec,
+    have: Mapping[str, Any],
+    wanted: Mapping[str, Any],
+    fields: tuple[FieldChange, ...],
+) -> tuple[str, str] | None:
+    """(path, why) when the objects could only match the spec by being replaced."""
+    at = f"resources[{index}]"
+    what = f"the imported {res.type} {', '.join(found.ids or res.import_ids)}"
+    fix = "change the spec to match or drop import"
+    if found.type != res.type:
+        return f"{at}.type", f"{what} is a {found.type}; {fix}"
+    if found.region and found.region != spec.region:
+        return "region", f"{what} is in {found.region}, the spec says {spec.region}; {fix}"
+    if kind is None:
+        return None
+    for f in fields:
+        top = f.path.split(".")[1].split("[")[0]
+        if top in kind.replace_on:
+            return (
+                f"{at}.{f.path}",
+                f"{what} has {top} {_short(have.get(top))}, the spec says "
+                f"{_short(wanted.get(top))}, which cannot change in place; {fix}",
+            )
+    if kind.replace_if is not None:
+        read = {k: wanted[k] for k in have if k in wanted}
+        why = kind.replace_if(have, read)
+        if why:
+            return f"{at}.specifications", f"{what}: {why}, which cannot be done in place; {fix}"
+    return None
 
 
 def _compare(
@@ -254,6 +392,8 @@ def _blocker(
         reason = why or (f"{', '.join(forced)} cannot change in place" if forced else None)
     if reason is None:
         return None
+    if old.imported:
+        reason += " (it was imported: the objects adopted are deleted and new ones created)"
     return PlannedChange("replace", old.name, str(new_doc["type"]), reason, fields)
 
 
@@ -272,7 +412,13 @@ def _propagate_replacements(
         moved = False
         for res in spec.resources:
             current = changes.get(res.name)
-            if current is not None and current.action in ("create", "replace", "delete"):
+            if current is not None and current.action in (
+                "create",
+                "replace",
+                "delete",
+                "import",
+                "release",
+            ):
                 continue
             replaced = sorted(
                 d
@@ -334,6 +480,16 @@ def _ordered(
     # A dict keeps the first position of each name: linear, where a list searched for every
     # name made a plan of 36,000 resources take seconds (issue 12).
     return list(dict.fromkeys(n for n in order if n in changes))
+
+
+def _diff_read(have: Any, wanted: Any, path: str) -> Iterable[FieldChange]:
+    """Like :func:`_diff`, but only where ``have`` (what was read back) has a value: a key
+    the cloud did not report is not known to differ."""
+    if isinstance(have, dict) and isinstance(wanted, dict):
+        for key in sorted(set(have) & set(wanted)):
+            yield from _diff_read(have[key], wanted[key], f"{path}.{key}")
+    elif have != wanted:
+        yield FieldChange(path, have, wanted)
 
 
 def _diff(old: Any, new: Any, path: str) -> Iterable[FieldChange]:

@@ -26,12 +26,15 @@ class Budget:
 class ResourceSpec:
     """One resource of a spec: its kind (``type``), its unique ``name`` and its specification.
 
-    ``specifications`` is an instance of the attrs class the kind registered.
+    ``specifications`` is an instance of the attrs class the kind registered. ``import_ids``
+    are the provider ids of objects that exist already (made outside atlas) which the
+    resource adopts instead of creating (``import:`` in a spec; several for a counted one).
     """
 
     type: str
     name: str
     specifications: Any
+    import_ids: tuple[str, ...] = ()
 
 
 @attrs.frozen

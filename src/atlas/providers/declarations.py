@@ -158,8 +158,11 @@ class Sandbox:
     #: strict expected failures, so each gap shows in every run and one that gets fixed
     #: fails the run until it is taken off the list.
     known_gaps: Mapping[str, str] = attrs.field(factory=dict)
-    #: Makes a resource of kind ``type`` called ``name`` with the kind's sample specifications
-    #: directly through the fake cloud, as a person would by hand (no atlas marks); its ids.
+    #: ``await unmanaged(type, name)`` makes a resource of kind ``type`` called ``name``
+    #: with the kind's sample specifications (references to other resources left out)
+    #: directly through the fake cloud, as a person would by hand: no atlas marks. It
+    #: returns once the resource is ready and listed, with its provider ids. The kit's
+    #: import tests need it (``None``: they are skipped).
     unmanaged: Callable[[str, str], Awaitable[Sequence[str]]] | None = None
 
 

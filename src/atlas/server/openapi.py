@@ -134,8 +134,12 @@ OPERATIONS: tuple[Op, ...] = (
        _CHANGE, body=True, errors=(404, *_STARTS), query=_APPLY),
     Op("DELETE", "/api/v1/infrastructure/{id}", "destroy_infrastructure",
        "destroy_infrastructure",
-       "Delete every resource (the record stays, destroyed); answers with the operation.",
-       _CHANGE, errors=(404, *_STARTS)),
+       "Delete every resource (the record stays, destroyed); answers with the operation. "
+       "Imported resources are left in place at the provider (step release) unless "
+       "include_imported=true.",
+       _CHANGE, errors=(404, *_STARTS),
+       query=(("include_imported", _BOOL_QUERY,
+               "Delete imported resources too (by default they are left in place)."),)),
     Op("GET", "/api/v1/infrastructure/{id}/operations", "list_infrastructure_operations",
        "infrastructure_operations", "The infrastructure's operations, newest first.",
        _envelope(operations={"type": "array", "items": ref("Operation")},
@@ -147,7 +151,8 @@ OPERATIONS: tuple[Op, ...] = (
        "The operation's progress as server-sent events until it ends (step, lifecycle "
        "events, operation, then end).", None, errors=(404,)),
     Op("POST", "/api/v1/plan", "plan", "plan",
-       "What applying the spec would change, with the cost of each change.",
+       "What applying the spec would change, with the cost of each change; a resource "
+       "with import is planned as an import (read from the provider; nothing is created).",
        _envelope(plan=ref("Plan")), body=True, errors=(424, 502),
        query=(("refresh", _BOOL_QUERY,
                "Read the resources back from the provider first (needs credentials)."),)),

@@ -90,8 +90,22 @@ def _spec(registry: ProviderRegistry) -> Schema:
                 **FREE,
                 "description": "The resource kind's fields: see the spec format reference.",
             },
+            "import": {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 1},
+                        "minItems": 1,
+                        "uniqueItems": True,
+                    },
+                ],
+                "description": "Provider ids of objects that exist already (made outside "
+                "atlas) for this resource to adopt instead of creating: one id, or a list for "
+                "a counted resource. The plan shows an import; destroy leaves them in place.",
+            },
         },
-        optional=("specifications",),
+        optional=("specifications", "import"),
     )
     budget = obj(
         {
@@ -235,11 +249,24 @@ def _costs() -> dict[str, Schema]:
     field_change = obj({"path": STRING, "old": ANY, "new": ANY})
     change = obj(
         {
-            "action": {"type": "string", "enum": ["create", "update", "replace", "delete"]},
+            "action": {
+                "type": "string",
+                "enum": ["create", "update", "replace", "delete", "import", "release"],
+            },
             "resource_name": STRING,
             "resource_type": STRING,
             "reason": STRING,
             "fields": {"type": "array", "items": field_change},
+            "import_ids": {
+                "type": "array",
+                "items": STRING,
+                "description": "For an import: the provider ids adopted.",
+            },
+            "needs_replacement": {
+                **nullable(STRING),
+                "description": "For an import: why the objects would need replacing to match "
+                "the spec (such a plan is refused: change the spec to match, or drop import).",
+            },
             "monthly_cost_before": nullable(MONEY),
             "monthly_cost_after": nullable(MONEY),
             "cost_change": nullable(MONEY),

@@ -24,9 +24,19 @@ def _plain(value: Any) -> Any:
 
 
 def dump_resource(resource: ResourceSpec) -> dict[str, Any]:
-    """``{"type", "name", "specifications"}``, fields at their defaults included."""
+    """``{"type", "name", "specifications"}``, fields at their defaults included, and
+    ``import`` when the resource adopts existing objects (one id as a string, several as a
+    list)."""
     specs = _converter.unstructure(resource.specifications)
-    return {"type": resource.type, "name": resource.name, "specifications": _plain(specs)}
+    doc: dict[str, Any] = {
+        "type": resource.type,
+        "name": resource.name,
+        "specifications": _plain(specs),
+    }
+    ids = resource.import_ids
+    if ids:
+        doc["import"] = ids[0] if len(ids) == 1 else list(ids)
+    return doc
 
 
 def dump_spec(spec: InfrastructureSpec) -> dict[str, Any]:

@@ -37,7 +37,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 _BUDGET_CEILING = Decimal(10**15)
 _PLAIN = (str, int, float, bool)
 _TOP_FIELDS = ("name", "provider", "region", "resources", "tags", "budget")
-_RESOURCE_FIELDS = ("type", "name", "specifications")
+_RESOURCE_FIELDS = ("type", "name", "specifications", "import")
 
 _converter = make_converter()
 
@@ -217,6 +217,11 @@ class _Validator:
         entry = _Entry(
             index, self._name(item, "name", path), self._string(item, "type", path, required=True)
         )
+        if "import" in item:
+            raw = item["import"]
+            entry.import_ids = self._import_ids(raw, f"{path}.import")
+            entry.import_given = len(raw) if isinstance(raw, list) else 1
+            entry.importing = True
         specs = item.get("specifications", {})
         if not isinstance(specs, Mapping):
             self.problem(f"{path}.specifications", f"expected a mapping, got {_kind(specs)}")
@@ -233,6 +238,27 @@ class _Validator:
             return entry
         self._structure(entry, specs, kinds[entry.type].spec_class, f"{path}.specifications")
         return entry
+
+    def _import_ids(self, value: Any, path: str) -> tuple[str, ...]:
+        """``import:`` is one provider id, or a list of them (a counted resource)."""
+        items = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and not value:
+            self.problem(path, "must not be empty: give the provider id(s) to import")
+            return ()
+        ids: list[str] = []
+        for i, item in enumerate(items):
+            where = f"{path}[{i}]" if isinstance(value, list) else path
+            if isinstance(item, int) and not isinstance(item, bool):
+                self.problem(where, f"write the provider id in quotes: {str(item)!r}")
+            elif not isinstance(item, str):
+                self.problem(where, f"expected a provider id (a string), got {_kind(item)}")
+            elif not item.strip():
+                self.problem(where, "must not be empty")
+            elif item in ids:
+                self.problem(where, f"{item!r} is listed twice")
+            else:
+                ids.append(item)
+        return tuple(ids)
 
     def _structure(self, entry: _Entry, data: Mapping[str, Any], cls: type, path: str) -> None:
         """Structure ``data``; when that fails, report why and retry without the broken keys,
@@ -253,11 +279,15 @@ class _Validator:
             except Exception:  # a required field is broken: nothing more to check here
                 return
         before = len(self.out)
-        self._field_checks(entry.spec, path, skip=entry.broken)
+        # An import creates nothing: what only a create needs (an image) is not asked for.
+        creating = self.purpose == "create" and not entry.importing
+        self._field_checks(entry.spec, path, skip=entry.broken, creating=creating)
         if len(self.out) > before:
             entry.broken |= {_first_key(p.path, path) for p in self.out[before:]}
 
-    def _field_checks(self, obj: Any, path: str, skip: frozenset[str] = frozenset()) -> None:
+    def _field_checks(
+        self, obj: Any, path: str, skip: frozenset[str] = frozenset(), *, creating: bool = True
+    ) -> None:
         # Run for every object of every resource: paths are only built when they are needed.
         cls: type = type(obj)
         for info in _checked_fields(cls):
@@ -265,7 +295,7 @@ class _Validator:
                 continue
             value = getattr(obj, info.name)
             if value is None:
-                if info.create_only and self.purpose == "create":
+                if info.create_only and creating:
                     missing = "required to create this resource (an estimate can omit it)"
                     self.problem(f"{path}.{info.name}", missing)
                 continue
@@ -278,9 +308,9 @@ class _Validator:
             if isinstance(value, tuple):
                 for i, item in enumerate(value):
                     if not isinstance(item, _PLAIN) and attrs.has(type(item)):
-                        self._field_checks(item, f"{path}.{info.name}[{i}]")
+                        self._field_checks(item, f"{path}.{info.name}[{i}]", creating=creating)
             elif attrs.has(type(value)):
-                self._field_checks(value, f"{path}.{info.name}")
+                self._field_checks(value, f"{path}.{info.name}", creating=creating)
 
     # -- across resources --------------------------------------------------------------------
 
@@ -310,6 +340,7 @@ class _Validator:
         if provider.check is not None:
             self.out.extend(p for p in provider.check(spec, ctx) if p.path not in placeholders)
         kinds = self.registry.kinds(provider.name)
+        self._import_semantics(entries, kinds, provider)
         for e, res in zip(entries, resources, strict=True):
             kind = kinds.get(e.type or "")
             check = kind.check if kind is not None else None
@@ -318,6 +349,39 @@ class _Validator:
             for p in check(res, ctx):
                 if not _under_broken(p.path, e.broken):
                     self.problem(_join(f"resources[{e.index}]", p.path), p.message)
+
+    def _import_semantics(
+        self, entries: list[_Entry], kinds: Mapping[str, ResourceKind], provider: ProviderInfo
+    ) -> None:
+        """Only importable kinds import, and one object is adopted by one resource only."""
+        importable = ", ".join(sorted(t for t, k in kinds.items() if k.importable)) or "none"
+        claimed: dict[str, int] = {}
+        for e in entries:
+            if not e.importing:
+                continue
+            path = f"resources[{e.index}].import"
+            kind = kinds.get(e.type or "")
+            if kind is not None and not kind.importable:
+                self.problem(
+                    path,
+                    f"{provider.name} cannot import {kind.type} resources; "
+                    f"importable: {importable}",
+                )
+            count = getattr(e.spec, "count", None)
+            if isinstance(count, int) and e.import_given and count != e.import_given:
+                self.problem(
+                    path,
+                    f"{e.import_given} id(s) to import for count {count}: "
+                    "an import adopts exactly the objects of the resource",
+                )
+            for object_id in e.import_ids:
+                first = claimed.setdefault(object_id, e.index)
+                if first != e.index:
+                    self.problem(
+                        path,
+                        f"{object_id!r} is imported by resources[{first}] already; "
+                        "one object belongs to one resource",
+                    )
 
 
 @functools.cache
@@ -342,11 +406,17 @@ class _Entry:
     broken: frozenset[str] = frozenset()
     #: The references of specifications that could not be structured whole, read raw.
     raw_refs: tuple[Reference, ...] | None = None
+    #: The provider ids of ``import:``, those that are valid.
+    import_ids: tuple[str, ...] = ()
+    #: How many ids ``import:`` lists, valid or not (0 without ``import:``).
+    import_given: int = 0
+    #: Whether the resource has ``import:`` at all (valid or not): it creates nothing.
+    importing: bool = False
 
     def resource(self) -> ResourceSpec | None:
         if self.name is None or self.type is None or self.spec is None:
             return None
-        return ResourceSpec(self.type, self.name, self.spec)
+        return ResourceSpec(self.type, self.name, self.spec, self.import_ids)
 
 
 def _first_key(problem_path: str, prefix: str) -> str:

@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
-from atlas.store.base import LockInfo, StateStore, Stats
+from atlas.store.base import LockInfo, ObjectOwner, StateStore, Stats
 from atlas.store.sqlite import DEFAULT_STATE_PATH, STATE_ENV, SQLiteStore, open_store
 
 __all__ = [
     "DEFAULT_STATE_PATH",
     "STATE_ENV",
     "LockInfo",
+    "ObjectOwner",
     "SQLiteStore",
     "StateStore",
     "Stats",

@@ -34,7 +34,7 @@ from atlas.model.records import (
     StepStatus,
 )
 
-__all__ = ["LockInfo", "StateStore", "Stats"]
+__all__ = ["LockInfo", "ObjectOwner", "StateStore", "Stats"]
 
 
 @attrs.frozen
@@ -46,6 +46,16 @@ class LockInfo:
     acquired_at: dt.datetime
     heartbeat_at: dt.datetime
     holder: str  # "<host>:<pid>", to tell a crashed local holder from a live one
+
+
+@attrs.frozen
+class ObjectOwner:
+    """Which resource of which infrastructure records a provider object."""
+
+    workspace: str
+    infrastructure: str
+    resource: str
+    imported: bool = False
 
 
 @attrs.frozen
@@ -110,6 +120,12 @@ class StateStore(Protocol):
         """
 
     def delete_resource(self, infrastructure_id: str, name: str) -> None: ...
+
+    def owned_objects(self, provider: str) -> dict[str, ObjectOwner]:
+        """Every provider object id recorded for ``provider``'s infrastructures, in every
+        workspace, with who records it: what ``discover`` sets aside, and what an import may
+        not take from another infrastructure. (Across workspaces on purpose: an object one
+        workspace owns is not free for another to adopt.)"""
 
     # -- operations and steps ----------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from atlas.model.records import (
     utcnow,
 )
 from atlas.store import codec, schema
-from atlas.store.base import LockInfo, Stats
+from atlas.store.base import LockInfo, ObjectOwner, Stats
 from atlas.store.leases import current_holder, holder_is_gone, lease_expired
 
 __all__ = ["DEFAULT_STATE_PATH", "STATE_ENV", "SQLiteStore", "open_store"]
@@ -292,6 +292,24 @@ class SQLiteStore:
                 "DELETE FROM resources WHERE infrastructure_id = ? AND name = ?",
                 (infrastructure_id, name),
             )
+
+    def owned_objects(self, provider: str) -> dict[str, ObjectOwner]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                """SELECT i.workspace, i.name AS infrastructure, r.name AS resource,
+                          r.imported, r.objects
+                   FROM resources r JOIN infrastructures i ON i.id = r.infrastructure_id
+                   WHERE i.provider = ?""",
+                (provider,),
+            ).fetchall()
+        owned: dict[str, ObjectOwner] = {}
+        for row in rows:
+            who = ObjectOwner(
+                row["workspace"], row["infrastructure"], row["resource"], bool(row["imported"])
+            )
+            for obj in codec.load_objects(row["objects"]):
+                owned.setdefault(obj.id, who)
+        return owned
 
     # -- operations and steps ----------------------------------------------------------------
 

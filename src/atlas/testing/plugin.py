@@ -85,6 +85,8 @@ def _probe(config: pytest.Config) -> Sandbox:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "atlas_importable_sample" in metafunc.fixturenames:
+        _importable_samples(metafunc)
     for argument, qualifies in SAMPLE_ARGUMENTS.items():
         if argument not in metafunc.fixturenames:
             continue
@@ -94,6 +96,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             continue
         samples = [s for s in _probe(metafunc.config).samples if qualifies(s)]
         metafunc.parametrize(argument, samples, ids=[s.type for s in samples])
+
+
+def _importable_samples(metafunc: pytest.Metafunc) -> None:
+    """The samples of importable kinds, when the sandbox can make resources by hand; else one
+    ``None`` the import tests skip, saying why."""
+    target = _target(metafunc.config)
+    if target is None:
+        metafunc.parametrize("atlas_importable_sample", [None], ids=["no-provider"])
+        return
+    probe = _probe(metafunc.config)
+    kinds = target.registry.kinds(target.name)
+    samples = [s for s in probe.samples if (k := kinds.get(s.type)) is not None and k.importable]
+    if probe.unmanaged is None or not samples:
+        metafunc.parametrize("atlas_importable_sample", [None], ids=["none-importable"])
+        return
+    metafunc.parametrize("atlas_importable_sample", samples, ids=[s.type for s in samples])
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect: known gaps are checked against all

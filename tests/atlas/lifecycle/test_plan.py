@@ -502,6 +502,8 @@ def test_to_dict_rounds_to_cents_and_says_everything() -> None:
                 "resource_type": "box",
                 "reason": "specifications.size: 'small' -> 'large'",
                 "fields": [{"path": "specifications.size", "old": "small", "new": "large"}],
+                "import_ids": [],
+                "needs_replacement": None,
                 "monthly_cost_before": 10.0,
                 "monthly_cost_after": 20.0,
                 "cost_change": 10.0,
@@ -512,6 +514,8 @@ def test_to_dict_rounds_to_cents_and_says_everything() -> None:
                 "resource_type": "vol",
                 "reason": "no longer in the spec",
                 "fields": [],
+                "import_ids": [],
+                "needs_replacement": None,
                 "monthly_cost_before": 0.13,  # 0.125, rounded half up
                 "monthly_cost_after": None,
                 "cost_change": -0.13,

@@ -101,9 +101,12 @@ async def destroy(request: Request) -> JSONResponse:
         infra = atlas.get(request.path_params["id"]).infrastructure
     _not_busy(svc, infra.id, infra.name)
     infra_id = infra.id
+    include_imported = query_bool(request, "include_imported")
 
     async def run(atlas: AsyncAtlas, progress: ProgressCallback) -> OperationRecord:
-        return await atlas.destroy(infra_id, on_progress=progress)
+        return await atlas.destroy(
+            infra_id, on_progress=progress, include_imported=include_imported
+        )
 
     operation_id = await svc.operations.start(principal, run)
     return JSONResponse(await _answer(request, principal, operation_id))

@@ -25,6 +25,9 @@ __all__ = ["HANDLERS", "DiskHandler", "MemoryHandler", "NetworkHandler", "Server
 
 OWNER_MARK = f"{RESERVED_TAG_PREFIX}owner"
 RESOURCE_MARK = f"{RESERVED_TAG_PREFIX}resource"
+#: Who the owner is, in words, so that an inventory can say which infrastructure manages what.
+WORKSPACE_MARK = f"{RESERVED_TAG_PREFIX}workspace"
+INFRASTRUCTURE_MARK = f"{RESERVED_TAG_PREFIX}infrastructure"
 
 
 def user_tags(marks: Mapping[str, str]) -> dict[str, str]:
@@ -61,10 +64,18 @@ class MemoryHandler(KindHandler):
 
     @staticmethod
     def marks(ctx: StepContext) -> dict[str, str]:
-        return {**ctx.spec.tags, OWNER_MARK: ctx.owner.uid, RESOURCE_MARK: ctx.name}
+        return {
+            **ctx.spec.tags,
+            OWNER_MARK: ctx.owner.uid,
+            RESOURCE_MARK: ctx.name,
+            WORKSPACE_MARK: ctx.owner.workspace,
+            INFRASTRUCTURE_MARK: ctx.owner.infrastructure,
+        }
 
     def obj(self, o: MemoryObject) -> CloudObject:
         attributes = {**o.attributes, "tags": user_tags(o.marks)}
+        if OWNER_MARK not in o.marks:  # made outside atlas (an import): found by id only
+            attributes["unmarked"] = True
         return CloudObject(o.id, o.name, o.status, attributes)
 
     def attributes(self, ctx: StepContext) -> dict[str, Any]:
@@ -89,10 +100,32 @@ class MemoryHandler(KindHandler):
     async def poll(
         self, owner: Owner, states: Sequence[ResourceState]
     ) -> Mapping[str, CloudObject]:
-        # One search by the owner's mark, whatever the number of resources; it lags behind
-        # fresh creates, which the core's visibility grace allows for.
-        del states
-        return {o.id: self.obj(o) for o in await self.api.list(self.type, marks=self._of(owner))}
+        # One search, whatever the number of resources; it lags behind fresh creates, which
+        # the core's visibility grace allows for. By the owner's mark, unless some object
+        # is not atlas's own (an imported one carries no marks): then the whole kind.
+        ids = {i for s in states for i in s.ids}
+        marks = self._of(owner)
+        listed = {o.id: o for o in await self.api.list(self.type, marks=marks)}
+        unmarked = any(o.attributes.get("unmarked") for s in states for o in s.objects)
+        if unmarked and ids - set(listed):
+            listed = {o.id: o for o in await self.api.list(self.type)}
+        return {i: self.obj(o) for i, o in listed.items()}
+
+    async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
+        """What carries the resource's marks; for an imported resource (none do), its
+        objects by id."""
+        found = await self.find(owner, state.name)
+        if not found:
+            got = [await self.api.get(self.type, i) for i in state.ids]
+            found = [self.obj(o) for o in got if o is not None]
+        return ResourceState(self.type, state.name, tuple(found)) if found else None
+
+    def found_specifications(
+        self, objects: Sequence[MemoryObject], names: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The specifications ``objects`` (one resource's) have, as far as the cloud tells;
+        references by the spec names in ``names`` (provider id to name)."""
+        raise NotImplementedError
 
     async def discover(self, owner: Owner) -> list[ResourceState]:
         groups: dict[str, list[CloudObject]] = {}
@@ -148,6 +181,12 @@ class MemoryHandler(KindHandler):
 class NetworkHandler(MemoryHandler):
     type = "network"
 
+    def found_specifications(
+        self, objects: Sequence[MemoryObject], names: Mapping[str, str]
+    ) -> dict[str, Any]:
+        del names  # a network refers to nothing
+        return {"ip_range": objects[0].attributes.get("ip_range")}
+
     def attributes(self, ctx: StepContext) -> dict[str, Any]:
         spec: NetworkSpec = ctx.resource.specifications
         return {"ip_range": spec.ip_range}
@@ -182,6 +221,17 @@ class ServerHandler(MemoryHandler):
         spec: ServerSpec = ctx.resource.specifications
         return {"size": spec.size, "image": spec.image, "network_id": dep_id(ctx, spec.network)}
 
+    def found_specifications(
+        self, objects: Sequence[MemoryObject], names: Mapping[str, str]
+    ) -> dict[str, Any]:
+        first = objects[0].attributes
+        network = first.get("network_id")
+        return {
+            "size": first.get("size"),
+            "count": len(objects),
+            "network": None if network is None else names.get(network, network),
+        }
+
     def changes(self, ctx: StepContext, obj: CloudObject) -> dict[str, Any]:
         spec: ServerSpec = ctx.resource.specifications
         return {"size": spec.size} if obj.attributes.get("size") != spec.size else {}
@@ -202,9 +252,13 @@ class ServerHandler(MemoryHandler):
     async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """Resize and retag in place; a changed ``count`` deletes the servers past it and
         creates the missing ones (found by name first, so a repeated update adds none)."""
-        del state  # what exists is looked up by name: the record may predate a failed update
         names = self.object_names(ctx)
         current = {o.name: o for o in await self.find(ctx.owner, ctx.name)}
+        if not current and state.objects and not any(o.name in names for o in state.objects):
+            # Imported: the servers have names of their own; each is changed in place.
+            changed = [await self.converge(ctx, o) for o in state.objects]
+            return ResourceState(self.type, ctx.name, tuple(changed))
+        # Otherwise what exists is looked up by name: the record may predate a failed update.
         for name, obj in current.items():
             if name not in names:
                 await self.api.delete(self.type, obj.id)
@@ -226,6 +280,16 @@ class DiskHandler(MemoryHandler):
     def changes(self, ctx: StepContext, obj: CloudObject) -> dict[str, Any]:
         want = self.attributes(ctx)
         return {k: v for k, v in want.items() if obj.attributes.get(k) != v}
+
+    def found_specifications(
+        self, objects: Sequence[MemoryObject], names: Mapping[str, str]
+    ) -> dict[str, Any]:
+        first = objects[0].attributes
+        server = first.get("server_id")
+        return {
+            "size_gb": first.get("size_gb"),
+            "attach_to": None if server is None else names.get(server, server),
+        }
 
     def object_drift(self, wanted: DiskSpec, obj: CloudObject) -> list[str]:
         found = []

@@ -148,6 +148,7 @@ NETWORK = ResourceKind(
     summary="A private network; free; found by its name.",
     price=price_network,
     replace_on=frozenset({"ip_range"}),
+    importable=True,
 )
 SERVER = ResourceKind(
     provider="memory",
@@ -157,6 +158,9 @@ SERVER = ResourceKind(
     price=price_server,
     check=check_server,
     replace_on=frozenset({"image", "network"}),
+    importable=True,
+    # The memory cloud does not say which image a server booted from.
+    create_only=frozenset({"image"}),
 )
 DISK = ResourceKind(
     provider="memory",
@@ -166,5 +170,6 @@ DISK = ResourceKind(
     price=price_disk,
     check=check_disk,
     replace_if=_grows_only("size_gb"),
+    importable=True,
 )
 KINDS: tuple[ResourceKind, ...] = (NETWORK, SERVER, DISK)

@@ -10,18 +10,29 @@ example of a live provider.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 from atlas.credentials import CredentialChain, CredentialSpec, Secret
+from atlas.exceptions import ProviderOperationError
 from atlas.http import RetryPolicy
-from atlas.providers.contract import ProviderConfig
+from atlas.model.cloud import Owner
+from atlas.model.infrastructure import ResourceSpec
+from atlas.providers.contract import FoundResource, ProviderConfig
 from atlas.providers.handlers import HandlerProvider, KindHandler, Timing
 from atlas.testing.memory.api import MemoryAPI
 from atlas.testing.memory.clock import Clock, RealClock
-from atlas.testing.memory.cloud import Latencies, MemoryCloud
-from atlas.testing.memory.handlers import HANDLERS
+from atlas.testing.memory.cloud import Latencies, MemoryCloud, MemoryObject
+from atlas.testing.memory.handlers import (
+    HANDLERS,
+    INFRASTRUCTURE_MARK,
+    OWNER_MARK,
+    RESOURCE_MARK,
+    WORKSPACE_MARK,
+    MemoryHandler,
+)
 
-__all__ = ["TOKEN", "MemoryProvider", "default_cloud", "timing_for"]
+__all__ = ["TOKEN", "MemoryProvider", "default_cloud", "spec_name", "timing_for"]
 
 #: Where the memory cloud's token comes from: ``ATLAS_MEMORY_TOKEN``, then the Context
 #: Manager key ``memory_token``.
@@ -81,3 +92,88 @@ class MemoryProvider(HandlerProvider):
         token = await self._chain.resolve()
         api = MemoryAPI(self.cloud, token, retry=self._retry, sleep=self.timing.sleep)
         return {h.type: h(api, self.timing) for h in HANDLERS}
+
+    # -- what exists outside atlas -----------------------------------------------------------
+
+    async def memory_handlers(self) -> dict[str, MemoryHandler]:
+        return {k: h for k, h in (await self.handlers()).items() if isinstance(h, MemoryHandler)}
+
+    async def inventory(self, *, region: str | None = None) -> list[FoundResource]:
+        """Every object of every kind, one list call per kind: atlas's grouped by the
+        resource whose marks they carry, any other one resource each."""
+        handlers = await self.memory_handlers()
+        groups: list[tuple[MemoryHandler, str, list[MemoryObject], Owner | None]] = []
+        for kind in sorted(handlers):
+            handler = handlers[kind]
+            managed: dict[tuple[str, str], list[MemoryObject]] = {}
+            for o in sorted(await handler.api.list(kind), key=lambda o: (o.name, o.id)):
+                if o.status == "deleting" or (region and o.attributes.get("region") != region):
+                    continue
+                if OWNER_MARK in o.marks:
+                    key = (o.marks[OWNER_MARK], o.marks.get(RESOURCE_MARK, o.name))
+                    managed.setdefault(key, []).append(o)
+                else:
+                    groups.append((handler, spec_name(o.name), [o], None))
+            for (uid, resource), objects in managed.items():
+                marks = objects[0].marks
+                owner = Owner(marks.get(WORKSPACE_MARK, ""), marks.get(INFRASTRUCTURE_MARK, uid))
+                groups.append((handler, resource, objects, owner))
+        names = {o.id: name for _, name, objects, _ in groups for o in objects}
+        found = [
+            FoundResource(
+                handler.type,
+                name,
+                str(objects[0].attributes.get("region", "")),
+                tuple(handler.obj(o) for o in objects),
+                handler.found_specifications(objects, names),
+                owner,
+            )
+            for handler, name, objects, owner in groups
+        ]
+        return sorted(found, key=lambda f: (f.type, f.name))
+
+    async def read_import(
+        self,
+        resource: ResourceSpec,
+        region: str,
+        ids: Sequence[str],
+        names: Mapping[str, str],
+    ) -> FoundResource:
+        handlers = await self.memory_handlers()
+        handler = handlers.get(resource.type)
+        if handler is None:
+            raise ProviderOperationError(f"the memory cloud has no {resource.type} to import")
+        objects = []
+        for object_id in ids:
+            got = await handler.api.get(resource.type, object_id)
+            if got is None:
+                other = [k for k, h in handlers.items() if k != resource.type]
+                for kind in other:
+                    if await handlers[kind].api.get(kind, object_id) is not None:
+                        raise ProviderOperationError(
+                            f"{resource.name}: {object_id!r} is a {kind}, not a {resource.type}"
+                        )
+                raise ProviderOperationError(
+                    f"{resource.name}: there is no {resource.type} {object_id!r} to import"
+                )
+            where = got.attributes.get("region")
+            if where != region:
+                raise ProviderOperationError(
+                    f"{resource.name}: {resource.type} {object_id!r} is in {where}, "
+                    f"the spec's region is {region}"
+                )
+            objects.append(got)
+        return FoundResource(
+            resource.type,
+            resource.name,
+            region,
+            tuple(handler.obj(o) for o in objects),
+            handler.found_specifications(objects, names),
+        )
+
+
+def spec_name(cloud_name: str) -> str:
+    """A valid spec resource name made from a name the cloud has."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", cloud_name)[:64]
+    name = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", name)
+    return name or "resource"

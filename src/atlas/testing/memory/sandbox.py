@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from atlas.providers.declarations import KindSample, Sandbox
 from atlas.testing.memory.clock import Clock, ManualClock
-from atlas.testing.memory.cloud import MemoryCloud
+from atlas.testing.memory.cloud import MemoryCloud, NewObject
 from atlas.testing.memory.provider import MemoryProvider
 
-__all__ = ["SAMPLES", "make_sandbox"]
+__all__ = ["SAMPLES", "by_hand", "make_sandbox"]
 
 _LAN = {"type": "network", "name": "lan", "specifications": {"ip_range": "10.30.0.0/16"}}
 _APP = {
@@ -36,6 +38,36 @@ SAMPLES: tuple[KindSample, ...] = (
         needs=(_LAN, _APP),
     ),
 )
+
+
+def by_hand(
+    cloud: MemoryCloud, token: str, region: str
+) -> Callable[[str, str], Awaitable[Sequence[str]]]:
+    """:attr:`Sandbox.unmanaged <atlas.providers.Sandbox.unmanaged>` for ``cloud``: one
+    object of a kind's sample, made with no marks, returned once it is active and listed."""
+
+    async def make(kind: str, name: str) -> Sequence[str]:
+        sample = next((s for s in SAMPLES if s.type == kind), None)
+        if sample is None:
+            raise ValueError(f"the memory sandbox has no sample of {kind!r}")
+        specs = sample.specifications
+        attributes: dict[str, Any] = {"region": region}
+        if kind == "network":
+            attributes["ip_range"] = specs["ip_range"]
+        elif kind == "server":
+            attributes |= {"size": specs["size"], "image": specs.get("image"), "network_id": None}
+        else:
+            attributes |= {"size_gb": specs["size_gb"], "server_id": None}
+        [made] = await cloud.create(token, kind, [NewObject(name, {}, attributes)])
+        # A person makes it, waits for it to be ready, and only later runs atlas discover.
+        settle = cloud.latencies.create.get(kind, 0.0) + cloud.latencies.list_lag + 0.001
+        if isinstance(cloud.clock, ManualClock):
+            cloud.clock.advance(settle)
+        else:
+            await cloud.clock.sleep(settle)
+        return [made.id]
+
+    return make
 
 
 def make_sandbox(
@@ -65,4 +97,5 @@ def make_sandbox(
         region=region,
         samples=SAMPLES,
         secret=token,
+        unmanaged=by_hand(cloud, token, region),
     )
