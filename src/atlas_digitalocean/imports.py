@@ -114,6 +114,7 @@ async def inventory(
             key = (kind, f"atlas:{mark[0]}:{mark[1]}" if mark else f"id:{d['id']}")
             groups.setdefault(key, []).append(d)
 
+    groups = _series(groups)
     taken: set[str] = set()
     named: list[tuple[str, str, list[JSON]]] = []
 
@@ -121,11 +122,13 @@ async def inventory(
         (kind, _), objects = item
         return (kind, str(objects[0].get("name") or ""), str(objects[0]["id"]))
 
-    for (kind, _), objects in sorted(groups.items(), key=order):
+    for (kind, group), objects in sorted(groups.items(), key=order):
         handler = handlers[kind]
         objects.sort(key=lambda d: index_of(handler.obj(d)))
         mark = _mark(objects[0])
-        base = found_name(mark[1] if mark else str(objects[0].get("name") or ""), kind)
+        series = group.split(":", 2)[1] if group.startswith("series:") else None
+        cloud = mark[1] if mark else series or str(objects[0].get("name") or "")
+        base = found_name(cloud, kind)
         name = base
         if name in taken:
             name = f"{base}-{_short(str(objects[0]['id']))}"
@@ -137,6 +140,42 @@ async def inventory(
     names = {str(d["id"]): name for _, name, objects in named for d in objects}
     found = [_found(handlers[kind], kind, name, objects, names) for kind, name, objects in named]
     return sorted(found, key=lambda f: (f.type, f.name))
+
+
+_NUMBERED = re.compile(r"^(?P<base>.+)-(?P<n>[1-9][0-9]*)$")
+
+
+def _series(groups: dict[tuple[str, str], list[JSON]]) -> dict[tuple[str, str], list[JSON]]:
+    """Droplets made outside atlas as a numbered series (``web-1``, ``web-2``, ... from 1 with
+    no gap), alike in region, size, image, features and VPC, become one counted resource, as
+    a droplet create with several names makes them; any other droplet stays on its own."""
+    alike: dict[tuple[Any, ...], list[tuple[int, tuple[str, str]]]] = {}
+    for key, objects in groups.items():
+        kind, mark = key
+        if kind != "droplet" or not mark.startswith("id:"):
+            continue
+        d = objects[0]
+        m = _NUMBERED.match(str(d.get("name") or ""))
+        if m is None:
+            continue
+        image = d.get("image") or {}
+        signature = (
+            m["base"],
+            (d.get("region") or {}).get("slug"),
+            d.get("size_slug"),
+            image.get("slug") or image.get("id"),
+            tuple(sorted(d.get("features") or [])),
+            d.get("vpc_uuid"),
+        )
+        alike.setdefault(signature, []).append((int(m["n"]), key))
+    out = dict(groups)
+    for signature, members in alike.items():
+        numbers = sorted(n for n, _ in members)
+        if len(members) < 2 or numbers != list(range(1, len(members) + 1)):
+            continue
+        merged = [d for _, key in sorted(members) for d in out.pop(key)]
+        out[("droplet", f"series:{signature[0]}:{merged[0]['id']}")] = merged
+    return out
 
 
 def _found(

@@ -197,6 +197,24 @@ async def test_names_are_valid_and_unique(
     assert len(spec.resources) == len(found)
 
 
+async def test_a_numbered_series_of_like_droplets_is_one_counted_resource(
+    provider: DigitalOceanProvider, emulator: Emulator, clock: ManualClock
+) -> None:
+    series = [await hand_droplet(emulator, f"web-{n}") for n in (2, 1, 3)]
+    gap = [await hand_droplet(emulator, f"job-{n}") for n in (1, 3)]  # no job-2: not a series
+    unlike = [
+        await hand_droplet(emulator, "db-1"),
+        await hand_droplet(emulator, "db-2", size="s-2vcpu-4gb"),
+    ]
+    await settle(emulator, clock)
+    found = {f.name: f for f in await provider.inventory()}
+    web = found["web"]
+    assert web.ids == (series[1], series[0], series[2])  # in index order
+    assert web.specifications["count"] == 3
+    assert [found[n].ids for n in ("job-1", "job-3")] == [(gap[0],), (gap[1],)]
+    assert [found[n].ids for n in ("db-1", "db-2")] == [(unlike[0],), (unlike[1],)]
+
+
 async def test_atlas_resources_are_listed_as_managed(
     provider: DigitalOceanProvider,
     emulator: Emulator,
@@ -418,11 +436,9 @@ async def test_sandbox_makes_resources_by_hand() -> None:
         assert sorted(i for f in found for i in f.ids) == sorted(
             i for ids in made.values() for i in ids
         )
-        assert sorted(f.name for f in found if f.type == "droplet") == [
-            "hand-droplet-1",
-            "hand-droplet-2",
-            "hand-droplet-3",
-        ]
+        # A numbered series of like droplets is listed as the one counted resource it is.
+        [droplets] = [f for f in found if f.type == "droplet"]
+        assert (droplets.name, droplets.specifications["count"]) == ("hand-droplet", 3)
         for f in found:
             assert not any(t.startswith("atlas:") for o in f.objects for t in o.attributes["tags"])
     finally:
