@@ -16,12 +16,12 @@ from decimal import Decimal
 
 import attrs
 
-from atlas.exceptions import AtlasError, WaitTimeoutError
+from atlas.exceptions import AtlasError, LeftInPlaceError, WaitTimeoutError
 from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.records import OperationRecord, ResourceRecord, StepAction, StepRecord, utcnow
-from atlas.providers.contract import Provider, StepContext
+from atlas.providers.contract import AccountStep, Provider, StepContext
 from atlas.spec.dump import dump_resource
 from atlas.spec.references import dependencies
 from atlas.store.base import StateStore
@@ -40,8 +40,9 @@ def plan_steps(
     recorded_deps: Mapping[str, set[str]],
     operation_id: str,
 ) -> list[StepRecord]:
-    """The plan as ordered steps: deletes first (dependents before what they depend on), then
-    creates and updates (what is depended on first). A replacement is a delete and a create.
+    """The plan as ordered steps: the account steps first (action ``prepare``), then deletes
+    (dependents before what they depend on), then creates and updates (what is depended on
+    first). A replacement is a delete and a create.
 
     ``recorded_deps`` are the references of the resources as recorded
     (:func:`atlas.lifecycle.plan.recorded_dependencies`)."""
@@ -52,7 +53,7 @@ def plan_steps(
         {c.resource: dependencies([spec.resource(c.resource)])[c.resource] for c in made}
     )
     by_name = {c.resource: c for c in plan.changes}
-    steps: list[tuple[str, str, StepAction]] = []
+    steps: list[tuple[str, str, StepAction]] = [(a.name, a.type, "prepare") for a in plan.account]
     steps += [(n, by_name[n].type, "delete") for n in reversed(delete_order)]
     for n in build_order:
         action: StepAction = "update" if by_name[n].action == "update" else "create"
@@ -85,9 +86,12 @@ class Executor:
 
     async def run(self, steps: Sequence[StepRecord]) -> str | None:
         """Carry out ``steps``; the error that stopped the operation, or ``None``."""
+        prepares = [s for s in steps if s.action == "prepare"]
         deletes = [s for s in steps if s.action == "delete"]
-        builds = [s for s in steps if s.action != "delete"]
+        builds = [s for s in steps if s.action not in ("delete", "prepare")]
         try:
+            for step in prepares:
+                await self._prepare(step)
             for step in deletes:
                 await self._delete(step)
             for wave in self._waves(builds):
@@ -117,20 +121,42 @@ class Executor:
 
     # -- steps -------------------------------------------------------------------------------
 
+    async def _prepare(self, step: StepRecord) -> None:
+        """An account step: outside the infrastructure, so nothing is recorded as its resource
+        and nothing rolls it back."""
+        wanted = self._account_step(step)
+        self._progress(step)
+        try:
+            await self.provider.prepare(wanted)
+        except AtlasError as exc:
+            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            raise
+        self._done(step)
+
+    def _account_step(self, step: StepRecord) -> AccountStep:
+        for wanted in self.plan.account:
+            if (wanted.name, wanted.type) == (step.resource, step.type):
+                return wanted
+        raise AtlasError(f"the plan has no account step {step.type} {step.resource}")
+
     async def _delete(self, step: StepRecord) -> None:
         record = self._record(step.resource)
         self._progress(step)
+        note = None
         if record is not None:
             self.store.save_resource(attrs.evolve(record, status="deleting", updated_at=utcnow()))
             try:
                 await self.provider.delete(self.owner, record.state())
+            except LeftInPlaceError as kept:
+                # The cloud keeps it and that is safe: gone from the infrastructure, and said.
+                note = str(kept)
             except AtlasError as exc:
                 self.store.update_step(
                     self.operation.id, step.index, status="failed", error=str(exc)
                 )
                 raise
             self.store.delete_resource(self.infrastructure_id, step.resource)
-        self._done(step)
+        self._done(step, note=note)
 
     async def _build(self, wave: Sequence[StepRecord]) -> None:
         limit = asyncio.Semaphore(self.parallelism)
@@ -247,6 +273,8 @@ class Executor:
                 continue
             try:
                 await self.provider.delete(self.owner, record.state())
+            except LeftInPlaceError as kept:
+                message += f"; {kept}"
             except AtlasError as again:
                 return f"{message}; rolling back {name} failed too: {again}"
             self.store.delete_resource(self.infrastructure_id, name)
@@ -271,8 +299,12 @@ class Executor:
 
         return record
 
-    def _done(self, step: StepRecord, ids: Sequence[str] | None = None) -> None:
-        self.store.update_step(self.operation.id, step.index, status="done", provider_ids=ids)
+    def _done(
+        self, step: StepRecord, ids: Sequence[str] | None = None, *, note: str | None = None
+    ) -> None:
+        self.store.update_step(
+            self.operation.id, step.index, status="done", provider_ids=ids, note=note
+        )
         done = [s for s in self.store.steps(self.operation.id) if s.status == "done"]
         op = self.store.update_operation(
             self.operation.id,

@@ -15,6 +15,7 @@ from atlas.cost.engine import estimate_spec
 from atlas.cost.money import Money
 from atlas.model.infrastructure import Budget, InfrastructureSpec
 from atlas.model.records import ResourceRecord
+from atlas.providers.contract import AccountStep
 from atlas.providers.declarations import ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import make_converter
@@ -86,10 +87,14 @@ class Plan:
     cost_after: Money
     budget: Budget | None = None
     unpriced: tuple[str, ...] = ()
+    #: What the account needs first, outside the infrastructure (a region's default network):
+    #: carried out before the changes, never rolled back nor destroyed. Only a plan that read
+    #: the cloud has any (see :meth:`atlas.AsyncAtlas.plan`).
+    account: tuple[AccountStep, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.changes
+        return not self.changes and not self.account
 
     @property
     def cost_change(self) -> Money:
@@ -141,6 +146,16 @@ class Plan:
                 "over_budget": self.over_budget(),
             },
             "unpriced": list(self.unpriced),
+            "account_steps": [
+                {
+                    "type": a.type,
+                    "name": a.name,
+                    "region": a.region,
+                    "reason": a.reason,
+                    "details": dict(a.details),
+                }
+                for a in self.account
+            ],
         }
 
 
