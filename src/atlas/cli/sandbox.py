@@ -46,7 +46,9 @@ async def tour(atlas: AsyncAtlas, path: Path, out: TextIO, *, color: bool) -> in
     """Plan, apply, show, plan again, destroy: the whole lifecycle, narrated."""
     assert isinstance(atlas, SandboxAtlas)
     out.write(f"sandbox: {atlas.sandbox.description} stands in for the cloud; nothing is kept.\n\n")
-    plan = await atlas.plan(path)
+    # Read from the sandbox's cloud, as apply will: the plan shown is the one carried out,
+    # account steps and all.
+    plan = await atlas.plan(path, refresh=True)
     out.write(render_plan(plan, color=color) + "\n")
     op = await atlas.apply(path, allow_over_budget=True, on_progress=progress_printer(out))
     out.write(f"\napply: {op.status} ({op.completed_steps}/{op.total_steps} steps)\n")
