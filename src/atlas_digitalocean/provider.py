@@ -142,9 +142,8 @@ class DigitalOceanProvider(HandlerProvider):
         if region_default(await (await self.api()).list_vpcs(), region) is not None:
             return []
         reason = (
-            f"{region} has no default VPC yet, and DigitalOcean would make this stack's VPC the "
-            f"default, which it never deletes; atlas makes the region's own default first "
-            f"(free, kept when the stack is destroyed)"
+            f"{region} has no default VPC yet: made first, so the stack's VPC does not become "
+            f"the default, which DigitalOcean never deletes (free; never destroyed)"
         )
         return [AccountStep("vpc", default_vpc_name(region), reason, region, {"region": region})]
 

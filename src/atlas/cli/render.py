@@ -138,10 +138,9 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     if plan.empty:
         return f"No changes: {plan.infrastructure!r} matches its spec.\n"
     lines = [f"Plan for {plan.infrastructure!r}:"]
-    if plan.account:
-        lines.append("  Account (outside the infrastructure, done first, never destroyed):")
+    if plan.account:  # their own section: done first, outside the infrastructure
         lines.extend(
-            f"    account: create {a.type} {a.name}"
+            f"  account: create {a.type} {a.name}"
             + (f" in {a.region}" if a.region else "")
             + f" \u2014 {a.reason}"
             for a in plan.account
