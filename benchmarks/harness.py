@@ -44,12 +44,12 @@ TOKEN = "dop_v1_" + "be9c" * 16
 def emulator_config(
     *, boot: float = 3.0, droplet_limit: int = 1000, latencies: Latencies | None = None
 ) -> EmulatorConfig:
-    """The account every provisioning run starts from: real rate limits, room for N droplets."""
+    """The account every provisioning run starts from: a fresh one (no VPC in any region),
+    real rate limits, room for N droplets."""
     return EmulatorConfig(
         latencies=latencies or Latencies(droplet_boot=boot),
         rate_limits=RateLimits(enabled=True, per_minute=PER_MINUTE, per_hour=PER_HOUR),
         droplet_limit=droplet_limit,
-        default_vpc_regions=("nyc3", "fra1"),
     )
 
 

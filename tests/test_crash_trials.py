@@ -34,8 +34,7 @@ KILL_WINDOW = (0.3, 1.6)
 @pytest.fixture(scope="module")
 def served() -> Iterator[ServedEmulator]:
     config = EmulatorConfig(
-        latency_scale=0.05,
-        default_vpc_regions=("fra1",),
+        latency_scale=0.05,  # a fresh account: atlas makes default-fra1 before the stack's VPC
         rate_limits=RateLimits(enabled=False),
         droplet_limit=100,
     )
@@ -67,11 +66,12 @@ def finish(proc: subprocess.Popen[str]) -> str:
 
 
 def census(served: ServedEmulator) -> Counter[str]:
-    """Every object atlas made, by kind and name (the region's default VPC excluded)."""
+    """Every object atlas made for the stack, by kind and name (the region's own default VPC,
+    ``default-fra1``, which atlas makes first on this fresh account, excluded)."""
     found: Counter[str] = Counter()
     for kind in ("droplets", "volumes", "databases", "load_balancers", "firewalls", "vpcs"):
         for obj in served.emulator.objects(kind):
-            if kind == "vpcs" and obj.get("default"):
+            if kind == "vpcs" and obj["name"] == "default-fra1":
                 continue
             found[f"{kind}/{obj['name']}"] += 1
     return found
@@ -100,6 +100,10 @@ def test_killed_apply_then_apply_again(served: ServedEmulator, tmp_path: Path, t
         "droplets/shop-worker",
     ], f"kill at {moment:.2f}s"
     assert sum(made.values()) == 9, f"kill at {moment:.2f}s: {made}"
+    vpcs = {v["name"]: v["default"] for v in served.emulator.objects("vpcs")}
+    assert vpcs.pop("default-fra1") is True, f"kill at {moment:.2f}s: {vpcs}"
+    assert not any(vpcs.values()), f"kill at {moment:.2f}s: the stack's VPC became the default"
 
     finish(atlas(served, state, "destroy", "--yes", "shop"))
     assert served.emulator.is_empty(), f"kill at {moment:.2f}s: left {census(served)}"
+    assert [v["name"] for v in served.emulator.objects("vpcs")] == ["default-fra1"]

@@ -206,12 +206,19 @@ class AsyncAtlas:
 
         With ``refresh``, the recorded resources are first read back from the provider (see
         :meth:`refresh`): what was deleted outside atlas is recreated, what drifted is put
-        back, and prices are the provider's current ones.
+        back, and prices are the provider's current ones. Only such a plan, which reads the
+        cloud, lists the account steps (:attr:`Plan.account
+        <atlas.lifecycle.plan.Plan.account>`) that ``apply`` carries out first.
         """
         spec = self.validate(source)
-        return await self._plan(spec, refresh=refresh)
+        return await self._plan(spec, refresh=refresh, account=refresh)
 
-    async def _plan(self, spec: InfrastructureSpec, *, refresh: bool) -> Plan:
+    async def _plan(
+        self, spec: InfrastructureSpec, *, refresh: bool, account: bool = False
+    ) -> Plan:
+        """The plan; with ``account``, the provider is also asked what the account needs
+        before the resources the plan creates (:meth:`Provider.account_steps
+        <atlas.providers.Provider.account_steps>`), which reads the cloud."""
         infra = self._live_infra(spec.name)
         registry = self.registry
         drift: dict[str, builtins.list[str]] = {}
@@ -222,7 +229,7 @@ class AsyncAtlas:
                 drift = {d.resource: builtins.list(d.details) for d in found}
         recorded = self.store.list_resources(infra.id) if infra else []
         imports = await self._read_imports(spec, recorded)
-        return make_plan(
+        plan = make_plan(
             spec,
             recorded,
             registry,
@@ -230,6 +237,19 @@ class AsyncAtlas:
             drift=drift,
             imports=imports,
         )
+        if account:
+            plan = await self._account_steps(spec, plan)
+        return plan
+
+    async def _account_steps(self, spec: InfrastructureSpec, plan: Plan) -> Plan:
+        """``plan`` with the account steps its creates need (none when it creates nothing)."""
+        creates = [
+            spec.resource(c.resource) for c in plan.changes if c.action in ("create", "replace")
+        ]
+        if not creates:
+            return plan
+        steps = await self._provider(spec.provider).account_steps(spec, creates)
+        return attrs.evolve(plan, account=tuple(steps))
 
     async def _read_imports(
         self, spec: InfrastructureSpec, recorded: builtins.list[ResourceRecord]
@@ -372,8 +392,9 @@ class AsyncAtlas:
         costs more than ``budget`` (or the spec's), unless ``allow_over_budget``.
         """
         spec = self.validate(source)
-        # What exists is read back, and the provider's current prices decide the budget.
-        plan = await self._plan(spec, refresh=refresh)
+        # What exists is read back, and the provider's current prices decide the budget. What
+        # the account needs first is always asked: the operation is about to use the cloud.
+        plan = await self._plan(spec, refresh=refresh, account=True)
         plan.check_imports()  # atlas never replaces what it is asked to adopt
         self._check_budget(plan, budget, allow_over_budget)
         provider = self._provider(spec.provider)

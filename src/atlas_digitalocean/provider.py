@@ -12,16 +12,23 @@ import httpx
 from atlas.cost.catalog import Price, PriceCatalog, Source
 from atlas.cost.money import Money
 from atlas.credentials import CredentialChain, Secret
-from atlas.exceptions import CapacityError, PluginError
+from atlas.exceptions import AtlasError, CapacityError, PluginError
 from atlas.http import RetryPolicy
 from atlas.model.cloud import Owner
-from atlas.model.infrastructure import ResourceSpec
-from atlas.providers import FoundResource, HandlerProvider, KindHandler, ProviderConfig
+from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
+from atlas.providers import (
+    AccountStep,
+    FoundResource,
+    HandlerProvider,
+    KindHandler,
+    ProviderConfig,
+)
 from atlas_digitalocean import imports
 from atlas_digitalocean.api import DigitalOceanAPI
 from atlas_digitalocean.credentials import digitalocean_token_chain
 from atlas_digitalocean.ops import ALL_OPS, OpsSettings
 from atlas_digitalocean.ops.base import TaggedHandler
+from atlas_digitalocean.ops.vpcs import default_vpc_name, region_default
 
 __all__ = ["API_URL_ENV", "DEFAULT_API_URL", "POLL_INTERVAL_ENV", "DigitalOceanProvider"]
 
@@ -150,6 +157,47 @@ class DigitalOceanProvider(HandlerProvider):
                 f"the plan adds {adding} droplets to the {existing} the account has; its "
                 f"droplet limit is {limit} (ask DigitalOcean support to raise it)"
             )
+
+    async def account_steps(
+        self, spec: InfrastructureSpec, creates: Sequence[ResourceSpec]
+    ) -> list[AccountStep]:
+        """A region's first VPC becomes its default, which DigitalOcean never deletes: when the
+        plan makes a VPC in a region that has none, DigitalOcean's own ``default-<region>`` is
+        made first (as the first droplet there would make it), so the stack's VPC stays
+        deletable."""
+        if not any(r.type == "vpc" for r in creates):
+            return []
+        region = spec.region
+        if region_default(await (await self.api()).list_vpcs(), region) is not None:
+            return []
+        reason = (
+            f"{region} has no default VPC yet: made first, so the stack's VPC does not become "
+            f"the default, which DigitalOcean never deletes (free; never destroyed)"
+        )
+        return [AccountStep("vpc", default_vpc_name(region), reason, region, {"region": region})]
+
+    async def prepare(self, step: AccountStep) -> None:
+        """Make a region's default VPC, unless the region has one (or the name is taken) by
+        now: safe to repeat, and an answer lost on the way is looked for before failing."""
+        if step.type != "vpc":
+            await super().prepare(step)
+            return
+        api = await self.api()
+        region = str(step.details.get("region") or step.region)
+        if self._prepared(await api.list_vpcs(), step.name, region):
+            return
+        try:
+            await api.create_vpc({"name": step.name, "region": region})
+        except AtlasError:
+            # A lost answer, or the name taken a moment ago (409): what matters is whether
+            # the region has its default now.
+            if self._prepared(await api.list_vpcs(), step.name, region):
+                return
+            raise
+
+    @staticmethod
+    def _prepared(vpcs: Sequence[Mapping[str, object]], name: str, region: str) -> bool:
+        return region_default(vpcs, region) is not None or any(v.get("name") == name for v in vpcs)
 
     async def refresh_catalog(self, catalog: PriceCatalog) -> PriceCatalog:
         """``catalog`` with droplet prices as the API quotes them now (``GET /v2/sizes``)."""

@@ -12,7 +12,6 @@ import httpx
 from atlas.exceptions import PluginError
 from atlas.providers.declarations import KindSample, Sandbox
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig
-from atlas_digitalocean.emulator.offerings import OPEN_REGIONS
 from atlas_digitalocean.faults import EmulatorFaults, SkippingClock
 from atlas_digitalocean.ops.base import OpsSettings
 from atlas_digitalocean.provider import DigitalOceanProvider
@@ -133,12 +132,10 @@ def _by_hand(emulator: Emulator, token: str) -> Callable[[str, str], Awaitable[S
 
 
 def make_sandbox(latency_scale: float = LATENCY_SCALE) -> Sandbox:
-    # An account that has used every region, so VPCs atlas makes are never a region's default.
+    # A fresh account, as a new user's: no region has a VPC yet (atlas makes a region's own
+    # default VPC before a stack's, see DigitalOceanProvider.account_steps).
     clock = SkippingClock()
-    emulator = Emulator(
-        EmulatorConfig(latency_scale=latency_scale, default_vpc_regions=OPEN_REGIONS),
-        clock=clock,
-    )
+    emulator = Emulator(EmulatorConfig(latency_scale=latency_scale), clock=clock)
     token = "dop_v1_sandbox_" + secrets.token_hex(16)
     provider = DigitalOceanProvider(
         token,

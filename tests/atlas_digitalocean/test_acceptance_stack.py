@@ -27,7 +27,7 @@ TOKEN = "dop_v1_" + "5eed" * 16  # made up
 @pytest.fixture
 def served() -> Iterator[ServedEmulator]:
     # Latencies a hundredth of the real ones: the waits are real, but short.
-    config = EmulatorConfig(latency_scale=0.01, seed=11, default_vpc_regions=("fra1",))
+    config = EmulatorConfig(latency_scale=0.01, seed=11)  # a fresh account
     with serve(port=0, config=config) as emulator:
         yield emulator
 
@@ -64,6 +64,10 @@ async def test_stack_lifecycle_over_loopback(
     owner = Owner("acceptance", "shop")
     doc = yaml.safe_load((EXAMPLES / "stack.yaml").read_text())
     spec = validate_spec(doc, registry=registry)
+    # As the core does before a plan's creates: fra1 has no VPC yet on this fresh account.
+    [account] = await provider.account_steps(spec, list(spec.resources))
+    assert account.name == "default-fra1"
+    await provider.prepare(account)
     states: dict[str, ResourceState] = {}
     for name in order(spec):
         res = spec.resource(name)
@@ -96,6 +100,7 @@ async def test_stack_lifecycle_over_loopback(
     await provider.aclose()
     assert served.emulator.is_empty()
     assert await_nothing_owned(served)
+    assert [v["name"] for v in served.emulator.objects("vpcs")] == ["default-fra1"]
     checker.assert_clean()
 
 

@@ -82,7 +82,7 @@ def test_apply_status_reconcile_destroy_with_a_state_file(
 ) -> None:
     from atlas_digitalocean.emulator import EmulatorConfig, serve
 
-    config = EmulatorConfig(latency_scale=0.01, default_vpc_regions=("nyc3",))
+    config = EmulatorConfig(latency_scale=0.01)
     with serve(port=0, config=config) as served:
         monkeypatch.setenv("DIGITALOCEAN_API_URL", served.url)
         monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_" + "1" * 64)
@@ -115,3 +115,28 @@ def test_apply_status_reconcile_destroy_with_a_state_file(
         assert code == 0, out
         assert served.emulator.is_empty()
         assert "destroyed" in run("status", "--state", state)[1]
+
+
+@pytest.mark.loopback
+def test_the_example_stack_on_a_fresh_account_applies_and_destroys_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13's acceptance: a new user's account, with no VPC in the stack's region yet."""
+    from atlas_digitalocean.emulator import EmulatorConfig, serve
+
+    with serve(port=0, config=EmulatorConfig(latency_scale=0.01)) as served:
+        monkeypatch.setenv("DIGITALOCEAN_API_URL", served.url)
+        monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_" + "2" * 64)
+        monkeypatch.setenv("DIGITALOCEAN_POLL_INTERVAL", "0.02")
+        state = str(tmp_path / "state.db")
+        code, out, err = run("apply", "--yes", "--state", state, str(EXAMPLES / "stack.yaml"))
+        assert (code, err) == (0, ""), out
+        assert "account: create vpc default-fra1 in fra1 \u2014 fra1 has no default VPC" in out
+        assert "prepare vpc default-fra1: done" in out
+
+        code, out, err = run("destroy", "--yes", "--state", state, "shop")
+        assert (code, err) == (0, ""), out
+        assert "note:" not in out
+        assert "(destroy): completed" in out
+        assert [v["name"] for v in served.emulator.objects("vpcs")] == ["default-fra1"]
+        assert served.emulator.is_empty()

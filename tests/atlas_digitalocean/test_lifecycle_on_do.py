@@ -35,9 +35,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def emulator(clock: ManualClock) -> Emulator:
-    config = EmulatorConfig(
-        latency_scale=1.0, seed=3, droplet_limit=100, default_vpc_regions=("fra1", "nyc3")
-    )
+    config = EmulatorConfig(latency_scale=1.0, seed=3, droplet_limit=100)  # a fresh account
     return Emulator(config, clock=clock)
 
 
@@ -74,7 +72,9 @@ async def test_apply_then_plan_again_is_empty(atlas_: AsyncAtlas, emulator: Emul
     progress: list[str] = []
     op = await atlas_.apply(stack(), on_progress=lambda o, _: progress.append(o.current_step or ""))
     assert op.status == "completed", op.error
-    assert op.total_steps == op.completed_steps == 7
+    # Seven resources, after fra1's own default VPC (a fresh account has none there yet).
+    assert op.total_steps == op.completed_steps == 8
+    assert atlas_.store.steps(op.id)[0].resource == "default-fra1"
     assert set(op.created_resources) == {"net", "web", "worker", "data", "db", "lb", "fw"}
     view = atlas_.get("shop")
     assert view.infrastructure.status == "active"

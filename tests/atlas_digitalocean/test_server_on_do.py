@@ -80,7 +80,6 @@ def do_settings(**overrides: Any) -> Settings:
 def cloud() -> Iterator[ServedEmulator]:
     config = EmulatorConfig(
         latency_scale=0.02,
-        default_vpc_regions=("fra1",),
         rate_limits=RateLimits(enabled=False),
         droplet_limit=100,
         tokens=[DO_TOKEN],
@@ -146,9 +145,7 @@ def test_serve_end_to_end_with_the_emulator_as_the_cloud(
 
 def test_a_graceful_shutdown_leaves_the_operation_resumable(tmp_path: Path) -> None:
     # A droplet boots in 1.5 s here: long enough to stop the server while it waits.
-    config = EmulatorConfig(
-        latency_scale=0.5, default_vpc_regions=("fra1",), rate_limits=RateLimits(enabled=False)
-    )
+    config = EmulatorConfig(latency_scale=0.5, rate_limits=RateLimits(enabled=False))
     cloud = serve(config=config)
     env = cloud_env(cloud, tmp_path / "state.db")
     headers = {"Authorization": f"Bearer {token('ws-e2e')}"}

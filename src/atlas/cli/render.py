@@ -154,6 +154,13 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     if plan.empty:
         return f"No changes: {plan.infrastructure!r} matches its spec.\n"
     lines = [f"Plan for {plan.infrastructure!r}:"]
+    if plan.account:  # their own section: done first, outside the infrastructure
+        lines.extend(
+            f"  account: create {a.type} {a.name}"
+            + (f" in {a.region}" if a.region else "")
+            + f" \u2014 {a.reason}"
+            for a in plan.account
+        )
     for c in plan.changes:
         sign = _SIGNS[c.action]
         delta = "unknown" if c.cost_change is None else _signed(c.cost_change)
@@ -189,6 +196,7 @@ def render_operation(op: OperationRecord, steps: Sequence[StepRecord]) -> str:
         lines.append(
             f"  {s.index + 1:>2}. {s.action:<6} {s.type} {s.resource}: {s.status}{ids}{why}"
         )
+    lines.extend(f"note: {s.resource}: {s.note}" for s in steps if s.note)
     if op.error:
         lines.append(f"error: {op.error}")
     return "\n".join(lines) + "\n"

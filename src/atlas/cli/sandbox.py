@@ -31,7 +31,9 @@ async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: boo
     sandbox = atlas.sandbox
     assert sandbox is not None, "the tour runs in a sandbox (AsyncAtlas.in_sandbox)"
     out.write(f"sandbox: {sandbox.description} stands in for the cloud; nothing is kept.\n\n")
-    plan = await atlas.plan(source)
+    # Read from the sandbox's cloud, as apply will: the plan shown is the one carried out,
+    # account steps and all.
+    plan = await atlas.plan(source, refresh=True)
     out.write(render_plan(plan, color=color) + "\n")
     op = await atlas.apply(source, allow_over_budget=True, on_progress=progress_printer(out))
     out.write(f"\napply: {op.status} ({op.completed_steps}/{op.total_steps} steps)\n")

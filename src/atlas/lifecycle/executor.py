@@ -16,12 +16,12 @@ from decimal import Decimal
 
 import attrs
 
-from atlas.exceptions import AtlasError, WaitTimeoutError
+from atlas.exceptions import AtlasError, LeftInPlaceError, WaitTimeoutError
 from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.model.records import OperationRecord, ResourceRecord, StepAction, StepRecord, utcnow
-from atlas.providers.contract import Provider, StepContext
+from atlas.providers.contract import AccountStep, Provider, StepContext
 from atlas.spec.dump import dump_resource
 from atlas.spec.references import dependencies
 from atlas.store.base import StateStore
@@ -40,9 +40,9 @@ def plan_steps(
     recorded_deps: Mapping[str, set[str]],
     operation_id: str,
 ) -> list[StepRecord]:
-    """The plan as ordered steps: deletes and releases first (dependents before what they
-    depend on), then creates, imports and updates (what is depended on first). A replacement
-    is a delete and a create.
+    """The plan as ordered steps: the account steps first (action ``prepare``), then deletes
+    and releases (dependents before what they depend on), then creates, imports and updates
+    (what is depended on first). A replacement is a delete and a create.
 
     ``recorded_deps`` are the references of the resources as recorded
     (:func:`atlas.lifecycle.plan.recorded_dependencies`)."""
@@ -53,7 +53,7 @@ def plan_steps(
         {c.resource: dependencies([spec.resource(c.resource)])[c.resource] for c in made}
     )
     by_name = {c.resource: c for c in plan.changes}
-    steps: list[tuple[str, str, StepAction]] = []
+    steps: list[tuple[str, str, StepAction]] = [(a.name, a.type, "prepare") for a in plan.account]
     for n in reversed(delete_order):
         steps.append(
             (n, by_name[n].type, "release" if by_name[n].action == "release" else "delete")
@@ -93,9 +93,12 @@ class Executor:
 
     async def run(self, steps: Sequence[StepRecord]) -> str | None:
         """Carry out ``steps``; the error that stopped the operation, or ``None``."""
+        prepares = [s for s in steps if s.action == "prepare"]
         deletes = [s for s in steps if s.action in ("delete", "release")]
-        builds = [s for s in steps if s.action not in ("delete", "release")]
+        builds = [s for s in steps if s.action not in ("delete", "release", "prepare")]
         try:
+            for step in prepares:
+                await self._prepare(step)
             for step in deletes:
                 await self._delete(step)
             for wave in self._waves(builds):
@@ -125,6 +128,24 @@ class Executor:
 
     # -- steps -------------------------------------------------------------------------------
 
+    async def _prepare(self, step: StepRecord) -> None:
+        """An account step: outside the infrastructure, so nothing is recorded as its resource
+        and nothing rolls it back."""
+        wanted = self._account_step(step)
+        self._progress(step)
+        try:
+            await self.provider.prepare(wanted)
+        except AtlasError as exc:
+            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            raise
+        self._done(step)
+
+    def _account_step(self, step: StepRecord) -> AccountStep:
+        for wanted in self.plan.account:
+            if (wanted.name, wanted.type) == (step.resource, step.type):
+                return wanted
+        raise AtlasError(f"the plan has no account step {step.type} {step.resource}")
+
     async def _delete(self, step: StepRecord) -> None:
         record = self._record(step.resource)
         self._progress(step)
@@ -133,17 +154,21 @@ class Executor:
             self.store.delete_resource(self.infrastructure_id, step.resource)
             self._done(step, note=_release_note(self.operation.kind))
             return
+        note = None
         if record is not None:
             self.store.save_resource(attrs.evolve(record, status="deleting", updated_at=utcnow()))
             try:
                 await self.provider.delete(self.owner, record.state())
+            except LeftInPlaceError as kept:
+                # The cloud keeps it and that is safe: gone from the infrastructure, and said.
+                note = str(kept)
             except AtlasError as exc:
                 self.store.update_step(
                     self.operation.id, step.index, status="failed", error=str(exc)
                 )
                 raise
             self.store.delete_resource(self.infrastructure_id, step.resource)
-        self._done(step)
+        self._done(step, note=note)
 
     async def _build(self, wave: Sequence[StepRecord]) -> None:
         limit = asyncio.Semaphore(self.parallelism)
@@ -293,6 +318,8 @@ class Executor:
                 continue
             try:
                 await self.provider.delete(self.owner, record.state())
+            except LeftInPlaceError as kept:
+                message += f"; {kept}"
             except AtlasError as again:
                 return f"{message}; rolling back {name} failed too: {again}"
             self.store.delete_resource(self.infrastructure_id, name)

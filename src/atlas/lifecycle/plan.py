@@ -24,7 +24,7 @@ from atlas.cost.money import Money
 from atlas.exceptions import Problem, SpecValidationError
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import ResourceRecord
-from atlas.providers.contract import FoundResource
+from atlas.providers.contract import AccountStep, FoundResource
 from atlas.providers.declarations import ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import make_converter
@@ -108,10 +108,14 @@ class Plan:
     unpriced: tuple[str, ...] = ()
     #: What the imports of this plan read, by spec resource: the executor adopts exactly it.
     imports: Mapping[str, FoundResource] = attrs.field(factory=dict)
+    #: What the account needs first, outside the infrastructure (a region's default network):
+    #: carried out before the changes, never rolled back nor destroyed. Only a plan that read
+    #: the cloud has any (see :meth:`atlas.AsyncAtlas.plan`).
+    account: tuple[AccountStep, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.changes
+        return not self.changes and not self.account
 
     def check_imports(self) -> None:
         """Raise :class:`~atlas.exceptions.SpecValidationError` when an import would need a
@@ -176,6 +180,16 @@ class Plan:
                 "over_budget": self.over_budget(),
             },
             "unpriced": list(self.unpriced),
+            "account_steps": [
+                {
+                    "type": a.type,
+                    "name": a.name,
+                    "region": a.region,
+                    "reason": a.reason,
+                    "details": dict(a.details),
+                }
+                for a in self.account
+            ],
         }
 
 

@@ -273,6 +273,15 @@ def _costs() -> dict[str, Schema]:
         }
     )
     budget = obj({"monthly_limit": MONEY, "currency": CURRENCY, "over_budget": BOOLEAN})
+    account_step = obj(
+        {
+            "type": STRING,
+            "name": STRING,
+            "region": STRING,
+            "reason": STRING,
+            "details": {"type": "object", "additionalProperties": True},
+        }
+    )
     plan = obj(
         {
             "infrastructure": STRING,
@@ -283,6 +292,12 @@ def _costs() -> dict[str, Schema]:
             "currency": CURRENCY,
             "budget": nullable(budget),
             "unpriced": {"type": "array", "items": STRING},
+            "account_steps": {
+                "type": "array",
+                "items": account_step,
+                "description": "What the account needs first, outside the infrastructure "
+                "(a region's default network); listed only by a plan that read the cloud.",
+            },
         }
     )
     billing = obj(

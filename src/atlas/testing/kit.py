@@ -190,8 +190,11 @@ class Kit:
     async def needs(
         self, spec: InfrastructureSpec, owner: Owner | None = None
     ) -> dict[str, ResourceState]:
-        """Create and wait for every resource but the subject, in order."""
+        """Carry out the account steps the spec's creates need (as the core does before a
+        plan's changes), then create and wait for every resource but the subject, in order."""
         owner = owner or self.owner
+        for step in await self.provider.account_steps(spec, list(spec.resources)):
+            await self.provider.prepare(step)
         deps: dict[str, ResourceState] = {}
         for res in spec.resources:
             if res.name == SUBJECT:

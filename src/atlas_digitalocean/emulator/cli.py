@@ -40,12 +40,18 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help="accept only this bearer token (repeatable; default: any non-empty token)",
     )
     parser.add_argument("--seed", type=int, help="seed identifiers for reproducible runs")
-    parser.add_argument(
+    account = parser.add_mutually_exclusive_group()
+    account.add_argument(
+        "--used-account",
+        action="store_true",
+        help="start as an account that has used every open region: each already has its "
+        "default VPC (default: a fresh account, with no VPC anywhere, where DigitalOcean makes "
+        "a region's first VPC its default)",
+    )
+    account.add_argument(
         "--fresh-account",
         action="store_true",
-        help="start as an account that has used no region: its first VPC in a region becomes "
-        "that region's default, which can never be deleted (default: every region already "
-        "has its default VPC, as in an account that has been used)",
+        help="start as a fresh account (the default; kept for scripts that ask for it)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     parser.add_argument(
@@ -69,7 +75,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "atlas emulator") -> 
         rate_limits=RateLimits(enabled=not args.no_rate_limit),
         tokens=args.tokens,
         seed=args.seed,
-        default_vpc_regions=() if args.fresh_account else OPEN_REGIONS,
+        default_vpc_regions=OPEN_REGIONS if args.used_account else (),
     )
     try:
         served = serve(args.host, args.port, config, allow_remote=args.allow_remote)

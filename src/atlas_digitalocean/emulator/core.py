@@ -35,6 +35,7 @@ from atlas_digitalocean.emulator.exchange import JSON, Call, Reply
 from atlas_digitalocean.emulator.faults import ConnectionDropped, Fault, FaultBook, FaultKind
 from atlas_digitalocean.emulator.log import RequestLog, RequestRecord
 from atlas_digitalocean.emulator.ratelimit import RateLimiter, Verdict
+from atlas_digitalocean.emulator.records import Vpc
 from atlas_digitalocean.emulator.routing import Match, Router
 from atlas_digitalocean.emulator.state import State
 
@@ -249,8 +250,10 @@ class Emulator:
             return _RENDER[kind](self._state)
 
     def is_empty(self) -> bool:
-        """Whether no billable object exists. Default VPCs the emulator made do not count,
-        nor do tags: DigitalOcean keeps both around and neither costs anything."""
+        """Whether no billable object exists. A region's own default VPC (``default-<region>``,
+        made by the emulator for a create without a VPC, or asked for by name as atlas does
+        before a stack's first VPC there) does not count, nor do tags: DigitalOcean keeps both
+        around and neither costs anything. Any other VPC counts, a default one too."""
         with self._lock:
             state = self._state
             state.settle()
@@ -260,7 +263,7 @@ class Emulator:
                 len(state.databases),
                 len(state.load_balancers),
                 len(state.firewalls),
-                sum(1 for vpc in state.vpcs.values() if not vpc.auto_created),
+                sum(1 for vpc in state.vpcs.values() if not _regions_own(vpc)),
             )
             return not any(counts)
 
@@ -291,3 +294,8 @@ def _response(
         headers["content-type"] = "application/json; charset=utf-8"
         content = json.dumps(answer.body, separators=(",", ":")).encode()
     return httpx.Response(answer.status, headers=headers, content=content, request=request)
+
+
+def _regions_own(vpc: Vpc) -> bool:
+    """Whether ``vpc`` is the default VPC DigitalOcean itself would have made in its region."""
+    return vpc.auto_created or (vpc.default and vpc.name == f"default-{vpc.region}")

@@ -196,7 +196,10 @@ class State:
         return vpc
 
     def default_vpc(self, region: str) -> Vpc:
-        """The region's default VPC, created on first use as DigitalOcean does."""
+        """The region's default VPC, created on first use as DigitalOcean does: a droplet,
+        database cluster or load balancer created without a VPC "will be assigned to your
+        account's default VPC for the region" (droplets_create ``vpc_uuid``), and in a region
+        with none DigitalOcean makes ``default-<region>`` for it."""
         for vpc in self.vpcs.values():
             if vpc.region == region and vpc.default:
                 return vpc

@@ -1,11 +1,17 @@
-"""VPCs: private networks, created synchronously, deleted once their members have left."""
+"""VPCs: private networks, created synchronously, deleted once their members have left.
+
+The first VPC made in a region becomes that region's default, and DigitalOcean never deletes
+a default (vpcs_create / vpcs_delete: 403). The default can be moved to another VPC of the
+region (PATCH ``default: true``; the old one's flag is cleared), which is how a recorded VPC
+that is its region's default is still deleted; with no other VPC there it is kept, and said.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from atlas.exceptions import PermissionDeniedError, ProviderOperationError
+from atlas.exceptions import LeftInPlaceError, PermissionDeniedError, ProviderOperationError
 from atlas.model.cloud import CloudObject, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext
@@ -14,7 +20,17 @@ from atlas_digitalocean.ops.base import get_or_none, logger
 from atlas_digitalocean.ops.named import NamedHandler
 from atlas_digitalocean.resources.vpc import VpcSpec
 
-__all__ = ["VpcHandler"]
+__all__ = ["VpcHandler", "default_vpc_name", "region_default"]
+
+
+def default_vpc_name(region: str) -> str:
+    """The name DigitalOcean gives the default VPC it makes in a region (``default-nyc3``)."""
+    return f"default-{region}"
+
+
+def region_default(vpcs: Sequence[Mapping[str, Any]], region: str) -> Mapping[str, Any] | None:
+    """The region's default VPC among ``vpcs`` (as listed), if it has one."""
+    return next((v for v in vpcs if v.get("region") == region and v.get("default")), None)
 
 
 def vpc_object(d: JSON) -> CloudObject:
@@ -80,7 +96,9 @@ class VpcHandler(NamedHandler):
 
     async def remove(self, object_id: str) -> None:
         """DELETE, waiting out the 403 DigitalOcean gives while the VPC has members: droplets
-        deleted a moment ago let go of it a little later. A default VPC is never deleted."""
+        deleted a moment ago let go of it a little later. A region's default VPC is deleted
+        after another VPC of the region is made the default; with none, it is kept
+        (:class:`~atlas.exceptions.LeftInPlaceError`)."""
         deadline = self.timing.clock() + self.timing.action_timeout
         checked_default = False
         while True:
@@ -89,8 +107,9 @@ class VpcHandler(NamedHandler):
                 return
             except PermissionDeniedError as exc:
                 if not checked_default:
-                    await self._refuse_default(object_id)
                     checked_default = True
+                    if await self._hand_over_default(object_id):
+                        continue  # the default has moved: delete again at once
                 if self.timing.clock() > deadline:
                     raise ProviderOperationError(
                         f"VPC {object_id} could not be deleted in "
@@ -100,13 +119,32 @@ class VpcHandler(NamedHandler):
                 logger.info("VPC %s still has members; waiting to delete it", object_id)
             await self.timing.sleep(self.timing.poll_interval)
 
-    async def _refuse_default(self, object_id: str) -> None:
+    async def _hand_over_default(self, object_id: str) -> bool:
+        """When the VPC is its region's default, make another VPC of the region the default
+        (DigitalOcean's own ``default-<region>`` first, else the oldest); ``True`` once done.
+        With no other VPC there, the VPC is kept: it costs nothing."""
         d = await get_or_none(self.get(object_id))
-        if d is not None and d.get("default"):
-            raise ProviderOperationError(
-                f"VPC {d.get('name')} is the default VPC of {d.get('region')}, which "
-                f"DigitalOcean never deletes; make another VPC there the default first"
+        if d is None or not d.get("default"):
+            return False
+        region = str(d.get("region"))
+        others = [
+            v for v in await self.list_all() if v.get("region") == region and v["id"] != d["id"]
+        ]
+        if not others:
+            raise LeftInPlaceError(
+                f"kept VPC {d.get('name')}: it is {region}'s default, which DigitalOcean never "
+                f"deletes; it costs nothing"
             )
+        own = default_vpc_name(region)
+        heir = min(others, key=lambda v: (v.get("name") != own, str(v.get("created_at") or "")))
+        await self.api.update_vpc(str(heir["id"]), {"default": True})
+        logger.warning(
+            "VPC %s was the default of %s; made %s the default so that it could be deleted",
+            d.get("name"),
+            region,
+            heir.get("name"),
+        )
+        return True
 
     async def _members_note(self, object_id: str) -> str:
         members = await self.api.vpc_members(object_id)

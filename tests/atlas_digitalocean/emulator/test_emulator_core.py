@@ -183,9 +183,21 @@ def test_is_empty_ignores_default_vpcs_and_tags(api: Api, emulator: Emulator) ->
     droplet = api.droplet(tags=["web"])
     assert not emulator.is_empty()
     api.client.delete(f"/v2/droplets/{droplet['id']}")
-    assert emulator.objects("vpcs")
+    # The droplet went into the region's default VPC, which DigitalOcean made for it.
+    assert [(v["name"], v["default"]) for v in emulator.objects("vpcs")] == [("default-nyc3", True)]
     assert emulator.is_empty()
     api.vpc()
+    assert not emulator.is_empty()
+
+
+def test_is_empty_counts_a_default_vpc_unless_it_is_the_regions_own(
+    api: Api, emulator: Emulator
+) -> None:
+    api.vpc("default-nyc3")  # asked for by name, as atlas does on a fresh account
+    assert emulator.is_empty()
+    emulator.reset()
+    api.vpc("shop-net")  # the region's first VPC: its default, but not one DigitalOcean made
+    assert emulator.objects("vpcs")[0]["default"] is True
     assert not emulator.is_empty()
 
 

@@ -111,6 +111,27 @@ def test_the_cli_refuses_a_remote_host_without_the_flag(capsys: pytest.CaptureFi
     assert main(["--latency-scale", "-1"]) == 2
 
 
+@pytest.mark.parametrize(
+    ("flags", "used"), [([], False), (["--fresh-account"], False), (["--used-account"], True)]
+)
+def test_the_cli_serves_a_fresh_account_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], used: bool
+) -> None:
+    from atlas_digitalocean.emulator import cli
+
+    seen: list[EmulatorConfig] = []
+
+    def refuse(_host: str, _port: int, config: EmulatorConfig, **_kw: object) -> None:
+        seen.append(config)
+        raise OSError("not serving in this test")
+
+    monkeypatch.setattr(cli, "serve", refuse)
+    assert main(["--port", "0", *flags]) == 2
+    [config] = seen
+    assert bool(config.default_vpc_regions) is used
+    assert ("nyc3" in config.default_vpc_regions) is used
+
+
 def test_the_module_serves_until_interrupted() -> None:
     command = [
         sys.executable, "-m", "atlas_digitalocean.emulator",

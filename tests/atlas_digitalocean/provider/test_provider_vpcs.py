@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from atlas.exceptions import ProviderOperationError
+from atlas.exceptions import LeftInPlaceError, ProviderOperationError
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, Fault, FaultKind, ManualClock
@@ -179,16 +179,78 @@ async def test_delete_gives_up_naming_the_members(
         await provider.delete(owner, net)
 
 
-async def test_a_default_vpc_is_refused_at_once(
+async def test_a_default_vpc_alone_in_its_region_is_kept_and_said(
     provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
 ) -> None:
     spec = spec_of(registry, vpc())
     state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
     assert state.attribute("default") is True  # the region had none: this one became it
     emulator.log.clear()
-    with pytest.raises(ProviderOperationError, match="default VPC of nyc3"):
+    with pytest.raises(LeftInPlaceError) as kept:
         await provider.delete(owner, state)
-    assert emulator.log.count("DELETE /v2/vpcs/{vpc_id}") == 1
+    assert str(kept.value) == (
+        f"kept VPC {state.objects[0].name}: it is nyc3's default, which DigitalOcean never "
+        f"deletes; it costs nothing"
+    )
+    assert emulator.log.count("DELETE /v2/vpcs/{vpc_id}") == 1  # refused at once, no waiting
+    assert emulator.log.count("PATCH /v2/vpcs/{vpc_id}") == 0
+    assert [v["name"] for v in emulator.objects("vpcs")] == [state.objects[0].name]
+
+
+async def test_a_default_vpc_hands_the_default_over_then_is_deleted(
+    provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
+) -> None:
+    spec = spec_of(registry, vpc(), vpc("other"))
+    net = await provider.create(StepContext(owner, spec, spec.resource("net"), {}))
+    other = await provider.create(StepContext(owner, spec, spec.resource("other"), {}))
+    api = await provider.api()
+    own = await api.create_vpc({"name": "default-nyc3", "region": "nyc3"})  # made after other
+    assert net.attribute("default") is True
+    emulator.log.clear()
+    await provider.delete(owner, net)
+    left = {v["name"]: v["default"] for v in emulator.objects("vpcs")}
+    # DigitalOcean's own default-nyc3 is preferred to an older VPC of the region.
+    assert left == {other.objects[0].name: False, "default-nyc3": True}
+    assert emulator.log.count("PATCH /v2/vpcs/{vpc_id}") == 1
+    assert (await api.get_vpc(str(own["id"])))["default"] is True
+
+
+async def test_account_steps_ask_for_the_regions_default_only_where_there_is_none(
+    provider: DigitalOceanProvider, emulator: Emulator, registry: ProviderRegistry
+) -> None:
+    spec = spec_of(registry, vpc(), droplet(vpc="net"))
+    assert await provider.account_steps(spec, [spec.resource("web")]) == []  # no VPC made
+    assert emulator.log.count("GET /v2/vpcs") == 0
+    [step] = await provider.account_steps(spec, list(spec.resources))
+    assert (step.type, step.name, step.region) == ("vpc", "default-nyc3", "nyc3")
+    assert "free" in step.reason
+    assert emulator.objects("vpcs") == []  # planning changed nothing
+
+    await provider.prepare(step)
+    [made] = emulator.objects("vpcs")
+    assert (made["name"], made["region"], made["default"]) == ("default-nyc3", "nyc3", True)
+    await provider.prepare(step)  # safe to repeat: nothing more is made
+    assert emulator.log.count("POST /v2/vpcs") == 1
+    assert await provider.account_steps(spec, list(spec.resources)) == []  # used now
+
+
+@pytest.mark.parametrize("kind", [FaultKind.ERROR_AFTER, FaultKind.DROP_AFTER])
+async def test_prepare_whose_answer_is_lost_finds_what_it_made(
+    provider: DigitalOceanProvider, emulator: Emulator, registry: ProviderRegistry, kind: FaultKind
+) -> None:
+    spec = spec_of(registry, vpc())
+    [step] = await provider.account_steps(spec, list(spec.resources))
+    emulator.add_fault(Fault(kind, "POST", "/v2/vpcs"))
+    await provider.prepare(step)
+    assert [(v["name"], v["default"]) for v in emulator.objects("vpcs")] == [("default-nyc3", True)]
+
+
+@pytest.mark.usefixtures("region_has_default")
+async def test_a_used_region_needs_no_account_step(
+    provider: DigitalOceanProvider, registry: ProviderRegistry
+) -> None:
+    spec = spec_of(registry, vpc())
+    assert await provider.account_steps(spec, list(spec.resources)) == []
 
 
 @pytest.mark.usefixtures("region_has_default")
