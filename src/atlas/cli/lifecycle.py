@@ -201,7 +201,7 @@ async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> 
         out.write(f"{view.infrastructure.name!r} is already destroyed: nothing to do.\n")
         return EXIT_OK
     keep = [] if args.include_imported else [r.name for r in view.resources if r.imported]
-    names = ", ".join(r.name for r in view.resources if r.name not in keep) or "no resources"
+    names = ", ".join(r.name for r in view.resources if r.name not in keep) or "nothing to delete"
     out.write(f"Destroy {view.infrastructure.name!r}: {names}\n")
     if keep:
         out.write(

@@ -192,7 +192,7 @@ def render_operation(op: OperationRecord, steps: Sequence[StepRecord]) -> str:
     ]
     for s in steps:
         ids = f" [{', '.join(s.provider_ids)}]" if s.provider_ids else ""
-        why = f": {s.error}" if s.error else (f" ({s.note})" if s.note else "")
+        why = f": {s.error}" if s.error else ""  # a note follows the steps, one line each
         lines.append(
             f"  {s.index + 1:>2}. {s.action:<6} {s.type} {s.resource}: {s.status}{ids}{why}"
         )
