@@ -289,15 +289,22 @@ def _import(
     resumed: bool,
 ) -> PlannedChange:
     """The import of ``res``: what differs between what was read back and the spec, compared
-    only where the cloud could tell (never a ``create_only`` field)."""
+    only where the cloud could tell and the spec says something (never a ``create_only``
+    field, nor one the spec leaves unset)."""
     ids = ", ".join(res.import_ids)
     head = "finish an interrupted import of" if resumed else "adopt existing"
     reason = f"{head} {ids} (already billed at the provider: nothing is created)"
     if found is None:
         return PlannedChange("import", res.name, res.type, reason, import_ids=res.import_ids)
     skip = kind.create_only if kind is not None else frozenset()
-    have = {k: v for k, v in found.specifications.items() if k not in skip}
     wanted = dump_resource(res)["specifications"]
+    # A field the spec leaves unset (None) asks for nothing: what exists is kept as it is,
+    # rather than planned away (a database's version, a volume's description).
+    have = {
+        k: v
+        for k, v in found.specifications.items()
+        if k not in skip and wanted.get(k, v) is not None
+    }
     fields = tuple(_diff_read(have, wanted, "specifications"))
     blocker = _import_blocker(index, res, found, kind, spec, have, wanted, fields)
     if fields:

@@ -48,6 +48,14 @@ def test_an_import_creates_nothing_and_carries_its_cost() -> None:
     assert plan.to_dict()["changes"][0]["import_ids"] == ["id-b"]
 
 
+def test_a_field_the_spec_leaves_unset_keeps_what_exists() -> None:
+    # The box sits in a network; the spec does not say: no replacement, nothing to change.
+    s = importing(spec(res("box", "b", size="small")), "b", "id-b")
+    plan = make_plan(s, [], REGISTRY, imports={"b": found("box", "b", size="small", network="lan")})
+    [change] = plan.changes
+    assert (change.fields, change.needs_replacement) == ((), None)
+
+
 def test_only_what_was_read_back_is_compared() -> None:
     s = importing(spec(res("box", "b", size="large", image="custom")), "b", "id-b")
     # The cloud told the size only: the image (fixed at creation) is not known to differ.
