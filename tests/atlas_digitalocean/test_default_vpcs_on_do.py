@@ -154,6 +154,9 @@ async def test_a_recorded_default_alone_in_its_region_is_kept_and_the_rest_destr
         )
         assert a.get("shop").infrastructure.status == "destroyed"
         assert a.get("shop").resources == ()
+        # The account's default now: not an orphan of the infrastructure, so neither
+        # reported nor (in vain) deleted by reconcile.
+        assert await a.reconcile("shop", delete=True) == []
     assert all(not fresh.objects(kind) for kind in BILLABLE)
     assert vpcs(fresh) == {name: True}
 

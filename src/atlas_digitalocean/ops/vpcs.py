@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from atlas.exceptions import LeftInPlaceError, PermissionDeniedError, ProviderOperationError
-from atlas.model.cloud import CloudObject, ResourceState
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext
 from atlas_digitalocean.api import JSON
@@ -54,6 +54,18 @@ class VpcHandler(NamedHandler):
 
     async def list_all(self) -> list[JSON]:
         return await self.api.list_vpcs()
+
+    async def discover(self, owner: Owner) -> list[ResourceState]:
+        """The VPCs carrying ``owner``'s name, except a region's default: one a destroy kept
+        (DigitalOcean never deletes it) belongs to the account now, not to an infrastructure,
+        so ``reconcile`` neither reports nor tries to delete it."""
+        found = await super().discover(owner)
+        kept = []
+        for state in found:
+            objects = tuple(o for o in state.objects if not o.attributes.get("default"))
+            if objects:
+                kept.append(ResourceState(state.type, state.name, objects))
+        return kept
 
     async def get(self, object_id: str) -> JSON:
         return await self.api.get_vpc(object_id)
