@@ -2,28 +2,51 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
 import attrs
 
 from atlas.cost.catalog import PriceCatalog
+from atlas.exceptions import PluginError
 
-__all__ = ["Offerings", "load_offerings", "load_price_catalog"]
+__all__ = ["Offerings", "PublicImage", "load_offerings", "load_price_catalog"]
 
 _PACKAGE = "atlas_digitalocean.data"
+
+
+#: What a public image's ``status`` may be: offered now, or no longer offered.
+IMAGE_STATUSES = ("current", "retired")
+
+
+@attrs.frozen
+class PublicImage:
+    """A public distribution image as ``offerings.toml`` records it, with its source."""
+
+    slug: str
+    distribution: str
+    name: str
+    status: str
+    source: str
+    seen: dt.date
 
 
 @attrs.frozen
 class Offerings:
     """Region and image slugs DigitalOcean accepts, and the disk (GiB) each managed database
-    node size comes with."""
+    node size comes with. ``images`` are the current public images' slugs, ``retired_images``
+    the slugs DigitalOcean offered once and no longer does; ``public_images`` has both, with
+    their sources."""
 
     regions: tuple[str, ...]
     images: tuple[str, ...]
     database_storage_gib: Mapping[str, int] = attrs.field(factory=dict)
+    retired_images: tuple[str, ...] = ()
+    public_images: tuple[PublicImage, ...] = ()
 
 
 @functools.cache
@@ -34,11 +57,45 @@ def load_price_catalog() -> PriceCatalog:
 
 @functools.cache
 def load_offerings() -> Offerings:
+    """The shipped offerings (``data/offerings.toml``), parsed once per process."""
     text = resources.files(_PACKAGE).joinpath("offerings.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    return parse_offerings(tomllib.loads(text), "offerings.toml")
+
+
+def parse_offerings(data: Mapping[str, Any], origin: str) -> Offerings:
+    """Offerings from parsed TOML; every image must name a known source, a status and the
+    date it was seen, and be listed once (a :class:`PluginError` says which one does not)."""
+    sources = data.get("sources", {})
+    images = [_public_image(i, entry, sources, origin) for i, entry in enumerate(data["images"])]
+    slugs = [image.slug for image in images]
+    twice = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+    if twice:
+        raise PluginError(f"{origin}: images listed twice: {', '.join(twice)}")
     included = data.get("databases", {}).get("included_storage_gib", {})
     return Offerings(
         tuple(data["regions"]["slugs"]),
-        tuple(data["images"]["slugs"]),
+        tuple(image.slug for image in images if image.status == "current"),
         {size: gib for size, gib in included.items() if size != "source"},
+        tuple(image.slug for image in images if image.status == "retired"),
+        tuple(images),
     )
+
+
+def _public_image(
+    index: int, entry: Mapping[str, Any], sources: Mapping[str, Any], origin: str
+) -> PublicImage:
+    where = f"{origin} images[{index}]"
+    fields = {}
+    for name in ("slug", "distribution", "name", "status", "source"):
+        value = entry.get(name)
+        if not isinstance(value, str) or not value:
+            raise PluginError(f"{where}: {name} must be a non-empty string")
+        fields[name] = value
+    if fields["status"] not in IMAGE_STATUSES:
+        raise PluginError(f"{where}: status must be one of {', '.join(IMAGE_STATUSES)}")
+    if fields["source"] not in sources:
+        raise PluginError(f"{where}: source {fields['source']!r} is not under [sources]")
+    seen = entry.get("seen")
+    if not isinstance(seen, dt.date):
+        raise PluginError(f"{where}: seen must be a TOML date")
+    return PublicImage(seen=seen, **fields)

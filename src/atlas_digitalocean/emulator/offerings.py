@@ -1,14 +1,18 @@
 """The emulated cloud's fixed catalog (sizes, regions, images, account) and its read endpoints.
 
-This data is the emulator's own on purpose: the emulator plays DigitalOcean and must stay an
-independent oracle for atlas's price catalog, so it never reads atlas's data files. Prices
+Sizes and prices are the emulator's own on purpose: the emulator plays DigitalOcean and must
+stay an independent oracle for atlas's price catalog, so it never reads ``prices.toml``. Public
+images are the one exception: their slugs come from the sourced list in ``offerings.toml``
+(read as plain data), so the emulator offers what the cited sources say DigitalOcean offers. Prices
 are DigitalOcean's current list prices (since the 2022-07-01 repricing); ``price_hourly`` is
 ``price_monthly / 672`` rounded to five decimals, which is how the API reports it.
 """
 
 from __future__ import annotations
 
+import tomllib
 from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
 
 import attrs
 
@@ -143,21 +147,46 @@ class Image:
         }
 
 
-IMAGES: dict[str, Image] = {
-    image.slug: image
-    for image in (
-        Image(170000001, "ubuntu-24-04-x64", "24.04 (LTS) x64", "Ubuntu", 7, 2.36,
-              "2024-04-25T14:56:49Z"),
-        Image(170000002, "ubuntu-22-04-x64", "22.04 (LTS) x64", "Ubuntu", 7, 2.2,
-              "2022-04-22T12:31:10Z"),
-        Image(170000003, "debian-12-x64", "12 x64", "Debian", 7, 1.2, "2023-06-12T09:40:21Z"),
-        Image(170000004, "fedora-41-x64", "41 x64", "Fedora", 7, 1.4, "2024-10-29T16:02:50Z"),
-        Image(170000005, "rockylinux-9-x64", "9 x64", "Rocky Linux", 10, 1.6,
-              "2024-05-30T11:12:05Z"),
-        Image(170000006, "centos-stream-9-x64", "Stream 9 x64", "CentOS", 10, 1.6,
-              "2024-03-05T08:21:43Z"),
-    )
-}  # fmt: skip
+#: The published schema's ``distribution`` enum; a distribution outside it (AlmaLinux) is
+#: reported as ``Unknown``, as the schema says of values it does not list.
+_SPEC_DISTRIBUTIONS = frozenset({
+    "Arch Linux", "CentOS", "CoreOS", "Debian", "Fedora", "Fedora Atomic", "FreeBSD", "Gentoo",
+    "openSUSE", "RancherOS", "Rocky Linux", "Ubuntu", "Unknown",
+})  # fmt: skip
+# Build details the list does not give: (id, min_disk_size GB, size GB, created_at). Images
+# without an entry get an id after these and _DEFAULT_BUILD.
+_BUILDS = {
+    "ubuntu-24-04-x64": (170000001, 7, 2.36, "2024-04-25T14:56:49Z"),
+    "ubuntu-22-04-x64": (170000002, 7, 2.2, "2022-04-22T12:31:10Z"),
+    "debian-12-x64": (170000003, 7, 1.2, "2023-06-12T09:40:21Z"),
+    "rockylinux-9-x64": (170000005, 10, 1.6, "2024-05-30T11:12:05Z"),
+    "centos-stream-9-x64": (170000006, 10, 1.6, "2024-03-05T08:21:43Z"),
+}
+_DEFAULT_BUILD = (10, 1.8, "2024-06-01T00:00:00Z")
+
+
+def _public_images() -> list[Image]:
+    """The public distribution images a fresh account sees: the current ones of atlas's
+    sourced list (``data/offerings.toml``, read as data so the emulator offers what the
+    sources say DigitalOcean offers, not what atlas's checks make of it)."""
+    text = resources.files("atlas_digitalocean.data").joinpath("offerings.toml").read_text("utf-8")
+    images = []
+    for index, entry in enumerate(tomllib.loads(text)["images"]):
+        if entry["status"] != "current":
+            continue
+        slug = str(entry["slug"])
+        default = (170000100 + index, *_DEFAULT_BUILD)
+        image_id, min_disk, size_gb, created = _BUILDS.get(slug, default)
+        distribution = str(entry["distribution"])
+        if distribution not in _SPEC_DISTRIBUTIONS:
+            distribution = "Unknown"
+        images.append(
+            Image(image_id, slug, str(entry["name"]), distribution, min_disk, size_gb, created)
+        )
+    return images
+
+
+IMAGES: dict[str, Image] = {image.slug: image for image in _public_images()}
 _IMAGES_BY_ID = {image.id: image for image in IMAGES.values()}
 
 
@@ -210,6 +239,19 @@ def account_json(state: State) -> JSON:
 @ROUTES("GET", "/v2/sizes")
 def list_sizes(_state: State, call: Call) -> Reply:
     return Reply(200, paginate(call, "sizes", list(SIZES.values()), Size.to_json))
+
+
+@ROUTES("GET", "/v2/images")
+def list_images(_state: State, call: Call) -> Reply:
+    """The public distribution images; a fresh account has no private ones (snapshots,
+    custom images, backups) and the emulator offers no one-click applications."""
+    kind = call.query.get("type")
+    if kind not in (None, "distribution", "application"):
+        raise ApiError.bad_request("type must be distribution or application")
+    private = call.query.get("private") in ("true", "1")
+    tag = call.query.get("tag_name")
+    shown = [] if private or tag or kind == "application" else list(IMAGES.values())
+    return Reply(200, paginate(call, "images", shown, Image.to_json))
 
 
 @ROUTES("GET", "/v2/regions")

@@ -15,10 +15,10 @@ from atlas.providers.declarations import CheckContext
 from atlas_digitalocean.prices import load_offerings
 from atlas_digitalocean.resources.common import (
     between,
-    check_catalog_choice,
     check_size,
     kind,
     max_bytes,
+    nearest,
 )
 
 __all__ = ["KIND", "DropletSpec"]
@@ -79,10 +79,28 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: DropletSpec = res.specifications
     yield from check_size(ctx, "droplet", spec.size)
     if isinstance(spec.image, str):
-        images = load_offerings().images
-        yield from check_catalog_choice(spec.image, images, "image", "specifications.image")
+        yield from check_image_slug(spec.image)
     elif isinstance(spec.image, int) and spec.image <= 0:
         yield Problem("specifications.image", "an image id must be a positive number")
+
+
+def check_image_slug(slug: str) -> Iterator[Problem]:
+    """``slug`` must be a public image in the offline list (``offerings.toml``). Any positive
+    numeric id passes without one: snapshots and custom images are the account's own, and
+    only DigitalOcean knows them."""
+    offer = load_offerings()
+    if slug in offer.images:
+        return
+    if slug in offer.retired_images:
+        why = f"{slug!r} is an image DigitalOcean no longer offers (by atlas's offline list)"
+    else:
+        count = len(offer.images)
+        why = f"unknown image {slug!r}: not among the {count} public images atlas lists offline"
+    hint = nearest(slug, offer.images)
+    yield Problem(
+        "specifications.image",
+        f"{why}{hint}; a snapshot or custom image is given by its numeric id",
+    )
 
 
 KIND = kind(

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
+from atlas_digitalocean.prices import load_offerings
 from tests.atlas_digitalocean.emulator.emulator_support import Api
 
 REGIONS = {
@@ -122,3 +123,36 @@ def test_actions_are_listed_and_kept_after_completion(api: Api) -> None:
     api.client.delete(f"/v2/droplets/{droplet['id']}")
     assert api.client.get(f"/v2/actions/{action['id']}").status_code == 200
     assert api.client.get("/v2/actions/1").status_code == 404
+
+
+def test_images_are_the_current_public_images_of_the_offline_list(api: Api) -> None:
+    listed = api.client.get("/v2/images", params={"type": "distribution", "per_page": 200})
+    images = listed.json()["images"]
+    assert sorted(i["slug"] for i in images) == sorted(load_offerings().images)
+    assert all(i["public"] and i["status"] == "available" for i in images)
+    alma = next(i for i in images if i["slug"] == "almalinux-9-x64")
+    assert alma["distribution"] == "Unknown"  # not in the published schema's enum
+    # A fresh account has no snapshots or custom images, and there are no one-click apps.
+    assert api.client.get("/v2/images", params={"private": "true"}).json()["images"] == []
+    assert api.client.get("/v2/images", params={"type": "application"}).json()["images"] == []
+    assert api.client.get("/v2/images", params={"type": "snapshot"}).status_code == 400
+
+
+def test_images_are_paginated(api: Api) -> None:
+    first = api.client.get("/v2/images", params={"per_page": 4}).json()
+    assert len(first["images"]) == 4
+    assert first["meta"]["total"] == len(load_offerings().images)
+    assert "next" in first["links"]["pages"]
+
+
+def test_a_droplet_can_be_made_from_every_listed_image(api: Api) -> None:
+    images = api.client.get("/v2/images", params={"per_page": 200}).json()["images"]
+    for index, image in enumerate(images):
+        key = image["slug"] if index % 2 else image["id"]  # by slug or by id
+        droplet = api.droplet(f"web-{index}", image=key)
+        assert droplet["image"]["slug"] == image["slug"]
+    refused = api.client.post(
+        "/v2/droplets",
+        json={"name": "old", "size": "s-1vcpu-1gb", "image": "ubuntu-16-04-x64", "region": "nyc3"},
+    )
+    assert refused.status_code == 422

@@ -189,6 +189,8 @@ def _vpcs(client: httpx.Client) -> None:
 def _catalog(client: httpx.Client) -> None:
     _ok(client.get("/v2/sizes", params={"per_page": 200}), 200)
     _ok(client.get("/v2/regions"), 200)
+    _ok(client.get("/v2/images", params={"type": "distribution", "per_page": 5}), 200)
+    _ok(client.get("/v2/images", params={"private": "true"}), 200)
     _ok(client.get("/v2/account"), 200)
     _ok(client.get("/v2/actions", params={"per_page": 5}), 200)
     _ok(client.post("/v2/tags", json={"name": "team:atlas"}), 201)
