@@ -5,7 +5,7 @@
         op = await a.apply(spec)
 
 ``Atlas`` offers the same methods for code that is not async, each declared with its
-signature (``tests/atlas/test_facade_parity.py`` keeps the two in step). Both validate before
+signature (``tests/atlas/test_facade_api.py`` keeps the two in step). Both validate before
 anything is sent, refuse a plan over budget unless told otherwise, and journal every operation in
 the state store (``$ATLAS_STATE``, default ``.atlas/state.db``).
 

@@ -12,12 +12,13 @@ import httpx
 from atlas.cost.catalog import Price, PriceCatalog, Source
 from atlas.cost.money import Money
 from atlas.credentials import CredentialChain, Secret
-from atlas.exceptions import AtlasError, CapacityError, PluginError
+from atlas.exceptions import CapacityError, ConflictError, PluginError
 from atlas.http import RetryPolicy
 from atlas.model.cloud import Owner
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import (
     AccountStep,
+    CreateAttempts,
     FoundResource,
     HandlerProvider,
     KindHandler,
@@ -184,16 +185,24 @@ class DigitalOceanProvider(HandlerProvider):
             return
         api = await self.api()
         region = str(step.details.get("region") or step.region)
-        if self._prepared(await api.list_vpcs(), step.name, region):
+
+        async def made() -> bool | None:
+            return True if self._prepared(await api.list_vpcs(), step.name, region) else None
+
+        async def post() -> bool:
+            await api.create_vpc({"name": step.name, "region": region})
+            return True
+
+        if await made():
             return
         try:
-            await api.create_vpc({"name": step.name, "region": region})
-        except AtlasError:
-            # A lost answer, or the name taken a moment ago (409): what matters is whether
-            # the region has its default now.
-            if self._prepared(await api.list_vpcs(), step.name, region):
-                return
-            raise
+            # A create that ends in doubt is looked for before it is tried again.
+            await CreateAttempts(self.timing).run(post, made, f"VPC {step.name}")
+        except ConflictError:
+            # The name was taken a moment ago: what matters is whether the region has its
+            # default now.
+            if not await made():
+                raise
 
     @staticmethod
     def _prepared(vpcs: Sequence[Mapping[str, object]], name: str, region: str) -> bool:
