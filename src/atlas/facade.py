@@ -392,6 +392,8 @@ class AsyncAtlas:
         costs more than ``budget`` (or the spec's), unless ``allow_over_budget``.
         """
         spec = self.validate(source)
+        # The credential first: without one, nothing is read, planned or written.
+        await self._provider(spec.provider).connect()
         # What exists is read back, and the provider's current prices decide the budget. What
         # the account needs first is always asked: the operation is about to use the cloud.
         plan = await self._plan(spec, refresh=refresh, account=True)

@@ -77,7 +77,12 @@ class OperationRunner:
     heartbeat_every: float = 20.0
 
     async def run(self) -> OperationRecord:
-        """Start, execute and finish the operation; the store says the rest."""
+        """Start, execute and finish the operation; the store says the rest.
+
+        The provider's credential is resolved before anything is written: without one, the
+        error is raised with the infrastructure, its resources and any interrupted operation
+        exactly as they were."""
+        await self.provider.connect()
         op = self._operation()
         recorded = self.store.list_resources(self.infra.id)
         steps = plan_steps(self.plan, self.spec, recorded_dependencies(recorded, self.kinds), op.id)
@@ -150,7 +155,11 @@ class OperationRunner:
         old = self.store.unfinished_operation(self.infra.id)
         if old is None or old.id == op.id:
             return
-        why = f"interrupted; resumed by operation {op.id}"
+        why = (
+            f"interrupted; its resources are being deleted by destroy operation {op.id}"
+            if self.kind == "destroy"
+            else f"interrupted; resumed by operation {op.id}"
+        )
         for step in self.store.steps(old.id):
             if step.status in ("pending", "running"):
                 self.store.update_step(old.id, step.index, status="failed", error=why)

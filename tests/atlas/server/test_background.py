@@ -11,9 +11,10 @@ import pytest
 
 from atlas.credentials import Secret
 from atlas.exceptions import CredentialsError
+from atlas.providers import ProviderRegistry
 from atlas.server import create_app
 from atlas.store import SQLiteStore
-from atlas.testing.memory import ManualClock, MemoryCloud
+from atlas.testing.memory import ManualClock, MemoryCloud, MemoryProvider
 from tests.atlas.server.conftest import (
     MakeSettings,
     Served,
@@ -99,3 +100,59 @@ async def test_resume_can_be_turned_off(
     async with second.router.lifespan_context(second):
         assert second.state.service.operations.running == 0
     assert len(store.unfinished_operations()) == 1
+
+
+def snapshot(store: SQLiteStore, operation_id: str) -> tuple[Any, ...]:
+    """What a refused request must leave exactly as it was."""
+    op = store.get_operation("ws-a", operation_id)
+    assert op is not None
+    infra = store.get_infrastructure("ws-a", "shop")
+    assert infra is not None
+    resources = sorted((r.name, r.status) for r in store.list_resources(infra.id))
+    steps = [(s.index, s.status) for s in store.steps(operation_id)]
+    return (op.status, op.error, infra.status, resources, steps, store.unfinished_operations())
+
+
+async def test_without_a_credential_delete_and_put_change_nothing_and_the_apply_resumes_later(
+    make_settings: MakeSettings,
+    store: SQLiteStore,
+    registry: ProviderRegistry,
+    cloud: MemoryCloud,
+    clock: ManualClock,
+) -> None:
+    operation_id = await interrupt(make_settings, cloud, clock)
+    before = snapshot(store, operation_id)
+    assert before[0] == "in_progress"
+    made = census(cloud)
+
+    def no_token(name: str, jwt: Secret | None) -> Any:
+        # The chain the core builds from the provider's declaration, with nothing to find.
+        return MemoryProvider(cloud, credentials=registry.credentials(name, jwt=jwt, env={}))
+
+    second = create_app(make_settings(shared_providers={}, provider_factory=no_token))
+    async with second.router.lifespan_context(second), Served(second).client(bearer()) as c:
+        for _ in range(200):  # the resume at start fails before writing anything
+            if second.state.service.operations.running == 0:
+                break
+            await asyncio.sleep(0.01)
+        recorded = store.get_infrastructure("ws-a", "shop")
+        assert recorded is not None
+        infra_id = recorded.id
+        deleted = await c.delete(f"/api/v1/infrastructure/{infra_id}")
+        put = await c.put(f"/api/v1/infrastructure/{infra_id}", json=spec())
+    for r in (deleted, put):
+        assert r.status_code == 424, r.text
+        assert r.json()["code"] == "CREDENTIALS_ERROR"
+        assert "ATLAS_MEMORY_TOKEN" in r.text
+    assert snapshot(store, operation_id) == before
+    assert census(cloud) == made  # nothing was sent to the cloud
+
+    third = create_app(make_settings())  # a start with the credential resumes it
+    async with third.router.lifespan_context(third), Served(third).client(bearer()) as c:
+        old = await wait_for(c, operation_id)
+        assert old["error"].startswith("interrupted; resumed by operation ")
+        ops = await c.get(f"/api/v1/infrastructure/{old['infrastructure_id']}/operations")
+        done = await wait_for(c, ops.json()["operations"][0]["id"])
+        assert done["status"] == "completed", done["error"]
+    assert census(cloud) == {"server": 2, "disk": 1, "network": 1}  # each exactly once
+    assert store.unfinished_operations() == []
