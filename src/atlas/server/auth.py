@@ -44,6 +44,7 @@ __all__ = [
     "hash_api_key",
     "key_file_entry",
     "new_api_key",
+    "presents_credentials",
 ]
 
 DEFAULT_WORKSPACE = "default"
@@ -53,6 +54,8 @@ MIN_SECRET_BYTES = 32
 #: Workspace ids become part of ownership tags and log lines: keep them plain.
 WORKSPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="atlas"'}
+#: Credential headers, each of which a request may carry once.
+_CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
 
 Method = Literal["jwt", "api_key", "none", "resume"]
 
@@ -174,6 +177,11 @@ def authenticate(config: AuthConfig, headers: Mapping[str, str]) -> Principal:
     if token is not None:
         return _by_jwt(config, token)
     raise _unauthorized("authentication required: send Authorization: Bearer <JWT or API key>")
+
+
+def presents_credentials(headers: Mapping[str, str]) -> bool:
+    """Whether the request carries a credential header at all (valid or not)."""
+    return any(name.lower() in headers or name in headers for name in _CREDENTIAL_HEADERS)
 
 
 def _bearer(value: str | None) -> str | None:

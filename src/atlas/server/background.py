@@ -37,6 +37,8 @@ class Operations:
         self._store = store
         #: Each running task -> the id of its operation, once it has one.
         self._tasks: dict[asyncio.Task[OperationRecord], str | None] = {}
+        #: Each running task -> the workspace it runs for.
+        self._workspaces_of: dict[asyncio.Task[OperationRecord], str] = {}
         #: Running operation id -> its infrastructure's id.
         self._infrastructures: dict[str, str] = {}
         #: Tasks whose early errors go back to a caller rather than to the log.
@@ -46,6 +48,10 @@ class Operations:
     @property
     def running(self) -> int:
         return len(self._tasks)
+
+    def running_in(self, workspace: str) -> int:
+        """How many of the running tasks are the workspace's: what it may be told."""
+        return sum(1 for ws in self._workspaces_of.values() if ws == workspace)
 
     def running_on(self, infrastructure_id: str) -> str | None:
         """The operation this process runs on the infrastructure, if the journal has it
@@ -85,6 +91,7 @@ class Operations:
 
         task = asyncio.create_task(body(), name=f"atlas-operation-{principal.workspace}")
         self._tasks[task] = None
+        self._workspaces_of[task] = principal.workspace
         if started is not None:
             self._answered.add(task)
         task.add_done_callback(self._finished)
@@ -92,6 +99,7 @@ class Operations:
 
     def _finished(self, task: asyncio.Task[OperationRecord]) -> None:
         operation_id = self._tasks.pop(task, None)
+        self._workspaces_of.pop(task, None)
         self._infrastructures.pop(operation_id or "", None)
         answered = task in self._answered
         self._answered.discard(task)

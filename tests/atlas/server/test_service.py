@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +14,15 @@ from atlas.credentials import Secret
 from atlas.providers import ProviderRegistry
 from atlas.server import create_app
 from atlas.store import SQLiteStore
-from tests.atlas.server.conftest import SECRET, MakeSettings, Served, bearer, spec
+from atlas.testing.memory import ManualClock, MemoryCloud
+from tests.atlas.server.conftest import (
+    SECRET,
+    MakeSettings,
+    Served,
+    bearer,
+    gated_provider,
+    spec,
+)
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -42,8 +52,64 @@ async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient)
         "backend": "sqlite",
         "schema_version": 3,
         "durable": False,
+        "writable": True,
     }
     assert body["timestamp"].endswith("Z")
+    assert body["operations_running"] == 0  # the caller is authenticated: its own figure
+
+
+async def test_health_is_degraded_when_the_store_cannot_write(
+    tmp_path: Path, make_settings: MakeSettings
+) -> None:
+    """A state file SQLite may only read (read-only file or mount) opens without a word,
+    answers every read and fails every write: health must not call that healthy."""
+    path = tmp_path / "state.db"
+    SQLiteStore(path).close()  # made, with its schema, while still writable
+    store = SQLiteStore(path)
+    # Root may write whatever the permissions say: make the connection read-only the way a
+    # read-only file would (writes fail with SQLITE_READONLY).
+    conn = store._conn
+    assert conn is not None
+    conn.execute("PRAGMA query_only = ON")
+    app = create_app(make_settings(store=store))
+    async with app.router.lifespan_context(app), Served(app).client(bearer()) as c:
+        assert (await c.post("/api/v1/infrastructure", json=spec())).status_code == 503
+        r = await c.get("/api/v1/health")
+        assert r.status_code == 503
+        assert r.json()["status"] == "degraded"
+        assert r.json()["store"] == {
+            "status": "degraded",
+            "backend": "sqlite",
+            "schema_version": 3,
+            "durable": True,
+            "writable": False,
+            "error": "writes fail: attempt to write a readonly database",
+        }
+        conn.execute("PRAGMA query_only = OFF")
+        r = await c.get("/api/v1/health")
+        assert (r.status_code, r.json()["store"]["status"]) == (200, "ok")
+    store.close()
+
+
+async def test_unauthenticated_health_tells_nothing_about_workspaces(
+    make_settings: MakeSettings, cloud: MemoryCloud, clock: ManualClock
+) -> None:
+    gate = asyncio.Event()  # the cloud's waits hang: ws-a's create stays running
+    app = create_app(make_settings(shared_providers={"memory": gated_provider(cloud, clock, gate)}))
+    served = Served(app)
+    async with app.router.lifespan_context(app), served.client(bearer("ws-a")) as a:
+        assert (await a.post("/api/v1/infrastructure", json=spec())).status_code == 201
+        async with served.client() as anonymous:
+            body = (await anonymous.get("/api/v1/health")).json()
+        assert body["status"] == "healthy"
+        assert "operations_running" not in body
+        assert not any("workspace" in key or "operation" in key for key in body)
+        assert (await a.get("/api/v1/health")).json()["operations_running"] == 1
+        async with served.client(bearer("ws-b", user="user-2")) as b:
+            assert (await b.get("/api/v1/health")).json()["operations_running"] == 0
+            bad = await b.get("/api/v1/health", headers={"Authorization": "Bearer not.a.jwt"})
+        assert bad.status_code == 401  # credentials sent along are checked, not ignored
+        gate.set()
 
 
 async def test_health_is_degraded_when_the_store_fails(served: Served) -> None:

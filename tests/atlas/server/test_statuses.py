@@ -96,6 +96,16 @@ async def test_without_credentials_401(served: Served, recorder: Recorder) -> No
             assert r.status_code == (200 if op.public else 401), op
 
 
+async def test_bad_credentials_401(served: Served, recorder: Recorder) -> None:
+    """Health needs none, but checks what it is sent."""
+    async with served.client() as c:
+        for op in OPERATIONS:
+            if op.public and not op.optional_auth:
+                continue
+            r = await recorder.call(c, op, headers={"Authorization": "Bearer not.a.jwt"})
+            assert r.status_code == 401, op
+
+
 async def test_an_unknown_query_parameter_422(
     client: httpx.AsyncClient, recorder: Recorder
 ) -> None:
