@@ -20,7 +20,8 @@ from atlas.server.settings import Settings
 __all__ = ["OPERATIONS", "Op", "build_document"]
 
 _ERRORS: dict[int, str] = {
-    400: "The body is not JSON, or is missing.",
+    400: "The body is not JSON, or is missing; or a credential header (Authorization, "
+    "X-API-Key) is repeated.",
     401: "No credentials, or invalid ones (expired, wrong signature, unknown key).",
     403: "Without authentication, only loopback callers are served.",
     404: "No such infrastructure or operation in the caller's workspace (one of another "
@@ -204,7 +205,7 @@ def _operation(op: Op, settings: Settings) -> dict[str, Any]:
         statuses |= {400, 413, 415, 422}
     statuses.add(422)  # an unknown query parameter is refused everywhere
     if settings.auth.enabled and (not op.public or op.optional_auth):
-        statuses.add(401)
+        statuses |= {400, 401}  # 400: a credential header given twice
     if not op.public and op.store:
         statuses.add(503)
     if not settings.auth.enabled:
