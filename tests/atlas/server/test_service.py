@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.types import Message
 
 from atlas.credentials import Secret
 from atlas.providers import ProviderRegistry
@@ -22,6 +24,7 @@ from tests.atlas.server.conftest import (
     bearer,
     gated_provider,
     spec,
+    token,
 )
 
 SECURITY_HEADERS = {
@@ -335,3 +338,52 @@ async def test_the_app_builds_without_the_lifespan(
     )
     async with Served(app).client(bearer()) as c:
         assert (await c.get("/api/v1/stats")).status_code == 200
+
+
+async def test_a_client_that_hangs_up_mid_body_is_no_server_error(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body stops half-way and the connection closes (``http.disconnect``): nothing to
+    answer, and nothing went wrong here; the log says what happened, at INFO."""
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b'{"name": "shop", "resources": [', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/plan",
+        "raw_path": b"/api/v1/plan",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"atlas.test"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"4096"),
+            (b"authorization", f"Bearer {token()}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("atlas.test", 80),
+    }
+    with caplog.at_level(logging.DEBUG, logger="atlas.server"):
+        await served.app(scope, receive, send)
+    assert sent == []  # nobody is there to read an answer
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
+    [note] = [r for r in caplog.records if r.name == "atlas.server"]
+    assert (note.levelname, note.getMessage()) == (
+        "INFO",
+        "client disconnected before its request was read: POST /api/v1/plan",
+    )
+    [entry] = [r for r in caplog.records if r.name == "atlas.server.access"]
+    assert entry.status == 499  # type: ignore[attr-defined]  # nginx's "client closed request"
