@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from atlas.exceptions import LockedError
 from atlas.facade import AsyncAtlas
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord, StepRecord
@@ -150,6 +151,17 @@ class Operations:
 def _resume(operation_id: str) -> Run:
     async def run(atlas: AsyncAtlas, progress: ProgressCallback) -> OperationRecord:
         del progress  # resume() reports no progress; event streams read the journal
-        return await atlas.resume(operation_id)
+        try:
+            return await atlas.resume(operation_id)
+        except LockedError as exc:
+            # Expected, not a failure: another process (an `atlas apply` from the command
+            # line, another replica) holds the infrastructure and carries on with it.
+            logger.info(
+                "operation %s is not resumed here: %s; its holder carries on (if it is still "
+                "unfinished at the next start, that start resumes it)",
+                operation_id,
+                exc,
+            )
+            return atlas.operation(operation_id)
 
     return run
