@@ -22,6 +22,7 @@ from tests.atlas.server.conftest import (
     MakeSettings,
     Served,
     bearer,
+    created,
     gated_provider,
     spec,
     token,
@@ -387,3 +388,18 @@ async def test_a_client_that_hangs_up_mid_body_is_no_server_error(
     )
     [entry] = [r for r in caplog.records if r.name == "atlas.server.access"]
     assert entry.status == 499  # type: ignore[attr-defined]  # nginx's "client closed request"
+
+
+async def test_a_key_given_twice_deep_in_a_put_body_is_named(client: httpx.AsyncClient) -> None:
+    """The last copy silently winning would apply something the caller may not have meant."""
+    infra = await created(client, spec(resources=[]))
+    text = json.dumps(spec(), indent=2).replace(
+        '"size": "small",', '"size": "small",\n"size": "large",'
+    )
+    r = await client.put(
+        f"/api/v1/infrastructure/{infra['id']}", content=text.encode(), headers=JSON
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "VALIDATION_ERROR")
+    [problem] = r.json()["problems"]
+    assert problem["path"] == "resources[1].specifications.size"
+    assert problem["message"].startswith("duplicate key 'size' at line ")
