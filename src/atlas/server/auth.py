@@ -294,7 +294,7 @@ def _check_times(config: AuthConfig, claims: Mapping[str, Any], now: float) -> N
         raise _unauthorized("the token has expired", invalid=True)
     if exp > now + config.max_lifetime + leeway:
         raise _unauthorized(
-            f"the token expires too far ahead: at most {config.max_lifetime:g} seconds from now",
+            f"the token expires too far ahead: at most {config.max_lifetime:.0f} seconds from now",
             invalid=True,
         )
     if "nbf" in claims and claims["nbf"] > now + leeway:
