@@ -92,6 +92,37 @@ async def test_a_resume_that_cannot_start_is_logged_and_kept(
     assert still.id == operation_id  # left for a start with credentials
 
 
+async def test_a_resume_refused_by_another_holders_lock_is_logged_calmly(
+    make_settings: MakeSettings,
+    store: SQLiteStore,
+    cloud: MemoryCloud,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server starts while an `atlas apply` on the same state carries on with the
+    interrupted operation: the lock refusal is expected, and is no error with a traceback."""
+    operation_id = await interrupt(make_settings, cloud, clock)
+    interrupted = store.get_operation("ws-a", operation_id)
+    assert interrupted is not None
+    store.lock(interrupted.infrastructure_id, "op-of-the-cli")  # alive, and not stale
+    made = census(cloud)
+    second = create_app(make_settings())
+    with caplog.at_level(logging.DEBUG):
+        async with second.router.lifespan_context(second):
+            for _ in range(200):
+                if second.state.service.operations.running == 0:
+                    break
+                await asyncio.sleep(0.01)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
+    [note] = [r.getMessage() for r in caplog.records if "is not resumed here" in r.getMessage()]
+    assert note.startswith(
+        f"operation {operation_id} is not resumed here: infrastructure shop is locked by "
+        "operation op-of-the-cli since "
+    )
+    assert [op.id for op in store.unfinished_operations()] == [operation_id]  # untouched
+    assert census(cloud) == made  # nothing touched
+
+
 async def test_resume_can_be_turned_off(
     make_settings: MakeSettings, store: SQLiteStore, cloud: MemoryCloud, clock: ManualClock
 ) -> None:
