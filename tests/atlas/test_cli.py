@@ -132,3 +132,40 @@ def test_budget_verdicts(tmp_path: Path) -> None:
     assert "unknown: some prices are unknown" in run("estimate", str(unknown))[1]
     data = json.loads(run("estimate", str(over), "--json")[1])
     assert data["budget"] == {"monthly_limit": 100.0, "currency": "USD", "verdict": "OVER budget"}
+
+
+def _no_image(tmp_path: Path, **changes: str) -> str:
+    doc = json.loads((EXAMPLES / "one-droplet.json").read_text(encoding="utf-8"))
+    del doc["resources"][0]["specifications"]["image"]
+    doc.update(changes)
+    path = tmp_path / "no-image.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("region", ["nyc3", "nyc9"], ids=["create-only", "and-a-bad-region"])
+def test_plan_reports_every_problem_validate_reports(tmp_path: Path, region: str) -> None:
+    # An image is asked for only to create: plan, which is for creating, asks as validate does,
+    # with --sandbox too (which used to validate for estimate first and hold it back).
+    path = _no_image(tmp_path, region=region)
+    state = str(tmp_path / "state.db")
+    runs = {
+        "validate": ["validate", path],
+        "plan": ["plan", path, "--state", state],
+        "plan --sandbox": ["plan", "--sandbox", path],
+        "apply": ["apply", "--yes", path, "--state", state],
+    }
+    texts = {name: run(*argv) for name, argv in runs.items()}
+    assert {name: code for name, (code, _, _) in texts.items()} == dict.fromkeys(runs, 2)
+    errs = {err for _, _, err in texts.values()}
+    assert len(errs) == 1, errs
+    assert "resources[0].specifications.image: required to create" in errs.pop()
+    problems = {
+        name: json.loads(run(*argv, "--json")[1])["error"]["problems"]
+        for name, argv in runs.items()
+        if name != "apply"
+    }
+    first = problems["validate"]
+    assert "resources[0].specifications.image" in [p["path"] for p in first]
+    assert len(first) == (1 if region == "nyc3" else 2)
+    assert all(found == first for found in problems.values()), problems

@@ -17,8 +17,12 @@ __all__ = ["provider_sandbox", "sandbox_atlas", "tour"]
 
 
 def sandbox_atlas(workspace: str, source: SpecSource) -> AsyncAtlas:
-    """The public :meth:`AsyncAtlas.in_sandbox` for the provider the spec names."""
-    return provider_sandbox(workspace, load_spec(source, purpose="estimate").provider)
+    """The public :meth:`AsyncAtlas.in_sandbox` for the provider the spec names.
+
+    The spec is validated for ``create`` here, as ``plan`` and ``apply`` validate it: a spec
+    with problems gets every one of them, those only creating asks about included, as
+    ``atlas validate`` lists them (validating for ``estimate`` first would hold those back)."""
+    return provider_sandbox(workspace, load_spec(source, purpose="create").provider)
 
 
 def provider_sandbox(workspace: str, provider: str) -> AsyncAtlas:
