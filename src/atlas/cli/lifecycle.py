@@ -4,6 +4,7 @@ commands."""
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -22,12 +23,12 @@ from atlas.exceptions import AtlasError, PluginError
 # The lifecycle (and with it the store and the providers) is imported by the command that runs,
 # not by `atlas --help` or `atlas estimate`: see benchmarks/startup.py.
 if TYPE_CHECKING:
+    from atlas.cli.interrupts import Outcome
     from atlas.facade import AsyncAtlas
-    from atlas.model.records import OperationRecord, StepRecord
 
 __all__ = ["add_lifecycle_commands"]
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 SPEC_HELP = "spec file (.yaml, .yml or .json), or - to read it from standard input"
 
 #: Builds the AsyncAtlas a command works with (a sandbox, or the configured one).
@@ -185,14 +186,22 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
     if not (args.yes or _confirm("Apply these changes?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
-    op = await atlas.apply(
-        args.spec,
-        allow_over_budget=args.allow_over_budget,
-        rollback=not args.no_rollback,
-        on_progress=progress_printer(out),
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        out,
+        lambda progress, stop: atlas.apply(
+            args.spec,
+            allow_over_budget=args.allow_over_budget,
+            rollback=not args.no_rollback,
+            on_progress=progress,
+            stop=stop,
+        ),
+        again=_again(args, "apply", args.file),
+        name=plan.infrastructure,
     )
-    out.write(render_operation(op, atlas.store.steps(op.id)))
-    return EXIT_OK if op.status == "completed" else EXIT_FAILED
+    return _ended(atlas, outcome, out)
 
 
 async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
@@ -210,11 +219,21 @@ async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> 
     if not (args.yes or _confirm("Delete all of it?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
-    op = await atlas.destroy(
-        args.name, on_progress=progress_printer(out), include_imported=args.include_imported
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        out,
+        lambda progress, stop: atlas.destroy(
+            args.name,
+            on_progress=progress,
+            include_imported=args.include_imported,
+            stop=stop,
+        ),
+        again=_again(args, "destroy", args.name),
+        name=view.infrastructure.name,
     )
-    out.write(render_operation(op, atlas.store.steps(op.id)))
-    return EXIT_OK if op.status == "completed" else EXIT_FAILED
+    return _ended(atlas, outcome, out)
 
 
 async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
@@ -249,9 +268,35 @@ async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> i
 
 
 async def _resume(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    op = await atlas.resume(args.operation)
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        out,
+        lambda progress, stop: atlas.resume(args.operation, on_progress=progress, stop=stop),
+        again=_again(args, "resume", args.operation),
+        name=None,
+    )
+    return _ended(atlas, outcome, out)
+
+
+def _ended(atlas: AsyncAtlas, outcome: Outcome, out: TextIO) -> int:
+    """The operation's record and exit status; an interrupt has said its piece already."""
+    op = outcome.operation
+    if outcome.interrupted or op is None:
+        return EXIT_INTERRUPTED
     out.write(render_operation(op, atlas.store.steps(op.id)))
     return EXIT_OK if op.status == "completed" else EXIT_FAILED
+
+
+def _again(args: argparse.Namespace, command: str, target: str) -> str:
+    """The command line that carries an interrupted operation on, options included."""
+    words = ["atlas", command, target]
+    if args.workspace != "default":
+        words += ["--workspace", args.workspace]
+    if args.state:
+        words += ["--state", args.state]
+    return shlex.join(words)
 
 
 async def _reconcile(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
@@ -315,27 +360,6 @@ def _graph(args: argparse.Namespace, out: TextIO) -> int:
     spec = load_spec(args.spec, purpose="estimate")
     out.write(render_graph(spec, args.format))
     return EXIT_OK
-
-
-def progress_printer(out: TextIO) -> Callable[[OperationRecord, StepRecord | None], None]:
-    """A live display: one line per step as it starts and as it ends."""
-
-    def show(op: OperationRecord, step: StepRecord | None) -> None:
-        if step is None:
-            return
-        counter = f"[{op.completed_steps}/{op.total_steps}]"
-        if op.current_step:
-            out.write(f"{counter} {op.current_step} ...\n")
-        else:
-            made = (
-                f"  created so far: {', '.join(op.created_resources)}"
-                if (op.created_resources)
-                else ""
-            )
-            out.write(f"{counter} {step.action} {step.type} {step.resource}: done{made}\n")
-        out.flush()
-
-    return show
 
 
 def _confirm(question: str, out: TextIO) -> bool:
