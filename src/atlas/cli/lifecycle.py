@@ -4,6 +4,7 @@ commands."""
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -24,14 +25,15 @@ from atlas.exceptions import AtlasError, PluginError
 # The lifecycle (and with it the store and the providers) is imported by the command that runs,
 # not by `atlas --help` or `atlas estimate`: see benchmarks/startup.py.
 if TYPE_CHECKING:
+    from atlas.cli.interrupts import Outcome
     from atlas.facade import AsyncAtlas, InfrastructureView
     from atlas.lifecycle.plan import Plan
-    from atlas.model.records import OperationRecord, StepRecord
+    from atlas.model.records import OperationRecord
     from atlas.providers.declarations import ProviderInfo
 
 __all__ = ["add_lifecycle_commands"]
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 SPEC_HELP = "spec file (.yaml, .yml or .json), or - to read it from standard input"
 JSON_OPERATION_HELP = (
     "print the finished operation, with its steps, as JSON; progress goes to standard error"
@@ -284,17 +286,22 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
     if not (args.yes or _confirm("Apply these changes?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
-    op = await atlas.apply(
-        args.spec,
-        allow_over_budget=args.allow_over_budget,
-        rollback=not args.no_rollback,
-        on_progress=progress_printer(shown),
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        shown,
+        lambda progress, stop: atlas.apply(
+            args.spec,
+            allow_over_budget=args.allow_over_budget,
+            rollback=not args.no_rollback,
+            on_progress=progress,
+            stop=stop,
+        ),
+        again=_again(args, "apply", args.file),
+        name=plan.infrastructure,
     )
-    if args.json:
-        write_json(out, _operation_json(atlas, op, plan))
-    else:
-        out.write(render_operation(op, atlas.store.steps(op.id)))
-    return EXIT_OK if op.status == "completed" else EXIT_FAILED
+    return _ended(atlas, args, out, outcome, plan)
 
 
 async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
@@ -315,10 +322,21 @@ async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> 
     if not (args.yes or _confirm("Delete all of it?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
-    op = await atlas.destroy(
-        args.name, on_progress=progress_printer(shown), include_imported=args.include_imported
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        shown,
+        lambda progress, stop: atlas.destroy(
+            args.name,
+            on_progress=progress,
+            include_imported=args.include_imported,
+            stop=stop,
+        ),
+        again=_again(args, "destroy", args.name),
+        name=view.infrastructure.name,
     )
-    return _show_operation(atlas, args, out, op)
+    return _ended(atlas, args, out, outcome)
 
 
 async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
@@ -383,21 +401,52 @@ def _view_json(view: InfrastructureView) -> dict[str, Any]:
     return infrastructure_json(view)
 
 
-def _show_operation(
-    atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO, op: OperationRecord
+async def _resume(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        _err(args) if args.json else out,
+        lambda progress, stop: atlas.resume(args.operation, on_progress=progress, stop=stop),
+        again=_again(args, "resume", args.operation),
+        name=None,
+    )
+    return _ended(atlas, args, out, outcome)
+
+
+def _ended(
+    atlas: AsyncAtlas,
+    args: argparse.Namespace,
+    out: TextIO,
+    outcome: Outcome,
+    plan: Plan | None = None,
 ) -> int:
-    """The finished operation, as text or (``--json``) with its infrastructure; the exit
-    status says whether it completed."""
+    """The operation's record (text, or with ``--json`` the HTTP API's shapes) and the exit
+    status; an interrupt has said its piece already (on standard error with ``--json``, where
+    standard output gets one error document that still carries the operation)."""
+    op = outcome.operation
+    if outcome.interrupted or op is None:
+        if args.json:
+            data = _operation_json(atlas, op, plan)
+            message = "interrupted: atlas apply (or resume) again carries the operation on"
+            error = {"code": "INTERRUPTED", "class": "Interrupted", "message": message}
+            write_json(out, {"error": error, **data})
+        return EXIT_INTERRUPTED
     if args.json:
-        write_json(out, _operation_json(atlas, op))
+        write_json(out, _operation_json(atlas, op, plan))
     else:
         out.write(render_operation(op, atlas.store.steps(op.id)))
     return EXIT_OK if op.status == "completed" else EXIT_FAILED
 
 
-async def _resume(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    op = await atlas.resume(args.operation)
-    return _show_operation(atlas, args, out, op)
+def _again(args: argparse.Namespace, command: str, target: str) -> str:
+    """The command line that carries an interrupted operation on, options included."""
+    words = ["atlas", command, target]
+    if args.workspace != "default":
+        words += ["--workspace", args.workspace]
+    if args.state:
+        words += ["--state", args.state]
+    return shlex.join(words)
 
 
 async def _reconcile(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
@@ -470,27 +519,6 @@ def _graph(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(render_graph(spec, args.format))
     return EXIT_OK
-
-
-def progress_printer(out: TextIO) -> Callable[[OperationRecord, StepRecord | None], None]:
-    """A live display: one line per step as it starts and as it ends."""
-
-    def show(op: OperationRecord, step: StepRecord | None) -> None:
-        if step is None:
-            return
-        counter = f"[{op.completed_steps}/{op.total_steps}]"
-        if op.current_step:
-            out.write(f"{counter} {op.current_step} ...\n")
-        else:
-            made = (
-                f"  created so far: {', '.join(op.created_resources)}"
-                if (op.created_resources)
-                else ""
-            )
-            out.write(f"{counter} {step.action} {step.type} {step.resource}: done{made}\n")
-        out.flush()
-
-    return show
 
 
 def _confirm(question: str, out: TextIO) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from atlas.cli.lifecycle import progress_printer, write_json
+from atlas.cli.lifecycle import write_json
+from atlas.cli.progress import ProgressPrinter
 from atlas.cli.render import render_plan, render_view
 from atlas.facade import AsyncAtlas
 from atlas.runtime import SpecSource, load_spec
@@ -39,7 +40,9 @@ async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: boo
     # account steps and all.
     plan = await atlas.plan(source, refresh=True)
     out.write(render_plan(plan, color=color) + "\n")
-    op = await atlas.apply(source, allow_over_budget=True, on_progress=progress_printer(out))
+    printer = ProgressPrinter.for_stream(out)
+    async with printer.live():
+        op = await atlas.apply(source, allow_over_budget=True, on_progress=printer)
     out.write(f"\napply: {op.status} ({op.completed_steps}/{op.total_steps} steps)\n")
     if op.status != "completed":
         out.write(f"error: {op.error}\n")
@@ -47,7 +50,9 @@ async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: boo
     out.write(render_view(atlas.get(op.infrastructure_id)) + "\n")
     again = await atlas.plan(source)
     out.write("plan again: " + render_plan(again, color=color) + "\n")
-    done = await atlas.destroy(op.infrastructure_id, on_progress=progress_printer(out))
+    printer = ProgressPrinter.for_stream(out)
+    async with printer.live():
+        done = await atlas.destroy(op.infrastructure_id, on_progress=printer)
     empty = sandbox.is_empty()
     out.write(
         f"\ndestroy: {done.status}; the sandbox holds {'nothing' if empty else 'LEFTOVERS'};"
@@ -64,7 +69,9 @@ async def tour_json(atlas: AsyncAtlas, source: SpecSource, out: TextIO, err: Tex
     sandbox = atlas.sandbox
     assert sandbox is not None, "the tour runs in a sandbox (AsyncAtlas.in_sandbox)"
     plan = await atlas.plan(source, refresh=True)
-    op = await atlas.apply(source, allow_over_budget=True, on_progress=progress_printer(err))
+    printer = ProgressPrinter.for_stream(err)
+    async with printer.live():
+        op = await atlas.apply(source, allow_over_budget=True, on_progress=printer)
     data: dict[str, Any] = {
         "sandbox": sandbox.description,
         "plan": plan_json(plan),
@@ -74,7 +81,9 @@ async def tour_json(atlas: AsyncAtlas, source: SpecSource, out: TextIO, err: Tex
     ok = op.status == "completed"
     if ok:
         again = await atlas.plan(source)
-        done = await atlas.destroy(op.infrastructure_id, on_progress=progress_printer(err))
+        printer = ProgressPrinter.for_stream(err)
+        async with printer.live():
+            done = await atlas.destroy(op.infrastructure_id, on_progress=printer)
         data["plan_again"] = plan_json(again)
         data["destroy"] = operation_json(done, atlas.store.steps(done.id))
         ok = done.status == "completed" and sandbox.is_empty()

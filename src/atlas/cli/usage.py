@@ -212,6 +212,11 @@ COMMANDS: dict[str, Help] = {
             ("LOG_LEVEL", "when --log-level is not given (default info)"),
             ("ATLAS_JWT_SECRET", "accept bearer JWTs signed with it (HS256; 32 bytes at least)"),
             ("ATLAS_JWT_AUDIENCE", "a JWT must name this audience (aud)"),
+            ("ATLAS_JWT_MAX_LIFETIME", "the furthest ahead a JWT's exp may be (default 24h)"),
+            (
+                "ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE",
+                "true: a JWT may name the default workspace (default: refused)",
+            ),
             ("ATLAS_API_KEYS_FILE", "a JSON file of API keys, stored hashed"),
             ("ATLAS_CORS_ORIGINS", "comma-separated origins allowed by CORS (default: none)"),
             ("ATLAS_MAX_BODY_BYTES", "the largest request body accepted (default 1 MiB)"),

@@ -20,7 +20,14 @@ from atlas.exceptions import AtlasError, LeftInPlaceError, WaitTimeoutError
 from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.records import OperationRecord, ResourceRecord, StepAction, StepRecord, utcnow
+from atlas.model.records import (
+    OperationRecord,
+    ResourceRecord,
+    StepAction,
+    StepRecord,
+    StepStatus,
+    utcnow,
+)
 from atlas.providers.contract import AccountStep, Provider, StepContext
 from atlas.spec.dump import dump_resource
 from atlas.spec.references import dependencies
@@ -88,6 +95,10 @@ class Executor:
     timeouts: Mapping[str, float] = attrs.field(factory=dict)
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
+    #: Once set (the first Ctrl-C), no new step starts: the steps under way finish and are
+    #: recorded, the rest stay ``pending``, and :meth:`run` ends with an ``interrupted`` error,
+    #: without a rollback (the next apply resumes).
+    stop: asyncio.Event | None = None
     _created: list[str] = attrs.field(factory=list)
     _imported: list[str] = attrs.field(factory=list)
 
@@ -98,17 +109,42 @@ class Executor:
         builds = [s for s in steps if s.action not in ("delete", "release", "prepare")]
         try:
             for step in prepares:
+                self._check_stop()
                 await self._prepare(step)
             for step in deletes:
+                self._check_stop()
                 await self._delete(step)
             for wave in self._waves(builds):
+                self._check_stop()
                 await self._build(wave)
+            if self._not_started():  # a wave's last steps, stopped while they waited a turn
+                self._check_stop()
+        except _Stopped:
+            return self._interrupted()
         except WaitTimeoutError as exc:
             # Not rolled back: what exists is recorded with its ids, and a resume finishes it.
             return f"{exc} (atlas apply again to resume)"
         except AtlasError as exc:
             return await self._fail(exc)
         return None
+
+    def _stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def _check_stop(self) -> None:
+        if self._stopped():
+            raise _Stopped
+
+    def _not_started(self) -> int:
+        return sum(1 for s in self.store.steps(self.operation.id) if s.status == "pending")
+
+    def _interrupted(self) -> str:
+        again = (
+            "atlas destroy again to finish"
+            if self.operation.kind == "destroy"
+            else "atlas apply again to resume"
+        )
+        return f"interrupted: {self._not_started()} steps not started ({again})"
 
     # -- ordering ----------------------------------------------------------------------------
 
@@ -136,7 +172,7 @@ class Executor:
         try:
             await self.provider.prepare(wanted)
         except AtlasError as exc:
-            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            self._failed(step, str(exc))
             raise
         self._done(step)
 
@@ -163,9 +199,7 @@ class Executor:
                 # The cloud keeps it and that is safe: gone from the infrastructure, and said.
                 note = str(kept)
             except AtlasError as exc:
-                self.store.update_step(
-                    self.operation.id, step.index, status="failed", error=str(exc)
-                )
+                self._failed(step, str(exc))
                 raise
             self.store.delete_resource(self.infrastructure_id, step.resource)
         self._done(step, note=note)
@@ -173,8 +207,10 @@ class Executor:
     async def _build(self, wave: Sequence[StepRecord]) -> None:
         limit = asyncio.Semaphore(self.parallelism)
 
-        async def start(step: StepRecord) -> ResourceState:
+        async def start(step: StepRecord) -> ResourceState | None:
             async with limit:
+                if self._stopped():  # it waited for its turn: too late to begin
+                    return None
                 return await self._start(step)
 
         results = await asyncio.gather(*(start(s) for s in wave), return_exceptions=True)
@@ -220,7 +256,7 @@ class Executor:
             state = await self.provider.create(ctx, on_created=self._ids(step), recover=resume)
             return state
         except AtlasError as exc:
-            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            self._failed(step, str(exc))
             raise
 
     async def _import(
@@ -235,7 +271,7 @@ class Executor:
         found = self.plan.imports.get(step.resource)
         if found is None:
             error = f"{step.resource}: the plan read nothing to import (plan again)"
-            self.store.update_step(self.operation.id, step.index, status="failed", error=error)
+            self._failed(step, error)
             raise AtlasError(error)
         row = self._row(res, "creating", existing, objects=found.objects)
         self.store.save_resource(attrs.evolve(row, imported=True))
@@ -251,7 +287,7 @@ class Executor:
             ctx = StepContext(self.owner, self.spec, res, self._deps())
             return await self.provider.update(ctx, state)
         except AtlasError as exc:
-            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            self._failed(step, str(exc))
             raise
 
     async def _wait(self, steps: Sequence[StepRecord], states: Sequence[ResourceState]) -> None:
@@ -268,12 +304,7 @@ class Executor:
                 )
             except WaitTimeoutError:
                 for i in idx:
-                    self.store.update_step(
-                        self.operation.id,
-                        steps[i].index,
-                        status="timed_out",
-                        error=f"not ready in {timeout:g}s",
-                    )
+                    self._failed(steps[i], f"not ready in {timeout:g}s", status="timed_out")
                 raise
 
         # Every kind's wait runs to its end, so a timeout in one leaves no other step
@@ -300,7 +331,7 @@ class Executor:
             self.store.save_resource(
                 self._row(res, "error", self._record(step.resource), objects=state.objects)
             )
-            self.store.update_step(self.operation.id, step.index, status="failed", error=why)
+            self._failed(step, why)
             raise AtlasError(f"{step.resource} failed at the provider: {why}")
         self.store.save_resource(self._row(res, "active", None, objects=state.objects))
         self._done(step, state.ids)
@@ -328,6 +359,7 @@ class Executor:
                 # A failed step keeps its status and error: that is the record of what broke.
                 if s.resource == name and s.action == "create" and s.status != "failed":
                     self.store.update_step(self.operation.id, s.index, status="rolled_back")
+                    self._notify(self._op(), s)
         if undone:
             message += f"; rolled back what this operation created: {', '.join(undone)}"
         released = self._release_imports()
@@ -387,9 +419,21 @@ class Executor:
         )
         self._notify(op, step)
 
+    def _failed(self, step: StepRecord, error: str, *, status: StepStatus = "failed") -> None:
+        """The step ended badly: journaled with its error, and the live display told."""
+        self.store.update_step(self.operation.id, step.index, status=status, error=error)
+        self._notify(self._op(), step)
+
+    def _op(self) -> OperationRecord:
+        op = self.store.get_operation(self.operation.workspace, self.operation.id)
+        return op if op is not None else self.operation
+
     def _notify(self, op: OperationRecord, step: StepRecord | None) -> None:
         if self.on_progress is None:
             return
+        if step is not None:
+            # The step as it now is (status, ids, error), not the plan's pending copy.
+            step = next((s for s in self.store.steps(op.id) if s.index == step.index), step)
         try:
             self.on_progress(op, step)
         except Exception:  # a display must never break an operation
@@ -433,6 +477,10 @@ class Executor:
             updated_at=utcnow(),
             imported=previous.imported if previous else False,
         )
+
+
+class _Stopped(Exception):
+    """Raised before a step would start once :attr:`Executor.stop` is set."""
 
 
 def _release_note(kind: str) -> str:

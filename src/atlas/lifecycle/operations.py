@@ -75,6 +75,9 @@ class OperationRunner:
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
     heartbeat_every: float = 20.0
+    #: Set it to stop starting steps (see :attr:`Executor.stop`); the operation then ends
+    #: ``failed`` with an ``interrupted`` error, nothing rolled back, resumable.
+    stop: asyncio.Event | None = None
 
     async def run(self) -> OperationRecord:
         """Start, execute and finish the operation; the store says the rest.
@@ -145,6 +148,7 @@ class OperationRunner:
             operation=op,
             rollback=self.rollback,
             on_progress=self.on_progress,
+            stop=self.stop,
             timeouts=dict(self.timeouts or {}),
             default_timeout=self.default_timeout,
         )
