@@ -36,6 +36,7 @@ from atlas.credentials import Secret
 from atlas.events import DeliveryReport, EventDispatcher, WebhookSink
 from atlas.exceptions import (
     BudgetExceededError,
+    OperationInterruptedError,
     PluginError,
     Problem,
     RecordNotFoundError,
@@ -408,6 +409,10 @@ class AsyncAtlas:
         self._check_budget(plan, budget, allow_over_budget)
         provider = self._provider(spec.provider)
         await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
+        if stop is not None and stop.is_set():  # while planning: nothing is recorded yet
+            raise OperationInterruptedError(
+                f"interrupted before the apply of {spec.name} started: nothing changed"
+            )
         infra = self._live_infra(spec.name) or self._new_infra(spec, plan.currency)
         info = self.registry.get(spec.provider)
         runner = OperationRunner(

@@ -29,6 +29,7 @@ from atlas.exceptions import (
     AtlasError,
     CredentialsError,
     LockedError,
+    OperationInterruptedError,
     PluginError,
     Problem,
     SpecError,
@@ -261,7 +262,7 @@ def exit_status(exc: BaseException) -> int:
     """2 for bad input (a spec, the arguments), 130 for an interrupt, 1 for anything else."""
     if isinstance(exc, SpecError | UsageError):
         return EXIT_INVALID
-    if isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, KeyboardInterrupt | OperationInterruptedError):
         return EXIT_INTERRUPTED
     return EXIT_FAILED
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import attrs
 
 from atlas.cli.progress import ProgressPrinter
+from atlas.exceptions import OperationInterruptedError
 
 if TYPE_CHECKING:
     from atlas.facade import AsyncAtlas
@@ -161,6 +162,9 @@ async def run_operation(
         async with printer.live():
             try:
                 op = await start(printer, stop)
+            except OperationInterruptedError:
+                if not signals.count:
+                    raise
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if not signals.cancelled or task is None:

@@ -16,7 +16,7 @@ import attrs
 
 from atlas.cost.money import Money
 from atlas.events import new_event
-from atlas.exceptions import AtlasError
+from atlas.exceptions import AtlasError, OperationInterruptedError
 from atlas.lifecycle.executor import Executor, ProgressCallback, plan_steps
 from atlas.lifecycle.plan import Plan, recorded_dependencies
 from atlas.model.cloud import Owner
@@ -86,6 +86,10 @@ class OperationRunner:
         error is raised with the infrastructure, its resources and any interrupted operation
         exactly as they were."""
         await self.provider.connect()
+        if self.stop is not None and self.stop.is_set():
+            raise OperationInterruptedError(
+                f"interrupted before the {self.kind} of {self.infra.name} started: nothing changed"
+            )
         op = self._operation()
         recorded = self.store.list_resources(self.infra.id)
         steps = plan_steps(self.plan, self.spec, recorded_dependencies(recorded, self.kinds), op.id)

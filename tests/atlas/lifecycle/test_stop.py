@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
+from atlas.exceptions import OperationInterruptedError
 from atlas.facade import AsyncAtlas
 from atlas.model.cloud import Owner
 from atlas.model.records import OperationRecord, StepRecord
@@ -23,18 +26,36 @@ def census(cloud: MemoryCloud) -> Counter[str]:
     )
 
 
-async def test_stop_before_the_first_step_starts_nothing(
+async def test_stop_before_the_operation_starts_records_nothing(
     atlas_: AsyncAtlas, cloud: MemoryCloud
 ) -> None:
+    """Set while apply still plans (a Ctrl-C during the refresh): no operation, no
+    infrastructure, nothing to resume."""
     stop = asyncio.Event()
     stop.set()
-    op = await atlas_.apply(stack(), stop=stop)
-    assert op.status == "failed"
-    assert op.error == "interrupted: 6 steps not started (atlas apply again to resume)"
+    with pytest.raises(OperationInterruptedError, match="before the apply of shop started"):
+        await atlas_.apply(stack(), stop=stop)
     assert cloud.is_empty()
-    assert {s.status for s in atlas_.store.steps(op.id)} == {"pending"}
+    assert atlas_.store.list_infrastructures("default") == []
+    assert atlas_.store.unfinished_operations() == []
     again = await atlas_.apply(stack())
     assert again.status == "completed", again.error
+
+
+async def test_stop_before_a_destroy_starts_leaves_the_infrastructure_as_it_was(
+    atlas_: AsyncAtlas, cloud: MemoryCloud
+) -> None:
+    made = await atlas_.apply(stack())
+    before = atlas_.get("shop")
+    stop = asyncio.Event()
+    stop.set()
+    with pytest.raises(OperationInterruptedError, match="before the destroy of shop started"):
+        await atlas_.destroy("shop", stop=stop)
+    after = atlas_.get("shop")
+    assert after.infrastructure.status == before.infrastructure.status == "active"
+    assert [r.status for r in after.resources] == [r.status for r in before.resources]
+    assert atlas_.operations("shop")[0].id == made.id
+    assert not cloud.is_empty()
 
 
 async def test_what_is_under_way_finishes_and_the_rest_waits(
