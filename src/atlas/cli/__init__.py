@@ -31,6 +31,7 @@ from atlas.exceptions import (
     Problem,
     SpecError,
     SpecValidationError,
+    StalePlanError,
 )
 from atlas.plugins import default_plugins
 
@@ -227,7 +228,9 @@ def _report(exc: AtlasError, source: str, stream: TextIO, *, as_json: bool) -> i
         stream.write(render_problems(source, exc))
     else:
         stream.write(f"atlas: {exc}\n")
-    return EXIT_INVALID if isinstance(exc, SpecError) else EXIT_FAILED
+    # A stale plan is a refusal of what was given: plan again; nothing was changed.
+    invalid = isinstance(exc, SpecError | StalePlanError)
+    return EXIT_INVALID if invalid else EXIT_FAILED
 
 
 def error_json(exc: AtlasError) -> dict[str, Any]:
@@ -241,6 +244,8 @@ def error_json(exc: AtlasError) -> dict[str, Any]:
         body["operation_id"] = exc.operation_id
     if isinstance(exc, CredentialsError):
         body["sources_tried"] = list(exc.sources_tried)
+    if isinstance(exc, StalePlanError):
+        body["changed"] = list(exc.changed)
     return body
 
 

@@ -17,12 +17,13 @@ from atlas.cli.render import (
     render_view,
 )
 from atlas.cost.money import Money
-from atlas.exceptions import AtlasError, PluginError
+from atlas.exceptions import AtlasError, PlanFileError, PluginError
 
 # The lifecycle (and with it the store and the providers) is imported by the command that runs,
 # not by `atlas --help` or `atlas estimate`: see benchmarks/startup.py.
 if TYPE_CHECKING:
     from atlas.facade import AsyncAtlas
+    from atlas.lifecycle.plan import Plan
     from atlas.model.records import OperationRecord, StepRecord
 
 __all__ = ["add_lifecycle_commands"]
@@ -44,11 +45,17 @@ def add_lifecycle_commands(sub: Any) -> None:
         action="store_true",
         help="read what exists back from the provider first (drift, live prices)",
     )
+    p.add_argument(
+        "--out",
+        metavar="PLANFILE",
+        help="save the plan (it reads the cloud, as with --refresh); "
+        "atlas apply PLANFILE applies exactly it",
+    )
     _common(p)
     p.set_defaults(run=_runner(_plan))
 
     p = sub.add_parser("apply", help="create or change the infrastructure to match the spec")
-    p.add_argument("file", help=SPEC_HELP)
+    p.add_argument("file", help=SPEC_HELP + "; or a plan saved by atlas plan --out")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument(
         "--allow-over-budget",
@@ -153,6 +160,13 @@ def _open(args: argparse.Namespace) -> AsyncAtlas:
 
     if getattr(args, "sandbox", False):
         from atlas.cli.sandbox import provider_sandbox, sandbox_atlas  # noqa: PLC0415
+        from atlas.lifecycle.planfile import is_plan_document  # noqa: PLC0415
+
+        if is_plan_document(getattr(args, "spec", None)):
+            raise PlanFileError(
+                f"{args.file} is a saved plan: it is applied with the state store it was made "
+                "with (--state), never in a sandbox"
+            )
 
         if args.command == "discover":
             return provider_sandbox(args.workspace, _default_provider(args.provider))
@@ -161,7 +175,18 @@ def _open(args: argparse.Namespace) -> AsyncAtlas:
 
 
 async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    plan = await atlas.plan(args.spec, refresh=args.refresh)
+    from atlas.lifecycle.planfile import is_plan_document, save_plan  # noqa: PLC0415
+
+    if is_plan_document(args.spec):
+        raise PlanFileError(
+            f"{args.file} is a saved plan, not a spec: atlas apply {args.file} applies it"
+        )
+    if args.out and args.sandbox:
+        raise PlanFileError(
+            "--out: a sandbox keeps nothing, so a plan made in it is no plan to save"
+        )
+    # A plan saved to be applied reads the cloud, as the plan of `atlas apply FILE` does.
+    plan = await atlas.plan(args.spec, refresh=args.refresh or bool(args.out))
     if args.json:
         import json  # noqa: PLC0415
 
@@ -169,16 +194,25 @@ async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int
         out.write("\n")
     else:
         out.write(render_plan(plan, color=_color(out)))
+    if args.out:
+        path = save_plan(plan, args.out)
+        # With --json, stdout is the JSON document alone.
+        (sys.stderr if args.json else out).write(
+            f"Saved the plan to {path}: atlas apply {path} applies exactly it "
+            "(refused if the spec or the recorded state changes first)\n"
+        )
     return EXIT_OK
 
 
 async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    if args.sandbox:
+    if args.sandbox:  # never a saved plan (see _open)
         from atlas.cli.sandbox import tour  # noqa: PLC0415
 
         return await tour(atlas, args.spec, out, color=_color(out))
-    # The plan shown is the one apply carries out: what exists is read back first.
-    plan = await atlas.plan(args.spec, refresh=True)
+    saved = _saved_plan(args)
+    # The plan shown is the one carried out, step for step: a saved one, or one made now after
+    # reading back what exists.
+    plan = saved or await atlas.plan(args.spec, refresh=True)
     out.write(render_plan(plan, color=_color(out)))
     if plan.empty:
         return EXIT_OK
@@ -186,13 +220,25 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
         out.write("Nothing changed.\n")
         return EXIT_FAILED
     op = await atlas.apply(
-        args.spec,
+        plan,
         allow_over_budget=args.allow_over_budget,
         rollback=not args.no_rollback,
         on_progress=progress_printer(out),
     )
     out.write(render_operation(op, atlas.store.steps(op.id)))
     return EXIT_OK if op.status == "completed" else EXIT_FAILED
+
+
+def _saved_plan(args: argparse.Namespace) -> Plan | None:
+    """The plan saved in the file given to ``atlas apply``, when it holds one (told by its
+    content, whatever the file is called), read again strictly as the JSON atlas wrote."""
+    from atlas.lifecycle.planfile import is_plan_document, load_plan  # noqa: PLC0415
+    from atlas.runtime import default_registry  # noqa: PLC0415
+
+    if not is_plan_document(args.spec):
+        return None
+    source = args.spec if args.file == "-" else Path(args.file)
+    return load_plan(source, registry=default_registry(), origin=args.file)
 
 
 async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:

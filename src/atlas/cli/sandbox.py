@@ -35,7 +35,7 @@ async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: boo
     # account steps and all.
     plan = await atlas.plan(source, refresh=True)
     out.write(render_plan(plan, color=color) + "\n")
-    op = await atlas.apply(source, allow_over_budget=True, on_progress=progress_printer(out))
+    op = await atlas.apply(plan, allow_over_budget=True, on_progress=progress_printer(out))
     out.write(f"\napply: {op.status} ({op.completed_steps}/{op.total_steps} steps)\n")
     if op.status != "completed":
         out.write(f"error: {op.error}\n")

@@ -22,6 +22,7 @@ import attrs
 from atlas.cost.engine import estimate_spec
 from atlas.cost.money import Money
 from atlas.exceptions import Problem, SpecValidationError
+from atlas.lifecycle.basis import PlanBasis
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import ResourceRecord
 from atlas.providers.contract import AccountStep, FoundResource
@@ -112,6 +113,11 @@ class Plan:
     #: carried out before the changes, never rolled back nor destroyed. Only a plan that read
     #: the cloud has any (see :meth:`atlas.AsyncAtlas.plan`).
     account: tuple[AccountStep, ...] = ()
+    #: The validated spec the plan was made from: what applying it works toward.
+    spec: InfrastructureSpec | None = None
+    #: The spec and the recorded state it was made from, for :meth:`atlas.AsyncAtlas.apply`
+    #: to prove they have not changed (``None``: not made by :meth:`atlas.AsyncAtlas.plan`).
+    basis: PlanBasis | None = None
 
     @property
     def empty(self) -> bool:
@@ -268,6 +274,7 @@ def make_plan(
         budget=spec.budget,
         unpriced=tuple(u for r in est.breakdown for u in r.unpriced),
         imports=dict(imports or {}),
+        spec=spec,
     )
 
 
