@@ -17,6 +17,7 @@
     │   └── StoreSchemaError           the store's schema is newer than this atlas knows
     ├── BudgetExceededError            the plan costs more than the budget allows
     ├── StalePlanError                 the spec or the recorded state changed since the plan
+    ├── DataLossError                  the plan destroys data and that was not allowed
     ├── DeliveryError                  an event could not be delivered to a sink
     ├── RecordNotFoundError            no such infrastructure or operation (in this workspace)
     ├── ProviderOperationError         a provider could not do what was asked
@@ -55,6 +56,7 @@ __all__ = [
     "CostError",
     "CredentialsError",
     "CurrencyMismatchError",
+    "DataLossError",
     "DeliveryError",
     "DuplicateProviderError",
     "DuplicateResourceKindError",
@@ -218,6 +220,16 @@ class StalePlanError(AtlasError):
 
     def __init__(self, message: str, *, changed: Sequence[str] = ()) -> None:
         self.changed = tuple(changed)
+        super().__init__(message)
+
+
+class DataLossError(AtlasError):
+    """The plan replaces or deletes resources that keep data (a database, a volume), which
+    applying it would destroy, and ``allow_data_loss`` was not given; ``resources`` names them.
+    Nothing was changed."""
+
+    def __init__(self, message: str, *, resources: Sequence[str] = ()) -> None:
+        self.resources = tuple(resources)
         super().__init__(message)
 
 

@@ -1,7 +1,7 @@
 """``AsyncAtlas`` and ``Atlas``: what another agent needs, with ``import atlas``.
 
     async with atlas.AsyncAtlas() as a:
-        plan = await a.plan(spec, refresh=True)   # review it: changes, cost
+        plan = await a.plan(spec, refresh=True)   # review it: changes, cost, data loss
         op = await a.apply(plan)                  # exactly that plan, or StalePlanError
 
 ``Atlas`` offers the same methods for code that is not async, each declared with its
@@ -396,6 +396,7 @@ class AsyncAtlas:
         timeouts: Mapping[str, float] | None = None,
         on_progress: ProgressCallback | None = None,
         refresh: bool = True,
+        allow_data_loss: bool = False,
     ) -> OperationRecord:
         """Make the infrastructure match the spec; the finished operation.
 
@@ -411,8 +412,10 @@ class AsyncAtlas:
           was made from (another apply, a refresh, a destroy).
 
         An operation left unfinished by a crash is taken over: what it made is adopted.
-        Raises :class:`~atlas.exceptions.BudgetExceededError` (nothing changed) when the plan
-        costs more than ``budget`` (or the spec's), unless ``allow_over_budget``.
+        Raises, before anything is changed: :class:`~atlas.exceptions.BudgetExceededError`
+        when the plan costs more than ``budget`` (or the spec's), unless ``allow_over_budget``;
+        :class:`~atlas.exceptions.DataLossError` when it replaces or deletes a resource that
+        keeps data (a database, a volume), unless ``allow_data_loss``.
         """
         if isinstance(source, Plan):
             plan, spec = await self._planned(source)
@@ -423,6 +426,7 @@ class AsyncAtlas:
             plan = await self._plan(spec, refresh=refresh, account=True)
         plan.check_imports()  # atlas never replaces what it is asked to adopt
         self._check_budget(plan, budget, allow_over_budget)
+        plan.check_data_loss(allow_data_loss)
         provider = self._provider(spec.provider)
         await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
         if isinstance(source, Plan):
@@ -530,9 +534,9 @@ class AsyncAtlas:
             steps = self.store.steps(old.id)
             include = any(s.action == "delete" and s.resource in imported for s in steps)
             return await self.destroy(old.infrastructure_id, include_imported=include)
-        # The budget was decided when the operation started (checked, or knowingly allowed);
-        # finishing it does not decide again.
-        return await self.apply(dict(old.spec), allow_over_budget=True)
+        # The budget and the data loss were decided when the operation started (checked, or
+        # knowingly allowed); finishing it does not decide again.
+        return await self.apply(dict(old.spec), allow_over_budget=True, allow_data_loss=True)
 
     async def discover(self, provider: str, *, region: str | None = None) -> Discovery:
         """Every resource of an importable kind in ``provider``'s account (in ``region``,
@@ -766,10 +770,12 @@ class Atlas:
         timeouts: Mapping[str, float] | None = None,
         on_progress: ProgressCallback | None = None,
         refresh: bool = True,
+        allow_data_loss: bool = False,
     ) -> OperationRecord:
         """Make the infrastructure match the spec, or carry out exactly a :class:`Plan` made
         by :meth:`plan` (refused with ``StalePlanError`` once its basis changed); the finished
-        operation. See :meth:`AsyncAtlas.apply` (budget, rollback, timeouts, progress)."""
+        operation. See :meth:`AsyncAtlas.apply` (budget, data loss, rollback, timeouts,
+        progress)."""
         return self._call(
             self._async.apply(
                 source,
@@ -779,6 +785,7 @@ class Atlas:
                 timeouts=timeouts,
                 on_progress=on_progress,
                 refresh=refresh,
+                allow_data_loss=allow_data_loss,
             )
         )
 

@@ -21,6 +21,7 @@ EXPECTED = [
     "CostError",
     "CredentialsError",
     "CurrencyMismatchError",
+    "DataLossError",
     "Drift",
     "DuplicateProviderError",
     "DuplicateResourceKindError",

@@ -26,6 +26,7 @@ from atlas.error_codes import error_code
 from atlas.exceptions import (
     AtlasError,
     CredentialsError,
+    DataLossError,
     LockedError,
     PluginError,
     Problem,
@@ -228,8 +229,9 @@ def _report(exc: AtlasError, source: str, stream: TextIO, *, as_json: bool) -> i
         stream.write(render_problems(source, exc))
     else:
         stream.write(f"atlas: {exc}\n")
-    # A stale plan is a refusal of what was given: plan again; nothing was changed.
-    invalid = isinstance(exc, SpecError | StalePlanError)
+    # A stale plan, and data loss not allowed, are refusals of what was given: plan again, or
+    # say --allow-data-loss; nothing was changed.
+    invalid = isinstance(exc, SpecError | StalePlanError | DataLossError)
     return EXIT_INVALID if invalid else EXIT_FAILED
 
 
@@ -246,6 +248,8 @@ def error_json(exc: AtlasError) -> dict[str, Any]:
         body["sources_tried"] = list(exc.sources_tried)
     if isinstance(exc, StalePlanError):
         body["changed"] = list(exc.changed)
+    if isinstance(exc, DataLossError):
+        body["resources"] = list(exc.resources)
     return body
 
 

@@ -63,6 +63,12 @@ def add_lifecycle_commands(sub: Any) -> None:
         help="apply even when the plan costs more than the budget",
     )
     p.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="apply even when the plan replaces or deletes a database or volume, "
+        "destroying its data (--yes does not imply it)",
+    )
+    p.add_argument(
         "--no-rollback", action="store_true", help="on failure, keep what this operation created"
     )
     _common(p)
@@ -216,6 +222,7 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
     out.write(render_plan(plan, color=_color(out)))
     if plan.empty:
         return EXIT_OK
+    plan.check_data_loss(args.allow_data_loss)  # refused before asking, as apply would
     if not (args.yes or _confirm("Apply these changes?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
@@ -224,6 +231,7 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
         allow_over_budget=args.allow_over_budget,
         rollback=not args.no_rollback,
         on_progress=progress_printer(out),
+        allow_data_loss=args.allow_data_loss,
     )
     out.write(render_operation(op, atlas.store.steps(op.id)))
     return EXIT_OK if op.status == "completed" else EXIT_FAILED

@@ -172,6 +172,7 @@ def _change_doc(c: PlannedChange) -> dict[str, Any]:
         "import_ids": list(c.import_ids),
         "needs_replacement": c.needs_replacement,
         "needs_replacement_at": c.needs_replacement_at,
+        "destroys_data": c.destroys_data,
     }
 
 
@@ -360,6 +361,7 @@ def _change(r: _Reader, value: Any, at: str) -> PlannedChange:
         ),
         needs_replacement=r.optional(doc, "needs_replacement", str, at),
         needs_replacement_at=r.optional(doc, "needs_replacement_at", str, at),
+        destroys_data=r.field(doc, "destroys_data", bool, at),
     )
 
 

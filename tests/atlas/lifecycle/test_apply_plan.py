@@ -1,5 +1,6 @@
 """``apply(plan)``: the plan reviewed is the plan carried out, with nothing read again; a plan
-whose spec or recorded state moved is refused, saying what moved. On the memory cloud."""
+whose spec or recorded state moved is refused, saying what moved; a plan that destroys data
+needs ``allow_data_loss``. On the memory cloud."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
-from atlas import Atlas, StalePlanError
+from atlas import Atlas, DataLossError, StalePlanError
 from atlas.facade import AsyncAtlas
 from atlas.lifecycle.plan import make_plan
 from atlas.providers import ProviderRegistry
@@ -65,7 +66,7 @@ async def test_another_apply_between_makes_the_plan_stale(
 ) -> None:
     await atlas_.apply(stack())
     plan = await atlas_.plan(resized(), refresh=True)
-    other = await atlas_.apply(shrunk())
+    other = await atlas_.apply(shrunk(), allow_data_loss=True)
     held = ids(cloud)
     with pytest.raises(StalePlanError) as caught:
         await atlas_.apply(plan)
@@ -148,6 +149,53 @@ async def test_a_plan_made_offline_applies_and_asks_the_account_once(
     op = await atlas_.apply(plan)
     assert op.status == "completed", op.error
     assert len(cloud.objects("server")) == 5
+
+
+# -- data loss -------------------------------------------------------------------------------
+
+
+async def test_a_replacement_that_destroys_data_needs_allow_data_loss(
+    atlas_: AsyncAtlas, cloud: MemoryCloud
+) -> None:
+    await atlas_.apply(stack())
+    plan = await atlas_.plan(shrunk(), refresh=True)
+    [change] = plan.changes
+    assert (change.action, change.resource, change.destroys_data) == ("replace", "data", True)
+    assert plan.to_dict()["changes"][0]["destroys_data"] is True
+    held = ids(cloud)
+    for attempt in (plan, shrunk()):
+        with pytest.raises(DataLossError) as caught:
+            await atlas_.apply(attempt)
+        assert caught.value.resources == ("data",)
+        assert "disk data (replace: size_gb shrinks from 100 to 50)" in str(caught.value)
+        assert "nothing was changed" in str(caught.value)
+    assert ids(cloud) == held
+    assert len(atlas_.operations("shop")) == 1
+    op = await atlas_.apply(plan, allow_data_loss=True)
+    assert op.status == "completed", op.error
+    assert ids(cloud)["disk"] != held["disk"]
+
+
+async def test_deleting_a_stateful_resource_that_left_the_spec_is_data_loss(
+    atlas_: AsyncAtlas,
+) -> None:
+    await atlas_.apply(stack())
+    doc = stack()
+    del doc["resources"][5]  # dbdata, a disk
+    doc["resources"][4]["specifications"]["size"] = "medium"  # db, a server: no data counted
+    plan = await atlas_.plan(doc)
+    assert {c.resource: c.destroys_data for c in plan.changes} == {"db": False, "dbdata": True}
+    with pytest.raises(DataLossError, match=r"disk dbdata \(delete: no longer in the spec\)"):
+        await atlas_.apply(plan)
+
+
+async def test_destroy_is_explicit_and_needs_no_data_loss_flag(
+    atlas_: AsyncAtlas, cloud: MemoryCloud
+) -> None:
+    await atlas_.apply(stack())
+    op = await atlas_.destroy("shop")
+    assert op.status == "completed", op.error
+    assert cloud.is_empty()
 
 
 def test_the_sync_atlas_applies_a_plan_too(

@@ -1,6 +1,6 @@
 """``atlas plan FILE --out PLAN`` then ``atlas apply PLAN``: the plan shown is the plan applied;
-a plan whose recorded state moved is refused (exit 2, saying what moved). In-process, on the
-memory provider, with a state file."""
+a plan whose recorded state moved is refused (exit 2, saying what moved); a plan that destroys
+data needs ``--allow-data-loss``. In-process, on the memory provider, with a state file."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from atlas import StalePlanError
+from atlas import DataLossError, StalePlanError
 from atlas.cli import error_json, main
 from atlas.testing.memory.provider import default_cloud
 from tests.atlas.lifecycle.test_cli_lifecycle import WEB_APP
@@ -97,10 +97,33 @@ def test_a_plan_whose_state_moved_is_refused_with_what_moved(tmp_path: Path) -> 
     assert ids() == held
 
 
-def test_as_json_a_stale_plan_carries_its_code_and_what_changed() -> None:
+def test_as_json_the_refusals_carry_their_code_and_what_they_name() -> None:
     stale = error_json(StalePlanError("stale", changed=["another operation ran: x"]))
     assert (stale["code"], stale["class"]) == ("STALE_PLAN", "StalePlanError")
     assert stale["changed"] == ["another operation ran: x"]
+    lost = error_json(DataLossError("lost", resources=["db"]))
+    assert (lost["code"], lost["resources"]) == ("DATA_LOSS", ["db"])
+
+
+def test_a_replacement_that_destroys_data_needs_allow_data_loss(tmp_path: Path) -> None:
+    state = str(tmp_path / "s.db")
+    assert run("apply", spec_file(tmp_path, "a.json"), "--yes", "--state", state)[0] == 0
+    shrunk = spec_file(tmp_path, "b.json", size_gb=10)
+    held = ids()
+    code, out, err = run("apply", shrunk, "--yes", "--state", state)
+    assert code == 2
+    assert "-/+ replace disk data  (-1.00/mo)  size_gb shrinks from 20 to 10" in out
+    assert (
+        "      ! destroys data: the disk data is deleted and made again empty "
+        "(its data is not copied)"
+    ) in out
+    assert "Data loss: data; atlas apply needs --allow-data-loss (beyond --yes)" in out
+    assert "Apply these changes?" not in out  # refused before asking
+    assert err.startswith("atlas: the plan destroys the data of disk data (replace: ")
+    assert ids() == held
+    code, out, err = run("apply", shrunk, "--yes", "--allow-data-loss", "--state", state)
+    assert (code, err) == (0, ""), out
+    assert ids()["disk"] != held["disk"]
 
 
 @pytest.mark.parametrize(

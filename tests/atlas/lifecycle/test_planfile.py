@@ -61,6 +61,7 @@ async def test_a_saved_plan_loads_as_the_plan_saved(
     assert {"spec", "basis", "changes", "cost_before", "cost_after", "account_steps"} <= set(doc)
     assert doc["imports"]["scratch"]["objects"][0]["id"].startswith("dsk-")
     replace = next(c for c in doc["changes"] if c["action"] == "replace")
+    assert replace["destroys_data"] is True
     assert replace["monthly_before"] == {"amount": "10.00", "currency": "USD"}  # exact
     # Read from its bytes, or from the document, it is the same plan.
     assert load_plan(path.read_bytes(), registry=atlas_.registry) == plan
