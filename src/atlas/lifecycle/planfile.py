@@ -57,19 +57,25 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
     """Write ``plan`` to ``path`` (replaced whole, never left half-written); the path.
 
     :raises PlanFileError: the plan was not made by :meth:`atlas.AsyncAtlas.plan` (it has no
-        spec or basis to check it against later).
+        spec or basis to check it against later), or the file cannot be written.
     """
     # ASCII only (other characters as \u escapes): the file reads as the same document
     # whichever parser meets it first (a YAML parser refuses some raw control characters).
     text = json.dumps(plan_document(plan), indent=2, allow_nan=False)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    try:
+        # Readable by its owner only, like the state store: the spec may hold user data.
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise PlanFileError(f"cannot write plan file {target}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text + "\n")
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise PlanFileError(f"cannot write plan file {target}: {exc.strerror or exc}") from exc
         raise
     return target
 

@@ -79,6 +79,20 @@ async def test_a_plan_without_a_basis_cannot_be_saved(
     assert not (tmp_path / "p").exists()
 
 
+async def test_a_plan_file_that_cannot_be_written_says_where(
+    atlas_: AsyncAtlas, tmp_path: Path
+) -> None:
+    plan = await atlas_.plan(stack())
+    with pytest.raises(PlanFileError, match=f"cannot write plan file {tmp_path}/no/p: "):
+        save_plan(plan, tmp_path / "no" / "p")
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(PlanFileError, match="cannot write plan file"):
+        save_plan(plan, tmp_path / "dir")  # a directory is not replaced
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # none left
+    saved = save_plan(plan, tmp_path / "p")
+    assert saved.stat().st_mode & 0o777 == 0o600
+
+
 @pytest.fixture
 async def saved(atlas_: AsyncAtlas, tmp_path: Path) -> dict[str, Any]:
     return plan_document(await atlas_.plan(stack()))
