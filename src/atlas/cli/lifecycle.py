@@ -218,7 +218,7 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
     saved = _saved_plan(args)
     # The plan shown is the one carried out, step for step: a saved one, or one made now after
     # reading back what exists.
-    plan = saved or await atlas.plan(args.spec, refresh=True)
+    plan = saved if saved is not None else await atlas.plan(args.spec, refresh=True)
     out.write(render_plan(plan, color=_color(out)))
     if plan.empty:
         return EXIT_OK
