@@ -15,6 +15,7 @@ from atlas.error_codes import ERROR_CODES, error_code
 from atlas.exceptions import (
     AtlasError,
     CredentialsError,
+    DataLossError,
     LockedError,
     Problem,
     RateLimitError,
@@ -114,6 +115,8 @@ def from_exception(exc: BaseException) -> ApiError:
         extra["operation_id"] = exc.operation_id
     if isinstance(exc, CredentialsError):
         extra["sources_tried"] = list(exc.sources_tried)
+    if isinstance(exc, DataLossError):
+        extra["resources"] = list(exc.resources)
     if isinstance(exc, RateLimitError) and exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     return ApiError(status, code, str(exc), error=type(exc).__name__, headers=headers, extra=extra)

@@ -90,7 +90,10 @@ _PAGE = (
 _APPLY = (
     ("allow_over_budget", _BOOL_QUERY, "Apply even when the plan exceeds the spec's budget."),
     ("rollback", _BOOL_QUERY, "On failure, delete what this operation created (default true)."),
-)
+    ("allow_data_loss", _BOOL_QUERY,
+     "Apply even when the plan replaces or deletes a resource that keeps data (a database, a "
+     "volume), destroying it; without it such a plan is refused with DATA_LOSS (422)."),
+)  # fmt: skip
 
 OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/", "service_info", "service", "What this service is and offers.",
