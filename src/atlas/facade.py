@@ -483,6 +483,18 @@ class AsyncAtlas:
             plan = await self._account_steps(spec, plan)
         return plan, spec
 
+    def check_plan(self, plan: Plan) -> None:
+        """Raise :class:`~atlas.exceptions.StalePlanError` (its ``changed`` says what moved)
+        when ``plan`` is no longer current: the spec, the recorded state or the workspace is
+        not what it was made from. :meth:`apply` checks it too; this is for asking first (the
+        CLI checks a saved plan before it asks for confirmation)."""
+        if plan.spec is None or plan.basis is None:
+            raise StalePlanError(
+                "the plan records no spec or basis (make it with AsyncAtlas.plan): nothing "
+                "can show it is still current; nothing was changed"
+            )
+        self._check_basis(plan, plan.spec)
+
     def _check_basis(self, plan: Plan, spec: InfrastructureSpec) -> None:
         assert plan.basis is not None
         changed = changes_since(plan.basis, self.store, self.workspace, spec)
@@ -764,6 +776,11 @@ class Atlas:
     def plan(self, source: SpecSource, *, refresh: bool = False) -> Plan:
         """What :meth:`apply` would do, with its cost; see :meth:`AsyncAtlas.plan`."""
         return self._call(self._async.plan(source, refresh=refresh))
+
+    def check_plan(self, plan: Plan) -> None:
+        """Raise ``StalePlanError`` when ``plan`` is no longer current; see
+        :meth:`AsyncAtlas.check_plan`."""
+        self._async.check_plan(plan)
 
     def refresh(self, key: str, *, spec: InfrastructureSpec | None = None) -> builtins.list[Drift]:
         """Read the recorded resources back and report drift; see :meth:`AsyncAtlas.refresh`."""

@@ -317,6 +317,8 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
     # The plan shown is the one carried out, step for step: a saved one, or one made now after
     # reading back what exists.
     plan = saved if saved is not None else await atlas.plan(args.spec, refresh=True)
+    if saved is not None:
+        atlas.check_plan(saved)  # stale: refused before it is shown and confirmed
     shown.write(render_plan(plan, color=_color(shown)))
     if plan.empty:
         if args.json:

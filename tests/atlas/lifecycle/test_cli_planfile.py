@@ -89,6 +89,7 @@ def test_a_plan_whose_state_moved_is_refused_with_what_moved(tmp_path: Path) -> 
     held = ids()
     code, out, err = run("apply", saved, "--yes", "--state", state)
     assert code == 2
+    assert out == ""  # refused before it is shown, let alone confirmed
     assert err.startswith("atlas: the plan for 'web-app' is stale: ")
     assert f"another operation ran: {other} (apply, completed)" in err
     assert "resource data changed since the plan was made" in err
