@@ -240,7 +240,7 @@ class AsyncAtlas:
             spec,
             recorded,
             registry,
-            recorded_spec=infra.spec if infra else None,
+            recorded_spec=self._recorded_spec(infra),
             drift=drift,
             imports=imports,
         )
@@ -617,6 +617,17 @@ class AsyncAtlas:
         return orphans
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _recorded_spec(self, infra: InfrastructureRecord | None) -> Mapping[str, Any] | None:
+        """The document the recorded resources were made from: the last one applied in full,
+        or, before any was (a first apply cut short), the spec of the newest operation, whose
+        tags the resources it made carry."""
+        if infra is None:
+            return None
+        if infra.spec:
+            return infra.spec
+        ops = self.store.list_operations(self.workspace, infra.id)
+        return ops[0].spec if ops and ops[0].spec else infra.spec
 
     def _live_infra(self, name: str) -> InfrastructureRecord | None:
         infra = self.store.get_infrastructure(self.workspace, name)
