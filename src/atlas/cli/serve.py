@@ -59,6 +59,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
         from atlas.server import create_app, new_api_key, settings_from_env  # noqa: PLC0415
         from atlas.server.auth import key_file_entry  # noqa: PLC0415
+        from atlas.server.connections import connection_options  # noqa: PLC0415
         from atlas.server.logs import configure_logging  # noqa: PLC0415
         from atlas.server.settings import DEFAULT_PORT, refuse_open_bind  # noqa: PLC0415
     except ImportError as exc:
@@ -110,6 +111,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         log_config=None,
         access_log=False,  # the app logs each request, with its id
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        **connection_options(settings.connections),
     )
     # What was loaded to start (modules, catalogs, the app) lives as long as the process: the
     # collector need not scan it again in every full collection, a pause of tens of ms.
