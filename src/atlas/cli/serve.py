@@ -159,7 +159,10 @@ def _bind_or_say(host: str, port: int) -> socket.socket | None:
 def _bind(host: str, port: int) -> socket.socket:
     """A listening-ready socket on ``host:port``, as uvicorn would bind it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family=family)
+    # Named TCP, the accepted sockets are too, and asyncio sets TCP_NODELAY on them only
+    # then: without it every answer on a kept-alive connection after the first waited for
+    # the client's delayed ACK (uvicorn writes the head and the body apart), 40 ms each.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -25,6 +25,7 @@ import pytest
 import uvicorn
 
 from atlas.cli import main
+from atlas.cli.serve import _bind
 from atlas.server import connections
 from atlas.server.connections import Parser, connection_options
 from atlas.server.settings import ConnectionLimits
@@ -320,6 +321,21 @@ def test_atlas_serve_under_slowloris_and_a_32_mb_header() -> None:
     # 100 ms is the target (benchmarks/connections.py measures it); a shared machine is noisy.
     p99 = statistics.quantiles(latencies, n=100)[98]
     assert p99 < 0.5, f"p99 {p99 * 1000:.0f} ms; all: {sorted(latencies)}"
+    # Each poll reuses the connection: an answer held for the client's delayed ACK takes 40 ms.
+    assert statistics.median(latencies) < 0.025, sorted(latencies)
+
+
+def test_atlas_serve_listens_so_that_answers_are_not_held_for_acks() -> None:
+    """asyncio sets TCP_NODELAY only on accepted sockets whose protocol is TCP by name; the
+    socket ``atlas serve`` binds must say so, or each answer on a kept-alive connection
+    waits 40 ms for the client's delayed ACK (uvicorn writes head and body apart)."""
+    with _bind("127.0.0.1", 0) as listening:
+        listening.listen()
+        with socket.create_connection(listening.getsockname()[:2]):
+            accepted, _ = listening.accept()
+            with accepted:
+                assert accepted.type == socket.SOCK_STREAM
+                assert accepted.proto == socket.IPPROTO_TCP
 
 
 @pytest.mark.parametrize(
