@@ -20,8 +20,8 @@ parser sees the bytes:
   open is answered ``503 SERVER_BUSY`` (``Retry-After: 1``) and its connection closed; the
   connections already being served keep being served.
 
-Each of these is logged at INFO, counted over ten seconds, so an attack is one line, not
-thousands.
+What the limits refuse (heads too large or too slow, connections over the limit) is logged at
+INFO, counted over ten seconds, so an attack is a line, not thousands.
 """
 
 from __future__ import annotations

@@ -214,23 +214,33 @@ def test_connections_that_stop_mid_head_are_closed_after_the_header_timeout(
             for sock in socks:
                 sock.close()
         deadline = time.monotonic() + 5
-        while "200 header timeout" not in caplog.text and time.monotonic() < deadline:
+        while tallied(caplog, "header timeout") < 200 and time.monotonic() < deadline:
             time.sleep(0.05)
     assert all(closed), f"{closed.count(False)} of 200 still open after {took:.1f} s"
-    assert "connection limits, in 0.5 s: 200 header timeout" in caplog.text
+    # Counted, not one line each: the first line says how many in how long.
+    lines = [r for r in caplog.records if r.name == "atlas.server.connections"]
+    assert 1 <= len(lines) <= 4
+    assert lines[0].getMessage().startswith("connection limits, in 0.5 s: ")
+    assert tallied(caplog, "header timeout") == 200
+
+
+def tallied(caplog: pytest.LogCaptureFixture, what: str) -> int:
+    """The refusals of one kind the connection-limit log lines have counted so far."""
+    records = [r for r in caplog.records if r.name == "atlas.server.connections"]
+    return sum(int(r.__dict__.get(what, 0)) for r in records)
 
 
 @pytest.mark.parametrize("parser", PARSERS)
 def test_a_kept_alive_connection_is_closed_once_idle(parser: Parser) -> None:
-    with served(parser, keepalive_timeout=0.5) as port, connect(port) as sock:
+    with served(parser, keepalive_timeout=1.0) as port, connect(port) as sock:
         sock.sendall(request())
         assert read_answer(sock)[0] == 200
-        time.sleep(0.25)
+        time.sleep(0.5)
         sock.sendall(request())  # kept alive: served again
         assert read_answer(sock)[0] == 200
         answered = time.monotonic()
-        assert not closed_by_server(sock, answered + 0.4)
-        assert closed_by_server(sock, answered + 5.0)
+        assert not closed_by_server(sock, answered + 0.5)
+        assert closed_by_server(sock, answered + 6.0)
 
 
 @pytest.mark.parametrize("parser", PARSERS)
@@ -291,7 +301,7 @@ def test_atlas_serve_under_slowloris_and_a_32_mb_header() -> None:
     """The acceptance figures, against ``atlas serve`` as started in production (httptools):
     a 32 MB header is refused after the limit's worth, 200 connections that stop mid-head are
     closed by the header timeout, and ``/api/v1/health`` stays quick meanwhile."""
-    env = {"ATLAS_HEADER_TIMEOUT": "4", "ATLAS_MAX_HEADER_BYTES": "8192"}
+    env = {"ATLAS_HEADER_TIMEOUT": "5", "ATLAS_MAX_HEADER_BYTES": "8192"}
     server = Server(env, "--sandbox")
     try:
         began = time.monotonic()
@@ -307,7 +317,7 @@ def test_atlas_serve_under_slowloris_and_a_32_mb_header() -> None:
                     assert client.get("/api/v1/health").status_code == 200
                     latencies.append(time.perf_counter() - start)
             polled = time.monotonic() - began
-            assert not any(closed_by_server(s, began + 3.9) for s in socks[:5])
+            assert not any(closed_by_server(s, began + 4.9) for s in socks[:5])
             closed = [closed_by_server(s, began + 15.0) for s in socks]
         finally:
             for sock in socks:
@@ -317,7 +327,7 @@ def test_atlas_serve_under_slowloris_and_a_32_mb_header() -> None:
     assert 8192 < sent <= 8192 + SLACK
     assert answer == b"" or answer.startswith(b"HTTP/1.1 431 ")
     assert all(closed), f"{closed.count(False)} of 200 still open after 15 s"
-    assert polled < 3.9, f"the polls took {polled:.1f} s, outlasting the slow heads"
+    assert polled < 4.9, f"the polls took {polled:.1f} s, outlasting the slow heads"
     # 100 ms is the target (benchmarks/connections.py measures it); a shared machine is noisy.
     p99 = statistics.quantiles(latencies, n=100)[98]
     assert p99 < 0.5, f"p99 {p99 * 1000:.0f} ms; all: {sorted(latencies)}"
