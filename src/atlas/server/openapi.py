@@ -36,7 +36,8 @@ _ERRORS: dict[int, str] = {
     "provider refused it.",
     500: "An unexpected error; its details are in the server log under the request id.",
     502: "The provider failed or could not be reached.",
-    503: "The state store cannot be used, or the provider asks to slow down (Retry-After).",
+    503: "The state store cannot be used, or the provider asks to slow down (Retry-After), or "
+    "the server is at its connection limit (SERVER_BUSY, Retry-After).",
 }
 _ID = {
     "name": "id",
