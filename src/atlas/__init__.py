@@ -12,12 +12,13 @@ Start here:
 
 Specs: InfrastructureSpec, ResourceSpec, Budget, spec_field.
 Costs: Estimate, ResourceEstimate, LineItem, Money, Price, PriceCatalog.
-Plans and records: Plan, PlannedChange, Drift, InfrastructureView, InfrastructureRecord,
+Plans and records: Plan, PlannedChange, Discovery, Drift, InfrastructureView, InfrastructureRecord,
     ResourceRecord, OperationRecord, EventRecord, CloudObject, ResourceState, Owner.
 Providers and plugins: Provider, ProviderInfo, ResourceKind, ProviderRegistry,
     default_registry, get_plugin_manager, hookimpl.
 Errors (all AtlasError): SpecError, SpecValidationError (its problems are Problem),
-    BudgetExceededError, StalePlanError, DataLossError, PlanFileError, CostError,
+    BudgetExceededError, StalePlanError, DataLossError, PlanFileError,
+    OperationInterruptedError, CostError,
     CurrencyMismatchError, PriceCatalogError, StateError, LockedError, RecordNotFoundError,
     StoreSchemaError, CredentialsError, PluginError,
     DuplicateProviderError, DuplicateResourceKindError, ProviderNotFoundError,
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         DuplicateResourceKindError,
         LockedError,
         NotFoundError,
+        OperationInterruptedError,
         PermissionDeniedError,
         PlanFileError,
         PluginError,
@@ -92,6 +94,7 @@ if TYPE_CHECKING:
         Drift,
         InfrastructureView,
     )
+    from atlas.lifecycle.discovery import Discovery
     from atlas.lifecycle.plan import (
         Plan,
         PlannedChange,
@@ -147,6 +150,7 @@ __all__ = [
     "CredentialsError",
     "CurrencyMismatchError",
     "DataLossError",
+    "Discovery",
     "Drift",
     "DuplicateProviderError",
     "DuplicateResourceKindError",
@@ -159,6 +163,7 @@ __all__ = [
     "LockedError",
     "Money",
     "NotFoundError",
+    "OperationInterruptedError",
     "OperationRecord",
     "Owner",
     "PermissionDeniedError",
@@ -240,6 +245,7 @@ _HOMES: dict[str, str] = {
     "SpecError": "atlas.exceptions",
     "SpecValidationError": "atlas.exceptions",
     "StalePlanError": "atlas.exceptions",
+    "OperationInterruptedError": "atlas.exceptions",
     "StateError": "atlas.exceptions",
     "StoreSchemaError": "atlas.exceptions",
     "TransportError": "atlas.exceptions",
@@ -248,6 +254,7 @@ _HOMES: dict[str, str] = {
     "Atlas": "atlas.facade",
     "Drift": "atlas.facade",
     "InfrastructureView": "atlas.facade",
+    "Discovery": "atlas.lifecycle.discovery",
     "Plan": "atlas.lifecycle.plan",
     "PlannedChange": "atlas.lifecycle.plan",
     "Budget": "atlas.model",
