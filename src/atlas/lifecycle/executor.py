@@ -1,5 +1,10 @@
 """Carrying out a plan: in dependency order, journaled step by step, rolled back on failure.
 
+Builds are dependency-driven: each step starts the moment the steps it depends on are done,
+and is journaled ``done`` (and reported) the moment its own resource is ready, whatever else
+is still under way. Waits of one kind share their polling rounds at the provider
+(:class:`atlas.providers.HandlerProvider`), so concurrency costs no extra calls.
+
 Every step goes through the store before and after the cloud call: the intent (the resource
 row, status ``creating``) is committed before the provider is asked, provider ids the moment
 they are known, then ``done`` / ``failed`` / ``timed_out``. A crash at any point therefore
@@ -88,8 +93,13 @@ class Executor:
     timeouts: Mapping[str, float] = attrs.field(factory=dict)
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
+    #: Once set, no new step starts: those under way finish and are journaled, the rest stay
+    #: ``pending``, and :meth:`run` returns without rolling back (a later apply resumes).
+    stop: asyncio.Event | None = None
     _created: list[str] = attrs.field(factory=list)
     _imported: list[str] = attrs.field(factory=list)
+    #: Set at the first failure of a build: steps not yet under way are not started.
+    _halted: bool = False
 
     async def run(self, steps: Sequence[StepRecord]) -> str | None:
         """Carry out ``steps``; the error that stopped the operation, or ``None``."""
@@ -97,34 +107,89 @@ class Executor:
         deletes = [s for s in steps if s.action in ("delete", "release")]
         builds = [s for s in steps if s.action not in ("delete", "release", "prepare")]
         try:
-            for step in prepares:
-                await self._prepare(step)
-            for step in deletes:
-                await self._delete(step)
-            for wave in self._waves(builds):
-                await self._build(wave)
+            for step in [*prepares, *deletes]:
+                if self._stopped():
+                    break
+                await (self._prepare(step) if step.action == "prepare" else self._delete(step))
+            else:
+                await self._build(builds)
         except WaitTimeoutError as exc:
             # Not rolled back: what exists is recorded with its ids, and a resume finishes it.
-            return f"{exc} (atlas apply again to resume)"
+            return self._interrupted(exc) or f"{exc} (atlas apply again to resume)"
         except AtlasError as exc:
-            return await self._fail(exc)
-        return None
+            return self._interrupted(exc) or await self._fail(exc)
+        return self._interrupted()
 
-    # -- ordering ----------------------------------------------------------------------------
+    def _stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
-    def _waves(self, builds: Sequence[StepRecord]) -> list[list[StepRecord]]:
-        """Steps that depend on nothing still to be built, then those they unblock, ..."""
+    def _interrupted(self, exc: AtlasError | None = None) -> str | None:
+        """When stopped from outside: what was left undone, and that a resume finishes it.
+        Nothing is rolled back, not even after a failure: every step is journaled as it
+        ended, and the next apply plans what remains."""
+        if not self._stopped():
+            return None
+        left = sum(1 for s in self.store.steps(self.operation.id) if s.status == "pending")
+        if left == 0 and exc is None:
+            return None  # the stop came after the last step had started: all is done
+        failed = f"; {type(exc).__name__}: {exc}" if exc is not None else ""
+        plural = "s" if left != 1 else ""
+        return f"interrupted: {left} step{plural} not started{failed} (atlas apply again to resume)"
+
+    # -- building, in dependency order -------------------------------------------------------
+
+    async def _build(self, builds: Sequence[StepRecord]) -> None:
+        """Start each step once what it depends on is done, up to ``parallelism`` starting at
+        once; the first failure stops new starts, and is raised once every step under way has
+        ended and been journaled."""
         names = {s.resource for s in builds}
         deps = dependencies(self.spec.resources)
-        sorter = graphlib.TopologicalSorter({n: deps[n] & names for n in names})
-        sorter.prepare()
+        blocked = {s.resource: deps[s.resource] & names for s in builds}
         by_name = {s.resource: s for s in builds}
-        waves = []
-        while sorter.is_active():
-            ready = sorted(sorter.get_ready(), key=lambda n: by_name[n].index)
-            waves.append([by_name[n] for n in ready])
-            sorter.done(*ready)
-        return waves
+        built: set[str] = set()
+        limit = asyncio.Semaphore(self.parallelism)
+        running: dict[asyncio.Task[bool], StepRecord] = {}
+        failures: list[BaseException] = []
+        try:
+            while True:
+                if not failures and not self._stopped():
+                    # Steps unblocked by the same round start together, in plan order.
+                    ready = sorted(
+                        (n for n, d in blocked.items() if d <= built), key=_index(by_name)
+                    )
+                    for name in ready:
+                        del blocked[name]
+                        step = by_name[name]
+                        running[asyncio.create_task(self._step(step, limit))] = step
+                if not running:
+                    break
+                ended, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(ended, key=lambda t: running[t].index):
+                    step = running.pop(task)
+                    error = task.exception()
+                    if error is not None:
+                        failures.append(error)
+                        self._halted = True
+                    elif task.result():
+                        built.add(step.resource)
+        finally:
+            # Cancelled from outside (the operation given up): so are the steps under way.
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+        if failures:
+            raise failures[0]
+
+    async def _step(self, step: StepRecord, limit: asyncio.Semaphore) -> bool:
+        """One build step from intent to ``done``; ``False`` when it was not started (the
+        operation stopped, or failed elsewhere, while it waited for its turn)."""
+        async with limit:
+            if self._halted or self._stopped():
+                return False
+            state = await self._start(step)
+        self._finish(step, await self._wait(step, state))
+        return True
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -169,23 +234,6 @@ class Executor:
                 raise
             self.store.delete_resource(self.infrastructure_id, step.resource)
         self._done(step, note=note)
-
-    async def _build(self, wave: Sequence[StepRecord]) -> None:
-        limit = asyncio.Semaphore(self.parallelism)
-
-        async def start(step: StepRecord) -> ResourceState:
-            async with limit:
-                return await self._start(step)
-
-        results = await asyncio.gather(*(start(s) for s in wave), return_exceptions=True)
-        started = [
-            (s, r) for s, r in zip(wave, results, strict=True) if isinstance(r, ResourceState)
-        ]
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if started:
-            await self._wait([s for s, _ in started], [r for _, r in started])
-        if errors:
-            raise errors[0]
 
     async def _start(self, step: StepRecord) -> ResourceState:
         """Record the intent, then ask the provider; ids are recorded as soon as they exist."""
@@ -240,10 +288,10 @@ class Executor:
         row = self._row(res, "creating", existing, objects=found.objects)
         self.store.save_resource(attrs.evolve(row, imported=True))
         self._imported.append(step.resource)
-        self._progress(step)
         self.store.update_step(
             self.operation.id, step.index, status="running", provider_ids=found.ids
         )
+        self._progress(step)
         state = found.state(res.name)
         if change is None or not change.fields:
             return state
@@ -254,44 +302,21 @@ class Executor:
             self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
             raise
 
-    async def _wait(self, steps: Sequence[StepRecord], states: Sequence[ResourceState]) -> None:
-        """One wait per kind for the whole wave (each polling round is one call per kind)."""
-        groups: dict[str, list[int]] = {}
-        for i, state in enumerate(states):
-            groups.setdefault(state.type, []).append(i)
-
-        async def wait_kind(kind: str, idx: list[int]) -> list[ResourceState]:
-            timeout = self.timeouts.get(kind, self.default_timeout)
-            try:
-                return await self.provider.wait(
-                    self.owner, [states[i] for i in idx], timeout=timeout
-                )
-            except WaitTimeoutError:
-                for i in idx:
-                    self.store.update_step(
-                        self.operation.id,
-                        steps[i].index,
-                        status="timed_out",
-                        error=f"not ready in {timeout:g}s",
-                    )
-                raise
-
-        # Every kind's wait runs to its end, so a timeout in one leaves no other step
-        # half-recorded; the first failure is raised once all have been recorded.
-        results = await asyncio.gather(
-            *(wait_kind(k, v) for k, v in groups.items()), return_exceptions=True
-        )
-        failures = [r for r in results if isinstance(r, BaseException)]
-        for (_kind, idx), ready in zip(groups.items(), results, strict=True):
-            if isinstance(ready, BaseException):
-                continue
-            for i, state in zip(idx, ready, strict=True):
-                try:
-                    self._finish(steps[i], state)
-                except AtlasError as exc:
-                    failures.append(exc)
-        if failures:
-            raise failures[0]
+    async def _wait(self, step: StepRecord, state: ResourceState) -> ResourceState:
+        """Until ``step``'s resource is ready. Each step waits on its own, so it is done the
+        moment it is ready; the provider polls the waits of one kind together."""
+        timeout = self.timeouts.get(state.type, self.default_timeout)
+        try:
+            [ready] = await self.provider.wait(self.owner, [state], timeout=timeout)
+        except WaitTimeoutError:
+            self.store.update_step(
+                self.operation.id,
+                step.index,
+                status="timed_out",
+                error=f"not ready in {timeout:g}s",
+            )
+            raise
+        return ready
 
     def _finish(self, step: StepRecord, state: ResourceState) -> None:
         res = self.spec.resource(step.resource)
@@ -370,14 +395,15 @@ class Executor:
         self.store.update_step(
             self.operation.id, step.index, status="done", provider_ids=ids, note=note
         )
-        done = [s for s in self.store.steps(self.operation.id) if s.status == "done"]
+        steps = self.store.steps(self.operation.id)
+        done = [s for s in steps if s.status == "done"]
         op = self.store.update_operation(
             self.operation.id,
             completed_steps=len(done),
             current_step=None,
             created_resources=tuple(s.resource for s in done if s.action == "create"),
         )
-        self._notify(op, step)
+        self._notify(op, step, steps)
 
     def _progress(self, step: StepRecord) -> None:
         """The step is under way: the journal and the live display say so."""
@@ -387,11 +413,18 @@ class Executor:
         )
         self._notify(op, step)
 
-    def _notify(self, op: OperationRecord, step: StepRecord | None) -> None:
+    def _notify(
+        self, op: OperationRecord, step: StepRecord, steps: Sequence[StepRecord] | None = None
+    ) -> None:
+        """Tell the display, with the step as the journal now has it (status, provider ids,
+        times), not the record the operation started from."""
         if self.on_progress is None:
             return
+        if steps is None:
+            steps = self.store.steps(self.operation.id)
+        fresh = next((s for s in steps if s.index == step.index), step)
         try:
-            self.on_progress(op, step)
+            self.on_progress(op, fresh)
         except Exception:  # a display must never break an operation
             logger.exception("progress callback failed")
 
@@ -446,3 +479,7 @@ def _topological(graph: Mapping[str, set[str]]) -> list[str]:
     return list(
         graphlib.TopologicalSorter({n: deps & names for n, deps in graph.items()}).static_order()
     )
+
+
+def _index(by_name: Mapping[str, StepRecord]) -> Callable[[str], int]:
+    return lambda name: by_name[name].index
