@@ -98,8 +98,6 @@ class Executor:
     stop: asyncio.Event | None = None
     _created: list[str] = attrs.field(factory=list)
     _imported: list[str] = attrs.field(factory=list)
-    #: Set at the first failure of a build: steps not yet under way are not started.
-    _halted: bool = False
 
     async def run(self, steps: Sequence[StepRecord]) -> str | None:
         """Carry out ``steps``; the error that stopped the operation, or ``None``."""
@@ -139,39 +137,40 @@ class Executor:
     # -- building, in dependency order -------------------------------------------------------
 
     async def _build(self, builds: Sequence[StepRecord]) -> None:
-        """Start each step once what it depends on is done, up to ``parallelism`` starting at
-        once; the first failure stops new starts, and is raised once every step under way has
-        ended and been journaled."""
+        """Start each step the moment what it depends on is done (started by the step that
+        unblocks it, not by a later pass), at most ``parallelism`` creating at once. The
+        first failure stops new starts; it is raised once every step under way has ended
+        and been journaled."""
         names = {s.resource for s in builds}
         deps = dependencies(self.spec.resources)
         blocked = {s.resource: deps[s.resource] & names for s in builds}
         by_name = {s.resource: s for s in builds}
         built: set[str] = set()
+        running: set[asyncio.Task[None]] = set()
+        failures: list[Exception] = []
         limit = asyncio.Semaphore(self.parallelism)
-        running: dict[asyncio.Task[bool], StepRecord] = {}
-        failures: list[BaseException] = []
+
+        def launch() -> None:
+            # Steps unblocked at the same moment start together, in plan order.
+            if failures or self._stopped():
+                return
+            for name in sorted((n for n, d in blocked.items() if d <= built), key=_index(by_name)):
+                del blocked[name]
+                running.add(asyncio.create_task(build(by_name[name])))
+
+        async def build(step: StepRecord) -> None:
+            try:
+                if await self._step(step, limit):
+                    built.add(step.resource)
+                    launch()
+            except Exception as exc:  # raised below, once the steps under way have ended
+                failures.append(exc)
+
+        launch()
         try:
-            while True:
-                if not failures and not self._stopped():
-                    # Steps unblocked by the same round start together, in plan order.
-                    ready = sorted(
-                        (n for n, d in blocked.items() if d <= built), key=_index(by_name)
-                    )
-                    for name in ready:
-                        del blocked[name]
-                        step = by_name[name]
-                        running[asyncio.create_task(self._step(step, limit))] = step
-                if not running:
-                    break
+            while running:
                 ended, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in sorted(ended, key=lambda t: running[t].index):
-                    step = running.pop(task)
-                    error = task.exception()
-                    if error is not None:
-                        failures.append(error)
-                        self._halted = True
-                    elif task.result():
-                        built.add(step.resource)
+                running.difference_update(ended)
         finally:
             # Cancelled from outside (the operation given up): so are the steps under way.
             for task in running:
@@ -182,10 +181,10 @@ class Executor:
             raise failures[0]
 
     async def _step(self, step: StepRecord, limit: asyncio.Semaphore) -> bool:
-        """One build step from intent to ``done``; ``False`` when it was not started (the
-        operation stopped, or failed elsewhere, while it waited for its turn)."""
+        """One build step from intent to ``done``; ``False`` when a stop came while it
+        waited for its turn, so it was never started."""
         async with limit:
-            if self._halted or self._stopped():
+            if self._stopped():
                 return False
             state = await self._start(step)
         self._finish(step, await self._wait(step, state))
