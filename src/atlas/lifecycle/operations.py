@@ -75,6 +75,8 @@ class OperationRunner:
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
     heartbeat_every: float = 20.0
+    #: Set it to stop starting steps: see :attr:`atlas.lifecycle.executor.Executor.stop`.
+    stop: asyncio.Event | None = None
 
     async def run(self) -> OperationRecord:
         """Start, execute and finish the operation; the store says the rest."""
@@ -142,6 +144,7 @@ class OperationRunner:
             on_progress=self.on_progress,
             timeouts=dict(self.timeouts or {}),
             default_timeout=self.default_timeout,
+            stop=self.stop,
         )
         return executor
 
