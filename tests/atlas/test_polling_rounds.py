@@ -71,6 +71,29 @@ async def test_waits_of_a_kind_share_rounds_and_each_ends_when_its_own_are_ready
     assert cloud.calls.count("list disk") == 4
 
 
+async def test_a_wait_that_just_missed_a_round_moves_the_next_one() -> None:
+    clock = ManualClock()
+    latencies = Latencies(create={"server": 5.0}, list_lag=0.0)
+    cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=latencies)
+    time = VirtualTime(clock)
+    provider = provider_on(cloud, clock, time)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    ended: dict[str, float] = {}
+
+    async def make_and_wait(name: str, after: float) -> None:
+        await time.sleep(after)
+        state = await provider.create(StepContext(OWNER, spec, spec.resource(name)))
+        await provider.wait(OWNER, [state], timeout=60)
+        ended[name] = clock()
+
+    async with time.running():
+        # "second" is made 0.2 s after the round of 0 s: the rounds move to 1.2 s, 2.2 s...,
+        # so it is seen the moment it is ready (5.2 s), not a round later (6 s); "first",
+        # ready at 5 s, is seen 0.2 s late, never more than half an interval.
+        await asyncio.gather(make_and_wait("first", 0.0), make_and_wait("second", 0.2))
+    assert ended == pytest.approx({"first": 5.2, "second": 5.2})
+
+
 async def test_a_wait_that_times_out_leaves_the_others_of_its_kind_waiting() -> None:
     clock = ManualClock()
     cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=Latencies(list_lag=0.0))

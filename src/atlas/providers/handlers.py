@@ -506,7 +506,11 @@ class _Rounds:
     resources of a kind that wait at the same time cost one call per round however many
     steps wait on them; each wait is answered the round its own resources are ready, not
     when the others are. A wait that joins while rounds run is polled from the next round
-    on; the rounds stop when no wait is left (and start again with the next one).
+    on; one that joins just after a round began (within half an interval) moves the next
+    round to an interval after it joined, so that its rounds fall as its own would have
+    after its create instead of almost a whole interval later; the others wait at most
+    half an interval more. The rounds stop when no wait is left (and start again with the
+    next one).
     """
 
     def __init__(
@@ -518,6 +522,8 @@ class _Rounds:
         self._forget = forget
         self._waiters: list[_Waiter] = []
         self._task: asyncio.Task[None] | None = None
+        self._began: float | None = None  # when the last round began
+        self._not_before = 0.0  # when the next round may begin
 
     def join(
         self, states: Sequence[ResourceState], deadline: float
@@ -526,6 +532,10 @@ class _Rounds:
             asyncio.get_running_loop().create_future()
         )
         self._waiters.append(_Waiter(list(states), deadline, future))
+        timing = self.provider.timing
+        now = timing.clock()
+        if self._began is not None and now - self._began < timing.poll_interval / 2:
+            self._not_before = max(self._not_before, now + timing.poll_interval)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=f"atlas poll {self.kind}")
         return future
@@ -538,7 +548,7 @@ class _Rounds:
                     self._answer(waiter, timed_out=True)
                 if not self._live():
                     return
-                began = timing.clock()
+                began = self._began = timing.clock()
                 batch = list(self._waiters)
                 try:
                     listed = await self.provider._poll(
@@ -555,6 +565,8 @@ class _Rounds:
                         self._answer(waiter)
                 if self._live():
                     await timing.sleep(self.provider._until_next_round(began))
+                    while (later := self._not_before - timing.clock()) > 0:
+                        await timing.sleep(later)  # moved by a wait that just missed a round
         finally:
             # Forgotten in the same step as the last check: a wait that joins later starts
             # rounds of its own. A cancelled loop cancels the waits it leaves.
