@@ -3,7 +3,8 @@
 Suites: ``provisioning`` (1 and 2: atlas and the peer libraries, N droplets), ``stack`` (3),
 ``engine`` (4), ``server`` (5), ``gaps`` (6: atlas under other public
 settings, to show what would close a missed target), ``startup`` (7: the CPU cost of
-``atlas --help`` and ``atlas estimate FILE``). ``--markdown FILE`` also writes the tables,
+``atlas --help`` and ``atlas estimate FILE``), ``critical-path`` (8: ``atlas apply`` of the
+example stack against its critical path). ``--markdown FILE`` also writes the tables,
 with the date, the machine and the run time, as recorded in benchmarks/README.md.
 """
 
@@ -18,13 +19,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import calibrate, engine, gaps, provisioning, server, stack, startup
+from benchmarks import calibrate, critical_path, engine, gaps, provisioning, server, stack, startup
 from benchmarks.harness import emit
 
-SUITES = ("provisioning", "stack", "engine", "server", "gaps", "startup")
+SUITES = ("provisioning", "stack", "engine", "server", "gaps", "startup", "critical-path")
 #: What runs without --only; gaps is for full runs.
-DEFAULT = ("provisioning", "stack", "engine", "server", "gaps", "startup")
-QUICK = ("provisioning", "stack", "engine", "server", "startup")
+DEFAULT = SUITES
+QUICK = ("provisioning", "stack", "engine", "server", "startup", "critical-path")
 
 
 def _ints(text: str) -> list[int]:
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{machine()}"
     )
     header += "\n\n" + calibrate.speed_line()
-    if {"provisioning", "stack", "gaps"} & set(args.only):
+    if {"provisioning", "stack", "gaps", "critical-path"} & set(args.only):
         header += "\n" + calibrate.line()
     print(header + "\n", flush=True)
     texts: list[str] = []
@@ -121,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("## CLI startup CPU", flush=True)
         runs = 5 if args.quick else 11
         texts.append(emit(startup.table(startup.run_all(runs), runs)))
+    if "critical-path" in args.only:
+        print("## Critical path of examples/stack.yaml", flush=True)
+        texts.append(emit(critical_path.table(critical_path.run_all(args.runs))))
     took = time.perf_counter() - began
     footer = f"Run time: {took / 60:.1f} min ({mode} mode)."
     print(footer, flush=True)
