@@ -269,6 +269,8 @@ _MASKS = (
     (re.compile(r"\b\d+\.\d+\.\d+\.\d+\b"), "<ip>"),
     (re.compile(r"\b\d{6,}\b"), "<id>"),
     (re.compile(r"\b\d+ API calls\b"), "<n> API calls"),
+    # How long each step took, on the progress lines ("done in 0.4s").
+    (re.compile(r"(?<= in )(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?s\b"), "<t>"),
 )
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from atlas.cli import main
+try:
+    from atlas.cli import main
+except KeyboardInterrupt:  # Ctrl-C while starting up: nothing began, and no traceback
+    sys.exit(130)
 
 sys.exit(main())

@@ -16,6 +16,7 @@ from atlas.exceptions import (
     CostError,
     CredentialsError,
     LockedError,
+    OperationInterruptedError,
     PermissionDeniedError,
     PluginError,
     ProviderAPIError,
@@ -40,6 +41,7 @@ ERROR_CODES: tuple[tuple[type[AtlasError], int, str], ...] = (
     (CapacityError, 422, "CAPACITY_EXCEEDED"),
     (RecordNotFoundError, 404, "RESOURCE_NOT_FOUND"),
     (LockedError, 409, "LOCKED"),
+    (OperationInterruptedError, 409, "INTERRUPTED"),
     (StateError, 503, "STATE_ERROR"),
     (CredentialsError, 424, "CREDENTIALS_ERROR"),
     # The provider refused the credential it was given: the caller's to fix, like a missing one.

@@ -59,6 +59,7 @@ __all__ = [
     "LeftInPlaceError",
     "LockedError",
     "NotFoundError",
+    "OperationInterruptedError",
     "PermissionDeniedError",
     "PluginError",
     "PriceCatalogError",
@@ -190,6 +191,11 @@ class LockedError(StateError):
 
 class StoreSchemaError(StateError):
     """The store was written by a newer atlas; refusing rather than guessing."""
+
+
+class OperationInterruptedError(AtlasError):
+    """Stopped (``stop`` was set: the CLI's Ctrl-C) before the operation recorded anything:
+    nothing changed, and there is nothing to resume."""
 
 
 class BudgetExceededError(AtlasError):

@@ -36,6 +36,7 @@ from atlas.credentials import Secret
 from atlas.events import DeliveryReport, EventDispatcher, WebhookSink
 from atlas.exceptions import (
     BudgetExceededError,
+    OperationInterruptedError,
     PluginError,
     Problem,
     RecordNotFoundError,
@@ -381,17 +382,26 @@ class AsyncAtlas:
         timeouts: Mapping[str, float] | None = None,
         on_progress: ProgressCallback | None = None,
         refresh: bool = True,
+        stop: asyncio.Event | None = None,
     ) -> OperationRecord:
         """Make the infrastructure match the spec; the finished operation.
 
         With ``refresh`` (the default), what exists is read back first and prices are the
         provider's current ones (see :meth:`plan`).
 
+        ``stop`` interrupts cleanly (the CLI sets it on the first Ctrl-C): once it is set, no
+        new step starts, the steps under way finish and are journaled, and the operation ends
+        ``failed`` with an error that starts ``interrupted:``, nothing rolled back; applying
+        the same spec again resumes. It is only read, never awaited, so it may be set from a
+        signal handler or another thread.
+
         An operation left unfinished by a crash is taken over: what it made is adopted.
         Raises :class:`~atlas.exceptions.BudgetExceededError` (nothing changed) when the plan
         costs more than ``budget`` (or the spec's), unless ``allow_over_budget``.
         """
         spec = self.validate(source)
+        # The credential first: without one, nothing is read, planned or written.
+        await self._provider(spec.provider).connect()
         # What exists is read back, and the provider's current prices decide the budget. What
         # the account needs first is always asked: the operation is about to use the cloud.
         plan = await self._plan(spec, refresh=refresh, account=True)
@@ -399,6 +409,10 @@ class AsyncAtlas:
         self._check_budget(plan, budget, allow_over_budget)
         provider = self._provider(spec.provider)
         await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
+        if stop is not None and stop.is_set():  # while planning: nothing is recorded yet
+            raise OperationInterruptedError(
+                f"interrupted before the apply of {spec.name} started: nothing changed"
+            )
         infra = self._live_infra(spec.name) or self._new_infra(spec, plan.currency)
         info = self.registry.get(spec.provider)
         runner = OperationRunner(
@@ -413,6 +427,7 @@ class AsyncAtlas:
             timeouts={**info.ready_timeouts, **(timeouts or {})},
             default_timeout=info.default_ready_timeout,
             on_progress=on_progress,
+            stop=stop,
         )
         op = await runner.run()
         await self.deliver_events()
@@ -424,13 +439,15 @@ class AsyncAtlas:
         *,
         on_progress: ProgressCallback | None = None,
         include_imported: bool = False,
+        stop: asyncio.Event | None = None,
     ) -> OperationRecord:
         """Delete every resource of an infrastructure, dependents first, each delete verified.
 
         Imported resources (adopted with ``import:``) are left in place at the provider and
         only let go from the infrastructure (step ``release``), unless ``include_imported``.
         An infrastructure already destroyed has nothing to delete: the answer is the operation
-        that destroyed it, and nothing new is recorded."""
+        that destroyed it, and nothing new is recorded. ``stop`` interrupts as in
+        :meth:`apply`; destroying again finishes the job."""
         view = self.get(key)
         infra = view.infrastructure
         if infra.status == "destroyed" and not view.resources:
@@ -462,24 +479,39 @@ class AsyncAtlas:
             kind="destroy",
             rollback=False,
             on_progress=on_progress,
+            stop=stop,
         )
         op = await runner.run()
         await self.deliver_events()
         return op
 
-    async def resume(self, operation_id: str) -> OperationRecord:
+    async def resume(
+        self,
+        operation_id: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> OperationRecord:
         """Carry on with an operation that did not finish (a crash, a timeout): a new
-        operation toward the same spec takes over, adopting what the old one made."""
+        operation toward the same spec takes over, adopting what the old one made.
+        ``on_progress`` and ``stop`` are as in :meth:`apply`."""
         old = self.operation(operation_id)
         if old.kind == "destroy":
             # A destroy that was deleting imported resources goes on deleting them.
             imported = {r.name for r in self.get(old.infrastructure_id).resources if r.imported}
             steps = self.store.steps(old.id)
             include = any(s.action == "delete" and s.resource in imported for s in steps)
-            return await self.destroy(old.infrastructure_id, include_imported=include)
+            return await self.destroy(
+                old.infrastructure_id,
+                include_imported=include,
+                on_progress=on_progress,
+                stop=stop,
+            )
         # The budget was decided when the operation started (checked, or knowingly allowed);
         # finishing it does not decide again.
-        return await self.apply(dict(old.spec), allow_over_budget=True)
+        return await self.apply(
+            dict(old.spec), allow_over_budget=True, on_progress=on_progress, stop=stop
+        )
 
     async def discover(self, provider: str, *, region: str | None = None) -> Discovery:
         """Every resource of an importable kind in ``provider``'s account (in ``region``,
@@ -713,9 +745,12 @@ class Atlas:
         timeouts: Mapping[str, float] | None = None,
         on_progress: ProgressCallback | None = None,
         refresh: bool = True,
+        stop: asyncio.Event | None = None,
     ) -> OperationRecord:
         """Make the infrastructure match the spec; the finished operation. See
-        :meth:`AsyncAtlas.apply` (budget, rollback, timeouts, progress)."""
+        :meth:`AsyncAtlas.apply` (budget, rollback, timeouts, progress). Setting ``stop``
+        (from any thread: it is only read) stops starting steps; the operation then ends
+        ``interrupted``, resumable."""
         return self._call(
             self._async.apply(
                 source,
@@ -725,6 +760,7 @@ class Atlas:
                 timeouts=timeouts,
                 on_progress=on_progress,
                 refresh=refresh,
+                stop=stop,
             )
         )
 
@@ -734,11 +770,14 @@ class Atlas:
         *,
         on_progress: ProgressCallback | None = None,
         include_imported: bool = False,
+        stop: asyncio.Event | None = None,
     ) -> OperationRecord:
         """Delete every resource of an infrastructure (imported ones are left in place unless
-        ``include_imported``); see :meth:`AsyncAtlas.destroy`."""
+        ``include_imported``; ``stop`` as in :meth:`apply`); see :meth:`AsyncAtlas.destroy`."""
         return self._call(
-            self._async.destroy(key, on_progress=on_progress, include_imported=include_imported)
+            self._async.destroy(
+                key, on_progress=on_progress, include_imported=include_imported, stop=stop
+            )
         )
 
     def discover(self, provider: str, *, region: str | None = None) -> Discovery:
@@ -746,9 +785,16 @@ class Atlas:
         :meth:`AsyncAtlas.discover`."""
         return self._call(self._async.discover(provider, region=region))
 
-    def resume(self, operation_id: str) -> OperationRecord:
-        """Carry on with an unfinished operation; see :meth:`AsyncAtlas.resume`."""
-        return self._call(self._async.resume(operation_id))
+    def resume(
+        self,
+        operation_id: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> OperationRecord:
+        """Carry on with an unfinished operation (``on_progress`` and ``stop`` as in
+        :meth:`apply`); see :meth:`AsyncAtlas.resume`."""
+        return self._call(self._async.resume(operation_id, on_progress=on_progress, stop=stop))
 
     def reconcile(self, key: str, *, delete: bool = False) -> builtins.list[ResourceState]:
         """Objects with this infrastructure's marks the store does not know; see

@@ -45,6 +45,11 @@ PROVIDER = ProviderInfo(
     factory=_build_provider,
     aliases=("do",),
     credentials=TOKEN,
+    environment={
+        "DIGITALOCEAN_API_URL": "where the API is (default https://api.digitalocean.com): "
+        "set it to talk to the emulator",
+        "DIGITALOCEAN_POLL_INTERVAL": "seconds between status polls (default 1)",
+    },
     ready_timeouts={
         "droplet": 600.0,
         "volume": 300.0,

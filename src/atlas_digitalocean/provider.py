@@ -145,18 +145,29 @@ class DigitalOceanProvider(HandlerProvider):
             await self._api.client.aclose()
 
     async def check_capacity(self, owner: Owner, additions: Mapping[str, int]) -> None:
-        """Refuse a plan that would take the account past its droplet limit."""
+        """Refuse a plan that would take the account past its droplet limit.
+
+        The account may be shared: every workspace of a server with one token uses it. So the
+        refusal never says how many droplets the account has, which would tell one workspace
+        what the others run; only the plan's number and the account's limit."""
         del owner
         adding = additions.get("droplet", 0)
         if adding <= 0:
             return
         api = await self.api()
         limit = int((await api.account()).get("droplet_limit") or 0)
-        existing = await api.count_droplets()
-        if limit and existing + adding > limit:
+        if not limit:
+            return
+        if adding > limit:
             raise CapacityError(
-                f"the plan adds {adding} droplets to the {existing} the account has; its "
-                f"droplet limit is {limit} (ask DigitalOcean support to raise it)"
+                f"the plan adds {adding} droplets, more than the account's droplet limit of "
+                f"{limit} (ask DigitalOcean support to raise it)"
+            )
+        if await api.count_droplets() + adding > limit:
+            raise CapacityError(
+                f"the plan adds {adding} droplets, which would take the account past its "
+                f"droplet limit of {limit}: every droplet of the account counts, whoever made "
+                "it (ask DigitalOcean support to raise the limit, or use an account of your own)"
             )
 
     async def account_steps(

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from atlas.cli import main
+from atlas.cli import build_parser, main
+from atlas.plugins import default_plugins
+from tests.atlas.test_facade_api import _heavy, _loaded_after
 from tests.conftest import EXAMPLES
+from tests.test_docs import ENVIRONMENT
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -112,9 +118,9 @@ def test_providers_listing() -> None:
 
 
 def test_usage_errors_exit_2() -> None:
-    with pytest.raises(SystemExit) as info:
-        run("estimate")
-    assert info.value.code == 2
+    code, out, err = run("estimate")
+    assert (code, out) == (2, "")
+    assert err.endswith("atlas estimate: error: the following arguments are required: file\n")
 
 
 def test_budget_verdicts(tmp_path: Path) -> None:
@@ -132,3 +138,131 @@ def test_budget_verdicts(tmp_path: Path) -> None:
     assert "unknown: some prices are unknown" in run("estimate", str(unknown))[1]
     data = json.loads(run("estimate", str(over), "--json")[1])
     assert data["budget"] == {"monthly_limit": 100.0, "currency": "USD", "verdict": "OVER budget"}
+
+
+def _no_image(tmp_path: Path, **changes: str) -> str:
+    doc = json.loads((EXAMPLES / "one-droplet.json").read_text(encoding="utf-8"))
+    del doc["resources"][0]["specifications"]["image"]
+    doc.update(changes)
+    path = tmp_path / "no-image.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("region", ["nyc3", "nyc9"], ids=["create-only", "and-a-bad-region"])
+def test_plan_reports_every_problem_validate_reports(tmp_path: Path, region: str) -> None:
+    # An image is asked for only to create: plan, which is for creating, asks as validate does,
+    # with --sandbox too (which used to validate for estimate first and hold it back).
+    path = _no_image(tmp_path, region=region)
+    state = str(tmp_path / "state.db")
+    runs = {
+        "validate": ["validate", path],
+        "plan": ["plan", path, "--state", state],
+        "plan --sandbox": ["plan", "--sandbox", path],
+        "apply": ["apply", "--yes", path, "--state", state],
+    }
+    texts = {name: run(*argv) for name, argv in runs.items()}
+    assert {name: code for name, (code, _, _) in texts.items()} == dict.fromkeys(runs, 2)
+    errs = {err for _, _, err in texts.values()}
+    assert len(errs) == 1, errs
+    assert "resources[0].specifications.image: required to create" in errs.pop()
+    problems = {
+        name: json.loads(run(*argv, "--json")[1])["error"]["problems"]
+        for name, argv in runs.items()
+        if name != "apply"
+    }
+    first = problems["validate"]
+    assert "resources[0].specifications.image" in [p["path"] for p in first]
+    assert len(first) == (1 if region == "nyc3" else 2)
+    assert all(found == first for found in problems.values()), problems
+
+
+# -- help: a description, examples, and the environment each command reads -----------------
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    plugins = default_plugins()
+    parser = build_parser(plugins.cli_commands(), plugins.providers())
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    plugin = {c.name for c in plugins.cli_commands()}  # their own parsers say their own
+    return {name: p for name, p in sub.choices.items() if name not in plugin}
+
+
+SUBCOMMANDS = _subcommands()
+#: The commands that reach the cloud (some only with an option), and read its token.
+REACH_THE_CLOUD = {"plan", "apply", "destroy", "discover", "status", "resume", "reconcile", "serve"}
+
+
+def _help(argv: list[str]) -> str:
+    """What ``atlas ARGV --help`` prints (argparse prints help on sys.stdout, and exits)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as info:
+        main([*argv, "--help"])
+    assert info.value.code == 0
+    return out.getvalue()
+
+
+def test_every_subcommand_is_found() -> None:
+    assert {"estimate", "validate", "plan", "apply", "status", "graph", "serve"} <= set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS), ids=str)
+def test_every_subcommand_s_help_has_a_description_and_examples(name: str) -> None:
+    parser = SUBCOMMANDS[name]
+    assert len(parser.description or "") > 60, name
+    assert parser.formatter_class is argparse.RawDescriptionHelpFormatter
+    text = parser.format_help()
+    examples = text.split("\nexamples:\n", 1)[1].split("\n\n")[0].splitlines()
+    assert examples
+    assert all(re.search(rf"\batlas {name}\b", e) for e in examples), examples
+    # Each example parses (the placeholders are names, ids and files).
+    for example in examples:
+        argv = example.split("atlas ", 1)[1].split(" | ")[0].split()
+        build_parser().parse_args(argv)
+    assert _help([name]) == parser.format_help()  # what `atlas NAME --help` prints
+
+
+def _environment(parser: argparse.ArgumentParser) -> str:
+    epilog = parser.epilog or ""
+    return epilog.split("\nenvironment:\n", 1)[1] if "\nenvironment:\n" in epilog else ""
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS), ids=str)
+def test_every_subcommand_s_help_names_the_environment_it_reads(name: str) -> None:
+    parser = SUBCOMMANDS[name]
+    env = _environment(parser)
+    options = {o for a in parser._actions for o in a.option_strings}
+    if "--state" in options:  # it opens the store
+        assert "ATLAS_STATE" in env, name
+    token = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_API_TOKEN")
+    settings = ("DIGITALOCEAN_API_URL", "DIGITALOCEAN_POLL_INTERVAL", "CONTEXT_MANAGER_URL")
+    for variable in (*token, *settings):
+        assert (variable in env) == (name in REACH_THE_CLOUD), (name, variable)
+    if name not in REACH_THE_CLOUD and "--state" not in options:
+        assert env == ""
+        assert "Offline" in (parser.description or "")
+
+
+def test_every_environment_variable_is_in_some_help() -> None:
+    texts = [_help([]), *(p.format_help() for p in SUBCOMMANDS.values())]
+    for name in ENVIRONMENT:
+        assert any(name in t for t in texts), f"no --help names {name}"
+
+
+def test_atlas_help_has_the_exit_status_table() -> None:
+    text = _help([])
+    table = text.split("exit status:\n", 1)[1].split("\n\n")[0]
+    assert [line.split()[0] for line in table.splitlines() if not line.startswith("       ")] == [
+        "0",
+        "1",
+        "2",
+        "130",
+    ]
+    assert '{"error": {"code", "class", "message", "problems"' in text
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "status", "serve"])
+def test_a_subcommand_s_help_leaves_the_lifecycle_unimported(command: str) -> None:
+    call = f"main([{command!r}, '--help'])"
+    code = f"from atlas.cli import main\ntry:\n    {call}\nexcept SystemExit:\n    pass"
+    assert _heavy(_loaded_after(code)) == []

@@ -140,3 +140,38 @@ def test_the_example_stack_on_a_fresh_account_applies_and_destroys_cleanly(
         assert "(destroy): completed" in out
         assert [v["name"] for v in served.emulator.objects("vpcs")] == ["default-fra1"]
         assert served.emulator.is_empty()
+
+
+@pytest.mark.loopback
+def test_destroy_without_a_token_changes_no_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atlas.store import SQLiteStore
+    from atlas_digitalocean.emulator import EmulatorConfig, serve
+
+    with serve(port=0, config=EmulatorConfig(latency_scale=0)) as served:
+        monkeypatch.setenv("DIGITALOCEAN_API_URL", served.url)
+        monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_" + "3" * 64)
+        state = str(tmp_path / "state.db")
+        code, out, _ = run("apply", "--yes", "--state", state, str(EXAMPLES / "web-app.yaml"))
+        assert code == 0, out
+
+        def records() -> tuple[object, ...]:
+            store = SQLiteStore(state)
+            try:
+                [infra] = store.list_infrastructures("default")
+                resources = sorted((r.name, r.status) for r in store.list_resources(infra.id))
+                ops = [(o.id, o.status) for o in store.list_operations("default", infra.id)]
+                return infra.status, resources, ops
+            finally:
+                store.close()
+
+        before = records()
+        monkeypatch.delenv("DIGITALOCEAN_TOKEN")
+        monkeypatch.setattr("sys.stdin", io.StringIO(""))
+        code, out, err = run("destroy", "--yes", "--state", state, "web-app")
+        assert code != 0
+        assert "DIGITALOCEAN_TOKEN" in out + err
+        assert "Traceback" not in out + err
+        assert records() == before  # no operation, nothing marked deleting
+        assert not served.emulator.is_empty()

@@ -267,3 +267,29 @@ async def test_the_alias_do_is_digitalocean(cloud: ServedEmulator) -> None:
         r = await c.put(f"/api/v1/infrastructure/{infra['id']}", json=spec(provider="do"))
         assert r.status_code == 200, r.text
         assert (await wait_for(c, r.json()["operation"]["id"]))["status"] == "completed"
+
+
+async def test_a_capacity_error_tells_nothing_of_another_workspaces_droplets() -> None:
+    """The server's one token is one account for every workspace: ws-b is refused for the
+    droplets ws-a runs, and learns the limit, never how many ws-a has."""
+    config = EmulatorConfig(
+        latency_scale=0.02, rate_limits=RateLimits(enabled=False), droplet_limit=3,
+        tokens=[DO_TOKEN],
+    )  # fmt: skip
+    with serve(config=config) as cloud:
+        env = {"DIGITALOCEAN_API_URL": cloud.url, "DIGITALOCEAN_TOKEN": DO_TOKEN,
+               "DIGITALOCEAN_POLL_INTERVAL": "0.01"}  # fmt: skip
+        app = create_app(do_settings(env=env))
+        async with app.router.lifespan_context(app):
+            async with Served(app).client(bearer("ws-a")) as a:
+                await created(a, spec())  # two droplets
+            async with Served(app).client(bearer("ws-b", user="user-2")) as b:
+                three = copy.deepcopy(SPEC)
+                three["resources"][1]["specifications"]["count"] = 3
+                r = await b.post("/api/v1/infrastructure", json=three)
+    assert (r.status_code, r.json()["code"]) == (422, "CAPACITY_EXCEEDED")
+    message = r.json()["message"]
+    assert message.startswith(
+        "the plan adds 3 droplets, which would take the account past its droplet limit of 3"
+    )
+    assert not any(figure in message for figure in "12")  # ws-a's droplets, the room left

@@ -1,9 +1,10 @@
 """The ``atlas`` command.
 
 Exit status: 0 success, 1 an operation failed (the cloud, the store, a plugin), 2 the input was
-invalid (every problem is listed with its path), 130 interrupted. No traceback is shown for an
-error atlas anticipated. With ``--json``, an error is one JSON document on standard output too:
-``{"error": {"code", "class", "message", "problems"}}``, with the HTTP API's codes.
+invalid (every problem is listed with its path; bad arguments too), 130 interrupted. No
+traceback is shown for an error atlas anticipated. With ``--json``, every command's output is
+one JSON document on standard output, and so is any error, a usage error or an unexpected one
+included: ``{"error": {"code", "class", "message", "problems"}}``, with the HTTP API's codes.
 
 A spec argument of ``-`` reads the spec from standard input (JSON if it starts with ``{`` or
 ``[``, YAML otherwise); files are read as bytes by :func:`atlas.spec.load.load_document`.
@@ -21,12 +22,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 from atlas import __version__
 from atlas.cli.lifecycle import SPEC_HELP, add_lifecycle_commands
 from atlas.cli.serve import add_serve_command
+from atlas.cli.usage import EPILOG, Parser, UsageError, command_help
 from atlas.cost.billing import Duration, parse_duration
 from atlas.error_codes import error_code
 from atlas.exceptions import (
     AtlasError,
     CredentialsError,
     LockedError,
+    OperationInterruptedError,
     PluginError,
     Problem,
     SpecError,
@@ -36,7 +39,7 @@ from atlas.plugins import default_plugins
 
 # What a command needs is imported when it runs: `atlas --help` stays cheap (benchmarks/startup.py).
 if TYPE_CHECKING:
-    from atlas.providers.declarations import CliCommand
+    from atlas.providers.declarations import CliCommand, ProviderInfo
 
 __all__ = ["main"]
 
@@ -130,18 +133,25 @@ def _providers(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _plugin_commands() -> list[CliCommand]:
-    return default_plugins().cli_commands()
-
-
-def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="atlas", description="Declarative cloud infrastructure: validate, estimate, apply."
+def build_parser(
+    plugin_commands: Sequence[CliCommand] = (), providers: Sequence[ProviderInfo] = ()
+) -> argparse.ArgumentParser:
+    """The parser; ``providers`` (the installed ones) name the variables each command's help
+    lists. A usage error raises :class:`~atlas.cli.usage.UsageError`."""
+    parser = Parser(
+        prog="atlas",
+        description="Declarative cloud infrastructure: validate, estimate, apply.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"atlas {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("estimate", help="what a spec will cost, per resource and in total")
+    p = sub.add_parser(
+        "estimate",
+        help="what a spec will cost, per resource and in total",
+        **command_help("estimate", providers),
+    )
     p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--json", action="store_true", help="print the estimate as JSON")
     p.add_argument(
@@ -154,7 +164,9 @@ def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.Argumen
     )
     p.set_defaults(run=_estimate)
 
-    p = sub.add_parser("validate", help="check a spec and list every problem")
+    p = sub.add_parser(
+        "validate", help="check a spec and list every problem", **command_help("validate")
+    )
     p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--json", action="store_true", help="print the verdict (or the error) as JSON")
     p.add_argument(
@@ -166,10 +178,14 @@ def build_parser(plugin_commands: Sequence[CliCommand] = ()) -> argparse.Argumen
     )
     p.set_defaults(run=_validate)
 
-    add_lifecycle_commands(sub)
-    add_serve_command(sub)
+    add_lifecycle_commands(sub, providers)
+    add_serve_command(sub, providers)
 
-    p = sub.add_parser("providers", help="the installed providers and their resource types")
+    p = sub.add_parser(
+        "providers",
+        help="the installed providers and their resource types",
+        **command_help("providers"),
+    )
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(run=_providers)
 
@@ -194,44 +210,79 @@ def main(
     err = err or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     source = ""  # the spec file, once known, to head the list of problems
-    as_json = False  # whether an error, too, is printed as JSON
+    # Whether an error, too, is printed as JSON: known before the arguments are parsed, so
+    # that a usage error is a JSON document for a caller that asked for one.
+    as_json = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
     try:
-        commands = _plugin_commands()
-        parser = build_parser(commands)
+        plugins = default_plugins()
+        commands = plugins.cli_commands()
+        parser = build_parser(commands, plugins.providers())
         by_name = {c.name: c for c in commands}
         if argv and argv[0] in by_name:  # a plugin's subcommand parses its own arguments
             return by_name[argv[0]].main(argv[1:])
         args = parser.parse_args(argv)
-        as_json = bool(getattr(args, "json", False))
+        args.err = err  # where a command writes what is not its result (progress, notes)
         if getattr(args, "file", None) is not None:
             source = _display(args.file)
             args.spec = read_spec(args.file, stdin)
         run: Command = args.run
         return run(args, out)
-    except AtlasError as exc:
+    except (UsageError, AtlasError) as exc:
         return _report(exc, source, out if as_json else err, as_json=as_json)
     except KeyboardInterrupt:
         return _interrupted(out if as_json else err, as_json=as_json)
     except BrokenPipeError:  # `atlas estimate x --json | head`: the reader has had enough
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:
+        if not as_json:
+            raise  # a bug: its traceback is what a report needs
+        # A caller that reads JSON gets JSON, even for what atlas did not anticipate.
+        _write_json(out, {"error": error_json(exc)})
+        return EXIT_FAILED
 
 
-def _report(exc: AtlasError, source: str, stream: TextIO, *, as_json: bool) -> int:
-    """Say what went wrong, without a traceback; the exit status says what kind of wrong."""
+def _report(exc: AtlasError | UsageError, source: str, stream: TextIO, *, as_json: bool) -> int:
+    """Say what went wrong, without a traceback; the exit status says what kind of wrong. A
+    usage error is printed as argparse prints it: the usage line, then the message."""
     if as_json:
         _write_json(stream, {"error": error_json(exc)})
+    elif isinstance(exc, UsageError):
+        stream.write(f"{exc.usage}{exc.prog}: error: {exc.message}\n")
     elif isinstance(exc, SpecValidationError):
         from atlas.cli.render import render_problems  # noqa: PLC0415
 
         stream.write(render_problems(source, exc))
     else:
         stream.write(f"atlas: {exc}\n")
-    return EXIT_INVALID if isinstance(exc, SpecError) else EXIT_FAILED
+    return exit_status(exc)
 
 
-def error_json(exc: AtlasError) -> dict[str, Any]:
-    """An error as ``--json`` prints it: the HTTP API's ``code`` and fields, the class name."""
+def exit_status(exc: BaseException) -> int:
+    """2 for bad input (a spec, the arguments), 130 for an interrupt, 1 for anything else."""
+    if isinstance(exc, SpecError | UsageError):
+        return EXIT_INVALID
+    if isinstance(exc, KeyboardInterrupt | OperationInterruptedError):
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED
+
+
+def error_json(exc: BaseException) -> dict[str, Any]:
+    """An error as ``--json`` prints it: the HTTP API's ``code`` and fields, the class name.
+
+    A library error has its code from :data:`atlas.error_codes.ERROR_CODES`; a usage error
+    is ``BAD_REQUEST`` (what the HTTP API answers for a bad parameter), with the argument at
+    fault as the problem's path; anything else is ``INTERNAL_ERROR``."""
+    if isinstance(exc, UsageError):
+        problem = {"path": exc.option, "message": exc.message}
+        return {
+            "code": "BAD_REQUEST",
+            "class": "UsageError",
+            "message": exc.message,
+            "problems": [problem],
+        }
+    if not isinstance(exc, AtlasError):
+        return {"code": "INTERNAL_ERROR", "class": type(exc).__name__, "message": str(exc)}
     _, code = error_code(exc)
     body: dict[str, Any] = {"code": code, "class": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, SpecError):  # a file that cannot be read is one problem without a path

@@ -4,39 +4,53 @@ commands."""
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from atlas.cli.render import (
+    graph_json,
     render_discovery,
     render_graph,
     render_operation,
     render_plan,
     render_view,
 )
+from atlas.cli.usage import UsageError, command_help
 from atlas.cost.money import Money
 from atlas.exceptions import AtlasError, PluginError
 
 # The lifecycle (and with it the store and the providers) is imported by the command that runs,
 # not by `atlas --help` or `atlas estimate`: see benchmarks/startup.py.
 if TYPE_CHECKING:
-    from atlas.facade import AsyncAtlas
-    from atlas.model.records import OperationRecord, StepRecord
+    from atlas.cli.interrupts import Outcome
+    from atlas.facade import AsyncAtlas, InfrastructureView
+    from atlas.lifecycle.plan import Plan
+    from atlas.model.records import OperationRecord
+    from atlas.providers.declarations import ProviderInfo
 
 __all__ = ["add_lifecycle_commands"]
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 SPEC_HELP = "spec file (.yaml, .yml or .json), or - to read it from standard input"
+JSON_OPERATION_HELP = (
+    "print the finished operation, with its steps, as JSON; progress goes to standard error"
+)
 
 #: Builds the AsyncAtlas a command works with (a sandbox, or the configured one).
 Opener = Callable[[argparse.Namespace], "AsyncAtlas"]
 
 
-def add_lifecycle_commands(sub: Any) -> None:
-    """Register the lifecycle subcommands on an argparse subparsers object."""
-    p = sub.add_parser("plan", help="what apply would change, with the cost of each change")
+def add_lifecycle_commands(sub: Any, providers: Sequence[ProviderInfo] = ()) -> None:
+    """Register the lifecycle subcommands on an argparse subparsers object; ``providers``
+    (the installed ones) name the environment variables each command's help lists."""
+    p = sub.add_parser(
+        "plan",
+        help="what apply would change, with the cost of each change",
+        **command_help("plan", providers),
+    )
     p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument(
@@ -47,9 +61,19 @@ def add_lifecycle_commands(sub: Any) -> None:
     _common(p)
     p.set_defaults(run=_runner(_plan))
 
-    p = sub.add_parser("apply", help="create or change the infrastructure to match the spec")
+    p = sub.add_parser(
+        "apply",
+        help="create or change the infrastructure to match the spec",
+        **command_help("apply", providers),
+    )
     p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the plan and the finished operation, with its steps, as JSON; the plan "
+        "shown and the progress go to standard error (needs --yes)",
+    )
     p.add_argument(
         "--allow-over-budget",
         action="store_true",
@@ -61,9 +85,14 @@ def add_lifecycle_commands(sub: Any) -> None:
     _common(p)
     p.set_defaults(run=_runner(_apply))
 
-    p = sub.add_parser("destroy", help="delete every resource of an infrastructure")
+    p = sub.add_parser(
+        "destroy",
+        help="delete every resource of an infrastructure",
+        **command_help("destroy", providers),
+    )
     p.add_argument("name", help="the infrastructure's name or id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help=JSON_OPERATION_HELP + " (needs --yes)")
     p.add_argument(
         "--include-imported",
         action="store_true",
@@ -73,7 +102,9 @@ def add_lifecycle_commands(sub: Any) -> None:
     p.set_defaults(run=_runner(_destroy))
 
     p = sub.add_parser(
-        "discover", help="what exists in the account outside atlas, with its cost; import it"
+        "discover",
+        help="what exists in the account outside atlas, with its cost; import it",
+        **command_help("discover", providers),
     )
     p.add_argument("--provider", help="the provider (default: the one installed)")
     p.add_argument("--region", help="only this region (and the spec's region)")
@@ -91,8 +122,13 @@ def add_lifecycle_commands(sub: Any) -> None:
     _common(p)
     p.set_defaults(run=_runner(_discover))
 
-    p = sub.add_parser("status", help="infrastructures, one infrastructure, or one operation")
+    p = sub.add_parser(
+        "status",
+        help="infrastructures, one infrastructure, or one operation",
+        **command_help("status", providers),
+    )
     p.add_argument("key", nargs="?", help="an infrastructure's name or id, or an operation id")
+    p.add_argument("--json", action="store_true", help="print what is shown as JSON")
     p.add_argument(
         "--refresh",
         action="store_true",
@@ -101,20 +137,39 @@ def add_lifecycle_commands(sub: Any) -> None:
     _common(p)
     p.set_defaults(run=_runner(_status))
 
-    p = sub.add_parser("resume", help="carry on with an operation a crash or timeout cut short")
+    p = sub.add_parser(
+        "resume",
+        help="carry on with an operation a crash or timeout cut short",
+        **command_help("resume", providers),
+    )
     p.add_argument("operation", help="the operation's id (atlas status NAME lists them)")
+    p.add_argument("--json", action="store_true", help=JSON_OPERATION_HELP)
     _common(p)
     p.set_defaults(run=_runner(_resume))
 
-    p = sub.add_parser("reconcile", help="find objects atlas made that the store does not know")
+    p = sub.add_parser(
+        "reconcile",
+        help="find objects atlas made that the store does not know",
+        **command_help("reconcile", providers),
+    )
     p.add_argument("name", help="the infrastructure's name or id")
     p.add_argument("--delete", action="store_true", help="delete what is found")
+    p.add_argument("--json", action="store_true", help="print what is found as JSON")
     _common(p)
     p.set_defaults(run=_runner(_reconcile))
+    _add_graph(sub, providers)
 
-    p = sub.add_parser("graph", help="the dependency graph of a spec (Mermaid or DOT)")
+
+def _add_graph(sub: Any, providers: Sequence[ProviderInfo]) -> None:
+    """``atlas graph``: offline, no store (so none of :func:`_common`'s options)."""
+    p = sub.add_parser(
+        "graph",
+        help="the dependency graph of a spec (Mermaid or DOT)",
+        **command_help("graph", providers),
+    )
     p.add_argument("file", help=SPEC_HELP)
     p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    p.add_argument("--json", action="store_true", help="print the nodes and edges as JSON")
     p.set_defaults(run=_graph)
 
 
@@ -138,6 +193,14 @@ def _runner(
     def run(args: argparse.Namespace, out: TextIO) -> int:
         import asyncio  # noqa: PLC0415 - not for `atlas --help`
 
+        if args.json and getattr(args, "yes", True) is False and not _sandbox(args):
+            # A question needs an answer on standard input; a caller reading JSON gives none.
+            raise UsageError(
+                f"--json asks nothing: give --yes too (atlas {args.command} --yes --json ...)",
+                option="--yes",
+                prog=f"atlas {args.command}",
+            )
+
         async def main() -> int:
             async with _open(args) as atlas:
                 return await command(atlas, args, out)
@@ -151,7 +214,7 @@ def _open(args: argparse.Namespace) -> AsyncAtlas:
     from atlas.facade import AsyncAtlas  # noqa: PLC0415 - only the commands that need it
     from atlas.store import open_store  # noqa: PLC0415
 
-    if getattr(args, "sandbox", False):
+    if _sandbox(args):
         from atlas.cli.sandbox import provider_sandbox, sandbox_atlas  # noqa: PLC0415
 
         if args.command == "discover":
@@ -160,13 +223,45 @@ def _open(args: argparse.Namespace) -> AsyncAtlas:
     return AsyncAtlas(store=open_store(args.state), workspace=args.workspace)
 
 
+def _sandbox(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "sandbox", False))
+
+
+def _err(args: argparse.Namespace) -> TextIO:
+    """Where a command writes what is not its result: progress, notes (standard error)."""
+    err: TextIO = getattr(args, "err", None) or sys.stderr
+    return err
+
+
+def write_json(out: TextIO, data: object) -> None:
+    """One JSON document, the whole of standard output with ``--json``."""
+    import json  # noqa: PLC0415
+
+    json.dump(data, out, indent=2)
+    out.write("\n")
+
+
+def _operation_json(
+    atlas: AsyncAtlas, op: OperationRecord | None, plan: Plan | None = None
+) -> dict[str, Any]:
+    """An operation (with its steps) and its infrastructure as the HTTP API answers them;
+    for apply, the plan it carried out first."""
+    from atlas.wire import infrastructure_json, operation_json, plan_json  # noqa: PLC0415
+
+    data: dict[str, Any] = {} if plan is None else {"plan": plan_json(plan)}
+    data["operation"] = None if op is None else operation_json(op, atlas.store.steps(op.id))
+    key = op.infrastructure_id if op is not None else plan.infrastructure if plan else None
+    infra = atlas.store.get_infrastructure(atlas.workspace, key) if key else None
+    data["infrastructure"] = None if infra is None else infrastructure_json(atlas.get(infra.id), op)
+    return data
+
+
 async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
     plan = await atlas.plan(args.spec, refresh=args.refresh)
     if args.json:
-        import json  # noqa: PLC0415
+        from atlas.wire import plan_json  # noqa: PLC0415
 
-        json.dump(plan.to_dict(), out, indent=2)
-        out.write("\n")
+        write_json(out, plan_json(plan))
     else:
         out.write(render_plan(plan, color=_color(out)))
     return EXIT_OK
@@ -174,50 +269,80 @@ async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int
 
 async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
     if args.sandbox:
-        from atlas.cli.sandbox import tour  # noqa: PLC0415
+        from atlas.cli.sandbox import tour, tour_json  # noqa: PLC0415
 
+        if args.json:
+            return await tour_json(atlas, args.spec, out, _err(args))
         return await tour(atlas, args.spec, out, color=_color(out))
+    # With --json, standard output is the result alone: what a person watches goes to stderr.
+    shown = _err(args) if args.json else out
     # The plan shown is the one apply carries out: what exists is read back first.
     plan = await atlas.plan(args.spec, refresh=True)
-    out.write(render_plan(plan, color=_color(out)))
+    shown.write(render_plan(plan, color=_color(shown)))
     if plan.empty:
+        if args.json:
+            write_json(out, _operation_json(atlas, None, plan))
         return EXIT_OK
     if not (args.yes or _confirm("Apply these changes?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
-    op = await atlas.apply(
-        args.spec,
-        allow_over_budget=args.allow_over_budget,
-        rollback=not args.no_rollback,
-        on_progress=progress_printer(out),
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        shown,
+        lambda progress, stop: atlas.apply(
+            args.spec,
+            allow_over_budget=args.allow_over_budget,
+            rollback=not args.no_rollback,
+            on_progress=progress,
+            stop=stop,
+        ),
+        again=_again(args, "apply", args.file),
+        name=plan.infrastructure,
     )
-    out.write(render_operation(op, atlas.store.steps(op.id)))
-    return EXIT_OK if op.status == "completed" else EXIT_FAILED
+    return _ended(atlas, args, out, outcome, plan)
 
 
 async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    shown = _err(args) if args.json else out  # with --json, stdout is the result alone
     view = atlas.get(args.name)
     if view.infrastructure.status == "destroyed" and not view.resources:
-        out.write(f"{view.infrastructure.name!r} is already destroyed: nothing to do.\n")
+        shown.write(f"{view.infrastructure.name!r} is already destroyed: nothing to do.\n")
+        if args.json:
+            write_json(out, {"operation": None, "infrastructure": _view_json(view)})
         return EXIT_OK
     keep = [] if args.include_imported else [r.name for r in view.resources if r.imported]
     names = ", ".join(r.name for r in view.resources if r.name not in keep) or "nothing to delete"
-    out.write(f"Destroy {view.infrastructure.name!r}: {names}\n")
+    shown.write(f"Destroy {view.infrastructure.name!r}: {names}\n")
     if keep:
-        out.write(
+        shown.write(
             f"Left in place (imported): {', '.join(keep)}; --include-imported deletes them too\n"
         )
     if not (args.yes or _confirm("Delete all of it?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
-    op = await atlas.destroy(
-        args.name, on_progress=progress_printer(out), include_imported=args.include_imported
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        shown,
+        lambda progress, stop: atlas.destroy(
+            args.name,
+            on_progress=progress,
+            include_imported=args.include_imported,
+            stop=stop,
+        ),
+        again=_again(args, "destroy", args.name),
+        name=view.infrastructure.name,
     )
-    out.write(render_operation(op, atlas.store.steps(op.id)))
-    return EXIT_OK if op.status == "completed" else EXIT_FAILED
+    return _ended(atlas, args, out, outcome)
 
 
 async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    if args.json:
+        write_json(out, await _status_json(atlas, args))
+        return EXIT_OK
     if args.key is None:
         rows = atlas.list()
         if not rows:
@@ -248,14 +373,91 @@ async def _status(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> i
     return EXIT_OK
 
 
+async def _status_json(atlas: AsyncAtlas, args: argparse.Namespace) -> dict[str, Any]:
+    """What ``status`` shows, in the HTTP API's shapes: the list of infrastructures, one
+    infrastructure with its latest operations (and drift, with ``--refresh``), or one
+    operation with its steps."""
+    from atlas.wire import drift_json, infrastructure_json, operation_json  # noqa: PLC0415
+
+    if args.key is None:
+        rows = [infrastructure_json(atlas.get(i.id)) for i in atlas.list()]
+        return {"infrastructures": rows, "count": len(rows)}
+    try:
+        op = atlas.operation(args.key)
+    except AtlasError:
+        drift = await atlas.refresh(args.key) if args.refresh else None
+        ops = atlas.operations(args.key)[:5]
+        return {
+            "infrastructure": _view_json(atlas.get(args.key)),
+            "operations": [operation_json(o, atlas.store.steps(o.id)) for o in ops],
+            "drift": None if drift is None else [drift_json(d) for d in drift],
+        }
+    return {"operation": operation_json(op, atlas.store.steps(op.id))}
+
+
+def _view_json(view: InfrastructureView) -> dict[str, Any]:
+    from atlas.wire import infrastructure_json  # noqa: PLC0415
+
+    return infrastructure_json(view)
+
+
 async def _resume(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    op = await atlas.resume(args.operation)
-    out.write(render_operation(op, atlas.store.steps(op.id)))
+    from atlas.cli.interrupts import run_operation  # noqa: PLC0415 - not for `atlas --help`
+
+    outcome = await run_operation(
+        atlas,
+        _err(args) if args.json else out,
+        lambda progress, stop: atlas.resume(args.operation, on_progress=progress, stop=stop),
+        again=_again(args, "resume", args.operation),
+        name=None,
+    )
+    return _ended(atlas, args, out, outcome)
+
+
+def _ended(
+    atlas: AsyncAtlas,
+    args: argparse.Namespace,
+    out: TextIO,
+    outcome: Outcome,
+    plan: Plan | None = None,
+) -> int:
+    """The operation's record (text, or with ``--json`` the HTTP API's shapes) and the exit
+    status; an interrupt has said its piece already (on standard error with ``--json``, where
+    standard output gets one error document that still carries the operation)."""
+    op = outcome.operation
+    if outcome.interrupted or op is None:
+        if args.json:
+            data = _operation_json(atlas, op, plan)
+            message = "interrupted: atlas apply (or resume) again carries the operation on"
+            error = {"code": "INTERRUPTED", "class": "Interrupted", "message": message}
+            write_json(out, {"error": error, **data})
+        return EXIT_INTERRUPTED
+    if args.json:
+        write_json(out, _operation_json(atlas, op, plan))
+    else:
+        out.write(render_operation(op, atlas.store.steps(op.id)))
     return EXIT_OK if op.status == "completed" else EXIT_FAILED
+
+
+def _again(args: argparse.Namespace, command: str, target: str) -> str:
+    """The command line that carries an interrupted operation on, options included."""
+    words = ["atlas", command, target]
+    if args.workspace != "default":
+        words += ["--workspace", args.workspace]
+    if args.state:
+        words += ["--state", args.state]
+    return shlex.join(words)
 
 
 async def _reconcile(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
     orphans = await atlas.reconcile(args.name, delete=args.delete)
+    if args.json:
+        from atlas.wire import state_json  # noqa: PLC0415
+
+        found = [state_json(s) for s in orphans]
+        data = {"infrastructure": args.name, "deleted": args.delete, "orphans": found}
+        write_json(out, {**data, "count": len(found)})
+        return EXIT_OK
     if not orphans:
         out.write("Nothing unknown carries this infrastructure's marks.\n")
     for state in orphans:
@@ -270,8 +472,7 @@ async def _discover(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) ->
 
     found = await atlas.discover(_default_provider(args.provider), region=args.region)
     if args.json:
-        json.dump(found.to_dict(), out, indent=2)
-        out.write("\n")
+        write_json(out, found.to_dict())
     else:
         out.write(render_discovery(found))
     if args.spec_out:
@@ -285,7 +486,7 @@ async def _discover(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) ->
             path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         count = len(doc["resources"])
         # With --json, stdout is the JSON document alone.
-        (sys.stderr if args.json else out).write(
+        (_err(args) if args.json else out).write(
             f"wrote {path}: {count} resource{'s' if count != 1 else ''} to import "
             f"(atlas plan {path} shows the import; atlas apply {path} adopts them)\n"
         )
@@ -313,29 +514,11 @@ def _graph(args: argparse.Namespace, out: TextIO) -> int:
     from atlas.runtime import load_spec  # noqa: PLC0415
 
     spec = load_spec(args.spec, purpose="estimate")
-    out.write(render_graph(spec, args.format))
+    if args.json:
+        write_json(out, graph_json(spec))
+    else:
+        out.write(render_graph(spec, args.format))
     return EXIT_OK
-
-
-def progress_printer(out: TextIO) -> Callable[[OperationRecord, StepRecord | None], None]:
-    """A live display: one line per step as it starts and as it ends."""
-
-    def show(op: OperationRecord, step: StepRecord | None) -> None:
-        if step is None:
-            return
-        counter = f"[{op.completed_steps}/{op.total_steps}]"
-        if op.current_step:
-            out.write(f"{counter} {op.current_step} ...\n")
-        else:
-            made = (
-                f"  created so far: {', '.join(op.created_resources)}"
-                if (op.created_resources)
-                else ""
-            )
-            out.write(f"{counter} {step.action} {step.type} {step.resource}: done{made}\n")
-        out.flush()
-
-    return show
 
 
 def _confirm(question: str, out: TextIO) -> bool:

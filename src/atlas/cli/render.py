@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from atlas.cost.billing import BillingRule
 from atlas.cost.estimate import Estimate, LineItem
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "budget_verdict",
+    "graph_json",
     "render_discovery",
     "render_estimate",
     "render_graph",
@@ -257,6 +258,18 @@ def render_graph(spec: InfrastructureSpec, fmt: str) -> str:
     lines += [f'  {_node(n)}["{n} ({types[n]})"]' for n in deps]
     lines += [f"  {_node(n)} --> {_node(d)}" for n in deps for d in sorted(deps[n])]
     return "\n".join(lines) + "\n"
+
+
+def graph_json(spec: InfrastructureSpec) -> dict[str, Any]:
+    """The dependency graph as ``--json`` prints it: the resources, and an edge from each to
+    what it refers to (the edges ``render_graph`` draws)."""
+    deps = dependencies(spec.resources)
+    types = {r.name: r.type for r in spec.resources}
+    return {
+        "name": spec.name,
+        "nodes": [{"name": n, "type": types[n]} for n in deps],
+        "edges": [{"from": n, "to": d} for n in deps for d in sorted(deps[n])],
+    }
 
 
 def _node(name: str) -> str:

@@ -17,11 +17,15 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
-from typing import Any, TextIO
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
+from atlas.cli.usage import command_help
 from atlas.exceptions import PluginError
 from atlas.providers.registry import ProviderRegistry
+
+if TYPE_CHECKING:
+    from atlas.providers.declarations import ProviderInfo
 
 __all__ = ["add_serve_command"]
 
@@ -31,9 +35,14 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 GRACEFUL_SECONDS = 5
 
 
-def add_serve_command(sub: Any) -> None:
-    """Register ``atlas serve`` on an argparse subparsers object."""
-    p = sub.add_parser("serve", help="serve the HTTP API (the 'server' extra)")
+def add_serve_command(sub: Any, providers: Sequence[ProviderInfo] = ()) -> None:
+    """Register ``atlas serve`` on an argparse subparsers object (``providers``: the installed
+    ones, whose variables its help lists)."""
+    p = sub.add_parser(
+        "serve",
+        help="serve the HTTP API (the 'server' extra)",
+        **command_help("serve", providers),
+    )
     p.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
     p.add_argument("--port", help="port, 1-65535 (default: $PORT or 3003)")
     p.add_argument(

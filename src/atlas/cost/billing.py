@@ -42,6 +42,10 @@ class Duration:
         return cls("1 month", MONTH_SECONDS)
 
 
+#: The longest run priced: 100 years of 365 days.
+MAX_DURATION_SECONDS = 36500 * 86400
+
+
 def parse_duration(text: str) -> Duration:
     """``10m``, ``36h``, ``45d``, ``90s`` (or several, ``1d12h``): a positive whole length.
 
@@ -57,6 +61,9 @@ def parse_duration(text: str) -> Duration:
     seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"duration {text!r} must be longer than zero")
+    if seconds > MAX_DURATION_SECONDS:
+        # Far past any bill anyone plans, and past what the cost arithmetic is exact for.
+        raise ValueError(f"duration {text!r} is longer than 100 years (36500d)")
     return Duration(text.strip(), seconds)
 
 

@@ -12,6 +12,9 @@
         async for volume in api.paginate("/v1/volumes", "volumes"):
             ...
 
+``hold_listener(listener)`` hears every wait the rate limiter (or a 429) imposes, with its
+length and why, for displays.
+
 Nothing here knows a provider's resources, limits, pages or error bodies: providers pass those
 in and build their endpoint functions on top.
 """
@@ -23,6 +26,13 @@ from atlas.http._types import Clock, Sleep
 from atlas.http.auth import BearerAuth, SecretAuth
 from atlas.http.client import DEFAULT_TIMEOUT, ApiClient
 from atlas.http.errors import ErrorDetails, ErrorParser, error_from_response, error_from_transport
+from atlas.http.holds import (
+    HoldListener,
+    add_hold_listener,
+    announce_hold,
+    hold_listener,
+    remove_hold_listener,
+)
 from atlas.http.pagination import NextLink, PageRequest, Paginator
 from atlas.http.profile import RateLimitProfile, ResetFormat, Window
 from atlas.http.ratelimit import Permit, Priority, RateLimiter, RateLimiterStats
@@ -36,6 +46,7 @@ __all__ = [
     "ErrorDetails",
     "ErrorParser",
     "FailureKind",
+    "HoldListener",
     "NextLink",
     "PageRequest",
     "Paginator",
@@ -49,8 +60,12 @@ __all__ = [
     "SecretAuth",
     "Sleep",
     "Window",
+    "add_hold_listener",
+    "announce_hold",
     "classify",
     "error_from_response",
     "error_from_transport",
+    "hold_listener",
+    "remove_hold_listener",
     "retry_after_seconds",
 ]

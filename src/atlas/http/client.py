@@ -21,10 +21,11 @@ import httpx
 from tenacity import RetryCallState
 
 from atlas.__about__ import __version__
-from atlas.exceptions import NotFoundError, ProviderAPIError
+from atlas.exceptions import NotFoundError, ProviderAPIError, RateLimitError
 from atlas.http._types import Clock, Sleep
 from atlas.http.auth import SecretAuth
 from atlas.http.errors import ErrorParser, error_from_response, error_from_transport
+from atlas.http.holds import announce_hold
 from atlas.http.pagination import PageRequest, Paginator
 from atlas.http.profile import RateLimitProfile
 from atlas.http.ratelimit import Priority, RateLimiter
@@ -200,6 +201,7 @@ class ApiClient:
         del info
         if event.endswith(".send_request_headers.started"):
             while (left := self.rate_limiter.pause_left()) > 0:
+                announce_hold(left, "the API asked for a pause (429, or none left)")
                 await self._sleep(left)
 
     async def get_json(
@@ -291,7 +293,11 @@ class ApiClient:
     @staticmethod
     def _log_retry(method: str, path: str, state: RetryCallState) -> None:
         outcome = state.outcome
-        failure = type(outcome.exception()).__name__ if outcome and outcome.failed else "?"
+        error = outcome.exception() if outcome and outcome.failed else None
+        failure = type(error).__name__ if error is not None else "?"
+        if isinstance(error, RateLimitError):
+            # The server, not our limiter, said no: the wait is still everyone's to see.
+            announce_hold(state.upcoming_sleep, "the API answered 429 Too Many Requests")
         logger.debug(
             "%s %s: retrying in %.2fs after %s (attempt %d failed)",
             method,

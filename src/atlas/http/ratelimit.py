@@ -28,7 +28,9 @@ windows (a cloud that allows 250 requests a minute and 5,000 an hour has two); i
   first come first served within a priority.
 
 Waiting requests park on futures; only the head of the queue ever sleeps, so nothing busy-waits
-and an injected fake sleep advances a fake clock exactly once per wait.
+and an injected fake sleep advances a fake clock exactly once per wait. Each such sleep is
+announced, with its length and why (:func:`atlas.http.hold_listener`): a display can say that
+requests are held back rather than look hung.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import attrs
 
 from atlas.credentials import Secret
 from atlas.http._types import Clock, Sleep
+from atlas.http.holds import announce_hold
 from atlas.http.profile import RateLimitProfile
 
 __all__ = ["Permit", "Priority", "RateLimiter", "RateLimiterStats"]
@@ -191,8 +194,11 @@ class RateLimiter:
                 if isinstance(turn, asyncio.Future):
                     await turn
                     continue
+                delay, why = turn
+                # Only the head of the queue sleeps: one announcement per wait, not per request.
+                announce_hold(delay, why)
                 try:
-                    await self._sleep(turn)
+                    await self._sleep(delay)
                 finally:
                     self._timer_done()
         except BaseException:
@@ -255,45 +261,51 @@ class RateLimiter:
 
     def _step(
         self, ticket: _Ticket, loop: asyncio.AbstractEventLoop
-    ) -> Permit | float | asyncio.Future[None]:
-        """A permit: go now (counted as in flight). A delay: sleep it, then ask again (only one
-        ticket at a time gets a delay). A future: park until it is resolved, then ask again."""
+    ) -> Permit | tuple[float, str] | asyncio.Future[None]:
+        """A permit: go now (counted as in flight). A delay and why: sleep it, then ask again
+        (only one ticket at a time gets a delay). A future: park until it is resolved, then ask
+        again."""
         with self._lock:
             if self._queue[0] is ticket:
                 now = self._clock()
-                delay = self._delay(now)
+                delay, why = self._delay(now)
                 if delay <= 0:
                     return self._depart(ticket, now)
                 # An infinite delay waits for a request in flight to end: release wakes the head.
                 if delay < math.inf and not self._timer_running:
                     self._timer_running = True
-                    return delay
+                    return delay, why
                 # else the previous head is still sleeping; it wakes the head when done.
             # Handed back, not read from the ticket later: another thread may clear the field.
             future: asyncio.Future[None] = loop.create_future()
             ticket.waiter = future
             return future
 
-    def _delay(self, now: float) -> float:
-        """Seconds until the next request may go; ``math.inf`` until a request in flight ends."""
-        delays = [self._paused_until - now]
+    def _delay(self, now: float) -> tuple[float, str]:
+        """Seconds until the next request may go (``math.inf`` until a request in flight
+        ends), and why it waits, in words."""
+        delays = [(self._paused_until - now, "the API asked for a pause (429, or none left)")]
         for window, span, limit in self._windows:
             while window and window[0] <= now - span:
                 window.popleft()
             # How many counted requests must leave the window before one more fits.
             excess = len(window) + self._in_flight - limit + 1
             if excess > len(window):
-                return math.inf  # the rest are in flight: they leave a span after they end
+                # The rest are in flight: they leave a span after they end.
+                return math.inf, "waiting for requests in flight"
             if excess > 0:
-                delays.append(window[excess - 1] + span - now)
+                why = f"the limit of {limit} requests per {span:g}s is reached"
+                delays.append((window[excess - 1] + span - now, why))
         slow_below, remaining = self.profile.slow_below, self._remaining
         if remaining is not None and remaining < slow_below and self._last_sent is not None:
             if remaining <= 0 and self._in_flight:
-                return math.inf  # spent, by our count: let the answers in flight say for sure
+                # Spent, by our count: let the answers in flight say for sure.
+                return math.inf, "waiting for requests in flight"
             # From no spacing at slow_below to the rate every window sustains at zero remaining.
             fraction = 1.0 - remaining / slow_below if remaining > 0 else 1.0
-            delays.append(self._last_sent + fraction * self.profile.sustained_interval - now)
-        return max(delays)
+            why = f"{max(remaining, 0)} requests left by the API's count: spacing them out"
+            delays.append((self._last_sent + fraction * self.profile.sustained_interval - now, why))
+        return max(delays, key=lambda d: d[0])
 
     def _depart(self, ticket: _Ticket, now: float) -> Permit:
         heapq.heappop(self._queue)

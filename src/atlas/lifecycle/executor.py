@@ -25,7 +25,14 @@ from atlas.exceptions import AtlasError, LeftInPlaceError, WaitTimeoutError
 from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.model.records import OperationRecord, ResourceRecord, StepAction, StepRecord, utcnow
+from atlas.model.records import (
+    OperationRecord,
+    ResourceRecord,
+    StepAction,
+    StepRecord,
+    StepStatus,
+    utcnow,
+)
 from atlas.providers.contract import AccountStep, Provider, StepContext
 from atlas.spec.dump import dump_resource
 from atlas.spec.references import dependencies
@@ -93,8 +100,9 @@ class Executor:
     timeouts: Mapping[str, float] = attrs.field(factory=dict)
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
-    #: Once set, no new step starts: those under way finish and are journaled, the rest stay
-    #: ``pending``, and :meth:`run` returns without rolling back (a later apply resumes).
+    #: Once set (the first Ctrl-C), no new step starts: the steps under way finish and are
+    #: journaled, the rest stay ``pending``, and :meth:`run` ends with an ``interrupted``
+    #: error, without a rollback (the next apply resumes).
     stop: asyncio.Event | None = None
     _created: list[str] = attrs.field(factory=list)
     _imported: list[str] = attrs.field(factory=list)
@@ -132,7 +140,12 @@ class Executor:
             return None  # the stop came after the last step had started: all is done
         failed = f"; {type(exc).__name__}: {exc}" if exc is not None else ""
         plural = "s" if left != 1 else ""
-        return f"interrupted: {left} step{plural} not started{failed} (atlas apply again to resume)"
+        again = (
+            "atlas destroy again to finish"
+            if self.operation.kind == "destroy"
+            else "atlas apply again to resume"
+        )
+        return f"interrupted: {left} step{plural} not started{failed} ({again})"
 
     # -- building, in dependency order -------------------------------------------------------
 
@@ -200,7 +213,7 @@ class Executor:
         try:
             await self.provider.prepare(wanted)
         except AtlasError as exc:
-            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            self._failed(step, str(exc))
             raise
         self._done(step)
 
@@ -227,9 +240,7 @@ class Executor:
                 # The cloud keeps it and that is safe: gone from the infrastructure, and said.
                 note = str(kept)
             except AtlasError as exc:
-                self.store.update_step(
-                    self.operation.id, step.index, status="failed", error=str(exc)
-                )
+                self._failed(step, str(exc))
                 raise
             self.store.delete_resource(self.infrastructure_id, step.resource)
         self._done(step, note=note)
@@ -267,7 +278,7 @@ class Executor:
             state = await self.provider.create(ctx, on_created=self._ids(step), recover=resume)
             return state
         except AtlasError as exc:
-            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            self._failed(step, str(exc))
             raise
 
     async def _import(
@@ -282,7 +293,7 @@ class Executor:
         found = self.plan.imports.get(step.resource)
         if found is None:
             error = f"{step.resource}: the plan read nothing to import (plan again)"
-            self.store.update_step(self.operation.id, step.index, status="failed", error=error)
+            self._failed(step, error)
             raise AtlasError(error)
         row = self._row(res, "creating", existing, objects=found.objects)
         self.store.save_resource(attrs.evolve(row, imported=True))
@@ -298,7 +309,7 @@ class Executor:
             ctx = StepContext(self.owner, self.spec, res, self._deps())
             return await self.provider.update(ctx, state)
         except AtlasError as exc:
-            self.store.update_step(self.operation.id, step.index, status="failed", error=str(exc))
+            self._failed(step, str(exc))
             raise
 
     async def _wait(self, step: StepRecord, state: ResourceState) -> ResourceState:
@@ -308,12 +319,7 @@ class Executor:
         try:
             [ready] = await self.provider.wait(self.owner, [state], timeout=timeout)
         except WaitTimeoutError:
-            self.store.update_step(
-                self.operation.id,
-                step.index,
-                status="timed_out",
-                error=f"not ready in {timeout:g}s",
-            )
+            self._failed(step, f"not ready in {timeout:g}s", status="timed_out")
             raise
         return ready
 
@@ -324,7 +330,7 @@ class Executor:
             self.store.save_resource(
                 self._row(res, "error", self._record(step.resource), objects=state.objects)
             )
-            self.store.update_step(self.operation.id, step.index, status="failed", error=why)
+            self._failed(step, why)
             raise AtlasError(f"{step.resource} failed at the provider: {why}")
         self.store.save_resource(self._row(res, "active", None, objects=state.objects))
         self._done(step, state.ids)
@@ -352,6 +358,7 @@ class Executor:
                 # A failed step keeps its status and error: that is the record of what broke.
                 if s.resource == name and s.action == "create" and s.status != "failed":
                     self.store.update_step(self.operation.id, s.index, status="rolled_back")
+                    self._notify(self._op(), s)
         if undone:
             message += f"; rolled back what this operation created: {', '.join(undone)}"
         released = self._release_imports()
@@ -411,6 +418,15 @@ class Executor:
             self.operation.id, current_step=f"{step.action} {step.type} {step.resource}"
         )
         self._notify(op, step)
+
+    def _failed(self, step: StepRecord, error: str, *, status: StepStatus = "failed") -> None:
+        """The step ended badly: journaled with its error, and the live display told."""
+        self.store.update_step(self.operation.id, step.index, status=status, error=error)
+        self._notify(self._op(), step)
+
+    def _op(self) -> OperationRecord:
+        op = self.store.get_operation(self.operation.workspace, self.operation.id)
+        return op if op is not None else self.operation
 
     def _notify(
         self, op: OperationRecord, step: StepRecord, steps: Sequence[StepRecord] | None = None

@@ -16,7 +16,7 @@ import attrs
 
 from atlas.cost.money import Money
 from atlas.events import new_event
-from atlas.exceptions import AtlasError
+from atlas.exceptions import AtlasError, OperationInterruptedError
 from atlas.lifecycle.executor import Executor, ProgressCallback, plan_steps
 from atlas.lifecycle.plan import Plan, recorded_dependencies
 from atlas.model.cloud import Owner
@@ -75,11 +75,21 @@ class OperationRunner:
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
     heartbeat_every: float = 20.0
-    #: Set it to stop starting steps: see :attr:`atlas.lifecycle.executor.Executor.stop`.
+    #: Set it to stop starting steps (see :attr:`Executor.stop`); the operation then ends
+    #: ``failed`` with an ``interrupted`` error, nothing rolled back, resumable.
     stop: asyncio.Event | None = None
 
     async def run(self) -> OperationRecord:
-        """Start, execute and finish the operation; the store says the rest."""
+        """Start, execute and finish the operation; the store says the rest.
+
+        The provider's credential is resolved before anything is written: without one, the
+        error is raised with the infrastructure, its resources and any interrupted operation
+        exactly as they were."""
+        await self.provider.connect()
+        if self.stop is not None and self.stop.is_set():
+            raise OperationInterruptedError(
+                f"interrupted before the {self.kind} of {self.infra.name} started: nothing changed"
+            )
         op = self._operation()
         recorded = self.store.list_resources(self.infra.id)
         steps = plan_steps(self.plan, self.spec, recorded_dependencies(recorded, self.kinds), op.id)
@@ -142,9 +152,9 @@ class OperationRunner:
             operation=op,
             rollback=self.rollback,
             on_progress=self.on_progress,
+            stop=self.stop,
             timeouts=dict(self.timeouts or {}),
             default_timeout=self.default_timeout,
-            stop=self.stop,
         )
         return executor
 
@@ -153,7 +163,11 @@ class OperationRunner:
         old = self.store.unfinished_operation(self.infra.id)
         if old is None or old.id == op.id:
             return
-        why = f"interrupted; resumed by operation {op.id}"
+        why = (
+            f"interrupted; its resources are being deleted by destroy operation {op.id}"
+            if self.kind == "destroy"
+            else f"interrupted; resumed by operation {op.id}"
+        )
         for step in self.store.steps(old.id):
             if step.status in ("pending", "running"):
                 self.store.update_step(old.id, step.index, status="failed", error=why)

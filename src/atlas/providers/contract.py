@@ -140,6 +140,12 @@ class Provider(abc.ABC):
 
     name: str
 
+    async def connect(self) -> None:  # noqa: B027 - optional hook, nothing to resolve by default
+        """Resolve what every later call needs (the credential above all), without changing
+        anything. The core calls it before an operation records anything, so that a missing
+        or unusable credential is a :class:`~atlas.exceptions.CredentialsError` naming the
+        sources tried, with the infrastructure's records untouched. By default nothing."""
+
     @abc.abstractmethod
     async def create(
         self,

@@ -110,6 +110,10 @@ class ProviderInfo:
     aliases: Sequence[str] = ()
     #: Where the provider's credential comes from (environment names, Context Manager key).
     credentials: CredentialSpec | None = None
+    #: Other environment variables the live provider reads, each with what it sets:
+    #: ``atlas COMMAND --help`` lists them (and the credential's) for the commands that reach
+    #: the cloud, so the core never has to name them.
+    environment: Mapping[str, str] = attrs.field(factory=dict)
     #: Seconds a resource of each kind may take to become ready before its step times out.
     ready_timeouts: Mapping[str, float] = attrs.field(factory=dict)
     #: For kinds not in ``ready_timeouts``.

@@ -330,6 +330,10 @@ class HandlerProvider(Provider):
     async def build_handlers(self) -> Mapping[str, KindHandler]:
         """The handler of every kind, by type."""
 
+    async def connect(self) -> None:
+        """Build the handlers now: this is when the credential is looked up."""
+        await self.handlers()
+
     async def handlers(self) -> Mapping[str, KindHandler]:
         """The handlers, built on first use."""
         if self._handlers is None:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from atlas.exceptions import LockedError
 from atlas.facade import AsyncAtlas
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord, StepRecord
@@ -37,6 +38,8 @@ class Operations:
         self._store = store
         #: Each running task -> the id of its operation, once it has one.
         self._tasks: dict[asyncio.Task[OperationRecord], str | None] = {}
+        #: Each running task -> the workspace it runs for.
+        self._workspaces_of: dict[asyncio.Task[OperationRecord], str] = {}
         #: Running operation id -> its infrastructure's id.
         self._infrastructures: dict[str, str] = {}
         #: Tasks whose early errors go back to a caller rather than to the log.
@@ -46,6 +49,10 @@ class Operations:
     @property
     def running(self) -> int:
         return len(self._tasks)
+
+    def running_in(self, workspace: str) -> int:
+        """How many of the running tasks are the workspace's: what it may be told."""
+        return sum(1 for ws in self._workspaces_of.values() if ws == workspace)
 
     def running_on(self, infrastructure_id: str) -> str | None:
         """The operation this process runs on the infrastructure, if the journal has it
@@ -85,6 +92,7 @@ class Operations:
 
         task = asyncio.create_task(body(), name=f"atlas-operation-{principal.workspace}")
         self._tasks[task] = None
+        self._workspaces_of[task] = principal.workspace
         if started is not None:
             self._answered.add(task)
         task.add_done_callback(self._finished)
@@ -92,6 +100,7 @@ class Operations:
 
     def _finished(self, task: asyncio.Task[OperationRecord]) -> None:
         operation_id = self._tasks.pop(task, None)
+        self._workspaces_of.pop(task, None)
         self._infrastructures.pop(operation_id or "", None)
         answered = task in self._answered
         self._answered.discard(task)
@@ -142,6 +151,17 @@ class Operations:
 def _resume(operation_id: str) -> Run:
     async def run(atlas: AsyncAtlas, progress: ProgressCallback) -> OperationRecord:
         del progress  # resume() reports no progress; event streams read the journal
-        return await atlas.resume(operation_id)
+        try:
+            return await atlas.resume(operation_id)
+        except LockedError as exc:
+            # Expected, not a failure: another process (an `atlas apply` from the command
+            # line, another replica) holds the infrastructure and carries on with it.
+            logger.info(
+                "operation %s is not resumed here: %s; its holder carries on (if it is still "
+                "unfinished at the next start, that start resumes it)",
+                operation_id,
+                exc,
+            )
+            return atlas.operation(operation_id)
 
     return run

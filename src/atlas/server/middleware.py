@@ -1,5 +1,7 @@
 """The outermost layer: request id, security headers, the access log, and JSON for whatever
-went wrong unexpectedly (never a stack trace).
+went wrong unexpectedly (never a stack trace). A caller that hangs up before its body is read
+is no error of the server's: it is logged at INFO, and in the access log as 499 (nginx's
+"client closed request"), with nothing sent back to nobody.
 
 Without authentication it also keeps the service to loopback callers: a request from another
 address, or naming a host other than a loopback one (DNS rebinding), is refused.
@@ -14,13 +16,14 @@ import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atlas.server.errors import ApiError, from_exception
 from atlas.server.logs import request_id_var
 from atlas.server.settings import is_loopback
 
-__all__ = ["SECURITY_HEADERS", "ServiceMiddleware", "send_error"]
+__all__ = ["CLIENT_CLOSED", "SECURITY_HEADERS", "ServiceMiddleware", "send_error"]
 
 logger = logging.getLogger("atlas.server")
 access = logging.getLogger("atlas.server.access")
@@ -34,6 +37,8 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
 )
 _HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+#: The access log's status for a request whose caller left before it could be answered.
+CLIENT_CLOSED = 499
 
 
 async def send_error(send: Send, error: ApiError, request_id: str | None) -> None:
@@ -88,6 +93,13 @@ class ServiceMiddleware:
                 await send_error(send_with_headers, refusal, request_id)
                 return
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            status = status or CLIENT_CLOSED
+            logger.info(
+                "client disconnected before its request was read: %s %s",
+                scope["method"],
+                scope["path"],
+            )
         except Exception as exc:
             logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if status == 0:  # nothing sent yet: the caller still gets a proper answer

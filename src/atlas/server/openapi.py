@@ -20,7 +20,8 @@ from atlas.server.settings import Settings
 __all__ = ["OPERATIONS", "Op", "build_document"]
 
 _ERRORS: dict[int, str] = {
-    400: "The body is not JSON, or is missing.",
+    400: "The body is not JSON, or is missing; or a credential header (Authorization, "
+    "X-API-Key) is repeated.",
     401: "No credentials, or invalid ones (expired, wrong signature, unknown key).",
     403: "Without authentication, only loopback callers are served.",
     404: "No such infrastructure or operation in the caller's workspace (one of another "
@@ -65,6 +66,8 @@ class Op:
     response: Schema | None  # the JSON body of the success answer; None for the event stream
     status: int = 200
     public: bool = False
+    #: Public, but credentials sent along are checked (and decide what the answer shows).
+    optional_auth: bool = False
     body: bool = False
     errors: tuple[int, ...] = ()
     query: tuple[tuple[str, Schema, str], ...] = ()
@@ -100,14 +103,20 @@ OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/openapi.json", "openapi_document", "openapi", "This document.",
        {"type": "object"}, public=True),
     Op("GET", "/api/v1/health", "health", "health",
-       "Whether the store answers (200 healthy, 503 degraded), and the providers installed.",
+       "Whether the store can be read and written (200 healthy, 503 degraded), and the "
+       "providers installed. Needs no credentials; sent along, they are checked, and the "
+       "answer adds the caller's workspace's running operations.",
        obj({"status": {"type": "string", "enum": ["healthy", "degraded"]},
             "timestamp": {"type": "string", "format": "date-time"},
             "service": {"type": "string"}, "version": {"type": "string"},
             "providers": {"type": "array", "items": {"type": "string"}},
             "store": ref("StoreHealth"),
-            "operations_running": {"type": "integer", "minimum": 0}}),
-       public=True, same_body=(503,)),
+            "operations_running": {
+                "type": "integer", "minimum": 0,
+                "description": "The caller's workspace's operations running in this process; "
+                "only for an authenticated caller (or without authentication)."}},
+           optional=("operations_running",)),
+       public=True, optional_auth=True, same_body=(503,)),
     Op("GET", "/api/v1/providers", "list_providers", "providers",
        "Installed providers: whether the caller can create with them, and their prices.",
        _envelope(providers={"type": "array", "items": ref("Provider")},
@@ -195,8 +204,8 @@ def _operation(op: Op, settings: Settings) -> dict[str, Any]:
     if op.body:
         statuses |= {400, 413, 415, 422}
     statuses.add(422)  # an unknown query parameter is refused everywhere
-    if not op.public and settings.auth.enabled:
-        statuses.add(401)
+    if settings.auth.enabled and (not op.public or op.optional_auth):
+        statuses |= {400, 401}  # 400: a credential header given twice
     if not op.public and op.store:
         statuses.add(503)
     if not settings.auth.enabled:

@@ -401,13 +401,19 @@ def _service() -> dict[str, Schema]:
     )
     store = obj(
         {
-            "status": {"type": "string", "enum": ["ok", "error"]},
+            "status": {
+                "type": "string",
+                "enum": ["ok", "degraded", "error"],
+                "description": "ok; degraded: it reads but a write would fail (every change "
+                "answers 503 meanwhile); error: it cannot be read.",
+            },
             "backend": STRING,
             "schema_version": {"type": ["integer", "string", "null"]},
             "durable": BOOLEAN,
-            "error": STRING,
+            "writable": BOOLEAN,
+            "error": {**STRING, "description": "Why it is degraded or in error."},
         },
-        optional=("backend", "schema_version", "durable", "error"),
+        optional=("backend", "schema_version", "durable", "writable", "error"),
     )
     stats = obj(
         {

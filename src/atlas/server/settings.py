@@ -1,8 +1,9 @@
 """Everything the app is built from, injectable: tests pass their own store, providers, clock.
 
 :func:`settings_from_env` reads the environment the platform uses (``ATLAS_JWT_SECRET``,
-``ATLAS_API_KEYS_FILE``, ``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``); ``atlas serve`` adds
-the address (``HOST``, ``PORT``) and ``LOG_LEVEL``.
+``ATLAS_JWT_MAX_LIFETIME``, ``ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE``, ``ATLAS_API_KEYS_FILE``,
+``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``); ``atlas serve`` adds the address (``HOST``,
+``PORT``) and ``LOG_LEVEL``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any
 import attrs
 
 from atlas.__about__ import __version__
+from atlas.cost.billing import parse_duration
 from atlas.credentials import Secret
 from atlas.events import EventSink, WebhookSink
 from atlas.facade import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV
 from atlas.model.records import utcnow
 from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
-from atlas.server.auth import ApiKeyring, AuthConfig
+from atlas.server.auth import DEFAULT_MAX_LIFETIME, ApiKeyring, AuthConfig
 from atlas.store.base import StateStore
 
 __all__ = [
@@ -39,6 +41,8 @@ DEFAULT_PORT = 3003
 DEFAULT_BODY_LIMIT = 1_048_576  # a spec of a few hundred resources fits in a tenth of this
 JWT_SECRET_ENV = "ATLAS_JWT_SECRET"  # noqa: S105 - the name of a variable, not a secret
 JWT_AUDIENCE_ENV = "ATLAS_JWT_AUDIENCE"
+JWT_MAX_LIFETIME_ENV = "ATLAS_JWT_MAX_LIFETIME"
+JWT_DEFAULT_WORKSPACE_ENV = "ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE"
 API_KEYS_FILE_ENV = "ATLAS_API_KEYS_FILE"
 CORS_ORIGINS_ENV = "ATLAS_CORS_ORIGINS"
 BODY_LIMIT_ENV = "ATLAS_MAX_BODY_BYTES"
@@ -103,10 +107,15 @@ def settings_from_env(
     """Settings from the environment; ``overrides`` win (``sandbox=``, ``shared_providers=``)."""
     secret = env.get(JWT_SECRET_ENV, "").strip()
     keys_file = env.get(API_KEYS_FILE_ENV, "").strip()
+    lifetime = env.get(JWT_MAX_LIFETIME_ENV, "").strip()
     auth = AuthConfig(
         jwt_secret=Secret(secret) if secret else None,
         api_keys=ApiKeyring.load(keys_file) if keys_file else ApiKeyring(),
         audience=env.get(JWT_AUDIENCE_ENV) or None,
+        max_lifetime=_seconds(lifetime, JWT_MAX_LIFETIME_ENV) if lifetime else DEFAULT_MAX_LIFETIME,
+        allow_default_workspace=_flag(
+            env.get(JWT_DEFAULT_WORKSPACE_ENV, ""), JWT_DEFAULT_WORKSPACE_ENV
+        ),
     )
     origins = tuple(o.strip() for o in env.get(CORS_ORIGINS_ENV, "").split(",") if o.strip())
     if "*" in origins:
@@ -131,6 +140,25 @@ def _positive_int(raw: str, name: str) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise ValueError(f"{name} must be a positive whole number of bytes, not {raw!r}")
     return int(raw)
+
+
+def _seconds(raw: str, name: str) -> float:
+    """Seconds (``86400``) or a duration (``24h``, ``1d12h``)."""
+    try:
+        if raw.isdigit() and int(raw) > 0:
+            return float(raw)
+        return float(parse_duration(raw).seconds)
+    except (ValueError, OverflowError):
+        raise ValueError(
+            f"{name} must be a number of seconds or a duration such as 24h, not {raw!r}"
+        ) from None
+
+
+def _flag(raw: str, name: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("", "true", "false", "1", "0"):
+        raise ValueError(f"{name} must be true or false, not {raw!r}")
+    return value in ("true", "1")
 
 
 def is_loopback(host: str) -> bool:

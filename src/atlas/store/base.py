@@ -204,7 +204,9 @@ class StateStore(Protocol):
     def stats(self, workspace: str) -> Stats: ...
 
     def check(self) -> dict[str, Any]:
-        """Health: the settings in force (journal mode, synchronous, ...) and the schema
-        version; raises when the store cannot be used."""
+        """Health: the settings in force (journal mode, synchronous, ...), the schema version,
+        and ``writable``: whether a write would succeed now (with ``write_error`` saying why
+        not, in words that name no path or secret). Cheap enough for every health poll;
+        raises when the store cannot be read."""
 
     def close(self) -> None: ...

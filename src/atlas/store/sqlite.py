@@ -8,6 +8,9 @@ rather than failing half-way through it.
 
 One connection serves every thread, guarded by a lock: the sync facade calls from a worker
 thread, and ``:memory:`` is one database per connection anyway.
+
+:meth:`SQLiteStore.check` tells whether writes would succeed, not only reads: SQLite opens a file
+it may not write read-only without a word, and then every write fails while every read answers.
 """
 
 from __future__ import annotations
@@ -55,6 +58,17 @@ DEFAULT_STATE_PATH: Final = Path(".atlas") / "state.db"
 _MEMORY = ":memory:"
 _UNFINISHED = ("pending", "in_progress")
 _ENDED: frozenset[str] = frozenset({"done", "failed", "timed_out", "rolled_back"})
+#: SQLite's errors (``sqlite_errorname``, prefixes) that say the storage cannot take a write,
+#: rather than that another writer is busy or a statement is wrong.
+_STORAGE_ERRORS = (
+    "SQLITE_READONLY",
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+    "SQLITE_PERM",
+)
 #: An operation's identity: update_operation may change anything else.
 _FIXED_OPERATION_FIELDS = frozenset({"id", "workspace", "infrastructure_id"})
 
@@ -134,6 +148,9 @@ class SQLiteStore:
         self._lease_seconds = lease_seconds
         self._clock = clock
         self._mutex = threading.RLock()
+        #: Why the last write failed for want of storage (SQLite's error name and words);
+        #: cleared by the next one that commits.
+        self._write_error: tuple[str, str] | None = None
         self._conn: sqlite3.Connection | None = self._open()
 
     def __repr__(self) -> str:
@@ -184,6 +201,7 @@ class SQLiteStore:
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             except sqlite3.Error as exc:
+                self._note_write_error(exc, write=write)
                 raise StateError(f"the state store at {self._path} is busy: {exc}") from exc
             try:
                 yield conn
@@ -193,8 +211,34 @@ class SQLiteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
+                    self._note_write_error(exc, write=write)
                     raise StateError(f"the state store at {self._path} failed: {exc}") from exc
                 raise
+            if write:
+                self._write_error = None
+
+    def _note_write_error(self, exc: sqlite3.Error, *, write: bool) -> None:
+        if write and _is_storage_error(exc):
+            # SQLite's words, which name no path.
+            self._write_error = (str(getattr(exc, "sqlite_errorname", "")), str(exc))
+
+    def _probe_write(self, conn: sqlite3.Connection) -> str | None:
+        """Why a write would fail now, or ``None``: a write that changes nothing (an UPDATE
+        matching no row still needs write access), rolled back. It never waits for the write
+        lock: another process holding it is writing, which is no sign of trouble."""
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("UPDATE locks SET holder = holder WHERE 0")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            return str(exc) if _is_storage_error(exc) else None
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(schema.BUSY_TIMEOUT_MS)}")
+        return None
 
     def _now(self) -> str:
         return codec.dump_time(self._clock())
@@ -554,9 +598,19 @@ class SQLiteStore:
         )
 
     def check(self) -> dict[str, Any]:
-        with self._transaction(write=False) as conn:
-            settings = schema.verify_settings(conn, in_memory=self._in_memory)
-            version = schema.version(conn)
+        with self._mutex:
+            with self._transaction(write=False) as conn:
+                settings = schema.verify_settings(conn, in_memory=self._in_memory)
+                version = schema.version(conn)
+            write_error = self._probe_write(conn)
+            if write_error is None and self._write_error is not None:
+                name, words = self._write_error
+                # The probe sees a read-only store, not a full disk (its write is never
+                # flushed): only the next commit clears what it cannot see.
+                if name.startswith("SQLITE_READONLY"):
+                    self._write_error = None
+                else:
+                    write_error = words
         report: dict[str, Any] = {
             "backend": "sqlite",
             "path": self._path,
@@ -564,7 +618,10 @@ class SQLiteStore:
             **settings,
             "schema_version": version,
             "durable": not self._in_memory,
+            "writable": write_error is None,
         }
+        if write_error is not None:
+            report["write_error"] = write_error
         if self._in_memory:
             report["note"] = "in-memory store: no WAL, nothing survives close(); for tests only"
         return report
@@ -585,6 +642,10 @@ def open_store(
 
 
 # -- helpers (run inside a transaction) ------------------------------------------------------
+
+
+def _is_storage_error(exc: sqlite3.Error) -> bool:
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(_STORAGE_ERRORS)
 
 
 def _exists(conn: sqlite3.Connection, sql: str, *params: object) -> bool:

@@ -36,6 +36,15 @@ def test_bad_durations_are_refused_saying_what_is_accepted(text: str) -> None:
         parse_duration(text)
 
 
+def test_a_duration_over_100_years_is_refused_and_100_years_is_priced() -> None:
+    assert parse_duration("36500d").seconds == 36500 * 86400
+    with pytest.raises(ValueError, match="longer than 100 years"):
+        parse_duration("36501d")
+    with pytest.raises(ValueError, match="longer than 100 years"):  # found by the API fuzzer
+        parse_duration("0d19595100328301207933063489402588308h83167147082252305627961847d")
+    assert HOURLY.cost(Decimal(5), Decimal("0.007"), Decimal(1), 36500 * 86400) > 0
+
+
 def cost(rule: BillingRule, monthly: str, seconds: int, hourly: str = "0") -> Decimal:
     return rule.cost(Decimal(monthly), Decimal(hourly), Decimal(1), seconds)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from atlas.cli import main
+from atlas.cli.progress import ProgressPrinter
 from atlas.testing.memory.provider import default_cloud
 from tests.atlas.lifecycle.conftest import stack
 from tests.atlas.memory_installed import memory_installed
@@ -163,3 +165,45 @@ def test_apply_status_reconcile_destroy_with_a_state_file(
     assert "destroyed" in run("status", "--state", state)[1]
     code, out, _ = run("destroy", "--yes", "--state", state, "web-app")
     assert (code, out) == (0, "'web-app' is already destroyed: nothing to do.\n")
+
+
+def test_ctrl_c_mid_apply_stops_cleanly_and_apply_again_finishes(
+    tmp_path: Path, web_app: str, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C as the server starts: it finishes, the disk does not start, the paragraph says
+    so, exit 130; then `atlas resume` (with progress) finishes, each object made once."""
+    shown = ProgressPrinter.__call__
+
+    def ctrl_c_when_web_starts(self: ProgressPrinter, op: Any, step: Any) -> None:
+        shown(self, op, step)
+        if step is not None and (step.resource, step.status) == ("web", "running"):
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(ProgressPrinter, "__call__", ctrl_c_when_web_starts)
+    state = str(tmp_path / "state.db")
+    code, out, err = run("apply", "--yes", "--state", state, web_app)
+    assert (code, err) == (130, ""), out
+    assert (
+        "interrupted: no new step starts; waiting for what is under way (create server web)" in out
+    )
+    assert "[2/3] create server web: done in " in out
+    assert "create disk data ..." not in out
+    assert (
+        "Interrupted: 2 of 3 steps done (lan, web). Not started: 1 step. Nothing was rolled back. "
+        f"`atlas apply {web_app} --state {state}` again carries on from here; "
+        "`atlas status web-app` shows where it stands.\n"
+    ) in out
+    monkeypatch.setattr(ProgressPrinter, "__call__", shown)
+
+    op_id = atlas_ops(state)[0]
+    code, out, err = run("resume", "--state", state, op_id)
+    assert (code, err) == (0, ""), out
+    assert "create disk data: done in " in out
+    cloud = default_cloud()
+    assert [len(cloud.objects(k)) for k in ("network", "server", "disk")] == [1, 1, 1]
+
+
+def atlas_ops(state: str) -> list[str]:
+    """The operation ids `atlas status web-app` lists, newest first."""
+    _, out, _ = run("status", "--state", state, "web-app")
+    return [line.split()[1] for line in out.splitlines() if line.startswith("  operation ")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,18 @@ from tests.atlas.server.conftest import SECRET, MakeSettings, Served, bearer, sp
         (bearer(user=None), "user_id"),
         (bearer(user=True), "user_id"),
         ({"X-API-Key": "atlas_unknown"}, "invalid API key"),
+        # The times are numbers, and the expiry near: pyjwt alone takes all of these.
+        (bearer(exp="9999999999"), "the exp claim must be a number"),
+        (bearer(exp=float("inf")), "the exp claim must be a number"),
+        (bearer(exp=True), "the exp claim must be a number"),
+        (bearer(exp=10**20), "expires too far ahead: at most 86400 seconds"),
+        (bearer(expires_in=2 * 86400), "expires too far ahead"),
+        (bearer(nbf="0"), "the nbf claim must be a number"),
+        (bearer(iat=[1]), "the iat claim must be a number"),
+        (bearer(nbf=time.time() + 3600), "not valid yet"),
+        (bearer(iat=time.time() + 3600), "issued in the future"),
+        # What the server stored while it ran without authentication is no JWT's.
+        (bearer(workspace="default"), "names the workspace 'default'"),
     ],
 )
 async def test_requests_without_valid_credentials_are_refused(
@@ -48,6 +61,59 @@ async def test_requests_without_valid_credentials_are_refused(
             assert r.headers["www-authenticate"].startswith('Bearer realm="atlas"')
     # Nothing ran anywhere: no workspace got the request.
     assert served.app.state.service.settings.store.list_infrastructures("default") == []
+
+
+async def test_a_token_well_within_its_limits_is_accepted(served: Served) -> None:
+    claims = {"nbf": int(time.time()) - 60, "iat": time.time() - 60}
+    async with served.client(bearer(expires_in=86400 - 60, **claims)) as c:
+        assert (await c.get("/api/v1/stats")).status_code == 200
+
+
+async def test_the_maximum_lifetime_and_the_default_workspace_are_configurable(
+    make_settings: MakeSettings,
+) -> None:
+    env = {
+        "ATLAS_JWT_SECRET": SECRET,
+        "ATLAS_JWT_MAX_LIFETIME": "2h",
+        "ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE": "true",
+    }
+    auth = settings_from_env(env, store=SQLiteStore(), registry=None).auth  # type: ignore[arg-type]
+    assert (auth.max_lifetime, auth.allow_default_workspace) == (7200.0, True)
+    app = create_app(make_settings(auth=auth))
+    async with Served(app).client(bearer("default", expires_in=3 * 3600)) as c:
+        r = await c.get("/api/v1/stats")
+        assert (r.status_code, r.json()["message"]) == (
+            401,
+            "the token expires too far ahead: at most 7200 seconds from now",
+        )
+    async with Served(app).client(bearer("default", expires_in=3600)) as c:
+        assert (await c.get("/api/v1/stats")).status_code == 200
+    plain = settings_from_env({"ATLAS_JWT_MAX_LIFETIME": "600"}, store=SQLiteStore(), registry=None)  # type: ignore[arg-type]
+    assert (plain.auth.max_lifetime, plain.auth.allow_default_workspace) == (600.0, False)
+    for bad in ({"ATLAS_JWT_MAX_LIFETIME": "0"}, {"ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE": "yes"}):
+        with pytest.raises(ValueError, match="ATLAS_JWT_"):
+            settings_from_env(bad, store=SQLiteStore(), registry=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["Authorization", "X-API-Key"])
+async def test_a_credential_header_given_twice_is_refused(
+    make_settings: MakeSettings, name: str
+) -> None:
+    """Which copy counts would be a guess; a proxy in front guessing the other way would
+    have let through someone else. So neither counts (RFC 6750: invalid_request)."""
+    key = new_api_key()
+    ring = ApiKeyring((ApiKey("ci", "ws-k", hash_api_key(key)),))
+    app = create_app(make_settings(auth=AuthConfig(jwt_secret=Secret(SECRET), api_keys=ring)))
+    good = f"Bearer {token('ws-a')}" if name == "Authorization" else key
+    bad = "Bearer not.a.jwt" if name == "Authorization" else "atlas_unknown"
+    async with Served(app).client() as c:
+        for values in ((good, bad), (bad, good), (good, good)):
+            for path in ("/api/v1/stats", "/api/v1/health"):
+                r = await c.get(path, headers=[(name, v) for v in values])
+                assert (r.status_code, r.json()["code"]) == (400, "BAD_REQUEST"), r.text
+                assert r.json()["message"] == f"the request has 2 {name} headers; send exactly one"
+                assert 'error="invalid_request"' in r.headers["www-authenticate"]
+        assert (await c.get("/api/v1/stats", headers={name: good})).status_code == 200
 
 
 def test_an_unsigned_token_is_refused() -> None:

@@ -11,9 +11,10 @@ import pytest
 
 from atlas.credentials import Secret
 from atlas.exceptions import CredentialsError
+from atlas.providers import ProviderRegistry
 from atlas.server import create_app
 from atlas.store import SQLiteStore
-from atlas.testing.memory import ManualClock, MemoryCloud
+from atlas.testing.memory import ManualClock, MemoryCloud, MemoryProvider
 from tests.atlas.server.conftest import (
     MakeSettings,
     Served,
@@ -91,6 +92,37 @@ async def test_a_resume_that_cannot_start_is_logged_and_kept(
     assert still.id == operation_id  # left for a start with credentials
 
 
+async def test_a_resume_refused_by_another_holders_lock_is_logged_calmly(
+    make_settings: MakeSettings,
+    store: SQLiteStore,
+    cloud: MemoryCloud,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server starts while an `atlas apply` on the same state carries on with the
+    interrupted operation: the lock refusal is expected, and is no error with a traceback."""
+    operation_id = await interrupt(make_settings, cloud, clock)
+    interrupted = store.get_operation("ws-a", operation_id)
+    assert interrupted is not None
+    store.lock(interrupted.infrastructure_id, "op-of-the-cli")  # alive, and not stale
+    made = census(cloud)
+    second = create_app(make_settings())
+    with caplog.at_level(logging.DEBUG):
+        async with second.router.lifespan_context(second):
+            for _ in range(200):
+                if second.state.service.operations.running == 0:
+                    break
+                await asyncio.sleep(0.01)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
+    [note] = [r.getMessage() for r in caplog.records if "is not resumed here" in r.getMessage()]
+    assert note.startswith(
+        f"operation {operation_id} is not resumed here: infrastructure shop is locked by "
+        "operation op-of-the-cli since "
+    )
+    assert [op.id for op in store.unfinished_operations()] == [operation_id]  # untouched
+    assert census(cloud) == made  # nothing touched
+
+
 async def test_resume_can_be_turned_off(
     make_settings: MakeSettings, store: SQLiteStore, cloud: MemoryCloud, clock: ManualClock
 ) -> None:
@@ -99,3 +131,59 @@ async def test_resume_can_be_turned_off(
     async with second.router.lifespan_context(second):
         assert second.state.service.operations.running == 0
     assert len(store.unfinished_operations()) == 1
+
+
+def snapshot(store: SQLiteStore, operation_id: str) -> tuple[Any, ...]:
+    """What a refused request must leave exactly as it was."""
+    op = store.get_operation("ws-a", operation_id)
+    assert op is not None
+    infra = store.get_infrastructure("ws-a", "shop")
+    assert infra is not None
+    resources = sorted((r.name, r.status) for r in store.list_resources(infra.id))
+    steps = [(s.index, s.status) for s in store.steps(operation_id)]
+    return (op.status, op.error, infra.status, resources, steps, store.unfinished_operations())
+
+
+async def test_without_a_credential_delete_and_put_change_nothing_and_the_apply_resumes_later(
+    make_settings: MakeSettings,
+    store: SQLiteStore,
+    registry: ProviderRegistry,
+    cloud: MemoryCloud,
+    clock: ManualClock,
+) -> None:
+    operation_id = await interrupt(make_settings, cloud, clock)
+    before = snapshot(store, operation_id)
+    assert before[0] == "in_progress"
+    made = census(cloud)
+
+    def no_token(name: str, jwt: Secret | None) -> Any:
+        # The chain the core builds from the provider's declaration, with nothing to find.
+        return MemoryProvider(cloud, credentials=registry.credentials(name, jwt=jwt, env={}))
+
+    second = create_app(make_settings(shared_providers={}, provider_factory=no_token))
+    async with second.router.lifespan_context(second), Served(second).client(bearer()) as c:
+        for _ in range(200):  # the resume at start fails before writing anything
+            if second.state.service.operations.running == 0:
+                break
+            await asyncio.sleep(0.01)
+        recorded = store.get_infrastructure("ws-a", "shop")
+        assert recorded is not None
+        infra_id = recorded.id
+        deleted = await c.delete(f"/api/v1/infrastructure/{infra_id}")
+        put = await c.put(f"/api/v1/infrastructure/{infra_id}", json=spec())
+    for r in (deleted, put):
+        assert r.status_code == 424, r.text
+        assert r.json()["code"] == "CREDENTIALS_ERROR"
+        assert "ATLAS_MEMORY_TOKEN" in r.text
+    assert snapshot(store, operation_id) == before
+    assert census(cloud) == made  # nothing was sent to the cloud
+
+    third = create_app(make_settings())  # a start with the credential resumes it
+    async with third.router.lifespan_context(third), Served(third).client(bearer()) as c:
+        old = await wait_for(c, operation_id)
+        assert old["error"].startswith("interrupted; resumed by operation ")
+        ops = await c.get(f"/api/v1/infrastructure/{old['infrastructure_id']}/operations")
+        done = await wait_for(c, ops.json()["operations"][0]["id"])
+        assert done["status"] == "completed", done["error"]
+    assert census(cloud) == {"server": 2, "disk": 1, "network": 1}  # each exactly once
+    assert store.unfinished_operations() == []

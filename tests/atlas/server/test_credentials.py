@@ -74,12 +74,6 @@ async def test_the_callers_jwt_fetches_the_workspace_credential(
             assert secret not in r.text
 
 
-@pytest.mark.xfail(
-    reason="issue 12: an operation starts before its provider's credential is resolved. "
-    "DigitalOcean's provider happens to resolve it first (live prices, the droplet limit), "
-    "so there this is a 424 (the DigitalOcean tests, test_server_on_do.py); on a provider "
-    "that calls its cloud only in the first step, the create answers 201 and then fails",
-)
 async def test_a_create_without_a_credential_is_refused_naming_the_sources(
     make_settings: MakeSettings, registry: ProviderRegistry
 ) -> None:

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from pathlib import Path
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.types import Message
 
 from atlas.credentials import Secret
 from atlas.providers import ProviderRegistry
 from atlas.server import create_app
 from atlas.store import SQLiteStore
-from tests.atlas.server.conftest import SECRET, MakeSettings, Served, bearer, spec
+from atlas.testing.memory import ManualClock, MemoryCloud
+from tests.atlas.server.conftest import (
+    SECRET,
+    MakeSettings,
+    Served,
+    bearer,
+    created,
+    gated_provider,
+    spec,
+    token,
+)
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -42,8 +56,64 @@ async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient)
         "backend": "sqlite",
         "schema_version": 3,
         "durable": False,
+        "writable": True,
     }
     assert body["timestamp"].endswith("Z")
+    assert body["operations_running"] == 0  # the caller is authenticated: its own figure
+
+
+async def test_health_is_degraded_when_the_store_cannot_write(
+    tmp_path: Path, make_settings: MakeSettings
+) -> None:
+    """A state file SQLite may only read (read-only file or mount) opens without a word,
+    answers every read and fails every write: health must not call that healthy."""
+    path = tmp_path / "state.db"
+    SQLiteStore(path).close()  # made, with its schema, while still writable
+    store = SQLiteStore(path)
+    # Root may write whatever the permissions say: make the connection read-only the way a
+    # read-only file would (writes fail with SQLITE_READONLY).
+    conn = store._conn
+    assert conn is not None
+    conn.execute("PRAGMA query_only = ON")
+    app = create_app(make_settings(store=store))
+    async with app.router.lifespan_context(app), Served(app).client(bearer()) as c:
+        assert (await c.post("/api/v1/infrastructure", json=spec())).status_code == 503
+        r = await c.get("/api/v1/health")
+        assert r.status_code == 503
+        assert r.json()["status"] == "degraded"
+        assert r.json()["store"] == {
+            "status": "degraded",
+            "backend": "sqlite",
+            "schema_version": 3,
+            "durable": True,
+            "writable": False,
+            "error": "writes fail: attempt to write a readonly database",
+        }
+        conn.execute("PRAGMA query_only = OFF")
+        r = await c.get("/api/v1/health")
+        assert (r.status_code, r.json()["store"]["status"]) == (200, "ok")
+    store.close()
+
+
+async def test_unauthenticated_health_tells_nothing_about_workspaces(
+    make_settings: MakeSettings, cloud: MemoryCloud, clock: ManualClock
+) -> None:
+    gate = asyncio.Event()  # the cloud's waits hang: ws-a's create stays running
+    app = create_app(make_settings(shared_providers={"memory": gated_provider(cloud, clock, gate)}))
+    served = Served(app)
+    async with app.router.lifespan_context(app), served.client(bearer("ws-a")) as a:
+        assert (await a.post("/api/v1/infrastructure", json=spec())).status_code == 201
+        async with served.client() as anonymous:
+            body = (await anonymous.get("/api/v1/health")).json()
+        assert body["status"] == "healthy"
+        assert "operations_running" not in body
+        assert not any("workspace" in key or "operation" in key for key in body)
+        assert (await a.get("/api/v1/health")).json()["operations_running"] == 1
+        async with served.client(bearer("ws-b", user="user-2")) as b:
+            assert (await b.get("/api/v1/health")).json()["operations_running"] == 0
+            bad = await b.get("/api/v1/health", headers={"Authorization": "Bearer not.a.jwt"})
+        assert bad.status_code == 401  # credentials sent along are checked, not ignored
+        gate.set()
 
 
 async def test_health_is_degraded_when_the_store_fails(served: Served) -> None:
@@ -269,3 +339,67 @@ async def test_the_app_builds_without_the_lifespan(
     )
     async with Served(app).client(bearer()) as c:
         assert (await c.get("/api/v1/stats")).status_code == 200
+
+
+async def test_a_client_that_hangs_up_mid_body_is_no_server_error(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body stops half-way and the connection closes (``http.disconnect``): nothing to
+    answer, and nothing went wrong here; the log says what happened, at INFO."""
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b'{"name": "shop", "resources": [', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/plan",
+        "raw_path": b"/api/v1/plan",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"atlas.test"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"4096"),
+            (b"authorization", f"Bearer {token()}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("atlas.test", 80),
+    }
+    with caplog.at_level(logging.DEBUG, logger="atlas.server"):
+        await served.app(scope, receive, send)
+    assert sent == []  # nobody is there to read an answer
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
+    [note] = [r for r in caplog.records if r.name == "atlas.server"]
+    assert (note.levelname, note.getMessage()) == (
+        "INFO",
+        "client disconnected before its request was read: POST /api/v1/plan",
+    )
+    [entry] = [r for r in caplog.records if r.name == "atlas.server.access"]
+    assert entry.status == 499  # type: ignore[attr-defined]  # nginx's "client closed request"
+
+
+async def test_a_key_given_twice_deep_in_a_put_body_is_named(client: httpx.AsyncClient) -> None:
+    """The last copy silently winning would apply something the caller may not have meant."""
+    infra = await created(client, spec(resources=[]))
+    text = json.dumps(spec(), indent=2).replace(
+        '"size": "small",', '"size": "small",\n"size": "large",'
+    )
+    r = await client.put(
+        f"/api/v1/infrastructure/{infra['id']}", content=text.encode(), headers=JSON
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "VALIDATION_ERROR")
+    [problem] = r.json()["problems"]
+    assert problem["path"] == "resources[1].specifications.size"
+    assert problem["message"].startswith("duplicate key 'size' at line ")

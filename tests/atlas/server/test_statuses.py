@@ -29,6 +29,7 @@ from tests.atlas.server.conftest import (
     created,
     gated_provider,
     spec,
+    token,
     wait_for,
 )
 
@@ -94,6 +95,22 @@ async def test_without_credentials_401(served: Served, recorder: Recorder) -> No
         for op in OPERATIONS:
             r = await recorder.call(c, op)
             assert r.status_code == (200 if op.public else 401), op
+
+
+async def test_bad_credentials_401_and_repeated_ones_400(
+    served: Served, recorder: Recorder
+) -> None:
+    """Health needs none, but checks what it is sent; a credential header given twice is
+    refused on every route that reads credentials."""
+    async with served.client() as c:
+        for op in OPERATIONS:
+            if op.public and not op.optional_auth:
+                continue
+            r = await recorder.call(c, op, headers={"Authorization": "Bearer not.a.jwt"})
+            assert r.status_code == 401, op
+            twice = [("Authorization", f"Bearer {token()}")] * 2
+            r = await recorder.call(c, op, headers=twice)
+            assert (r.status_code, r.json()["code"]) == (400, "BAD_REQUEST"), op
 
 
 async def test_an_unknown_query_parameter_422(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+import time
+import uuid
 from contextlib import closing
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from atlas.exceptions import StateError
+from atlas.model.records import EventRecord
 from atlas.store import DEFAULT_STATE_PATH, STATE_ENV, SQLiteStore, open_store
 from atlas.store.schema import BUSY_TIMEOUT_MS, SCHEMA_VERSION, verify_settings
 from tests.atlas.store.factories import infrastructure
@@ -124,3 +129,70 @@ def test_foreign_keys_are_enforced_not_merely_reported(db_path: Path) -> None:
                 "INSERT INTO steps (operation_id, idx, resource, type, action, status,"
                 " provider_ids) VALUES ('no-such-op', 0, 'r', 't', 'create', 'pending', '[]')"
             )
+
+
+def test_check_tries_a_write_that_changes_nothing(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        for _ in range(3):
+            assert store.check()["writable"] is True
+        assert store.check()["busy_timeout_ms"] == BUSY_TIMEOUT_MS  # the probe's own undone
+        assert store.list_infrastructures("default") == []
+        conn = store._conn
+        assert conn is not None
+        # Root writes whatever the permissions say: read-only as a read-only file would be.
+        conn.execute("PRAGMA query_only = ON")
+        report = store.check()
+        assert (report["writable"], report["write_error"]) == (
+            False,
+            "attempt to write a readonly database",
+        )
+        conn.execute("PRAGMA query_only = OFF")
+        assert store.check()["writable"] is True
+
+
+def test_check_never_waits_for_another_writer(db_path: Path) -> None:
+    """A CLI apply holding the write lock is no trouble, and health must not wait out the busy
+    timeout behind it."""
+    with (
+        SQLiteStore(db_path) as store,
+        closing(sqlite3.connect(db_path, isolation_level=None)) as cli,
+    ):
+        cli.execute("BEGIN IMMEDIATE")
+        start = time.monotonic()
+        assert store.check()["writable"] is True
+        assert time.monotonic() - start < BUSY_TIMEOUT_MS / 1000 / 2
+        cli.execute("ROLLBACK")
+
+
+def big_event() -> EventRecord:
+    return EventRecord(
+        id=uuid.uuid4().hex,
+        type="infrastructure.created",
+        time=dt.datetime.now(dt.UTC),
+        workspace="ws-a",
+        infrastructure_id="infra-1",
+        infrastructure_name="shop",
+        operation_id=None,
+        cost_change=Decimal(0),
+        currency="USD",
+        data={"padding": "x" * 100_000},
+    )
+
+
+def test_a_write_that_failed_for_storage_is_remembered_until_one_commits(
+    db_path: Path,
+) -> None:
+    """A full disk is not seen by a write that is rolled back: the last real write's failure
+    is what tells, until a write commits again."""
+    with SQLiteStore(db_path) as store:
+        conn = store._conn
+        assert conn is not None
+        conn.execute("PRAGMA max_page_count = 1")  # as many pages as it has: a full disk
+        with pytest.raises(StateError, match="full"):
+            store.add_events([big_event()])
+        report = store.check()  # its own write is rolled back, never flushed: it cannot see
+        assert (report["writable"], report["write_error"]) == (False, "database or disk is full")
+        conn.execute("PRAGMA max_page_count = 1073741823")
+        assert store.check()["writable"] is False  # still: nothing has been written since
+        store.lock("infra-1", "op-1")  # a write transaction that commits
+        assert store.check()["writable"] is True

@@ -14,7 +14,7 @@ from atlas_digitalocean.emulator import Emulator, EmulatorConfig, ManualClock
 from atlas_digitalocean.ops.base import OpsSettings
 from atlas_digitalocean.prices import load_price_catalog
 from atlas_digitalocean.provider import DEFAULT_API_URL, DigitalOceanProvider
-from tests.atlas_digitalocean.provider.conftest import TOKEN, spec_of
+from tests.atlas_digitalocean.provider.conftest import TOKEN, provider_on, spec_of
 
 CANARY = "dop_v1_" + "c4a7a11e" * 8  # made up, and searched for everywhere below
 
@@ -57,8 +57,35 @@ async def test_droplet_limit_is_checked_before_creating(
     provider: DigitalOceanProvider, owner: Owner
 ) -> None:
     await provider.check_capacity(owner, {"droplet": 1000})
-    with pytest.raises(CapacityError, match="droplet limit is 1000"):
+    with pytest.raises(CapacityError) as info:
         await provider.check_capacity(owner, {"droplet": 1001})
+    assert str(info.value) == (
+        "the plan adds 1001 droplets, more than the account's droplet limit of 1000 (ask "
+        "DigitalOcean support to raise it)"
+    )
+
+
+async def test_a_capacity_refusal_tells_nothing_of_what_others_run(clock: ManualClock) -> None:
+    """One token, one account, every workspace of a server: workspace B is refused because
+    of workspace A's droplets, and must not learn how many A has."""
+    shared = Emulator(EmulatorConfig(latency_scale=1.0, droplet_limit=7, seed=7), clock=clock)
+    provider = provider_on(shared, clock)
+    try:
+        names = [f"a-web-{i}" for i in range(3)]  # workspace A's
+        body = {"names": names, "region": "nyc3", "size": "s-1vcpu-1gb", "image": "debian-12-x64"}
+        await (await provider.api()).create_droplets(body)
+        await provider.check_capacity(Owner("ws-b", "shop"), {"droplet": 4})
+        with pytest.raises(CapacityError) as info:
+            await provider.check_capacity(Owner("ws-b", "shop"), {"droplet": 5})
+    finally:
+        await provider.aclose()
+    message = str(info.value)
+    assert message == (
+        "the plan adds 5 droplets, which would take the account past its droplet limit of 7: "
+        "every droplet of the account counts, whoever made it (ask DigitalOcean support to "
+        "raise the limit, or use an account of your own)"
+    )
+    assert not any(figure in message for figure in "34")  # A's count, or the room it leaves
 
 
 async def test_live_sizes_refresh_the_catalog(provider: DigitalOceanProvider) -> None:

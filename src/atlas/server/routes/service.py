@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from atlas.credentials import Secret
+from atlas.server.auth import presents_credentials
 from atlas.server.context import Service, caller, service
 from atlas.server.responses import iso, stats_json
 from atlas.server.workspaces import known_credentials
@@ -54,29 +55,46 @@ async def openapi(request: Request) -> JSONResponse:
 
 
 async def health(request: Request) -> JSONResponse:
+    """Public, for load balancers; so it tells nobody about any workspace. A caller who sends
+    credentials is authenticated (401 for bad ones) and told how many operations its own
+    workspace has running."""
     svc = service(request)
-    store: dict[str, Any]
-    try:
-        report = svc.settings.store.check()
-        store = {
-            "status": "ok",
-            "backend": str(report.get("backend", "")),
-            "schema_version": report.get("schema_version"),
-            "durable": bool(report.get("durable")),
-        }
-    except Exception as exc:  # an unusable store is what health is for; say so, briefly
-        store = {"status": "error", "error": type(exc).__name__}
+    principal = None
+    if not svc.settings.auth.enabled or presents_credentials(request.headers):
+        principal = caller(request)
+    store = _store_health(svc)
     healthy = store["status"] == "ok"
-    body = {
+    body: dict[str, Any] = {
         "status": "healthy" if healthy else "degraded",
         "timestamp": iso(svc.settings.clock()),
         "service": SERVICE,
         "version": svc.settings.version,
         "providers": list(svc.settings.registry.names()),
         "store": store,
-        "operations_running": svc.operations.running,
     }
+    if principal is not None:
+        body["operations_running"] = svc.operations.running_in(principal.workspace)
     return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+def _store_health(svc: Service) -> dict[str, Any]:
+    """``ok``; ``degraded`` when it reads but cannot write (a read-only file, a full disk),
+    which fails every change with 503 as surely as a store that cannot be read; ``error``."""
+    try:
+        report = svc.settings.store.check()
+    except Exception as exc:  # an unusable store is what health is for; say so, briefly
+        return {"status": "error", "error": type(exc).__name__}
+    writable = report.get("writable", True) is not False
+    store: dict[str, Any] = {
+        "status": "ok" if writable else "degraded",
+        "backend": str(report.get("backend", "")),
+        "schema_version": report.get("schema_version"),
+        "durable": bool(report.get("durable")),
+        "writable": writable,
+    }
+    if not writable:
+        store["error"] = f"writes fail: {report.get('write_error') or 'reason unknown'}"
+    return store
 
 
 async def providers(request: Request) -> JSONResponse:

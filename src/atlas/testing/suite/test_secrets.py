@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas.exceptions import AtlasError
+from atlas.exceptions import AtlasError, CredentialsError
 from atlas.facade import AsyncAtlas
 from atlas.model.records import OperationRecord, StepRecord
 from atlas.providers.declarations import KindSample
@@ -108,3 +108,37 @@ def test_no_credential_in_stored_rows(atlas_kit: Kit, tmp_path: Path) -> None:
     assert secret not in dump, "the credential is in a stored row"
     for file in tmp_path.iterdir():
         assert secret.encode() not in file.read_bytes(), f"the credential is in {file.name}"
+
+
+def test_no_credential_is_refused_before_anything_is_recorded(
+    atlas_kit: Kit, atlas_sample: KindSample
+) -> None:
+    """Built by the plugin's own factory with nothing to find its credential in: ``connect``
+    (which the core calls before an operation writes anything) raises ``CredentialsError``,
+    and an apply records nothing and asks the cloud nothing."""
+    registry = atlas_kit.target.registry
+    if registry.get(atlas_kit.target.name).factory is None:
+        pytest.skip("the provider has no factory of its own")
+    bare = registry.build(atlas_kit.target.name, env={})
+    doc = atlas_kit.document([(SUBJECT, atlas_sample, atlas_sample.specifications)])
+    store = SQLiteStore(":memory:")
+    asked = atlas_kit.sandbox.requests()
+
+    async def attempt() -> None:
+        with pytest.raises(CredentialsError) as raised:
+            await bare.connect()
+        assert raised.value.sources_tried, "the error names no source it tried"
+        atlas = AsyncAtlas(
+            store=store,
+            registry=registry,
+            workspace=atlas_kit.owner.workspace,
+            providers={atlas_kit.target.name: bare},
+        )
+        async with atlas:
+            with pytest.raises(CredentialsError):
+                await atlas.apply(doc)
+
+    atlas_kit.run(attempt())
+    assert store.list_infrastructures(atlas_kit.owner.workspace) == []
+    assert atlas_kit.sandbox.requests() == asked
+    assert atlas_kit.sandbox.is_empty()
