@@ -5,20 +5,16 @@ unrelated step is still under way; what ``on_progress`` is shown; the stop hook.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import attrs
 import pytest
 
 from atlas.facade import AsyncAtlas
-from atlas.lifecycle.operations import OperationRunner
-from atlas.model.records import InfrastructureRecord, OperationRecord, StepRecord, utcnow
-from atlas.providers import ProviderRegistry
+from atlas.model.records import OperationRecord, StepRecord
 from atlas.store import SQLiteStore
-from atlas.testing.memory import Latencies, ManualClock, MemoryCloud, MemoryProvider
+from atlas.testing.memory import Latencies, ManualClock, MemoryCloud
 from tests.atlas.lifecycle.conftest import TOKEN, squat
 from tests.atlas.lifecycle.test_apply import SHOP, ids
 
@@ -124,67 +120,32 @@ async def test_a_failure_mid_graph_rolls_back_once_the_steps_under_way_end(
     assert ids(cloud) == before  # only the squatter is left
 
 
-def runner(
-    atlas_: AsyncAtlas, provider: MemoryProvider, registry: ProviderRegistry, plan: Any
-) -> OperationRunner:
-    spec = atlas_.validate(GRAPH)
-    now = utcnow()
-    infra = InfrastructureRecord(
-        id=str(uuid.uuid4()),
-        workspace=atlas_.workspace,
-        name=spec.name,
-        provider=spec.provider,
-        region=spec.region,
-        status="pending",
-        spec={},
-        monthly_cost=Decimal(0),
-        currency=plan.currency,
-        created_at=now,
-        updated_at=now,
-    )
-    atlas_.store.save_infrastructure(infra)
-    return OperationRunner(
-        store=atlas_.store,
-        provider=provider,
-        kinds=registry.kinds("memory"),
-        infra=infra,
-        spec=spec,
-        plan=plan,
-        kind="apply",
-    )
-
-
 @pytest.mark.parametrize(
-    ("after", "left", "made"),
+    ("moment", "left", "made"),
     [
-        # Stopped the moment web is done: data (waiting for web) never starts; the archive,
-        # under way, ends and is journaled.
-        ("web", {"data"}, {"network": 1, "server": 1, "disk": 1}),
-        # Stopped before anything starts: every step is left for the next apply.
-        (None, {"net", "archive", "web", "data"}, {"network": 0, "server": 0, "disk": 0}),
+        # The moment web is done: data (waiting for web) never starts; the archive, under
+        # way, ends and is journaled.
+        (("web", "done"), {"data"}, {"network": 1, "server": 1, "disk": 1}),
+        # As net starts: net ends and is journaled; the archive, ready with it but not yet
+        # begun, never starts, nor does what waits for net.
+        (("net", "running"), {"archive", "web", "data"}, {"network": 1, "server": 0, "disk": 0}),
     ],
 )
 async def test_a_stop_starts_nothing_new_and_rolls_nothing_back(
     atlas_: AsyncAtlas,
     cloud: MemoryCloud,
     store: SQLiteStore,
-    registry: ProviderRegistry,
-    after: str | None,
+    moment: tuple[str, str],
     left: set[str],
     made: dict[str, int],
 ) -> None:
     stop = asyncio.Event()
-    if after is None:
-        stop.set()
 
-    def stop_after(op: OperationRecord, step: StepRecord | None) -> None:
-        if step is not None and step.resource == after and step.status == "done":
+    def stop_then(op: OperationRecord, step: StepRecord | None) -> None:
+        if step is not None and (step.resource, step.status) == moment:
             stop.set()
 
-    provider = MemoryProvider(cloud, token=TOKEN)
-    run = runner(atlas_, provider, registry, await atlas_.plan(GRAPH))
-    run = attrs.evolve(run, stop=stop, on_progress=stop_after)
-    op = await run.run()
+    op = await atlas_.apply(GRAPH, stop=stop, on_progress=stop_then)
 
     assert op.status == "failed"
     n = len(left)
