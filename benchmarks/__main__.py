@@ -3,8 +3,9 @@
 Suites: ``provisioning`` (1 and 2: atlas and the peer libraries, N droplets), ``stack`` (3),
 ``engine`` (4), ``server`` (5), ``gaps`` (6: atlas under other public
 settings, to show what would close a missed target), ``startup`` (7: the CPU cost of
-``atlas --help`` and ``atlas estimate FILE``), ``critical-path`` (8: ``atlas apply`` of the
-example stack against its critical path). ``--markdown FILE`` also writes the tables,
+``atlas --help`` and ``atlas estimate FILE``), ``connections`` (8: ``atlas serve`` under
+hostile connections, and the CPU cost of its bounds), ``critical-path`` (9: ``atlas apply`` of
+the example stack against its critical path). ``--markdown FILE`` also writes the tables,
 with the date, the machine and the run time, as recorded in benchmarks/README.md.
 """
 
@@ -19,13 +20,32 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import calibrate, critical_path, engine, gaps, provisioning, server, stack, startup
+from benchmarks import (
+    calibrate,
+    connections,
+    critical_path,
+    engine,
+    gaps,
+    provisioning,
+    server,
+    stack,
+    startup,
+)
 from benchmarks.harness import emit
 
-SUITES = ("provisioning", "stack", "engine", "server", "gaps", "startup", "critical-path")
+SUITES = (
+    "provisioning",
+    "stack",
+    "engine",
+    "server",
+    "gaps",
+    "startup",
+    "connections",
+    "critical-path",
+)
 #: What runs without --only; gaps is for full runs.
 DEFAULT = SUITES
-QUICK = ("provisioning", "stack", "engine", "server", "startup", "critical-path")
+QUICK = ("provisioning", "stack", "engine", "server", "startup", "connections", "critical-path")
 
 
 def _ints(text: str) -> list[int]:
@@ -122,6 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("## CLI startup CPU", flush=True)
         runs = 5 if args.quick else 11
         texts.append(emit(startup.table(startup.run_all(runs), runs)))
+    if "connections" in args.only:
+        print("## Hostile connections", flush=True)
+        sizes = [200] if args.quick else [200, 2000]
+        texts.append(emit(connections.hostile_table(connections.run_hostile(sizes))))
+        cost = connections.run_cost(args.runs, args.load_seconds)
+        texts.append(emit(connections.cost_table(cost, args.runs, args.load_seconds)))
     if "critical-path" in args.only:
         print("## Critical path of examples/stack.yaml", flush=True)
         texts.append(emit(critical_path.table(critical_path.run_all(args.runs))))

@@ -1,4 +1,4 @@
-"""Benchmark 8: ``atlas apply examples/stack.yaml`` against its critical path.
+"""Benchmark 9: ``atlas apply examples/stack.yaml`` against its critical path.
 
 The command runs as a user runs it, in its own process (``python -m atlas apply FILE --yes``)
 against the served emulator with its default latencies (droplet 3 s, database 10 s, load
@@ -305,7 +305,7 @@ def table(runs: Sequence[Run]) -> Table:
     n = len(runs)
     floor = runs[0].floor
     t = Table(
-        f"8. Critical path: `atlas apply {SPEC}` against the served emulator, default "
+        f"9. Critical path: `atlas apply {SPEC}` against the served emulator, default "
         f"latencies - median (min-max) of {n} run{'s' * (n > 1)}",
         [
             "stack apply (s)",

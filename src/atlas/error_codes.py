@@ -15,6 +15,7 @@ from atlas.exceptions import (
     ConflictError,
     CostError,
     CredentialsError,
+    DataLossError,
     LockedError,
     OperationInterruptedError,
     PermissionDeniedError,
@@ -26,6 +27,7 @@ from atlas.exceptions import (
     RecordNotFoundError,
     SpecError,
     SpecValidationError,
+    StalePlanError,
     StateError,
     TransportError,
 )
@@ -38,10 +40,12 @@ ERROR_CODES: tuple[tuple[type[AtlasError], int, str], ...] = (
     (SpecError, 422, "VALIDATION_ERROR"),
     (ProviderNotFoundError, 422, "PROVIDER_NOT_FOUND"),
     (BudgetExceededError, 422, "BUDGET_EXCEEDED"),
+    (DataLossError, 422, "DATA_LOSS"),
     (CapacityError, 422, "CAPACITY_EXCEEDED"),
     (RecordNotFoundError, 404, "RESOURCE_NOT_FOUND"),
     (LockedError, 409, "LOCKED"),
     (OperationInterruptedError, 409, "INTERRUPTED"),
+    (StalePlanError, 409, "STALE_PLAN"),
     (StateError, 503, "STATE_ERROR"),
     (CredentialsError, 424, "CREDENTIALS_ERROR"),
     # The provider refused the credential it was given: the caller's to fix, like a missing one.

@@ -2,7 +2,8 @@
 
     AtlasError
     ├── SpecError                      the input could not be read or did not validate
-    │   └── SpecValidationError        every problem found, each with its path (``.problems``)
+    │   ├── SpecValidationError        every problem found, each with its path (``.problems``)
+    │   └── PlanFileError              a saved plan file is corrupt, foreign or from a newer atlas
     ├── PluginError                    a plugin misbehaved or is missing
     │   ├── DuplicateProviderError     two plugins claim one provider name
     │   ├── DuplicateResourceKindError two plugins claim one (provider, type) pair
@@ -15,6 +16,8 @@
     │   ├── LockedError                another operation holds the infrastructure
     │   └── StoreSchemaError           the store's schema is newer than this atlas knows
     ├── BudgetExceededError            the plan costs more than the budget allows
+    ├── StalePlanError                 the spec or the recorded state changed since the plan
+    ├── DataLossError                  the plan destroys data and that was not allowed
     ├── DeliveryError                  an event could not be delivered to a sink
     ├── RecordNotFoundError            no such infrastructure or operation (in this workspace)
     ├── ProviderOperationError         a provider could not do what was asked
@@ -53,6 +56,7 @@ __all__ = [
     "CostError",
     "CredentialsError",
     "CurrencyMismatchError",
+    "DataLossError",
     "DeliveryError",
     "DuplicateProviderError",
     "DuplicateResourceKindError",
@@ -61,6 +65,7 @@ __all__ = [
     "NotFoundError",
     "OperationInterruptedError",
     "PermissionDeniedError",
+    "PlanFileError",
     "PluginError",
     "PriceCatalogError",
     "Problem",
@@ -73,6 +78,7 @@ __all__ = [
     "ServerError",
     "SpecError",
     "SpecValidationError",
+    "StalePlanError",
     "StateError",
     "StoreSchemaError",
     "TransportError",
@@ -114,6 +120,12 @@ class SpecValidationError(SpecError):
         count = len(self.problems)
         head = f"the spec has {count} problem{'s' if count != 1 else ''}"
         super().__init__("\n  ".join([head + ":", *map(str, self.problems)]))
+
+
+class PlanFileError(SpecError):
+    """A saved plan (``atlas plan --out``) cannot be read: not valid JSON, altered since it
+    was written (its digest does not match), missing a part, or in a format this atlas does
+    not know. Nothing was changed."""
 
 
 # -- plugins -------------------------------------------------------------------------------------
@@ -204,6 +216,26 @@ class BudgetExceededError(AtlasError):
     def __init__(self, message: str, *, limit: str = "", planned: str = "") -> None:
         self.limit = limit
         self.planned = planned
+        super().__init__(message)
+
+
+class StalePlanError(AtlasError):
+    """The plan was made from a spec or a recorded state that is no longer the one there is;
+    ``changed`` says what, one phrase each ("resource web changed since the plan was made
+    (status active→deleting)", "another operation ran: ID"). Nothing was changed: plan again."""
+
+    def __init__(self, message: str, *, changed: Sequence[str] = ()) -> None:
+        self.changed = tuple(changed)
+        super().__init__(message)
+
+
+class DataLossError(AtlasError):
+    """The plan replaces or deletes resources that keep data (a database, a volume), which
+    applying it would destroy, and ``allow_data_loss`` was not given; ``resources`` names them.
+    Nothing was changed."""
+
+    def __init__(self, message: str, *, resources: Sequence[str] = ()) -> None:
+        self.resources = tuple(resources)
         super().__init__(message)
 
 

@@ -1,8 +1,8 @@
 """``AsyncAtlas`` and ``Atlas``: what another agent needs, with ``import atlas``.
 
     async with atlas.AsyncAtlas() as a:
-        plan = await a.plan(spec)
-        op = await a.apply(spec)
+        plan = await a.plan(spec, refresh=True)   # review it: changes, cost, data loss
+        op = await a.apply(plan)                  # exactly that plan, or StalePlanError
 
 ``Atlas`` offers the same methods for code that is not async, each declared with its
 signature (``tests/atlas/test_facade_api.py`` keeps the two in step). Both validate before
@@ -41,7 +41,9 @@ from atlas.exceptions import (
     Problem,
     RecordNotFoundError,
     SpecValidationError,
+    StalePlanError,
 )
+from atlas.lifecycle.basis import changes_since, take_basis
 from atlas.lifecycle.discovery import Discovery, discovery
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.lifecycle.operations import OperationRunner, additions
@@ -210,6 +212,10 @@ class AsyncAtlas:
         back, and prices are the provider's current ones. Only such a plan, which reads the
         cloud, lists the account steps (:attr:`Plan.account
         <atlas.lifecycle.plan.Plan.account>`) that ``apply`` carries out first.
+
+        The plan records what it was made from (:attr:`Plan.basis
+        <atlas.lifecycle.plan.Plan.basis>`): ``await apply(plan)`` carries out exactly this
+        plan, and refuses it when the spec or the recorded state has changed since.
         """
         spec = self.validate(source)
         return await self._plan(spec, refresh=refresh, account=refresh)
@@ -234,13 +240,22 @@ class AsyncAtlas:
             spec,
             recorded,
             registry,
-            recorded_spec=infra.spec if infra else None,
+            recorded_spec=self._recorded_spec(infra),
             drift=drift,
             imports=imports,
         )
         if account:
             plan = await self._account_steps(spec, plan)
-        return plan
+        # Taken after the refresh, which records what it read: the state the plan is made from.
+        basis = take_basis(
+            self.store,
+            self.workspace,
+            spec,
+            self.registry.get(spec.provider).name,
+            read_cloud=refresh and account,
+            made_at=utcnow(),
+        )
+        return attrs.evolve(plan, basis=basis)
 
     async def _account_steps(self, spec: InfrastructureSpec, plan: Plan) -> Plan:
         """``plan`` with the account steps its creates need (none when it creates nothing)."""
@@ -374,7 +389,7 @@ class AsyncAtlas:
 
     async def apply(
         self,
-        source: SpecSource,
+        source: SpecSource | Plan,
         *,
         budget: Budget | None = None,
         allow_over_budget: bool = False,
@@ -383,11 +398,20 @@ class AsyncAtlas:
         on_progress: ProgressCallback | None = None,
         refresh: bool = True,
         stop: asyncio.Event | None = None,
+        allow_data_loss: bool = False,
     ) -> OperationRecord:
         """Make the infrastructure match the spec; the finished operation.
 
-        With ``refresh`` (the default), what exists is read back first and prices are the
-        provider's current ones (see :meth:`plan`).
+        ``source`` is a spec, or a :class:`~atlas.lifecycle.plan.Plan` made by :meth:`plan`:
+
+        - A spec is validated and planned here: with ``refresh`` (the default), what exists is
+          read back first and prices are the provider's current ones (see :meth:`plan`).
+        - A plan is carried out exactly, step for step, with no second plan and nothing read
+          again (``refresh`` does not apply: the plan read the cloud or not when it was made;
+          one made without ``refresh`` has not asked what the account needs, which is then
+          asked here, once). It is refused with :class:`~atlas.exceptions.StalePlanError`,
+          saying what changed, when its spec or the recorded state is no longer the one it
+          was made from (another apply, a refresh, a destroy).
 
         ``stop`` interrupts cleanly (the CLI sets it on the first Ctrl-C): once it is set, no
         new step starts, the steps under way finish and are journaled, and the operation ends
@@ -396,23 +420,36 @@ class AsyncAtlas:
         signal handler or another thread.
 
         An operation left unfinished by a crash is taken over: what it made is adopted.
-        Raises :class:`~atlas.exceptions.BudgetExceededError` (nothing changed) when the plan
-        costs more than ``budget`` (or the spec's), unless ``allow_over_budget``.
+        Raises, before anything is changed: :class:`~atlas.exceptions.BudgetExceededError`
+        when the plan costs more than ``budget`` (or the spec's), unless ``allow_over_budget``;
+        :class:`~atlas.exceptions.DataLossError` when it replaces or deletes a resource that
+        keeps data (a database, a volume), unless ``allow_data_loss``.
         """
-        spec = self.validate(source)
-        # The credential first: without one, nothing is read, planned or written.
-        await self._provider(spec.provider).connect()
-        # What exists is read back, and the provider's current prices decide the budget. What
-        # the account needs first is always asked: the operation is about to use the cloud.
-        plan = await self._plan(spec, refresh=refresh, account=True)
+        if isinstance(source, Plan):
+            plan, spec = await self._planned(source)
+            # The credential before anything is written (_planned reads the cloud only when
+            # the plan did not: then it looks the credential up itself).
+            await self._provider(spec.provider).connect()
+        else:
+            spec = self.validate(source)
+            # The credential first: without one, nothing is read, planned or written.
+            await self._provider(spec.provider).connect()
+            # What exists is read back, and the provider's current prices decide the budget.
+            # What the account needs first is always asked: the operation will use the cloud.
+            plan = await self._plan(spec, refresh=refresh, account=True)
         plan.check_imports()  # atlas never replaces what it is asked to adopt
         self._check_budget(plan, budget, allow_over_budget)
+        plan.check_data_loss(allow_data_loss)
         provider = self._provider(spec.provider)
         await provider.check_capacity(Owner(self.workspace, spec.name), additions(plan, spec))
         if stop is not None and stop.is_set():  # while planning: nothing is recorded yet
             raise OperationInterruptedError(
                 f"interrupted before the apply of {spec.name} started: nothing changed"
             )
+        if isinstance(source, Plan):
+            # Checked again after the last await, so nothing of this process can come between
+            # the check and the lock the operation takes first.
+            self._check_basis(plan, spec)
         infra = self._live_infra(spec.name) or self._new_infra(spec, plan.currency)
         info = self.registry.get(spec.provider)
         runner = OperationRunner(
@@ -432,6 +469,41 @@ class AsyncAtlas:
         op = await runner.run()
         await self.deliver_events()
         return op
+
+    async def _planned(self, plan: Plan) -> tuple[Plan, InfrastructureSpec]:
+        """``plan``, checked to be current, with its account steps when it made none."""
+        spec = plan.spec
+        if spec is None or plan.basis is None:
+            raise StalePlanError(
+                "the plan records no spec or basis (make it with AsyncAtlas.plan): nothing "
+                "can show it is still current; nothing was changed"
+            )
+        self._check_basis(plan, spec)
+        if not plan.basis.read_cloud:
+            plan = await self._account_steps(spec, plan)
+        return plan, spec
+
+    def check_plan(self, plan: Plan) -> None:
+        """Raise :class:`~atlas.exceptions.StalePlanError` (its ``changed`` says what moved)
+        when ``plan`` is no longer current: the spec, the recorded state or the workspace is
+        not what it was made from. :meth:`apply` checks it too; this is for asking first (the
+        CLI checks a saved plan before it asks for confirmation)."""
+        if plan.spec is None or plan.basis is None:
+            raise StalePlanError(
+                "the plan records no spec or basis (make it with AsyncAtlas.plan): nothing "
+                "can show it is still current; nothing was changed"
+            )
+        self._check_basis(plan, plan.spec)
+
+    def _check_basis(self, plan: Plan, spec: InfrastructureSpec) -> None:
+        assert plan.basis is not None
+        changed = changes_since(plan.basis, self.store, self.workspace, spec)
+        if changed:
+            raise StalePlanError(
+                f"the plan for {plan.infrastructure!r} is stale: " + "; ".join(changed) + ". "
+                "Nothing was changed; make a new plan and review it",
+                changed=changed,
+            )
 
     async def destroy(
         self,
@@ -507,10 +579,14 @@ class AsyncAtlas:
                 on_progress=on_progress,
                 stop=stop,
             )
-        # The budget was decided when the operation started (checked, or knowingly allowed);
-        # finishing it does not decide again.
+        # The budget and the data loss were decided when the operation started (checked, or
+        # knowingly allowed); finishing it does not decide again.
         return await self.apply(
-            dict(old.spec), allow_over_budget=True, on_progress=on_progress, stop=stop
+            dict(old.spec),
+            allow_over_budget=True,
+            allow_data_loss=True,
+            on_progress=on_progress,
+            stop=stop,
         )
 
     async def discover(self, provider: str, *, region: str | None = None) -> Discovery:
@@ -541,6 +617,17 @@ class AsyncAtlas:
         return orphans
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _recorded_spec(self, infra: InfrastructureRecord | None) -> Mapping[str, Any] | None:
+        """The document the recorded resources were made from: the last one applied in full,
+        or, before any was (a first apply cut short), the spec of the newest operation, whose
+        tags the resources it made carry."""
+        if infra is None:
+            return None
+        if infra.spec:
+            return infra.spec
+        ops = self.store.list_operations(self.workspace, infra.id)
+        return ops[0].spec if ops and ops[0].spec else infra.spec
 
     def _live_infra(self, name: str) -> InfrastructureRecord | None:
         infra = self.store.get_infrastructure(self.workspace, name)
@@ -701,6 +788,11 @@ class Atlas:
         """What :meth:`apply` would do, with its cost; see :meth:`AsyncAtlas.plan`."""
         return self._call(self._async.plan(source, refresh=refresh))
 
+    def check_plan(self, plan: Plan) -> None:
+        """Raise ``StalePlanError`` when ``plan`` is no longer current; see
+        :meth:`AsyncAtlas.check_plan`."""
+        self._async.check_plan(plan)
+
     def refresh(self, key: str, *, spec: InfrastructureSpec | None = None) -> builtins.list[Drift]:
         """Read the recorded resources back and report drift; see :meth:`AsyncAtlas.refresh`."""
         return self._call(self._async.refresh(key, spec=spec))
@@ -737,7 +829,7 @@ class Atlas:
 
     def apply(
         self,
-        source: SpecSource,
+        source: SpecSource | Plan,
         *,
         budget: Budget | None = None,
         allow_over_budget: bool = False,
@@ -746,11 +838,13 @@ class Atlas:
         on_progress: ProgressCallback | None = None,
         refresh: bool = True,
         stop: asyncio.Event | None = None,
+        allow_data_loss: bool = False,
     ) -> OperationRecord:
-        """Make the infrastructure match the spec; the finished operation. See
-        :meth:`AsyncAtlas.apply` (budget, rollback, timeouts, progress). Setting ``stop``
-        (from any thread: it is only read) stops starting steps; the operation then ends
-        ``interrupted``, resumable."""
+        """Make the infrastructure match the spec, or carry out exactly a :class:`Plan` made
+        by :meth:`plan` (refused with ``StalePlanError`` once its basis changed); the finished
+        operation. See :meth:`AsyncAtlas.apply` (budget, data loss, rollback, timeouts,
+        progress). Setting ``stop`` (from any thread: it is only read) stops starting steps;
+        the operation then ends ``interrupted``, resumable."""
         return self._call(
             self._async.apply(
                 source,
@@ -761,6 +855,7 @@ class Atlas:
                 on_progress=on_progress,
                 refresh=refresh,
                 stop=stop,
+                allow_data_loss=allow_data_loss,
             )
         )
 

@@ -143,6 +143,48 @@ def test_the_example_stack_on_a_fresh_account_applies_and_destroys_cleanly(
 
 
 @pytest.mark.loopback
+def test_every_live_read_happens_once_per_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: the plan shown is the plan applied, so the cloud is read once, not once to
+    show the plan and again to apply it; a saved plan is applied with no read of its own."""
+    from atlas_digitalocean.emulator import EmulatorConfig, serve
+
+    with serve(port=0, config=EmulatorConfig(latency_scale=0)) as served:
+        monkeypatch.setenv("DIGITALOCEAN_API_URL", served.url)
+        monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_" + "3" * 64)
+        monkeypatch.setenv("DIGITALOCEAN_POLL_INTERVAL", "0.02")
+        log = served.emulator.log
+        state = str(tmp_path / "state.db")
+        spec = str(EXAMPLES / "web-app.yaml")
+        code, out, _ = run("apply", "--yes", "--state", state, spec)
+        assert code == 0, out
+        assert log.count("GET /v2/sizes") == 1
+        assert log.count("GET /v2/account") == 1
+        log.clear()
+        # Nothing to change: what is read (prices, then each kind's resources) is read once.
+        code, out, _ = run("apply", "--yes", "--state", state, spec)
+        assert (code, out.splitlines()[-1]) == (0, "No changes: 'web-app' matches its spec.")
+        reads = [r.key for r in log.records]
+        assert reads[0] == "GET /v2/sizes"
+        assert len(reads) == len(set(reads)), reads
+        log.clear()
+        saved = str(tmp_path / "resize.plan")
+        bigger = tmp_path / "web-app.yaml"
+        bigger.write_text(
+            (EXAMPLES / "web-app.yaml").read_text().replace("s-2vcpu-4gb", "s-4vcpu-8gb")
+        )
+        assert run("plan", str(bigger), "--out", saved, "--state", state)[0] == 0
+        assert log.count("GET /v2/sizes") == 1
+        log.clear()
+        code, out, _ = run("apply", saved, "--yes", "--state", state)
+        assert code == 0, out
+        assert "completed, 1/1 steps" in out
+        assert log.count("GET /v2/sizes") == 0  # the saved plan's prices are the ones applied
+        assert "~ update  droplet web-server  (+31.20/mo)" in out
+
+
+@pytest.mark.loopback
 def test_destroy_without_a_token_changes_no_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 import atlas_digitalocean.plugin
-from atlas import BudgetExceededError, LockedError, Money
+from atlas import BudgetExceededError, DataLossError, LockedError, Money
+from atlas.cli.render import render_plan
 from atlas.facade import AsyncAtlas
 from atlas.plugins import get_plugin_manager
 from atlas.providers import ProviderRegistry
@@ -103,6 +104,35 @@ async def test_resize_is_planned_in_place_with_its_cost(atlas_: AsyncAtlas) -> N
     worker = next(r for r in atlas_.get("shop").resources if r.name == "worker")
     assert worker.objects[0].attributes["size"] == "s-4vcpu-8gb"
     assert (await atlas_.plan(doc)).empty
+
+
+async def test_a_database_and_volume_replaced_say_their_data_is_destroyed(
+    atlas_: AsyncAtlas,
+) -> None:
+    """Issue 11: a database replaced for a new version showed ``(+0.00/mo)`` and not a word
+    about its data; now the plan says it, and applying it takes allow_data_loss."""
+    assert {k for k, kind in atlas_.registry.kinds("digitalocean").items() if kind.stateful} == {
+        "database",
+        "volume",
+    }
+    await atlas_.apply(stack())
+    doc = stack()
+    doc["resources"][4]["specifications"]["version"] = "17"  # db
+    doc["resources"][3]["specifications"]["size_gigabytes"] = 50  # data, a volume: shrinks
+    plan = await atlas_.plan(doc)
+    assert {c.resource: (c.action, c.destroys_data) for c in plan.changes} == {
+        "data": ("replace", True),
+        "db": ("replace", True),
+    }
+    rendered = render_plan(plan)
+    assert "-/+ replace database db  (+0.00/mo)  version cannot change in place\n" in rendered
+    assert "! destroys data: the database db is deleted and made again empty" in rendered
+    assert "Data loss: data, db; atlas apply needs --allow-data-loss" in rendered
+    with pytest.raises(DataLossError) as caught:
+        await atlas_.apply(plan)
+    assert caught.value.resources == ("data", "db")
+    op = await atlas_.apply(plan, allow_data_loss=True)
+    assert op.status == "completed", op.error
 
 
 async def test_destroy_leaves_nothing(atlas_: AsyncAtlas, emulator: Emulator) -> None:

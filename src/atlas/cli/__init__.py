@@ -28,12 +28,14 @@ from atlas.error_codes import error_code
 from atlas.exceptions import (
     AtlasError,
     CredentialsError,
+    DataLossError,
     LockedError,
     OperationInterruptedError,
     PluginError,
     Problem,
     SpecError,
     SpecValidationError,
+    StalePlanError,
 )
 from atlas.plugins import default_plugins
 
@@ -260,7 +262,9 @@ def _report(exc: AtlasError | UsageError, source: str, stream: TextIO, *, as_jso
 
 def exit_status(exc: BaseException) -> int:
     """2 for bad input (a spec, the arguments), 130 for an interrupt, 1 for anything else."""
-    if isinstance(exc, SpecError | UsageError):
+    # A stale plan, and data loss not allowed, are refusals of what was given: plan again, or
+    # say --allow-data-loss; nothing was changed.
+    if isinstance(exc, SpecError | UsageError | StalePlanError | DataLossError):
         return EXIT_INVALID
     if isinstance(exc, KeyboardInterrupt | OperationInterruptedError):
         return EXIT_INTERRUPTED
@@ -292,6 +296,10 @@ def error_json(exc: BaseException) -> dict[str, Any]:
         body["operation_id"] = exc.operation_id
     if isinstance(exc, CredentialsError):
         body["sources_tried"] = list(exc.sources_tried)
+    if isinstance(exc, StalePlanError):
+        body["changed"] = list(exc.changed)
+    if isinstance(exc, DataLossError):
+        body["resources"] = list(exc.resources)
     return body
 
 

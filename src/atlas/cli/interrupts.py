@@ -23,7 +23,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 import attrs
 
@@ -41,6 +41,8 @@ EXIT_INTERRUPTED = 130
 #: Seconds a second interrupt waits for the cancelled operation to unwind before exiting anyway.
 HARD_EXIT_AFTER = 2.0
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The command that carries an interrupted operation on, or how to make it from the operation.
+Again: TypeAlias = "str | Callable[[OperationRecord], str]"
 
 #: Starts the operation with the progress callback and the stop event it must honour.
 Start = Callable[["ProgressCallback", asyncio.Event], Awaitable["OperationRecord"]]
@@ -137,12 +139,13 @@ async def run_operation(
     out: TextIO,
     start: Start,
     *,
-    again: str,
+    again: Again,
     name: str | None,
 ) -> Outcome:
     """Run ``start(progress, stop)`` with live progress on ``out`` and clean interrupts.
 
-    ``again`` is the command that resumes (``atlas apply shop.yaml``), ``name`` the
+    ``again`` is the command that resumes (``atlas apply shop.yaml``), or makes it from the
+    operation (a saved plan is stale once applied in part: ``atlas resume ID``), ``name`` the
     infrastructure's, for the hint to ``atlas status`` (looked up when ``None``)."""
     printer = ProgressPrinter.for_stream(out)
     stop = asyncio.Event()
@@ -186,7 +189,7 @@ def _latest(atlas: AsyncAtlas, seen: OperationRecord | None) -> OperationRecord 
     return atlas.store.get_operation(seen.workspace, seen.id) or seen
 
 
-def report(atlas: AsyncAtlas, op: OperationRecord | None, *, again: str, name: str | None) -> str:
+def report(atlas: AsyncAtlas, op: OperationRecord | None, *, again: Again, name: str | None) -> str:
     """The paragraph an interrupt ends with: what was done, what is not known yet, what did
     not start, how to resume, where to look."""
     if op is None:
@@ -214,8 +217,9 @@ def report(atlas: AsyncAtlas, op: OperationRecord | None, *, again: str, name: s
         parts.append(f"It failed as well: {op.error}.")  # what a rollback did, it says
     else:
         parts.append("Nothing was rolled back.")
+    command = again if isinstance(again, str) else again(op)
     parts.append(
-        f"`{again}` again carries on from here; `atlas status {name}` shows where it stands."
+        f"`{command}` again carries on from here; `atlas status {name}` shows where it stands."
     )
     # One line: a terminal wraps it, and a script or an agent can find the hint in it.
     return " ".join(parts) + "\n"

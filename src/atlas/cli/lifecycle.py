@@ -20,7 +20,7 @@ from atlas.cli.render import (
 )
 from atlas.cli.usage import UsageError, command_help
 from atlas.cost.money import Money
-from atlas.exceptions import AtlasError, PluginError
+from atlas.exceptions import AtlasError, PlanFileError, PluginError
 
 # The lifecycle (and with it the store and the providers) is imported by the command that runs,
 # not by `atlas --help` or `atlas estimate`: see benchmarks/startup.py.
@@ -58,6 +58,12 @@ def add_lifecycle_commands(sub: Any, providers: Sequence[ProviderInfo] = ()) -> 
         action="store_true",
         help="read what exists back from the provider first (drift, live prices)",
     )
+    p.add_argument(
+        "--out",
+        metavar="PLANFILE",
+        help="save the plan (it reads the cloud, as with --refresh); "
+        "atlas apply PLANFILE applies exactly it",
+    )
     _common(p)
     p.set_defaults(run=_runner(_plan))
 
@@ -66,7 +72,7 @@ def add_lifecycle_commands(sub: Any, providers: Sequence[ProviderInfo] = ()) -> 
         help="create or change the infrastructure to match the spec",
         **command_help("apply", providers),
     )
-    p.add_argument("file", help=SPEC_HELP)
+    p.add_argument("file", help=SPEC_HELP + "; or a plan saved by atlas plan --out")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument(
         "--json",
@@ -78,6 +84,12 @@ def add_lifecycle_commands(sub: Any, providers: Sequence[ProviderInfo] = ()) -> 
         "--allow-over-budget",
         action="store_true",
         help="apply even when the plan costs more than the budget",
+    )
+    p.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="apply even when the plan replaces or deletes a database or volume, "
+        "destroying its data (--yes does not imply it)",
     )
     p.add_argument(
         "--no-rollback", action="store_true", help="on failure, keep what this operation created"
@@ -216,6 +228,13 @@ def _open(args: argparse.Namespace) -> AsyncAtlas:
 
     if _sandbox(args):
         from atlas.cli.sandbox import provider_sandbox, sandbox_atlas  # noqa: PLC0415
+        from atlas.lifecycle.planfile import is_plan_document  # noqa: PLC0415
+
+        if is_plan_document(getattr(args, "spec", None)):
+            raise PlanFileError(
+                f"{args.file} is a saved plan: it is applied with the state store it was made "
+                "with (--state), never in a sandbox"
+            )
 
         if args.command == "discover":
             return provider_sandbox(args.workspace, _default_provider(args.provider))
@@ -257,18 +276,36 @@ def _operation_json(
 
 
 async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    plan = await atlas.plan(args.spec, refresh=args.refresh)
+    from atlas.lifecycle.planfile import is_plan_document, save_plan  # noqa: PLC0415
+
+    if is_plan_document(args.spec):
+        raise PlanFileError(
+            f"{args.file} is a saved plan, not a spec: atlas apply {args.file} applies it"
+        )
+    if args.out and args.sandbox:
+        raise PlanFileError(
+            "--out: a sandbox keeps nothing, so a plan made in it is no plan to save"
+        )
+    # A plan saved to be applied reads the cloud, as the plan of `atlas apply FILE` does.
+    plan = await atlas.plan(args.spec, refresh=args.refresh or bool(args.out))
     if args.json:
         from atlas.wire import plan_json  # noqa: PLC0415
 
         write_json(out, plan_json(plan))
     else:
         out.write(render_plan(plan, color=_color(out)))
+    if args.out:
+        path = save_plan(plan, args.out)
+        # With --json, stdout is the JSON document alone.
+        (sys.stderr if args.json else out).write(
+            f"Saved the plan to {path}: atlas apply {path} applies exactly it "
+            "(refused if the spec or the recorded state changes first)\n"
+        )
     return EXIT_OK
 
 
 async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
-    if args.sandbox:
+    if args.sandbox:  # never a saved plan (see _open)
         from atlas.cli.sandbox import tour, tour_json  # noqa: PLC0415
 
         if args.json:
@@ -276,13 +313,18 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
         return await tour(atlas, args.spec, out, color=_color(out))
     # With --json, standard output is the result alone: what a person watches goes to stderr.
     shown = _err(args) if args.json else out
-    # The plan shown is the one apply carries out: what exists is read back first.
-    plan = await atlas.plan(args.spec, refresh=True)
+    saved = _saved_plan(args)
+    # The plan shown is the one carried out, step for step: a saved one, or one made now after
+    # reading back what exists.
+    plan = saved if saved is not None else await atlas.plan(args.spec, refresh=True)
+    if saved is not None:
+        atlas.check_plan(saved)  # stale: refused before it is shown and confirmed
     shown.write(render_plan(plan, color=_color(shown)))
     if plan.empty:
         if args.json:
             write_json(out, _operation_json(atlas, None, plan))
         return EXIT_OK
+    plan.check_data_loss(args.allow_data_loss)  # refused before asking, as apply would
     if not (args.yes or _confirm("Apply these changes?", out)):
         out.write("Nothing changed.\n")
         return EXIT_FAILED
@@ -292,16 +334,32 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
         atlas,
         shown,
         lambda progress, stop: atlas.apply(
-            args.spec,
+            plan,
             allow_over_budget=args.allow_over_budget,
             rollback=not args.no_rollback,
             on_progress=progress,
             stop=stop,
+            allow_data_loss=args.allow_data_loss,
         ),
-        again=_again(args, "apply", args.file),
+        # A saved plan is stale once applied in part: the operation itself is carried on.
+        again=_again(args, "apply", args.file)
+        if saved is None
+        else lambda op: _again(args, "resume", op.id),
         name=plan.infrastructure,
     )
     return _ended(atlas, args, out, outcome, plan)
+
+
+def _saved_plan(args: argparse.Namespace) -> Plan | None:
+    """The plan saved in the file given to ``atlas apply``, when it holds one (told by its
+    content, whatever the file is called), read again strictly as the JSON atlas wrote."""
+    from atlas.lifecycle.planfile import is_plan_document, load_plan  # noqa: PLC0415
+    from atlas.runtime import default_registry  # noqa: PLC0415
+
+    if not is_plan_document(args.spec):
+        return None
+    source = args.spec if args.file == "-" else Path(args.file)
+    return load_plan(source, registry=default_registry(), origin=args.file)
 
 
 async def _destroy(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:

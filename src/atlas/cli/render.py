@@ -171,6 +171,8 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
             lines.append(
                 f"      ! needs replacement, so it cannot be imported: {c.needs_replacement}"
             )
+        if c.destroys_data:
+            lines.append(f"      ! {_DATA_LOSS[c.action].format(c)}")
     lines.append(
         f"Monthly cost: {_amount(plan.cost_before, 2)} -> {_amount(plan.cost_after, 2)} "
         f"{plan.cost_after.currency} ({_signed(plan.cost_change)})"
@@ -180,7 +182,18 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
         verdict = "OVER budget" if plan.over_budget() else "within budget"
         lines.append(f"Budget: {_amount(limit, 2)} {limit.currency} a month; {verdict}")
     lines.extend(f"note: price unknown: {u}" for u in plan.unpriced)
+    if plan.data_loss:
+        names = ", ".join(c.resource for c in plan.data_loss)
+        lines.append(f"Data loss: {names}; atlas apply needs --allow-data-loss (beyond --yes)")
     return "\n".join(lines) + "\n"
+
+
+#: The second line of a change that destroys data: what is lost, and why it cannot be kept.
+_DATA_LOSS = {
+    "replace": "destroys data: the {0.type} {0.resource} is deleted and made again empty "
+    "(its data is not copied)",
+    "delete": "destroys data: the {0.type} {0.resource} is deleted, and its data with it",
+}
 
 
 def _signed(m: Money) -> str:

@@ -42,7 +42,7 @@ async def tour(atlas: AsyncAtlas, source: SpecSource, out: TextIO, *, color: boo
     out.write(render_plan(plan, color=color) + "\n")
     printer = ProgressPrinter.for_stream(out)
     async with printer.live():
-        op = await atlas.apply(source, allow_over_budget=True, on_progress=printer)
+        op = await atlas.apply(plan, allow_over_budget=True, on_progress=printer)
     out.write(f"\napply: {op.status} ({op.completed_steps}/{op.total_steps} steps)\n")
     if op.status != "completed":
         out.write(f"error: {op.error}\n")

@@ -68,6 +68,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
         from atlas.server import create_app, new_api_key, settings_from_env  # noqa: PLC0415
         from atlas.server.auth import key_file_entry  # noqa: PLC0415
+        from atlas.server.connections import connection_options  # noqa: PLC0415
         from atlas.server.logs import configure_logging  # noqa: PLC0415
         from atlas.server.settings import DEFAULT_PORT, refuse_open_bind  # noqa: PLC0415
     except ImportError as exc:
@@ -119,6 +120,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         log_config=None,
         access_log=False,  # the app logs each request, with its id
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        **connection_options(settings.connections),
     )
     # What was loaded to start (modules, catalogs, the app) lives as long as the process: the
     # collector need not scan it again in every full collection, a pause of tens of ms.
@@ -166,7 +168,10 @@ def _bind_or_say(host: str, port: int) -> socket.socket | None:
 def _bind(host: str, port: int) -> socket.socket:
     """A listening-ready socket on ``host:port``, as uvicorn would bind it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family=family)
+    # Named TCP, the accepted sockets are too, and asyncio sets TCP_NODELAY on them only
+    # then: without it every answer on a kept-alive connection after the first waited for
+    # the client's delayed ACK (uvicorn writes the head and the body apart), 40 ms each.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -220,6 +220,10 @@ COMMANDS: dict[str, Help] = {
             ("ATLAS_API_KEYS_FILE", "a JSON file of API keys, stored hashed"),
             ("ATLAS_CORS_ORIGINS", "comma-separated origins allowed by CORS (default: none)"),
             ("ATLAS_MAX_BODY_BYTES", "the largest request body accepted (default 1 MiB)"),
+            ("ATLAS_MAX_HEADER_BYTES", "request line and headers, at most (default 16384)"),
+            ("ATLAS_HEADER_TIMEOUT", "seconds a connection has to send its headers (default 10)"),
+            ("ATLAS_KEEPALIVE_TIMEOUT", "seconds an idle connection is kept open (default 5)"),
+            ("ATLAS_MAX_CONNECTIONS", "connections served at once; more get 503 (default 1000)"),
         ),
     ),
     "providers": Help(

@@ -10,6 +10,11 @@ differs from the spec is changed in place. A field the cloud cannot read back
 compared; a difference that cannot be made in place is not a replacement but a refusal
 (:attr:`PlannedChange.needs_replacement`). An imported resource that leaves the spec is
 **released**: let go from the infrastructure, left in place at the provider.
+
+A replacement or a delete of a resource whose kind keeps data
+(:attr:`ResourceKind.stateful <atlas.providers.ResourceKind.stateful>`: a database, a volume)
+**destroys data** (:attr:`PlannedChange.destroys_data`): applying such a plan takes an explicit
+``allow_data_loss`` (:meth:`Plan.check_data_loss`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import attrs
 
 from atlas.cost.engine import estimate_spec
 from atlas.cost.money import Money
-from atlas.exceptions import Problem, SpecValidationError
+from atlas.exceptions import DataLossError, Problem, SpecValidationError
+from atlas.lifecycle.basis import PlanBasis
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import ResourceRecord
 from atlas.providers.contract import AccountStep, FoundResource
@@ -80,6 +86,9 @@ class PlannedChange:
     #: not applied (:meth:`Plan.check_imports`): the spec must match, or not import.
     needs_replacement: str | None = None
     needs_replacement_at: str | None = None
+    #: A replacement or a delete of a resource whose kind keeps data, with objects recorded:
+    #: what they hold is gone (a replacement starts empty; nothing is copied).
+    destroys_data: bool = False
 
     @property
     def cost_change(self) -> Money | None:
@@ -112,6 +121,11 @@ class Plan:
     #: carried out before the changes, never rolled back nor destroyed. Only a plan that read
     #: the cloud has any (see :meth:`atlas.AsyncAtlas.plan`).
     account: tuple[AccountStep, ...] = ()
+    #: The validated spec the plan was made from: what applying it works toward.
+    spec: InfrastructureSpec | None = None
+    #: The spec and the recorded state it was made from, for :meth:`atlas.AsyncAtlas.apply`
+    #: to prove they have not changed (``None``: not made by :meth:`atlas.AsyncAtlas.plan`).
+    basis: PlanBasis | None = None
 
     @property
     def empty(self) -> bool:
@@ -127,6 +141,24 @@ class Plan:
         ]
         if problems:
             raise SpecValidationError(problems)
+
+    @property
+    def data_loss(self) -> tuple[PlannedChange, ...]:
+        """The changes that destroy data (:attr:`PlannedChange.destroys_data`)."""
+        return tuple(c for c in self.changes if c.destroys_data)
+
+    def check_data_loss(self, allow: bool) -> None:
+        """Raise :class:`~atlas.exceptions.DataLossError`, naming each resource, when the plan
+        destroys data and ``allow`` is not given: an explicit choice beyond "apply"."""
+        lost = self.data_loss
+        if not lost or allow:
+            return
+        what = "; ".join(f"{c.type} {c.resource} ({c.action}: {c.reason})" for c in lost)
+        raise DataLossError(
+            f"the plan destroys the data of {what}; nothing was changed (allow_data_loss=True, "
+            "or atlas apply --allow-data-loss, to go ahead)",
+            resources=[c.resource for c in lost],
+        )
 
     @property
     def cost_change(self) -> Money:
@@ -162,6 +194,7 @@ class Plan:
                     "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields],
                     "import_ids": list(c.import_ids),
                     "needs_replacement": c.needs_replacement,
+                    "destroys_data": c.destroys_data,
                     "monthly_cost_before": money(c.monthly_before),
                     "monthly_cost_after": money(c.monthly_after),
                     "cost_change": money(c.cost_change),
@@ -259,6 +292,7 @@ def make_plan(
                 "delete", old.name, old.type, why, monthly_before=_money(old)
             )
     _propagate_replacements(spec, changes, kinds, after=after, recorded=by_name)
+    _mark_data_loss(changes, kinds, by_name)
     cost_before = Money.total((m for r in recorded if (m := _money(r))), est.currency)
     return Plan(
         infrastructure=spec.name,
@@ -268,7 +302,25 @@ def make_plan(
         budget=spec.budget,
         unpriced=tuple(u for r in est.breakdown for u in r.unpriced),
         imports=dict(imports or {}),
+        spec=spec,
     )
+
+
+def _mark_data_loss(
+    changes: dict[str, PlannedChange],
+    kinds: Mapping[str, ResourceKind],
+    recorded: Mapping[str, ResourceRecord],
+) -> None:
+    """Mark the replacements and deletes that destroy data: of a stateful kind, with objects
+    recorded (a resource a refresh found gone, or a create that never made anything, holds
+    none). A release leaves the objects, data and all, in place."""
+    for name, change in changes.items():
+        old = recorded.get(name)
+        if change.action not in ("replace", "delete") or old is None or not old.objects:
+            continue
+        kind = kinds.get(old.type)
+        if kind is not None and kind.stateful:
+            changes[name] = attrs.evolve(change, destroys_data=True)
 
 
 def needs_import(resource: ResourceSpec, record: ResourceRecord | None) -> bool:

@@ -90,6 +90,11 @@ class ResourceKind:
     #: Top-level specification fields the cloud cannot read back (a server's image,
     #: ``ssh_keys``, ``user_data``): an import never compares them and never replaces for them.
     create_only: frozenset[str] = frozenset()
+    #: Whether its objects keep data a user put there (a database, a volume) that deleting
+    #: them destroys: a plan that replaces or deletes one is marked
+    #: (:attr:`PlannedChange.destroys_data <atlas.lifecycle.plan.PlannedChange.destroys_data>`)
+    #: and is applied only with ``allow_data_loss``. ``atlas destroy`` is explicit already.
+    stateful: bool = False
 
 
 @attrs.frozen

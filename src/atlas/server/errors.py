@@ -15,6 +15,7 @@ from atlas.error_codes import ERROR_CODES, error_code
 from atlas.exceptions import (
     AtlasError,
     CredentialsError,
+    DataLossError,
     LockedError,
     Problem,
     RateLimitError,
@@ -37,7 +38,10 @@ HTTP_CODES: Mapping[str, int] = {
     "INFRASTRUCTURE_EXISTS": 409,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    # Answered by ``atlas serve``'s connection limits, before the app sees the request.
+    "HEADERS_TOO_LARGE": 431,
     "INTERNAL_ERROR": 500,
+    "SERVER_BUSY": 503,
 }
 
 #: Every ``code`` an error body may carry, with its one status.
@@ -114,6 +118,8 @@ def from_exception(exc: BaseException) -> ApiError:
         extra["operation_id"] = exc.operation_id
     if isinstance(exc, CredentialsError):
         extra["sources_tried"] = list(exc.sources_tried)
+    if isinstance(exc, DataLossError):
+        extra["resources"] = list(exc.resources)
     if isinstance(exc, RateLimitError) and exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     return ApiError(status, code, str(exc), error=type(exc).__name__, headers=headers, extra=extra)

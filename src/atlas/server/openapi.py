@@ -36,7 +36,8 @@ _ERRORS: dict[int, str] = {
     "provider refused it.",
     500: "An unexpected error; its details are in the server log under the request id.",
     502: "The provider failed or could not be reached.",
-    503: "The state store cannot be used, or the provider asks to slow down (Retry-After).",
+    503: "The state store cannot be used, or the provider asks to slow down (Retry-After), or "
+    "the server is at its connection limit (SERVER_BUSY, Retry-After).",
 }
 _ID = {
     "name": "id",
@@ -90,7 +91,10 @@ _PAGE = (
 _APPLY = (
     ("allow_over_budget", _BOOL_QUERY, "Apply even when the plan exceeds the spec's budget."),
     ("rollback", _BOOL_QUERY, "On failure, delete what this operation created (default true)."),
-)
+    ("allow_data_loss", _BOOL_QUERY,
+     "Apply even when the plan replaces or deletes a resource that keeps data (a database, a "
+     "volume), destroying it; without it such a plan is refused with DATA_LOSS (422)."),
+)  # fmt: skip
 
 OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/", "service_info", "service", "What this service is and offers.",

@@ -267,6 +267,11 @@ def _costs() -> dict[str, Schema]:
                 "description": "For an import: why the objects would need replacing to match "
                 "the spec (such a plan is refused: change the spec to match, or drop import).",
             },
+            "destroys_data": {
+                **BOOLEAN,
+                "description": "A replacement or delete of a resource that keeps data (a "
+                "database, a volume): its data is destroyed; applying needs allow_data_loss.",
+            },
             "monthly_cost_before": nullable(MONEY),
             "monthly_cost_after": nullable(MONEY),
             "cost_change": nullable(MONEY),
@@ -454,8 +459,20 @@ def _errors() -> dict[str, Schema]:
             "operation_id": STRING,
             "infrastructure_id": STRING,
             "sources_tried": {"type": "array", "items": STRING},
+            "resources": {
+                "type": "array",
+                "items": STRING,
+                "description": "With DATA_LOSS: the resources whose data the plan destroys.",
+            },
         },
-        optional=("request_id", "problems", "operation_id", "infrastructure_id", "sources_tried"),
+        optional=(
+            "request_id",
+            "problems",
+            "operation_id",
+            "infrastructure_id",
+            "sources_tried",
+            "resources",
+        ),
     )
     return {"Problem": problem, "Error": error}
 

@@ -2,14 +2,16 @@
 
 :func:`settings_from_env` reads the environment the platform uses (``ATLAS_JWT_SECRET``,
 ``ATLAS_JWT_MAX_LIFETIME``, ``ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE``, ``ATLAS_API_KEYS_FILE``,
-``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``); ``atlas serve`` adds the address (``HOST``,
-``PORT``) and ``LOG_LEVEL``.
+``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``, and the connection limits of
+:class:`ConnectionLimits`); ``atlas serve`` adds the address (``HOST``, ``PORT``) and
+``LOG_LEVEL``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "DEFAULT_BODY_LIMIT",
     "DEFAULT_PORT",
     "CallerProviderFactory",
+    "ConnectionLimits",
     "CredentialProbe",
     "Settings",
     "is_loopback",
@@ -46,6 +49,12 @@ JWT_DEFAULT_WORKSPACE_ENV = "ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE"
 API_KEYS_FILE_ENV = "ATLAS_API_KEYS_FILE"
 CORS_ORIGINS_ENV = "ATLAS_CORS_ORIGINS"
 BODY_LIMIT_ENV = "ATLAS_MAX_BODY_BYTES"
+HEADER_LIMIT_ENV = "ATLAS_MAX_HEADER_BYTES"
+HEADER_TIMEOUT_ENV = "ATLAS_HEADER_TIMEOUT"
+KEEPALIVE_TIMEOUT_ENV = "ATLAS_KEEPALIVE_TIMEOUT"
+MAX_CONNECTIONS_ENV = "ATLAS_MAX_CONNECTIONS"
+#: A smaller header limit would refuse ordinary requests: a JWT alone is often 1 KiB.
+MIN_HEADER_LIMIT = 1024
 
 #: Builds a live provider for a provider name and the caller's JWT (forwarded to the Context
 #: Manager for the workspace's cloud credentials; ``None`` when the caller used no JWT).
@@ -53,6 +62,53 @@ CallerProviderFactory = Callable[[str, Secret | None], Provider]
 #: Whether a caller has a credential for a provider: ``None`` when one was found, else why not
 #: (naming the sources tried, never a secret); raises ``LookupError`` when it cannot tell.
 CredentialProbe = Callable[[str, Secret | None], Awaitable[str | None]]
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionLimits:
+    """What one connection may cost the server before it is answered or closed.
+
+    An HTTP parser will otherwise buffer a request head of any size and wait for its end
+    forever, so one client can hold memory, and a few thousand idle sockets the whole server,
+    without ever authenticating. ``atlas serve`` applies these whichever parser uvicorn runs
+    (:mod:`atlas.server.connections`); an app embedded in another server gets that server's.
+
+    :param header_bytes: the largest request line and headers accepted, in bytes; a longer
+        head is answered ``431`` and the connection closed, with no more than this read of it.
+    :param header_timeout: seconds a client has to send a complete request head, from its
+        connection (or, on a kept-alive one, from the first byte of its next request); then
+        the connection is closed.
+    :param keepalive_timeout: seconds a kept-alive connection may stay idle between requests.
+    :param max_connections: connections served at once; a request on any further connection
+        is answered ``503`` and that connection closed.
+    """
+
+    header_bytes: int = 16_384
+    header_timeout: float = 10.0
+    keepalive_timeout: float = 5.0
+    max_connections: int = 1000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ConnectionLimits:
+        """The limits from ``ATLAS_MAX_HEADER_BYTES``, ``ATLAS_HEADER_TIMEOUT``,
+        ``ATLAS_KEEPALIVE_TIMEOUT`` and ``ATLAS_MAX_CONNECTIONS``; the defaults where unset.
+
+        :raises ValueError: naming the variable, for a value that is not a valid limit.
+        """
+        default = cls()
+        header_bytes = _env_int(env, HEADER_LIMIT_ENV, default.header_bytes, "bytes")
+        if header_bytes < MIN_HEADER_LIMIT:
+            raise ValueError(
+                f"{HEADER_LIMIT_ENV} must be at least {MIN_HEADER_LIMIT} bytes, not {header_bytes}"
+            )
+        return cls(
+            header_bytes=header_bytes,
+            header_timeout=_env_seconds(env, HEADER_TIMEOUT_ENV, default.header_timeout),
+            keepalive_timeout=_env_seconds(env, KEEPALIVE_TIMEOUT_ENV, default.keepalive_timeout),
+            max_connections=_env_int(
+                env, MAX_CONNECTIONS_ENV, default.max_connections, "connections"
+            ),
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -80,6 +136,8 @@ class Settings:
     :param watch_interval: how often an event stream reads the store when nothing wakes it.
     :param keepalive: seconds of silence after which an event stream sends a comment.
     :param resume: resume unfinished operations at start-up.
+    :param connections: what one connection may cost before it is answered or closed (applied
+        by ``atlas serve``, not by the app).
     """
 
     store: StateStore
@@ -99,6 +157,7 @@ class Settings:
     keepalive: float = 15.0
     resume: bool = True
     version: str = __version__
+    connections: ConnectionLimits = attrs.field(factory=ConnectionLimits)
 
 
 def settings_from_env(
@@ -132,6 +191,7 @@ def settings_from_env(
         "body_limit": _positive_int(limit, BODY_LIMIT_ENV) if limit else DEFAULT_BODY_LIMIT,
         "sinks": sinks,
         "env": env,
+        "connections": ConnectionLimits.from_env(env),
     }
     return Settings(**{**base, **overrides})
 
@@ -159,6 +219,28 @@ def _flag(raw: str, name: str) -> bool:
     if value not in ("", "true", "false", "1", "0"):
         raise ValueError(f"{name} must be true or false, not {raw!r}")
     return value in ("true", "1")
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) <= 0:
+        raise ValueError(f"{name} must be a positive whole number of {unit}, not {raw!r}")
+    return int(raw)
+
+
+def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return seconds
 
 
 def is_loopback(host: str) -> bool:

@@ -109,5 +109,5 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
 KIND = kind(
     "database", DatabaseSpec, "A managed database cluster of 1 to 3 nodes.",
     price=price, check=check, replace_on=("engine", "version", "vpc"), retaggable=False,
-    importable=True,
+    importable=True, stateful=True,
 )  # fmt: skip

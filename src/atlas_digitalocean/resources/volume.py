@@ -70,5 +70,5 @@ KIND = kind(
     price=price, check=check, replace_on=("filesystem_type", "description"), replace_if=shrinks,
     # DigitalOcean shows the filesystem it made at the create, not what is on the disk now:
     # never a reason to replace an imported volume (and its data).
-    importable=True, create_only=frozenset({"filesystem_type"}),
+    importable=True, create_only=frozenset({"filesystem_type"}), stateful=True,
 )  # fmt: skip

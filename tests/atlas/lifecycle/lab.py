@@ -147,6 +147,7 @@ class LabPlugin:
                 replace_on=frozenset({"encrypted"}),
                 replace_if=_no_shrink,
                 retaggable=False,
+                stateful=True,
             ),
             ResourceKind(
                 "lab",

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import pytest
 
-from atlas import Money, Price
+from atlas import DataLossError, Money, Price
 from atlas.cost.engine import estimate_spec
 from atlas.lifecycle.plan import (
     FieldChange,
@@ -24,7 +24,7 @@ from atlas.lifecycle.plan import (
     make_plan,
     recorded_dependencies,
 )
-from atlas.model.cloud import ResourceStatus
+from atlas.model.cloud import CloudObject, ResourceStatus
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import ResourceRecord
 from atlas.spec import validate_spec
@@ -504,6 +504,7 @@ def test_to_dict_rounds_to_cents_and_says_everything() -> None:
                 "fields": [{"path": "specifications.size", "old": "small", "new": "large"}],
                 "import_ids": [],
                 "needs_replacement": None,
+                "destroys_data": False,
                 "monthly_cost_before": 10.0,
                 "monthly_cost_after": 20.0,
                 "cost_change": 10.0,
@@ -516,6 +517,7 @@ def test_to_dict_rounds_to_cents_and_says_everything() -> None:
                 "fields": [],
                 "import_ids": [],
                 "needs_replacement": None,
+                "destroys_data": False,  # a stateful kind, but no objects were recorded
                 "monthly_cost_before": 0.13,  # 0.125, rounded half up
                 "monthly_cost_after": None,
                 "cost_change": -0.13,
@@ -587,3 +589,63 @@ def test_records_the_kinds_cannot_read_have_no_dependencies_but_are_kept() -> No
     bare = record({"type": "vol", "name": "w"})  # no specifications at all
     deps = recorded_dependencies([unknown, stale, bare], KINDS)
     assert deps == {"g": set(), "v": set(), "w": set()}
+
+
+# -- data loss ---------------------------------------------------------------------------------
+
+
+def holding(applied_: Applied) -> Applied:
+    """The same records, each with one object at the provider (as an apply leaves them)."""
+    records = [
+        attrs.evolve(r, objects=(CloudObject(f"id-{r.name}", r.name, "active"),))
+        for r in applied_.records
+    ]
+    return Applied(records, applied_.document)
+
+
+def test_replacing_or_deleting_a_stateful_resource_destroys_data() -> None:
+    assert KINDS["vol"].stateful
+    assert not KINDS["box"].stateful
+    old = holding(applied(spec(NET, BOX, VOL)))
+    replaced = only(old.plan(spec(NET, BOX, with_specs(VOL, gib=4))))
+    assert (replaced.action, replaced.destroys_data) == ("replace", True)
+    gone = only(old.plan(spec(NET, BOX)))
+    assert (gone.action, gone.destroys_data) == ("delete", True)
+    # A box (not stateful) replaced with it, and the vol following it in place: no data lost.
+    moved = old.plan(spec(NET, with_specs(BOX, image="v2"), VOL))
+    assert {c.resource: (c.action, c.destroys_data) for c in moved.changes} == {
+        "b": ("replace", False),
+        "v": ("update", False),
+    }
+    assert not moved.data_loss
+
+
+def test_a_replacement_propagated_to_a_stateful_resource_destroys_data() -> None:
+    old = holding(applied(spec(NET, BOX, res("vol", "v", gib=8, encrypted=True))))
+    plan = old.plan(spec(res("vol", "v", gib=8, encrypted=False), NET, BOX))
+    assert [c.resource for c in plan.data_loss] == ["v"]
+
+
+def test_what_holds_no_objects_or_is_let_go_destroys_no_data() -> None:
+    # Recorded without objects (a refresh found it gone, or nothing was ever made).
+    empty = applied(spec(NET, BOX, VOL), v="deleted")
+    assert not only(empty.plan(spec(NET, BOX, with_specs(VOL, gib=4)))).destroys_data
+    # An imported vol leaving the spec is released: left in place, data and all.
+    old = holding(applied(spec(NET, BOX, VOL)))
+    old.records[2] = attrs.evolve(old.records[2], imported=True)
+    released = only(old.plan(spec(NET, BOX)))
+    assert (released.action, released.destroys_data) == ("release", False)
+    deleted = only(old.plan(spec(NET, BOX), delete_imported=True))
+    assert (deleted.action, deleted.destroys_data) == ("delete", True)
+
+
+def test_check_data_loss_names_each_resource_unless_allowed() -> None:
+    old = holding(applied(spec(NET, BOX, VOL, res("vol", "w", gib=2))))
+    plan = old.plan(spec(NET, BOX, with_specs(VOL, gib=4)))
+    with pytest.raises(DataLossError) as caught:
+        plan.check_data_loss(False)
+    assert caught.value.resources == ("v", "w")
+    assert "vol v (replace: a volume cannot shrink (from 8 to 4 GiB))" in str(caught.value)
+    assert "vol w (delete: no longer in the spec)" in str(caught.value)
+    plan.check_data_loss(True)  # allowed: no error
+    make_plan(spec(NET), [], REGISTRY).check_data_loss(False)  # nothing lost: no error

@@ -140,3 +140,24 @@ async def test_failed_and_rolled_back_steps_are_reported(
     assert op.status == "failed"
     assert ("data", "failed") in seen
     assert ("web", "rolled_back") in seen
+
+
+async def test_a_first_apply_cut_short_plans_no_retag_of_what_it_made(
+    atlas_: AsyncAtlas, cloud: MemoryCloud
+) -> None:
+    """The infrastructure records no applied spec until an apply finishes; what the cut-short
+    one made carries its tags, so planning again changes only what is still to make."""
+    doc = {**stack(), "tags": {"env": "staging"}}
+    stop = asyncio.Event()
+
+    def interrupt_when_web_starts(op: OperationRecord, step: StepRecord | None) -> None:
+        if step is not None and step.resource == "web" and step.status == "running":
+            stop.set()
+
+    op = await atlas_.apply(doc, on_progress=interrupt_when_web_starts, stop=stop)
+    assert op.status == "failed"
+    made = {s.resource for s in atlas_.store.steps(op.id) if s.status == "done"}
+    assert made
+    plan = await atlas_.plan(doc)
+    assert {c.resource for c in plan.changes} & made == set(), plan.changes
+    assert {c.action for c in plan.changes} == {"create"}

@@ -98,6 +98,32 @@ async def test_update_resizes_in_place(client: httpx.AsyncClient, cloud: MemoryC
     assert cloud.objects("network") == [before]  # in place: nothing else was touched
 
 
+async def test_an_update_that_destroys_data_is_refused_unless_allowed(
+    client: httpx.AsyncClient, cloud: MemoryCloud
+) -> None:
+    infra = await created(client)
+    [disk] = cloud.objects("disk")
+    doc = spec()
+    doc["resources"][2]["specifications"]["size_gb"] = 10  # a shrink: a new, empty disk
+    url = f"/api/v1/infrastructure/{infra['id']}"
+    r = await client.put(url, json=doc)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert (body["code"], body["error"], body["resources"]) == (
+        "DATA_LOSS",
+        "DataLossError",
+        ["data"],
+    )
+    assert "the plan destroys the data of disk data (replace: size_gb shrinks" in body["message"]
+    assert cloud.objects("disk") == [disk]
+    ops = (await client.get(f"{url}/operations")).json()
+    assert ops["count"] == 1  # the refused update started nothing
+    r = await client.put(f"{url}?allow_data_loss=true", json=doc)
+    assert r.status_code == 200, r.text
+    assert (await wait_for(client, r.json()["operation"]["id"]))["status"] == "completed"
+    assert [d.attributes["size_gb"] for d in cloud.objects("disk")] == [10]
+
+
 async def test_update_cannot_rename_or_move_to_another_provider(
     client: httpx.AsyncClient,
 ) -> None:

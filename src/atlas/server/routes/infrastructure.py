@@ -135,10 +135,15 @@ def _not_busy(svc: Service, infra_id: str, name: str) -> None:
 def _apply(doc: Mapping[str, Any], request: Request) -> Run:
     allow = query_bool(request, "allow_over_budget")
     rollback = query_bool(request, "rollback", default=True)
+    data_loss = query_bool(request, "allow_data_loss")
 
     async def run(atlas: AsyncAtlas, progress: ProgressCallback) -> OperationRecord:
         return await atlas.apply(
-            doc, allow_over_budget=allow, rollback=rollback, on_progress=progress
+            doc,
+            allow_over_budget=allow,
+            rollback=rollback,
+            on_progress=progress,
+            allow_data_loss=data_loss,
         )
 
     return run

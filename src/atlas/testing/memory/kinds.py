@@ -171,5 +171,6 @@ DISK = ResourceKind(
     check=check_disk,
     replace_if=_grows_only("size_gb"),
     importable=True,
+    stateful=True,
 )
 KINDS: tuple[ResourceKind, ...] = (NETWORK, SERVER, DISK)
