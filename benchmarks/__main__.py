@@ -4,7 +4,8 @@ Suites: ``provisioning`` (1 and 2: atlas and the peer libraries, N droplets), ``
 ``engine`` (4), ``server`` (5), ``gaps`` (6: atlas under other public
 settings, to show what would close a missed target), ``startup`` (7: the CPU cost of
 ``atlas --help`` and ``atlas estimate FILE``), ``connections`` (8: ``atlas serve`` under
-hostile connections, and the CPU cost of its bounds). ``--markdown FILE`` also writes the tables,
+hostile connections, and the CPU cost of its bounds), ``critical-path`` (9: ``atlas apply`` of
+the example stack against its critical path). ``--markdown FILE`` also writes the tables,
 with the date, the machine and the run time, as recorded in benchmarks/README.md.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from benchmarks import (
     calibrate,
     connections,
+    critical_path,
     engine,
     gaps,
     provisioning,
@@ -31,10 +33,19 @@ from benchmarks import (
 )
 from benchmarks.harness import emit
 
-SUITES = ("provisioning", "stack", "engine", "server", "gaps", "startup", "connections")
+SUITES = (
+    "provisioning",
+    "stack",
+    "engine",
+    "server",
+    "gaps",
+    "startup",
+    "connections",
+    "critical-path",
+)
 #: What runs without --only; gaps is for full runs.
-DEFAULT = ("provisioning", "stack", "engine", "server", "gaps", "startup", "connections")
-QUICK = ("provisioning", "stack", "engine", "server", "startup", "connections")
+DEFAULT = SUITES
+QUICK = ("provisioning", "stack", "engine", "server", "startup", "connections", "critical-path")
 
 
 def _ints(text: str) -> list[int]:
@@ -93,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{machine()}"
     )
     header += "\n\n" + calibrate.speed_line()
-    if {"provisioning", "stack", "gaps"} & set(args.only):
+    if {"provisioning", "stack", "gaps", "critical-path"} & set(args.only):
         header += "\n" + calibrate.line()
     print(header + "\n", flush=True)
     texts: list[str] = []
@@ -137,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         texts.append(emit(connections.hostile_table(connections.run_hostile(sizes))))
         cost = connections.run_cost(args.runs, args.load_seconds)
         texts.append(emit(connections.cost_table(cost, args.runs, args.load_seconds)))
+    if "critical-path" in args.only:
+        print("## Critical path of examples/stack.yaml", flush=True)
+        texts.append(emit(critical_path.table(critical_path.run_all(args.runs))))
     took = time.perf_counter() - began
     footer = f"Run time: {took / 60:.1f} min ({mode} mode)."
     print(footer, flush=True)

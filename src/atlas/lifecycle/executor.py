@@ -1,5 +1,10 @@
 """Carrying out a plan: in dependency order, journaled step by step, rolled back on failure.
 
+Builds are dependency-driven: each step starts the moment the steps it depends on are done,
+and is journaled ``done`` (and reported) the moment its own resource is ready, whatever else
+is still under way. Waits of one kind share their polling rounds at the provider
+(:class:`atlas.providers.HandlerProvider`), so concurrency costs no extra calls.
+
 Every step goes through the store before and after the cloud call: the intent (the resource
 row, status ``creating``) is committed before the provider is asked, provider ids the moment
 they are known, then ``done`` / ``failed`` / ``timed_out``. A crash at any point therefore
@@ -96,8 +101,8 @@ class Executor:
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
     #: Once set (the first Ctrl-C), no new step starts: the steps under way finish and are
-    #: recorded, the rest stay ``pending``, and :meth:`run` ends with an ``interrupted`` error,
-    #: without a rollback (the next apply resumes).
+    #: journaled, the rest stay ``pending``, and :meth:`run` ends with an ``interrupted``
+    #: error, without a rollback (the next apply resumes).
     stop: asyncio.Event | None = None
     _created: list[str] = attrs.field(factory=list)
     _imported: list[str] = attrs.field(factory=list)
@@ -108,59 +113,95 @@ class Executor:
         deletes = [s for s in steps if s.action in ("delete", "release")]
         builds = [s for s in steps if s.action not in ("delete", "release", "prepare")]
         try:
-            for step in prepares:
-                self._check_stop()
-                await self._prepare(step)
-            for step in deletes:
-                self._check_stop()
-                await self._delete(step)
-            for wave in self._waves(builds):
-                self._check_stop()
-                await self._build(wave)
-            if self._not_started():  # a wave's last steps, stopped while they waited a turn
-                self._check_stop()
-        except _Stopped:
-            return self._interrupted()
+            for step in [*prepares, *deletes]:
+                if self._stopped():
+                    break
+                await (self._prepare(step) if step.action == "prepare" else self._delete(step))
+            else:
+                await self._build(builds)
         except WaitTimeoutError as exc:
             # Not rolled back: what exists is recorded with its ids, and a resume finishes it.
-            return f"{exc} (atlas apply again to resume)"
+            return self._interrupted(exc) or f"{exc} (atlas apply again to resume)"
         except AtlasError as exc:
-            return await self._fail(exc)
-        return None
+            return self._interrupted(exc) or await self._fail(exc)
+        return self._interrupted()
 
     def _stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
-    def _check_stop(self) -> None:
-        if self._stopped():
-            raise _Stopped
-
-    def _not_started(self) -> int:
-        return sum(1 for s in self.store.steps(self.operation.id) if s.status == "pending")
-
-    def _interrupted(self) -> str:
+    def _interrupted(self, exc: AtlasError | None = None) -> str | None:
+        """When stopped from outside: what was left undone, and that a resume finishes it.
+        Nothing is rolled back, not even after a failure: every step is journaled as it
+        ended, and the next apply plans what remains."""
+        if not self._stopped():
+            return None
+        left = sum(1 for s in self.store.steps(self.operation.id) if s.status == "pending")
+        if left == 0 and exc is None:
+            return None  # the stop came after the last step had started: all is done
+        failed = f"; {type(exc).__name__}: {exc}" if exc is not None else ""
+        plural = "s" if left != 1 else ""
         again = (
             "atlas destroy again to finish"
             if self.operation.kind == "destroy"
             else "atlas apply again to resume"
         )
-        return f"interrupted: {self._not_started()} steps not started ({again})"
+        return f"interrupted: {left} step{plural} not started{failed} ({again})"
 
-    # -- ordering ----------------------------------------------------------------------------
+    # -- building, in dependency order -------------------------------------------------------
 
-    def _waves(self, builds: Sequence[StepRecord]) -> list[list[StepRecord]]:
-        """Steps that depend on nothing still to be built, then those they unblock, ..."""
+    async def _build(self, builds: Sequence[StepRecord]) -> None:
+        """Start each step the moment what it depends on is done (started by the step that
+        unblocks it, not by a later pass), at most ``parallelism`` creating at once. The
+        first failure stops new starts; it is raised once every step under way has ended
+        and been journaled."""
         names = {s.resource for s in builds}
         deps = dependencies(self.spec.resources)
-        sorter = graphlib.TopologicalSorter({n: deps[n] & names for n in names})
-        sorter.prepare()
+        blocked = {s.resource: deps[s.resource] & names for s in builds}
         by_name = {s.resource: s for s in builds}
-        waves = []
-        while sorter.is_active():
-            ready = sorted(sorter.get_ready(), key=lambda n: by_name[n].index)
-            waves.append([by_name[n] for n in ready])
-            sorter.done(*ready)
-        return waves
+        built: set[str] = set()
+        running: set[asyncio.Task[None]] = set()
+        failures: list[Exception] = []
+        limit = asyncio.Semaphore(self.parallelism)
+
+        def launch() -> None:
+            # Steps unblocked at the same moment start together, in plan order.
+            if failures or self._stopped():
+                return
+            for name in sorted((n for n, d in blocked.items() if d <= built), key=_index(by_name)):
+                del blocked[name]
+                running.add(asyncio.create_task(build(by_name[name])))
+
+        async def build(step: StepRecord) -> None:
+            try:
+                if await self._step(step, limit):
+                    built.add(step.resource)
+                    launch()
+            except Exception as exc:  # raised below, once the steps under way have ended
+                failures.append(exc)
+
+        launch()
+        try:
+            while running:
+                ended, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                running.difference_update(ended)
+        finally:
+            # Cancelled from outside (the operation given up): so are the steps under way.
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+        if failures:
+            raise failures[0]
+
+    async def _step(self, step: StepRecord, limit: asyncio.Semaphore) -> bool:
+        """One build step from intent to ``done``; ``False`` when a stop came while it
+        waited for its turn, so it was never started."""
+        async with limit:
+            if self._stopped():
+                return False
+            state = await self._start(step)
+        self._finish(step, await self._wait(step, state))
+        return True
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -203,25 +244,6 @@ class Executor:
                 raise
             self.store.delete_resource(self.infrastructure_id, step.resource)
         self._done(step, note=note)
-
-    async def _build(self, wave: Sequence[StepRecord]) -> None:
-        limit = asyncio.Semaphore(self.parallelism)
-
-        async def start(step: StepRecord) -> ResourceState | None:
-            async with limit:
-                if self._stopped():  # it waited for its turn: too late to begin
-                    return None
-                return await self._start(step)
-
-        results = await asyncio.gather(*(start(s) for s in wave), return_exceptions=True)
-        started = [
-            (s, r) for s, r in zip(wave, results, strict=True) if isinstance(r, ResourceState)
-        ]
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if started:
-            await self._wait([s for s, _ in started], [r for _, r in started])
-        if errors:
-            raise errors[0]
 
     async def _start(self, step: StepRecord) -> ResourceState:
         """Record the intent, then ask the provider; ids are recorded as soon as they exist."""
@@ -276,10 +298,10 @@ class Executor:
         row = self._row(res, "creating", existing, objects=found.objects)
         self.store.save_resource(attrs.evolve(row, imported=True))
         self._imported.append(step.resource)
-        self._progress(step)
         self.store.update_step(
             self.operation.id, step.index, status="running", provider_ids=found.ids
         )
+        self._progress(step)
         state = found.state(res.name)
         if change is None or not change.fields:
             return state
@@ -290,39 +312,16 @@ class Executor:
             self._failed(step, str(exc))
             raise
 
-    async def _wait(self, steps: Sequence[StepRecord], states: Sequence[ResourceState]) -> None:
-        """One wait per kind for the whole wave (each polling round is one call per kind)."""
-        groups: dict[str, list[int]] = {}
-        for i, state in enumerate(states):
-            groups.setdefault(state.type, []).append(i)
-
-        async def wait_kind(kind: str, idx: list[int]) -> list[ResourceState]:
-            timeout = self.timeouts.get(kind, self.default_timeout)
-            try:
-                return await self.provider.wait(
-                    self.owner, [states[i] for i in idx], timeout=timeout
-                )
-            except WaitTimeoutError:
-                for i in idx:
-                    self._failed(steps[i], f"not ready in {timeout:g}s", status="timed_out")
-                raise
-
-        # Every kind's wait runs to its end, so a timeout in one leaves no other step
-        # half-recorded; the first failure is raised once all have been recorded.
-        results = await asyncio.gather(
-            *(wait_kind(k, v) for k, v in groups.items()), return_exceptions=True
-        )
-        failures = [r for r in results if isinstance(r, BaseException)]
-        for (_kind, idx), ready in zip(groups.items(), results, strict=True):
-            if isinstance(ready, BaseException):
-                continue
-            for i, state in zip(idx, ready, strict=True):
-                try:
-                    self._finish(steps[i], state)
-                except AtlasError as exc:
-                    failures.append(exc)
-        if failures:
-            raise failures[0]
+    async def _wait(self, step: StepRecord, state: ResourceState) -> ResourceState:
+        """Until ``step``'s resource is ready. Each step waits on its own, so it is done the
+        moment it is ready; the provider polls the waits of one kind together."""
+        timeout = self.timeouts.get(state.type, self.default_timeout)
+        try:
+            [ready] = await self.provider.wait(self.owner, [state], timeout=timeout)
+        except WaitTimeoutError:
+            self._failed(step, f"not ready in {timeout:g}s", status="timed_out")
+            raise
+        return ready
 
     def _finish(self, step: StepRecord, state: ResourceState) -> None:
         res = self.spec.resource(step.resource)
@@ -402,14 +401,15 @@ class Executor:
         self.store.update_step(
             self.operation.id, step.index, status="done", provider_ids=ids, note=note
         )
-        done = [s for s in self.store.steps(self.operation.id) if s.status == "done"]
+        steps = self.store.steps(self.operation.id)
+        done = [s for s in steps if s.status == "done"]
         op = self.store.update_operation(
             self.operation.id,
             completed_steps=len(done),
             current_step=None,
             created_resources=tuple(s.resource for s in done if s.action == "create"),
         )
-        self._notify(op, step)
+        self._notify(op, step, steps)
 
     def _progress(self, step: StepRecord) -> None:
         """The step is under way: the journal and the live display say so."""
@@ -428,14 +428,18 @@ class Executor:
         op = self.store.get_operation(self.operation.workspace, self.operation.id)
         return op if op is not None else self.operation
 
-    def _notify(self, op: OperationRecord, step: StepRecord | None) -> None:
+    def _notify(
+        self, op: OperationRecord, step: StepRecord, steps: Sequence[StepRecord] | None = None
+    ) -> None:
+        """Tell the display, with the step as the journal now has it (status, provider ids,
+        times), not the record the operation started from."""
         if self.on_progress is None:
             return
-        if step is not None:
-            # The step as it now is (status, ids, error), not the plan's pending copy.
-            step = next((s for s in self.store.steps(op.id) if s.index == step.index), step)
+        if steps is None:
+            steps = self.store.steps(self.operation.id)
+        fresh = next((s for s in steps if s.index == step.index), step)
         try:
-            self.on_progress(op, step)
+            self.on_progress(op, fresh)
         except Exception:  # a display must never break an operation
             logger.exception("progress callback failed")
 
@@ -479,10 +483,6 @@ class Executor:
         )
 
 
-class _Stopped(Exception):
-    """Raised before a step would start once :attr:`Executor.stop` is set."""
-
-
 def _release_note(kind: str) -> str:
     if kind == "destroy":
         return "left in place: imported; atlas destroy --include-imported deletes it"
@@ -494,3 +494,7 @@ def _topological(graph: Mapping[str, set[str]]) -> list[str]:
     return list(
         graphlib.TopologicalSorter({n: deps & names for n, deps in graph.items()}).static_order()
     )
+
+
+def _index(by_name: Mapping[str, StepRecord]) -> Callable[[str], int]:
+    return lambda name: by_name[name].index

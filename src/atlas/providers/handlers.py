@@ -15,7 +15,8 @@ atlas safe on any cloud:
 - **ids are reported the moment they exist** (``on_created``), batch by batch, so the journal
   has them before anything else can go wrong;
 - **batched polling**: one poll per kind per round, whatever the number of resources, rounds
-  started ``poll_interval`` apart;
+  started ``poll_interval`` apart; concurrent waits of one owner's kind share their rounds,
+  and each wait returns as soon as its own resources are ready;
 - **the visibility grace**: an object a poll does not show right after its create is still
   appearing, not failed, until ``visibility_grace`` seconds have passed;
 - **waiting until gone** (:func:`until_gone`): a delete returns once the object is gone, and
@@ -323,6 +324,7 @@ class HandlerProvider(Provider):
         self.timing = timing or Timing()
         self._missing_since: dict[str, float] = {}
         self._handlers: Mapping[str, KindHandler] | None = None
+        self._rounds: dict[tuple[asyncio.AbstractEventLoop, Owner, str], _Rounds] = {}
 
     @abc.abstractmethod
     async def build_handlers(self) -> Mapping[str, KindHandler]:
@@ -371,27 +373,50 @@ class HandlerProvider(Provider):
     async def wait(
         self, owner: Owner, states: Sequence[ResourceState], *, timeout: float
     ) -> list[ResourceState]:
-        """Poll until ready: each round costs one poll per kind, however many resources."""
+        """Poll until ready: each round costs one poll per kind, however many resources, and
+        however many waits of the same owner run at once (they share the rounds of a kind;
+        each returns as soon as its own resources are ready)."""
         current = {s.name: s for s in states}
+        pending = [s for s in current.values() if s.status not in _SETTLED]
+        if not pending:
+            return [current[s.name] for s in states]
         deadline = self.timing.clock() + timeout
-        while True:
-            pending = [s for s in current.values() if s.status not in _SETTLED]
-            if not pending:
-                return [current[s.name] for s in states]
-            if self.timing.clock() > deadline:
-                names = ", ".join(sorted(s.name for s in pending))
-                raise WaitTimeoutError(
-                    f"not ready after {timeout:g}s: {names}; their ids are kept for a resume",
-                    states=[current[s.name] for s in states],
-                )
-            began = self.timing.clock()
-            for kind in sorted({s.type for s in pending}):
-                group = [s for s in pending if s.type == kind]
-                listed = await (await self.handler(kind)).poll(owner, group)
-                for fresh in self._refreshed(group, listed):
-                    current[fresh.name] = fresh
-            if any(s.status not in _SETTLED for s in current.values()):
-                await self.timing.sleep(self._until_next_round(began))
+        kinds = sorted({s.type for s in pending})
+        for kind in kinds:
+            await self.handler(kind)  # a kind nobody handles fails here, before any round
+        joined = [
+            self._rounds_of(owner, kind).join([s for s in pending if s.type == kind], deadline)
+            for kind in kinds
+        ]
+        try:
+            outcomes = await asyncio.gather(*joined)
+        finally:
+            for future in joined:  # a wait given up (cancelled, or failed) leaves its rounds
+                future.cancel()
+        late = False
+        for fresh, timed_out in outcomes:
+            late = late or timed_out
+            current.update({s.name: s for s in fresh})
+        if late:
+            names = ", ".join(sorted(s.name for s in current.values() if s.status not in _SETTLED))
+            raise WaitTimeoutError(
+                f"not ready after {timeout:g}s: {names}; their ids are kept for a resume",
+                states=[current[s.name] for s in states],
+            )
+        return [current[s.name] for s in states]
+
+    def _rounds_of(self, owner: Owner, kind: str) -> _Rounds:
+        """The rounds polling ``owner``'s ``kind`` on this event loop, started if none run."""
+        key = (asyncio.get_running_loop(), owner, kind)
+        rounds = self._rounds.get(key)
+        if rounds is None:
+            rounds = self._rounds[key] = _Rounds(self, owner, kind, lambda: self._rounds.pop(key))
+        return rounds
+
+    async def _poll(
+        self, owner: Owner, kind: str, states: Sequence[ResourceState]
+    ) -> Mapping[str, CloudObject]:
+        return await (await self.handler(kind)).poll(owner, states)
 
     def _refreshed(
         self, states: Sequence[ResourceState], listed: Mapping[str, CloudObject]
@@ -463,3 +488,109 @@ class HandlerProvider(Provider):
         # Drift is asked about what a read just returned, so the handlers exist by then.
         handler = (self._handlers or {}).get(resource.type)
         return handler.drift(spec, resource, state) if handler is not None else []
+
+
+@attrs.define(eq=False)
+class _Waiter:
+    """One wait's resources of one kind, as the last round saw them."""
+
+    states: list[ResourceState]
+    deadline: float
+    #: Resolves to the states and whether the deadline passed first.
+    future: asyncio.Future[tuple[list[ResourceState], bool]]
+
+    def pending(self) -> list[ResourceState]:
+        return [s for s in self.states if s.status not in _SETTLED]
+
+
+class _Rounds:
+    """The polling rounds of one owner's kind, shared by every wait on it.
+
+    Each round is one poll for everything still pending of every wait that has joined, so
+    resources of a kind that wait at the same time cost one call per round however many
+    steps wait on them; each wait is answered the round its own resources are ready, not
+    when the others are. A wait that joins while rounds run is polled from the next round
+    on; one that joins just after a round began (within half an interval) moves the next
+    round to an interval after it joined, so that its rounds fall as its own would have
+    after its create instead of almost a whole interval later; the others wait at most
+    half an interval more. The rounds stop when no wait is left (and start again with the
+    next one).
+    """
+
+    def __init__(
+        self, provider: HandlerProvider, owner: Owner, kind: str, forget: Callable[[], object]
+    ) -> None:
+        self.provider = provider
+        self.owner = owner
+        self.kind = kind
+        self._forget = forget
+        self._waiters: list[_Waiter] = []
+        self._task: asyncio.Task[None] | None = None
+        self._began: float | None = None  # when the last round began
+        self._not_before = 0.0  # when the next round may begin
+
+    def join(
+        self, states: Sequence[ResourceState], deadline: float
+    ) -> asyncio.Future[tuple[list[ResourceState], bool]]:
+        future: asyncio.Future[tuple[list[ResourceState], bool]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._waiters.append(_Waiter(list(states), deadline, future))
+        timing = self.provider.timing
+        now = timing.clock()
+        if self._began is not None and now - self._began < timing.poll_interval / 2:
+            self._not_before = max(self._not_before, now + timing.poll_interval)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"atlas poll {self.kind}")
+        return future
+
+    async def _run(self) -> None:
+        timing = self.provider.timing
+        try:
+            while self._live():
+                for waiter in [w for w in self._waiters if timing.clock() > w.deadline]:
+                    self._answer(waiter, timed_out=True)
+                if not self._live():
+                    return
+                began = self._began = timing.clock()
+                batch = list(self._waiters)
+                try:
+                    listed = await self.provider._poll(
+                        self.owner, self.kind, [s for w in batch for s in w.pending()]
+                    )
+                except Exception as exc:  # every wait of this round gets it, as if its own
+                    for waiter in batch:
+                        self._answer(waiter, error=exc)
+                    continue
+                for waiter in batch:
+                    fresh = {s.name: s for s in self.provider._refreshed(waiter.pending(), listed)}
+                    waiter.states = [fresh.get(s.name, s) for s in waiter.states]
+                    if not waiter.pending():
+                        self._answer(waiter)
+                if self._live():
+                    await timing.sleep(self.provider._until_next_round(began))
+                    while (later := self._not_before - timing.clock()) > 0:
+                        await timing.sleep(later)  # moved by a wait that just missed a round
+        finally:
+            # Forgotten in the same step as the last check: a wait that joins later starts
+            # rounds of its own. A cancelled loop cancels the waits it leaves.
+            self._forget()
+            for waiter in self._waiters:
+                waiter.future.cancel()
+
+    def _live(self) -> bool:
+        """Whether any wait is left (waits given up by their caller are dropped)."""
+        self._waiters = [w for w in self._waiters if not w.future.done()]
+        return bool(self._waiters)
+
+    def _answer(
+        self, waiter: _Waiter, *, timed_out: bool = False, error: Exception | None = None
+    ) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+        if waiter.future.done():
+            return
+        if error is not None:
+            waiter.future.set_exception(error)
+        else:
+            waiter.future.set_result((waiter.states, timed_out))

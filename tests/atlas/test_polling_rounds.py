@@ -1,0 +1,133 @@
+"""HandlerProvider.wait: concurrent waits of one owner's kind share their polling rounds (one
+list call per round for all of them), and each returns the round its own resources are
+ready, not when the others are. On the memory cloud, in virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from atlas.exceptions import WaitTimeoutError
+from atlas.model.cloud import Owner
+from atlas.providers import StepContext, Timing
+from atlas.spec.validate import validate_spec
+from atlas.testing import memory
+from atlas.testing.memory import Latencies, ManualClock, MemoryCloud, MemoryProvider
+from tests.virtual_time import VirtualTime
+
+TOKEN = "mem_" + "cd34" * 8  # made up
+OWNER = Owner("ws", "demo")
+SPEC: dict[str, Any] = {
+    "name": "demo",
+    "provider": "memory",
+    "region": "mem-1",
+    "resources": [
+        {"type": "server", "name": name, "specifications": {"size": "small", "image": "x"}}
+        for name in ("first", "second", "third")
+    ]
+    + [{"type": "disk", "name": "spare", "specifications": {"size_gb": 10}}],
+}
+
+
+def provider_on(cloud: MemoryCloud, clock: ManualClock, time: VirtualTime) -> MemoryProvider:
+    """Polls a second apart, in virtual time."""
+    timing = Timing(poll_interval=1.0, clock=clock, sleep=time.sleep)
+    return MemoryProvider(cloud, token=TOKEN, timing=timing)
+
+
+async def test_waits_of_a_kind_share_rounds_and_each_ends_when_its_own_are_ready() -> None:
+    clock = ManualClock()
+    cloud = MemoryCloud(
+        clock=clock,
+        tokens=[TOKEN],
+        latencies=Latencies(create={"server": 5.0, "disk": 3.0}, list_lag=0.0),
+    )
+    time = VirtualTime(clock)
+    provider = provider_on(cloud, clock, time)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    ended: dict[str, float] = {}
+
+    async def make_and_wait(name: str, after: float) -> None:
+        await time.sleep(after)
+        state = await provider.create(StepContext(OWNER, spec, spec.resource(name)))
+        [ready] = await provider.wait(OWNER, [state], timeout=60)
+        assert ready.status == "active"
+        ended[name] = clock()
+
+    async with time.running():
+        # Servers made at 0, 2 and 2 s, ready at 5, 7 and 7 s; a disk made at 0, ready at 3.
+        await asyncio.gather(
+            make_and_wait("first", 0.0),
+            make_and_wait("second", 2.0),
+            make_and_wait("third", 2.0),
+            make_and_wait("spare", 0.0),
+        )
+    assert ended == {"first": 5.0, "second": 7.0, "third": 7.0, "spare": 3.0}
+    # One list of servers a round, at 0, 1, ..., 7 s, whatever the number of waits (each on
+    # its own rounds: 6 + 6 + 6); the disk's rounds (0-3 s) are its kind's own.
+    assert cloud.calls.count("list server") == 8
+    assert cloud.calls.count("list disk") == 4
+
+
+async def test_a_wait_that_just_missed_a_round_moves_the_next_one() -> None:
+    clock = ManualClock()
+    latencies = Latencies(create={"server": 5.0}, list_lag=0.0)
+    cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=latencies)
+    time = VirtualTime(clock)
+    provider = provider_on(cloud, clock, time)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    ended: dict[str, float] = {}
+
+    async def make_and_wait(name: str, after: float) -> None:
+        await time.sleep(after)
+        state = await provider.create(StepContext(OWNER, spec, spec.resource(name)))
+        await provider.wait(OWNER, [state], timeout=60)
+        ended[name] = clock()
+
+    async with time.running():
+        # "second" is made 0.2 s after the round of 0 s: the rounds move to 1.2 s, 2.2 s...,
+        # so it is seen the moment it is ready (5.2 s), not a round later (6 s); "first",
+        # ready at 5 s, is seen 0.2 s late, never more than half an interval.
+        await asyncio.gather(make_and_wait("first", 0.0), make_and_wait("second", 0.2))
+    assert ended == pytest.approx({"first": 5.2, "second": 5.2})
+
+
+async def test_a_wait_that_times_out_leaves_the_others_of_its_kind_waiting() -> None:
+    clock = ManualClock()
+    cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=Latencies(list_lag=0.0))
+    time = VirtualTime(clock)
+    provider = provider_on(cloud, clock, time)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    first, second = [
+        await provider.create(StepContext(OWNER, spec, spec.resource(n)))
+        for n in ("first", "second")
+    ]
+    async with time.running():
+        short = provider.wait(OWNER, [first], timeout=2.0)
+        long = provider.wait(OWNER, [second], timeout=60.0)
+        timed_out, waited = await asyncio.gather(short, long, return_exceptions=True)
+    assert isinstance(timed_out, WaitTimeoutError)
+    assert "not ready after 2s: first" in str(timed_out)
+    assert isinstance(waited, list)
+    assert [s.status for s in waited] == ["active"]
+
+
+async def test_a_wait_given_up_stops_its_rounds() -> None:
+    clock = ManualClock()
+    cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=Latencies(list_lag=0.0))
+    time = VirtualTime(clock)
+    provider = provider_on(cloud, clock, time)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    state = await provider.create(StepContext(OWNER, spec, spec.resource("first")))
+    async with time.running():
+        waiting = asyncio.create_task(provider.wait(OWNER, [state], timeout=60.0))
+        await time.sleep(1.5)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        polls = cloud.calls.count("list server")
+        await time.sleep(10.0)
+    assert polls == 2  # at 0 and 1 s
+    assert cloud.calls.count("list server") == polls  # nobody waits: no more rounds
