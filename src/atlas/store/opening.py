@@ -22,7 +22,14 @@ from atlas.store.sqlite import DEFAULT_STATE_PATH, STATE_ENV, SQLiteStore
 if TYPE_CHECKING:
     from atlas.store.postgres import PostgresStore
 
-__all__ = ["is_postgres_url", "open_store", "passwords_in", "redact"]
+__all__ = [
+    "chosen_location",
+    "is_postgres_url",
+    "open_store",
+    "passwords_in",
+    "redact",
+    "shown_location",
+]
 
 #: The schemes libpq accepts for a connection URI.
 POSTGRES_SCHEMES: Final = ("postgresql", "postgres")
@@ -59,6 +66,17 @@ _USERINFO = re.compile(
 _PASSWORD_PARAM = re.compile(r"(?P<key>[?&]password=)(?P<value>[^&#]*)")
 
 
+def chosen_location(location: str | os.PathLike[str] | None = None) -> str:
+    """The location :func:`open_store` opens: ``location``, else ``$ATLAS_STATE``, else the
+    default file."""
+    return os.fspath(location or os.environ.get(STATE_ENV) or DEFAULT_STATE_PATH)
+
+
+def shown_location(location: str) -> str:
+    """How a location is named in messages: a URL without its password, a path as it is."""
+    return redact(location) if is_postgres_url(location) else location
+
+
 def open_store(
     location: str | os.PathLike[str] | None = None,
     *,
@@ -69,9 +87,9 @@ def open_store(
     A ``postgresql://`` (or ``postgres://``) URL opens a :class:`PostgresStore` (which needs
     the ``postgres`` extra); anything else is the path of a SQLite file.
     """
-    chosen = location or os.environ.get(STATE_ENV) or DEFAULT_STATE_PATH
+    chosen = chosen_location(location)
     if is_postgres_url(chosen):
         from atlas.store.postgres import PostgresStore  # noqa: PLC0415 - the optional extra
 
-        return PostgresStore(os.fspath(chosen), lease_seconds=lease_seconds)
+        return PostgresStore(chosen, lease_seconds=lease_seconds)
     return SQLiteStore(chosen, lease_seconds=lease_seconds)
