@@ -33,7 +33,7 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from types import ModuleType, TracebackType
@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from atlas.exceptions import LockedError, StateError
+from atlas.exceptions import StateError
 from atlas.model.cloud import CloudObject
 from atlas.model.records import (
     EventRecord,
@@ -54,6 +54,7 @@ from atlas.model.records import (
     utcnow,
 )
 from atlas.store import codec, pgschema
+from atlas.store import pgsql as sql
 from atlas.store.base import LockInfo, ObjectOwner, Snapshot, Stats
 from atlas.store.leases import current_holder, holder_is_gone, lease_expired
 from atlas.store.opening import passwords_in, redact
@@ -71,12 +72,6 @@ logger = logging.getLogger(__name__)
 _CODEC: Final = codec.POSTGRES
 _UNFINISHED = ("pending", "in_progress")
 _ENDED: frozenset[str] = frozenset({"done", "failed", "timed_out", "rolled_back"})
-_FIXED_OPERATION_FIELDS = frozenset({"id", "workspace", "infrastructure_id"})
-#: SQLSTATEs (or their class) that say the database cannot take a write now, rather than that
-#: a statement is wrong or another writer is in the way: a read-only transaction (a standby, a
-#: read-only default), insufficient resources (a full disk, too many connections), a system or
-#: I/O error, corrupted data, no write privilege.
-_STORAGE_STATES = ("25006", "53", "58", "XX001", "XX002", "42501")
 _READ_ONLY = "25006"
 #: How long the write probe of check() waits for a table lock before calling the store
 #: writable anyway: someone holding it (a migration) is writing, which is no sign of trouble.
@@ -95,69 +90,6 @@ def _drivers() -> tuple[ModuleType, ModuleType]:
             f"installed): {_INSTALL}"
         ) from None
     return psycopg, psycopg_pool
-
-
-# Statements are built from the records' fields (codec.columns), as in sqlite.py; table and
-# column names are this module's constants, never input.
-
-
-def _insert(table: str, record: type[Any], *, extra: Sequence[str] = ()) -> str:
-    names = (*extra, *codec.columns(record))
-    values = ", ".join(f"%({n})s" for n in names)
-    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values})"  # noqa: S608
-
-
-def _assign(record: type[Any], fixed: Collection[str], *, source: str) -> str:
-    return ", ".join(f"{n} = {source.format(n)}" for n in codec.columns(record) if n not in fixed)
-
-
-_INSERT_INFRASTRUCTURE = _insert("infrastructures", InfrastructureRecord)
-_UPSERT_INFRASTRUCTURE = (
-    _INSERT_INFRASTRUCTURE
-    + " ON CONFLICT (id) DO UPDATE SET "
-    + _assign(InfrastructureRecord, ("id", "workspace"), source="excluded.{}")
-    + " WHERE infrastructures.workspace = excluded.workspace"
-)
-_INSERT_RESOURCE = _insert("resources", ResourceRecord)
-_UPSERT_RESOURCE = (
-    _INSERT_RESOURCE
-    + " ON CONFLICT (infrastructure_id, name) DO UPDATE SET "
-    + _assign(ResourceRecord, ("infrastructure_id", "name"), source="excluded.{}")
-)
-_INSERT_OPERATION = _insert("operations", OperationRecord)
-_OPERATION_CHANGES = _assign(OperationRecord, _FIXED_OPERATION_FIELDS, source="%({})s")
-_UPDATE_OPERATION = f"UPDATE operations SET {_OPERATION_CHANGES} WHERE id = %(id)s"  # noqa: S608
-_INSERT_STEP = _insert("steps", StepRecord)
-_UPDATE_STEP = """
-    UPDATE steps SET
-        status = %(status)s,
-        error = %(error)s,
-        note = coalesce(%(note)s, note),
-        provider_ids = coalesce(%(provider_ids)s::json, provider_ids),
-        started_at = CASE WHEN %(running)s THEN coalesce(started_at, %(now)s) ELSE started_at END,
-        finished_at = CASE WHEN %(ended)s THEN %(now)s WHEN %(running)s THEN NULL
-                      ELSE finished_at END
-    WHERE operation_id = %(operation_id)s AND idx = %(idx)s
-"""
-_INSERT_EVENT = _insert("events", EventRecord, extra=("seq",))
-_INSERT_LOCK = _insert("locks", LockInfo)
-_TAKE_LOCK = """
-    INSERT INTO locks (infrastructure_id, operation_id, holder, acquired_at, heartbeat_at)
-    VALUES (%(infrastructure_id)s, %(operation_id)s, %(holder)s, %(now)s, %(now)s)
-    ON CONFLICT (infrastructure_id) DO NOTHING
-"""
-_TAKE_OVER_LOCK = """
-    UPDATE locks SET operation_id = %(operation_id)s, holder = %(holder)s,
-        acquired_at = %(now)s, heartbeat_at = %(now)s
-    WHERE infrastructure_id = %(infrastructure_id)s
-"""
-_SETTINGS = """
-    SELECT current_setting('server_version') AS server_version,
-           current_setting('synchronous_commit') AS synchronous_commit,
-           current_setting('fsync') AS fsync,
-           current_setting('transaction_isolation') AS isolation,
-           pg_is_in_recovery() AS in_recovery
-"""
 
 
 class PostgresStore:
@@ -294,7 +226,7 @@ class PostgresStore:
             with self._pool.connection() as conn:
                 yield conn
         except psycopg.Error as exc:
-            if write and _is_storage_error(exc):
+            if write and sql.is_storage_error(exc):
                 self._write_error = (exc.sqlstate or "", self._primary(exc))
             if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
                 # No SQLSTATE: the server was never reached, or went away.
@@ -339,7 +271,7 @@ class PostgresStore:
                 conn.execute(f"SET LOCAL lock_timeout = {int(_PROBE_LOCK_TIMEOUT_MS)}")
                 conn.execute("UPDATE locks SET holder = holder WHERE false")
         except psycopg.Error as exc:
-            return self._primary(exc) if _is_storage_error(exc) else None
+            return self._primary(exc) if sql.is_storage_error(exc) else None
         return None
 
     def _now(self) -> dt.datetime:
@@ -375,7 +307,7 @@ class PostgresStore:
 
     def save_infrastructure(self, record: InfrastructureRecord) -> None:
         with self._transaction(write=True) as conn:
-            _save_infrastructure(conn, record)
+            sql.save_infrastructure(conn, record)
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -389,8 +321,8 @@ class PostgresStore:
 
     def save_resource(self, record: ResourceRecord) -> None:
         with self._transaction(write=True) as conn:
-            _require_infrastructure(conn, record.infrastructure_id)
-            conn.execute(_UPSERT_RESOURCE, _CODEC.params(record))
+            sql.require_infrastructure(conn, record.infrastructure_id)
+            conn.execute(sql.UPSERT_RESOURCE, _CODEC.params(record))
 
     def record_objects(
         self, infrastructure_id: str, name: str, objects: Sequence[CloudObject]
@@ -452,12 +384,12 @@ class PostgresStore:
         if strays:
             raise StateError(f"steps of operations {strays} given to operation {operation.id}")
         with self._transaction(write=True) as conn:
-            _require_infrastructure(conn, operation.infrastructure_id)
-            if _exists(conn, "SELECT 1 FROM operations WHERE id = %s", operation.id):
+            sql.require_infrastructure(conn, operation.infrastructure_id)
+            if sql.exists(conn, "SELECT 1 FROM operations WHERE id = %s", operation.id):
                 raise StateError(f"operation {operation.id} is already recorded")
-            conn.execute(_INSERT_OPERATION, _CODEC.params(operation))
-            _insert_steps(conn, steps)
-            _insert_events(conn, [event])
+            conn.execute(sql.INSERT_OPERATION, _CODEC.params(operation))
+            sql.insert_steps(conn, steps)
+            sql.insert_events(conn, [event])
 
     def get_operation(self, workspace: str, operation_id: str) -> OperationRecord | None:
         with self._transaction(write=False) as conn:
@@ -496,15 +428,15 @@ class PostgresStore:
         return [_CODEC.from_row(r, OperationRecord) for r in rows]
 
     def update_operation(self, operation_id: str, **changes: Any) -> OperationRecord:
-        fixed = sorted(_FIXED_OPERATION_FIELDS & changes.keys())
+        fixed = sorted(sql.FIXED_OPERATION_FIELDS & changes.keys())
         if fixed:
             raise StateError(f"an operation's {', '.join(fixed)} cannot change")
         with self._transaction(write=True) as conn:
-            current = _operation(conn, operation_id, lock=True)
+            current = sql.operation(conn, operation_id, lock=True)
             updated = attrs.evolve(current, **changes)  # unknown field names raise TypeError
-            conn.execute(_UPDATE_OPERATION, _CODEC.params(updated))
+            conn.execute(sql.UPDATE_OPERATION, _CODEC.params(updated))
             # Read back, so the caller gets exactly what a later read will (tuples, not lists).
-            return _operation(conn, operation_id)
+            return sql.operation(conn, operation_id)
 
     def finish_operation(
         self,
@@ -524,8 +456,8 @@ class PostgresStore:
             )
             if cursor.rowcount == 0:
                 raise StateError(f"operation {operation_id} is not recorded")
-            _save_infrastructure(conn, infrastructure)
-            _insert_events(conn, events)
+            sql.save_infrastructure(conn, infrastructure)
+            sql.insert_events(conn, events)
 
     def steps(self, operation_id: str) -> list[StepRecord]:
         with self._transaction(write=False) as conn:
@@ -556,7 +488,7 @@ class PostgresStore:
             "now": self._now(),
         }
         with self._transaction(write=True) as conn:
-            if conn.execute(_UPDATE_STEP, params).rowcount == 0:
+            if conn.execute(sql.UPDATE_STEP, params).rowcount == 0:
                 raise StateError(f"step {index} of operation {operation_id} is not recorded")
 
     # -- locks -------------------------------------------------------------------------------
@@ -573,17 +505,17 @@ class PostgresStore:
         with self._transaction(write=True) as conn:
             while True:
                 # A free lock is taken at once; a contender's insert waits for ours to end.
-                if conn.execute(_TAKE_LOCK, taking).rowcount == 1:
+                if conn.execute(sql.TAKE_LOCK, taking).rowcount == 1:
                     return
-                held = _lock_row(conn, infrastructure_id, lock=True)
+                held = sql.lock_row(conn, infrastructure_id, lock=True)
                 if held is not None:
                     break
                 # Released between the two statements: try to take it again.
             if held.operation_id == operation_id and held.holder == holder:
-                _touch_lock(conn, infrastructure_id, now)
+                sql.touch_lock(conn, infrastructure_id, now)
                 return
             if not self._is_stale(held, now):
-                raise _locked_error(conn, held)
+                raise sql.locked_error(conn, held)
             logger.warning(
                 "taking over the lock of infrastructure %s from operation %s "
                 "(holder %s, last heartbeat %s)",
@@ -592,7 +524,7 @@ class PostgresStore:
                 held.holder,
                 held.heartbeat_at.isoformat(),
             )
-            conn.execute(_TAKE_OVER_LOCK, taking)
+            conn.execute(sql.TAKE_OVER_LOCK, taking)
 
     def _is_stale(self, held: LockInfo, now: dt.datetime) -> bool:
         return holder_is_gone(held.holder) or lease_expired(
@@ -602,15 +534,15 @@ class PostgresStore:
     def heartbeat(self, infrastructure_id: str, operation_id: str) -> None:
         # A holder that lost its lease (and the lock with it) must learn so here and stop.
         with self._transaction(write=True) as conn:
-            held = _lock_row(conn, infrastructure_id, lock=True)
+            held = sql.lock_row(conn, infrastructure_id, lock=True)
             if held is None:
                 raise StateError(
                     f"operation {operation_id} does not hold the lock of infrastructure "
                     f"{infrastructure_id}: nobody does"
                 )
             if held.operation_id != operation_id or held.holder != current_holder():
-                raise _locked_error(conn, held)
-            _touch_lock(conn, infrastructure_id, self._now())
+                raise sql.locked_error(conn, held)
+            sql.touch_lock(conn, infrastructure_id, self._now())
 
     def unlock(self, infrastructure_id: str, operation_id: str) -> None:
         with self._transaction(write=True) as conn:
@@ -621,13 +553,13 @@ class PostgresStore:
 
     def lock_info(self, infrastructure_id: str) -> LockInfo | None:
         with self._transaction(write=False) as conn:
-            return _lock_row(conn, infrastructure_id)
+            return sql.lock_row(conn, infrastructure_id)
 
     # -- events ------------------------------------------------------------------------------
 
     def add_events(self, events: Sequence[EventRecord]) -> None:
         with self._transaction(write=True) as conn:
-            _insert_events(conn, events)
+            sql.insert_events(conn, events)
 
     def pending_events(self, *, limit: int = 100) -> list[EventRecord]:
         with self._transaction(write=False) as conn:
@@ -658,20 +590,22 @@ class PostgresStore:
     def snapshot(self) -> Snapshot:
         with self._transaction(write=False, snapshot=True) as conn:
             return Snapshot(
-                infrastructures=_all(
+                infrastructures=sql.records(
                     conn,
                     InfrastructureRecord,
                     "SELECT * FROM infrastructures"
                     ' ORDER BY workspace COLLATE "C", created_at, id COLLATE "C"',
                 ),
-                resources=_all(
+                resources=sql.records(
                     conn,
                     ResourceRecord,
                     'SELECT * FROM resources ORDER BY infrastructure_id COLLATE "C", '
                     'name COLLATE "C"',
                 ),
-                operations=_all(conn, OperationRecord, "SELECT * FROM operations ORDER BY seq"),
-                steps=_all(
+                operations=sql.records(
+                    conn, OperationRecord, "SELECT * FROM operations ORDER BY seq"
+                ),
+                steps=sql.records(
                     conn,
                     StepRecord,
                     'SELECT * FROM steps ORDER BY operation_id COLLATE "C", idx',
@@ -680,7 +614,7 @@ class PostgresStore:
                     (int(r["seq"]), _CODEC.from_row(r, EventRecord))
                     for r in conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
                 ),
-                locks=_all(
+                locks=sql.records(
                     conn, LockInfo, 'SELECT * FROM locks ORDER BY infrastructure_id COLLATE "C"'
                 ),
             )
@@ -690,18 +624,18 @@ class PostgresStore:
             # Nobody else may write while a store is restored: the emptiness checked is the
             # emptiness restored into.
             conn.execute("LOCK TABLE infrastructures, operations, events, locks IN EXCLUSIVE MODE")
-            _refuse_non_empty(conn, self._shown)
+            sql.refuse_non_empty(conn, self._shown)
             with conn.cursor() as cursor:
                 for statement, records in (
-                    (_INSERT_INFRASTRUCTURE, snapshot.infrastructures),
-                    (_INSERT_RESOURCE, snapshot.resources),
-                    (_INSERT_OPERATION, snapshot.operations),
-                    (_INSERT_STEP, snapshot.steps),
-                    (_INSERT_LOCK, snapshot.locks),
+                    (sql.INSERT_INFRASTRUCTURE, snapshot.infrastructures),
+                    (sql.INSERT_RESOURCE, snapshot.resources),
+                    (sql.INSERT_OPERATION, snapshot.operations),
+                    (sql.INSERT_STEP, snapshot.steps),
+                    (sql.INSERT_LOCK, snapshot.locks),
                 ):
                     cursor.executemany(statement, [_CODEC.params(r) for r in records])
                 cursor.executemany(
-                    _INSERT_EVENT,
+                    sql.INSERT_EVENT,
                     [{**_CODEC.params(e), "seq": seq} for seq, e in snapshot.events],
                 )
             last = max((seq for seq, _ in snapshot.events), default=0)
@@ -716,7 +650,7 @@ class PostgresStore:
                    WHERE workspace = %s AND status <> 'destroyed'""",
                 (workspace,),
             ).fetchall()
-            resources = _count(
+            resources = sql.count(
                 conn,
                 """SELECT count(*) FROM resources r JOIN infrastructures i
                        ON i.id = r.infrastructure_id
@@ -724,7 +658,7 @@ class PostgresStore:
                      AND r.status <> 'deleted'""",
                 workspace,
             )
-            running = _count(
+            running = sql.count(
                 conn,
                 "SELECT count(*) FROM operations WHERE workspace = %s AND status IN (%s, %s)",
                 workspace,
@@ -744,7 +678,7 @@ class PostgresStore:
     def check(self) -> dict[str, Any]:
         with self._connection(write=False) as conn:
             with conn.transaction():
-                found = conn.execute(_SETTINGS).fetchone()
+                found = conn.execute(sql.SETTINGS).fetchone()
                 version = pgschema.version(conn)
             write_error = self._probe_write(conn)
         settings = dict(found or {})
@@ -803,121 +737,3 @@ def _configure(conn: Conn) -> None:
 
     conn.adapters.register_loader("json", TextLoader)
     conn.isolation_level = IsolationLevel.READ_COMMITTED
-
-
-# -- helpers (run inside a transaction) ------------------------------------------------------
-
-
-def _is_storage_error(exc: Any) -> bool:
-    state = str(getattr(exc, "sqlstate", None) or "")
-    return bool(state) and state.startswith(_STORAGE_STATES)
-
-
-def _exists(conn: Conn, sql: str, *params: object) -> bool:
-    return conn.execute(sql, params).fetchone() is not None
-
-
-def _count(conn: Conn, sql: str, *params: object) -> int:
-    row = conn.execute(sql, params).fetchone()
-    return 0 if row is None else int(next(iter(row.values())))
-
-
-def _all(conn: Conn, cls: type[Any], sql: str) -> tuple[Any, ...]:
-    return tuple(_CODEC.from_row(r, cls) for r in conn.execute(sql).fetchall())
-
-
-def _require_infrastructure(conn: Conn, infrastructure_id: str) -> None:
-    if not _exists(conn, "SELECT 1 FROM infrastructures WHERE id = %s", infrastructure_id):
-        raise StateError(f"infrastructure {infrastructure_id} is not recorded")
-
-
-def _save_infrastructure(conn: Conn, record: InfrastructureRecord) -> None:
-    if record.status != "destroyed":
-        clash = conn.execute(
-            """SELECT id FROM infrastructures
-               WHERE workspace = %s AND name = %s AND status <> 'destroyed' AND id <> %s""",
-            (record.workspace, record.name, record.id),
-        ).fetchone()
-        if clash is not None:
-            raise StateError(
-                f"workspace {record.workspace!r} already has an infrastructure named "
-                f"{record.name!r} (id {clash['id']})"
-            )
-    cursor = conn.execute(_UPSERT_INFRASTRUCTURE, _CODEC.params(record))
-    if cursor.rowcount == 0:  # the id exists, in another workspace: never move it
-        raise StateError(
-            f"infrastructure {record.id} does not belong to workspace {record.workspace!r}"
-        )
-
-
-def _insert_steps(conn: Conn, steps: Sequence[StepRecord]) -> None:
-    if steps:
-        with conn.cursor() as cursor:
-            cursor.executemany(_INSERT_STEP, [_CODEC.params(s) for s in steps])
-
-
-def _insert_events(conn: Conn, events: Sequence[EventRecord]) -> None:
-    """Into the outbox, numbered from the counter row: its lock, held until this transaction
-    commits, makes the numbers commit order (pgschema's docstring says why)."""
-    if not events:
-        return
-    rows = [_CODEC.params(e) for e in events]  # a refused record refuses before the counter
-    counter = conn.execute(
-        "UPDATE atlas_counters SET value = value + %s WHERE name = 'events' RETURNING value",
-        (len(rows),),
-    ).fetchone()
-    if counter is None:
-        raise StateError("the state store has no event counter: its schema is damaged")
-    first = int(counter["value"]) - len(rows) + 1
-    with conn.cursor() as cursor:
-        cursor.executemany(_INSERT_EVENT, [{**row, "seq": first + n} for n, row in enumerate(rows)])
-
-
-def _operation(conn: Conn, operation_id: str, *, lock: bool = False) -> OperationRecord:
-    sql = "SELECT * FROM operations WHERE id = %s"
-    row = conn.execute(f"{sql} FOR UPDATE" if lock else sql, (operation_id,)).fetchone()
-    if row is None:
-        raise StateError(f"operation {operation_id} is not recorded")
-    return _CODEC.from_row(row, OperationRecord)
-
-
-def _lock_row(conn: Conn, infrastructure_id: str, *, lock: bool = False) -> LockInfo | None:
-    sql = "SELECT * FROM locks WHERE infrastructure_id = %s"
-    row = conn.execute(f"{sql} FOR UPDATE" if lock else sql, (infrastructure_id,)).fetchone()
-    return None if row is None else _CODEC.from_row(row, LockInfo)
-
-
-def _touch_lock(conn: Conn, infrastructure_id: str, now: dt.datetime) -> None:
-    conn.execute(
-        "UPDATE locks SET heartbeat_at = %s WHERE infrastructure_id = %s",
-        (now, infrastructure_id),
-    )
-
-
-def _locked_error(conn: Conn, held: LockInfo) -> LockedError:
-    row = conn.execute(
-        "SELECT name FROM infrastructures WHERE id = %s", (held.infrastructure_id,)
-    ).fetchone()
-    label = held.infrastructure_id if row is None else row["name"]
-    since = held.acquired_at.isoformat()
-    return LockedError(
-        f"infrastructure {label} is locked by operation {held.operation_id} since {since}",
-        operation_id=held.operation_id,
-        since=since,
-    )
-
-
-def _refuse_non_empty(conn: Conn, shown: str) -> None:
-    counts = conn.execute(
-        """SELECT (SELECT count(*) FROM infrastructures) AS infrastructures,
-                  (SELECT count(*) FROM operations) AS operations,
-                  (SELECT count(*) FROM events) AS events,
-                  (SELECT count(*) FROM locks) AS locks"""
-    ).fetchone()
-    held = {k: int(v) for k, v in (counts or {}).items() if v}
-    if held:
-        what = ", ".join(f"{n} {k}" for k, n in held.items())
-        raise StateError(
-            f"the state store at {shown} is not empty ({what}): a backup is restored into "
-            "an empty store only"
-        )
