@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 from atlas import __version__
 from atlas.cli.lifecycle import SPEC_HELP, add_lifecycle_commands
 from atlas.cli.serve import add_serve_command
+from atlas.cli.state import add_state_command
 from atlas.cli.usage import EPILOG, Parser, UsageError, command_help
 from atlas.cost.billing import Duration, parse_duration
 from atlas.error_codes import error_code
@@ -182,6 +183,7 @@ def build_parser(
 
     add_lifecycle_commands(sub, providers)
     add_serve_command(sub, providers)
+    add_state_command(sub)
 
     p = sub.add_parser(
         "providers",

@@ -188,7 +188,9 @@ def _add_graph(sub: Any, providers: Sequence[ProviderInfo]) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", default="default", help="the workspace (default: default)")
     p.add_argument(
-        "--state", help="the state store file (default: $ATLAS_STATE or .atlas/state.db)"
+        "--state",
+        help="the state store: a file, or a postgresql:// URL "
+        "(default: $ATLAS_STATE or .atlas/state.db)",
     )
     if p.prog.split()[-1] in ("plan", "apply", "discover"):
         p.add_argument(

@@ -46,7 +46,9 @@ def add_serve_command(sub: Any, providers: Sequence[ProviderInfo] = ()) -> None:
     p.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
     p.add_argument("--port", help="port, 1-65535 (default: $PORT or 3003)")
     p.add_argument(
-        "--state", help="the state store file (default: $ATLAS_STATE or .atlas/state.db)"
+        "--state",
+        help="the state store: a file, or a postgresql:// URL "
+        "(default: $ATLAS_STATE or .atlas/state.db)",
     )
     p.add_argument(
         "--sandbox",

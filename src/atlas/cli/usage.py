@@ -226,13 +226,51 @@ COMMANDS: dict[str, Help] = {
             ("ATLAS_MAX_CONNECTIONS", "connections served at once; more get 503 (default 1000)"),
         ),
     ),
+    "state": Help(
+        "Back up the state store and restore a backup: atlas state export writes everything "
+        "the store holds (every workspace's infrastructures, resources, operations, steps and "
+        "events) to one JSON file; atlas state import restores such a file into an empty "
+        "store, of either backend. Together they move an installation from SQLite to "
+        "PostgreSQL (docs/state.md). Offline: neither reads a token or reaches a cloud.",
+        (
+            "atlas state export backup.json",
+            "atlas state import --state postgresql://atlas@db/atlas backup.json",
+        ),
+    ),
+    "state export": Help(
+        "Write everything the state store holds, in every workspace, to FILE (- for standard "
+        "output) as one versioned JSON document, read in one transaction while others may "
+        "write. The file is replaced whole, readable by its owner only; it holds no secret "
+        "(the store holds none). An operation still running is exported as it stands: export "
+        "when none runs, or carry it on with atlas resume after the import.",
+        (
+            "atlas state export backup.json",
+            "atlas state export --state postgresql://atlas@db/atlas - | gzip > backup.json.gz",
+        ),
+        store=True,
+    ),
+    "state import": Help(
+        "Restore FILE, written by atlas state export (- for standard input), into an empty "
+        "state store: every record as it was, ids and times included, in one transaction. A "
+        "store that holds anything is refused, and so is a file with a problem (each one is "
+        "listed with its path); then nothing is written.",
+        (
+            "atlas state import --state postgresql://atlas@db/atlas backup.json",
+            "gunzip -c backup.json.gz | atlas state import --state new.db -",
+        ),
+        store=True,
+    ),
     "providers": Help(
         "The installed providers: each one's name, title and resource types." + OFFLINE,
         ("atlas providers", "atlas providers --json"),
     ),
 }
 
-_STATE = ("ATLAS_STATE", "the state store file when --state is not given (default .atlas/state.db)")
+_STATE = (
+    "ATLAS_STATE",
+    "the state store when --state is not given: a file, or a postgresql:// URL (default "
+    ".atlas/state.db)",
+)
 _WEBHOOK = (
     "ATLAS_WEBHOOK_URL, ATLAS_WEBHOOK_SECRET",
     "when both are set, every event is POSTed to the URL, signed with the secret",

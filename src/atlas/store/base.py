@@ -34,7 +34,7 @@ from atlas.model.records import (
     StepStatus,
 )
 
-__all__ = ["LockInfo", "ObjectOwner", "StateStore", "Stats"]
+__all__ = ["LockInfo", "ObjectOwner", "Snapshot", "StateStore", "Stats"]
 
 
 @attrs.frozen
@@ -56,6 +56,27 @@ class ObjectOwner:
     infrastructure: str
     resource: str
     imported: bool = False
+
+
+@attrs.frozen
+class Snapshot:
+    """Everything a store holds, in every workspace, as of one instant: what a backup is made
+    of (:mod:`atlas.store.backup`) and what :meth:`StateStore.restore` puts back.
+
+    Each kind of record comes in the order every store gives it, so that two stores holding
+    the same records give equal snapshots: infrastructures by workspace, creation time and id;
+    resources by infrastructure and name; operations in the order they were recorded; steps by
+    operation and index; events by ``seq``, their place in the outbox (commit order, across
+    workspaces), which is restored with them; locks by infrastructure.
+    """
+
+    infrastructures: tuple[InfrastructureRecord, ...] = ()
+    resources: tuple[ResourceRecord, ...] = ()
+    operations: tuple[OperationRecord, ...] = ()
+    steps: tuple[StepRecord, ...] = ()
+    #: ``(seq, event)`` pairs.
+    events: tuple[tuple[int, EventRecord], ...] = ()
+    locks: tuple[LockInfo, ...] = ()
 
 
 @attrs.frozen
@@ -198,6 +219,17 @@ class StateStore(Protocol):
     def mark_delivered(self, event_ids: Sequence[str]) -> None: ...
 
     def events_of(self, workspace: str, operation_id: str) -> list[EventRecord]: ...
+
+    # -- backup ------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Every record of every workspace, read in one transaction (a consistent view while
+        others write)."""
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put ``snapshot`` back, every record as it was (ids, times, an event's ``seq``), in
+        one transaction; refused with ``StateError`` unless the store is empty (it holds no
+        infrastructure, operation, event or lock)."""
 
     # -- the rest ----------------------------------------------------------------------------
 

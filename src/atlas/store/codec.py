@@ -1,6 +1,7 @@
-"""How records are written into SQL columns and read back, exactly: one cattrs converter.
+"""How records are written into SQL columns and read back, exactly: cattrs converters built by
+one factory, one for each backend.
 
-Money is TEXT (``str(Decimal)``), never REAL: a float column would turn ``0.00893`` into
+In SQLite, money is TEXT (``str(Decimal)``), never REAL: a float column would turn ``0.00893`` into
 ``0.0089299999...``; its currency is a column of its own. Times are ISO-8601 UTC TEXT of one
 fixed width, so that ordering by the column is ordering by time. Mappings and tuples are
 compact JSON TEXT. Every record reads back equal to the one written (tuples come back as tuples
@@ -10,6 +11,14 @@ A record's columns are its fields, by name (``StepRecord.index`` is the column `
 converter builds each record's row codec from the hooks below, so a new record type, or a new
 field, needs no hand-written pair. The stored text is the one earlier versions wrote, to the
 byte; ``tests/atlas/store/test_codec.py`` pins it.
+
+PostgreSQL has the types SQLite lacks, and the PostgreSQL store uses them: money is ``numeric``
+(exact, and it keeps the digits given: ``12.0000`` reads back as ``12.0000``), times
+``timestamptz`` (read back in UTC), flags ``boolean``. Mappings, tuples and cloud objects are
+the same compact JSON text in ``json`` columns, which keep the text as written (``jsonb`` would
+reorder keys), so that both stores hold one document the same way and the objects of a resource
+merge by the same rule (:func:`merge_objects`). The checks are the same in both: a float price
+or a naive time is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -32,6 +41,9 @@ from atlas.model.cloud import CloudObject
 from atlas.model.records import StepRecord
 
 __all__ = [
+    "POSTGRES",
+    "SQLITE",
+    "RowCodec",
     "columns",
     "dump_json",
     "dump_objects",
@@ -90,17 +102,22 @@ def load_json(text: str) -> Any:
     return json.loads(text)
 
 
-# -- the converter ---------------------------------------------------------------------------
+# -- the converters --------------------------------------------------------------------------
 
-_rows = cattrs.Converter()
 
-_rows.register_unstructure_hook(Decimal, dump_money)
-_rows.register_structure_hook(Decimal, lambda text, _: load_money(text))
-_rows.register_unstructure_hook(dt.datetime, dump_time)
-# SQLite has no boolean: 0 and 1, read back as the bool the record declares.
-_rows.register_unstructure_hook(bool, int)
-_rows.register_structure_hook(bool, lambda value, _: bool(value))
-_rows.register_structure_hook(dt.datetime, lambda text, _: load_time(text))
+def _utc(value: dt.datetime) -> dt.datetime:
+    dump_time(value)  # the same refusal of a naive time
+    return value.astimezone(dt.UTC)
+
+
+def _load_time_value(value: str | dt.datetime) -> dt.datetime:
+    # PostgreSQL hands back a datetime in the session's zone; SQLite the text dump_time wrote.
+    return value.astimezone(dt.UTC) if isinstance(value, dt.datetime) else load_time(value)
+
+
+def _native_money(value: Decimal) -> Decimal:
+    dump_money(value)  # the same refusal of a float
+    return value
 
 
 def _is_mapping(t: Any) -> bool:
@@ -115,40 +132,85 @@ def _is_objects(t: Any) -> bool:
     return bool(t == tuple[CloudObject, ...])
 
 
-# A mapping column is JSON as given: what it holds is the caller's, and anything json cannot
-# write (a datetime, a Decimal) is refused rather than converted behind their back.
-_rows.register_unstructure_hook_func(_is_mapping, dump_json)
-_rows.register_structure_hook_func(_is_mapping, lambda text, _: load_json(text))
-_rows.register_unstructure_hook_func(_is_strings, lambda v: dump_json(list(v)))
-_rows.register_structure_hook_func(_is_strings, lambda text, _: tuple(load_json(text)))
-
-# Inside the objects column, a cloud object is a JSON object whose attributes are as given.
-_as_given = override(unstruct_hook=lambda v: v, struct_hook=lambda v, _: v)
-_rows.register_unstructure_hook(
-    CloudObject, make_dict_unstructure_fn(CloudObject, _rows, attributes=_as_given)
-)
-_rows.register_structure_hook(
-    CloudObject, make_dict_structure_fn(CloudObject, _rows, attributes=_as_given)
-)
-
 #: Fields stored under another column name.
 _COLUMNS: dict[type[Any], dict[str, str]] = {StepRecord: {"index": "idx"}}
-for _cls, _renames in _COLUMNS.items():
-    _renamed: dict[str, Any] = {f: override(rename=column) for f, column in _renames.items()}
-    _rows.register_unstructure_hook(_cls, make_dict_unstructure_fn(_cls, _rows, **_renamed))
-    _rows.register_structure_hook(_cls, make_dict_structure_fn(_cls, _rows, **_renamed))
+
+
+def _converter(*, native: bool) -> cattrs.Converter:
+    """The row converter: ``native`` for PostgreSQL's numeric, timestamptz and boolean columns,
+    else SQLite's text and integers."""
+    rows = cattrs.Converter()
+    rows.register_unstructure_hook(Decimal, _native_money if native else dump_money)
+    rows.register_structure_hook(Decimal, lambda value, _: Decimal(value))
+    rows.register_unstructure_hook(dt.datetime, _utc if native else dump_time)
+    rows.register_structure_hook(dt.datetime, lambda value, _: _load_time_value(value))
+    # SQLite has no boolean: 0 and 1, read back as the bool the record declares.
+    rows.register_unstructure_hook(bool, bool if native else int)
+    rows.register_structure_hook(bool, lambda value, _: bool(value))
+
+    # A mapping column is JSON as given: what it holds is the caller's, and anything json
+    # cannot write (a datetime, a Decimal) is refused rather than converted behind their back.
+    rows.register_unstructure_hook_func(_is_mapping, dump_json)
+    rows.register_structure_hook_func(_is_mapping, lambda text, _: load_json(text))
+    rows.register_unstructure_hook_func(_is_strings, lambda v: dump_json(list(v)))
+    rows.register_structure_hook_func(_is_strings, lambda text, _: tuple(load_json(text)))
+    rows.register_unstructure_hook_func(_is_objects, dump_objects)
+    rows.register_structure_hook_func(_is_objects, lambda text, _: load_objects(text))
+
+    for cls, renames in _COLUMNS.items():
+        renamed: dict[str, Any] = {f: override(rename=column) for f, column in renames.items()}
+        rows.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, rows, **renamed))
+        rows.register_structure_hook(cls, make_dict_structure_fn(cls, rows, **renamed))
+    return rows
+
+
+# Inside the objects column, a cloud object is a JSON object whose attributes are as given;
+# one converter for both stores, so that the text is the same in both.
+_objects = cattrs.Converter()
+_as_given = override(unstruct_hook=lambda v: v, struct_hook=lambda v, _: v)
+_objects.register_unstructure_hook(
+    CloudObject, make_dict_unstructure_fn(CloudObject, _objects, attributes=_as_given)
+)
+_objects.register_structure_hook(
+    CloudObject, make_dict_structure_fn(CloudObject, _objects, attributes=_as_given)
+)
 
 
 def dump_objects(objects: Sequence[CloudObject]) -> str:
-    return dump_json([_rows.unstructure(o, CloudObject) for o in objects])
+    return dump_json([_objects.unstructure(o, CloudObject) for o in objects])
 
 
 def load_objects(text: str) -> tuple[CloudObject, ...]:
-    return tuple(_rows.structure(o, CloudObject) for o in load_json(text))
+    return tuple(_objects.structure(o, CloudObject) for o in load_json(text))
 
 
-_rows.register_unstructure_hook_func(_is_objects, dump_objects)
-_rows.register_structure_hook_func(_is_objects, lambda text, _: load_objects(text))
+class RowCodec:
+    """A backend's rows: :meth:`params` for its statements, :meth:`from_row` to read back."""
+
+    def __init__(self, *, native: bool) -> None:
+        self._rows = _converter(native=native)
+
+    def params(self, record: Any) -> dict[str, Any]:
+        """The record's columns, as the named parameters of an INSERT or UPDATE."""
+        row: dict[str, Any] = self._rows.unstructure(record)
+        return row
+
+    def from_row(self, row: Mapping[str, Any], cls: type[R]) -> R:
+        """The record of type ``cls`` in ``row`` (selected with ``SELECT *``; columns the
+        record has no field for, such as an event's ``seq``, are ignored)."""
+        try:
+            return self._rows.structure(dict(row), cls)
+        except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+            why = (
+                "; ".join(cattrs.transform_error(exc))
+                if isinstance(exc, cattrs.BaseValidationError)
+                else str(exc)
+            )
+            raise StateError(f"a stored {cls.__name__} cannot be read: {why}") from exc
+
+
+SQLITE = RowCodec(native=False)
+POSTGRES = RowCodec(native=True)
 
 
 def columns(cls: type[Any]) -> tuple[str, ...]:
@@ -159,22 +221,12 @@ def columns(cls: type[Any]) -> tuple[str, ...]:
 
 def params(record: Any) -> dict[str, Any]:
     """The record's columns, as the named parameters of an INSERT or UPDATE in sqlite.py."""
-    row: dict[str, Any] = _rows.unstructure(record)
-    return row
+    return SQLITE.params(record)
 
 
 def from_row(row: sqlite3.Row, cls: type[R]) -> R:
-    """The record of type ``cls`` in ``row`` (selected with ``SELECT *``; columns the record
-    has no field for, such as an event's ``seq``, are ignored)."""
-    try:
-        return _rows.structure(dict(row), cls)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-        why = (
-            "; ".join(cattrs.transform_error(exc))
-            if isinstance(exc, cattrs.BaseValidationError)
-            else str(exc)
-        )
-        raise StateError(f"a stored {cls.__name__} cannot be read: {why}") from exc
+    """The record of type ``cls`` in a SQLite ``row`` (see :meth:`RowCodec.from_row`)."""
+    return SQLITE.from_row(dict(row), cls)
 
 
 def merge_objects(stored: str, new: Sequence[CloudObject]) -> str:
@@ -195,5 +247,5 @@ def merge_objects(stored: str, new: Sequence[CloudObject]) -> str:
         return stored[:-1] + "," + dump_objects(list(latest.values()))[1:]
     merged = {str(o["id"]): o for o in load_json(stored)}
     for obj in latest.values():
-        merged[obj.id] = _rows.unstructure(obj, CloudObject)  # first-insertion order on replace
+        merged[obj.id] = _objects.unstructure(obj, CloudObject)  # first-insertion order on replace
     return dump_json(list(merged.values()))

@@ -43,14 +43,14 @@ from atlas.model.records import (
     utcnow,
 )
 from atlas.store import codec, schema
-from atlas.store.base import LockInfo, ObjectOwner, Stats
+from atlas.store.base import LockInfo, ObjectOwner, Snapshot, Stats
 from atlas.store.leases import current_holder, holder_is_gone, lease_expired
 
-__all__ = ["DEFAULT_STATE_PATH", "STATE_ENV", "SQLiteStore", "open_store"]
+__all__ = ["DEFAULT_STATE_PATH", "STATE_ENV", "SQLiteStore"]
 
 logger = logging.getLogger(__name__)
 
-#: The environment variable naming the state file.
+#: The environment variable naming the state store (a file, or a URL: atlas.store.opening).
 STATE_ENV: Final = "ATLAS_STATE"
 #: Where the state lives when nothing says otherwise (relative to the working directory).
 DEFAULT_STATE_PATH: Final = Path(".atlas") / "state.db"
@@ -78,9 +78,10 @@ _FIXED_OPERATION_FIELDS = frozenset({"id", "workspace", "infrastructure_id"})
 # constants, never input: hence the noqa for string-built SQL.
 
 
-def _insert(table: str, record: type[Any]) -> str:
-    """``INSERT`` of every column of ``record`` (named parameters, as codec.params gives)."""
-    names = codec.columns(record)
+def _insert(table: str, record: type[Any], *, extra: Sequence[str] = ()) -> str:
+    """``INSERT`` of every column of ``record`` (named parameters, as codec.params gives),
+    after the ``extra`` columns that are not the record's."""
+    names = (*extra, *codec.columns(record))
     values = ", ".join(f":{n}" for n in names)
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values})"  # noqa: S608
 
@@ -90,15 +91,17 @@ def _assign(record: type[Any], fixed: Collection[str], *, source: str = "exclude
     return ", ".join(f"{n} = {source}{n}" for n in codec.columns(record) if n not in fixed)
 
 
+_INSERT_INFRASTRUCTURE = _insert("infrastructures", InfrastructureRecord)
 _UPSERT_INFRASTRUCTURE = (
-    _insert("infrastructures", InfrastructureRecord)
+    _INSERT_INFRASTRUCTURE
     + f" ON CONFLICT (id) DO UPDATE SET {_assign(InfrastructureRecord, ('id', 'workspace'))}"
     + " WHERE infrastructures.workspace = excluded.workspace"
 )
 # An upsert, never INSERT OR REPLACE: a replace deletes the row first, and the cascade would
 # take the infrastructure's resources and operations with it.
+_INSERT_RESOURCE = _insert("resources", ResourceRecord)
 _UPSERT_RESOURCE = (
-    _insert("resources", ResourceRecord)
+    _INSERT_RESOURCE
     + " ON CONFLICT (infrastructure_id, name) DO UPDATE SET "
     + _assign(ResourceRecord, ("infrastructure_id", "name"))
 )
@@ -119,6 +122,9 @@ _UPDATE_STEP = """
     WHERE operation_id = :operation_id AND idx = :idx
 """
 _INSERT_EVENT = _insert("events", EventRecord)
+#: A restored event keeps its place in the outbox.
+_RESTORE_EVENT = _insert("events", EventRecord, extra=("seq",))
+_INSERT_LOCK = _insert("locks", LockInfo)
 _UPSERT_LOCK = """
     INSERT INTO locks (infrastructure_id, operation_id, holder, acquired_at, heartbeat_at)
     VALUES (:infrastructure_id, :operation_id, :holder, :now, :now)
@@ -561,6 +567,44 @@ class SQLiteStore:
             ).fetchall()
         return [codec.from_row(r, EventRecord) for r in rows]
 
+    # -- backup ------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        # One read transaction: in WAL mode it sees every table as of its first read.
+        with self._transaction(write=False) as conn:
+            return Snapshot(
+                infrastructures=_all(
+                    conn,
+                    InfrastructureRecord,
+                    "SELECT * FROM infrastructures ORDER BY workspace, created_at, id",
+                ),
+                resources=_all(
+                    conn, ResourceRecord, "SELECT * FROM resources ORDER BY infrastructure_id, name"
+                ),
+                operations=_all(conn, OperationRecord, "SELECT * FROM operations ORDER BY rowid"),
+                steps=_all(conn, StepRecord, "SELECT * FROM steps ORDER BY operation_id, idx"),
+                events=tuple(
+                    (int(r["seq"]), codec.from_row(r, EventRecord))
+                    for r in conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+                ),
+                locks=_all(conn, LockInfo, "SELECT * FROM locks ORDER BY infrastructure_id"),
+            )
+
+    def restore(self, snapshot: Snapshot) -> None:
+        with self._transaction(write=True) as conn:
+            _refuse_non_empty(conn, self._path)
+            for statement, records in (
+                (_INSERT_INFRASTRUCTURE, snapshot.infrastructures),
+                (_INSERT_RESOURCE, snapshot.resources),
+                (_INSERT_OPERATION, snapshot.operations),
+                (_INSERT_STEP, snapshot.steps),
+                (_INSERT_LOCK, snapshot.locks),
+            ):
+                conn.executemany(statement, [codec.params(r) for r in records])
+            conn.executemany(
+                _RESTORE_EVENT, [{**codec.params(e), "seq": seq} for seq, e in snapshot.events]
+            )
+
     # -- the rest ----------------------------------------------------------------------------
 
     def stats(self, workspace: str) -> Stats:
@@ -633,14 +677,6 @@ class SQLiteStore:
                 self._conn = None
 
 
-def open_store(
-    path: str | os.PathLike[str] | None = None, *, lease_seconds: float = 120.0
-) -> SQLiteStore:
-    """The default store: ``path``, else ``$ATLAS_STATE``, else ``.atlas/state.db``."""
-    chosen = path or os.environ.get(STATE_ENV) or DEFAULT_STATE_PATH
-    return SQLiteStore(chosen, lease_seconds=lease_seconds)
-
-
 # -- helpers (run inside a transaction) ------------------------------------------------------
 
 
@@ -654,6 +690,24 @@ def _exists(conn: sqlite3.Connection, sql: str, *params: object) -> bool:
 
 def _count(conn: sqlite3.Connection, sql: str, *params: object) -> int:
     return int(conn.execute(sql, params).fetchone()[0])
+
+
+def _all(conn: sqlite3.Connection, cls: type[Any], sql: str) -> tuple[Any, ...]:
+    return tuple(codec.from_row(r, cls) for r in conn.execute(sql).fetchall())
+
+
+def _refuse_non_empty(conn: sqlite3.Connection, path: str) -> None:
+    held = {
+        table: n
+        for table in ("infrastructures", "operations", "events", "locks")
+        if (n := _count(conn, f"SELECT count(*) FROM {table}"))  # noqa: S608 - constants
+    }
+    if held:
+        what = ", ".join(f"{n} {table}" for table, n in held.items())
+        raise StateError(
+            f"the state store at {path} is not empty ({what}): a backup is restored into "
+            "an empty store only"
+        )
 
 
 def _require_infrastructure(conn: sqlite3.Connection, infrastructure_id: str) -> None:

@@ -5,7 +5,6 @@ statistics and what the command line prints."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -13,14 +12,15 @@ from atlas import AsyncAtlas, SpecValidationError
 from atlas.cli.render import render_plan, render_view
 from atlas.spec import validate_spec
 from atlas.store import SQLiteStore
+from tests.atlas.store.conftest import Backend
 from tests.atlas.store.euro import EuroCloud, euro_registry, euro_spec
 from tests.atlas.store.factories import infrastructure
 
 
-async def test_an_apply_in_euros_is_recorded_and_evented_in_euros(db_path: Path) -> None:
+async def test_an_apply_in_euros_is_recorded_and_evented_in_euros(shared: Backend) -> None:
     cloud = EuroCloud()
     spec = euro_spec(web="small", db="large")
-    with SQLiteStore(db_path) as store:
+    with shared.open() as store:
         async with AsyncAtlas(
             store=store, registry=euro_registry(), providers={"euro": cloud}
         ) as a:
@@ -28,7 +28,7 @@ async def test_an_apply_in_euros_is_recorded_and_evented_in_euros(db_path: Path)
             assert (plan.currency, str(plan.cost_change)) == ("EUR", "22.36 EUR")
             op = await a.apply(spec)
             assert op.status == "completed", op.error
-    with SQLiteStore(db_path) as store:  # what was written, not what was kept in memory
+    with shared.open() as store:  # what was written, not what was kept in memory
         infra = store.get_infrastructure("default", "shop")
         assert infra is not None
         assert (infra.monthly_cost, infra.currency) == (Decimal("22.36"), "EUR")

@@ -16,11 +16,13 @@ import pytest
 
 from atlas.exceptions import LockedError, StateError
 from atlas.store import SQLiteStore
+from tests.atlas.store.conftest import Backend
 from tests.atlas.store.factories import T0, FakeClock, infrastructure
 
 REPO = Path(__file__).resolve().parents[3]
 SINCE = T0.isoformat()
 HERE = f"{socket.gethostname()}:{os.getpid()}"
+HOLDER = "tests.atlas.store.lock_holder"
 
 
 def test_a_lock_is_taken_and_described(store: SQLiteStore) -> None:
@@ -66,8 +68,8 @@ def test_only_the_holding_operation_unlocks(store: SQLiteStore) -> None:
     store.lock("inf-1", "op-2")
 
 
-def test_a_second_operation_from_another_thread_is_refused(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_a_second_operation_from_another_thread_is_refused(backend: Backend) -> None:
+    with backend.open() as store:
         store.lock("inf-1", "op-1")
         outcome: list[BaseException | None] = []
 
@@ -86,8 +88,8 @@ def test_a_second_operation_from_another_thread_is_refused(db_path: Path) -> Non
     assert refused.operation_id == "op-1"
 
 
-def test_of_many_operations_racing_for_one_lock_exactly_one_wins(db_path: Path) -> None:
-    SQLiteStore(db_path).close()  # migrated before the race
+def test_of_many_operations_racing_for_one_lock_exactly_one_wins(shared: Backend) -> None:
+    shared.open().close()  # migrated before the race
     contenders = 8
     start = threading.Barrier(contenders)
     won: list[str] = []
@@ -95,7 +97,7 @@ def test_of_many_operations_racing_for_one_lock_exactly_one_wins(db_path: Path) 
 
     def contend(n: int) -> None:
         # Each with its own connection, as separate processes would be.
-        with SQLiteStore(db_path) as store:
+        with shared.open() as store:
             start.wait()
             try:
                 store.lock("inf-1", f"op-{n}")
@@ -114,15 +116,15 @@ def test_of_many_operations_racing_for_one_lock_exactly_one_wins(db_path: Path) 
 
 @contextmanager
 def holder_process(
-    path: Path, infrastructure_id: str, operation_id: str
+    location: str, infrastructure_id: str, operation_id: str
 ) -> Iterator[subprocess.Popen[str]]:
     """Another process holding the lock; closed (or killed) on the way out."""
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "tests.atlas.store.lock_holder",
-            str(path),
+            HOLDER,
+            location,
             infrastructure_id,
             operation_id,
         ],
@@ -144,13 +146,20 @@ def holder_process(
                 stream.close()
 
 
-def test_a_second_operation_in_another_process_is_refused(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_a_second_operation_in_another_process_is_refused(shared: Backend) -> None:
+    with shared.open() as store:
         store.save_infrastructure(infrastructure())
         store.lock("inf-1", "op-1")
         since = store.lock_info("inf-1").acquired_at.isoformat()  # type: ignore[union-attr]
         other = subprocess.run(
-            [sys.executable, "-m", "tests.atlas.store.lock_holder", str(db_path), "inf-1", "op-2"],
+            [
+                sys.executable,
+                "-m",
+                "tests.atlas.store.lock_holder",
+                shared.location,
+                "inf-1",
+                "op-2",
+            ],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -164,8 +173,8 @@ def test_a_second_operation_in_another_process_is_refused(db_path: Path) -> None
     ]
 
 
-def test_a_lock_held_by_another_live_process_is_refused_here(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store, holder_process(db_path, "inf-1", "op-1") as proc:
+def test_a_lock_held_by_another_live_process_is_refused_here(shared: Backend) -> None:
+    with shared.open() as store, holder_process(shared.location, "inf-1", "op-1") as proc:
         with pytest.raises(LockedError, match="locked by operation op-1 since"):
             store.lock("inf-1", "op-2")
         info = store.lock_info("inf-1")
@@ -174,10 +183,10 @@ def test_a_lock_held_by_another_live_process_is_refused_here(db_path: Path) -> N
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and pid checks are POSIX")
-def test_a_lock_held_by_a_process_killed_with_sigkill_is_taken_over(db_path: Path) -> None:
+def test_a_lock_held_by_a_process_killed_with_sigkill_is_taken_over(shared: Backend) -> None:
     # A lease of an hour: only the dead pid can explain the takeover.
-    with SQLiteStore(db_path, lease_seconds=3600) as store:
-        with holder_process(db_path, "inf-1", "op-1") as proc:
+    with shared.open(lease_seconds=3600) as store:
+        with holder_process(shared.location, "inf-1", "op-1") as proc:
             with pytest.raises(LockedError):
                 store.lock("inf-1", "op-2")
             os.kill(proc.pid, signal.SIGKILL)
@@ -189,13 +198,11 @@ def test_a_lock_held_by_a_process_killed_with_sigkill_is_taken_over(db_path: Pat
 
 
 def test_a_holder_on_another_host_is_trusted_until_its_lease_runs_out(
-    db_path: Path, clock: FakeClock
+    backend: Backend, clock: FakeClock
 ) -> None:
-    with SQLiteStore(db_path, clock=clock, lease_seconds=120) as store:
+    with backend.open(clock=clock, lease_seconds=120) as store:
         store.lock("inf-1", "op-1")
-        assert store._conn is not None
-        with store._conn:  # as if written by a replica elsewhere
-            store._conn.execute("UPDATE locks SET holder = 'elsewhere:1'")
+        backend.execute(store, "UPDATE locks SET holder = 'elsewhere:1'")  # a replica elsewhere
         clock.advance(119)
         with pytest.raises(LockedError):
             store.lock("inf-1", "op-2")
@@ -204,9 +211,9 @@ def test_a_holder_on_another_host_is_trusted_until_its_lease_runs_out(
 
 
 def test_heartbeats_keep_a_lease_alive_and_an_expired_lease_is_taken_over(
-    clock: FakeClock,
+    backend: Backend, clock: FakeClock
 ) -> None:
-    store = SQLiteStore(":memory:", clock=clock, lease_seconds=120)
+    store = backend.open(clock=clock, lease_seconds=120)
     store.lock("inf-1", "op-1")
     for _ in range(5):  # ten minutes of work, a heartbeat every two
         clock.advance(100)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from decimal import Decimal
-from pathlib import Path
 
 import attrs
 import pytest
@@ -239,20 +238,19 @@ def test_delete_resource(store: SQLiteStore) -> None:
     assert [r.name for r in store.list_resources("inf-1")] == ["db"]
 
 
-def test_one_store_serves_many_threads(db_path: Path) -> None:
+def test_one_store_serves_many_threads(store: SQLiteStore) -> None:
     # The sync facade calls from worker threads; every call must still be one transaction.
-    with SQLiteStore(db_path) as store:
-        store.save_infrastructure(infrastructure())
-        store.save_resource(resource(objects=()))
+    store.save_infrastructure(infrastructure())
+    store.save_resource(resource(objects=()))
 
-        def report(n: int) -> None:
-            for k in range(20):
-                store.record_objects("inf-1", "app", [cloud_object(f"{n}-{k}")])
+    def report(n: int) -> None:
+        for k in range(20):
+            store.record_objects("inf-1", "app", [cloud_object(f"{n}-{k}")])
 
-        threads = [threading.Thread(target=report, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        (got,) = store.list_resources("inf-1")
+    threads = [threading.Thread(target=report, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (got,) = store.list_resources("inf-1")
     assert len(got.objects) == 8 * 20  # no read-modify-write lost an object
