@@ -49,7 +49,7 @@ from atlas.lifecycle.executor import ProgressCallback
 from atlas.lifecycle.operations import OperationRunner, additions
 from atlas.lifecycle.plan import Plan, make_plan, needs_import
 from atlas.model.cloud import Owner, ResourceState
-from atlas.model.infrastructure import Budget, InfrastructureSpec
+from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
 from atlas.providers.contract import FoundResource, Provider
 from atlas.providers.declarations import Purpose, Sandbox
@@ -370,11 +370,7 @@ class AsyncAtlas:
                 found.append(Drift(record.name, "deleted", ("no longer exists at the provider",)))
                 continue
             self.store.save_resource(attrs.evolve(record, objects=fresh.objects))
-            wanted = (
-                next((r for r in spec.resources if r.name == record.name), None)
-                if (spec is not None)
-                else None
-            )
+            wanted = _named(spec, record.name) if spec is not None else None
             details = provider.drift(spec, wanted, fresh) if spec and wanted else []
             if details:
                 found.append(Drift(record.name, "changed", tuple(details)))
@@ -946,6 +942,15 @@ class Atlas:
         """Objects with this infrastructure's marks the store does not know; see
         :meth:`AsyncAtlas.reconcile`."""
         return self._call(self._async.reconcile(key, delete=delete))
+
+
+def _named(spec: InfrastructureSpec, name: str) -> ResourceSpec | None:
+    """The resource of ``spec`` called ``name`` (looked up by index, not by a scan: a refresh
+    asks for every recorded resource)."""
+    try:
+        return spec.resource(name)
+    except KeyError:
+        return None
 
 
 def _size(source: SpecInput | Mapping[str, Any]) -> int:
