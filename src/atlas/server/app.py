@@ -24,6 +24,7 @@ from atlas.server.background import Operations
 from atlas.server.context import Service
 from atlas.server.errors import ApiError, from_exception
 from atlas.server.middleware import ServiceMiddleware
+from atlas.server.offload import WorkerPool
 from atlas.server.openapi import build_document
 from atlas.server.routes import build_routes
 from atlas.server.settings import Settings
@@ -37,9 +38,10 @@ logger = logging.getLogger("atlas.server")
 def create_app(settings: Settings) -> Starlette:
     """The HTTP API over ``settings`` (see :class:`~atlas.server.Settings`)."""
     dispatcher = EventDispatcher(settings.store, settings.registry.plugins, settings.sinks)
-    workspaces = Workspaces(settings, dispatcher)
+    pool = WorkerPool(settings.cpu_threads)
+    workspaces = Workspaces(settings, dispatcher, run_cpu=pool.run)
     operations = Operations(workspaces, settings.store)
-    svc = Service(settings, workspaces, operations, build_document(settings))
+    svc = Service(settings, workspaces, operations, build_document(settings), pool)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -66,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
             svc.stopping.set()
             await operations.shutdown()
             await delivery
+            pool.close()
             for sink in settings.sinks:
                 close = getattr(sink, "aclose", None)
                 if close is not None:

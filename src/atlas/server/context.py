@@ -5,30 +5,36 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import attrs
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from atlas.exceptions import Problem, SpecError, SpecValidationError
 from atlas.server.auth import Principal, authenticate
 from atlas.server.background import Operations
 from atlas.server.errors import ApiError, validation_error
-from atlas.server.settings import Settings
+from atlas.server.offload import WorkerPool, render_json
+from atlas.server.settings import MAX_RESOURCES_ENV, Settings
 from atlas.server.workspaces import Workspaces
 from atlas.spec.load import decode_bytes, json_document
 
 __all__ = [
     "Service",
     "caller",
+    "json_answer",
     "query_bool",
     "query_int",
     "read_json",
     "read_spec",
+    "resource_count",
     "service",
 ]
 
+#: A body this long or longer is parsed on a worker thread (a MiB is some 20 ms of parsing).
+PARSE_INLINE_BYTES = 65_536
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _JSON_TYPES = re.compile(r"application/(?:[\w.+-]+\+)?json", re.I)
 
@@ -41,6 +47,7 @@ class Service:
     workspaces: Workspaces
     operations: Operations
     document: dict[str, Any]
+    pool: WorkerPool
     stopping: asyncio.Event = attrs.field(factory=asyncio.Event)
 
 
@@ -76,10 +83,17 @@ async def read_json(request: Request) -> Any:
             _too_large(limit)
     if not body.strip():
         raise ApiError(400, "BAD_REQUEST", "the request needs a JSON body")
+    data = bytes(body)
+    if len(data) < PARSE_INLINE_BYTES:
+        return _parse(data)
+    return await service(request).pool.offload(lambda: _parse(data))
+
+
+def _parse(body: bytes) -> Any:
     # The spec loader's rules: strict UTF-8 (a leading byte order mark is dropped), and a key
     # given twice is refused, with its path and both lines.
     try:
-        text = decode_bytes(bytes(body), origin="the request body")
+        text = decode_bytes(body, origin="the request body")
     except SpecError as exc:
         raise ApiError(400, "BAD_REQUEST", str(exc)) from None
     try:
@@ -95,11 +109,44 @@ async def read_json(request: Request) -> Any:
 
 
 async def read_spec(request: Request) -> Mapping[str, Any]:
-    """A spec body: only a JSON object (a string would be read as YAML by the library)."""
+    """A spec body: only a JSON object (a string would be read as YAML by the library), of
+    at most :attr:`Settings.max_resources` resources (422 ``TOO_MANY_RESOURCES`` beyond, before
+    anything else is done with it)."""
     body = await read_json(request)
     if not isinstance(body, Mapping):
         raise validation_error([Problem("", "a spec must be a JSON object")])
+    resources = body.get("resources")
+    limit = service(request).settings.max_resources
+    if isinstance(resources, list) and len(resources) > limit:
+        message = (
+            f"the spec has {len(resources)} resources; this server takes at most {limit} in "
+            f"one request ({MAX_RESOURCES_ENV})"
+        )
+        raise ApiError(
+            422,
+            "TOO_MANY_RESOURCES",
+            message,
+            extra={"problems": [{"path": "resources", "message": message}], "limit": limit},
+        )
     return body
+
+
+async def json_answer(
+    request: Request, build: Callable[[], Any], size: int, *, status_code: int = 200
+) -> Response:
+    """``JSONResponse(build())``; an answer about ``size`` resources or more (steps, changes)
+    is built and written out on a worker thread, the same bytes."""
+    pool = service(request).pool
+    if size < pool.inline_below:
+        return JSONResponse(build(), status_code=status_code)
+    body = await pool.offload(lambda: render_json(build()))
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def resource_count(doc: Mapping[str, Any]) -> int:
+    """How many resources a spec body lists (what heavy work on it scales with)."""
+    resources = doc.get("resources")
+    return len(resources) if isinstance(resources, list) else 0
 
 
 def _too_large(limit: int) -> NoReturn:

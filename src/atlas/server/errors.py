@@ -38,10 +38,12 @@ HTTP_CODES: Mapping[str, int] = {
     "INFRASTRUCTURE_EXISTS": 409,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    "TOO_MANY_RESOURCES": 422,
     # Answered by ``atlas serve``'s connection limits, before the app sees the request.
     "HEADERS_TOO_LARGE": 431,
     "INTERNAL_ERROR": 500,
     "SERVER_BUSY": 503,
+    "DEADLINE_EXCEEDED": 503,
 }
 
 #: Every ``code`` an error body may carry, with its one status.

@@ -9,33 +9,33 @@ Neither needs cloud credentials: an estimate uses the price catalogs, a plan the
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
 from atlas.cost.billing import Duration, parse_duration
 from atlas.exceptions import Problem
-from atlas.server.context import caller, query_bool, read_spec, service
+from atlas.server.context import caller, json_answer, query_bool, read_spec, service
 from atlas.server.errors import validation_error
 from atlas.server.responses import estimate_json, plan_json
 
 __all__ = ["estimate", "plan"]
 
 
-async def plan(request: Request) -> JSONResponse:
+async def plan(request: Request) -> Response:
     principal = caller(request)
     refresh = query_bool(request, "refresh")
     doc = await read_spec(request)
     async with service(request).workspaces.open(principal) as atlas:
         result = await atlas.plan(doc, refresh=refresh)
-    return JSONResponse({"plan": plan_json(result)})
+    return await json_answer(request, lambda: {"plan": plan_json(result)}, len(result.changes))
 
 
-async def estimate(request: Request) -> JSONResponse:
+async def estimate(request: Request) -> Response:
     principal = caller(request)
     duration = _duration(request)
     doc = await read_spec(request)
     async with service(request).workspaces.open(principal) as atlas:
         result = await atlas.estimate(doc, duration=duration)
-    return JSONResponse(estimate_json(result))
+    return await json_answer(request, lambda: estimate_json(result), len(result.breakdown))
 
 
 def _duration(request: Request) -> Duration | None:
