@@ -60,7 +60,7 @@ MAX_CONNECTIONS_ENV = "ATLAS_MAX_CONNECTIONS"
 #: A smaller header limit would refuse ordinary requests: a JWT alone is often 1 KiB.
 MIN_HEADER_LIMIT = 1024
 #: A spec of this many resources takes about a second of CPU to validate and plan (benchmark
-#: 8); 1 MiB of the tersest JSON holds about 40,000.
+#: 9); 1 MiB of the tersest JSON holds about 40,000.
 DEFAULT_MAX_RESOURCES = 50_000
 MAX_RESOURCES_ENV = "ATLAS_MAX_RESOURCES"
 DEFAULT_CPU_THREADS = 2
