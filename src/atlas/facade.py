@@ -278,13 +278,18 @@ class AsyncAtlas:
         if account:
             plan = await self._account_steps(spec, plan)
         # Taken after the refresh, which records what it read: the state the plan is made from.
-        basis = take_basis(
-            self.store,
-            self.workspace,
-            spec,
-            self.registry.get(spec.provider).name,
-            read_cloud=refresh and account,
-            made_at=utcnow(),
+        provider = self.registry.get(spec.provider).name
+        made_at = utcnow()
+        basis = await self._cpu(  # (a digest of every resource, recorded and wanted)
+            lambda: take_basis(
+                self.store,
+                self.workspace,
+                spec,
+                provider,
+                read_cloud=refresh and account,
+                made_at=made_at,
+            ),
+            len(spec.resources) + len(recorded),
         )
         return attrs.evolve(plan, basis=basis)
 
