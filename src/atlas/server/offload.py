@@ -1,26 +1,35 @@
-"""CPU-heavy work off the event loop: a few worker threads, and a deadline for each request.
+"""CPU-heavy work off the event loop: worker threads, worker processes, and a deadline for
+each request.
 
 Reading, validating, pricing and planning a spec of tens of thousands of resources, and
-writing out its answer, is a second of CPU. On the event loop that second would hold every
-other request, every event stream and the operations' polling: here anything larger than
-:data:`INLINE_BELOW` resources runs on one of :attr:`Settings.cpu_threads
-<atlas.server.Settings.cpu_threads>` worker threads instead (``ATLAS_CPU_THREADS``, default
-2), and the loop goes on serving meanwhile. Small work (the usual request) stays on the loop:
-handing it over would cost more than doing it.
+writing out its answer, is half a second of CPU. On the event loop that would hold every other
+request, every event stream and the operations' polling. Here work on :data:`INLINE_BELOW`
+resources or more goes to a worker; smaller work (the usual request) stays on the loop, where
+it costs less than handing it over.
 
-**Threads, not processes.** The work reads the state store, the providers and the registry the
-server holds (a plan diffs against what the journal records; ``?refresh=true`` reads the
-cloud), none of which a worker process could share without copying a large spec both ways,
-and copying it costs about as much as validating it. Threads share them, and the GIL decides
-how the loop fares beside them: while heavy work runs, two things are set for the process and
-put back when the last job ends:
+**Processes for what needs nothing of the server.** A large estimate, and the plan of a spec
+nothing is recorded for, need only the body and the installed plugins: one of
+:attr:`Settings.cpu_processes <atlas.server.Settings.cpu_processes>` worker processes
+(``ATLAS_CPU_PROCESSES``; ``atlas serve`` starts 2) answers them whole
+(:mod:`atlas.server.jobs`), bytes in and bytes out. A process has a GIL of its own: eight such
+plans use both cores of a two-core machine, and the loop's process keeps its GIL to itself.
+
+**Threads for the rest.** Everything else reads what the server holds: the journal a plan of
+an existing infrastructure diffs against (and its basis digests), the providers of a
+``?refresh=true`` plan or an import, the spec a create validates and then applies. A process
+would get those only as a copy of a large spec each way, which costs about what the work does.
+So they run on one of :attr:`Settings.cpu_threads <atlas.server.Settings.cpu_threads>` worker
+threads (``ATLAS_CPU_THREADS``, 2), and the GIL decides how the loop fares beside them: while
+such work runs, two things are set for the process and put back when the last job ends:
 
 - the switch interval is :data:`SWITCH_INTERVAL` (1 ms, from Python's 5 ms): a thread waiting
-  for the GIL (the loop, woken by a request) has it back within about that;
+  for the GIL (the loop, woken by a request) has it back within about that (with 5 ms,
+  ``/health`` beside eight plans on threads had a p99 of 215 ms; with 1 ms, 70 to 85 ms);
 - the cyclic garbage collector is paused (for at most :data:`MAX_GC_PAUSE` seconds in a row):
-  a full collection over the heap of eight large specs holds the GIL for hundreds of
+  a full collection over the heap of several large specs holds the GIL for tens to hundreds of
   milliseconds at a time, and is about half of the CPU their validation takes otherwise. What
-  the work frees, reference counting frees at once.
+  the work frees, reference counting frees at once. (A worker process pauses its own collector
+  for each job.)
 
 **The deadline.** Each request's heavy work must end within :attr:`Settings.request_deadline
 <atlas.server.Settings.request_deadline>` seconds of the request's start
@@ -39,16 +48,21 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.process
 import contextlib
 import contextvars
 import gc
 import json
+import logging
+import multiprocessing
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from atlas.runtime import default_registry
 from atlas.server.errors import ApiError
 from atlas.server.settings import REQUEST_DEADLINE_ENV
 
@@ -56,12 +70,16 @@ __all__ = [
     "INLINE_BELOW",
     "WorkerPool",
     "deadline_exceeded",
+    "in_worker",
     "no_deadline",
     "render_json",
     "request_deadline",
+    "warm",
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("atlas.server")
 
 #: Work on fewer resources than this (a few milliseconds) runs on the event loop itself.
 INLINE_BELOW = 256
@@ -114,20 +132,27 @@ def deadline_exceeded(seconds: float) -> ApiError:
 
 
 class WorkerPool:
-    """The worker threads (see the module docstring); one per app, closed at shutdown.
+    """The worker threads, and the worker processes if any (see the module docstring); one
+    per app, closed at shutdown.
 
     :meth:`run` is the :class:`~atlas.facade.CpuRunner` the service's AsyncAtlas instances
-    get; :meth:`offload` sends work to a worker whatever its size.
+    get; :meth:`offload` sends work to a worker thread whatever its size, :meth:`in_process`
+    to a worker process.
     """
 
-    def __init__(self, threads: int, *, inline_below: int = INLINE_BELOW) -> None:
+    def __init__(
+        self, threads: int, *, processes: int = 0, inline_below: int = INLINE_BELOW
+    ) -> None:
         if threads < 1:
             raise ValueError(f"a worker pool needs at least one thread, not {threads}")
         self.threads = threads
+        self.processes = processes
         self.inline_below = inline_below
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._slots: asyncio.Semaphore | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._processes: concurrent.futures.ProcessPoolExecutor | None = None
+        #: Per event loop (a semaphore belongs to one): the slots of the threads, of the
+        #: processes.
+        self._slots: dict[asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, ...]] = {}
         self._heavy = _HeavyWork()
 
     async def run(self, work: Callable[[], T], size: int) -> T:
@@ -139,12 +164,57 @@ class WorkerPool:
     async def offload(self, work: Callable[[], T]) -> T:
         """``work()`` on a worker thread, within the request's deadline (if any); raises
         :func:`deadline_exceeded`'s error beyond it, and whatever ``work`` raises."""
+        loop = asyncio.get_running_loop()
+        executor = self._threads()
+        job = contextvars.copy_context().run  # the request id reaches the worker's logs
+        return await self._bounded(
+            self._slots_of(loop)[0],
+            lambda: loop.run_in_executor(executor, job, self._heavy.around, work),
+        )
+
+    async def in_process(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` in a worker process (a function of a module and arguments that
+        pickle), within the request's deadline; on a worker thread when there are no worker
+        processes, or when one has died (they are started again for the next job)."""
+        if not self.processes:
+            return await self.offload(lambda: work(*args))
+        loop = asyncio.get_running_loop()
+        executor = self._worker_processes()
+        try:
+            return await self._bounded(
+                self._slots_of(loop)[1],
+                lambda: loop.run_in_executor(executor, in_worker, work, *args),
+            )
+        except concurrent.futures.process.BrokenProcessPool:
+            logger.warning("a worker process died; starting them again, and working on a thread")
+            if self._processes is executor:
+                self._processes = None
+            executor.shutdown(wait=False, cancel_futures=True)
+            return await self.offload(lambda: work(*args))
+
+    def start(self) -> None:
+        """Start the worker processes now, each loading the plugins, rather than at the first
+        job (which would wait for that)."""
+        if self.processes:
+            executor = self._worker_processes()
+            for _ in range(self.processes):
+                executor.submit(warm)
+
+    def close(self) -> None:
+        """Stop the workers; work not started is dropped, work running finishes alone."""
+        for executor in (self._executor, self._processes):
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._processes = None
+        self._slots.clear()
+
+    async def _bounded(
+        self, slots: asyncio.Semaphore, submit: Callable[[], asyncio.Future[T]]
+    ) -> T:
         bound = _deadline.get()
         at, seconds = bound if bound is not None else (None, 0.0)
         if at is not None and time.monotonic() >= at:
             raise deadline_exceeded(seconds)
-        loop = asyncio.get_running_loop()
-        slots = self._open(loop)
         try:
             # A worker first: the wait counts toward the deadline, and a job still waiting
             # when it passes never starts.
@@ -152,9 +222,8 @@ class WorkerPool:
                 await slots.acquire()
         except TimeoutError:
             raise deadline_exceeded(seconds) from None
-        job = contextvars.copy_context().run  # the request id reaches the worker's logs
         try:
-            future = loop.run_in_executor(self._executor, job, self._heavy.around, work)
+            future = submit()
         except BaseException:
             slots.release()
             raise
@@ -166,24 +235,33 @@ class WorkerPool:
         except TimeoutError:
             raise deadline_exceeded(seconds) from None
 
-    def close(self) -> None:
-        """Stop the workers; work not started is dropped, work running finishes alone."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-            self._slots = None
-
-    def _open(self, loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+    def _threads(self) -> concurrent.futures.ThreadPoolExecutor:
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 self.threads, thread_name_prefix="atlas-cpu"
             )
-        if self._slots is None or self._loop is not loop:
-            # As many jobs as threads are handed over; the others wait here, where the
-            # deadline can still stop them. (A semaphore belongs to one event loop.)
-            self._slots = asyncio.Semaphore(self.threads)
-            self._loop = loop
-        return self._slots
+        return self._executor
+
+    def _worker_processes(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._processes is None:
+            # Spawned, not forked: the server has threads (and a loop, and sockets) a fork
+            # would copy in whatever state they are in.
+            self._processes = concurrent.futures.ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._processes
+
+    def _slots_of(self, loop: asyncio.AbstractEventLoop) -> tuple[asyncio.Semaphore, ...]:
+        # As many jobs as workers are handed over; the others wait here, where the deadline
+        # can still stop them.
+        found = self._slots.get(loop)
+        if found is None:
+            self._slots.clear()  # (a test's earlier loop, closed)
+            found = self._slots[loop] = (
+                asyncio.Semaphore(self.threads),
+                asyncio.Semaphore(max(1, self.processes)),
+            )
+        return found
 
 
 def _remaining(at: float | None) -> float | None:
@@ -235,6 +313,26 @@ class _HeavyWork:
             if self._gc_paused_at is not None:
                 gc.enable()
                 self._gc_paused_at = None
+
+
+def in_worker(work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` in a worker process, without the cyclic collector: a job's objects are
+    freed by reference counting when it ends, and collecting meanwhile would only repeat
+    passes over the spec it holds (half its CPU). The process does nothing else."""
+    gc.disable()
+    try:
+        return work(*args)
+    finally:
+        gc.enable()
+
+
+def warm() -> int:
+    """Load the plugins in a new worker process, and freeze what they made out of the
+    collector (it lives as long as the process); the worker's pid."""
+    default_registry()
+    gc.collect()
+    gc.freeze()
+    return os.getpid()
 
 
 def render_json(content: Any) -> bytes:

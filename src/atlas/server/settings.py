@@ -3,9 +3,9 @@
 :func:`settings_from_env` reads the environment the platform uses (``ATLAS_JWT_SECRET``,
 ``ATLAS_JWT_MAX_LIFETIME``, ``ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE``, ``ATLAS_API_KEYS_FILE``,
 ``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``, the connection limits of
-:class:`ConnectionLimits`, and for heavy work ``ATLAS_MAX_RESOURCES``, ``ATLAS_CPU_THREADS`` and
-``ATLAS_REQUEST_DEADLINE``); ``atlas serve`` adds the address (``HOST``, ``PORT``) and
-``LOG_LEVEL``.
+:class:`ConnectionLimits`, and for heavy work ``ATLAS_MAX_RESOURCES``, ``ATLAS_CPU_THREADS``,
+``ATLAS_CPU_PROCESSES`` and ``ATLAS_REQUEST_DEADLINE``); ``atlas serve`` adds the address
+(``HOST``, ``PORT``) and ``LOG_LEVEL``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from atlas.store.base import StateStore
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
+    "DEFAULT_CPU_PROCESSES",
     "DEFAULT_CPU_THREADS",
     "DEFAULT_MAX_RESOURCES",
     "DEFAULT_PORT",
@@ -65,6 +66,9 @@ DEFAULT_MAX_RESOURCES = 50_000
 MAX_RESOURCES_ENV = "ATLAS_MAX_RESOURCES"
 DEFAULT_CPU_THREADS = 2
 CPU_THREADS_ENV = "ATLAS_CPU_THREADS"
+#: What ``atlas serve`` starts (``settings_from_env``); an app built otherwise has none.
+DEFAULT_CPU_PROCESSES = 2
+CPU_PROCESSES_ENV = "ATLAS_CPU_PROCESSES"
 DEFAULT_REQUEST_DEADLINE = 20.0
 REQUEST_DEADLINE_ENV = "ATLAS_REQUEST_DEADLINE"
 
@@ -135,6 +139,9 @@ class Settings:
     :param max_resources: the most resources a spec sent may have (422 beyond, before any
         validation).
     :param cpu_threads: the worker threads heavy work runs on (:mod:`atlas.server.offload`).
+    :param cpu_processes: the worker processes that answer large estimates and plans of new
+        infrastructures (0: none, threads do it; used only with the default registry, the
+        one a worker process loads).
     :param request_deadline: seconds a request's heavy work may take, waiting for a worker
         included (503 beyond).
     :param provider_factory: builds a provider for one caller (default: the plugin's factory,
@@ -164,6 +171,7 @@ class Settings:
     body_limit: int = DEFAULT_BODY_LIMIT
     max_resources: int = DEFAULT_MAX_RESOURCES
     cpu_threads: int = DEFAULT_CPU_THREADS
+    cpu_processes: int = 0
     request_deadline: float = DEFAULT_REQUEST_DEADLINE
     provider_factory: CallerProviderFactory | None = None
     credential_probe: CredentialProbe | None = None
@@ -211,6 +219,7 @@ def settings_from_env(
         "body_limit": _positive_int(limit, BODY_LIMIT_ENV) if limit else DEFAULT_BODY_LIMIT,
         "max_resources": _env_int(env, MAX_RESOURCES_ENV, DEFAULT_MAX_RESOURCES, "resources"),
         "cpu_threads": _env_int(env, CPU_THREADS_ENV, DEFAULT_CPU_THREADS, "threads"),
+        "cpu_processes": _env_count(env, CPU_PROCESSES_ENV, DEFAULT_CPU_PROCESSES, "processes"),
         "request_deadline": _env_seconds(env, REQUEST_DEADLINE_ENV, DEFAULT_REQUEST_DEADLINE),
         "sinks": sinks,
         "env": env,
@@ -251,6 +260,14 @@ def _env_int(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or int(raw) <= 0:
         raise ValueError(f"{name} must be a positive whole number of {unit}, not {raw!r}")
     return int(raw)
+
+
+def _env_count(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
+    """Like :func:`_env_int`, with 0 allowed (none)."""
+    raw = env.get(name, "").strip()
+    if raw in ("0", "00"):
+        return 0
+    return _env_int(env, name, default, unit)
 
 
 def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -26,7 +28,8 @@ from starlette.responses import JSONResponse
 from atlas.cost.catalog import Price
 from atlas.plugins import get_plugin_manager, hookimpl
 from atlas.providers import ProviderRegistry
-from atlas.server import create_app, settings_from_env
+from atlas.runtime import default_registry
+from atlas.server import Settings, create_app, settings_from_env
 from atlas.server import offload as offload_module
 from atlas.server.logs import request_id_var
 from atlas.server.offload import INLINE_BELOW, WorkerPool, render_json, request_deadline
@@ -181,14 +184,16 @@ def test_the_limits_come_from_the_environment() -> None:
         return settings_from_env(env, store=SQLiteStore(), registry=None)  # type: ignore[arg-type]
 
     settings = read(
-        {"ATLAS_MAX_RESOURCES": "500", "ATLAS_CPU_THREADS": "3", "ATLAS_REQUEST_DEADLINE": "2.5"}
-    )
-    assert (settings.max_resources, settings.cpu_threads) == (500, 3)
+        {"ATLAS_MAX_RESOURCES": "500", "ATLAS_CPU_THREADS": "3", "ATLAS_REQUEST_DEADLINE": "2.5",
+         "ATLAS_CPU_PROCESSES": "0"}
+    )  # fmt: skip
+    assert (settings.max_resources, settings.cpu_threads, settings.cpu_processes) == (500, 3, 0)
     assert settings.request_deadline == 2.5
     defaults = read({})
-    assert (defaults.max_resources, defaults.cpu_threads) == (50_000, 2)
+    assert (defaults.max_resources, defaults.cpu_threads, defaults.cpu_processes) == (50_000, 2, 2)
     assert defaults.request_deadline == 20.0
     for name, bad in [("ATLAS_MAX_RESOURCES", "-1"), ("ATLAS_CPU_THREADS", "0"),
+                      ("ATLAS_CPU_PROCESSES", "two"),
                       ("ATLAS_REQUEST_DEADLINE", "soon"), ("ATLAS_REQUEST_DEADLINE", "nan"),
                       ("ATLAS_REQUEST_DEADLINE", "0")]:  # fmt: skip
         with pytest.raises(ValueError, match=name):
@@ -325,3 +330,124 @@ def test_long_answers_are_the_same_bytes() -> None:
     page = [{"resources": list(range(600)), "name": "é"}] * 3
     for value in (content, page, {"a": {}, "b": []}, [[0] * 1000]):
         assert render_json(value) == JSONResponse(value).body
+
+
+# -- worker processes ----------------------------------------------------------------------
+
+
+def _vpcs(count: int, **changes: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": "big",
+        "provider": "digitalocean",
+        "region": "fra1",
+        "resources": [{"type": "vpc", "name": f"v{i}"} for i in range(count)],
+        "budget": {"monthly_limit": 10},
+    }
+    doc.update(changes)
+    return doc
+
+
+async def test_worker_processes_answer_what_the_server_answers() -> None:
+    """Each answer a worker process gives (a large estimate, a plan with nothing recorded,
+    their errors) is the one the app gives on its own, byte for byte but the request id."""
+    registry = default_registry()
+    apps = [
+        create_app(Settings(store=SQLiteStore(":memory:"), registry=registry, cpu_processes=n,
+                            max_resources=5000))
+        for n in (0, 2)
+    ]  # fmt: skip
+    pool = apps[1].state.service.pool
+    assert pool.processes == 2
+    used: list[str] = []
+    in_process = pool.in_process
+
+    async def spy(work: Any, *args: Any) -> Any:
+        used.append(work.__name__)
+        return await in_process(work, *args)
+
+    pool.in_process = spy
+    cases = [
+        ("/api/v1/plan", _vpcs(3000)),
+        ("/api/v1/estimate-cost?duration=36h", _vpcs(3000)),
+        ("/api/v1/plan", _vpcs(3000, region="mars-1")),
+        ("/api/v1/estimate-cost", _vpcs(3000, region="mars-1")),
+        ("/api/v1/plan", _vpcs(5001)),
+        ("/api/v1/estimate-cost", _vpcs(5001)),
+    ]
+    answers: list[list[httpx.Response]] = []
+    for app in apps:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c,
+        ):
+            answers.append([await c.post(path, json=doc) for path, doc in cases])
+    # (The plan's resources are counted where the body is read: refused before any process.)
+    assert used == ["plan_answer", "estimate_answer"] * 2 + ["estimate_answer"]
+    for (path, _), alone, worked in zip(cases, *answers, strict=True):
+        assert (alone.status_code, alone.headers["content-type"]) == (
+            worked.status_code,
+            worked.headers["content-type"],
+        ), path
+        if alone.status_code == 200:
+            assert alone.content == worked.content, path
+        else:
+            mine, theirs = alone.json(), worked.json()
+            assert mine.pop("request_id")
+            assert theirs.pop("request_id")
+            assert mine == theirs, path
+    statuses = [r.status_code for r in answers[1]]
+    assert statuses == [200, 200, 422, 422, 422, 422]
+    assert answers[1][4].json()["code"] == "TOO_MANY_RESOURCES"
+
+
+async def test_a_plan_of_a_recorded_infrastructure_is_not_sent_to_a_process(
+    make_settings: MakeSettings,
+) -> None:
+    registry = default_registry()
+    app = create_app(Settings(store=SQLiteStore(":memory:"), registry=registry, cpu_processes=1))
+    pool = app.state.service.pool
+    used: list[Any] = []
+
+    async def spy(work: Any, *args: Any) -> Any:
+        used.append(work)
+        raise AssertionError("not for a process")
+
+    pool.in_process = spy
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c,
+    ):
+        small = await c.post("/api/v1/plan", json=_vpcs(3))  # (a small spec stays in place)
+        refresh = await c.post("/api/v1/plan?refresh=true", json=_vpcs(300))
+        imports = _vpcs(300)
+        imports["resources"][0]["import"] = "5a4981aa-0000-4000-8000-000000000001"
+        imported = await c.post("/api/v1/plan", json=imports)
+    assert small.status_code == 200
+    assert refresh.status_code in (200, 424)  # (no credential here: it reads the cloud)
+    assert imported.status_code in (200, 424, 422)
+    assert used == []
+
+
+async def test_an_app_given_another_registry_has_no_worker_processes(
+    make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(make_settings(cpu_processes=2))
+    assert app.state.service.pool.processes == 0
+    assert "worker processes are off" in caplog.text
+
+
+def _dies_in_a_worker() -> str:
+    if multiprocessing.parent_process() is not None:
+        os._exit(3)  # what an out-of-memory kill looks like to the pool
+    return "on a thread"
+
+
+async def test_a_dead_worker_process_is_replaced_and_the_work_done_on_a_thread() -> None:
+    pool = WorkerPool(1, processes=1)
+    try:
+        assert await pool.in_process(_dies_in_a_worker) == "on a thread"
+        assert await pool.in_process(os.getpid) != os.getpid()  # a new worker process
+    finally:
+        pool.close()
