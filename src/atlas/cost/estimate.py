@@ -296,10 +296,16 @@ class Estimate:
     def monthly_by_resource(self) -> dict[str, Money | None]:
         """Each resource's :attr:`ResourceEstimate.monthly`, by name; like figures share one
         Money (a plan of thousands of like resources needs only a few)."""
+        return self.monthly_figures()[1]
+
+    def monthly_figures(self) -> tuple[Money, dict[str, Money | None]]:
+        """:attr:`monthly` and :meth:`monthly_by_resource`, from one pass over the resources."""
         made: dict[tuple[Decimal, str], Money] = {}
         out: dict[str, Money | None] = {}
+        subtotals = []
         for r in self.breakdown:
             subtotal = r._monthly_subtotal()
+            subtotals.append(subtotal)
             if subtotal is None:
                 out[r.resource_name] = None
                 continue
@@ -307,7 +313,7 @@ class Estimate:
             if money is None:
                 money = made[subtotal] = Money(*subtotal)
             out[r.resource_name] = money
-        return out
+        return _total(subtotals, self.currency), out
 
     def to_dict(self) -> dict[str, Any]:
         monthly = [r._monthly_subtotal() for r in self.breakdown]  # once, for total and complete

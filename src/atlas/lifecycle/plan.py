@@ -259,7 +259,7 @@ def make_plan(
     """
     kinds = registry.kinds(spec.provider)
     est = estimate_spec(spec, registry)
-    after = est.monthly_by_resource()
+    cost_after, after = est.monthly_figures()
     by_name = {r.name: r for r in recorded}
     changes: dict[str, PlannedChange] = {}
     for index, res in enumerate(spec.resources):
@@ -309,7 +309,7 @@ def make_plan(
         infrastructure=spec.name,
         changes=tuple(changes[n] for n in _ordered(spec, recorded, changes)),
         cost_before=cost_before,
-        cost_after=est.monthly,
+        cost_after=cost_after,
         budget=spec.budget,
         unpriced=tuple(u for r in est.breakdown for u in r.unpriced),
         imports=dict(imports or {}),
