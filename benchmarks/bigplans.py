@@ -1,4 +1,4 @@
-"""Benchmark 9: large plans, in the library and through ``atlas serve``, and the event loop while
+"""Benchmark 10: large plans, in the library and through ``atlas serve``, and the event loop while
 eight of them run at once.
 
 - *Library*: a spec of 1,000, 10,000 and 50,000 resources (the seven of examples/stack.yaml,
@@ -130,7 +130,7 @@ def library(count: int, runs: int) -> dict[str, list[float]]:
 
 def library_table(results: dict[int, dict[str, list[float]]], runs: int) -> Table:
     t = Table(
-        f"9a. Large plans in the library, CPU seconds - median of {runs} runs after a warm-up",
+        f"10a. Large plans in the library, CPU seconds - median of {runs} runs after a warm-up",
         ["resources", "parse", "validate", "plan", "write out", "total", "per resource (µs)",
          "collector paused: per resource (µs)", "wall-clock (s)"],
     )  # fmt: skip
@@ -205,7 +205,7 @@ def served(url: str, pid: int, count: int, runs: int) -> dict[str, Any]:
 
 def served_table(results: dict[int, dict[str, Any]], runs: int) -> Table:
     t = Table(
-        f"9b. Large plans through `atlas serve --sandbox`: POST /api/v1/plan - median "
+        f"10b. Large plans through `atlas serve --sandbox`: POST /api/v1/plan - median "
         f"(min-max) of {runs} requests after a warm-up",
         ["resources", "body (MiB)", "answer (MiB)", "answered in (s)", "server CPU (s)"],
     )
@@ -219,8 +219,9 @@ def served_table(results: dict[int, dict[str, Any]], runs: int) -> Table:
         )
     t.notes += [
         f"One request at a time; ATLAS_MAX_BODY_BYTES={SERVED_BODY_LIMIT} for the largest "
-        "spec, every other setting its default. server CPU: the server process's CPU time "
-        "(/proc) over the request: parse, validate, plan, write out, and HTTP.",
+        "spec, every other setting its default. server CPU: the CPU time of the server process "
+        "and its worker processes (/proc) over the request: parse, validate, plan, write out, "
+        "and HTTP (a plan of a new infrastructure is made in a worker process).",
     ]
     return t
 
@@ -299,7 +300,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-#: The runs of table 9c: what atlas serve does by default, and the same on threads alone.
+#: The runs of table 10c: what atlas serve does by default, and the same on threads alone.
 SETUPS = (
     ("worker processes (default)", {}),
     ("threads only (ATLAS_CPU_PROCESSES=0)", {"ATLAS_CPU_PROCESSES": "0"}),
@@ -309,7 +310,7 @@ SETUPS = (
 def concurrent_table(results: Sequence[tuple[str, dict[str, Any]]]) -> Table:
     rounds = sorted({r["rounds"] for _, r in results})
     t = Table(
-        f"9c. {CONCURRENT} concurrent 1 MiB POST /api/v1/plan of {VPCS:,} VPCs, /api/v1/health "
+        f"10c. {CONCURRENT} concurrent 1 MiB POST /api/v1/plan of {VPCS:,} VPCs, /api/v1/health "
         f"polled meanwhile - {'/'.join(map(str, rounds))} round(s) of eight",
         ["server", "each plan (s): median / max", "all eight (s)", "CPU / wall",
          "health polls", "health p50 / p99 / max (ms)", "targets"],

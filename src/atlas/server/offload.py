@@ -24,7 +24,7 @@ such work runs, two things are set for the process and put back when the last jo
 
 - the switch interval is :data:`SWITCH_INTERVAL` (1 ms, from Python's 5 ms): a thread waiting
   for the GIL (the loop, woken by a request) has it back within about that (with 5 ms,
-  ``/health`` beside eight plans on threads had a p99 of 215 ms; with 1 ms, 70 to 85 ms);
+  ``/health`` beside eight large plans on threads had a p99 of 215 ms; with 1 ms, 56 to 85 ms);
 - the cyclic garbage collector is paused (for at most :data:`MAX_GC_PAUSE` seconds in a row):
   a full collection over the heap of several large specs holds the GIL for tens to hundreds of
   milliseconds at a time, and is about half of the CPU their validation takes otherwise. What
