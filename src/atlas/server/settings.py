@@ -60,8 +60,8 @@ KEEPALIVE_TIMEOUT_ENV = "ATLAS_KEEPALIVE_TIMEOUT"
 MAX_CONNECTIONS_ENV = "ATLAS_MAX_CONNECTIONS"
 #: A smaller header limit would refuse ordinary requests: a JWT alone is often 1 KiB.
 MIN_HEADER_LIMIT = 1024
-#: A spec of this many resources takes about a second of CPU to validate and plan (benchmark
-#: 9); 1 MiB of the tersest JSON holds about 40,000.
+#: A spec of this many resources takes two to three seconds of CPU to validate and plan
+#: (benchmark 10); 1 MiB of the tersest JSON holds about 40,000.
 DEFAULT_MAX_RESOURCES = 50_000
 MAX_RESOURCES_ENV = "ATLAS_MAX_RESOURCES"
 DEFAULT_CPU_THREADS = 2
