@@ -5,7 +5,9 @@ Suites: ``provisioning`` (1 and 2: atlas and the peer libraries, N droplets), ``
 settings, to show what would close a missed target), ``startup`` (7: the CPU cost of
 ``atlas --help`` and ``atlas estimate FILE``), ``connections`` (8: ``atlas serve`` under
 hostile connections, and the CPU cost of its bounds), ``critical-path`` (9: ``atlas apply`` of
-the example stack against its critical path). ``--markdown FILE`` also writes the tables,
+the example stack against its critical path), ``bigplans`` (10: plans of 1,000 to 50,000
+resources in the library and served, and eight 1 MiB plans at once beside ``/health``).
+``--markdown FILE`` also writes the tables,
 with the date, the machine and the run time, as recorded in benchmarks/README.md.
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import (
+    bigplans,
     calibrate,
     connections,
     critical_path,
@@ -42,10 +45,14 @@ SUITES = (
     "startup",
     "connections",
     "critical-path",
+    "bigplans",
 )
 #: What runs without --only; gaps is for full runs.
 DEFAULT = SUITES
-QUICK = ("provisioning", "stack", "engine", "server", "startup", "connections", "critical-path")
+QUICK = (
+    "provisioning", "stack", "engine", "server", "startup", "connections", "critical-path",
+    "bigplans",
+)  # fmt: skip
 
 
 def _ints(text: str) -> list[int]:
@@ -66,6 +73,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--load-seconds", type=float, help="seconds of load per server run (full 5, quick 2)"
     )
+    p.add_argument("--bigplan-sizes", type=_ints, help="large plan sizes (full 1000,10000,50000)")
     p.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = p.parse_args(argv)
     quick = args.quick
@@ -77,6 +85,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.copies = args.copies or (3 if quick else 20)
     args.load_seconds = args.load_seconds or (2.0 if quick else 5.0)
     args.engine_sizes = args.engine_sizes or ([100, 1000] if quick else [100, 1000, 10_000])
+    args.bigplan_sizes = args.bigplan_sizes or ([1000, 10_000] if quick else list(bigplans.SIZES))
     if args.only is None:
         args.only = list(QUICK if quick else DEFAULT)
     else:
@@ -148,15 +157,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         texts.append(emit(connections.hostile_table(connections.run_hostile(sizes))))
         cost = connections.run_cost(args.runs, args.load_seconds)
         texts.append(emit(connections.cost_table(cost, args.runs, args.load_seconds)))
-    if "critical-path" in args.only:
-        print("## Critical path of examples/stack.yaml", flush=True)
-        texts.append(emit(critical_path.table(critical_path.run_all(args.runs))))
+    texts += _later_suites(args)
     took = time.perf_counter() - began
     footer = f"Run time: {took / 60:.1f} min ({mode} mode)."
     print(footer, flush=True)
     if args.markdown is not None:
         args.markdown.write_text("\n".join([header, "", *texts, footer, ""]))
     return 0
+
+
+def _later_suites(args: argparse.Namespace) -> list[str]:
+    """The tables of the suites added last (9 and 10), if asked for."""
+    texts = []
+    if "critical-path" in args.only:
+        print("## Critical path of examples/stack.yaml", flush=True)
+        texts.append(emit(critical_path.table(critical_path.run_all(args.runs))))
+    if "bigplans" in args.only:
+        print("## Large plans, and the event loop beside them", flush=True)
+        texts += [emit(table) for table in bigplans.run_all(args.bigplan_sizes, args.runs)]
+    return texts
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ def _rename(res: dict[str, Any], group: int) -> dict[str, Any]:
         if "load_balancers" in sources:
             sources["load_balancers"] = [ref(x) for x in sources["load_balancers"]]
     if res["type"] == "vpc":
-        s["ip_range"] = f"10.{group // 16}.{(group % 16) * 16}.0/20"
+        # A /24 of its own in 10.0.0.0/8 for each of up to 65,536 groups (458,752 resources).
+        s["ip_range"] = f"10.{group // 256}.{group % 256}.0/24"
     return res
 
 

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +68,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def atlas_serve(log_level: str, workdir: Path) -> Iterator[Server]:
-    """``atlas serve --sandbox`` on a free loopback port, until it answers /api/v1/health."""
+def atlas_serve(
+    log_level: str, workdir: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """``atlas serve --sandbox`` on a free loopback port, until it answers /api/v1/health;
+    ``extra_env``: settings of its own (``ATLAS_MAX_BODY_BYTES``...)."""
     port = _free_port()
     log = workdir / f"serve-{log_level}.log"
     with log.open("wb") as out:
@@ -79,7 +82,7 @@ def atlas_serve(log_level: str, workdir: Path) -> Iterator[Server]:
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=workdir,
-            env=child_env(),
+            env={**child_env(), **(extra_env or {})},
         )  # fmt: skip
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     try:

@@ -22,9 +22,9 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -49,10 +49,10 @@ from atlas.lifecycle.executor import ProgressCallback
 from atlas.lifecycle.operations import OperationRunner, additions
 from atlas.lifecycle.plan import Plan, make_plan, needs_import
 from atlas.model.cloud import Owner, ResourceState
-from atlas.model.infrastructure import Budget, InfrastructureSpec
+from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
 from atlas.providers.contract import FoundResource, Provider
-from atlas.providers.declarations import Sandbox
+from atlas.providers.declarations import Purpose, Sandbox
 from atlas.providers.registry import ProviderRegistry
 from atlas.runtime import SpecSource, default_registry
 from atlas.spec.validate import validate_spec
@@ -63,6 +63,7 @@ __all__ = [
     "WEBHOOK_URL_ENV",
     "AsyncAtlas",
     "Atlas",
+    "CpuRunner",
     "Drift",
     "InfrastructureView",
 ]
@@ -75,6 +76,22 @@ WEBHOOK_SECRET_ENV = "ATLAS_WEBHOOK_SECRET"  # noqa: S105 - the name of a variab
 T = TypeVar("T")
 #: The live provider for a provider name (default: built by the plugin's factory).
 ProviderLookup = Callable[[str], Provider]
+#: A spec already validated (:meth:`AsyncAtlas.validate`), or anything one is read from.
+SpecInput = SpecSource | InfrastructureSpec
+#: No resource takes fewer bytes of JSON (``{"name":"a","type":"vpc"},``): a text's length
+#: over this bounds how many resources it holds, before it is read.
+_MIN_RESOURCE_BYTES = 26
+
+
+class CpuRunner(Protocol):
+    """Where :class:`AsyncAtlas` runs its CPU-heavy steps (validation, pricing, planning):
+    ``work()``, a step on ``size`` resources, awaited for its result or its error.
+
+    Without one they run in place, on the caller's event loop, which a spec of tens of
+    thousands of resources holds for a second. The HTTP server passes one that runs large
+    steps on its worker threads, so that its loop goes on answering meanwhile."""
+
+    def __call__(self, work: Callable[[], T], size: int, /) -> Awaitable[T]: ...
 
 
 @attrs.frozen
@@ -106,6 +123,7 @@ class AsyncAtlas:
         of the plugins' factories.
     :param events: where lifecycle events go (default: the plugins' ``atlas_on_event`` and
         the webhook of ``ATLAS_WEBHOOK_URL``).
+    :param run_cpu: runs the CPU-heavy steps (see :class:`CpuRunner`; default: in place).
 
     :meth:`in_sandbox` makes one whose cloud is a provider's in-process emulator.
     """
@@ -123,6 +141,7 @@ class AsyncAtlas:
         providers: Mapping[str, Provider] | None = None,
         provider_factory: ProviderLookup | None = None,
         events: EventDispatcher | None = None,
+        run_cpu: CpuRunner | None = None,
     ) -> None:
         if store is None:
             from atlas.store import open_store  # noqa: PLC0415 - opening a file is a choice
@@ -133,6 +152,7 @@ class AsyncAtlas:
         self.workspace = workspace
         self._providers: dict[str, Provider] = dict(providers or {})
         self._factory = provider_factory
+        self._run_cpu = run_cpu
         self._sinks: list[WebhookSink] = []
         self.events = events or self._default_dispatcher()
 
@@ -197,14 +217,19 @@ class AsyncAtlas:
         """Validate for ``create``; :class:`~atlas.SpecValidationError` lists every problem."""
         return validate_spec(source, registry=self.registry, purpose="create")
 
-    async def estimate(self, source: SpecSource, *, duration: Duration | None = None) -> Estimate:
+    async def estimate(self, source: SpecInput, *, duration: Duration | None = None) -> Estimate:
         """What the spec costs, per resource and in total (offline; validated for
         ``estimate``, so only what prices depend on is required). With ``duration``, also for
-        a run that long, each line under the billing rule of its price (which the line names)."""
-        spec = validate_spec(source, registry=self.registry, purpose="estimate")
-        return estimate_spec(spec, self.registry, duration=duration)
+        a run that long, each line under the billing rule of its price (which the line names).
+        A spec already validated is priced as it is."""
 
-    async def plan(self, source: SpecSource, *, refresh: bool = False) -> Plan:
+        def price() -> Estimate:
+            spec = self._validated(source, "estimate")
+            return estimate_spec(spec, self.registry, duration=duration)
+
+        return await self._cpu(price, _size(source))
+
+    async def plan(self, source: SpecInput, *, refresh: bool = False) -> Plan:
         """What ``apply`` would do, with its cost; nothing is changed at the provider.
 
         With ``refresh``, the recorded resources are first read back from the provider (see
@@ -216,8 +241,10 @@ class AsyncAtlas:
         The plan records what it was made from (:attr:`Plan.basis
         <atlas.lifecycle.plan.Plan.basis>`): ``await apply(plan)`` carries out exactly this
         plan, and refuses it when the spec or the recorded state has changed since.
+
+        ``source`` may be a spec :meth:`validate` returned: it is not validated again.
         """
-        spec = self.validate(source)
+        spec = await self._cpu(lambda: self._validated(source, "create"), _size(source))
         return await self._plan(spec, refresh=refresh, account=refresh)
 
     async def _plan(
@@ -236,24 +263,33 @@ class AsyncAtlas:
                 drift = {d.resource: builtins.list(d.details) for d in found}
         recorded = self.store.list_resources(infra.id) if infra else []
         imports = await self._read_imports(spec, recorded)
-        plan = make_plan(
-            spec,
-            recorded,
-            registry,
-            recorded_spec=self._recorded_spec(infra),
-            drift=drift,
-            imports=imports,
+        recorded_spec = self._recorded_spec(infra)
+        plan = await self._cpu(
+            lambda: make_plan(
+                spec,
+                recorded,
+                registry,
+                recorded_spec=recorded_spec,
+                drift=drift,
+                imports=imports,
+            ),
+            len(spec.resources) + len(recorded),
         )
         if account:
             plan = await self._account_steps(spec, plan)
         # Taken after the refresh, which records what it read: the state the plan is made from.
-        basis = take_basis(
-            self.store,
-            self.workspace,
-            spec,
-            self.registry.get(spec.provider).name,
-            read_cloud=refresh and account,
-            made_at=utcnow(),
+        provider = self.registry.get(spec.provider).name
+        made_at = utcnow()
+        basis = await self._cpu(  # (a digest of every resource, recorded and wanted)
+            lambda: take_basis(
+                self.store,
+                self.workspace,
+                spec,
+                provider,
+                read_cloud=refresh and account,
+                made_at=made_at,
+            ),
+            len(spec.resources) + len(recorded),
         )
         return attrs.evolve(plan, basis=basis)
 
@@ -321,7 +357,10 @@ class AsyncAtlas:
         view = self.get(key)
         infra = view.infrastructure
         if spec is None and infra.spec:
-            spec = validate_spec(dict(infra.spec), registry=self.registry)
+            recorded = dict(infra.spec)
+            spec = await self._cpu(
+                lambda: validate_spec(recorded, registry=self.registry), _size(recorded)
+            )
         provider = self._provider(infra.provider)
         owner = Owner(self.workspace, infra.name)
         found: builtins.list[Drift] = []
@@ -336,11 +375,7 @@ class AsyncAtlas:
                 found.append(Drift(record.name, "deleted", ("no longer exists at the provider",)))
                 continue
             self.store.save_resource(attrs.evolve(record, objects=fresh.objects))
-            wanted = (
-                next((r for r in spec.resources if r.name == record.name), None)
-                if (spec is not None)
-                else None
-            )
+            wanted = _named(spec, record.name) if spec is not None else None
             details = provider.drift(spec, wanted, fresh) if spec and wanted else []
             if details:
                 found.append(Drift(record.name, "changed", tuple(details)))
@@ -389,7 +424,7 @@ class AsyncAtlas:
 
     async def apply(
         self,
-        source: SpecSource | Plan,
+        source: SpecInput | Plan,
         *,
         budget: Budget | None = None,
         allow_over_budget: bool = False,
@@ -423,7 +458,8 @@ class AsyncAtlas:
         Raises, before anything is changed: :class:`~atlas.exceptions.BudgetExceededError`
         when the plan costs more than ``budget`` (or the spec's), unless ``allow_over_budget``;
         :class:`~atlas.exceptions.DataLossError` when it replaces or deletes a resource that
-        keeps data (a database, a volume), unless ``allow_data_loss``.
+        keeps data (a database, a volume), unless ``allow_data_loss``. A spec :meth:`validate`
+        returned is not validated again.
         """
         if isinstance(source, Plan):
             plan, spec = await self._planned(source)
@@ -431,7 +467,7 @@ class AsyncAtlas:
             # the plan did not: then it looks the credential up itself).
             await self._provider(spec.provider).connect()
         else:
-            spec = self.validate(source)
+            spec = await self._cpu(lambda: self._validated(source, "create"), _size(source))
             # The credential first: without one, nothing is read, planned or written.
             await self._provider(spec.provider).connect()
             # What exists is read back, and the provider's current prices decide the budget.
@@ -534,12 +570,15 @@ class AsyncAtlas:
             region=infra.region,
             tags=dict(infra.spec.get("tags", {})),
         )
-        plan = make_plan(
-            empty,
-            view.resources,
-            self.registry,
-            recorded_spec=infra.spec,
-            delete_imported=include_imported,
+        plan = await self._cpu(
+            lambda: make_plan(
+                empty,
+                view.resources,
+                self.registry,
+                recorded_spec=infra.spec,
+                delete_imported=include_imported,
+            ),
+            len(view.resources),
         )
         runner = OperationRunner(
             store=self.store,
@@ -629,6 +668,17 @@ class AsyncAtlas:
         ops = self.store.list_operations(self.workspace, infra.id)
         return ops[0].spec if ops and ops[0].spec else infra.spec
 
+    async def _cpu(self, work: Callable[[], T], size: int) -> T:
+        """``work()``, a CPU-heavy step on ``size`` resources, where :class:`CpuRunner` says."""
+        if self._run_cpu is None:
+            return work()
+        return await self._run_cpu(work, size)
+
+    def _validated(self, source: SpecInput, purpose: Purpose) -> InfrastructureSpec:
+        if isinstance(source, InfrastructureSpec):
+            return source
+        return validate_spec(source, registry=self.registry, purpose=purpose)
+
     def _live_infra(self, name: str) -> InfrastructureRecord | None:
         infra = self.store.get_infrastructure(self.workspace, name)
         return None if infra is None or infra.status == "destroyed" else infra
@@ -693,6 +743,7 @@ class Atlas:
         providers: Mapping[str, Provider] | None = None,
         provider_factory: ProviderLookup | None = None,
         events: EventDispatcher | None = None,
+        run_cpu: CpuRunner | None = None,
     ) -> None:
         self._start(
             functools.partial(
@@ -703,6 +754,7 @@ class Atlas:
                 providers=providers,
                 provider_factory=provider_factory,
                 events=events,
+                run_cpu=run_cpu,
             )
         )
 
@@ -780,11 +832,11 @@ class Atlas:
         """Validate for ``create``; see :meth:`AsyncAtlas.validate`."""
         return self._async.validate(source)
 
-    def estimate(self, source: SpecSource, *, duration: Duration | None = None) -> Estimate:
+    def estimate(self, source: SpecInput, *, duration: Duration | None = None) -> Estimate:
         """What the spec costs (offline); see :meth:`AsyncAtlas.estimate`."""
         return self._call(self._async.estimate(source, duration=duration))
 
-    def plan(self, source: SpecSource, *, refresh: bool = False) -> Plan:
+    def plan(self, source: SpecInput, *, refresh: bool = False) -> Plan:
         """What :meth:`apply` would do, with its cost; see :meth:`AsyncAtlas.plan`."""
         return self._call(self._async.plan(source, refresh=refresh))
 
@@ -829,7 +881,7 @@ class Atlas:
 
     def apply(
         self,
-        source: SpecSource | Plan,
+        source: SpecInput | Plan,
         *,
         budget: Budget | None = None,
         allow_over_budget: bool = False,
@@ -895,6 +947,31 @@ class Atlas:
         """Objects with this infrastructure's marks the store does not know; see
         :meth:`AsyncAtlas.reconcile`."""
         return self._call(self._async.reconcile(key, delete=delete))
+
+
+def _named(spec: InfrastructureSpec, name: str) -> ResourceSpec | None:
+    """The resource of ``spec`` called ``name`` (looked up by index, not by a scan: a refresh
+    asks for every recorded resource)."""
+    try:
+        return spec.resource(name)
+    except KeyError:
+        return None
+
+
+def _size(source: SpecInput | Mapping[str, Any]) -> int:
+    """How many resources ``source`` holds, for :class:`CpuRunner` (for text or a file not
+    yet read, a bound: its length over the fewest bytes a resource takes)."""
+    if isinstance(source, InfrastructureSpec):
+        return len(source.resources)
+    if isinstance(source, Mapping):
+        resources = source.get("resources")
+        return len(resources) if isinstance(resources, list) else 0
+    if isinstance(source, str | bytes):
+        return len(source) // _MIN_RESOURCE_BYTES
+    try:
+        return os.stat(source).st_size // _MIN_RESOURCE_BYTES
+    except (OSError, TypeError, ValueError):  # validation says what is wrong with it
+        return 0
 
 
 async def _build(make: Callable[[], AsyncAtlas]) -> AsyncAtlas:

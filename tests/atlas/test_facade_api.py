@@ -94,7 +94,7 @@ def test_dir_lists_the_methods() -> None:
 
 def test_help_on_atlas_shows_each_method_with_its_arguments() -> None:
     text = pydoc.render_doc(Atlas, renderer=pydoc.plaintext)
-    assert "apply(self, source: 'SpecSource | Plan', *, budget: 'Budget | None' = None" in text
+    assert "apply(self, source: 'SpecInput | Plan', *, budget: 'Budget | None' = None" in text
     assert "in_sandbox(provider: 'str', *, workspace: 'str' = 'default'" in text
     assert "Make the infrastructure match the spec" in text
     assert "__getattr__" not in text

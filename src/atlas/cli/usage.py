@@ -224,6 +224,10 @@ COMMANDS: dict[str, Help] = {
             ("ATLAS_HEADER_TIMEOUT", "seconds a connection has to send its headers (default 10)"),
             ("ATLAS_KEEPALIVE_TIMEOUT", "seconds an idle connection is kept open (default 5)"),
             ("ATLAS_MAX_CONNECTIONS", "connections served at once; more get 503 (default 1000)"),
+            ("ATLAS_MAX_RESOURCES", "the most resources one spec may list (default 50000)"),
+            ("ATLAS_CPU_THREADS", "worker threads for large specs and answers (default 2)"),
+            ("ATLAS_CPU_PROCESSES", "worker processes for large estimates, plans (default 2)"),
+            ("ATLAS_REQUEST_DEADLINE", "seconds a request's heavy work may take (default 20)"),
         ),
     ),
     "state": Help(

@@ -94,6 +94,11 @@ class PriceLookup:
         self.duration = duration
         # Without a catalog (nothing can be priced), totals are still in the provider's money.
         self._currency = currency or (catalog.currency if catalog else "USD")
+        # A spec of thousands of like resources asks for the same few lines over and over: a
+        # line is made once per lookup (an estimate), and like resources share it (lines are
+        # immutable). The surcharges are kept with the base line they were made for.
+        self._lines: dict[tuple[str, str, int | Decimal], LineItem] = {}
+        self._surcharges: dict[tuple[str, str, int], tuple[LineItem, LineItem]] = {}
 
     def for_run(self, duration: Duration | None) -> PriceLookup:
         """The same lookup, pricing every line for a run of ``duration`` as well."""
@@ -118,6 +123,13 @@ class PriceLookup:
 
     def line(self, description: str, sku: str, quantity: int | Decimal = 1) -> LineItem:
         """``quantity`` units of ``sku``, or an unpriced line saying what is missing."""
+        key = (description, sku, quantity)
+        found = self._lines.get(key)
+        if found is None:
+            found = self._lines[key] = self._line(description, sku, quantity)
+        return found
+
+    def _line(self, description: str, sku: str, quantity: int | Decimal) -> LineItem:
         qty, places = Decimal(quantity), self.hourly_places
         price = self.price(sku)
         if price is None:
@@ -144,6 +156,13 @@ class PriceLookup:
 
     def surcharge(self, description: str, sku: str, base: LineItem) -> LineItem:
         """A line costing a catalog rate's fraction of ``base`` (backups are 20 % or 30 %)."""
+        key = (description, sku, id(base))
+        found = self._surcharges.get(key)
+        if found is None or found[0] is not base:  # (the base kept: its id is not reused)
+            found = self._surcharges[key] = (base, self._surcharge(description, sku, base))
+        return found[1]
+
+    def _surcharge(self, description: str, sku: str, base: LineItem) -> LineItem:
         rate = self.catalog.rate(sku) if self.catalog else None
         places = self.hourly_places
         if rate is None or base.monthly is None or base.hourly is None:
@@ -274,6 +293,28 @@ class Estimate:
     def complete(self) -> bool:
         return all(r._monthly_subtotal() is not None for r in self.breakdown)
 
+    def monthly_by_resource(self) -> dict[str, Money | None]:
+        """Each resource's :attr:`ResourceEstimate.monthly`, by name; like figures share one
+        Money (a plan of thousands of like resources needs only a few)."""
+        return self.monthly_figures()[1]
+
+    def monthly_figures(self) -> tuple[Money, dict[str, Money | None]]:
+        """:attr:`monthly` and :meth:`monthly_by_resource`, from one pass over the resources."""
+        made: dict[tuple[Decimal, str], Money] = {}
+        out: dict[str, Money | None] = {}
+        subtotals = []
+        for r in self.breakdown:
+            subtotal = r._monthly_subtotal()
+            subtotals.append(subtotal)
+            if subtotal is None:
+                out[r.resource_name] = None
+                continue
+            money = made.get(subtotal)
+            if money is None:
+                money = made[subtotal] = Money(*subtotal)
+            out[r.resource_name] = money
+        return _total(subtotals, self.currency), out
+
     def to_dict(self) -> dict[str, Any]:
         monthly = [r._monthly_subtotal() for r in self.breakdown]  # once, for total and complete
         run = self.duration is not None
@@ -312,6 +353,12 @@ def _as_money(subtotal: tuple[Decimal, str] | None) -> Money | None:
 def _subtotal(amounts: list[Money | None]) -> tuple[Decimal, str] | None:
     """The sum in the first amount's currency, as an amount and a currency; ``None`` when there
     are none or any is unknown."""
+    if len(amounts) == 1:  # the usual resource, of one line: the same sum, sooner
+        only = amounts[0]
+        if only is None:
+            return None
+        if type(only) is Money:
+            return Decimal(0) + only.amount, only.currency
     known = [a for a in amounts if a is not None]
     if not known or len(known) < len(amounts):
         return None

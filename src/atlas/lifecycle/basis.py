@@ -54,8 +54,13 @@ def spec_digest(spec: InfrastructureSpec) -> str:
     return "sha256:" + h.hexdigest()
 
 
+#: What ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` makes,
+#: from one encoder: ``dumps`` would build another for each of a spec's resources.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 @attrs.frozen

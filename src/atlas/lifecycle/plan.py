@@ -20,6 +20,7 @@ A replacement or a delete of a resource whose kind keeps data
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import attrs
@@ -38,6 +39,7 @@ from atlas.spec.dump import dump_resource
 from atlas.spec.references import dependencies, iter_references
 
 _converter = make_converter()
+_CENT = Decimal("0.01")  # what Money.rounded() rounds to
 
 __all__ = [
     "Action",
@@ -180,8 +182,16 @@ class Plan:
         return next((c for c in self.changes if c.resource == resource), None)
 
     def to_dict(self) -> dict[str, Any]:
+        figures: dict[int, tuple[Money, float]] = {}  # like changes share their Money
+
         def money(m: Money | None) -> float | None:
-            return None if m is None else float(m.rounded().amount)
+            if m is None:
+                return None
+            known = figures.get(id(m))
+            if known is None or known[0] is not m:
+                # float(m.rounded().amount), without making two Money objects for it
+                known = figures[id(m)] = (m, float(m.amount.quantize(_CENT, ROUND_HALF_UP)))
+            return known[1]
 
         return {
             "infrastructure": self.infrastructure,
@@ -249,12 +259,11 @@ def make_plan(
     """
     kinds = registry.kinds(spec.provider)
     est = estimate_spec(spec, registry)
-    after = {r.resource_name: r.monthly for r in est.breakdown}
+    cost_after, after = est.monthly_figures()
     by_name = {r.name: r for r in recorded}
     changes: dict[str, PlannedChange] = {}
     for index, res in enumerate(spec.resources):
         old = by_name.get(res.name)
-        new_doc = dump_resource(res)
         if needs_import(res, old):
             found = (imports or {}).get(res.name)
             adopt = _import(index, res, found, kinds.get(res.type), spec, resumed=old is not None)
@@ -265,6 +274,8 @@ def make_plan(
                 "create", res.name, res.type, "new resource", monthly_after=after[res.name]
             )
             continue
+        # Only a recorded resource is compared: a create needs no document.
+        new_doc = dump_resource(res)
         change = _compare(old, new_doc, kinds.get(res.type), spec, recorded_spec)
         if change is None and drift and drift.get(res.name):
             change = PlannedChange(
@@ -298,7 +309,7 @@ def make_plan(
         infrastructure=spec.name,
         changes=tuple(changes[n] for n in _ordered(spec, recorded, changes)),
         cost_before=cost_before,
-        cost_after=est.monthly,
+        cost_after=cost_after,
         budget=spec.budget,
         unpriced=tuple(u for r in est.breakdown for u in r.unpriced),
         imports=dict(imports or {}),
@@ -480,6 +491,8 @@ def _propagate_replacements(
 ) -> None:
     """A resource referring to a replaced one follows it: replaced too when the reference
     cannot change in place (a server's network), updated otherwise (a load balancer's targets)."""
+    if not any(c.action == "replace" for c in changes.values()):
+        return  # nothing to follow (nor any resource's references to read)
     deps = dependencies(spec.resources)
     for _ in range(len(spec.resources)):
         moved = False

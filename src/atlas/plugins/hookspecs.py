@@ -70,7 +70,8 @@ def atlas_add_price_catalogs() -> Sequence[PriceCatalog]:
 def atlas_adjust_price(provider: str, sku: str, price: Price) -> Price | None:
     """Replace a catalog price, for negotiated rates or a reseller's markup.
 
-    Called for every price an estimate looks up; the first plugin that returns a price wins.
+    Called for every price an estimate looks up (once for like lines of one estimate, which
+    share the answer); the first plugin that returns a price wins.
 
     :param provider: the provider whose catalog holds the price, e.g. ``"nimbus"``.
     :param sku: the catalog key, ``"<family>:<variant>"``, e.g. ``"server:small-1gb"``.

@@ -20,10 +20,12 @@ from starlette.responses import JSONResponse, Response
 
 from atlas.events import EventDispatcher
 from atlas.exceptions import AtlasError
+from atlas.runtime import default_registry
 from atlas.server.background import Operations
 from atlas.server.context import Service
 from atlas.server.errors import ApiError, from_exception
 from atlas.server.middleware import ServiceMiddleware
+from atlas.server.offload import WorkerPool
 from atlas.server.openapi import build_document
 from atlas.server.routes import build_routes
 from atlas.server.settings import Settings
@@ -37,9 +39,10 @@ logger = logging.getLogger("atlas.server")
 def create_app(settings: Settings) -> Starlette:
     """The HTTP API over ``settings`` (see :class:`~atlas.server.Settings`)."""
     dispatcher = EventDispatcher(settings.store, settings.registry.plugins, settings.sinks)
-    workspaces = Workspaces(settings, dispatcher)
+    pool = WorkerPool(settings.cpu_threads, processes=_processes(settings))
+    workspaces = Workspaces(settings, dispatcher, run_cpu=pool.run)
     operations = Operations(workspaces, settings.store)
-    svc = Service(settings, workspaces, operations, build_document(settings))
+    svc = Service(settings, workspaces, operations, build_document(settings), pool)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -53,6 +56,7 @@ def create_app(settings: Settings) -> Starlette:
         if settings.sandbox:
             logger.warning("sandbox: %s; nothing reaches a real cloud", settings.sandbox)
         delivery = asyncio.create_task(dispatcher.run(settings.event_interval, svc.stopping))
+        pool.start()
         resumed = operations.resume_all() if settings.resume else []
         logger.info(
             "atlas %s ready: authentication %s; %d unfinished operation(s) resumed",
@@ -66,6 +70,7 @@ def create_app(settings: Settings) -> Starlette:
             svc.stopping.set()
             await operations.shutdown()
             await delivery
+            pool.close()
             for sink in settings.sinks:
                 close = getattr(sink, "aclose", None)
                 if close is not None:
@@ -96,6 +101,20 @@ def create_app(settings: Settings) -> Starlette:
     app.router.redirect_slashes = False  # a stray slash is a 404, not a redirect
     app.state.service = svc
     return app
+
+
+def _processes(settings: Settings) -> int:
+    """The worker processes to start: a worker process loads the installed plugins itself, so
+    they answer for the default registry only (an app given another uses threads alone)."""
+    if not settings.cpu_processes:
+        return 0
+    if settings.registry is not default_registry():
+        logger.warning(
+            "worker processes are off: they load the installed plugins, and this app was given "
+            "another registry; heavy work runs on threads"
+        )
+        return 0
+    return settings.cpu_processes
 
 
 def _respond(request: Request, error: ApiError) -> Response:

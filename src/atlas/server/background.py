@@ -19,6 +19,7 @@ from atlas.facade import AsyncAtlas
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord, StepRecord
 from atlas.server.auth import Principal
+from atlas.server.offload import no_deadline
 from atlas.server.workspaces import Workspaces
 from atlas.store.base import StateStore
 
@@ -87,8 +88,9 @@ class Operations:
             self.notify()
 
         async def body() -> OperationRecord:
-            async with self._workspaces.open(principal) as atlas:
-                return await run(atlas, progress)
+            with no_deadline():  # an operation outlives the request that started it
+                async with self._workspaces.open(principal) as atlas:
+                    return await run(atlas, progress)
 
         task = asyncio.create_task(body(), name=f"atlas-operation-{principal.workspace}")
         self._tasks[task] = None

@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import attrs
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
-from atlas.exceptions import Problem, SpecError, SpecValidationError
+from atlas.exceptions import Problem
 from atlas.server.auth import Principal, authenticate
 from atlas.server.background import Operations
 from atlas.server.errors import ApiError, validation_error
+from atlas.server.jobs import parse_json, parse_spec
+from atlas.server.offload import WorkerPool, render_json
 from atlas.server.settings import Settings
 from atlas.server.workspaces import Workspaces
-from atlas.spec.load import decode_bytes, json_document
 
 __all__ = [
     "Service",
     "caller",
+    "json_answer",
+    "parse_body",
     "query_bool",
     "query_int",
+    "read_body",
     "read_json",
     "read_spec",
+    "resource_count",
     "service",
 ]
 
+#: A body this long or longer is parsed on a worker thread (a MiB is some 20 ms of parsing).
+PARSE_INLINE_BYTES = 65_536
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _JSON_TYPES = re.compile(r"application/(?:[\w.+-]+\+)?json", re.I)
 
@@ -41,6 +48,7 @@ class Service:
     workspaces: Workspaces
     operations: Operations
     document: dict[str, Any]
+    pool: WorkerPool
     stopping: asyncio.Event = attrs.field(factory=asyncio.Event)
 
 
@@ -60,8 +68,9 @@ def caller(request: Request) -> Principal:
     return known
 
 
-async def read_json(request: Request) -> Any:
-    """The body as JSON: 415 unless it says it is JSON, 413 beyond the limit, 400 malformed."""
+async def read_body(request: Request) -> bytes:
+    """The body of a JSON request: 415 unless it says it is JSON, 413 beyond the limit (from
+    its ``Content-Length`` before it is read, or as it arrives), 400 when there is none."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip()
     if not _JSON_TYPES.fullmatch(media):
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
@@ -76,43 +85,52 @@ async def read_json(request: Request) -> Any:
             _too_large(limit)
     if not body.strip():
         raise ApiError(400, "BAD_REQUEST", "the request needs a JSON body")
-    # The spec loader's rules: strict UTF-8 (a leading byte order mark is dropped), and a key
-    # given twice is refused, with its path and both lines.
-    try:
-        text = decode_bytes(bytes(body), origin="the request body")
-    except SpecError as exc:
-        raise ApiError(400, "BAD_REQUEST", str(exc)) from None
-    try:
-        return json_document(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400, "BAD_REQUEST", f"malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
-        ) from None
-    except SpecValidationError as exc:  # a duplicate key: the body parses, but means two things
-        raise validation_error(exc.problems) from None
-    except (ValueError, RecursionError) as exc:  # NaN, absurd nesting or digits
-        raise ApiError(400, "BAD_REQUEST", f"malformed JSON: {_short(exc)}") from None
+    return bytes(body)
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON (:func:`read_body`'s answers, and 400 when it is malformed)."""
+    data = await read_body(request)
+    if len(data) < PARSE_INLINE_BYTES:
+        return parse_json(data)
+    return await service(request).pool.offload(lambda: parse_json(data))
 
 
 async def read_spec(request: Request) -> Mapping[str, Any]:
-    """A spec body: only a JSON object (a string would be read as YAML by the library)."""
-    body = await read_json(request)
-    if not isinstance(body, Mapping):
-        raise validation_error([Problem("", "a spec must be a JSON object")])
-    return body
+    """A spec body (see :func:`atlas.server.jobs.parse_spec`: a JSON object of at most
+    :attr:`Settings.max_resources` resources)."""
+    return await parse_body(request, await read_body(request))
+
+
+async def parse_body(request: Request, data: bytes) -> Mapping[str, Any]:
+    """:func:`atlas.server.jobs.parse_spec` of a body :func:`read_body` read, on a worker
+    thread when it is large."""
+    limit = service(request).settings.max_resources
+    if len(data) < PARSE_INLINE_BYTES:
+        return parse_spec(data, limit)
+    return await service(request).pool.offload(lambda: parse_spec(data, limit))
+
+
+async def json_answer(
+    request: Request, build: Callable[[], Any], size: int, *, status_code: int = 200
+) -> Response:
+    """``JSONResponse(build())``; an answer about ``size`` resources or more (steps, changes)
+    is built and written out on a worker thread, the same bytes."""
+    pool = service(request).pool
+    if size < pool.inline_below:
+        return JSONResponse(build(), status_code=status_code)
+    body = await pool.offload(lambda: render_json(build()))
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def resource_count(doc: Mapping[str, Any]) -> int:
+    """How many resources a spec body lists (what heavy work on it scales with)."""
+    resources = doc.get("resources")
+    return len(resources) if isinstance(resources, list) else 0
 
 
 def _too_large(limit: int) -> NoReturn:
     raise ApiError(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {limit} bytes")
-
-
-def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def query_int(request: Request, name: str, default: int, *, minimum: int, maximum: int) -> int:

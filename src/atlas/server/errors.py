@@ -38,10 +38,12 @@ HTTP_CODES: Mapping[str, int] = {
     "INFRASTRUCTURE_EXISTS": 409,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    "TOO_MANY_RESOURCES": 422,
     # Answered by ``atlas serve``'s connection limits, before the app sees the request.
     "HEADERS_TOO_LARGE": 431,
     "INTERNAL_ERROR": 500,
     "SERVER_BUSY": 503,
+    "DEADLINE_EXCEEDED": 503,
 }
 
 #: Every ``code`` an error body may carry, with its one status.
@@ -75,12 +77,21 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a worker process and answered by the app: it travels pickled.
+        kwargs = {"error": self.error, "headers": self.headers, "extra": self.extra}
+        return (_rebuilt, (self.status, self.code, self.message, kwargs))
+
     def body(self, request_id: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {"error": self.error, "message": self.message, "code": self.code}
         out.update(self.extra)
         if request_id:
             out["request_id"] = request_id
         return out
+
+
+def _rebuilt(status: int, code: str, message: str, kwargs: dict[str, Any]) -> ApiError:
+    return ApiError(status, code, message, **kwargs)
 
 
 def _name_of(code: str) -> str:

@@ -28,16 +28,18 @@ _ERRORS: dict[int, str] = {
     "workspace answers the same).",
     409: "A live infrastructure has that name, another operation holds the infrastructure, "
     "or the provider refused for a conflict.",
-    413: "The body is larger than the server accepts.",
+    413: "The body is larger than the server accepts (ATLAS_MAX_BODY_BYTES).",
     415: "The body is not sent as application/json.",
-    422: "Invalid: every problem with its path (resources[0].specifications.size), or over "
-    "budget, or beyond the account's capacity, or refused by the provider.",
+    422: "Invalid: every problem with its path (resources[0].specifications.size), or more "
+    "resources than the server takes in one spec (ATLAS_MAX_RESOURCES), or over budget, or "
+    "beyond the account's capacity, or refused by the provider.",
     424: "No usable cloud credential for the workspace (the sources tried are named), or the "
     "provider refused it.",
     500: "An unexpected error; its details are in the server log under the request id.",
     502: "The provider failed or could not be reached.",
     503: "The state store cannot be used, or the provider asks to slow down (Retry-After), or "
-    "the server is at its connection limit (SERVER_BUSY, Retry-After).",
+    "the server is at its connection limit (SERVER_BUSY, Retry-After), or the request's work "
+    "did not end within the server's deadline (DEADLINE_EXCEEDED, ATLAS_REQUEST_DEADLINE).",
 }
 _ID = {
     "name": "id",
@@ -205,8 +207,8 @@ _STREAM: Schema = {
 
 def _operation(op: Op, settings: Settings) -> dict[str, Any]:
     statuses = set(op.errors) | {500}
-    if op.body:
-        statuses |= {400, 413, 415, 422}
+    if op.body:  # (a spec is heavy work, which has a deadline: 503)
+        statuses |= {400, 413, 415, 422, 503}
     statuses.add(422)  # an unknown query parameter is refused everywhere
     if settings.auth.enabled and (not op.public or op.optional_auth):
         statuses |= {400, 401}  # 400: a credential header given twice

@@ -464,6 +464,10 @@ def _errors() -> dict[str, Schema]:
                 "items": STRING,
                 "description": "With DATA_LOSS: the resources whose data the plan destroys.",
             },
+            "limit": {
+                "type": "integer",
+                "description": "For TOO_MANY_RESOURCES: the most resources a spec may have.",
+            },
         },
         optional=(
             "request_id",
@@ -472,6 +476,7 @@ def _errors() -> dict[str, Schema]:
             "infrastructure_id",
             "sources_tried",
             "resources",
+            "limit",
         ),
     )
     return {"Problem": problem, "Error": error}

@@ -2,9 +2,10 @@
 
 :func:`settings_from_env` reads the environment the platform uses (``ATLAS_JWT_SECRET``,
 ``ATLAS_JWT_MAX_LIFETIME``, ``ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE``, ``ATLAS_API_KEYS_FILE``,
-``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``, and the connection limits of
-:class:`ConnectionLimits`); ``atlas serve`` adds the address (``HOST``, ``PORT``) and
-``LOG_LEVEL``.
+``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``, the connection limits of
+:class:`ConnectionLimits`, and for heavy work ``ATLAS_MAX_RESOURCES``, ``ATLAS_CPU_THREADS``,
+``ATLAS_CPU_PROCESSES`` and ``ATLAS_REQUEST_DEADLINE``); ``atlas serve`` adds the address
+(``HOST``, ``PORT``) and ``LOG_LEVEL``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ from atlas.store.base import StateStore
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
+    "DEFAULT_CPU_PROCESSES",
+    "DEFAULT_CPU_THREADS",
+    "DEFAULT_MAX_RESOURCES",
     "DEFAULT_PORT",
+    "DEFAULT_REQUEST_DEADLINE",
     "CallerProviderFactory",
     "ConnectionLimits",
     "CredentialProbe",
@@ -55,6 +60,17 @@ KEEPALIVE_TIMEOUT_ENV = "ATLAS_KEEPALIVE_TIMEOUT"
 MAX_CONNECTIONS_ENV = "ATLAS_MAX_CONNECTIONS"
 #: A smaller header limit would refuse ordinary requests: a JWT alone is often 1 KiB.
 MIN_HEADER_LIMIT = 1024
+#: A spec of this many resources takes two to three seconds of CPU to validate and plan
+#: (benchmark 10); 1 MiB of the tersest JSON holds about 40,000.
+DEFAULT_MAX_RESOURCES = 50_000
+MAX_RESOURCES_ENV = "ATLAS_MAX_RESOURCES"
+DEFAULT_CPU_THREADS = 2
+CPU_THREADS_ENV = "ATLAS_CPU_THREADS"
+#: What ``atlas serve`` starts (``settings_from_env``); an app built otherwise has none.
+DEFAULT_CPU_PROCESSES = 2
+CPU_PROCESSES_ENV = "ATLAS_CPU_PROCESSES"
+DEFAULT_REQUEST_DEADLINE = 20.0
+REQUEST_DEADLINE_ENV = "ATLAS_REQUEST_DEADLINE"
 
 #: Builds a live provider for a provider name and the caller's JWT (forwarded to the Context
 #: Manager for the workspace's cloud credentials; ``None`` when the caller used no JWT).
@@ -120,6 +136,14 @@ class Settings:
     :param auth: how callers authenticate (default: not at all, loopback only).
     :param allowed_origins: origins allowed by CORS (default none: CORS closed).
     :param body_limit: the largest request body accepted, in bytes (413 beyond).
+    :param max_resources: the most resources a spec sent may have (422 beyond, before any
+        validation).
+    :param cpu_threads: the worker threads heavy work runs on (:mod:`atlas.server.offload`).
+    :param cpu_processes: the worker processes that answer large estimates and plans of new
+        infrastructures (0: none, threads do it; used only with the default registry, the
+        one a worker process loads).
+    :param request_deadline: seconds a request's heavy work may take, waiting for a worker
+        included (503 beyond).
     :param provider_factory: builds a provider for one caller (default: the plugin's factory,
         given ``jwt=``).
     :param credential_probe: tells ``/providers`` whether a caller has credentials (default:
@@ -145,6 +169,10 @@ class Settings:
     auth: AuthConfig = attrs.field(factory=AuthConfig)
     allowed_origins: tuple[str, ...] = ()
     body_limit: int = DEFAULT_BODY_LIMIT
+    max_resources: int = DEFAULT_MAX_RESOURCES
+    cpu_threads: int = DEFAULT_CPU_THREADS
+    cpu_processes: int = 0
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
     provider_factory: CallerProviderFactory | None = None
     credential_probe: CredentialProbe | None = None
     env: Mapping[str, str] | None = None
@@ -189,6 +217,10 @@ def settings_from_env(
         "auth": auth,
         "allowed_origins": origins,
         "body_limit": _positive_int(limit, BODY_LIMIT_ENV) if limit else DEFAULT_BODY_LIMIT,
+        "max_resources": _env_int(env, MAX_RESOURCES_ENV, DEFAULT_MAX_RESOURCES, "resources"),
+        "cpu_threads": _env_int(env, CPU_THREADS_ENV, DEFAULT_CPU_THREADS, "threads"),
+        "cpu_processes": _env_count(env, CPU_PROCESSES_ENV, DEFAULT_CPU_PROCESSES, "processes"),
+        "request_deadline": _env_seconds(env, REQUEST_DEADLINE_ENV, DEFAULT_REQUEST_DEADLINE),
         "sinks": sinks,
         "env": env,
         "connections": ConnectionLimits.from_env(env),
@@ -228,6 +260,14 @@ def _env_int(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or int(raw) <= 0:
         raise ValueError(f"{name} must be a positive whole number of {unit}, not {raw!r}")
     return int(raw)
+
+
+def _env_count(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
+    """Like :func:`_env_int`, with 0 allowed (none)."""
+    raw = env.get(name, "").strip()
+    if raw in ("0", "00"):
+        return 0
+    return _env_int(env, name, default, unit)
 
 
 def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from atlas.credentials import Secret
 from atlas.events import EventDispatcher
 from atlas.exceptions import CredentialsError
-from atlas.facade import AsyncAtlas
+from atlas.facade import AsyncAtlas, CpuRunner
 from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
 from atlas.server.auth import Principal
@@ -59,9 +59,12 @@ def known_credentials(
 class Workspaces:
     """Opens an AsyncAtlas per caller (see the module docstring)."""
 
-    def __init__(self, settings: Settings, events: EventDispatcher) -> None:
+    def __init__(
+        self, settings: Settings, events: EventDispatcher, *, run_cpu: CpuRunner | None = None
+    ) -> None:
         self._settings = settings
         self._events = events
+        self._run_cpu = run_cpu
         self._factory = settings.provider_factory or plugin_provider_factory(
             settings.registry, settings.env
         )
@@ -84,6 +87,7 @@ class Workspaces:
             workspace=principal.workspace,
             provider_factory=provider,
             events=self._events,
+            run_cpu=self._run_cpu,
         )
         try:
             yield atlas

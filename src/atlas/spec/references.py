@@ -164,13 +164,15 @@ def reference_problems(
             )
         else:
             by_name[res.name] = (i, res)
-    edges: dict[str, set[str]] = {name: set() for name in by_name}
+    # Only resources that refer to another have edges: a spec of thousands of networks has
+    # none, and the cycle search then has nothing to walk.
+    edges: dict[str, set[str]] = {}
     for i, res in indexed:
         refs = raw[i] if i in raw else iter_references(res.specifications)
         for ref in refs:
             found = by_name.get(ref.target)
             if found is not None and found[1].type == ref.kind:
-                edges[res.name].add(ref.target)
+                edges.setdefault(res.name, set()).add(ref.target)
                 continue
             path = f"resources[{i}].specifications.{ref.path}"
             if found is None:
@@ -196,6 +198,9 @@ def reference_problems(
 
 def find_cycles(edges: Mapping[str, set[str]]) -> list[list[str]]:
     """Every cycle of the graph, one per strongly connected component (Tarjan's algorithm)."""
+    # A node without edges out is in no cycle, and skipping it changes neither which
+    # components are found nor their order: most resources of a large spec are such leaves.
+    edges = {node: targets for node, targets in edges.items() if targets}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -206,7 +211,9 @@ def find_cycles(edges: Mapping[str, set[str]]) -> list[list[str]]:
         index[node] = low[node] = len(index)
         stack.append(node)
         on_stack.add(node)
-        for nxt in sorted(edges.get(node, ())):
+        for nxt in sorted(edges[node]):
+            if nxt not in edges:
+                continue  # a leaf (see above)
             if nxt not in index:
                 visit(nxt)
                 low[node] = min(low[node], low[nxt])

@@ -18,6 +18,7 @@ from atlas.plugins import get_plugin_manager, hookimpl
 from atlas.providers import ProviderRegistry
 from atlas.providers.contract import Provider
 from atlas.server import AuthConfig, create_app
+from atlas.server.offload import INLINE_BELOW
 from atlas.server.openapi import OPERATIONS, Op
 from atlas.store import SQLiteStore
 from atlas.testing import memory
@@ -135,6 +136,21 @@ async def test_bodies_400_413_415(make_settings: MakeSettings, recorder: Recorde
             for status, kwargs in cases.items():
                 r = await recorder.call(c, op, **kwargs)
                 assert r.status_code == status, (op, r.text)
+
+
+async def test_heavy_work_past_its_deadline_503(
+    make_settings: MakeSettings, recorder: Recorder
+) -> None:
+    app = _apps(make_settings, request_deadline=1e-9)  # over before it starts
+    disks = [{"type": "disk", "name": f"d{i}", "specifications": {"size_gb": 1}}
+             for i in range(INLINE_BELOW)]  # fmt: skip
+    async with Served(app).client(bearer()) as c:
+        await created(c)  # (a spec this small is no heavy work: no deadline)
+        for op in (op for op in OPERATIONS if op.body):
+            key = "x" if op.method == "POST" else "shop"
+            r = await recorder.call(c, op, key, json=spec(name=key, resources=disks))
+            assert (r.status_code, r.json()["code"]) == (503, "DEADLINE_EXCEEDED"), op
+            assert int(r.headers["Retry-After"]) > 0
 
 
 @pytest.mark.parametrize(("error", "status"), [(StateError("closed"), 503), (RuntimeError(), 500)])

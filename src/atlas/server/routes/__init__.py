@@ -13,8 +13,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from atlas.exceptions import Problem
+from atlas.server import context
 from atlas.server.context import caller
 from atlas.server.errors import validation_error
+from atlas.server.offload import request_deadline
 from atlas.server.openapi import OPERATIONS, Op
 from atlas.server.routes import costs, infrastructure, operations, service
 
@@ -54,7 +56,8 @@ def _dispatch(by_method: Mapping[str, tuple[Op, Handler]]) -> Handler:
             expected = ", ".join(sorted(known)) or "none"
             message = f"unknown query parameter (expected: {expected})"
             raise validation_error([Problem(name, message) for name in unknown])
-        return await handler(request)
+        with request_deadline(context.service(request).settings.request_deadline):
+            return await handler(request)
 
     return endpoint
 

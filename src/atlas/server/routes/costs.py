@@ -8,34 +8,79 @@ Neither needs cloud credentials: an estimate uses the price catalogs, a plan the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
 from atlas.cost.billing import Duration, parse_duration
 from atlas.exceptions import Problem
-from atlas.server.context import caller, query_bool, read_spec, service
+from atlas.server import jobs
+from atlas.server.auth import Principal
+from atlas.server.context import (
+    PARSE_INLINE_BYTES,
+    Service,
+    caller,
+    json_answer,
+    parse_body,
+    query_bool,
+    read_body,
+    resource_count,
+    service,
+)
 from atlas.server.errors import validation_error
 from atlas.server.responses import estimate_json, plan_json
 
 __all__ = ["estimate", "plan"]
 
 
-async def plan(request: Request) -> JSONResponse:
+async def plan(request: Request) -> Response:
     principal = caller(request)
     refresh = query_bool(request, "refresh")
-    doc = await read_spec(request)
-    async with service(request).workspaces.open(principal) as atlas:
+    svc = service(request)
+    body = await read_body(request)
+    doc = await parse_body(request, body)
+    if not refresh and _nothing_recorded(svc, principal, doc):
+        # A diff against nothing: a worker process answers it whole, on a core of its own.
+        limit = svc.settings.max_resources
+        return _json(await svc.pool.in_process(jobs.plan_answer, body, limit))
+    async with svc.workspaces.open(principal) as atlas:
         result = await atlas.plan(doc, refresh=refresh)
-    return JSONResponse({"plan": plan_json(result)})
+    return await json_answer(request, lambda: {"plan": plan_json(result)}, len(result.changes))
 
 
-async def estimate(request: Request) -> JSONResponse:
+async def estimate(request: Request) -> Response:
     principal = caller(request)
     duration = _duration(request)
-    doc = await read_spec(request)
-    async with service(request).workspaces.open(principal) as atlas:
+    svc = service(request)
+    body = await read_body(request)
+    if svc.pool.processes and len(body) >= PARSE_INLINE_BYTES:
+        limit = svc.settings.max_resources
+        return _json(await svc.pool.in_process(jobs.estimate_answer, body, limit, duration))
+    doc = await parse_body(request, body)
+    async with svc.workspaces.open(principal) as atlas:
         result = await atlas.estimate(doc, duration=duration)
-    return JSONResponse(estimate_json(result))
+    return await json_answer(request, lambda: estimate_json(result), len(result.breakdown))
+
+
+def _nothing_recorded(svc: Service, principal: Principal, doc: Mapping[str, Any]) -> bool:
+    """Whether a worker process can answer this plan (:func:`atlas.server.jobs.plan_answer`):
+    there are worker processes, the spec is large, imports nothing (which reads the cloud),
+    and names no live infrastructure of the workspace (whose records the plan diffs)."""
+    if not svc.pool.processes or resource_count(doc) < svc.pool.inline_below:
+        return False
+    if any(isinstance(r, Mapping) and "import" in r for r in doc["resources"]):
+        return False
+    name = doc.get("name")
+    if not isinstance(name, str):
+        return True  # not a spec validation lets through: the worker says why, as here
+    infra = svc.settings.store.get_infrastructure(principal.workspace, name)
+    return infra is None or infra.status == "destroyed"
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 def _duration(request: Request) -> Duration | None:

@@ -6,20 +6,29 @@ at once (see :mod:`atlas.server.background`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
 from atlas.exceptions import LockedError, Problem, RecordNotFoundError
-from atlas.facade import AsyncAtlas
+from atlas.facade import AsyncAtlas, SpecInput
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord
 from atlas.server.auth import Principal
 from atlas.server.background import Run
-from atlas.server.context import Service, caller, query_bool, query_int, read_spec, service
+from atlas.server.context import (
+    Service,
+    caller,
+    json_answer,
+    query_bool,
+    query_int,
+    read_spec,
+    resource_count,
+    service,
+)
 from atlas.server.errors import ApiError, from_exception, validation_error
+from atlas.server.offload import no_deadline
 from atlas.server.responses import infrastructure_json, operation_json
 
 __all__ = ["create", "destroy", "list_infrastructures", "list_operations", "read", "update"]
@@ -27,13 +36,13 @@ __all__ = ["create", "destroy", "list_infrastructures", "list_operations", "read
 MAX_PAGE = 1000
 
 
-async def create(request: Request) -> JSONResponse:
+async def create(request: Request) -> Response:
     principal = caller(request)
     doc = await read_spec(request)
-    run = _apply(doc, request)
+    options = _apply_options(request)
     svc = service(request)
     async with svc.workspaces.open(principal) as atlas:
-        spec = atlas.validate(doc)
+        spec = await svc.pool.run(lambda: atlas.validate(doc), resource_count(doc))
         try:
             existing = atlas.get(spec.name).infrastructure
         except RecordNotFoundError:
@@ -46,37 +55,43 @@ async def create(request: Request) -> JSONResponse:
             f"change it with PUT /api/v1/infrastructure/{existing.id}",
             extra={"infrastructure_id": existing.id},
         )
-    operation_id = await svc.operations.start(principal, run)
-    return JSONResponse(await _answer(request, principal, operation_id), status_code=201)
+    # Validated once: the apply takes the spec as it is.
+    operation_id = await svc.operations.start(principal, _apply(spec, *options))
+    return await _answer(request, principal, operation_id, status_code=201)
 
 
-async def list_infrastructures(request: Request) -> JSONResponse:
+async def list_infrastructures(request: Request) -> Response:
     principal = caller(request)
     limit = query_int(request, "limit", 100, minimum=1, maximum=MAX_PAGE)
     offset = query_int(request, "offset", 0, minimum=0, maximum=10**9)
     async with service(request).workspaces.open(principal) as atlas:
         page = atlas.list(limit=limit + 1, offset=offset)
         more = len(page) > limit
-        items = [infrastructure_json(atlas.get(i.id)) for i in page[:limit]]
-    return JSONResponse(
-        {
+        views = [atlas.get(i.id) for i in page[:limit]]
+
+    def build() -> dict[str, Any]:
+        items = [infrastructure_json(view) for view in views]
+        return {
             "infrastructures": items,
             "count": len(items),
             "limit": limit,
             "offset": offset,
             "next_offset": offset + limit if more else None,
         }
-    )
+
+    return await json_answer(request, build, sum(len(v.resources) for v in views))
 
 
-async def read(request: Request) -> JSONResponse:
+async def read(request: Request) -> Response:
     principal = caller(request)
     async with service(request).workspaces.open(principal) as atlas:
         view = atlas.get(request.path_params["id"])
-    return JSONResponse({"infrastructure": infrastructure_json(view)})
+    return await json_answer(
+        request, lambda: {"infrastructure": infrastructure_json(view)}, len(view.resources)
+    )
 
 
-async def update(request: Request) -> JSONResponse:
+async def update(request: Request) -> Response:
     principal = caller(request)
     svc = service(request)
     async with svc.workspaces.open(principal) as atlas:
@@ -87,14 +102,16 @@ async def update(request: Request) -> JSONResponse:
         if name != infra.name:
             message = f"must be {infra.name!r}, the name of infrastructure {infra.id} (no renaming)"
             raise validation_error([Problem("name", message)])
-        if atlas.validate(doc).provider != infra.provider:
+        options = _apply_options(request)
+        spec = await svc.pool.run(lambda: atlas.validate(doc), resource_count(doc))
+        if spec.provider != infra.provider:
             message = f"must be {infra.provider!r}: an infrastructure stays with its provider"
             raise validation_error([Problem("provider", message)])
-    operation_id = await svc.operations.start(principal, _apply(doc, request))
-    return JSONResponse(await _answer(request, principal, operation_id))
+    operation_id = await svc.operations.start(principal, _apply(spec, *options))
+    return await _answer(request, principal, operation_id)
 
 
-async def destroy(request: Request) -> JSONResponse:
+async def destroy(request: Request) -> Response:
     principal = caller(request)
     svc = service(request)
     async with svc.workspaces.open(principal) as atlas:
@@ -109,15 +126,19 @@ async def destroy(request: Request) -> JSONResponse:
         )
 
     operation_id = await svc.operations.start(principal, run)
-    return JSONResponse(await _answer(request, principal, operation_id))
+    return await _answer(request, principal, operation_id)
 
 
-async def list_operations(request: Request) -> JSONResponse:
+async def list_operations(request: Request) -> Response:
     principal = caller(request)
     async with service(request).workspaces.open(principal) as atlas:
-        ops = atlas.operations(request.path_params["id"])
-        items = [operation_json(op, atlas.store.steps(op.id)) for op in ops]
-    return JSONResponse({"operations": items, "count": len(items)})
+        ops = [(op, atlas.store.steps(op.id)) for op in atlas.operations(request.path_params["id"])]
+
+    def build() -> dict[str, Any]:
+        items = [operation_json(op, steps) for op, steps in ops]
+        return {"operations": items, "count": len(items)}
+
+    return await json_answer(request, build, sum(len(steps) for _, steps in ops))
 
 
 def _not_busy(svc: Service, infra_id: str, name: str) -> None:
@@ -132,14 +153,20 @@ def _not_busy(svc: Service, infra_id: str, name: str) -> None:
         )
 
 
-def _apply(doc: Mapping[str, Any], request: Request) -> Run:
-    allow = query_bool(request, "allow_over_budget")
-    rollback = query_bool(request, "rollback", default=True)
-    data_loss = query_bool(request, "allow_data_loss")
+def _apply_options(request: Request) -> tuple[bool, bool, bool]:
+    """``?allow_over_budget=``, ``?rollback=`` and ``?allow_data_loss=``, read before the body
+    is worked on."""
+    return (
+        query_bool(request, "allow_over_budget"),
+        query_bool(request, "rollback", default=True),
+        query_bool(request, "allow_data_loss"),
+    )
 
+
+def _apply(spec: SpecInput, allow: bool, rollback: bool, data_loss: bool) -> Run:
     async def run(atlas: AsyncAtlas, progress: ProgressCallback) -> OperationRecord:
         return await atlas.apply(
-            doc,
+            spec,
             allow_over_budget=allow,
             rollback=rollback,
             on_progress=progress,
@@ -149,11 +176,20 @@ def _apply(doc: Mapping[str, Any], request: Request) -> Run:
     return run
 
 
-async def _answer(request: Request, principal: Principal, operation_id: str) -> dict[str, Any]:
+async def _answer(
+    request: Request, principal: Principal, operation_id: str, *, status_code: int = 200
+) -> Response:
     async with service(request).workspaces.open(principal) as atlas:
         op = atlas.operation(operation_id)
         view = atlas.get(op.infrastructure_id)
+        steps = atlas.store.steps(op.id)
+
+    def build() -> dict[str, Any]:
         return {
             "infrastructure": infrastructure_json(view, op),
-            "operation": operation_json(op, atlas.store.steps(op.id)),
+            "operation": operation_json(op, steps),
         }
+
+    size = len(view.resources) + len(steps)
+    with no_deadline():  # the operation has started: its answer is not refused now
+        return await json_answer(request, build, size, status_code=status_code)

@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
-from atlas.server.context import caller, service
+from atlas.server.context import caller, json_answer, service
 from atlas.server.responses import operation_json
 from atlas.server.sse import operation_events
 
 __all__ = ["events", "read"]
 
 
-async def read(request: Request) -> JSONResponse:
+async def read(request: Request) -> Response:
     principal = caller(request)
     async with service(request).workspaces.open(principal) as atlas:
         op = atlas.operation(request.path_params["id"])
-        return JSONResponse({"operation": operation_json(op, atlas.store.steps(op.id))})
+        steps = atlas.store.steps(op.id)
+    return await json_answer(request, lambda: {"operation": operation_json(op, steps)}, len(steps))
 
 
 async def events(request: Request) -> StreamingResponse:

@@ -109,7 +109,10 @@ def check_server(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
 
 def check_disk(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: DiskSpec = res.specifications
-    target = next((r for r in ctx.spec.resources if r.name == spec.attach_to), None)
+    try:  # (by the spec's index: a scan of every resource for every disk is quadratic)
+        target = ctx.spec.resource(spec.attach_to) if spec.attach_to is not None else None
+    except KeyError:
+        target = None
     # A missing or mistyped target is reported with the other references.
     server = target.specifications if target is not None else None
     if isinstance(server, ServerSpec) and server.count != 1:
