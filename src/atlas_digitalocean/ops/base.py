@@ -21,6 +21,7 @@ from atlas_digitalocean.http import PAGINATION
 from atlas_digitalocean.naming import object_name, owner_tag, resource_of, resource_tag, spec_tag
 
 __all__ = [
+    "RECOUNT",
     "DigitalOceanHandler",
     "OpsSettings",
     "TaggedHandler",

@@ -14,7 +14,7 @@ import pytest
 from atlas.model.cloud import Owner
 from atlas.providers import ProviderRegistry, StepContext
 from atlas_digitalocean.emulator import Emulator, ManualClock
-from atlas_digitalocean.ops.base import OpsSettings
+from atlas_digitalocean.ops.base import RECOUNT, OpsSettings
 from atlas_digitalocean.provider import DigitalOceanProvider
 from tests.atlas_digitalocean.provider.conftest import TOKEN, spec_of
 from tests.virtual_time import VirtualTime
@@ -133,3 +133,32 @@ async def test_an_account_of_many_droplets_keeps_one_tagged_list_per_owner(
     # list per owner.
     assert [tagged(url) for url in rounds[0]] == [False] * 3
     assert all([tagged(url) for url in urls] == [True, True] for urls in rounds[1:])
+
+
+async def test_the_whole_list_is_tried_again_once_the_account_has_shrunk(
+    shared: DigitalOceanProvider,
+    time: VirtualTime,
+    registry: ProviderRegistry,
+    lists: dict[float, list[httpx.URL]],
+) -> None:
+    other = Owner("default", "big")
+    big = spec_of(registry, droplet("fleet", count=401))
+    spec = spec_of(registry, droplet())
+    owners = [Owner("default", f"shop-{i}") for i in range(2)]
+    handler = await shared.handler("droplet")
+
+    async def one_round() -> list[bool]:
+        """Which calls of one round for both owners were tagged."""
+        lists.clear()
+        await handler.poll_owners(dict(zip(owners, [[s] for s in states], strict=True)))
+        return [tagged(url) for urls in lists.values() for url in urls]
+
+    async with time.running():
+        fleet = await shared.create(StepContext(other, big, big.resources[0], {}))
+        states = [await shared.create(StepContext(o, spec, spec.resources[0], {})) for o in owners]
+        assert await one_round() == [False] * 3  # three pages of the whole list
+        await shared.delete(other, fleet)  # the account shrinks to two droplets
+        tagged_rounds = [await one_round() for _ in range(RECOUNT)]
+        assert tagged_rounds == [[True, True]] * RECOUNT
+        assert await one_round() == [False]  # tried again: one page, so kept
+        assert await one_round() == [False]
