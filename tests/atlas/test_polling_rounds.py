@@ -131,3 +131,58 @@ async def test_a_wait_given_up_stops_its_rounds() -> None:
         await time.sleep(10.0)
     assert polls == 2  # at 0 and 1 s
     assert cloud.calls.count("list server") == polls  # nobody waits: no more rounds
+
+
+async def test_waits_of_several_owners_share_one_list_a_round() -> None:
+    # One provider instance is one account: the infrastructures applied through it at once
+    # share the rounds of a kind, one search of the whole kind answering them all.
+    clock = ManualClock()
+    cloud = MemoryCloud(
+        clock=clock, tokens=[TOKEN], latencies=Latencies(create={"server": 5.0}, list_lag=0.0)
+    )
+    time = VirtualTime(clock)
+    provider = provider_on(cloud, clock, time)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    owners = [Owner("ws", f"demo-{i}") for i in range(5)]
+    ended: dict[str, float] = {}
+
+    async def make_and_wait(owner: Owner, after: float) -> None:
+        await time.sleep(after)
+        state = await provider.create(StepContext(owner, spec, spec.resource("first")))
+        [ready] = await provider.wait(owner, [state], timeout=60)
+        assert ready.status == "active"
+        assert ready.ids == state.ids  # its own server, not another owner's
+        ended[owner.infrastructure] = clock()
+
+    async with time.running():
+        # Made at 0, 1, 2, 3 and 4 s: each ready 5 s later, and seen then.
+        await asyncio.gather(*(make_and_wait(o, float(i)) for i, o in enumerate(owners)))
+    assert ended == {f"demo-{i}": 5.0 + i for i in range(5)}
+    # Rounds at 0, 1, ..., 9 s: one list each for all five (on their own: 6 rounds each).
+    assert cloud.calls.count("list server") == 10
+
+
+async def test_a_lone_owner_keeps_its_own_filtered_poll() -> None:
+    # One owner waiting polls by its mark as before (a shorter list at a real cloud); the
+    # whole kind is searched only when several owners wait at once.
+    clock = ManualClock()
+    cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=Latencies(list_lag=0.0))
+    time = VirtualTime(clock)
+    provider = provider_on(cloud, clock, time)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    handler = await provider.handler("server")
+    several = 0
+    real = handler.poll_owners
+
+    async def counted(wanted: Any) -> Any:
+        nonlocal several
+        several += 1
+        return await real(wanted)
+
+    handler.poll_owners = counted  # type: ignore[method-assign]
+    state = await provider.create(StepContext(OWNER, spec, spec.resource("first")))
+    async with time.running():
+        [ready] = await provider.wait(OWNER, [state], timeout=60)
+    assert ready.status == "active"
+    assert several == 0
+    assert cloud.calls.count("list server") >= 1

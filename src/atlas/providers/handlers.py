@@ -15,8 +15,10 @@ atlas safe on any cloud:
 - **ids are reported the moment they exist** (``on_created``), batch by batch, so the journal
   has them before anything else can go wrong;
 - **batched polling**: one poll per kind per round, whatever the number of resources, rounds
-  started ``poll_interval`` apart; concurrent waits of one owner's kind share their rounds,
-  and each wait returns as soon as its own resources are ready;
+  started ``poll_interval`` apart; concurrent waits on a kind share its rounds, whichever
+  infrastructure (owner) they belong to: a provider instance is one account, so one list of
+  the kind (:meth:`KindHandler.poll_owners`) answers them all, and each wait returns as soon
+  as its own resources are ready;
 - **the visibility grace**: an object a poll does not show right after its create is still
   appearing, not failed, until ``visibility_grace`` seconds have passed;
 - **waiting until gone** (:func:`until_gone`): a delete returns once the object is gone, and
@@ -202,6 +204,22 @@ class KindHandler(abc.ABC):
         """One round of status for ``states`` (as few calls as possible: one list, ideally):
         the objects the cloud shows, by id. An id missing from the answer is not there (yet)."""
 
+    async def poll_owners(
+        self, wanted: Mapping[Owner, Sequence[ResourceState]]
+    ) -> Mapping[str, CloudObject]:
+        """One round of status for the states of several owners at once (two or more; one
+        owner's are polled with :meth:`poll`): every object shown, by id, as :meth:`poll`.
+
+        The rounds of a kind are shared by every wait on it in the provider's account, so
+        that infrastructures applied at once do not each list the kind every round. By
+        default this is one :meth:`poll` per owner, which saves nothing; a kind whose list
+        can show every owner's objects in one call (a list without the owner filter, or one
+        that never had one) overrides it to make the round one call."""
+        listed: dict[str, CloudObject] = {}
+        for owner, states in wanted.items():
+            listed.update(await self.poll(owner, states))
+        return listed
+
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         """The resource as it is now, or ``None`` when none of its objects exist. By default,
         whatever carries its marks (see :meth:`find`)."""
@@ -324,7 +342,9 @@ class HandlerProvider(Provider):
         self.timing = timing or Timing()
         self._missing_since: dict[str, float] = {}
         self._handlers: Mapping[str, KindHandler] | None = None
-        self._rounds: dict[tuple[asyncio.AbstractEventLoop, Owner, str], _Rounds] = {}
+        #: The polling rounds of each kind, shared by every owner's waits (one instance is
+        #: one account: one token).
+        self._rounds: dict[tuple[asyncio.AbstractEventLoop, str], _Rounds] = {}
 
     @abc.abstractmethod
     async def build_handlers(self) -> Mapping[str, KindHandler]:
@@ -374,8 +394,8 @@ class HandlerProvider(Provider):
         self, owner: Owner, states: Sequence[ResourceState], *, timeout: float
     ) -> list[ResourceState]:
         """Poll until ready: each round costs one poll per kind, however many resources, and
-        however many waits of the same owner run at once (they share the rounds of a kind;
-        each returns as soon as its own resources are ready)."""
+        however many waits run at once, of one owner or of many (they share the rounds of a
+        kind; each returns as soon as its own resources are ready)."""
         current = {s.name: s for s in states}
         pending = [s for s in current.values() if s.status not in _SETTLED]
         if not pending:
@@ -385,7 +405,7 @@ class HandlerProvider(Provider):
         for kind in kinds:
             await self.handler(kind)  # a kind nobody handles fails here, before any round
         joined = [
-            self._rounds_of(owner, kind).join([s for s in pending if s.type == kind], deadline)
+            self._rounds_of(kind).join(owner, [s for s in pending if s.type == kind], deadline)
             for kind in kinds
         ]
         try:
@@ -405,18 +425,24 @@ class HandlerProvider(Provider):
             )
         return [current[s.name] for s in states]
 
-    def _rounds_of(self, owner: Owner, kind: str) -> _Rounds:
-        """The rounds polling ``owner``'s ``kind`` on this event loop, started if none run."""
-        key = (asyncio.get_running_loop(), owner, kind)
+    def _rounds_of(self, kind: str) -> _Rounds:
+        """The rounds polling ``kind`` on this event loop, started if none run."""
+        key = (asyncio.get_running_loop(), kind)
         rounds = self._rounds.get(key)
         if rounds is None:
-            rounds = self._rounds[key] = _Rounds(self, owner, kind, lambda: self._rounds.pop(key))
+            rounds = self._rounds[key] = _Rounds(self, kind, lambda: self._rounds.pop(key))
         return rounds
 
     async def _poll(
-        self, owner: Owner, kind: str, states: Sequence[ResourceState]
+        self, kind: str, wanted: Mapping[Owner, Sequence[ResourceState]]
     ) -> Mapping[str, CloudObject]:
-        return await (await self.handler(kind)).poll(owner, states)
+        """One round for ``wanted`` (states by owner): the owner's own poll when there is
+        one owner, else the handler's poll of several."""
+        handler = await self.handler(kind)
+        if len(wanted) == 1:
+            [(owner, states)] = wanted.items()
+            return await handler.poll(owner, states)
+        return await handler.poll_owners(wanted)
 
     def _refreshed(
         self, states: Sequence[ResourceState], listed: Mapping[str, CloudObject]
@@ -494,6 +520,7 @@ class HandlerProvider(Provider):
 class _Waiter:
     """One wait's resources of one kind, as the last round saw them."""
 
+    owner: Owner
     states: list[ResourceState]
     deadline: float
     #: Resolves to the states and whether the deadline passed first.
@@ -504,24 +531,24 @@ class _Waiter:
 
 
 class _Rounds:
-    """The polling rounds of one owner's kind, shared by every wait on it.
+    """The polling rounds of one kind in one account, shared by every wait on it, whatever
+    infrastructure (owner) it belongs to.
 
     Each round is one poll for everything still pending of every wait that has joined, so
     resources of a kind that wait at the same time cost one call per round however many
-    steps wait on them; each wait is answered the round its own resources are ready, not
-    when the others are. A wait that joins while rounds run is polled from the next round
-    on; one that joins just after a round began (within half an interval) moves the next
-    round to an interval after it joined, so that its rounds fall as its own would have
-    after its create instead of almost a whole interval later; the others wait at most
-    half an interval more. The rounds stop when no wait is left (and start again with the
-    next one).
+    steps of however many infrastructures wait on them (when the handler can poll several
+    owners in one call: :meth:`KindHandler.poll_owners`); a failed poll fails every wait of
+    its round, as its own poll would have. Each wait is answered the round its own
+    resources are ready, not when the others are. A wait that joins while rounds run is
+    polled from the next round on; one that joins just after a round began (within half an
+    interval) moves the next round to an interval after it joined, so that its rounds fall
+    as its own would have after its create instead of almost a whole interval later; the
+    others wait at most half an interval more. The rounds stop when no wait is left (and
+    start again with the next one).
     """
 
-    def __init__(
-        self, provider: HandlerProvider, owner: Owner, kind: str, forget: Callable[[], object]
-    ) -> None:
+    def __init__(self, provider: HandlerProvider, kind: str, forget: Callable[[], object]) -> None:
         self.provider = provider
-        self.owner = owner
         self.kind = kind
         self._forget = forget
         self._waiters: list[_Waiter] = []
@@ -530,12 +557,12 @@ class _Rounds:
         self._not_before = 0.0  # when the next round may begin
 
     def join(
-        self, states: Sequence[ResourceState], deadline: float
+        self, owner: Owner, states: Sequence[ResourceState], deadline: float
     ) -> asyncio.Future[tuple[list[ResourceState], bool]]:
         future: asyncio.Future[tuple[list[ResourceState], bool]] = (
             asyncio.get_running_loop().create_future()
         )
-        self._waiters.append(_Waiter(list(states), deadline, future))
+        self._waiters.append(_Waiter(owner, list(states), deadline, future))
         timing = self.provider.timing
         now = timing.clock()
         if self._began is not None and now - self._began < timing.poll_interval / 2:
@@ -554,10 +581,11 @@ class _Rounds:
                     return
                 began = self._began = timing.clock()
                 batch = list(self._waiters)
+                wanted: dict[Owner, list[ResourceState]] = {}
+                for waiter in batch:
+                    wanted.setdefault(waiter.owner, []).extend(waiter.pending())
                 try:
-                    listed = await self.provider._poll(
-                        self.owner, self.kind, [s for w in batch for s in w.pending()]
-                    )
+                    listed = await self.provider._poll(self.kind, wanted)
                 except Exception as exc:  # every wait of this round gets it, as if its own
                     for waiter in batch:
                         self._answer(waiter, error=exc)

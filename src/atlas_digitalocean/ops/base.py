@@ -17,9 +17,11 @@ from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.providers import CreateAttempts, KindHandler, StepContext
 from atlas.providers import Timing as OpsSettings
 from atlas_digitalocean.api import JSON, DigitalOceanAPI
+from atlas_digitalocean.http import PAGINATION
 from atlas_digitalocean.naming import object_name, owner_tag, resource_of, resource_tag, spec_tag
 
 __all__ = [
+    "RECOUNT",
     "DigitalOceanHandler",
     "OpsSettings",
     "TaggedHandler",
@@ -30,10 +32,15 @@ __all__ = [
     "get_or_none",
     "imported",
     "index_of",
+    "pages",
     "retag",
 ]
 
 logger = logging.getLogger("atlas_digitalocean")
+
+#: Rounds polled with one tagged list per owner, because the whole list was longer, before
+#: the whole list is tried again (about a minute at the usual interval).
+RECOUNT = 60
 
 T = TypeVar("T")
 
@@ -125,6 +132,15 @@ class TaggedHandler(DigitalOceanHandler):
     it is read, polled and deleted by its recorded id instead (see :func:`imported`).
     """
 
+    #: Objects one page of the kind's list holds; ``None`` for a list served whole.
+    page_size: int | None = PAGINATION.page_size
+
+    def __init__(self, api: DigitalOceanAPI, timing: OpsSettings) -> None:
+        super().__init__(api, timing)
+        #: Pages the whole list of the kind took last time (see :meth:`poll_owners`).
+        self._account_pages = 1
+        self._rounds_since_count = 0
+
     @abc.abstractmethod
     async def tagged(self, tag: str) -> list[JSON]:
         """Every object carrying ``tag`` (one list call)."""
@@ -177,6 +193,33 @@ class TaggedHandler(DigitalOceanHandler):
         listed.update({o.id: o for o in await self.by_id(outside)})
         return listed
 
+    async def poll_owners(
+        self, wanted: Mapping[Owner, Sequence[ResourceState]]
+    ) -> Mapping[str, CloudObject]:
+        """Several infrastructures at once: one list of the kind without the tag filter
+        shows every owner's objects (imported ones too, unless just gone from the list).
+
+        That list costs one call per page of *every* object of the kind in the account, so
+        it is made while that is no more calls than one tagged list per owner, as the last
+        such list's length tells; otherwise one tagged list per owner, with another try of
+        the whole list every ``RECOUNT`` rounds, since accounts shrink too."""
+        if self._account_pages > len(wanted) and self._rounds_since_count < RECOUNT:
+            self._rounds_since_count += 1
+            return await super().poll_owners(wanted)
+        everything = await self.listing(None)
+        self._rounds_since_count = 0
+        self._account_pages = pages(len(everything), self.page_size)
+        listed = {str(d["id"]): self.obj(d) for d in everything}
+        outside = [
+            o
+            for owner, states in wanted.items()
+            for s in states
+            for o in s.objects
+            if o.id not in listed and imported(owner, s, o)
+        ]
+        listed.update({o.id: o for o in await self.by_id(outside)})
+        return listed
+
     async def discover(self, owner: Owner) -> list[ResourceState]:
         groups: dict[str, list[CloudObject]] = {}
         for d in await self.tagged(owner_tag(owner.uid)):
@@ -187,6 +230,13 @@ class TaggedHandler(DigitalOceanHandler):
             ResourceState(self.type, name, tuple(sorted(objects, key=index_of)))
             for name, objects in sorted(groups.items())
         ]
+
+
+def pages(items: int, page_size: int | None) -> int:
+    """The calls a list of ``items`` takes (at least one, even when it is empty)."""
+    if page_size is None:
+        return 1
+    return max(1, -(-items // page_size))
 
 
 def imported(owner: Owner, state: ResourceState, obj: CloudObject) -> bool:

@@ -70,6 +70,8 @@ def resize_body(s: DatabaseSpec, d: JSON) -> JSON | None:
 
 class DatabaseHandler(TaggedHandler):
     type = "database"
+    #: The database list is served whole (no pages): one call, however many clusters.
+    page_size = None
     statuses: Mapping[str, ResourceStatus] = {
         "creating": "creating",
         "online": "active",

@@ -232,6 +232,13 @@ class VolumeHandler(TaggedHandler):
         del owner
         return {str(v["id"]): to_object(v) for v in await self.api.list_volumes(region=region)}
 
+    async def poll_owners(
+        self, wanted: Mapping[Owner, Sequence[ResourceState]]
+    ) -> Mapping[str, CloudObject]:
+        # The volume list has no owner filter anyway: one list for every owner's states.
+        owner = next(iter(wanted))
+        return await self.poll(owner, [s for states in wanted.values() for s in states])
+
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         found = [v for v in [await self.lookup(o) for o in state.objects] if v is not None]
         del owner
