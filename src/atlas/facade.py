@@ -94,6 +94,18 @@ class InfrastructureView:
     resources: tuple[ResourceRecord, ...]
 
 
+def _share_rate_budget(store: StateStore) -> None:
+    """Every process on ``store``'s database shares one rate budget per cloud account from
+    now on (:mod:`atlas.store.budget`): the providers' limiters, made after this, ask it. A
+    store nobody else can open (``:memory:``) leaves the in-process windows alone in charge."""
+    from atlas.http.budget import set_budget_factory  # noqa: PLC0415 - only with a store
+    from atlas.store.budget import budget_for_store  # noqa: PLC0415
+
+    factory = budget_for_store(store)
+    if factory is not None:
+        set_budget_factory(factory)
+
+
 class AsyncAtlas:
     """The lifecycle of infrastructures in one workspace.
 
@@ -129,6 +141,7 @@ class AsyncAtlas:
 
             store = open_store()
         self.store = store
+        _share_rate_budget(store)
         self.registry = registry or default_registry()
         self.workspace = workspace
         self._providers: dict[str, Provider] = dict(providers or {})

@@ -68,6 +68,8 @@ class Grant:
     remaining: int | None = None
     overlapping: int = 0
     why: str = ""
+    #: Which budget granted it (the limiter fills this in: a permit ends where it began).
+    budget: SharedBudget | None = attrs.field(default=None, eq=False, repr=False)
 
 
 class SharedBudget(Protocol):

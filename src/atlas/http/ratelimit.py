@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import hashlib
 import heapq
 import itertools
@@ -97,9 +98,11 @@ class Permit:
     number: int
     overlapping: int
     released: bool = False
-    #: The shared budget's slot, and how many of the account's were in flight when granted.
+    #: The shared budget's slot (of ``budget``), and how many of the account's were in
+    #: flight when it was granted.
     slot: int | None = None
     shared_overlapping: int = 0
+    budget: SharedBudget | None = None
 
 
 #: What _step answers the head when the shared budget must be asked before it goes.
@@ -151,6 +154,7 @@ class RateLimiter:
         self.profile = profile
         #: Asked for a slot before every request when set; times it with ``wall_clock``.
         self.budget = budget
+        self._budget_source: object = None  # the factory that made ``budget``, if shared
         self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
         self._lock = threading.Lock()
         # Per window: when each request that is over ended. Requests in flight are only counted.
@@ -184,8 +188,10 @@ class RateLimiter:
             limiter = _registry.get((profile, digest))
             if limiter is None:
                 limiter = _registry[profile, digest] = cls(profile)
-            if factory is not None and limiter.budget is None:
+            if factory is not None and limiter._budget_source is not factory:
+                # A new store: permits given before keep the budget that granted them.
                 limiter.budget = factory(profile, account_key(profile, *secrets))
+                limiter._budget_source = factory
             return limiter
 
     @property
@@ -250,7 +256,7 @@ class RateLimiter:
             if headers is not None:
                 self._learn(headers, status, permit)
             self._wake_head()  # it may have been waiting for a request in flight to end
-        if self.budget is not None and permit.slot is not None:
+        if permit.budget is not None and permit.slot is not None:
             self._tell_budget(permit, headers)
 
     def pause_left(self) -> float:
@@ -383,23 +389,25 @@ class RateLimiter:
         assert budget is not None
         asked = asyncio.ensure_future(asyncio.to_thread(budget.grant, self._wall_clock()))
         try:
-            return await asyncio.shield(asked)
+            grant = await asyncio.shield(asked)
         except BaseException:
-            asked.add_done_callback(self._return_unused)
+            asked.add_done_callback(functools.partial(self._return_unused, budget))
             self._timer_done()
             raise
+        return attrs.evolve(grant, budget=budget)
 
-    def _return_unused(self, asked: asyncio.Future[Grant]) -> None:
-        if self.budget is None or asked.cancelled() or asked.exception() is not None:
+    def _return_unused(self, budget: SharedBudget, asked: asyncio.Future[Grant]) -> None:
+        if asked.cancelled() or asked.exception() is not None:
             return
         if (slot := asked.result().slot) is not None:
-            self.budget.end(slot, self._wall_clock())
+            budget.end(slot, self._wall_clock())
 
     def _granted(self, ticket: _Ticket, grant: Grant) -> Permit:
         with self._lock:
             self._timer_running = False
             permit = self._depart(ticket, self._clock())
             permit.slot, permit.shared_overlapping = grant.slot, grant.overlapping
+            permit.budget = grant.budget
             if grant.remaining is not None:
                 # The provider's word as every process's answers told it: the lower wins.
                 mine = self._remaining
@@ -407,7 +415,7 @@ class RateLimiter:
             return permit
 
     def _tell_budget(self, permit: Permit, headers: Mapping[str, str] | None) -> None:
-        budget, now = self.budget, self._wall_clock()
+        budget, now = permit.budget, self._wall_clock()
         assert budget is not None
         assert permit.slot is not None
         budget.end(permit.slot, now)
