@@ -105,6 +105,9 @@ class Permit:
     budget: SharedBudget | None = None
 
 
+#: The least wait for a place that frees up "now" by rounding, but not by the window's rule.
+_TICK = 1e-6
+
 #: What _step answers the head when the shared budget must be asked before it goes.
 _ASK = object()
 
@@ -333,7 +336,9 @@ class RateLimiter:
                 return math.inf, "waiting for requests in flight"
             if excess > 0:
                 why = f"the limit of {limit} requests per {span:g}s is reached"
-                delays.append((window[excess - 1] + span - now, why))
+                # Never zero while the request still counts by the test above: a sum that
+                # rounds (end + span == now, end > now - span) must not let one more through.
+                delays.append((max(window[excess - 1] + span - now, _TICK), why))
         slow_below, remaining = self.profile.slow_below, self._remaining
         if remaining is not None and remaining < slow_below and self._last_sent is not None:
             if remaining <= 0 and self._in_flight:
