@@ -94,7 +94,7 @@ class InfrastructureView:
     resources: tuple[ResourceRecord, ...]
 
 
-def _share_rate_budget(store: StateStore) -> None:
+def _share_rate_budget(store: StateStore) -> object:
     """Every process on ``store``'s database shares one rate budget per cloud account from
     now on (:mod:`atlas.store.budget`): the providers' limiters, made after this, ask it. A
     store nobody else can open (``:memory:``) leaves the in-process windows alone in charge."""
@@ -104,6 +104,16 @@ def _share_rate_budget(store: StateStore) -> None:
     factory = budget_for_store(store)
     if factory is not None:
         set_budget_factory(factory)
+    return factory
+
+
+def _unshare_rate_budget(factory: object) -> None:
+    """Limiters made after this instance closed no longer take slots from its store (which
+    may be gone); those made before keep their budget until a new store replaces it."""
+    from atlas.http.budget import budget_factory, set_budget_factory  # noqa: PLC0415
+
+    if factory is not None and budget_factory() is factory:
+        set_budget_factory(None)
 
 
 class AsyncAtlas:
@@ -141,7 +151,7 @@ class AsyncAtlas:
 
             store = open_store()
         self.store = store
-        _share_rate_budget(store)
+        self._rate_budget = _share_rate_budget(store)
         self.registry = registry or default_registry()
         self.workspace = workspace
         self._providers: dict[str, Provider] = dict(providers or {})
@@ -187,6 +197,7 @@ class AsyncAtlas:
             await provider.aclose()
         for sink in self._sinks:
             await sink.aclose()
+        _unshare_rate_budget(self._rate_budget)
 
     def _default_dispatcher(self) -> EventDispatcher:
         """Events go to the plugins' ``atlas_on_event`` and, when ``ATLAS_WEBHOOK_URL`` and

@@ -191,10 +191,10 @@ class RateLimiter:
             limiter = _registry.get((profile, digest))
             if limiter is None:
                 limiter = _registry[profile, digest] = cls(profile)
-            if factory is not None and limiter._budget_source is not factory:
-                # A new store: permits given before keep the budget that granted them.
-                limiter.budget = factory(profile, account_key(profile, *secrets))
-                limiter._budget_source = factory
+            if limiter._budget_source is not factory:
+                # Another store, or none: permits given before keep the budget that granted them.
+                made = None if factory is None else factory(profile, account_key(profile, *secrets))
+                limiter.budget, limiter._budget_source = made, factory
             return limiter
 
     @property

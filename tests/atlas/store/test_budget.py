@@ -283,3 +283,22 @@ async def test_shared_limiters_take_their_budget_from_the_store(tmp_path: Path) 
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT account FROM rate_accounts").fetchall()
     assert rows == [(account_key(profile, Secret(TOKEN)),)]
+
+
+async def test_an_atlas_on_a_file_shares_its_budget_until_closed(tmp_path: Path) -> None:
+    from atlas import AsyncAtlas
+    from atlas.http.budget import budget_factory
+
+    previous = set_budget_factory(None)
+    try:
+        async with AsyncAtlas(store=SQLiteStore(":memory:")):
+            assert budget_factory() is None  # no other process can see this store
+        async with AsyncAtlas(store=SQLiteStore(tmp_path / "state.db")):
+            factory = budget_factory()
+            assert factory is not None
+            profile = RateLimitProfile(windows=(Window(4, 1.0),))
+            assert RateLimiter.shared(profile, Secret(TOKEN)).budget is not None
+        assert budget_factory() is None
+        assert RateLimiter.shared(profile, Secret(TOKEN)).budget is None
+    finally:
+        set_budget_factory(previous)
