@@ -24,7 +24,7 @@ import threading
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -57,6 +57,9 @@ from atlas.providers.registry import ProviderRegistry
 from atlas.runtime import SpecSource, default_registry
 from atlas.spec.validate import validate_spec
 from atlas.store.base import StateStore, Stats
+
+if TYPE_CHECKING:
+    from atlas.store.budget import StoreBudgets
 
 __all__ = [
     "WEBHOOK_SECRET_ENV",
@@ -94,7 +97,7 @@ class InfrastructureView:
     resources: tuple[ResourceRecord, ...]
 
 
-def _share_rate_budget(store: StateStore) -> object:
+def _share_rate_budget(store: StateStore) -> StoreBudgets | None:
     """Every process on ``store``'s database shares one rate budget per cloud account from
     now on (:mod:`atlas.store.budget`): the providers' limiters, made after this, ask it. A
     store nobody else can open (``:memory:``) leaves the in-process windows alone in charge."""
@@ -107,13 +110,16 @@ def _share_rate_budget(store: StateStore) -> object:
     return factory
 
 
-def _unshare_rate_budget(factory: object) -> None:
+def _unshare_rate_budget(factory: StoreBudgets | None) -> None:
     """Limiters made after this instance closed no longer take slots from its store (which
     may be gone); those made before keep their budget until a new store replaces it."""
     from atlas.http.budget import budget_factory, set_budget_factory  # noqa: PLC0415
 
-    if factory is not None and budget_factory() is factory:
+    if factory is None:
+        return
+    if budget_factory() is factory:
         set_budget_factory(None)
+    factory.close()
 
 
 class AsyncAtlas:

@@ -31,7 +31,14 @@ from typing import Any, Final, Protocol
 from atlas.http.budget import Grant, SharedBudget
 from atlas.http.profile import RateLimitProfile
 
-__all__ = ["MAX_FLIGHT", "PostgresBudget", "SQLiteBudget", "StoreBudget", "budget_for_store"]
+__all__ = [
+    "MAX_FLIGHT",
+    "PostgresBudget",
+    "SQLiteBudget",
+    "StoreBudget",
+    "StoreBudgets",
+    "budget_for_store",
+]
 
 #: Seconds a slot in flight counts for at most (a request's timeouts are well under this).
 MAX_FLIGHT: Final = 120.0
@@ -74,6 +81,10 @@ class StoreBudget:
 
     def _locked(self) -> AbstractContextManager[_Tx]:
         """A transaction holding the account's lock against every other process."""
+        raise NotImplementedError  # pragma: no cover - each database has its own
+
+    def close(self) -> None:
+        """Close the connection; a later call opens another (a limiter may outlive it)."""
         raise NotImplementedError  # pragma: no cover - each database has its own
 
     def grant(self, now: float) -> Grant:
@@ -175,21 +186,27 @@ class SQLiteBudget(StoreBudget):
     ) -> None:
         super().__init__(profile, account, max_flight=max_flight)
         self._mutex = threading.Lock()
+        self._path = os.fspath(path)
+        self._conn: sqlite3.Connection | None = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            os.fspath(path), timeout=5.0, isolation_level=None, check_same_thread=False
+            self._path, timeout=5.0, isolation_level=None, check_same_thread=False
         )
         # Counters, not records: losing the last moment's to a power cut costs nothing.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("BEGIN IMMEDIATE")
         for statement in _SCHEMA:
             conn.execute(statement.format(id="INTEGER PRIMARY KEY AUTOINCREMENT"))
-        conn.execute("INSERT OR IGNORE INTO rate_accounts (account) VALUES (?)", (account,))
+        conn.execute("INSERT OR IGNORE INTO rate_accounts (account) VALUES (?)", (self.account,))
         conn.execute("COMMIT")
-        self._conn = conn
+        return conn
 
     @contextmanager
     def _locked(self) -> Iterator[_Tx]:
         with self._mutex:
+            if self._conn is None:
+                self._conn = self._connect()
             conn = self._conn
 
             def run(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -204,7 +221,10 @@ class SQLiteBudget(StoreBudget):
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        self._conn.close()
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 class PostgresBudget(StoreBudget):
@@ -222,25 +242,33 @@ class PostgresBudget(StoreBudget):
 
         super().__init__(profile, account, max_flight=max_flight)
         self._mutex = threading.Lock()
-        self._psycopg = psycopg
-        self._conn = psycopg.connect(url, autocommit=True)
+        self._psycopg, self._url = psycopg, url
+        self._conn: Any = self._connect()
+
+    def _connect(self) -> Any:
+        psycopg = self._psycopg
+        conn = psycopg.connect(self._url, autocommit=True)
         for attempt in range(3):
             try:
-                with self._conn.transaction():
+                with conn.transaction():
                     for statement in _SCHEMA:
-                        self._conn.execute(statement.format(id="BIGSERIAL PRIMARY KEY"))
-                    self._conn.execute(
+                        conn.execute(statement.format(id="BIGSERIAL PRIMARY KEY"))
+                    conn.execute(
                         "INSERT INTO rate_accounts (account) VALUES (%s) ON CONFLICT DO NOTHING",
-                        (account,),
+                        (self.account,),
                     )
                 break
             except psycopg.errors.UniqueViolation:  # two processes created the tables at once
                 if attempt == 2:
+                    conn.close()
                     raise
+        return conn
 
     @contextmanager
     def _locked(self) -> Iterator[_Tx]:
         with self._mutex:
+            if self._conn is None or self._conn.closed:
+                self._conn = self._connect()
             conn = self._conn
 
             def run(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -256,13 +284,38 @@ class PostgresBudget(StoreBudget):
                 yield run
 
     def close(self) -> None:
-        self._conn.close()
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
-def budget_for_store(store: object) -> Callable[[RateLimitProfile, str], SharedBudget] | None:
-    """A budget factory sharing ``store``'s database (for
-    :func:`atlas.http.set_budget_factory`); ``None`` for a store nothing else can see
-    (SQLite ``:memory:``), where the in-process windows are already the whole truth."""
+class StoreBudgets:
+    """A budget factory on one store's database (:func:`atlas.http.set_budget_factory`) that
+    keeps what it made, so that :meth:`close` closes their connections when the store's user
+    is done (a PostgreSQL connection left to the garbage collector warns)."""
+
+    def __init__(self, make: Callable[[RateLimitProfile, str], StoreBudget]) -> None:
+        self._make = make
+        self._made: list[StoreBudget] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, profile: RateLimitProfile, account: str) -> SharedBudget:
+        budget = self._make(profile, account)
+        with self._lock:
+            self._made.append(budget)
+        return budget
+
+    def close(self) -> None:
+        with self._lock:
+            made, self._made = self._made, []
+        for budget in made:
+            budget.close()
+
+
+def budget_for_store(store: object) -> StoreBudgets | None:
+    """A budget factory sharing ``store``'s database; ``None`` for a store nothing else can
+    see (SQLite ``:memory:``), where the in-process windows are already the whole truth."""
     from atlas.store.postgres import PostgresStore  # noqa: PLC0415
     from atlas.store.sqlite import SQLiteStore  # noqa: PLC0415
 
@@ -270,8 +323,8 @@ def budget_for_store(store: object) -> Callable[[RateLimitProfile, str], SharedB
         path = store.path
         if path == ":memory:":
             return None
-        return lambda profile, account: SQLiteBudget(path, profile, account)
+        return StoreBudgets(lambda profile, account: SQLiteBudget(path, profile, account))
     if isinstance(store, PostgresStore):
         url = store.url
-        return lambda profile, account: PostgresBudget(url, profile, account)
+        return StoreBudgets(lambda profile, account: PostgresBudget(url, profile, account))
     return None
