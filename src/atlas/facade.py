@@ -24,7 +24,7 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 
@@ -57,6 +57,9 @@ from atlas.providers.registry import ProviderRegistry
 from atlas.runtime import SpecSource, default_registry
 from atlas.spec.validate import validate_spec
 from atlas.store.base import StateStore, Stats
+
+if TYPE_CHECKING:
+    from atlas.store.budget import StoreBudgets
 
 __all__ = [
     "WEBHOOK_SECRET_ENV",
@@ -111,6 +114,31 @@ class InfrastructureView:
     resources: tuple[ResourceRecord, ...]
 
 
+def _share_rate_budget(store: StateStore) -> StoreBudgets | None:
+    """Every process on ``store``'s database shares one rate budget per cloud account from
+    now on (:mod:`atlas.store.budget`): the providers' limiters, made after this, ask it. A
+    store nobody else can open (``:memory:``) leaves the in-process windows alone in charge."""
+    from atlas.http.budget import set_budget_factory  # noqa: PLC0415 - only with a store
+    from atlas.store.budget import budget_for_store  # noqa: PLC0415
+
+    factory = budget_for_store(store)
+    if factory is not None:
+        set_budget_factory(factory)
+    return factory
+
+
+def _unshare_rate_budget(factory: StoreBudgets | None) -> None:
+    """Limiters made after this instance closed no longer take slots from its store (which
+    may be gone); those made before keep their budget until a new store replaces it."""
+    from atlas.http.budget import budget_factory, set_budget_factory  # noqa: PLC0415
+
+    if factory is None:
+        return
+    if budget_factory() is factory:
+        set_budget_factory(None)
+    factory.close()
+
+
 class AsyncAtlas:
     """The lifecycle of infrastructures in one workspace.
 
@@ -148,6 +176,7 @@ class AsyncAtlas:
 
             store = open_store()
         self.store = store
+        self._rate_budget = _share_rate_budget(store)
         self.registry = registry or default_registry()
         self.workspace = workspace
         self._providers: dict[str, Provider] = dict(providers or {})
@@ -194,6 +223,7 @@ class AsyncAtlas:
             await provider.aclose()
         for sink in self._sinks:
             await sink.aclose()
+        _unshare_rate_budget(self._rate_budget)
 
     def _default_dispatcher(self) -> EventDispatcher:
         """Events go to the plugins' ``atlas_on_event`` and, when ``ATLAS_WEBHOOK_URL`` and

@@ -27,6 +27,11 @@ windows (a cloud that allows 250 requests a minute and 5,000 an hour has two); i
 - When several requests wait, changes (``Priority.CHANGE``) go before polling (``Priority.POLL``),
   first come first served within a priority.
 
+- With a :class:`~atlas.http.budget.SharedBudget` (``RateLimiter.shared`` asks one of the
+  factory :func:`~atlas.http.budget.set_budget_factory` set), the head of the queue also asks
+  it for a slot before going: the budget's window is every process's using the account, and
+  the provider's remaining count it shares caps this limiter's own estimate.
+
 Waiting requests park on futures; only the head of the queue ever sleeps, so nothing busy-waits
 and an injected fake sleep advances a fake clock exactly once per wait. Each such sleep is
 announced, with its length and why (:func:`atlas.http.hold_listener`): a display can say that
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import hashlib
 import heapq
 import itertools
@@ -50,6 +56,7 @@ import attrs
 
 from atlas.credentials import Secret
 from atlas.http._types import Clock, Sleep
+from atlas.http.budget import Grant, SharedBudget, account_key, budget_factory
 from atlas.http.holds import announce_hold
 from atlas.http.profile import RateLimitProfile
 
@@ -91,6 +98,18 @@ class Permit:
     number: int
     overlapping: int
     released: bool = False
+    #: The shared budget's slot (of ``budget``), and how many of the account's were in
+    #: flight when it was granted.
+    slot: int | None = None
+    shared_overlapping: int = 0
+    budget: SharedBudget | None = None
+
+
+#: The least wait for a place that frees up "now" by rounding, but not by the window's rule.
+_TICK = 1e-6
+
+#: What _step answers the head when the shared budget must be asked before it goes.
+_ASK = object()
 
 
 @attrs.define(order=True)
@@ -133,8 +152,12 @@ class RateLimiter:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         wall_clock: Clock = time.time,
+        budget: SharedBudget | None = None,
     ) -> None:
         self.profile = profile
+        #: Asked for a slot before every request when set; times it with ``wall_clock``.
+        self.budget = budget
+        self._budget_source: object = None  # the factory that made ``budget``, if shared
         self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
         self._lock = threading.Lock()
         # Per window: when each request that is over ended. Requests in flight are only counted.
@@ -156,15 +179,22 @@ class RateLimiter:
         """The process-wide limiter for the credential made of ``secrets`` under ``profile``,
         created on first use.
 
-        Keyed by a SHA-256 of the secrets, so the registry never holds a secret itself.
+        Keyed by a SHA-256 of the secrets, so the registry never holds a secret itself. When a
+        budget factory is set (:func:`~atlas.http.budget.set_budget_factory`), the limiter asks
+        the account's shared budget too.
         """
         if not secrets:
             raise ValueError("a shared limiter is keyed by the credential's secrets; none given")
         digest = hashlib.sha256("\0".join(s.reveal() for s in secrets).encode()).hexdigest()
+        factory = budget_factory()
         with _registry_lock:
             limiter = _registry.get((profile, digest))
             if limiter is None:
                 limiter = _registry[profile, digest] = cls(profile)
+            if limiter._budget_source is not factory:
+                # Another store, or none: permits given before keep the budget that granted them.
+                made = None if factory is None else factory(profile, account_key(profile, *secrets))
+                limiter.budget, limiter._budget_source = made, factory
             return limiter
 
     @property
@@ -194,7 +224,13 @@ class RateLimiter:
                 if isinstance(turn, asyncio.Future):
                     await turn
                     continue
-                delay, why = turn
+                if isinstance(turn, tuple):
+                    delay, why = turn
+                else:  # _ASK: the shared budget says whether the head may go
+                    grant = await self._ask_budget()
+                    if grant.slot is not None:
+                        return self._granted(ticket, grant)
+                    delay, why = grant.delay, grant.why
                 # Only the head of the queue sleeps: one announcement per wait, not per request.
                 announce_hold(delay, why)
                 try:
@@ -223,6 +259,8 @@ class RateLimiter:
             if headers is not None:
                 self._learn(headers, status, permit)
             self._wake_head()  # it may have been waiting for a request in flight to end
+        if permit.budget is not None and permit.slot is not None:
+            self._tell_budget(permit, headers)
 
     def pause_left(self) -> float:
         """Seconds until the pause the latest 429 (or none remaining) set is over; zero or
@@ -261,16 +299,19 @@ class RateLimiter:
 
     def _step(
         self, ticket: _Ticket, loop: asyncio.AbstractEventLoop
-    ) -> Permit | tuple[float, str] | asyncio.Future[None]:
+    ) -> Permit | tuple[float, str] | asyncio.Future[None] | object:
         """A permit: go now (counted as in flight). A delay and why: sleep it, then ask again
         (only one ticket at a time gets a delay). A future: park until it is resolved, then ask
-        again."""
+        again. ``_ASK``: ask the shared budget for a slot (only one ticket at a time)."""
         with self._lock:
             if self._queue[0] is ticket:
                 now = self._clock()
                 delay, why = self._delay(now)
-                if delay <= 0:
+                if delay <= 0 and self.budget is None:
                     return self._depart(ticket, now)
+                if delay <= 0 and not self._timer_running:
+                    self._timer_running = True  # others park while the head asks
+                    return _ASK
                 # An infinite delay waits for a request in flight to end: release wakes the head.
                 if delay < math.inf and not self._timer_running:
                     self._timer_running = True
@@ -295,7 +336,9 @@ class RateLimiter:
                 return math.inf, "waiting for requests in flight"
             if excess > 0:
                 why = f"the limit of {limit} requests per {span:g}s is reached"
-                delays.append((window[excess - 1] + span - now, why))
+                # Never zero while the request still counts by the test above: a sum that
+                # rounds (end + span == now, end > now - span) must not let one more through.
+                delays.append((max(window[excess - 1] + span - now, _TICK), why))
         slow_below, remaining = self.profile.slow_below, self._remaining
         if remaining is not None and remaining < slow_below and self._last_sent is not None:
             if remaining <= 0 and self._in_flight:
@@ -308,7 +351,11 @@ class RateLimiter:
         return max(delays, key=lambda d: d[0])
 
     def _depart(self, ticket: _Ticket, now: float) -> Permit:
-        heapq.heappop(self._queue)
+        if self._queue[0] is ticket:
+            heapq.heappop(self._queue)
+        else:  # a more urgent ticket arrived while this one asked the shared budget
+            self._queue.remove(ticket)
+            heapq.heapify(self._queue)
         self._requests += 1
         permit = Permit(number=self._requests, overlapping=self._in_flight)
         self._in_flight += 1
@@ -337,3 +384,53 @@ class RateLimiter:
                 self._queue.remove(ticket)
                 heapq.heapify(self._queue)
             self._wake_head()
+
+    # -- the shared budget ---------------------------------------------------------------------
+
+    async def _ask_budget(self) -> Grant:
+        """A slot from the shared budget, asked in a worker thread (it is a database
+        transaction); a slot granted after the asker was cancelled is handed straight back."""
+        budget = self.budget
+        assert budget is not None
+        asked = asyncio.ensure_future(asyncio.to_thread(budget.grant, self._wall_clock()))
+        try:
+            grant = await asyncio.shield(asked)
+        except BaseException:
+            asked.add_done_callback(functools.partial(self._return_unused, budget))
+            self._timer_done()
+            raise
+        return attrs.evolve(grant, budget=budget)
+
+    def _return_unused(self, budget: SharedBudget, asked: asyncio.Future[Grant]) -> None:
+        if asked.cancelled() or asked.exception() is not None:
+            return
+        if (slot := asked.result().slot) is not None:
+            budget.end(slot, self._wall_clock())
+
+    def _granted(self, ticket: _Ticket, grant: Grant) -> Permit:
+        with self._lock:
+            self._timer_running = False
+            permit = self._depart(ticket, self._clock())
+            permit.slot, permit.shared_overlapping = grant.slot, grant.overlapping
+            permit.budget = grant.budget
+            if grant.remaining is not None:
+                # The provider's word as every process's answers told it: the lower wins.
+                mine = self._remaining
+                self._remaining = grant.remaining if mine is None else min(mine, grant.remaining)
+            return permit
+
+    def _tell_budget(self, permit: Permit, headers: Mapping[str, str] | None) -> None:
+        budget, now = permit.budget, self._wall_clock()
+        assert budget is not None
+        assert permit.slot is not None
+        budget.end(permit.slot, now)
+        remaining = None if headers is None else self.profile.remaining(headers)
+        if headers is None or remaining is None:
+            return
+        profile = self.profile
+        if remaining > 0:
+            valid = min((w.seconds for w in profile.windows), default=profile.max_pause)
+        else:
+            advised = profile.reset_in(headers, self._wall_clock)
+            valid = min(max(advised or 0.0, profile.min_pause), profile.max_pause)
+        budget.learn(permit.slot, permit.shared_overlapping, remaining, now, valid)

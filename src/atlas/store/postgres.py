@@ -157,6 +157,12 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"PostgresStore({self._shown!r})"
 
+    @property
+    def url(self) -> str:
+        """The connection URL, password and all: for what else connects to the same database
+        (the shared rate budget, :mod:`atlas.store.budget`); never to be shown (``repr`` is)."""
+        return self._url
+
     def __enter__(self) -> PostgresStore:
         return self
 

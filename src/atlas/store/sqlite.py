@@ -162,6 +162,12 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
 
+    @property
+    def path(self) -> str:
+        """The database file (``":memory:"`` for none): what else may open it (the shared
+        rate budget, :mod:`atlas.store.budget`)."""
+        return self._path
+
     def __enter__(self) -> SQLiteStore:
         return self
 
