@@ -19,13 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from atlas.__about__ import __version__
+from atlas._files import write_private_json
 from atlas.cost.money import Money
 from atlas.exceptions import PlanFileError, SpecError
 from atlas.lifecycle.basis import PlanBasis, ResourceBasis, digest
@@ -59,25 +59,8 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
     :raises PlanFileError: the plan was not made by :meth:`atlas.AsyncAtlas.plan` (it has no
         spec or basis to check it against later), or the file cannot be written.
     """
-    # ASCII only (other characters as \u escapes): the file reads as the same document
-    # whichever parser meets it first (a YAML parser refuses some raw control characters).
-    text = json.dumps(plan_document(plan), indent=2, allow_nan=False)
-    target = Path(path)
-    try:
-        # Readable by its owner only, like the state store: the spec may hold user data.
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as exc:
-        raise PlanFileError(f"cannot write plan file {target}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise PlanFileError(f"cannot write plan file {target}: {exc.strerror or exc}") from exc
-        raise
-    return target
+    # Readable by its owner only, like the state store: the spec may hold user data.
+    return write_private_json(plan_document(plan), path, error=PlanFileError, what="plan file ")
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:

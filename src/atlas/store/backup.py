@@ -39,7 +39,6 @@ import collections.abc
 import datetime as dt
 import json
 import os
-import tempfile
 import typing
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -52,6 +51,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from atlas.__about__ import __version__
+from atlas._files import write_private_json
 from atlas.exceptions import Problem, SpecError, SpecValidationError
 from atlas.model.cloud import CloudObject
 from atlas.model.records import (
@@ -186,23 +186,7 @@ def export_document(
 def write_export(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write ``document`` to ``path``, replaced whole (never left half-written), readable by
     its owner only; the path. :raises SpecError: the file cannot be written."""
-    # ASCII (other characters as \\u escapes), like a saved plan: one document to any parser.
-    text = json.dumps(document, indent=2, allow_nan=False)
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as exc:
-        raise SpecError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise SpecError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        raise
-    return target
+    return write_private_json(document, path, error=SpecError)
 
 
 def counts(snapshot: Snapshot) -> dict[str, int]:
