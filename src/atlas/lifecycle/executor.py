@@ -51,13 +51,16 @@ def plan_steps(
     spec: InfrastructureSpec,
     recorded_deps: Mapping[str, set[str]],
     operation_id: str,
+    *,
+    first_index: int = 0,
 ) -> list[StepRecord]:
     """The plan as ordered steps: the account steps first (action ``prepare``), then deletes
     and releases (dependents before what they depend on), then creates, imports and updates
     (what is depended on first). A replacement is a delete and a create.
 
     ``recorded_deps`` are the references of the resources as recorded
-    (:func:`atlas.lifecycle.plan.recorded_dependencies`)."""
+    (:func:`atlas.lifecycle.plan.recorded_dependencies`); steps are numbered from
+    ``first_index`` (after the steps of an operation carried on)."""
     gone = [c for c in plan.changes if c.action in ("delete", "replace", "release")]
     made = [c for c in plan.changes if c.action in ("create", "update", "replace", "import")]
     delete_order = _topological({c.resource: recorded_deps.get(c.resource, set()) for c in gone})
@@ -78,7 +81,7 @@ def plan_steps(
         steps.append((n, spec.resource(n).type, action))
     return [
         StepRecord(operation_id, i, n, t, a, "pending", (), None, None, None)
-        for i, (n, t, a) in enumerate(steps)
+        for i, (n, t, a) in enumerate(steps, start=first_index)
     ]
 
 
