@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import attrs
 
-from atlas.exceptions import AtlasError, LeftInPlaceError, WaitTimeoutError
+from atlas.exceptions import AtlasError, LeftInPlaceError, LockLostError, WaitTimeoutError
 from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
@@ -122,6 +122,10 @@ class Executor:
                 await (self._prepare(step) if step.action == "prepare" else self._delete(step))
             else:
                 await self._build(builds)
+        except LockLostError:
+            # Another process carries the operation on: nothing more is asked of the cloud
+            # here (no rollback: what this one made is the new holder's to adopt).
+            raise
         except WaitTimeoutError as exc:
             # Not rolled back: what exists is recorded with its ids, and a resume finishes it.
             return self._interrupted(exc) or f"{exc} (atlas apply again to resume)"
@@ -194,7 +198,8 @@ class Executor:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
         if failures:
-            raise failures[0]
+            lost = [f for f in failures if isinstance(f, LockLostError)]
+            raise (lost or failures)[0]
 
     async def _step(self, step: StepRecord, limit: asyncio.Semaphore) -> bool:
         """One build step from intent to ``done``; ``False`` when a stop came while it
@@ -349,6 +354,10 @@ class Executor:
             record = self._record(name)
             if record is None or record.imported:  # never delete what atlas did not make
                 continue
+            # The intent first, as for every delete: it is also what proves this process
+            # still holds the lock (a holder fenced out must never delete what the new one
+            # adopts).
+            self.store.save_resource(attrs.evolve(record, status="deleting", updated_at=utcnow()))
             try:
                 await self.provider.delete(self.owner, record.state())
             except LeftInPlaceError as kept:

@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from atlas.exceptions import AtlasError, LockedError
+from atlas.exceptions import AtlasError, LockedError, LockLostError
 from atlas.facade import AsyncAtlas
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord, StepRecord
@@ -124,6 +124,11 @@ class Operations:
         if task.cancelled():
             return
         exc = task.exception()
+        if isinstance(exc, LockLostError):
+            # Expected after a pause or a cut-off longer than the lease: another process
+            # carries the operation on, and this one stopped writing at once.
+            logger.warning("operation %s is carried on by another process: %s", operation_id, exc)
+            return
         # An error before the operation started is the caller's answer (422, 409, ...); any
         # other reaches the log: a resume that could not start, or a bug.
         if exc is not None and (operation_id is not None or not answered):
