@@ -35,7 +35,7 @@ async def test_a_replica_that_stopped_beating_is_taken_over_and_fenced_out(
     ):
         # Replica one is paused, as far as the store can tell: its heartbeats never arrive,
         # and the resources it waits on hang until the gate opens.
-        monkeypatch.setattr(one, "heartbeat", lambda infrastructure_id, operation_id: None)
+        monkeypatch.setattr(one, "heartbeat", lambda *_: None)
         first = create_app(
             make_settings(
                 store=one,
