@@ -110,33 +110,12 @@ class PostgresStore(SQLStore):
         self._secrets = passwords_in(url)
         self._psycopg, pool_module = _drivers()
         self._secrets += self._passwords(url)
-        #: Why the last write failed for want of storage (SQLSTATE and words); cleared by the
-        #: next one that commits. This process's own observation, for its health report.
-        self._write_error: tuple[str, str] | None = None
         self._closed = threading.Event()
         kwargs: dict[str, Any] = {"autocommit": True, "row_factory": self._rows()}
         if "connect_timeout" not in self._conninfo(url):
             kwargs["connect_timeout"] = max(1, round(connect_timeout))
         self._prepare(kwargs)
-        self._pool: ConnectionPool[Conn] = pool_module.ConnectionPool(
-            url,
-            kwargs=kwargs,
-            min_size=1,
-            max_size=max(1, pool_size),
-            open=False,
-            configure=_configure,
-            check=pool_module.ConnectionPool.check_connection,
-            name="atlas-state",
-            timeout=connect_timeout,
-            num_workers=2,
-        )
-        try:
-            self._pool.open(wait=True, timeout=connect_timeout)
-        except self._psycopg.Error as exc:
-            self._pool.close()
-            raise StateError(
-                f"cannot reach the state store at {self._shown}: {self._words(exc)}"
-            ) from None
+        self._pool: ConnectionPool[Conn] = self._open_pool(pool_module, kwargs, pool_size)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._shown!r})"
@@ -175,6 +154,30 @@ class PostgresStore(SQLStore):
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return re.sub(r"^connection failed: ", "", text)
+
+    def _open_pool(
+        self, pool_module: ModuleType, kwargs: dict[str, Any], size: int
+    ) -> ConnectionPool[Conn]:
+        pool: ConnectionPool[Conn] = pool_module.ConnectionPool(
+            self._url,
+            kwargs=kwargs,
+            min_size=1,
+            max_size=max(1, size),
+            open=False,
+            configure=_configure,
+            check=pool_module.ConnectionPool.check_connection,
+            name="atlas-state",
+            timeout=self._timeout,
+            num_workers=2,
+        )
+        try:
+            pool.open(wait=True, timeout=self._timeout)
+        except self._psycopg.Error as exc:
+            pool.close()
+            raise StateError(
+                f"cannot reach the state store at {self._shown}: {self._words(exc)}"
+            ) from None
+        return pool
 
     def _prepare(self, kwargs: dict[str, Any]) -> None:
         """Connect once, alone, and migrate: a server that cannot be reached is reported with
@@ -278,14 +281,7 @@ class PostgresStore(SQLStore):
                 "isolation: the store needs 'read committed', PostgreSQL reports "
                 f"{settings.get('isolation')!r}"
             )
-        if write_error is None and self._write_error is not None:
-            state, words = self._write_error
-            # The probe sees a read-only database, not a full disk (its write is never
-            # flushed): only the next commit clears what it cannot see.
-            if state == _READ_ONLY:
-                self._write_error = None
-            else:
-                write_error = words
+        write_error = self._write_error_now(write_error, seen=lambda state: state == _READ_ONLY)
         fsync = settings.get("fsync") == "on"
         stats = self._pool.get_stats()
         report: dict[str, Any] = {

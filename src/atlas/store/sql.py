@@ -61,6 +61,9 @@ class SQLStore(abc.ABC):
         self._shown = shown
         self._lease_seconds = lease_seconds
         self._clock = clock
+        #: Why the last write failed for want of storage (the driver's error code and words);
+        #: cleared by the next one that commits. This process's own observation, for check().
+        self._write_error: tuple[str, str] | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -107,6 +110,20 @@ class SQLStore(abc.ABC):
     def _tx(self, *, write: bool, snapshot: bool = False) -> Iterator[Tx]:
         with self._transaction(write=write, snapshot=snapshot) as conn:
             yield Tx(conn, self.dialect)
+
+    def _write_error_now(self, probed: str | None, *, seen: Callable[[str], bool]) -> str | None:
+        """Why a write would fail now: what check()'s probe found, else what the last write
+        that failed for want of storage said, unless its code is one the probe would have
+        ``seen`` (then the probe's silence clears it). The probe sees a read-only store, not
+        a full disk (its write is never flushed): only the next commit clears what it cannot
+        see."""
+        if probed is not None or self._write_error is None:
+            return probed
+        code, words = self._write_error
+        if seen(code):
+            self._write_error = None
+            return None
+        return words
 
     def _stamp(self, when: dt.datetime | None = None) -> Any:
         """``when`` (by default now) as the database's time value; a naive time is refused."""

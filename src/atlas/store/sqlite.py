@@ -78,9 +78,6 @@ class SQLiteStore(SQLStore):
         super().__init__(shown=self._path, lease_seconds=lease_seconds, clock=clock)
         self._in_memory = self._path == _MEMORY
         self._mutex = threading.RLock()
-        #: Why the last write failed for want of storage (SQLite's error name and words);
-        #: cleared by the next one that commits.
-        self._write_error: tuple[str, str] | None = None
         self._conn: sqlite3.Connection | None = self._open()
 
     def __repr__(self) -> str:
@@ -182,15 +179,9 @@ class SQLiteStore(SQLStore):
             with self._transaction(write=False) as conn:
                 settings = schema.verify_settings(conn, in_memory=self._in_memory)
                 version = schema.version(conn)
-            write_error = self._probe_write(conn)
-            if write_error is None and self._write_error is not None:
-                name, words = self._write_error
-                # The probe sees a read-only store, not a full disk (its write is never
-                # flushed): only the next commit clears what it cannot see.
-                if name.startswith("SQLITE_READONLY"):
-                    self._write_error = None
-                else:
-                    write_error = words
+            write_error = self._write_error_now(
+                self._probe_write(conn), seen=lambda name: name.startswith("SQLITE_READONLY")
+            )
         report: dict[str, Any] = {
             "backend": "sqlite",
             "path": self._path,
