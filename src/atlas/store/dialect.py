@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -56,11 +56,12 @@ def _pyformat(sql: str) -> str:
 class Dialect:
     """What one database needs said differently."""
 
+    #: What check() reports as the store's ``backend``.
     name: str
     #: How records become the database's column values, and back.
     codec: codec.RowCodec
     #: The shared text (``?``, ``:name``) as the driver takes it.
-    translate: Any  # Callable[[str], str]; attrs keeps a function as a plain attribute
+    translate: Callable[[str], str]
     #: What a SELECT ends with to lock the rows it reads until the transaction ends.
     for_update: str
     #: What a text column is followed by in ORDER BY to compare by bytes, as SQLite does.
@@ -124,6 +125,7 @@ class Tx:
         return self.one(sql, params) is not None
 
     def count(self, sql: str, *params: object) -> int:
+        """The figure of a ``SELECT count(*) AS n ...``."""
         row = self.one(sql, params)
         return 0 if row is None else int(row["n"])
 

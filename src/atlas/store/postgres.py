@@ -285,7 +285,7 @@ class PostgresStore(SQLStore):
         fsync = settings.get("fsync") == "on"
         stats = self._pool.get_stats()
         report: dict[str, Any] = {
-            "backend": "postgresql",
+            "backend": self.dialect.name,
             "url": self._shown,
             "server_version": settings.get("server_version"),
             "synchronous_commit": settings.get("synchronous_commit"),

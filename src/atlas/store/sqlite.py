@@ -183,7 +183,7 @@ class SQLiteStore(SQLStore):
                 self._probe_write(conn), seen=lambda name: name.startswith("SQLITE_READONLY")
             )
         report: dict[str, Any] = {
-            "backend": "sqlite",
+            "backend": self.dialect.name,
             "path": self._path,
             "sqlite_version": sqlite3.sqlite_version,
             **settings,
