@@ -195,6 +195,10 @@ class RowCodec:
         row: dict[str, Any] = self._rows.unstructure(record)
         return row
 
+    def time(self, value: dt.datetime) -> Any:
+        """A time as this backend's column value (a naive one is refused)."""
+        return self._rows.unstructure(value, dt.datetime)
+
     def from_row(self, row: Mapping[str, Any], cls: type[R]) -> R:
         """The record of type ``cls`` in ``row`` (selected with ``SELECT *``; columns the
         record has no field for, such as an event's ``seq``, are ignored)."""
