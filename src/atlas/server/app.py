@@ -57,7 +57,12 @@ def create_app(settings: Settings) -> Starlette:
             logger.warning("sandbox: %s; nothing reaches a real cloud", settings.sandbox)
         delivery = asyncio.create_task(dispatcher.run(settings.event_interval, svc.stopping))
         pool.start()
-        resumed = operations.claim_orphans() if settings.resume else []
+        resumed: list[str] = []
+        if settings.resume:
+            try:
+                resumed = operations.claim_orphans()
+            except AtlasError as exc:  # a store that cannot write now: health will say so
+                logger.warning("could not look for operations to carry on: %s", exc)
         # Wakes this process's event streams when another replica writes the journal.
         following = asyncio.create_task(settings.store.follow(operations.notify, svc.stopping))
         watching = (

@@ -222,8 +222,10 @@ class StateStore(Protocol):
 
     # -- locks -------------------------------------------------------------------------------
 
-    #: Seconds after its last heartbeat that a holder on another host is taken to be gone.
-    lease_seconds: float
+    @property
+    def lease_seconds(self) -> float:
+        """Seconds after its last heartbeat that a holder on another host is taken to be
+        gone."""
 
     def lock(self, infrastructure_id: str, operation_id: str) -> int:
         """Take the infrastructure's lock for the operation, or raise ``LockedError``; the

@@ -276,4 +276,4 @@ def test_carrying_on_needs_the_lock_and_an_unfinished_operation(store: SQLiteSto
     with pytest.raises(StateError, match="op-1 is completed: only an unfinished"):
         store.continue_operation("op-1", [step(3)], interrupted="x")
     with pytest.raises(StateError, match="not recorded"):
-        store.continue_operation("op-404", [step(3)], interrupted="x")
+        store.continue_operation("op-404", [step(3, operation_id="op-404")], interrupted="x")
