@@ -32,10 +32,9 @@ from typing import Any
 import attrs
 import httpx
 import jwt
-from benchmarks.harness import PER_MINUTE, REPO, child_env, emulator_config
+from benchmarks.harness import PER_MINUTE, REPO, child_env, emulator_config, free_port
 from benchmarks.replicas_budget import busiest_minute
 
-from tests.atlas.server.serving import free_port
 from tests.postgres import fresh_database
 
 __all__ = [
@@ -69,6 +68,8 @@ COLLECTIONS = {
     "firewall": "firewalls",
 }
 FINISHED = ("completed", "failed")
+#: Seconds a POST of an infrastructure may take to be answered (see Cluster.create_all).
+POST_TIMEOUT = 300.0
 
 
 # -- specs --------------------------------------------------------------------------------------
@@ -111,9 +112,9 @@ def stack_spec(index: int) -> dict[str, Any]:
 
 
 def _ip_range(index: int) -> str:
-    # Two VPCs of one region may not overlap: a /20 each, from 10.16.0.0 on.
-    block = 16 * 16 + index * 16
-    return f"10.{block // 256}.{block % 256}.0/20"
+    # Two VPCs of one region may not overlap: the index-th /20 from 10.1.0.0 on.
+    offset = 16 * index
+    return f"10.{1 + offset // 256}.{offset % 256}.0/20"
 
 
 # -- the emulator, in its own process -----------------------------------------------------------
@@ -290,6 +291,8 @@ class Submission:
     operation_id: str
     replica: int
     at: float
+    #: Seconds the POST took to be answered.
+    answered_in: float
 
 
 @attrs.define
@@ -304,9 +307,9 @@ class Cluster:
     #: When each of the killed replica's unfinished operations was first seen changed.
     taken_over: dict[str, float] = attrs.field(factory=dict)
 
-    def client(self, replica: Replica) -> httpx.Client:
+    def client(self, replica: Replica, timeout: float = 60.0) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token}"}
-        return httpx.Client(base_url=replica.url, headers=headers, timeout=30)
+        return httpx.Client(base_url=replica.url, headers=headers, timeout=timeout)
 
     def alive(self) -> list[Replica]:
         return [r for r in self.replicas if r.alive and r.killed_at is None]
@@ -315,12 +318,16 @@ class Cluster:
         """POST each spec to the next replica in turn; the operations they started."""
         for i, doc in enumerate(specs):
             replica = self.replicas[i % len(self.replicas)]
-            with self.client(replica) as c:
+            began = time.time()
+            # Generous: with twenty stacks running, one replica took over 30 s to answer one
+            # (benchmark 11, on main at beb6fbf); the answer times are reported.
+            with self.client(replica, timeout=POST_TIMEOUT) as c:
                 r = c.post("/api/v1/infrastructure", json=doc)
             if r.status_code != 201:
                 raise AssertionError(f"replica {replica.index} refused {doc['name']}: {r.text}")
             op_id = r.json()["operation"]["id"]
-            self.submissions.append(Submission(doc, op_id, replica.index, time.time()))
+            took = time.time() - began
+            self.submissions.append(Submission(doc, op_id, replica.index, began, took))
         return self.submissions
 
     def get(self, path: str) -> dict[str, Any]:
@@ -366,22 +373,39 @@ class Cluster:
         return status
 
     def wait_all(
-        self, timeout: float, *, orphans: Mapping[str, Mapping[str, Any]] | None = None
+        self,
+        timeout: float,
+        *,
+        orphans: Mapping[str, Mapping[str, Any]] | None = None,
+        takeover_within: float | None = None,
+        interval: float = 0.5,
     ) -> dict[str, dict[str, Any]]:
         """Every operation once all have ended, or as they are at ``timeout``. An orphan (an
-        operation the killed replica held) is taken over when a survivor first changes it."""
+        operation the killed replica held) is taken over when a survivor first changes it;
+        with ``takeover_within``, waiting also ends once everything else has ended and an
+        orphan is still untouched that many seconds after the kill."""
+        orphans = orphans or {}
         deadline = time.monotonic() + timeout
         while True:
             ops = self.operations()
             now = time.time()
-            for op_id, before in (orphans or {}).items():
+            for op_id, before in orphans.items():
                 if op_id not in self.taken_over and ops[op_id] != before:
                     self.taken_over[op_id] = now
             if all(op["status"] in FINISHED for op in ops.values()):
                 return ops
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or self._abandoned(ops, orphans, takeover_within):
                 return ops
-            time.sleep(0.5)
+            time.sleep(interval)
+
+    def _abandoned(
+        self, ops: Mapping[str, Mapping[str, Any]], orphans: Mapping[str, Any], within: float | None
+    ) -> bool:
+        killed = [r.killed_at for r in self.replicas if r.killed_at is not None]
+        if within is None or not killed or time.time() - killed[0] < within:
+            return False
+        others_done = all(doc["status"] in FINISHED for op, doc in ops.items() if op not in orphans)
+        return others_done and bool(set(orphans) - set(self.taken_over))
 
     def infrastructures(self) -> list[dict[str, Any]]:
         names = [s.spec["name"] for s in self.submissions]
