@@ -482,7 +482,9 @@ def verify(outcome: Outcome, *, per_minute: int = PER_MINUTE) -> list[str]:
         for op_id, doc in outcome.operations.items()
         if doc["status"] != "completed"
     ]
-    problems += _objects_once(outcome.infrastructures, outcome.emulator.objects)
+    problems += _objects_once(
+        outcome.submissions, outcome.infrastructures, outcome.emulator.objects
+    )
     if outcome.emulator.throttled:
         problems.append(f"the emulator answered {outcome.emulator.throttled} requests 429")
     if outcome.emulator.busiest_minute > per_minute:
@@ -494,27 +496,44 @@ def verify(outcome: Outcome, *, per_minute: int = PER_MINUTE) -> list[str]:
 
 
 def _objects_once(
+    submissions: Sequence[Submission],
     infrastructures: Sequence[Mapping[str, Any]],
     objects: Mapping[str, Sequence[Mapping[str, Any]]],
 ) -> list[str]:
-    """Each resource recorded with as many provider ids as it asks for, each id an object
-    of the emulator named after its resource, and no object at the emulator beyond them
-    (but a region's default VPC, which DigitalOcean makes itself)."""
+    """Each resource of each spec recorded with as many provider ids as it asks for, each id
+    an object of the emulator named after its resource, and no object at the emulator beyond
+    them (but a region's default VPC, which DigitalOcean makes itself)."""
     problems: list[str] = []
     recorded: dict[str, dict[str, str]] = {kind: {} for kind in COLLECTIONS.values()}
+    by_name = {infra["name"]: infra for infra in infrastructures}
+    for submission in submissions:
+        infra = by_name.get(submission.spec["name"])
+        if infra is None:
+            problems.append(f"infrastructure {submission.spec['name']} is not recorded")
+            continue
+        problems += _recorded(submission.spec, infra, recorded)
     regions = {infra["region"] for infra in infrastructures}
-    for infra in infrastructures:
-        for resource in infra["resources"]:
-            owner = f"{infra['name']}-{resource['name']}"
-            wanted = int(resource.get("specifications", {}).get("count", 1))
-            ids = [str(i) for i in resource["provider_ids"]]
-            if len(ids) != wanted:
-                problems.append(f"{owner}: {len(ids)} provider ids recorded, not {wanted}")
-            for provider_id in ids:
-                recorded[COLLECTIONS[resource["type"]]][provider_id] = owner
     for kind, owners in recorded.items():
         held = [o for o in objects.get(kind, ()) if not _default_vpc(kind, o, owners, regions)]
         problems += _match(kind, owners, held)
+    return problems
+
+
+def _recorded(
+    spec: Mapping[str, Any], infra: Mapping[str, Any], recorded: dict[str, dict[str, str]]
+) -> list[str]:
+    """Check ``infra``'s record against ``spec``; add its provider ids to ``recorded``."""
+    problems = []
+    resources = {r["name"]: r for r in infra["resources"]}
+    for wanted in spec["resources"]:
+        owner = f"{spec['name']}-{wanted['name']}"
+        count = int(wanted.get("specifications", {}).get("count", 1))
+        resource = resources.get(wanted["name"])
+        ids = [str(i) for i in resource["provider_ids"]] if resource else []
+        if len(ids) != count:
+            problems.append(f"{owner}: {len(ids)} provider ids recorded, not {count}")
+        for provider_id in ids:
+            recorded[COLLECTIONS[wanted["type"]]][provider_id] = owner
     return problems
 
 

@@ -6,11 +6,19 @@ The harness is tests/replicas.py; benchmarks/replicas.py runs the full size."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tests.replicas import Outcome, cluster, small_spec, takeover_seconds, verify
-
-pytestmark = [pytest.mark.loopback, pytest.mark.slow]
+from tests.replicas import (
+    EmulatorRun,
+    Outcome,
+    Submission,
+    cluster,
+    small_spec,
+    takeover_seconds,
+    verify,
+)
 
 REPLICAS = 3
 INFRASTRUCTURES = 6
@@ -23,6 +31,8 @@ SETTLE = 300.0
 TAKEOVER = 60.0 + 6 * LEASE
 
 
+@pytest.mark.loopback
+@pytest.mark.slow
 def test_replicas_share_the_work_of_one_database() -> None:
     with cluster(REPLICAS, lease=LEASE) as replicas:
         submitted = replicas.create_all([small_spec(i) for i in range(INFRASTRUCTURES)])
@@ -37,6 +47,8 @@ def test_replicas_share_the_work_of_one_database() -> None:
     assert len(run.objects["droplets"]) == 2 * INFRASTRUCTURES
 
 
+@pytest.mark.loopback
+@pytest.mark.slow
 def test_a_killed_replicas_operations_are_taken_over_in_place() -> None:
     with cluster(REPLICAS, lease=LEASE) as replicas:
         submitted = replicas.create_all([small_spec(i) for i in range(INFRASTRUCTURES)])
@@ -50,3 +62,73 @@ def test_a_killed_replicas_operations_are_taken_over_in_place() -> None:
     problems = verify(Outcome(submitted, operations, infrastructures, run, orphans))
     assert not problems, "\n".join(problems)
     assert took is not None, f"orphans never changed after the kill: {sorted(orphans)}"
+
+
+# -- the check itself, on made-up outcomes ------------------------------------------------------
+
+
+def _outcome(**changes: Any) -> Outcome:
+    """One infrastructure of a VPC and two droplets, all made once, and a clean emulator log,
+    with ``changes`` applied to that picture."""
+    doc = small_spec(0)
+    vpc = {"id": "v-1", "name": "rep000-net-abcd1234"}
+    droplets = [{"id": 11, "name": "rep000-web-1"}, {"id": 12, "name": "rep000-web-2"}]
+    objects: dict[str, list[dict[str, Any]]] = {
+        "vpcs": [vpc, {"id": "v-0", "name": "default-fra1"}],
+        "droplets": droplets,
+    }
+    objects.update(changes.pop("objects", {}))
+    infra = {
+        "name": "rep000",
+        "region": "fra1",
+        "resources": changes.pop(
+            "resources",
+            [
+                {"name": "net", "type": "vpc", "provider_ids": ["v-1"]},
+                {"name": "web", "type": "droplet", "provider_ids": ["11", "12"]},
+            ],
+        ),
+    }
+    requests = changes.pop("requests", [("GET /v2/droplets", 200, float(i)) for i in range(10)])
+    status = changes.pop("status", "completed")
+    return Outcome(
+        submissions=[Submission(doc, "op-1", 0, 0.0, 0.1)],
+        operations={"op-1": {"kind": "apply", "status": status, "error": None}},
+        infrastructures=[infra],
+        emulator=EmulatorRun(tuple(requests), objects),
+    )
+
+
+def test_the_check_passes_a_run_that_meets_the_acceptance() -> None:
+    assert verify(_outcome()) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"status": "in_progress"}, "operation op-1 (apply) ended in_progress"),
+        (
+            {"objects": {"droplets": [{"id": 11, "name": "rep000-web-1"},
+                                      {"id": 12, "name": "rep000-web-2"},
+                                      {"id": 13, "name": "rep000-web-2"}]}},
+            "1 droplets at the emulator no infrastructure records: ['rep000-web-2']",
+        ),
+        (
+            {"objects": {"droplets": [{"id": 11, "name": "rep000-web-1"}]}},
+            "droplets 12 of rep000-web: 0 at the emulator",
+        ),
+        (
+            {"resources": [{"name": "web", "type": "droplet", "provider_ids": ["11", "12"]}]},
+            "rep000-net: 0 provider ids recorded, not 1",
+        ),
+        ({"requests": [("GET /v2/droplets", 429, 1.0)]}, "answered 1 requests 429"),
+        (
+            {"requests": [("GET /v2/droplets", 200, i * 0.2) for i in range(251)]},
+            "busiest sliding minute carried 251 requests, more than 250",
+        ),
+    ],
+    ids=["unfinished", "made-twice", "missing", "unrecorded", "throttled", "over-the-limit"],
+)  # fmt: skip
+def test_the_check_names_each_way_a_run_misses(changes: dict[str, Any], words: str) -> None:
+    problems = verify(_outcome(**changes))
+    assert any(words in p for p in problems), problems
