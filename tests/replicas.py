@@ -335,6 +335,8 @@ class Cluster:
         replica answers for operations the others run), trying the next on a failure."""
         errors = []
         alive = self.alive()
+        if not alive:
+            raise AssertionError(f"no replica is alive to answer GET {path}")
         self._reads += 1
         for replica in alive[self._reads % len(alive) :] + alive[: self._reads % len(alive)]:
             try:
