@@ -7,6 +7,8 @@ settings, to show what would close a missed target), ``startup`` (7: the CPU cos
 hostile connections, and the CPU cost of its bounds), ``critical-path`` (9: ``atlas apply`` of
 the example stack against its critical path), ``bigplans`` (10: plans of 1,000 to 50,000
 resources in the library and served, and eight 1 MiB plans at once beside ``/health``).
+``replicas`` (11: three ``atlas serve`` replicas on one PostgreSQL database, 30 copies of the
+example stack, one replica killed with SIGKILL; needs PostgreSQL, see tests/postgres.py).
 ``--markdown FILE`` also writes the tables,
 with the date, the machine and the run time, as recorded in benchmarks/README.md.
 """
@@ -30,6 +32,7 @@ from benchmarks import (
     engine,
     gaps,
     provisioning,
+    replicas,
     server,
     stack,
     startup,
@@ -46,6 +49,7 @@ SUITES = (
     "connections",
     "critical-path",
     "bigplans",
+    "replicas",
 )
 #: What runs without --only; gaps is for full runs.
 DEFAULT = SUITES
@@ -74,6 +78,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--load-seconds", type=float, help="seconds of load per server run (full 5, quick 2)"
     )
     p.add_argument("--bigplan-sizes", type=_ints, help="large plan sizes (full 1000,10000,50000)")
+    p.add_argument(
+        "--replica-stacks", type=int, help="stacks through the replicas (full 30, quick 6)"
+    )
     p.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = p.parse_args(argv)
     quick = args.quick
@@ -85,6 +92,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.copies = args.copies or (3 if quick else 20)
     args.load_seconds = args.load_seconds or (2.0 if quick else 5.0)
     args.engine_sizes = args.engine_sizes or ([100, 1000] if quick else [100, 1000, 10_000])
+    args.replica_stacks = args.replica_stacks or (6 if quick else 30)
     args.bigplan_sizes = args.bigplan_sizes or ([1000, 10_000] if quick else list(bigplans.SIZES))
     if args.only is None:
         args.only = list(QUICK if quick else DEFAULT)
@@ -167,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _later_suites(args: argparse.Namespace) -> list[str]:
-    """The tables of the suites added last (9 and 10), if asked for."""
+    """The tables of the suites added last (9 to 11), if asked for."""
     texts = []
     if "critical-path" in args.only:
         print("## Critical path of examples/stack.yaml", flush=True)
@@ -175,6 +183,10 @@ def _later_suites(args: argparse.Namespace) -> list[str]:
     if "bigplans" in args.only:
         print("## Large plans, and the event loop beside them", flush=True)
         texts += [emit(table) for table in bigplans.run_all(args.bigplan_sizes, args.runs)]
+    if "replicas" in args.only:
+        # One run, whatever --runs says: each takes minutes, bounded by the rate limit.
+        print(f"## Replicas: {args.replica_stacks} stacks through 3 replicas", flush=True)
+        texts.append(emit(replicas.table(replicas.run_all(args.replica_stacks))))
     return texts
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -75,6 +76,14 @@ def child_env() -> dict[str, str]:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)
     return env
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (the OS picks it; a child binds it a moment later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def run_module(module: str, args: Sequence[str], *, timeout: float) -> dict[str, Any]:

@@ -8,6 +8,7 @@ one machine at once never meet, and it is dropped when the run ends.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import secrets
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-__all__ = ["new_schema", "postgres_database", "postgres_url", "schema_url"]
+__all__ = ["fresh_database", "new_schema", "postgres_database", "postgres_url", "schema_url"]
 
 SERVER = os.environ.get("ATLAS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 _schemas = itertools.count(1)
@@ -33,25 +34,39 @@ def schema_url(database: str, schema: str) -> str:
     return f"{database}?options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """The URL of a database made for this run (dropped at its end)."""
+@contextlib.contextmanager
+def fresh_database(prefix: str = "atlas_test") -> Iterator[str]:
+    """The URL of a new database with a random name on the server, dropped on exit (its
+    connections closed first, so a process killed while connected cannot keep it alive).
+
+    :raises psycopg.OperationalError: when the server cannot be reached.
+    """
     import psycopg
 
-    name = f"atlas_test_{secrets.token_hex(6)}"
-    try:
-        admin = psycopg.connect(SERVER, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"the tests need PostgreSQL at {SERVER} ($ATLAS_TEST_POSTGRES names another): {exc}",
-            pytrace=False,
-        )
-    with admin:
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(SERVER, autocommit=True, connect_timeout=10) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
             yield _with_database(SERVER, name)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The URL of a database made for this run (dropped at its end)."""
+    import psycopg
+
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(fresh_database())
+        except psycopg.OperationalError as exc:
+            pytest.fail(
+                f"the tests need PostgreSQL at {SERVER} ($ATLAS_TEST_POSTGRES names another): "
+                f"{exc}",
+                pytrace=False,
+            )
+        yield url
 
 
 def new_schema(database: str) -> str:

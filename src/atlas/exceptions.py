@@ -14,6 +14,7 @@
     ├── CredentialsError               no usable credential (names sources tried, never secrets)
     ├── StateError                     the state store cannot do what was asked
     │   ├── LockedError                another operation holds the infrastructure
+    │   │   └── LockLostError          this holder's lock was taken over; its write was refused
     │   └── StoreSchemaError           the store's schema is newer than this atlas knows
     ├── BudgetExceededError            the plan costs more than the budget allows
     ├── StalePlanError                 the spec or the recorded state changed since the plan
@@ -61,6 +62,7 @@ __all__ = [
     "DuplicateProviderError",
     "DuplicateResourceKindError",
     "LeftInPlaceError",
+    "LockLostError",
     "LockedError",
     "NotFoundError",
     "OperationInterruptedError",
@@ -199,6 +201,12 @@ class LockedError(StateError):
         self.operation_id = operation_id
         self.since = since
         super().__init__(message)
+
+
+class LockLostError(LockedError):
+    """The lock this process held was taken over (its lease ran out: it looked dead), so the
+    journal write it tried was refused. Another holder carries the operation on from the
+    journal; this one must stop writing."""
 
 
 class StoreSchemaError(StateError):

@@ -491,6 +491,33 @@ class AsyncAtlas:
         keeps data (a database, a volume), unless ``allow_data_loss``. A spec :meth:`validate`
         returned is not validated again.
         """
+        return await self._apply(
+            source,
+            budget=budget,
+            allow_over_budget=allow_over_budget,
+            rollback=rollback,
+            timeouts=timeouts,
+            on_progress=on_progress,
+            refresh=refresh,
+            stop=stop,
+            allow_data_loss=allow_data_loss,
+        )
+
+    async def _apply(
+        self,
+        source: SpecInput | Plan,
+        *,
+        budget: Budget | None = None,
+        allow_over_budget: bool = False,
+        rollback: bool = True,
+        timeouts: Mapping[str, float] | None = None,
+        on_progress: ProgressCallback | None = None,
+        refresh: bool = True,
+        stop: asyncio.Event | None = None,
+        allow_data_loss: bool = False,
+        continuing: OperationRecord | None = None,
+    ) -> OperationRecord:
+        """:meth:`apply`, carrying ``continuing`` on in place when given."""
         if isinstance(source, Plan):
             plan, spec = await self._planned(source)
             # The credential before anything is written (_planned reads the cloud only when
@@ -531,6 +558,7 @@ class AsyncAtlas:
             default_timeout=info.default_ready_timeout,
             on_progress=on_progress,
             stop=stop,
+            continuing=continuing,
         )
         op = await runner.run()
         await self.deliver_events()
@@ -586,6 +614,20 @@ class AsyncAtlas:
         An infrastructure already destroyed has nothing to delete: the answer is the operation
         that destroyed it, and nothing new is recorded. ``stop`` interrupts as in
         :meth:`apply`; destroying again finishes the job."""
+        return await self._destroy(
+            key, on_progress=on_progress, include_imported=include_imported, stop=stop
+        )
+
+    async def _destroy(
+        self,
+        key: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        include_imported: bool = False,
+        stop: asyncio.Event | None = None,
+        continuing: OperationRecord | None = None,
+    ) -> OperationRecord:
+        """:meth:`destroy`, carrying ``continuing`` on in place when given."""
         view = self.get(key)
         infra = view.infrastructure
         if infra.status == "destroyed" and not view.resources:
@@ -621,6 +663,7 @@ class AsyncAtlas:
             rollback=False,
             on_progress=on_progress,
             stop=stop,
+            continuing=continuing,
         )
         op = await runner.run()
         await self.deliver_events()
@@ -633,29 +676,37 @@ class AsyncAtlas:
         on_progress: ProgressCallback | None = None,
         stop: asyncio.Event | None = None,
     ) -> OperationRecord:
-        """Carry on with an operation that did not finish (a crash, a timeout): a new
-        operation toward the same spec takes over, adopting what the old one made.
-        ``on_progress`` and ``stop`` are as in :meth:`apply`."""
+        """Carry on with an operation that did not finish, adopting what it made.
+
+        One still ``in_progress`` (its process crashed, or its server replica died) is
+        carried on in place: the same operation, planned again toward its spec from what the
+        journal and the cloud say, ends ``completed`` or ``failed`` itself. Its lock must be
+        free or its holder gone (:class:`~atlas.exceptions.LockedError` otherwise). One that
+        ended ``failed`` (a timeout, an interrupt) is finished by a new operation toward the
+        same spec. ``on_progress`` and ``stop`` are as in :meth:`apply`."""
         old = self.operation(operation_id)
+        continuing = old if old.status in ("pending", "in_progress") else None
         if old.kind == "destroy":
             # A destroy that was deleting imported resources goes on deleting them.
             imported = {r.name for r in self.get(old.infrastructure_id).resources if r.imported}
             steps = self.store.steps(old.id)
             include = any(s.action == "delete" and s.resource in imported for s in steps)
-            return await self.destroy(
+            return await self._destroy(
                 old.infrastructure_id,
                 include_imported=include,
                 on_progress=on_progress,
                 stop=stop,
+                continuing=continuing,
             )
         # The budget and the data loss were decided when the operation started (checked, or
         # knowingly allowed); finishing it does not decide again.
-        return await self.apply(
+        return await self._apply(
             dict(old.spec),
             allow_over_budget=True,
             allow_data_loss=True,
             on_progress=on_progress,
             stop=stop,
+            continuing=continuing,
         )
 
     async def discover(self, provider: str, *, region: str | None = None) -> Discovery:

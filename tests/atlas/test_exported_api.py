@@ -32,6 +32,7 @@ EXPECTED = [
     "InfrastructureSpec",
     "InfrastructureView",
     "LineItem",
+    "LockLostError",
     "LockedError",
     "Money",
     "NotFoundError",

@@ -228,6 +228,10 @@ COMMANDS: dict[str, Help] = {
             ("ATLAS_CPU_THREADS", "worker threads for large specs and answers (default 2)"),
             ("ATLAS_CPU_PROCESSES", "worker processes for large estimates, plans (default 2)"),
             ("ATLAS_REQUEST_DEADLINE", "seconds a request's heavy work may take (default 20)"),
+            (
+                "ATLAS_CLAIM_INTERVAL",
+                "seconds between looks for operations whose holder is gone (default: lease / 4)",
+            ),
         ),
     ),
     "state": Help(
@@ -275,6 +279,11 @@ _STATE = (
     "the state store when --state is not given: a file, or a postgresql:// URL (default "
     ".atlas/state.db)",
 )
+_LEASE = (
+    "ATLAS_LEASE_SECONDS",
+    "seconds a lock's holder on another host is trusted without a heartbeat (default 120)",
+)
+_POOL = ("ATLAS_STATE_POOL_SIZE", "connections a PostgreSQL store holds open (default 4)")
 _WEBHOOK = (
     "ATLAS_WEBHOOK_URL, ATLAS_WEBHOOK_SECRET",
     "when both are set, every event is POSTed to the URL, signed with the secret",
@@ -325,7 +334,7 @@ def command_help(name: str, providers: Sequence[ProviderInfo] = ()) -> dict[str,
 def _environment(info: Help, providers: Sequence[ProviderInfo]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = list(info.own)
     if info.store:
-        found.append(_STATE)
+        found.extend((_STATE, _LEASE, _POOL))
     if info.cloud is not None:
         when = f"; {info.cloud}" if info.cloud else ""
         asked = (

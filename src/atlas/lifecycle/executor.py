@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import attrs
 
-from atlas.exceptions import AtlasError, LeftInPlaceError, WaitTimeoutError
+from atlas.exceptions import AtlasError, LeftInPlaceError, LockLostError, WaitTimeoutError
 from atlas.lifecycle.plan import Plan, PlannedChange
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
@@ -51,13 +51,16 @@ def plan_steps(
     spec: InfrastructureSpec,
     recorded_deps: Mapping[str, set[str]],
     operation_id: str,
+    *,
+    first_index: int = 0,
 ) -> list[StepRecord]:
     """The plan as ordered steps: the account steps first (action ``prepare``), then deletes
     and releases (dependents before what they depend on), then creates, imports and updates
     (what is depended on first). A replacement is a delete and a create.
 
     ``recorded_deps`` are the references of the resources as recorded
-    (:func:`atlas.lifecycle.plan.recorded_dependencies`)."""
+    (:func:`atlas.lifecycle.plan.recorded_dependencies`); steps are numbered from
+    ``first_index`` (after the steps of an operation carried on)."""
     gone = [c for c in plan.changes if c.action in ("delete", "replace", "release")]
     made = [c for c in plan.changes if c.action in ("create", "update", "replace", "import")]
     delete_order = _topological({c.resource: recorded_deps.get(c.resource, set()) for c in gone})
@@ -78,7 +81,7 @@ def plan_steps(
         steps.append((n, spec.resource(n).type, action))
     return [
         StepRecord(operation_id, i, n, t, a, "pending", (), None, None, None)
-        for i, (n, t, a) in enumerate(steps)
+        for i, (n, t, a) in enumerate(steps, start=first_index)
     ]
 
 
@@ -119,6 +122,10 @@ class Executor:
                 await (self._prepare(step) if step.action == "prepare" else self._delete(step))
             else:
                 await self._build(builds)
+        except LockLostError:
+            # Another process carries the operation on: nothing more is asked of the cloud
+            # here (no rollback: what this one made is the new holder's to adopt).
+            raise
         except WaitTimeoutError as exc:
             # Not rolled back: what exists is recorded with its ids, and a resume finishes it.
             return self._interrupted(exc) or f"{exc} (atlas apply again to resume)"
@@ -191,7 +198,8 @@ class Executor:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
         if failures:
-            raise failures[0]
+            lost = [f for f in failures if isinstance(f, LockLostError)]
+            raise (lost or failures)[0]
 
     async def _step(self, step: StepRecord, limit: asyncio.Semaphore) -> bool:
         """One build step from intent to ``done``; ``False`` when a stop came while it
@@ -346,6 +354,10 @@ class Executor:
             record = self._record(name)
             if record is None or record.imported:  # never delete what atlas did not make
                 continue
+            # The intent first, as for every delete: it is also what proves this process
+            # still holds the lock (a holder fenced out must never delete what the new one
+            # adopts).
+            self.store.save_resource(attrs.evolve(record, status="deleting", updated_at=utcnow()))
             try:
                 await self.provider.delete(self.owner, record.state())
             except LeftInPlaceError as kept:

@@ -28,6 +28,7 @@ from atlas.model.records import (
     InfrastructureRecord,
     OperationKind,
     OperationRecord,
+    StepRecord,
     utcnow,
 )
 from atlas.providers.contract import Provider
@@ -74,10 +75,15 @@ class OperationRunner:
     timeouts: Mapping[str, float] | None = None
     default_timeout: float = 600.0
     on_progress: ProgressCallback | None = None
-    heartbeat_every: float = 20.0
+    #: Seconds between heartbeats; by default a quarter of the store's lease, so that a
+    #: holder misses three before it is taken to be gone.
+    heartbeat_every: float | None = None
     #: Set it to stop starting steps (see :attr:`Executor.stop`); the operation then ends
     #: ``failed`` with an ``interrupted`` error, nothing rolled back, resumable.
     stop: asyncio.Event | None = None
+    #: An unfinished operation to carry on in place (same id), rather than a new one: what a
+    #: resume after a crash, or a takeover from a replica that died, does.
+    continuing: OperationRecord | None = None
 
     async def run(self) -> OperationRecord:
         """Start, execute and finish the operation; the store says the rest.
@@ -90,37 +96,56 @@ class OperationRunner:
             raise OperationInterruptedError(
                 f"interrupted before the {self.kind} of {self.infra.name} started: nothing changed"
             )
-        op = self._operation()
-        recorded = self.store.list_resources(self.infra.id)
-        steps = plan_steps(self.plan, self.spec, recorded_dependencies(recorded, self.kinds), op.id)
-        op = attrs.evolve(op, total_steps=len(steps))
+        op = self.continuing or self._operation()
         self.store.lock(self.infra.id, op.id)
         try:
-            self._supersede_interrupted(op)
+            steps = self._steps(op)
             status: InfraStatus = (
                 "provisioning"
                 if self.infra.status == "pending"
                 else ("destroying" if self.kind == "destroy" else "updating")
             )
             self.infra = attrs.evolve(self.infra, status=status, updated_at=utcnow())
-            self.store.save_infrastructure(self.infra)
-            self.store.start_operation(
-                op,
-                steps,
-                event(
-                    "deployment.started",
-                    self.infra,
+            if self.continuing is not None:
+                self.store.save_infrastructure(self.infra)
+                op = self.store.continue_operation(op.id, steps, interrupted=_INTERRUPTED)
+                logger.info(
+                    "operation %s (%s of %s) carried on from its journal: %d step(s) left",
                     op.id,
-                    self.plan.cost_change,
-                    {"kind": self.kind, "total_steps": len(steps)},
-                ),
-            )
+                    self.kind,
+                    self.infra.name,
+                    len(steps),
+                )
+            else:
+                op = attrs.evolve(op, total_steps=len(steps))
+                self._supersede_interrupted(op)
+                self.store.save_infrastructure(self.infra)
+                self.store.start_operation(
+                    op,
+                    steps,
+                    event(
+                        "deployment.started",
+                        self.infra,
+                        op.id,
+                        self.plan.cost_change,
+                        {"kind": self.kind, "total_steps": len(steps)},
+                    ),
+                )
             executor = self._executor(op)
             async with self._heartbeat(op.id):
                 error = await executor.run(steps)
             return self._finish(op, error)
         finally:
             self.store.unlock(self.infra.id, op.id)
+
+    def _steps(self, op: OperationRecord) -> list[StepRecord]:
+        """The plan's steps, numbered after any the operation already has (a carry-on)."""
+        recorded = self.store.list_resources(self.infra.id)
+        first = 0
+        if self.continuing is not None:
+            first = 1 + max((s.index for s in self.store.steps(op.id)), default=-1)
+        deps = recorded_dependencies(recorded, self.kinds)
+        return plan_steps(self.plan, self.spec, deps, op.id, first_index=first)
 
     def _operation(self) -> OperationRecord:
         return OperationRecord(
@@ -238,9 +263,13 @@ class OperationRunner:
     async def _heartbeat(self, operation_id: str) -> AsyncIterator[None]:
         """Keep the lock's lease alive while the operation runs."""
 
+        every = self.heartbeat_every
+        if every is None:
+            every = max(self.store.lease_seconds / 4, 0.05)
+
         async def beat() -> None:
             while True:
-                await asyncio.sleep(self.heartbeat_every)
+                await asyncio.sleep(every)
                 try:
                     self.store.heartbeat(self.infra.id, operation_id)
                 except AtlasError as exc:
@@ -256,6 +285,14 @@ class OperationRunner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+#: What a step that was running when its holder stopped says, once carried on: whatever it
+#: made is recorded with its ids, and the step planned again in its place adopts it.
+_INTERRUPTED = (
+    "interrupted: the process running this step stopped; the operation was carried on from "
+    "its journal, and the step planned again in its place adopts what this one made"
+)
 
 
 def additions(plan: Plan, spec: InfrastructureSpec) -> dict[str, int]:

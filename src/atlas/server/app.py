@@ -57,7 +57,19 @@ def create_app(settings: Settings) -> Starlette:
             logger.warning("sandbox: %s; nothing reaches a real cloud", settings.sandbox)
         delivery = asyncio.create_task(dispatcher.run(settings.event_interval, svc.stopping))
         pool.start()
-        resumed = operations.resume_all() if settings.resume else []
+        resumed: list[str] = []
+        if settings.resume:
+            try:
+                resumed = operations.claim_orphans()
+            except AtlasError as exc:  # a store that cannot write now: health will say so
+                logger.warning("could not look for operations to carry on: %s", exc)
+        # Wakes this process's event streams when another replica writes the journal.
+        following = asyncio.create_task(settings.store.follow(operations.notify, svc.stopping))
+        watching = (
+            asyncio.create_task(operations.watch_orphans(_claim_interval(settings), svc.stopping))
+            if settings.resume
+            else None
+        )
         logger.info(
             "atlas %s ready: authentication %s; %d unfinished operation(s) resumed",
             settings.version,
@@ -68,6 +80,9 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             svc.stopping.set()
+            if watching is not None:
+                await watching
+            await following
             await operations.shutdown()
             await delivery
             pool.close()
@@ -101,6 +116,15 @@ def create_app(settings: Settings) -> Starlette:
     app.router.redirect_slashes = False  # a stray slash is a 404, not a redirect
     app.state.service = svc
     return app
+
+
+def _claim_interval(settings: Settings) -> float:
+    """How often to look for operations to carry on: as set, else a quarter of the store's
+    lease (a holder that missed its heartbeats is found within a quarter lease of it), kept
+    between half a second and half a minute."""
+    if settings.claim_interval is not None:
+        return settings.claim_interval
+    return min(max(settings.store.lease_seconds / 4, 0.5), 30.0)
 
 
 def _processes(settings: Settings) -> int:

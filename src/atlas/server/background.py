@@ -4,7 +4,17 @@ A request that changes infrastructure starts the library's apply or destroy in a
 answers as soon as the operation is in the journal (its first step starting), or with the
 error that stopped it before that (invalid, over budget, locked, no credentials). The task
 runs on after the answer; shutting down cancels what still runs, which leaves each operation
-``in_progress`` in the journal, and the next start resumes it (:meth:`Operations.resume_all`).
+``in_progress`` in the journal with its lock free.
+
+Operations are shared by every process on one store (replicas of ``atlas serve`` behind a load
+balancer, on one PostgreSQL database): each process claims, at start and then every
+``claim_interval`` seconds (:meth:`Operations.watch_orphans`), the operations left without a
+live holder: a lock set free by a shutdown, a holder whose process is gone (on this host), or
+one whose heartbeat is older than the lease (a replica killed, or cut off). A claim is one
+transaction that skips what another process is claiming at that moment, so each operation is
+carried on by exactly one process, in place (:meth:`atlas.AsyncAtlas.resume`): the same
+operation id ends ``completed``. A holder that only looked dead learns it at its next write,
+which the lock's fencing token refuses (:class:`~atlas.exceptions.LockLostError`).
 """
 
 from __future__ import annotations
@@ -12,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
-from atlas.exceptions import LockedError
+from atlas.exceptions import AtlasError, LockedError, LockLostError
 from atlas.facade import AsyncAtlas
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord, StepRecord
@@ -46,6 +57,9 @@ class Operations:
         #: Tasks whose early errors go back to a caller rather than to the log.
         self._answered: set[asyncio.Task[OperationRecord]] = set()
         self._changed = asyncio.Event()
+        #: Operations this process could not carry on -> when (monotonic): not claimed again
+        #: here for a lease, so a process that can takes them first.
+        self._failed: dict[str, float] = {}
 
     @property
     def running(self) -> int:
@@ -110,6 +124,11 @@ class Operations:
         if task.cancelled():
             return
         exc = task.exception()
+        if isinstance(exc, LockLostError):
+            # Expected after a pause or a cut-off longer than the lease: another process
+            # carries the operation on, and this one stopped writing at once.
+            logger.warning("operation %s is carried on by another process: %s", operation_id, exc)
+            return
         # An error before the operation started is the caller's answer (422, 409, ...); any
         # other reaches the log: a resume that could not start, or a bug.
         if exc is not None and (operation_id is not None or not answered):
@@ -127,16 +146,41 @@ class Operations:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout)
 
-    def resume_all(self) -> list[str]:
-        """Start resuming every unfinished operation in the journal (the newest of each
-        infrastructure); the ids of those taken up."""
-        newest: dict[str, OperationRecord] = {}
-        for op in self._store.unfinished_operations():  # oldest first: the newest wins
-            newest[op.infrastructure_id] = op
-        for op in newest.values():
-            logger.info("resuming operation %s (%s) of workspace %s", op.id, op.kind, op.workspace)
-            self._spawn(Principal(op.workspace, method="resume"), _resume(op.id))
-        return [op.id for op in newest.values()]
+    def claim_orphans(self) -> list[str]:
+        """Claim every operation left without a live holder and carry each on in a task (see
+        the module docstring); the ids of those taken up."""
+        taken: list[str] = []
+        lease = self._store.lease_seconds
+        now = time.monotonic()
+        for op_id, when in list(self._failed.items()):
+            if now - when >= lease:
+                del self._failed[op_id]
+        while True:
+            claimed = self._store.claim_orphans(limit=_CLAIM_BATCH, skip=frozenset(self._failed))
+            for op in claimed:
+                logger.info(
+                    "carrying on operation %s (%s) of workspace %s from its journal",
+                    op.id,
+                    op.kind,
+                    op.workspace,
+                )
+                self._spawn(Principal(op.workspace, method="resume"), _resume(op, self._failed))
+                taken.append(op.id)
+            if len(claimed) < _CLAIM_BATCH:
+                return taken
+
+    async def watch_orphans(self, every: float, stopping: asyncio.Event) -> None:
+        """Until ``stopping`` is set: every ``every`` seconds, :meth:`claim_orphans`. A store
+        that cannot be read now is tried again at the next round."""
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), every)
+            if stopping.is_set():
+                return
+            try:
+                self.claim_orphans()
+            except AtlasError as exc:
+                logger.warning("could not look for operations to carry on: %s", exc)
 
     async def shutdown(self) -> list[str]:
         """Cancel what still runs; the ids of the operations left to resume."""
@@ -150,20 +194,33 @@ class Operations:
         return left
 
 
-def _resume(operation_id: str) -> Run:
+#: Operations claimed per transaction; a pass claims batches until none is left.
+_CLAIM_BATCH = 10
+
+
+def _resume(operation: OperationRecord, failed: dict[str, float]) -> Run:
     async def run(atlas: AsyncAtlas, progress: ProgressCallback) -> OperationRecord:
         del progress  # resume() reports no progress; event streams read the journal
+        operation_id = operation.id
         try:
             return await atlas.resume(operation_id)
         except LockedError as exc:
             # Expected, not a failure: another process (an `atlas apply` from the command
-            # line, another replica) holds the infrastructure and carries on with it.
+            # line, another replica) holds the infrastructure and carries on with it, or took
+            # it over from this one (LockLostError).
             logger.info(
-                "operation %s is not resumed here: %s; its holder carries on (if it is still "
-                "unfinished at the next start, that start resumes it)",
+                "operation %s is not carried on here: %s; its holder carries on (if its holder "
+                "goes away, a process sharing this store takes it over)",
                 operation_id,
                 exc,
             )
             return atlas.operation(operation_id)
+        except BaseException:
+            # It could not begin (no credential, a provider down): the claim is let go, so a
+            # process that can carry it on takes it at once; this one tries again after a
+            # lease. (A start cut short by a shutdown lets it go too: the lock is released.)
+            atlas.store.unlock(operation.infrastructure_id, operation_id)
+            failed[operation_id] = time.monotonic()
+            raise
 
     return run

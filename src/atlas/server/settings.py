@@ -14,7 +14,7 @@ import datetime as dt
 import ipaddress
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -71,6 +71,8 @@ DEFAULT_CPU_PROCESSES = 2
 CPU_PROCESSES_ENV = "ATLAS_CPU_PROCESSES"
 DEFAULT_REQUEST_DEADLINE = 20.0
 REQUEST_DEADLINE_ENV = "ATLAS_REQUEST_DEADLINE"
+#: Seconds between looks for operations left without a live holder (see Settings).
+CLAIM_INTERVAL_ENV = "ATLAS_CLAIM_INTERVAL"
 
 #: Builds a live provider for a provider name and the caller's JWT (forwarded to the Context
 #: Manager for the workspace's cloud credentials; ``None`` when the caller used no JWT).
@@ -159,7 +161,10 @@ class Settings:
     :param event_interval: seconds between event delivery passes.
     :param watch_interval: how often an event stream reads the store when nothing wakes it.
     :param keepalive: seconds of silence after which an event stream sends a comment.
-    :param resume: resume unfinished operations at start-up.
+    :param resume: carry on operations left without a live holder: at start-up, then every
+        ``claim_interval`` seconds (:mod:`atlas.server.background`).
+    :param claim_interval: seconds between looks for such operations (default: a quarter of
+        the store's lease, from half a second to half a minute).
     :param connections: what one connection may cost before it is answered or closed (applied
         by ``atlas serve``, not by the app).
     """
@@ -184,6 +189,7 @@ class Settings:
     watch_interval: float = 1.0
     keepalive: float = 15.0
     resume: bool = True
+    claim_interval: float | None = None
     version: str = __version__
     connections: ConnectionLimits = attrs.field(factory=ConnectionLimits)
 
@@ -221,6 +227,7 @@ def settings_from_env(
         "cpu_threads": _env_int(env, CPU_THREADS_ENV, DEFAULT_CPU_THREADS, "threads"),
         "cpu_processes": _env_count(env, CPU_PROCESSES_ENV, DEFAULT_CPU_PROCESSES, "processes"),
         "request_deadline": _env_seconds(env, REQUEST_DEADLINE_ENV, DEFAULT_REQUEST_DEADLINE),
+        "claim_interval": _env_seconds(env, CLAIM_INTERVAL_ENV, None),
         "sinks": sinks,
         "env": env,
         "connections": ConnectionLimits.from_env(env),
@@ -270,7 +277,10 @@ def _env_count(env: Mapping[str, str], name: str, default: int, unit: str) -> in
     return _env_int(env, name, default, unit)
 
 
-def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+_D = TypeVar("_D", float, None)
+
+
+def _env_seconds(env: Mapping[str, str], name: str, default: _D) -> float | _D:
     raw = env.get(name, "").strip()
     if not raw:
         return default

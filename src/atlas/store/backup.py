@@ -7,7 +7,7 @@ store of either backend, which is also how an installation moves from SQLite to 
     {
       "atlas_state": 1,                    the format version (what marks the file)
       "atlas_version": "0.1.0",            the atlas that wrote it
-      "schema_version": 3,                 the schema of the store it came from
+      "schema_version": 4,                 the schema of the store it came from
       "exported_at": "2026-...+00:00",
       "workspaces": [                      in name order
         {"name": "default",

@@ -10,14 +10,24 @@ Rules every implementation keeps:
 - one writer per infrastructure: :meth:`StateStore.lock` refuses a second operation with
   :class:`~atlas.exceptions.LockedError` naming the holder and since when, unless the holder is
   known dead (its process gone, or its heartbeat older than the lease);
+- fencing: each take of a lock gets a token greater than any before it for that
+  infrastructure; while a store instance holds a lock, every write it makes for that
+  infrastructure (journal, records, heartbeat) checks, in the write's own transaction, that
+  the lock still carries its token, and raises :class:`~atlas.exceptions.LockLostError` if
+  another holder took it over, so a holder that only looked dead (paused, cut off) can never
+  write over the journal of the one that carries on;
+- an operation whose holder is gone is claimed by exactly one process
+  (:meth:`StateStore.claim_orphans`) and carried on in place
+  (:meth:`StateStore.continue_operation`);
 - an operation's steps are written before the cloud is asked (intent), and provider ids the
   moment they are known, so a crash at any point leaves enough to resume.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -46,6 +56,9 @@ class LockInfo:
     acquired_at: dt.datetime
     heartbeat_at: dt.datetime
     holder: str  # "<host>:<pid>", to tell a crashed local holder from a live one
+    #: The fencing token of this take (see the module docstring); 0 in stores written before
+    #: tokens existed.
+    token: int = 0
 
 
 @attrs.frozen
@@ -197,12 +210,41 @@ class StateStore(Protocol):
         """Set a step's status (``running`` sets ``started_at``, an end state
         ``finished_at``), and its provider ids and note when given."""
 
+    def continue_operation(
+        self, operation_id: str, steps: Sequence[StepRecord], *, interrupted: str
+    ) -> OperationRecord:
+        """Carry an unfinished operation on in place, under its lock (held by this store),
+        in one transaction: its steps that never started are dropped, those that were
+        running end ``failed`` with ``interrupted`` as their error (their provider ids kept:
+        the new steps adopt what they made), ``steps`` (indexed after every step recorded)
+        are added, and ``total_steps`` becomes the steps done plus the new ones. The
+        operation is ``in_progress`` again; its id, spec and start time are kept."""
+
     # -- locks -------------------------------------------------------------------------------
 
-    def lock(self, infrastructure_id: str, operation_id: str) -> None:
-        """Take the infrastructure's lock for the operation, or raise ``LockedError``."""
+    @property
+    def lease_seconds(self) -> float:
+        """Seconds after its last heartbeat that a holder on another host is taken to be
+        gone."""
 
-    def heartbeat(self, infrastructure_id: str, operation_id: str) -> None: ...
+    def lock(self, infrastructure_id: str, operation_id: str) -> int:
+        """Take the infrastructure's lock for the operation, or raise ``LockedError``; the
+        fencing token this store now writes under. Taking it again for the same operation
+        and holder keeps the token."""
+
+    def claim_orphans(
+        self, *, limit: int = 10, skip: frozenset[str] = frozenset()
+    ) -> list[OperationRecord]:
+        """Claim operations left without a live holder, oldest first: the newest unfinished
+        operation of an infrastructure whose lock is free, or held by a holder that is gone
+        (its process dead on this host, or its heartbeat older than the lease). Each is
+        locked for this process (a new token) in the same transaction; one another process
+        is claiming at that moment is skipped, so each is claimed exactly once; so are the
+        operation ids in ``skip``. The caller carries each on (:meth:`~atlas.AsyncAtlas.resume`)
+        or releases it (:meth:`unlock`)."""
+
+    def heartbeat(self, infrastructure_id: str, operation_id: str) -> None:
+        """Renew the lease; ``LockLostError`` when another holder took the lock over."""
 
     def unlock(self, infrastructure_id: str, operation_id: str) -> None:
         """Release, if (and only if) held by this operation."""
@@ -219,6 +261,13 @@ class StateStore(Protocol):
     def mark_delivered(self, event_ids: Sequence[str]) -> None: ...
 
     def events_of(self, workspace: str, operation_id: str) -> list[EventRecord]: ...
+
+    async def follow(self, on_change: Callable[[], None], stop: asyncio.Event) -> None:
+        """Until ``stop`` is set, call ``on_change`` soon after any process sharing the store
+        commits a change to an operation's journal (its steps, its status, its events): what
+        lets an event stream served by one replica follow an operation another replica runs.
+        A store that cannot tell (one process alone on a file) just waits for ``stop``;
+        readers then poll."""
 
     # -- backup ------------------------------------------------------------------------------
 

@@ -68,10 +68,17 @@ class Dialect:
     binary: str
     #: The column that orders operations as they were recorded.
     arrival: str
+    #: What follows ``for_update`` to pass over rows another transaction holds.
+    skip_locked: str = ""
 
     def locking(self, select: str) -> str:
         """``select``, locking the rows it reads until the transaction ends."""
         return select + self.for_update
+
+    def claiming(self, select: str) -> str:
+        """``select``, locking the rows it reads, and passing over those another transaction
+        has locked (SQLite's writers never overlap: nothing is locked by another)."""
+        return select + self.for_update + self.skip_locked
 
 
 SQLITE: Final = Dialect(
@@ -89,6 +96,7 @@ POSTGRES: Final = Dialect(
     for_update=" FOR UPDATE",
     binary=' COLLATE "C"',
     arrival="seq",
+    skip_locked=" SKIP LOCKED",
 )
 
 

@@ -12,8 +12,10 @@ replaced by ``***``.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote
 
@@ -23,10 +25,16 @@ if TYPE_CHECKING:
     from atlas.store.postgres import PostgresStore
 
 __all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "DEFAULT_POOL_SIZE",
+    "LEASE_ENV",
+    "POOL_SIZE_ENV",
     "chosen_location",
     "is_postgres_url",
+    "lease_from_env",
     "open_store",
     "passwords_in",
+    "pool_size_from_env",
     "redact",
     "shown_location",
 ]
@@ -77,19 +85,59 @@ def shown_location(location: str) -> str:
     return redact(location) if is_postgres_url(location) else location
 
 
+#: Seconds after its last heartbeat that a lock's holder on another host is taken to be gone.
+LEASE_ENV: Final = "ATLAS_LEASE_SECONDS"
+DEFAULT_LEASE_SECONDS: Final = 120.0
+
+
+def lease_from_env(env: Mapping[str, str] | None = None) -> float:
+    """``$ATLAS_LEASE_SECONDS``, else the default; a clear error for anything but a positive
+    number of seconds (at least one: a shorter lease would be lost to a busy moment)."""
+    raw = (os.environ if env is None else env).get(LEASE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 1.0 <= seconds <= 86400.0):
+        raise ValueError(f"{LEASE_ENV} must be a number of seconds from 1 to 86400, not {raw!r}")
+    return seconds
+
+
+#: The most connections a PostgreSQL store holds open at once.
+POOL_SIZE_ENV: Final = "ATLAS_STATE_POOL_SIZE"
+DEFAULT_POOL_SIZE: Final = 4
+
+
+def pool_size_from_env(env: Mapping[str, str] | None = None) -> int:
+    """``$ATLAS_STATE_POOL_SIZE``, else the default; a clear error for anything but a whole
+    number from 1 to 1000."""
+    raw = (os.environ if env is None else env).get(POOL_SIZE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_POOL_SIZE
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
+        raise ValueError(f"{POOL_SIZE_ENV} must be a whole number from 1 to 1000, not {raw!r}")
+    return int(raw)
+
+
 def open_store(
     location: str | os.PathLike[str] | None = None,
     *,
-    lease_seconds: float = 120.0,
+    lease_seconds: float | None = None,
 ) -> SQLiteStore | PostgresStore:
     """The configured store: ``location``, else ``$ATLAS_STATE``, else ``.atlas/state.db``.
 
     A ``postgresql://`` (or ``postgres://``) URL opens a :class:`PostgresStore` (which needs
-    the ``postgres`` extra); anything else is the path of a SQLite file.
+    the ``postgres`` extra), holding at most ``$ATLAS_STATE_POOL_SIZE`` connections (4);
+    anything else is the path of a SQLite file. The lease of its locks is ``lease_seconds``,
+    else ``$ATLAS_LEASE_SECONDS``, else two minutes.
     """
+    if lease_seconds is None:
+        lease_seconds = lease_from_env()
     chosen = chosen_location(location)
     if is_postgres_url(chosen):
         from atlas.store.postgres import PostgresStore  # noqa: PLC0415 - the optional extra
 
-        return PostgresStore(chosen, lease_seconds=lease_seconds)
+        return PostgresStore(chosen, lease_seconds=lease_seconds, pool_size=pool_size_from_env())
     return SQLiteStore(chosen, lease_seconds=lease_seconds)

@@ -154,8 +154,19 @@ _BASELINE: tuple[str, ...] = (
     """,
 )
 
+# Fencing tokens, as SQLite's version 4 (see its schema module).
+_V4: tuple[str, ...] = (
+    "ALTER TABLE locks ADD COLUMN token bigint NOT NULL DEFAULT 0",
+    """
+    CREATE TABLE lock_tokens (
+        infrastructure_id text PRIMARY KEY,
+        token             bigint NOT NULL
+    )
+    """,
+)
+
 #: In order; append, never edit a released one. The first is the baseline of an empty database.
-MIGRATIONS: tuple[Migration, ...] = ((3, _BASELINE),)
+MIGRATIONS: tuple[Migration, ...] = ((3, _BASELINE), (4, _V4))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 #: The tables of a store at :data:`SCHEMA_VERSION` (``atlas_schema`` included).
 TABLES = frozenset(
@@ -164,6 +175,7 @@ TABLES = frozenset(
         "atlas_schema",
         "events",
         "infrastructures",
+        "lock_tokens",
         "locks",
         "operations",
         "resources",

@@ -33,17 +33,18 @@ message, ``repr`` and ``check()``, and scrubbed from any error text the driver g
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from atlas.exceptions import StateError
 from atlas.model.records import EventRecord, utcnow
-from atlas.store import pgschema, pgsql
+from atlas.store import pgnotify, pgschema, pgsql
 from atlas.store.dialect import POSTGRES, Tx
 from atlas.store.opening import passwords_in, redact
 from atlas.store.sql import SQLStore
@@ -254,6 +255,24 @@ class PostgresStore(SQLStore):
         except psycopg.Error as exc:
             return self._primary(exc) if pgsql.is_storage_error(exc) else None
         return None
+
+    # -- following the journal across replicas -----------------------------------------------
+
+    def _announce(self, tx: Tx, operation_ids: Collection[str]) -> None:
+        # Delivered when (and only if) the transaction commits, once per distinct payload.
+        for operation_id in operation_ids:
+            tx.run("SELECT pg_notify(?, ?)", (pgnotify.CHANNEL, operation_id))
+
+    async def follow(self, on_change: Callable[[], None], stop: asyncio.Event) -> None:
+        """See :mod:`atlas.store.pgnotify`: one listening connection of its own."""
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in self._conninfo(self._url):
+            kwargs["connect_timeout"] = max(1, round(self._timeout))
+
+        async def connect() -> Any:
+            return await self._psycopg.AsyncConnection.connect(self._url, **kwargs)
+
+        await pgnotify.follow(connect, on_change, stop, shown=self._shown, words=self._words)
 
     # -- the outbox and restores -------------------------------------------------------------
 

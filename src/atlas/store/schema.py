@@ -149,8 +149,21 @@ _V3: tuple[str, ...] = (
     "ALTER TABLE steps ADD COLUMN note TEXT",
 )
 
+# Fencing tokens: each take of an infrastructure's lock gets the next number of the
+# infrastructure's counter, which outlives the lock row (a lock released and taken again never
+# hands out a token seen before). Locks of older stores carry 0.
+_V4: tuple[str, ...] = (
+    "ALTER TABLE locks ADD COLUMN token INTEGER NOT NULL DEFAULT 0",
+    """
+    CREATE TABLE lock_tokens (
+        infrastructure_id TEXT PRIMARY KEY,
+        token             INTEGER NOT NULL
+    )
+    """,
+)
+
 #: Migration n (1-based) is ``MIGRATIONS[n - 1]``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

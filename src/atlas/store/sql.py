@@ -16,8 +16,9 @@ by one algorithm on both databases.
 from __future__ import annotations
 
 import abc
+import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 from types import TracebackType
@@ -25,7 +26,7 @@ from typing import Any, ClassVar, Self
 
 import attrs
 
-from atlas.exceptions import StateError
+from atlas.exceptions import LockedError, StateError
 from atlas.model.cloud import CloudObject
 from atlas.model.records import (
     EventRecord,
@@ -64,6 +65,8 @@ class SQLStore(SQLLocks):
         #: Why the last write failed for want of storage (the driver's error code and words);
         #: cleared by the next one that commits. This process's own observation, for check().
         self._write_error: tuple[str, str] | None = None
+        #: The locks this store took: infrastructure id -> (operation id, fencing token).
+        self._fences: dict[str, tuple[str, int]] = {}
 
     def __enter__(self) -> Self:
         return self
@@ -99,6 +102,15 @@ class SQLStore(SQLLocks):
     def _hold_for_restore(self, tx: Tx) -> None:
         """Keep every other writer out until the restore commits (SQLite's write transaction
         already does)."""
+
+    def _announce(self, tx: Tx, operation_ids: Collection[str]) -> None:
+        """Tell the other processes on this store, when ``tx`` commits, that these
+        operations' journals changed (see :meth:`follow`); nothing by default."""
+
+    async def follow(self, on_change: Callable[[], None], stop: asyncio.Event) -> None:
+        """See :meth:`atlas.store.base.StateStore.follow`: a store that cannot tell waits."""
+        del on_change
+        await stop.wait()
 
     def _restore_events(self, tx: Tx, events: Sequence[tuple[int, EventRecord]]) -> None:
         """Restored events keep their place in the outbox."""
@@ -160,6 +172,7 @@ class SQLStore(SQLLocks):
 
     def save_infrastructure(self, record: InfrastructureRecord) -> None:
         with self._tx(write=True) as tx:
+            self._fenced(tx, record.id)
             _save_infrastructure(tx, record)
 
     # -- resources ---------------------------------------------------------------------------
@@ -176,6 +189,7 @@ class SQLStore(SQLLocks):
 
     def save_resource(self, record: ResourceRecord) -> None:
         with self._tx(write=True) as tx:
+            self._fenced(tx, record.infrastructure_id)
             _require_infrastructure(tx, record.infrastructure_id)
             tx.run(q.UPSERT_RESOURCE, tx.params(record))
 
@@ -183,6 +197,7 @@ class SQLStore(SQLLocks):
         self, infrastructure_id: str, name: str, objects: Sequence[CloudObject]
     ) -> None:
         with self._tx(write=True) as tx:
+            self._fenced(tx, infrastructure_id)
             # Locked as read: two reports of one resource merge one after the other.
             row = tx.one(
                 tx.dialect.locking(
@@ -208,6 +223,7 @@ class SQLStore(SQLLocks):
 
     def delete_resource(self, infrastructure_id: str, name: str) -> None:
         with self._tx(write=True) as tx:
+            self._fenced(tx, infrastructure_id)
             tx.run(
                 "DELETE FROM resources WHERE infrastructure_id = ? AND name = ?",
                 (infrastructure_id, name),
@@ -240,12 +256,14 @@ class SQLStore(SQLLocks):
         if strays:
             raise StateError(f"steps of operations {strays} given to operation {operation.id}")
         with self._tx(write=True) as tx:
+            self._fenced(tx, operation.infrastructure_id)
             _require_infrastructure(tx, operation.infrastructure_id)
             if tx.exists("SELECT 1 FROM operations WHERE id = ?", operation.id):
                 raise StateError(f"operation {operation.id} is already recorded")
             tx.run(q.INSERT_OPERATION, tx.params(operation))
             tx.many(q.INSERT_STEP, [tx.params(s) for s in steps])
             self._insert_events(tx, [event])
+            self._announce(tx, [operation.id])
 
     def get_operation(self, workspace: str, operation_id: str) -> OperationRecord | None:
         with self._tx(write=False) as tx:
@@ -298,8 +316,10 @@ class SQLStore(SQLLocks):
             raise StateError(f"an operation's {', '.join(fixed)} cannot change")
         with self._tx(write=True) as tx:
             current = _operation(tx, operation_id, lock=True)
+            self._fenced(tx, current.infrastructure_id)
             updated = attrs.evolve(current, **changes)  # unknown field names raise TypeError
             tx.run(q.UPDATE_OPERATION, tx.params(updated))
+            self._announce(tx, [operation_id])
             # Read back, so the caller gets exactly what a later read will (tuples, not lists).
             return _operation(tx, operation_id)
 
@@ -315,14 +335,60 @@ class SQLStore(SQLLocks):
         if status in q.UNFINISHED:
             raise StateError(f"an operation cannot finish as {status!r}")
         with self._tx(write=True) as tx:
-            cursor = tx.run(
+            self._fenced(tx, _operation(tx, operation_id).infrastructure_id)
+            self._fenced(tx, infrastructure.id)
+            tx.run(
                 "UPDATE operations SET status = ?, error = ?, finished_at = ? WHERE id = ?",
                 (status, error, self._stamp(), operation_id),
             )
-            if cursor.rowcount == 0:
-                raise StateError(f"operation {operation_id} is not recorded")
             _save_infrastructure(tx, infrastructure)
             self._insert_events(tx, events)
+            self._announce(tx, [operation_id])
+
+    def continue_operation(
+        self, operation_id: str, steps: Sequence[StepRecord], *, interrupted: str
+    ) -> OperationRecord:
+        strays = sorted({s.operation_id for s in steps} - {operation_id})
+        if strays:
+            raise StateError(f"steps of operations {strays} given to operation {operation_id}")
+        with self._tx(write=True) as tx:
+            op = _operation(tx, operation_id, lock=True)
+            mine = self._fences.get(op.infrastructure_id)
+            if mine is None or mine[0] != operation_id:
+                raise LockedError(
+                    f"operation {operation_id} does not hold the lock of infrastructure "
+                    f"{op.infrastructure_id}: take it (lock, or claim_orphans) first",
+                    operation_id=mine[0] if mine is not None else "",
+                )
+            self._fenced(tx, op.infrastructure_id)
+            if op.status not in q.UNFINISHED:
+                raise StateError(
+                    f"operation {operation_id} is {op.status}: only an unfinished operation is "
+                    "carried on"
+                )
+            tx.run("DELETE FROM steps WHERE operation_id = ? AND status = 'pending'", (op.id,))
+            tx.run(
+                """UPDATE steps SET status = 'failed', error = ?, finished_at = ?
+                   WHERE operation_id = ? AND status = 'running'""",
+                (interrupted, self._stamp(), op.id),
+            )
+            tx.many(q.INSERT_STEP, [tx.params(s) for s in steps])
+            done = tx.count(
+                "SELECT count(*) AS n FROM steps WHERE operation_id = ? AND status = 'done'",
+                op.id,
+            )
+            carried = attrs.evolve(
+                op,
+                status="in_progress",
+                total_steps=done + len(steps),
+                completed_steps=done,
+                current_step=None,
+                error=None,
+                finished_at=None,
+            )
+            tx.run(q.UPDATE_OPERATION, tx.params(carried))
+            self._announce(tx, [op.id])
+            return _operation(tx, op.id)
 
     def steps(self, operation_id: str) -> list[StepRecord]:
         with self._tx(write=False) as tx:
@@ -356,14 +422,20 @@ class SQLStore(SQLLocks):
             "now": self._stamp(),
         }
         with self._tx(write=True) as tx:
+            if self._fences:
+                self._fenced(tx, _operation(tx, operation_id).infrastructure_id)
             if tx.run(q.UPDATE_STEP, params).rowcount == 0:
                 raise StateError(f"step {index} of operation {operation_id} is not recorded")
+            self._announce(tx, [operation_id])
 
     # -- events ------------------------------------------------------------------------------
 
     def add_events(self, events: Sequence[EventRecord]) -> None:
         with self._tx(write=True) as tx:
+            for infrastructure_id in sorted({e.infrastructure_id for e in events}):
+                self._fenced(tx, infrastructure_id)
             self._insert_events(tx, events)
+            self._announce(tx, sorted({e.operation_id for e in events if e.operation_id}))
 
     def pending_events(self, *, limit: int = 100) -> list[EventRecord]:
         with self._tx(write=False) as tx:
@@ -429,6 +501,11 @@ class SQLStore(SQLLocks):
                 (q.INSERT_LOCK, snapshot.locks),
             ):
                 tx.many(statement, [tx.params(r) for r in records])
+            # A restored lock's token is the highest its infrastructure has handed out.
+            tx.many(
+                "INSERT INTO lock_tokens (infrastructure_id, token) VALUES (?, ?)",
+                [(lock.infrastructure_id, lock.token) for lock in snapshot.locks],
+            )
             self._restore_events(tx, snapshot.events)
 
     # -- the rest ----------------------------------------------------------------------------
