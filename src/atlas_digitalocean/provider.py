@@ -15,7 +15,7 @@ from atlas.cost.money import Money
 from atlas.credentials import CredentialChain, Secret
 from atlas.exceptions import CapacityError, ConflictError, PluginError
 from atlas.http import RetryPolicy
-from atlas.model.cloud import Owner
+from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import (
     AccountStep,
@@ -198,6 +198,12 @@ class DigitalOceanProvider(HandlerProvider):
                 "it (ask DigitalOcean support to raise the limit, or use an account of your own)"
             )
         tally.droplets += adding
+
+    async def delete(self, owner: Owner, state: ResourceState) -> None:
+        await super().delete(owner, state)
+        if state.type == "droplet":
+            # The count capacity checks share is too high now: the next check counts again.
+            self.shared.forget("droplets")
 
     async def account_steps(
         self, spec: InfrastructureSpec, creates: Sequence[ResourceSpec]

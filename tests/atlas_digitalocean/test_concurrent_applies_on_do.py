@@ -17,7 +17,8 @@ import yaml
 
 from atlas import CapacityError, Owner
 from atlas.facade import AsyncAtlas
-from atlas.providers import ProviderRegistry
+from atlas.providers import ProviderRegistry, StepContext
+from atlas.spec import validate_spec
 from atlas.store import SQLiteStore
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, ManualClock
 from atlas_digitalocean.ops.base import OpsSettings
@@ -129,5 +130,38 @@ async def test_capacity_checks_made_together_are_held_to_the_limit_together(
     # The count is read again once it is old, and starts from what the account has.
     clock.advance(DROPLET_COUNT_FOR)
     await provider.check_capacity(owners[0], {"droplet": 50})
+    assert calls["GET /v2/droplets?per_page=1"] == 2
+    await provider.aclose()
+
+
+async def test_a_delete_of_droplets_has_the_next_check_count_again(
+    provider: DigitalOceanProvider,
+    registry: ProviderRegistry,
+    clock: ManualClock,
+    time: VirtualTime,
+    calls: Counter[str],
+) -> None:
+    """The count kept would still hold droplets just deleted: the next check counts again,
+    though the count is younger than its 10 s."""
+    owner = Owner("default", "shop")
+    droplet = {"size": "s-1vcpu-1gb", "image": "debian-12-x64", "count": 2}
+    spec = validate_spec(
+        {
+            "name": "shop",
+            "provider": "digitalocean",
+            "region": "fra1",
+            "resources": [{"type": "droplet", "name": "web", "specifications": droplet}],
+        },
+        registry=registry,
+    )
+    start = clock()
+    async with time.running():
+        await provider.check_capacity(owner, {"droplet": 2})
+        state = await provider.create(StepContext(owner, spec, spec.resources[0], {}))
+        await provider.check_capacity(owner, {"droplet": 2})
+        assert calls["GET /v2/droplets?per_page=1"] == 1  # one count, with 2 + 2 reserved
+        await provider.delete(owner, state)
+        await provider.check_capacity(owner, {"droplet": 50})
+    assert clock() - start < DROPLET_COUNT_FOR
     assert calls["GET /v2/droplets?per_page=1"] == 2
     await provider.aclose()
