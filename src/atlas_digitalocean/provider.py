@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+import attrs
 import httpx
 
 from atlas.cost.catalog import Price, PriceCatalog, Source
@@ -14,7 +15,7 @@ from atlas.cost.money import Money
 from atlas.credentials import CredentialChain, Secret
 from atlas.exceptions import CapacityError, ConflictError, PluginError
 from atlas.http import RetryPolicy
-from atlas.model.cloud import Owner
+from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import (
     AccountStep,
@@ -38,6 +39,22 @@ DEFAULT_API_URL = "https://api.digitalocean.com"
 API_URL_ENV = "DIGITALOCEAN_API_URL"
 #: Seconds between status polls, when no ``settings`` are given (default 1).
 POLL_INTERVAL_ENV = "DIGITALOCEAN_POLL_INTERVAL"
+
+#: How long the price list and the account's limits, as read, answer every operation that
+#: asks (applies started together read them once; prices and limits change far less often).
+ACCOUNT_FACTS_FOR = 60.0
+#: How long one count of the account's droplets answers capacity checks, each adding what it
+#: let through, so that applies checked together are counted together.
+DROPLET_COUNT_FOR = 10.0
+#: How long one list of the VPCs answers the question of a region without a default.
+VPC_LIST_FOR = 5.0
+
+
+@attrs.define
+class _Tally:
+    """The account's droplets as last counted, plus those the checks since have let through."""
+
+    droplets: int
 
 
 class DigitalOceanProvider(HandlerProvider):
@@ -73,6 +90,9 @@ class DigitalOceanProvider(HandlerProvider):
         super().__init__(settings or OpsSettings(poll_interval=self._poll_interval()))
         self._retry = retry
         self._api: DigitalOceanAPI | None = None
+        #: Regions seen with a default VPC: DigitalOcean never deletes one (it can only move
+        #: to another VPC of the region), so once seen, a region keeps having one.
+        self._defaults: set[str] = set()
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> DigitalOceanProvider:
@@ -155,7 +175,8 @@ class DigitalOceanProvider(HandlerProvider):
         if adding <= 0:
             return
         api = await self.api()
-        limit = int((await api.account()).get("droplet_limit") or 0)
+        account = await self.shared.get("account", api.account, ttl=ACCOUNT_FACTS_FOR)
+        limit = int(account.get("droplet_limit") or 0)
         if not limit:
             return
         if adding > limit:
@@ -163,12 +184,26 @@ class DigitalOceanProvider(HandlerProvider):
                 f"the plan adds {adding} droplets, more than the account's droplet limit of "
                 f"{limit} (ask DigitalOcean support to raise it)"
             )
-        if await api.count_droplets() + adding > limit:
+
+        async def count() -> _Tally:
+            return _Tally(await api.count_droplets())
+
+        # One count answers the checks of applies started together; each check that passes
+        # adds its droplets to it, so that together they are held to the limit too.
+        tally = await self.shared.get("droplets", count, ttl=DROPLET_COUNT_FOR)
+        if tally.droplets + adding > limit:
             raise CapacityError(
                 f"the plan adds {adding} droplets, which would take the account past its "
                 f"droplet limit of {limit}: every droplet of the account counts, whoever made "
                 "it (ask DigitalOcean support to raise the limit, or use an account of your own)"
             )
+        tally.droplets += adding
+
+    async def delete(self, owner: Owner, state: ResourceState) -> None:
+        await super().delete(owner, state)
+        if state.type == "droplet":
+            # The count capacity checks share is too high now: the next check counts again.
+            self.shared.forget("droplets")
 
     async def account_steps(
         self, spec: InfrastructureSpec, creates: Sequence[ResourceSpec]
@@ -180,7 +215,7 @@ class DigitalOceanProvider(HandlerProvider):
         if not any(r.type == "vpc" for r in creates):
             return []
         region = spec.region
-        if region_default(await (await self.api()).list_vpcs(), region) is not None:
+        if await self._has_default(region):
             return []
         reason = (
             f"{region} has no default VPC yet: made first, so the stack's VPC does not become "
@@ -194,26 +229,47 @@ class DigitalOceanProvider(HandlerProvider):
         if step.type != "vpc":
             await super().prepare(step)
             return
-        api = await self.api()
         region = str(step.details.get("region") or step.region)
+        if region in self._defaults:
+            return
+        # Applies started together each plan this step: one of them makes it, all wait.
+        await self.shared.get(
+            ("default-vpc", step.name, region), lambda: self._make_default(step.name, region), ttl=0
+        )
+
+    async def _has_default(self, region: str) -> bool:
+        """Whether ``region`` has a default VPC (one list, shared by the applies asking)."""
+        if region not in self._defaults:
+            api = await self.api()
+            self._saw(await self.shared.get("vpcs", api.list_vpcs, ttl=VPC_LIST_FOR))
+        return region in self._defaults
+
+    async def _make_default(self, name: str, region: str) -> None:
+        api = await self.api()
 
         async def made() -> bool | None:
-            return True if self._prepared(await api.list_vpcs(), step.name, region) else None
+            vpcs = await api.list_vpcs()
+            self._saw(vpcs)
+            return True if self._prepared(vpcs, name, region) else None
 
         async def post() -> bool:
-            await api.create_vpc({"name": step.name, "region": region})
+            self._saw([await api.create_vpc({"name": name, "region": region})])
             return True
 
-        if await made():
-            return
-        try:
-            # A create that ends in doubt is looked for before it is tried again.
-            await CreateAttempts(self.timing).run(post, made, f"VPC {step.name}")
-        except ConflictError:
-            # The name was taken a moment ago: what matters is whether the region has its
-            # default now.
-            if not await made():
-                raise
+        if not await made():
+            try:
+                # A create that ends in doubt is looked for before it is tried again.
+                await CreateAttempts(self.timing).run(post, made, f"VPC {name}")
+            except ConflictError:
+                # The name was taken a moment ago: what matters is whether the region has
+                # its default now.
+                if not await made():
+                    raise
+        self.shared.forget("vpcs")  # a list from before is out of date now
+
+    def _saw(self, vpcs: Sequence[Mapping[str, object]]) -> None:
+        """Remember the regions that ``vpcs`` (as the API showed them) prove have a default."""
+        self._defaults.update(str(v.get("region")) for v in vpcs if v.get("default"))
 
     @staticmethod
     def _prepared(vpcs: Sequence[Mapping[str, object]], name: str, region: str) -> bool:
@@ -230,7 +286,7 @@ class DigitalOceanProvider(HandlerProvider):
                 "droplet",
                 "live",
             )
-            for size in await api.list_sizes()
+            for size in await self.shared.get("sizes", api.list_sizes, ttl=ACCOUNT_FACTS_FOR)
         ]
         live = Source("live-sizes", f"GET {self.base_url}/v2/sizes (live)", self.base_url)
         return catalog.with_prices(prices, live)

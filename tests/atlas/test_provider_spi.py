@@ -33,6 +33,7 @@ EXPECTED = [
     "ResourceStatus",
     "Sandbox",
     "Secret",
+    "SharedReads",
     "SpecCheck",
     "StepContext",
     "Timing",

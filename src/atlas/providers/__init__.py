@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         until_gone,
     )
     from atlas.providers.registry import ProviderRegistry
+    from atlas.providers.shared import SharedReads
 
 __all__ = [
     "AccountStep",
@@ -80,6 +81,7 @@ __all__ = [
     "ResourceStatus",
     "Sandbox",
     "Secret",
+    "SharedReads",
     "SpecCheck",
     "StepContext",
     "Timing",
@@ -121,6 +123,7 @@ _HOMES: dict[str, str] = {
     "create_objects": "atlas.providers.handlers",
     "until_gone": "atlas.providers.handlers",
     "ProviderRegistry": "atlas.providers.registry",
+    "SharedReads": "atlas.providers.shared",
 }
 
 __getattr__, __dir__ = exports(__name__, globals(), _HOMES, __all__)

@@ -48,6 +48,7 @@ from atlas.exceptions import (
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers.contract import OnCreated, Provider, StepContext
+from atlas.providers.shared import SharedReads
 
 __all__ = [
     "CreateAttempts",
@@ -345,6 +346,8 @@ class HandlerProvider(Provider):
         #: The polling rounds of each kind, shared by every owner's waits (one instance is
         #: one account: one token).
         self._rounds: dict[tuple[asyncio.AbstractEventLoop, str], _Rounds] = {}
+        #: Account-wide reads (prices, limits) shared by every operation, likewise.
+        self.shared = SharedReads(self.timing.clock)
 
     @abc.abstractmethod
     async def build_handlers(self) -> Mapping[str, KindHandler]:
