@@ -30,7 +30,7 @@ async def test_a_change_committed_by_another_store_wakes_a_follower(postgres_url
         await asyncio.wait_for(following, 5)
 
 
-async def test_a_change_rolled_back_wakes_nobody(postgres_url: str) -> None:
+async def test_a_refused_write_wakes_nobody(postgres_url: str) -> None:
     with PostgresStore(postgres_url) as reader, PostgresStore(postgres_url) as writer:
         woke = asyncio.Event()
         stop = asyncio.Event()
