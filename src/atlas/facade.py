@@ -491,33 +491,29 @@ class AsyncAtlas:
         keeps data (a database, a volume), unless ``allow_data_loss``. A spec :meth:`validate`
         returned is not validated again.
         """
-        return await self._apply(
+        plan, spec = await self._checked_plan(
             source,
             budget=budget,
             allow_over_budget=allow_over_budget,
-            rollback=rollback,
-            timeouts=timeouts,
-            on_progress=on_progress,
             refresh=refresh,
             stop=stop,
             allow_data_loss=allow_data_loss,
         )
+        return await self._carry_out(
+            spec, plan, rollback=rollback, timeouts=timeouts, on_progress=on_progress, stop=stop
+        )
 
-    async def _apply(
+    async def _checked_plan(
         self,
         source: SpecInput | Plan,
         *,
         budget: Budget | None = None,
         allow_over_budget: bool = False,
-        rollback: bool = True,
-        timeouts: Mapping[str, float] | None = None,
-        on_progress: ProgressCallback | None = None,
         refresh: bool = True,
         stop: asyncio.Event | None = None,
         allow_data_loss: bool = False,
-        continuing: OperationRecord | None = None,
-    ) -> OperationRecord:
-        """:meth:`apply`, carrying ``continuing`` on in place when given."""
+    ) -> tuple[Plan, InfrastructureSpec]:
+        """What :meth:`apply` carries out, every check before anything is written done."""
         if isinstance(source, Plan):
             plan, spec = await self._planned(source)
             # The credential before anything is written (_planned reads the cloud only when
@@ -543,11 +539,25 @@ class AsyncAtlas:
             # Checked again after the last await, so nothing of this process can come between
             # the check and the lock the operation takes first.
             self._check_basis(plan, spec)
+        return plan, spec
+
+    async def _carry_out(
+        self,
+        spec: InfrastructureSpec,
+        plan: Plan,
+        *,
+        rollback: bool = True,
+        timeouts: Mapping[str, float] | None = None,
+        on_progress: ProgressCallback | None = None,
+        stop: asyncio.Event | None = None,
+        continuing: OperationRecord | None = None,
+    ) -> OperationRecord:
+        """Apply ``plan`` as one operation (``continuing`` one in place, when given)."""
         infra = self._live_infra(spec.name) or self._new_infra(spec, plan.currency)
         info = self.registry.get(spec.provider)
         runner = OperationRunner(
             store=self.store,
-            provider=provider,
+            provider=self._provider(spec.provider),
             kinds=self.registry.kinds(spec.provider),
             infra=infra,
             spec=spec,
@@ -700,13 +710,11 @@ class AsyncAtlas:
             )
         # The budget and the data loss were decided when the operation started (checked, or
         # knowingly allowed); finishing it does not decide again.
-        return await self._apply(
-            dict(old.spec),
-            allow_over_budget=True,
-            allow_data_loss=True,
-            on_progress=on_progress,
-            stop=stop,
-            continuing=continuing,
+        plan, spec = await self._checked_plan(
+            dict(old.spec), allow_over_budget=True, allow_data_loss=True, stop=stop
+        )
+        return await self._carry_out(
+            spec, plan, on_progress=on_progress, stop=stop, continuing=continuing
         )
 
     async def discover(self, provider: str, *, region: str | None = None) -> Discovery:
