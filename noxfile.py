@@ -1,4 +1,5 @@
-"""Development sessions: ``nox -s tests``, ``lint``, ``typing``, ``docs``.
+"""Development sessions: ``nox -s tests``, ``lint``, ``typing``, ``docs`` (and, asked for by
+name, ``record_cassettes``, ``bench``, ``image``).
 
 Each session installs the project from its own files into a fresh virtualenv.
 """
@@ -58,3 +59,13 @@ def bench(session: nox.Session) -> None:
     Installs the libraries atlas is compared with (extra "bench"); nothing leaves 127.0.0.1."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=False, default=False)
+def image(session: nox.Session) -> None:
+    """Build the container image (Dockerfile) on a local stand-in for python:3.11-slim and
+    check it from inside: ``atlas --version``, a user that is not root, ``/api/v1/health``
+    answered by the entry point, the HEALTHCHECK, and a refusal to start without
+    authentication. Needs root and buildah (the base script installs it); 1-3 minutes the
+    first time. See scripts/image-check."""
+    session.run("bash", "scripts/image-check", external=True)
