@@ -265,7 +265,7 @@ class Executor:
         self._progress(step)
         deps = self._deps()
         try:
-            ctx = StepContext(self.owner, self.spec, res, deps)
+            ctx = StepContext(self.owner, self.spec, res, deps, self.operation.id)
             if step.action == "update" and existing is not None:
                 return await self.provider.update(ctx, existing.state())
             # Look for what exists before creating whenever this resource has a record (an
@@ -306,7 +306,7 @@ class Executor:
         if change is None or not change.fields:
             return state
         try:
-            ctx = StepContext(self.owner, self.spec, res, self._deps())
+            ctx = StepContext(self.owner, self.spec, res, self._deps(), self.operation.id)
             return await self.provider.update(ctx, state)
         except AtlasError as exc:
             self._failed(step, str(exc))

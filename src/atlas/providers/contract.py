@@ -60,6 +60,10 @@ class StepContext:
     spec: InfrastructureSpec
     resource: ResourceSpec
     deps: Mapping[str, ResourceState] = attrs.field(factory=dict)
+    #: The id of the journaled operation this step belongs to (``""`` outside one): a
+    #: provider whose cloud takes idempotency tokens derives them from it and the step, so
+    #: that a retry within the operation, or its resume, sends the same token.
+    operation: str = ""
 
     @property
     def name(self) -> str:
