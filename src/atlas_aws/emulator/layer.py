@@ -104,35 +104,34 @@ class Fidelity:
 
     # -- WSGI -------------------------------------------------------------------------------
 
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        size = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(size) if size else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    def __call__(self, req: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        size = int(req.get("CONTENT_LENGTH") or 0)
+        body = req["wsgi.input"].read(size) if size else b""
+        req["wsgi.input"] = io.BytesIO(body)
+        match = _CREDENTIAL.search(req.get("HTTP_AUTHORIZATION", ""))
         if match is None or match.group(3) != "ec2":
-            return self.app(environ, start_response)
+            return self.app(req, start_response)
         key_id, region = match.group(1), match.group(2)
-        account = self.account(environ.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for(key_id))
-        environ["HTTP_X_MOTO_ACCOUNT_ID"] = account.account_id
+        account = self.account(req.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for(key_id))
+        req["HTTP_X_MOTO_ACCOUNT_ID"] = account.account_id
         seed_images(account.account_id, region)
         params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         action = params.get("Action", "")
-        if environ.get(OUTSIDE_HEADER) == "outside":
-            return self.app(environ, start_response)
+        if req.get(OUTSIDE_HEADER) == "outside":
+            return self.app(req, start_response)
         with account.lock:
             account.requests += 1
+            account.actions.append(action)
             account.regions.add(region)
         refused = self._refusal(account, action)
         if refused is not None:
             return _respond(start_response, *refused)
-        status, headers, out = self._handle(account, action, params, environ)
+        status, headers, out = self._handle(account, action, params, req)
         if status == 200 and action in CREATE_ACTIONS.values():
             if account.strike(FaultKind.ERROR_AFTER, action):
                 return _respond(start_response, *_error(500, "InternalError", "internal error"))
             if account.strike(FaultKind.DROP_AFTER, action):
-                _drop(environ)
+                _drop(req)
                 # Werkzeug's write to the closed socket fails quietly: nothing reaches the
                 # client, which sees the connection end.
                 return _respond(start_response, 200, b"")
@@ -156,7 +155,7 @@ class Fidelity:
         return None
 
     def _handle(
-        self, account: Account, action: str, params: Mapping[str, str], environ: dict[str, Any]
+        self, account: Account, action: str, params: Mapping[str, str], req: dict[str, Any]
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         if action == "RunInstances" and self.config.idempotency:
             replay = self._replay(account, params)
@@ -168,7 +167,7 @@ class Fidelity:
                 message = f"The instance ID '{unknown}' does not exist"
                 status, body = _error(400, "InvalidInstanceID.NotFound", message)
                 return status, _XML, body
-        status, headers, out = _call(self.app, environ)
+        status, headers, out = _call(self.app, req)
         if status != 200:
             return status, headers, out
         if action == "RunInstances":
@@ -289,14 +288,14 @@ def _all_terminated(account: Account, ids: Iterable[str]) -> bool:
     return True
 
 
-def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+def _call(app: WSGIApp, req: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
     captured: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         del exc_info
         captured["status"], captured["headers"] = status, headers
 
-    chunks = app(environ, start_response)
+    chunks = app(req, start_response)
     try:
         out = b"".join(chunks)
     finally:
@@ -321,9 +320,9 @@ def _status_line(status: int) -> str:
     return f"{status} {reasons.get(status, 'Error')}"
 
 
-def _drop(environ: Mapping[str, Any]) -> None:
+def _drop(req: Mapping[str, Any]) -> None:
     """Close the connection without an answer (the call was carried out)."""
-    sock = environ.get("werkzeug.socket")
+    sock = req.get("werkzeug.socket")
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

@@ -66,6 +66,8 @@ class Account:
     #: Instance id -> when it was launched (the layer's clock).
     launched: dict[str, float] = attrs.field(factory=dict)
     requests: int = 0
+    #: The EC2 actions atlas asked for, in order (what tests count calls by).
+    actions: list[str] = attrs.field(factory=list)
     regions: set[str] = attrs.field(factory=set)
     buckets: dict[str, Bucket] = attrs.field(factory=dict)
 

@@ -216,6 +216,8 @@ class InstanceHandler(Ec2Handler):
         key = (ec2.region, s.image_id or s.image or "", arch)
         if key in self._images:
             return self._images[key]
+        if s.image_id and not s.root_volume_size:
+            return {"ImageId": s.image_id}  # nothing to look up: no root device to name
         if s.image_id:
             listed = await ec2.pages("DescribeImages", "Images", ImageIds=[s.image_id])
         else:
