@@ -8,6 +8,7 @@ neither counts nor faults them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from atlas_aws.credentials import AwsKeys
@@ -70,18 +71,19 @@ class EmulatorFaults:
 
     def delete_outside(self, kind: str, object_id: str) -> None:
         ec2 = self._client
-        calls = {
+        calls: dict[str, Callable[[], object]] = {
             "instance": lambda: ec2.terminate_instances(InstanceIds=[object_id]),
             "vpc": lambda: ec2.delete_vpc(VpcId=object_id),
             "subnet": lambda: ec2.delete_subnet(SubnetId=object_id),
             "security_group": lambda: ec2.delete_security_group(GroupId=object_id),
+            "volume": lambda: self._delete_volume(object_id),
         }
         _action(kind)
         calls[kind]()
 
     def change_outside(self, kind: str, object_id: str) -> None:
-        """Instances change type, subnets their public-address setting, security groups
-        gain a rule, VPCs get another value for the spec's tag."""
+        """Instances change type, volumes grow, subnets change their public-address setting,
+        security groups gain a rule, VPCs get another value for the spec's tag."""
         ec2 = self._client
         if kind == "instance":
             [reservation] = ec2.describe_instances(InstanceIds=[object_id])["Reservations"]
@@ -94,6 +96,9 @@ class EmulatorFaults:
             [subnet] = ec2.describe_subnets(SubnetIds=[object_id])["Subnets"]
             flipped = not subnet.get("MapPublicIpOnLaunch")
             ec2.modify_subnet_attribute(SubnetId=object_id, MapPublicIpOnLaunch={"Value": flipped})
+        elif kind == "volume":
+            [volume] = ec2.describe_volumes(VolumeIds=[object_id])["Volumes"]
+            ec2.modify_volume(VolumeId=object_id, Size=int(volume["Size"]) + 10)
         elif kind == "security_group":
             rule = {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443}
             rule["IpRanges"] = [{"CidrIp": "0.0.0.0/0"}]
@@ -101,6 +106,14 @@ class EmulatorFaults:
         else:
             _action(kind)
             ec2.create_tags(Resources=[object_id], Tags=[{"Key": "suite", "Value": OUTSIDE_TAG}])
+
+    def _delete_volume(self, object_id: str) -> None:
+        """Detached first, as EC2 deletes no attached volume."""
+        ec2 = self._client
+        [volume] = ec2.describe_volumes(VolumeIds=[object_id])["Volumes"]
+        for attachment in volume.get("Attachments") or []:
+            ec2.detach_volume(VolumeId=object_id, InstanceId=attachment["InstanceId"])
+        ec2.delete_volume(VolumeId=object_id)
 
 
 def _action(kind: str) -> str:

@@ -11,6 +11,9 @@ that an object whose create answer was lost carries its marks from the first mom
 - ``Name`` = ``<infrastructure>-<resource>`` (``-<n>`` for one of several), as the console
   shows it; security groups also get it as their ``GroupName``, with the uid, since group
   names must be unique per VPC.
+
+An instance's root volume is tagged ``atlas:root-of`` = ``<uid>:<resource>`` instead of the two
+ownership marks: it goes with its instance and is no volume resource of its own.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ __all__ = [
     "NAME_TAG",
     "OWNER_TAG",
     "RESOURCE_TAG",
+    "ROOT_TAG",
     "group_name",
     "object_name",
     "ownership_tags",
@@ -37,6 +41,8 @@ __all__ = [
 OWNER_TAG = "atlas:owner"
 RESOURCE_TAG = "atlas:resource"
 FIRST_TAG = "atlas:first"
+#: On an instance's root volume: whose it is (``<uid>:<resource>``).
+ROOT_TAG = "atlas:root-of"
 NAME_TAG = "Name"
 #: AWS allows 50 tags per resource; atlas uses up to four of them.
 MAX_TAGS = 50

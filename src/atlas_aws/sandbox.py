@@ -50,6 +50,12 @@ _INSTANCE = {
     "count": 3,
 }
 
+_WEB = {
+    "type": "instance",
+    "name": "web",
+    "specifications": {"instance_type": "t3.micro", "image": "ubuntu-24.04", "subnet": "lan"},
+}
+
 #: How the conformance kit exercises each kind.
 SAMPLES: tuple[KindSample, ...] = (
     KindSample("vpc", {"cidr_block": "10.0.0.0/16"}),
@@ -72,6 +78,12 @@ SAMPLES: tuple[KindSample, ...] = (
         needs=(_NET, _LAN, _SSH),
         count=3,
     ),
+    KindSample(
+        "volume",
+        {"size": 10, "attach_to": "web"},
+        update={"size": 20, "attach_to": "web"},
+        needs=(_NET, _LAN, _WEB),
+    ),
 )
 
 #: Conformance tests AWS fails today: none.
@@ -87,8 +99,8 @@ def _keys() -> AwsKeys:
 
 
 def _is_empty(emulator: AwsEmulator, keys: AwsKeys) -> bool:
-    """Nothing atlas made is left: no instance that is not terminated, no VPC, subnet or
-    security group with atlas's marks, in any region the account used."""
+    """Nothing atlas made is left: no instance that is not terminated, no VPC, subnet,
+    security group or volume with atlas's marks, in any region the account used."""
     assert emulator.layer is not None
     account = emulator.layer.account(account_for(keys.access_key_id.reveal()))
     marked = [{"Name": "tag-key", "Values": [OWNER_TAG]}]
@@ -101,6 +113,7 @@ def _is_empty(emulator: AwsEmulator, keys: AwsKeys) -> bool:
             ec2.describe_vpcs(Filters=marked)["Vpcs"],
             ec2.describe_subnets(Filters=marked)["Subnets"],
             ec2.describe_security_groups(Filters=marked)["SecurityGroups"],
+            [v for v in ec2.describe_volumes(Filters=marked)["Volumes"] if v["State"] != "deleted"],
         ):
             if listed:
                 return False

@@ -172,3 +172,55 @@ def test_the_billing_rule_is_per_second_with_a_minute_minimum(
     rule = catalog.price("instance:us-east-1:t3.micro").billing  # type: ignore[union-attr]
     assert rule is not None
     assert (rule.metering, rule.minimum_seconds) == ("second", 60)
+
+
+def test_volume_checks(aws_registry: ProviderRegistry) -> None:
+    lan = res("subnet", "a", vpc="net", cidr_block="10.0.1.0/24", availability_zone="eu-west-1a")
+    one = res("instance", "one", instance_type="t3.micro", image="ubuntu-24.04", subnet="a")
+    many = res("instance", "many", instance_type="t3.micro", image="ubuntu-24.04", count=2)
+    found = problems(
+        aws_registry,
+        doc(
+            NET, lan, one, many,
+            res("volume", "v1", size=10, attach_to="one", availability_zone="eu-west-1b"),
+            res("volume", "v2", size=10, attach_to="many"),
+            res("volume", "v3", size=10),
+            res("volume", "v4", size=10, volume_type="io2", availability_zone="eu-west-1a"),
+            res("volume", "v5", size=10, volume_type="st1", iops=500, attach_to="one"),
+            res("volume", "v6", size=10, iops=20000, attach_to="one"),
+        ),
+    )  # fmt: skip
+    assert (
+        "attaches a volume only to an instance of its own zone"
+        in found["resources[4].specifications.availability_zone"]
+    )
+    assert "a volume attaches to one" in found["resources[5].specifications.attach_to"]
+    assert "give a zone, or attach_to" in found["resources[6].specifications.availability_zone"]
+    assert "need iops" in found["resources[7].specifications.iops"]
+    assert "125 to 16384 GiB" in found["resources[8].specifications.size"]
+    assert "takes no provisioned IOPS" in found["resources[8].specifications.iops"]
+    assert "3000 to 16000" in found["resources[9].specifications.iops"]
+
+
+def test_volumes_are_priced_by_region_type_and_iops(aws_registry: ProviderRegistry) -> None:
+    volume = res("volume", "v", size=100, iops=4000, availability_zone="us-east-1a")
+    spec = validate_spec(doc(volume, region="us-east-1"), registry=aws_registry)
+    [estimate] = estimate_spec(spec, aws_registry).breakdown
+    # 100 GiB of gp3 at 0.08, and the 1,000 IOPS above gp3's 3,000 at 0.005.
+    assert [str(i.monthly) for i in estimate.line_items] == ["8.00 USD", "5.00 USD"]
+
+
+def test_a_volume_that_would_shrink_is_replaced(aws_registry: ProviderRegistry) -> None:
+    kind = aws_registry.kinds("aws")["volume"]
+    assert kind.replace_if is not None
+    assert kind.replace_if({"size": 20}, {"size": 10}) is not None
+    assert kind.replace_if({"size": 10}, {"size": 20}) is None
+
+
+def test_the_aws_examples_validate(aws_registry: ProviderRegistry) -> None:
+    from tests.conftest import EXAMPLES
+
+    examples = sorted(EXAMPLES.glob("aws-*"))
+    assert examples
+    for example in examples:
+        assert validate_spec(example, registry=aws_registry).provider == "aws"

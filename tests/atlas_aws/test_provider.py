@@ -112,7 +112,7 @@ async def test_an_apply_launches_with_its_operations_token(
         assert op.status == "completed", op.error
         spec = spec_of(aws_registry, instance(2))
         ctx = StepContext(OWNER, spec, spec.resource("web"), {}, op.id)
-        assert list(aws.account.tokens) == [client_token(ctx, 1, 2)]
+        assert list(aws.account.tokens) == [f"RunInstances/{client_token(ctx, 1, 2)}"]
         assert (await atlas.destroy("shop")).status == "completed"
 
 
@@ -226,3 +226,30 @@ def test_the_state_region_is_recorded(aws_registry: ProviderRegistry) -> None:
 
     obj = CloudObject("i-1", "x", "active", {"region": "us-west-2"})
     assert region_of(ResourceState("instance", "x", (obj,))) == "us-west-2"
+
+
+async def test_a_volume_is_never_attached_across_zones(
+    aws: Cloud, aws_registry: ProviderRegistry
+) -> None:
+    """moto attaches a volume to an instance of another zone; EC2 refuses, and so does atlas,
+    before asking."""
+    from atlas.exceptions import ProviderOperationError
+
+    spec = spec_of(aws_registry, instance(1))
+    vm = await aws.provider.create(StepContext(OWNER, spec, spec.resource("web"), {}))
+    [vm] = await aws.provider.wait(OWNER, [vm], timeout=30)
+    zone = vm.attribute("availability_zone")
+    elsewhere = next(z for z in ("eu-west-1a", "eu-west-1b") if z != zone)
+    volume = {
+        "type": "volume",
+        "name": "data",
+        "specifications": {"size": 10, "attach_to": "web", "availability_zone": elsewhere},
+    }
+    spec = spec_of(aws_registry, instance(1), volume)
+    with pytest.raises(ProviderOperationError, match="attaches only within a zone"):
+        await aws.provider.create(StepContext(OWNER, spec, spec.resource("data"), {"web": vm}))
+    assert "AttachVolume" not in aws.account.actions
+    handler = await aws.provider.handler("volume")
+    [made] = await handler.find(OWNER, "data")
+    await aws.provider.delete(OWNER, ResourceState("volume", "data", (made,)))
+    await aws.provider.delete(OWNER, vm)

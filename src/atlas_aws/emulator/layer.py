@@ -1,8 +1,8 @@
 """The fidelity layer: a WSGI middleware in front of moto's server that adds what AWS does
 and moto does not.
 
-- **ClientToken idempotency** for ``RunInstances``: a repeated token gets the first call's
-  answer (moto would launch again), a token reused with other parameters
+- **ClientToken idempotency** for ``RunInstances`` and ``CreateVolume``: a repeated token
+  gets the first call's answer (moto would launch again), a token reused with other parameters
   ``IdempotentParameterMismatch``, a token whose instances are all terminated
   ``IdempotentInstanceTerminated``.
 - **Launches take time**: an instance shows ``pending`` for ``pending_seconds``.
@@ -157,8 +157,8 @@ class Fidelity:
     def _handle(
         self, account: Account, action: str, params: Mapping[str, str], req: dict[str, Any]
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        if action == "RunInstances" and self.config.idempotency:
-            replay = self._replay(account, params)
+        if action in _IDEMPOTENT and self.config.idempotency:
+            replay = self._replay(account, action, params)
             if replay is not None:
                 return replay
         if action == "DescribeInstances":
@@ -170,8 +170,8 @@ class Fidelity:
         status, headers, out = _call(self.app, req)
         if status != 200:
             return status, headers, out
-        if action == "RunInstances":
-            self._launched(account, params, out)
+        if action in _IDEMPOTENT:
+            self._launched(account, action, params, out)
         elif action == "DescribeInstances":
             out = self._as_aws_shows(account, out)
         return status, [(k, v) for k, v in headers if k.lower() != "content-length"], out
@@ -184,13 +184,13 @@ class Fidelity:
         return hashlib.sha256(repr(kept).encode()).hexdigest()
 
     def _replay(
-        self, account: Account, params: Mapping[str, str]
+        self, account: Account, action: str, params: Mapping[str, str]
     ) -> tuple[int, list[tuple[str, str]], bytes] | None:
         token = params.get("ClientToken")
         if not token:
             return None
         with account.lock:
-            launch = account.tokens.get(token)
+            launch = account.tokens.get(f"{action}/{token}")
         if launch is None:
             return None
         if launch.fingerprint != self._fingerprint(params):
@@ -200,7 +200,7 @@ class Fidelity:
             )
             status, body = _error(400, "IdempotentParameterMismatch", message)
             return status, _XML, body
-        if _all_terminated(account, launch.instance_ids):
+        if action == "RunInstances" and _all_terminated(account, launch.instance_ids):
             message = (
                 "The client token you have provided is associated with a resource that is "
                 "already deleted."
@@ -209,16 +209,20 @@ class Fidelity:
             return status, _XML, body
         return 200, _XML, launch.body
 
-    def _launched(self, account: Account, params: Mapping[str, str], out: bytes) -> None:
+    def _launched(
+        self, account: Account, action: str, params: Mapping[str, str], out: bytes
+    ) -> None:
         root = ET.fromstring(out)  # noqa: S314 - moto's own answer, not untrusted input
-        ids = tuple(e.text or "" for e in root.iter(f"{_ns(root)}instanceId"))
+        key = _IDEMPOTENT[action]
+        ids = tuple(e.text or "" for e in root.iter(f"{_ns(root)}{key}"))
         now = self.clock()
         with account.lock:
-            for instance_id in ids:
-                account.launched[instance_id] = now
+            if action == "RunInstances":
+                for instance_id in ids:
+                    account.launched[instance_id] = now
             token = params.get("ClientToken")
             if token and self.config.idempotency:
-                account.tokens[token] = Launch(self._fingerprint(params), out, ids)
+                account.tokens[f"{action}/{token}"] = Launch(self._fingerprint(params), out, ids)
 
     # -- DescribeInstances ------------------------------------------------------------------
 
@@ -258,6 +262,9 @@ class Fidelity:
 
 
 _XML = [("Content-Type", "text/xml")]
+#: The calls EC2 makes idempotent with a ``ClientToken``, with the element naming what each
+#: made.
+_IDEMPOTENT = {"RunInstances": "instanceId", "CreateVolume": "volumeId"}
 
 
 def _ns(root: ET.Element) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from atlas_aws.ops.base import Ec2Handler, Regions
 from atlas_aws.ops.instances import InstanceHandler
 from atlas_aws.ops.security_groups import SecurityGroupHandler
+from atlas_aws.ops.volumes import VolumeHandler
 from atlas_aws.ops.vpcs import SubnetHandler, VpcHandler
 
 __all__ = ["ALL_OPS", "Ec2Handler", "Regions"]
@@ -14,4 +15,5 @@ ALL_OPS: tuple[type[Ec2Handler], ...] = (
     SubnetHandler,
     SecurityGroupHandler,
     InstanceHandler,
+    VolumeHandler,
 )

@@ -26,8 +26,8 @@ from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext, create_objects
 from atlas_aws.client import JSON, Ec2
-from atlas_aws.naming import FIRST_TAG, object_name
-from atlas_aws.ops.base import Ec2Handler, dep_id, dep_ids, logger, region_of
+from atlas_aws.naming import FIRST_TAG, NAME_TAG, ROOT_TAG, object_name, resource_mark
+from atlas_aws.ops.base import Ec2Handler, dep_id, dep_ids, logger, region_of, tag_list
 from atlas_aws.prices import architecture, load_offerings
 from atlas_aws.resources.instance import MAX_COUNT, InstanceSpec
 
@@ -182,7 +182,10 @@ class InstanceHandler(Ec2Handler):
         image = await self._image(ec2, s)
         what = f"instance {ctx.name!r}"
         tags = self.tag_specifications(ctx, **{FIRST_TAG: str(first)})
-        tags.append({"ResourceType": "volume", "Tags": tags[0]["Tags"]})
+        # Root volumes go with their instance: marked as its, not as a volume resource.
+        root = {**dict(ctx.spec.tags), ROOT_TAG: resource_mark(ctx.owner.uid, ctx.name)}
+        root[NAME_TAG] = object_name(ctx.owner.infrastructure, ctx.name)
+        tags.append({"ResourceType": "volume", "Tags": tag_list(root)})
         params: JSON = {
             "ImageId": image["ImageId"],
             "InstanceType": s.instance_type,

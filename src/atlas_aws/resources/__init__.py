@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from atlas.providers.declarations import ResourceKind
-from atlas_aws.resources import instance, network
+from atlas_aws.resources import instance, network, volume
 
 __all__ = ["KINDS"]
 
@@ -12,4 +12,5 @@ KINDS: tuple[ResourceKind, ...] = (
     network.SUBNET_KIND,
     network.SG_KIND,
     instance.KIND,
+    volume.KIND,
 )
