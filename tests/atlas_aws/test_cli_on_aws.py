@@ -42,7 +42,7 @@ def test_apply_sandbox_runs_the_whole_lifecycle() -> None:
     code, out, err = run("apply", "--sandbox", "--yes", STACK)
     assert (code, err) == (0, ""), out
     assert "+ create  instance web  (+49.92/mo)" in out
-    assert "apply: completed (7/7 steps)" in out
+    assert "apply: completed (8/8 steps)" in out
     assert "plan again: No changes" in out
     assert "destroy: completed; the sandbox holds nothing" in out
 
@@ -74,6 +74,11 @@ def _atlas_made(client: Any) -> dict[str, list[str]]:
         "groups": [
             g["GroupId"] for g in client.describe_security_groups(Filters=marked)["SecurityGroups"]
         ],
+        "volumes": [
+            v["VolumeId"]
+            for v in client.describe_volumes(Filters=marked)["Volumes"]
+            if v["State"] != "deleted"
+        ],
     }
 
 
@@ -98,12 +103,12 @@ def test_apply_then_destroy_on_plain_moto_makes_each_object_once(
     assert (code, err) == (0, ""), out
     made = _atlas_made(client)
     counts = {kind: len(ids) for kind, ids in made.items()}
-    assert counts == {"instances": 4, "vpcs": 1, "subnets": 2, "groups": 2}
+    assert counts == {"instances": 4, "vpcs": 1, "subnets": 2, "groups": 2, "volumes": 1}
     code, out, _ = run("plan", "--refresh", "--state", state, stack)
     assert out == "No changes: 'shop' matches its spec.\n"
     code, out, err = run("destroy", "--yes", "--state", state, "shop")
     assert (code, err) == (0, ""), out
-    assert _atlas_made(client) == {"instances": [], "vpcs": [], "subnets": [], "groups": []}
+    assert not any(_atlas_made(client).values()), "destroy left objects behind"
     [default] = client.describe_vpcs()["Vpcs"]
     assert default["IsDefault"], "the account's default VPC is left alone"
 

@@ -35,7 +35,7 @@ STACK = str(EXAMPLES / "aws-stack.yaml")
 #: What the stack is made of: objects per resource.
 EXPECTED = Counter(
     {"vpc/net": 1, "subnet/public-a": 1, "subnet/private-b": 1, "security_group/frontend": 1,
-     "security_group/app": 1, "instance/web": 3, "instance/worker": 1}
+     "security_group/app": 1, "instance/web": 3, "instance/worker": 1, "volume/worker-data": 1}
 )  # fmt: skip
 
 
@@ -78,6 +78,10 @@ def census(client: Any) -> Counter[str]:
         "vpc": client.describe_vpcs(Filters=marked)["Vpcs"],
         "subnet": client.describe_subnets(Filters=marked)["Subnets"],
         "security_group": client.describe_security_groups(Filters=marked)["SecurityGroups"],
+        # Root volumes carry atlas:root-of, not the owner mark: only the volume resource here.
+        "volume": [
+            v for v in client.describe_volumes(Filters=marked)["Volumes"] if v["State"] != "deleted"
+        ],
         "instance": [
             i
             for r in client.describe_instances(Filters=marked)["Reservations"]
