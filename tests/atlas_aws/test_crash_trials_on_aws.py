@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
-from atlas_aws.emulator import AwsEmulator, FidelityConfig
+from atlas_aws.emulator import AwsEmulator, FidelityConfig, account_for
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.loopback
@@ -116,3 +116,37 @@ def test_killed_apply_then_apply_again(emulator: AwsEmulator, tmp_path: Path, tr
 
     finish(atlas(emulator, key, state, "destroy", "--yes", "shop"))
     assert census(client) == Counter(), f"kill at {moment:.2f}s: left behind"
+
+
+def test_after_a_crash_the_next_apply_sends_the_same_launch_token(tmp_path: Path) -> None:
+    """Killed right after ``RunInstances`` went out, while EC2 does not list the instances
+    yet (so the next apply cannot find them by their tags): the next apply launches with the
+    token of the operation that was cut short, and EC2 answers with the same instances."""
+    slow = AwsEmulator(config=FidelityConfig(pending_seconds=0.5, invisible_seconds=8.0)).start()
+    try:
+        assert slow.layer is not None
+        key = "AKIA" + secrets.token_hex(8).upper()
+        account = slow.layer.account(account_for(key))
+        state = tmp_path / "state.db"
+        proc = atlas(slow, key, state, "apply", "--yes", STACK)
+        deadline = time.monotonic() + 60
+        while "RunInstances" not in account.actions and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        assert "RunInstances" in account.actions, "the apply never launched"
+        sent = [t for t in account.tokens if t.startswith("RunInstances/")]
+
+        out = finish(atlas(slow, key, state, "apply", "--yes", STACK))
+        client = boto3.client(
+            "ec2", region_name="eu-west-1", endpoint_url=slow.url,
+            aws_access_key_id=key, aws_secret_access_key="crash-trial-secret",
+        )  # fmt: skip
+        assert census(client) == EXPECTED, out
+        # Every launch token the first apply sent was sent again, not replaced.
+        assert set(sent) <= set(account.tokens)
+        assert len([t for t in account.tokens if t.startswith("RunInstances/")]) == 2, out
+        finish(atlas(slow, key, state, "destroy", "--yes", "shop"))
+        assert census(client) == Counter()
+    finally:
+        slow.stop()

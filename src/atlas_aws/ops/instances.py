@@ -2,8 +2,9 @@
 
 Exactly once: each call carries a ``ClientToken`` derived from the operation, the resource
 and the objects it launches, so botocore's retries, the core's retry of a create in doubt
-and a resumed operation all send the same token, and EC2 answers with the instances the
-first call launched instead of launching more. Every instance (and its root volume) is
+and the apply after a crash (which carries an interrupted create on under the operation that
+journaled it: ``StepContext.operation``) all send the same token, and EC2 answers with the
+instances the first call launched instead of launching more. Every instance (and its root volume) is
 tagged in the call itself; ``atlas:first`` plus an instance's ``AmiLaunchIndex`` is its
 index in the resource, which names it (``<infrastructure>-<resource>-<n>``).
 
