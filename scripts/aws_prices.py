@@ -1,9 +1,10 @@
 """Generate the AWS plugin's price catalog (``src/atlas_aws/data/prices.toml``) from a table
 of on-demand Linux instance prices, never by hand.
 
-The table (``scripts/aws-vms.csv``, columns ``InstanceType,vCPUs,MemoryGiB,PriceUSDPerHour,
-Region``) is the extract of the SkyPilot catalog described in
-``/work/shared/reference/cloud-prices/README.md``: ``catalogs/v7/aws/vms.csv`` of
+The table (``../shared/reference/cloud-prices/aws-vms.csv`` beside the checkout, read where it
+is, never copied in; ``--table`` names another; columns ``InstanceType,vCPUs,MemoryGiB,
+PriceUSDPerHour,Region``) is the extract of the SkyPilot catalog described in that folder's
+README.md: ``catalogs/v7/aws/vms.csv`` of
 ``skypilot-org/skypilot-catalog`` at the commit below, read on the date below. Each price is
 copied unchanged as the hourly figure; the monthly figure is hourly x 730 (AWS's own month).
 
@@ -20,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TABLE = HERE / "aws-vms.csv"
+TABLE = HERE.parent.parent / "shared" / "reference" / "cloud-prices" / "aws-vms.csv"
 #: EBS list prices per region and volume type (per GB-month; per provisioned IOPS-month for
 #: io1/io2, and per IOPS-month above the 3,000 included for gp3), as the public pricing page
 #: shows them (source ``ebs-pricing`` below).
