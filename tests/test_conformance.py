@@ -1,5 +1,5 @@
-"""The conformance kit passes for both providers atlas ships: the reference memory provider
-and DigitalOcean, each run as a plugin author would run it."""
+"""The conformance kit passes for the providers atlas ships: the reference memory provider,
+DigitalOcean and AWS, each run as a plugin author would run it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PROVIDERS = ("memory", "digitalocean")
+PROVIDERS = ("memory", "digitalocean", "aws")
+#: Kit tests a provider cannot run, with why: AWS declares no importable kind yet, so the two
+#: import tests skip (issue 14: discover and import are still to come).
+SKIPS = {"aws": 2}
 #: The issue's floor: the full suite, at least this many tests per provider.
 AT_LEAST = 30
 
@@ -54,4 +57,6 @@ def test_the_kit_passes(runs: dict[str, subprocess.CompletedProcess[str]], provi
     passed = re.search(r"(\d+) passed", summary)
     assert passed is not None, summary
     assert int(passed.group(1)) >= AT_LEAST, summary
-    assert "skipped" not in summary, summary  # the whole suite ran, nothing left out
+    skipped = re.search(r"(\d+) skipped", summary)
+    # The whole suite ran, nothing left out but what SKIPS says.
+    assert (int(skipped.group(1)) if skipped else 0) == SKIPS.get(provider, 0), summary

@@ -31,7 +31,7 @@ def _build_provider(config: ProviderConfig) -> DigitalOceanProvider:
 
 
 def _emulator_main(argv: Sequence[str]) -> int:
-    """``atlas emulator``: the emulator is imported when the command runs."""
+    """``atlas emulator --provider digitalocean``: the emulator is imported when it runs."""
     from atlas_digitalocean.emulator.cli import main  # noqa: PLC0415
 
     return main(argv)
@@ -91,8 +91,10 @@ def atlas_add_price_catalogs() -> Sequence[PriceCatalog]:
 
 
 @hookimpl
-def atlas_cli_commands() -> Sequence[CliCommand]:
-    return [CliCommand("emulator", "serve a DigitalOcean API emulator on loopback", _emulator_main)]
+def atlas_emulator(provider: str) -> CliCommand | None:
+    if provider not in ("digitalocean", *PROVIDER.aliases):
+        return None
+    return CliCommand("emulator", "serve a DigitalOcean API emulator on loopback", _emulator_main)
 
 
 @hookimpl

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,41 @@ def test_providers_listing() -> None:
     assert "digitalocean" in out
     assert "load_balancer" in out
     code, out, _ = run("providers", "--json")
-    assert json.loads(out)["providers"][0]["name"] == "digitalocean"
+    assert "digitalocean" in [p["name"] for p in json.loads(out)["providers"]]
+
+
+def test_emulator_names_the_provider_and_hands_it_the_rest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from atlas.plugins import Plugins, get_plugin_manager, hookimpl
+    from atlas.providers import CliCommand, ProviderInfo
+
+    seen: list[list[str]] = []
+
+    class Clouds:
+        @hookimpl
+        def atlas_add_providers(self) -> list[ProviderInfo]:
+            return [
+                ProviderInfo("one", "One", "atlas-one"),
+                ProviderInfo("two", "Two", "atlas-two"),
+            ]
+
+        @hookimpl
+        def atlas_emulator(self, provider: str) -> CliCommand | None:
+            def serve(argv: Sequence[str]) -> int:
+                seen.append([provider, *argv])
+                return 0
+
+            return CliCommand("emulator", "serve", serve) if provider in ("one", "two") else None
+
+    pm = get_plugin_manager(plugins=[Clouds()], autoload=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("atlas.cli.default_plugins", lambda: Plugins(pm))
+        assert main(["emulator", "--provider", "two", "--port", "0"]) == 0
+        assert main(["emulator", "--port", "1", "--provider=one"]) == 0
+        assert seen == [["two", "--port", "0"], ["one", "--port", "1"]]
+        assert main(["emulator", "--port", "0"], err=io.StringIO()) == 2  # which one?
+        assert main(["emulator", "--provider", "three"], err=io.StringIO()) == 1
 
 
 def test_usage_errors_exit_2() -> None:
@@ -184,7 +219,8 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
     plugins = default_plugins()
     parser = build_parser(plugins.cli_commands(), plugins.providers())
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    plugin = {c.name for c in plugins.cli_commands()}  # their own parsers say their own
+    # Their own parsers say their own (`atlas emulator` hands its arguments to the emulator's).
+    plugin = {c.name for c in plugins.cli_commands()} | {"emulator"}
     return {name: p for name, p in sub.choices.items() if name not in plugin}
 
 

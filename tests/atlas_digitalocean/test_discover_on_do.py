@@ -60,7 +60,7 @@ def test_discover_import_and_destroy_what_was_made_by_hand(
         )["volume"]
         made = {str(a["id"]), str(b["id"]), str(v["id"])}
 
-        code, out, err = run("discover", "--state", state, "--json")
+        code, out, err = run("discover", "--provider", "digitalocean", "--state", state, "--json")
         assert (code, err) == (0, ""), out
         found = json.loads(out)
         listed = {i for r in found["resources"] for i in r["ids"]}
@@ -70,7 +70,9 @@ def test_discover_import_and_destroy_what_was_made_by_hand(
         assert found["monthly_cost"] == 17.0
 
         spec = tmp_path / "found.json"
-        code, out, err = run("discover", "--state", state, "--spec-out", str(spec))
+        code, out, err = run(
+            "discover", "--provider", "digitalocean", "--state", state, "--spec-out", str(spec)
+        )
         assert (code, err) == (0, ""), out
         document = json.loads(spec.read_text(encoding="utf-8"))
         assert sorted(r["import"] for r in document["resources"]) == sorted(made)
@@ -84,12 +86,12 @@ def test_discover_import_and_destroy_what_was_made_by_hand(
         code, out, err = run("destroy", "--yes", "--state", state, name)
         assert (code, err) == (0, ""), out
         assert "left in place" in out
-        code, out, _ = run("discover", "--state", state, "--json")
+        code, out, _ = run("discover", "--provider", "digitalocean", "--state", state, "--json")
         assert {i for r in json.loads(out)["resources"] for i in r["ids"]} == made
 
         code, out, err = run("apply", "--yes", "--state", state, str(spec))
         assert (code, err) == (0, ""), out
         code, out, err = run("destroy", "--yes", "--include-imported", "--state", state, name)
         assert (code, err) == (0, ""), out
-        code, out, _ = run("discover", "--state", state, "--json")
+        code, out, _ = run("discover", "--provider", "digitalocean", "--state", state, "--json")
         assert json.loads(out)["resources"] == []

@@ -186,7 +186,7 @@ def test_a_client_written_from_the_contract_works_unchanged(tmp_path: Path) -> N
         info = client.service()
         assert info["service"] == "atlas"
         assert client.healthy()
-        assert [p["name"] for p in client.providers()] == ["digitalocean"]
+        assert "digitalocean" in [p["name"] for p in client.providers()]
         total, lines = client.estimate(spec())
         assert total == "22.00"
         assert lines == [("vpc", "net", "0.00"), ("droplet", "web", "12.00"),

@@ -42,6 +42,7 @@ from atlas.plugins import default_plugins
 
 # What a command needs is imported when it runs: `atlas --help` stays cheap (benchmarks/startup.py).
 if TYPE_CHECKING:
+    from atlas.plugins.manager import Plugins
     from atlas.providers.declarations import CliCommand, ProviderInfo
 
 __all__ = ["main"]
@@ -193,6 +194,13 @@ def build_parser(
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(run=_providers)
 
+    # Listed for --help only: main() hands the arguments to the provider's emulator.
+    sub.add_parser(
+        "emulator",
+        help="serve a provider's cloud emulator on loopback (--provider NAME, then its options)",
+        add_help=False,
+    )
+
     for command in plugin_commands:
         if command.name in sub.choices:
             raise PluginError(f"two commands are called {command.name!r}")
@@ -222,8 +230,10 @@ def main(
         commands = plugins.cli_commands()
         parser = build_parser(commands, plugins.providers())
         by_name = {c.name: c for c in commands}
-        if argv and argv[0] in by_name:  # a plugin's subcommand parses its own arguments
-            return by_name[argv[0]].main(argv[1:])
+        if argv and (argv[0] in by_name or argv[0] == "emulator"):
+            # A plugin's subcommand, or a provider's emulator, parses its own arguments.
+            command = by_name.get(argv[0])
+            return command.main(argv[1:]) if command else _emulator(argv[1:], plugins)
         args = parser.parse_args(argv)
         args.err = err  # where a command writes what is not its result (progress, notes)
         if getattr(args, "file", None) is not None:
@@ -244,6 +254,43 @@ def main(
         # A caller that reads JSON gets JSON, even for what atlas did not anticipate.
         _write_json(out, {"error": error_json(exc)})
         return EXIT_FAILED
+
+
+_EMULATOR_USAGE = "usage: atlas emulator --provider NAME [OPTIONS]\n"
+
+
+def _emulator(argv: list[str], plugins: Plugins) -> int:
+    """``atlas emulator [--provider NAME] ARGS...``: the provider's emulator parses ARGS. The
+    provider may be left out when only one offers an emulator."""
+    name: str | None = None
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--provider":
+            name = next(args, "")
+        elif arg.startswith("--provider="):
+            name = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    offered = plugins.emulated()
+    if name is None:
+        if len(offered) != 1:
+            choices = ", ".join(offered) or "none is installed"
+            raise UsageError(
+                f"name the emulator to serve with --provider ({choices})",
+                option="--provider", prog="atlas emulator", usage=_EMULATOR_USAGE,
+            )  # fmt: skip
+        name = offered[0]
+    from atlas.providers.registry import ProviderRegistry  # noqa: PLC0415
+
+    registry = ProviderRegistry.from_plugins(plugins)
+    command = plugins.emulator(registry.get(name).name) if name else None
+    if command is None:
+        raise UsageError(
+            f"provider {name!r} offers no emulator (these do: {', '.join(offered) or 'none'})",
+            option="--provider", prog="atlas emulator", usage=_EMULATOR_USAGE,
+        )  # fmt: skip
+    return command.main(rest)
 
 
 def _report(exc: AtlasError | UsageError, source: str, stream: TextIO, *, as_json: bool) -> int:

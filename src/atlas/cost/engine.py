@@ -19,7 +19,7 @@ def estimate_spec(
 
     With ``duration``, every line is also priced for a run that long under its billing rule.
     """
-    lookup = registry.price_lookup(spec.provider).for_run(duration)
+    lookup = registry.price_lookup(spec.provider, region=spec.region).for_run(duration)
     kinds = registry.kinds(spec.provider)
     places = lookup.hourly_places
     breakdown = []

@@ -86,8 +86,11 @@ class PriceLookup:
         *,
         currency: str | None = None,
         duration: Duration | None = None,
+        region: str = "",
     ) -> None:
         self.provider = provider
+        #: The spec's region: a provider whose prices differ by region keys its SKUs by it.
+        self.region = region
         self.catalog = catalog
         self._adjust = adjust
         #: The run lines are priced for, or ``None`` for monthly and hourly figures only.
@@ -103,7 +106,12 @@ class PriceLookup:
     def for_run(self, duration: Duration | None) -> PriceLookup:
         """The same lookup, pricing every line for a run of ``duration`` as well."""
         return PriceLookup(
-            self.provider, self.catalog, self._adjust, currency=self._currency, duration=duration
+            self.provider,
+            self.catalog,
+            self._adjust,
+            currency=self._currency,
+            duration=duration,
+            region=self.region,
         )
 
     @property

@@ -272,8 +272,14 @@ class Executor:
             self.store.save_resource(self._row(res, "creating", existing))
         self._progress(step)
         deps = self._deps()
+        # A create a crash cut short is carried on under the operation that journaled it, so
+        # that a provider's idempotency tokens (derived from it) are the ones already sent.
+        interrupted = existing is not None and existing.status == "creating"
+        intent = (
+            existing.operation_id if existing is not None and interrupted else self.operation.id
+        )
         try:
-            ctx = StepContext(self.owner, self.spec, res, deps)
+            ctx = StepContext(self.owner, self.spec, res, deps, intent)
             if step.action == "update" and existing is not None:
                 return await self.provider.update(ctx, existing.state())
             # Look for what exists before creating whenever this resource has a record (an
@@ -314,7 +320,7 @@ class Executor:
         if change is None or not change.fields:
             return state
         try:
-            ctx = StepContext(self.owner, self.spec, res, self._deps())
+            ctx = StepContext(self.owner, self.spec, res, self._deps(), self.operation.id)
             return await self.provider.update(ctx, state)
         except AtlasError as exc:
             self._failed(step, str(exc))

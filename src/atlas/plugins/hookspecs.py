@@ -22,6 +22,7 @@ __all__ = [
     "atlas_add_resource_kinds",
     "atlas_adjust_price",
     "atlas_cli_commands",
+    "atlas_emulator",
     "atlas_on_event",
     "atlas_sandbox",
     "hookimpl",
@@ -91,6 +92,20 @@ def atlas_cli_commands() -> Sequence[CliCommand]:
     :return: the subcommands this plugin offers.
     """
     raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def atlas_emulator(provider: str) -> CliCommand | None:
+    """Offer an emulator of a provider's cloud to serve on loopback: ``atlas emulator
+    --provider NAME ARGS...`` runs it.
+
+    The command is the core's, so that every provider's emulator is reached the same way
+    and no two plugins compete for the name ``emulator``.
+
+    :param provider: the provider's name, e.g. ``"nimbus"``.
+    :return: a :class:`~atlas.providers.CliCommand` whose ``main(ARGS)`` serves the emulator
+        until interrupted, or ``None`` if this plugin has none for that provider.
+    """
 
 
 @hookspec

@@ -121,6 +121,15 @@ class Plugins:
     def cli_commands(self) -> list[CliCommand]:
         return [c for group in self.pm.hook.atlas_cli_commands() for c in group]
 
+    def emulator(self, provider: str) -> CliCommand | None:
+        """The command serving ``provider``'s emulator, from the first plugin that has one."""
+        found: CliCommand | None = self.pm.hook.atlas_emulator(provider=provider)
+        return found
+
+    def emulated(self) -> list[str]:
+        """The providers (by name) some plugin offers an emulator of."""
+        return sorted(i.name for i in self.providers() if self.emulator(i.name) is not None)
+
     def sandbox(self, provider: str) -> Sandbox | None:
         """A fresh sandbox for ``provider`` from the first plugin that offers one."""
         found: Sandbox | None = self.pm.hook.atlas_sandbox(provider=provider)

@@ -60,6 +60,11 @@ class StepContext:
     spec: InfrastructureSpec
     resource: ResourceSpec
     deps: Mapping[str, ResourceState] = attrs.field(factory=dict)
+    #: The id of the journaled operation this step belongs to (``""`` outside one; for a
+    #: create a crash cut short, the operation that first journaled it): a provider whose
+    #: cloud takes idempotency tokens derives them from it and the step, so that a retry
+    #: within the operation, or the next apply or resume after a crash, sends the same token.
+    operation: str = ""
 
     @property
     def name(self) -> str:

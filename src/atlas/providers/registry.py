@@ -130,10 +130,11 @@ class ProviderRegistry:
         catalogs = {**self._catalogs, catalog.provider: catalog}
         return ProviderRegistry(self._providers, self._kinds, catalogs, self._plugins)
 
-    def price_lookup(self, provider: str) -> PriceLookup:
+    def price_lookup(self, provider: str, *, region: str = "") -> PriceLookup:
+        """The prices of ``provider`` as its kinds' pricers see them, for a spec in ``region``."""
         info = self.get(provider)
         catalog = self._catalogs.get(info.name)
-        return PriceLookup(info.name, catalog, self._adjust, currency=info.currency)
+        return PriceLookup(info.name, catalog, self._adjust, currency=info.currency, region=region)
 
     def credentials(
         self, provider: str, *, jwt: Secret | None = None, env: Mapping[str, str] | None = None

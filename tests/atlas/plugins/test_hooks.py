@@ -165,6 +165,30 @@ def test_hook_atlas_cli_commands(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["estimate", "x"]) == 1
 
 
+def test_hook_atlas_emulator() -> None:
+    from atlas.providers import CliCommand
+
+    class Toy:
+        @hookimpl
+        def atlas_emulator(self, provider: str) -> CliCommand | None:
+            return CliCommand("emulator", "toy", lambda _argv: 7) if provider == "toy" else None
+
+    plugins = Plugins(get_plugin_manager(plugins=[ToyPlugin(), Toy()], autoload=False))
+    command = plugins.emulator("toy")
+    assert command is not None
+    assert command.main([]) == 7
+    assert plugins.emulator("other") is None
+    assert plugins.emulated() == ["toy"]
+    # The shipped plugins answer for their own providers only.
+    import atlas_aws.plugin
+    import atlas_digitalocean.plugin
+
+    both = Plugins(
+        get_plugin_manager(plugins=[atlas_aws.plugin, atlas_digitalocean.plugin], autoload=False)
+    )
+    assert both.emulated() == ["aws", "digitalocean"]
+
+
 def test_hook_atlas_sandbox() -> None:
     from atlas.providers import Sandbox
 

@@ -1,0 +1,294 @@
+"""The EC2 client: aiobotocore (botocore's models, signing and paginators on asyncio), AWS's
+``standard`` retry mode, and errors mapped to atlas's at this one boundary.
+
+Retries are botocore's standard mode (throttling, transient errors, exponential backoff with
+jitter), with one exception that keeps creates safe: a create EC2 cannot make idempotent
+(``CreateVpc``, ``CreateSubnet``, ``CreateSecurityGroup``, ``AttachVolume``) is never sent
+again after an answer that leaves its outcome unknown (a 5xx, a dropped connection, a read
+timeout); the core's ambiguous-create rule looks for what it made instead. Throttling answers
+(``RequestLimitExceeded``, ``Throttling``) are retried for every call: the request was refused,
+not applied. ``RunInstances`` carries a ``ClientToken``, so botocore may resend it freely.
+
+botocore logs request headers at DEBUG, session token and key id included; every record of
+its loggers passes through a filter that blanks the credentials in use.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from atlas.exceptions import (
+    AtlasError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ConnectError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderAPIError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+)
+from atlas_aws.credentials import AwsKeys
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "JSON",
+    "NOT_REPEATABLE",
+    "THROTTLING_CODES",
+    "Ec2",
+    "map_error",
+]
+
+JSON = dict[str, Any]
+
+#: Attempts per call in botocore's standard mode (the first one counts).
+DEFAULT_MAX_ATTEMPTS = 5
+#: Creates EC2 offers no idempotency token for: never resent after an unknown outcome.
+NOT_REPEATABLE = frozenset({"CreateVpc", "CreateSubnet", "CreateSecurityGroup", "AttachVolume"})
+THROTTLING_CODES = frozenset(
+    {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
+)
+_AUTH_CODES = frozenset({"AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"})
+_DENIED_CODES = frozenset({"UnauthorizedOperation", "OptInRequired", "Blocked"})
+_CONFLICT_CODES = frozenset(
+    {
+        "DependencyViolation",
+        "IdempotentParameterMismatch",
+        "IdempotentInstanceTerminated",
+        "InvalidGroup.Duplicate",
+        "InvalidPermission.Duplicate",
+        "IncorrectState",
+        "IncorrectInstanceState",
+        "VolumeInUse",
+    }
+)
+
+# -- keeping credentials out of botocore's DEBUG records ------------------------------------
+
+_SECRETS: weakref.WeakValueDictionary[int, _Redacted] = weakref.WeakValueDictionary()
+
+
+class _Redacted:
+    """The credential values of one client, for as long as the client lives."""
+
+    def __init__(self, values: Sequence[str]) -> None:
+        self.values = tuple(v for v in values if v)
+
+
+class _RedactFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        values = [v for holder in list(_SECRETS.values()) for v in holder.values]
+        if not values:
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that cannot format itself is dropped, secrets and all
+            return False
+        if any(v in text for v in values):
+            for value in values:
+                text = text.replace(value, "***")
+            record.msg, record.args = text, ()
+        return True
+
+
+_FILTER = _RedactFilter()
+
+
+def _guard_loggers() -> None:
+    """Put the filter on every botocore and aiobotocore logger that exists by now (filters
+    apply to the logger a record is made on, not to its parents)."""
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _BOTO_ROOTS]
+    for name in {*names, *_BOTO_ROOTS}:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+_BOTO_ROOTS = ("botocore", "aiobotocore", "urllib3", "aiohttp")
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def map_error(exc: BaseException, operation: str) -> AtlasError:
+    """botocore's exception as atlas's (raise it ``from exc``)."""
+    from botocore.exceptions import (  # noqa: PLC0415 - botocore loads with the client
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, ClientError):
+        return _api_error(exc.response, operation)
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        return ConnectError(f"{operation}: could not connect to EC2 ({type(exc).__name__})")
+    if isinstance(exc, ReadTimeoutError):
+        return RequestTimeoutError(f"{operation}: no answer in time; it may have been applied")
+    return TransportError(f"{operation}: the request got no answer ({type(exc).__name__})")
+
+
+def _api_error(response: Mapping[str, Any], operation: str) -> ProviderAPIError:
+    error = response.get("Error") or {}
+    meta = response.get("ResponseMetadata") or {}
+    code = str(error.get("Code") or "")
+    message = str(error.get("Message") or code or "error")
+    status = int(meta.get("HTTPStatusCode") or 400)
+    request_id = meta.get("RequestId") or None
+    retries = int(meta.get("RetryAttempts") or 0)
+    details: dict[str, Any] = {
+        "code": code,
+        "request_id": request_id,
+        "method": "POST",
+        "url": f"ec2 {operation}",
+    }
+    if code in THROTTLING_CODES or status == 429:
+        return RateLimitError(f"{message} (after {retries} retries)", status=status, **details)
+    if status >= 500:
+        return ServerError(message, status=status, **details)
+    cls = _client_error_class(code, status)
+    return cls(message, status=status, **details)
+
+
+def _client_error_class(code: str, status: int) -> type[ProviderAPIError]:
+    if code in _AUTH_CODES or status == 401:
+        return AuthenticationError
+    if code in _DENIED_CODES or status == 403:
+        return PermissionDeniedError
+    if code.endswith(".NotFound") or code.endswith("NotFound") or status == 404:
+        return NotFoundError
+    if code in _CONFLICT_CODES or status == 409:
+        return ConflictError
+    return BadRequestError
+
+
+# -- the client -----------------------------------------------------------------------------
+
+
+def _no_resend_in_doubt(**kwargs: Any) -> bool | None:
+    """A ``needs-retry`` handler for :data:`NOT_REPEATABLE` operations: ``False`` (do not
+    retry) after an unknown outcome; ``None`` (let standard mode decide) otherwise."""
+    from botocore.exceptions import (  # noqa: PLC0415
+        ConnectTimeoutError,
+        EndpointConnectionError,
+    )
+
+    caught = kwargs.get("caught_exception")
+    if caught is not None:
+        # Never connected: nothing was applied, a resend is safe.
+        return None if isinstance(caught, EndpointConnectionError | ConnectTimeoutError) else False
+    response = kwargs.get("response")
+    if response is None:
+        return None
+    parsed = response[1]
+    if str((parsed.get("Error") or {}).get("Code") or "") in THROTTLING_CODES:
+        return None  # refused, not applied (EC2 answers RequestLimitExceeded with a 503)
+    status = int(parsed.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return False if status >= 500 else None
+
+
+class Ec2:
+    """One region's EC2 API for one credential: every call goes through :meth:`call`.
+
+    Built with :meth:`open`; :meth:`aclose` releases the connection pool.
+    """
+
+    def __init__(self, client: Any, exit_stack: Any, region: str, keys: AwsKeys) -> None:
+        self._client = client
+        self._stack = exit_stack
+        self.region = region
+        self._redacted = _Redacted(keys.secrets())
+        _SECRETS[id(self._redacted)] = self._redacted
+        self.calls = 0
+
+    def __repr__(self) -> str:
+        return f"Ec2(region={self.region!r})"
+
+    @classmethod
+    async def open(
+        cls,
+        keys: AwsKeys,
+        region: str,
+        *,
+        endpoint_url: str | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> Ec2:
+        """An EC2 client for ``region`` (at ``endpoint_url`` when given: an emulator)."""
+        import contextlib  # noqa: PLC0415
+
+        from aiobotocore.config import AioConfig  # noqa: PLC0415 - heavy, only for the cloud
+        from aiobotocore.session import get_session  # noqa: PLC0415
+
+        session = get_session()
+        config = AioConfig(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=10,
+            read_timeout=60,
+            user_agent_extra="atlas",
+        )
+        stack = contextlib.AsyncExitStack()
+        client = await stack.enter_async_context(
+            session.create_client(
+                "ec2",
+                region_name=region,
+                endpoint_url=endpoint_url,
+                aws_access_key_id=keys.access_key_id.reveal(),
+                aws_secret_access_key=keys.secret_access_key.reveal(),
+                aws_session_token=keys.session_token.reveal() if keys.session_token else None,
+                config=config,
+            )
+        )
+        for operation in NOT_REPEATABLE:
+            client.meta.events.register_first(f"needs-retry.ec2.{operation}", _no_resend_in_doubt)
+        ec2 = cls(client, stack, region, keys)
+        _guard_loggers()
+        return ec2
+
+    async def call(self, operation: str, **params: Any) -> JSON:
+        """One EC2 call by its API name (``"DescribeVpcs"``); errors as atlas's."""
+        method = getattr(self._client, _snake(operation))
+        self.calls += 1
+        try:
+            result: JSON = await method(**params)
+        except Exception as exc:
+            if isinstance(exc, AtlasError):
+                raise
+            if not _is_botocore(exc):
+                raise
+            raise map_error(exc, operation) from exc
+        return result
+
+    async def pages(self, operation: str, key: str, **params: Any) -> list[JSON]:
+        """Every item under ``key`` of every page of a paginated ``Describe*`` call."""
+        paginator = self._client.get_paginator(_snake(operation))
+        items: list[JSON] = []
+        try:
+            async for page in paginator.paginate(**params):
+                self.calls += 1
+                items.extend(page.get(key) or [])
+        except Exception as exc:
+            if not _is_botocore(exc):
+                raise
+            raise map_error(exc, operation) from exc
+        return items
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+        _SECRETS.pop(id(self._redacted), None)
+
+
+def _is_botocore(exc: BaseException) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    return isinstance(exc, BotoCoreError | ClientError)
+
+
+def _snake(operation: str) -> str:
+    from botocore import xform_name  # noqa: PLC0415
+
+    return str(xform_name(operation))

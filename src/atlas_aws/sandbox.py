@@ -1,0 +1,151 @@
+"""The AWS sandbox: the provider wired to the emulator (moto behind the fidelity layer), as
+an account of its own, with the neutral faults and one sample per kind for the kit."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from atlas.credentials import Secret
+from atlas.providers import Timing
+from atlas.providers.declarations import KindSample, Sandbox
+from atlas_aws.credentials import AwsKeys
+from atlas_aws.emulator import AwsEmulator, FidelityConfig, account_for, shared_emulator
+from atlas_aws.faults import EmulatorFaults, outside_client
+from atlas_aws.naming import OWNER_TAG
+from atlas_aws.provider import AwsProvider
+
+__all__ = ["CONFIG", "KNOWN_GAPS", "REGION", "SAMPLES", "make_sandbox"]
+
+#: The region the samples are made in.
+REGION = "eu-west-1"
+#: AWS's behaviour at a fraction of its pace: launches pending for a moment, instances
+#: unlisted right after their launch for less than that.
+CONFIG = FidelityConfig(pending_seconds=0.4, invisible_seconds=0.2)
+
+_NET = {"type": "vpc", "name": "net", "specifications": {"cidr_block": "10.0.0.0/16"}}
+_LAN = {
+    "type": "subnet",
+    "name": "lan",
+    "specifications": {
+        "vpc": "net",
+        "cidr_block": "10.0.1.0/24",
+        "availability_zone": "eu-west-1a",
+    },
+}
+# Beside "lan" in the one VPC, which the instance sample needs.
+_SUBNET = {"vpc": "net", "cidr_block": "10.0.2.0/24", "availability_zone": "eu-west-1b"}
+_SSH_RULE = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["203.0.113.0/24"]}
+_SSH = {
+    "type": "security_group",
+    "name": "ssh",
+    "specifications": {"vpc": "net", "ingress": [_SSH_RULE]},
+}
+_WEB_RULE = {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]}
+_INSTANCE = {
+    "instance_type": "t3.micro",
+    "image": "ubuntu-24.04",
+    "subnet": "lan",
+    "security_groups": ["ssh"],
+    "count": 3,
+}
+
+_WEB = {
+    "type": "instance",
+    "name": "web",
+    "specifications": {"instance_type": "t3.micro", "image": "ubuntu-24.04", "subnet": "lan"},
+}
+
+#: How the conformance kit exercises each kind.
+SAMPLES: tuple[KindSample, ...] = (
+    KindSample("vpc", {"cidr_block": "10.0.0.0/16"}),
+    KindSample(
+        "subnet",
+        _SUBNET,
+        update={**_SUBNET, "map_public_ip_on_launch": True},
+        needs=(_NET,),
+    ),
+    KindSample(
+        "security_group",
+        {"vpc": "net", "ingress": [_SSH_RULE]},
+        update={"vpc": "net", "ingress": [_SSH_RULE, _WEB_RULE]},
+        needs=(_NET,),
+    ),
+    KindSample(
+        "instance",
+        _INSTANCE,
+        update={**_INSTANCE, "instance_type": "t3.small"},
+        needs=(_NET, _LAN, _SSH),
+        count=3,
+    ),
+    KindSample(
+        "volume",
+        {"size": 10, "attach_to": "web"},
+        update={"size": 20, "attach_to": "web"},
+        needs=(_NET, _LAN, _WEB),
+    ),
+)
+
+#: Conformance tests AWS fails today: none.
+KNOWN_GAPS: dict[str, str] = {}
+
+
+def _keys() -> AwsKeys:
+    """A credential of a fresh account: the emulator gives every key id one of its own."""
+    alphabet = string.ascii_uppercase + string.digits
+    key_id = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
+    secret = "sandbox/" + secrets.token_urlsafe(30)
+    return AwsKeys(Secret(key_id), Secret(secret), None, "sandbox")
+
+
+def _is_empty(emulator: AwsEmulator, keys: AwsKeys) -> bool:
+    """Nothing atlas made is left: no instance that is not terminated, no VPC, subnet,
+    security group or volume with atlas's marks, in any region the account used."""
+    assert emulator.layer is not None
+    account = emulator.layer.account(account_for(keys.access_key_id.reveal()))
+    marked = [{"Name": "tag-key", "Values": [OWNER_TAG]}]
+    for region in sorted(account.regions):
+        ec2 = outside_client(emulator, keys, region)
+        reservations = ec2.describe_instances(Filters=marked)["Reservations"]
+        if any(i["State"]["Name"] != "terminated" for r in reservations for i in r["Instances"]):
+            return False
+        for listed in (
+            ec2.describe_vpcs(Filters=marked)["Vpcs"],
+            ec2.describe_subnets(Filters=marked)["Subnets"],
+            ec2.describe_security_groups(Filters=marked)["SecurityGroups"],
+            [v for v in ec2.describe_volumes(Filters=marked)["Volumes"] if v["State"] != "deleted"],
+        ):
+            if listed:
+                return False
+    return True
+
+
+def make_sandbox(config: FidelityConfig = CONFIG) -> Sandbox:
+    emulator = shared_emulator(config)
+    assert emulator.layer is not None
+    keys = _keys()
+    account = emulator.layer.account(account_for(keys.access_key_id.reveal()))
+    provider = AwsProvider(
+        keys,
+        endpoint_url=emulator.url,
+        env={},
+        timing=Timing(poll_interval=0.1, visibility_grace=5.0, action_timeout=60.0),
+    )
+    return Sandbox(
+        provider,
+        lambda: _is_empty(emulator, keys),
+        lambda: account.requests,
+        f"moto {_moto_version()} in server mode behind atlas's AWS fidelity layer "
+        f"(launches pending {config.pending_seconds:g}s)",
+        faults=EmulatorFaults(emulator, account, keys, REGION),
+        region=REGION,
+        samples=SAMPLES,
+        secret=keys.secret_access_key.reveal(),
+        known_gaps=KNOWN_GAPS,
+    )
+
+
+def _moto_version() -> str:
+    from importlib.metadata import version  # noqa: PLC0415
+
+    return version("moto")
