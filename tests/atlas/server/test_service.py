@@ -54,7 +54,7 @@ async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient)
     assert body["store"] == {
         "status": "ok",
         "backend": "sqlite",
-        "schema_version": 4,
+        "schema_version": 5,
         "durable": False,
         "writable": True,
     }
@@ -84,7 +84,7 @@ async def test_health_is_degraded_when_the_store_cannot_write(
         assert r.json()["store"] == {
             "status": "degraded",
             "backend": "sqlite",
-            "schema_version": 4,
+            "schema_version": 5,
             "durable": True,
             "writable": False,
             "error": "writes fail: attempt to write a readonly database",
