@@ -25,6 +25,7 @@ import attrs
 
 from atlas.model.records import AuditEntry
 from atlas.store.codec import dump_time
+from atlas.wire import iso
 
 __all__ = [
     "GENESIS",
@@ -32,6 +33,7 @@ __all__ = [
     "BadEntry",
     "Verification",
     "entry_hash",
+    "entry_json",
     "redact",
     "seal",
     "verify",
@@ -161,3 +163,28 @@ def _all_entries(store: _AuditLog, page: int) -> Iterator[AuditEntry]:
         if len(batch) < page:
             return
         after = batch[-1].seq
+
+
+def entry_json(entry: AuditEntry) -> dict[str, Any]:
+    """An entry as the API and ``atlas audit --json`` show it: every field, as stored (the
+    time in the API's form, ISO 8601 UTC with a ``Z``)."""
+    return {
+        "seq": entry.seq,
+        "id": entry.id,
+        "time": iso(entry.time),
+        "workspace": entry.workspace,
+        "actor": entry.actor,
+        "auth_method": entry.auth_method,
+        "remote_address": entry.remote_address,
+        "request_id": entry.request_id,
+        "action": entry.action,
+        "infrastructure_id": entry.infrastructure_id,
+        "infrastructure_name": entry.infrastructure_name,
+        "operation_id": entry.operation_id,
+        "outcome": entry.outcome,
+        "status_code": entry.status_code,
+        "error_code": entry.error_code,
+        "summary": dict(entry.summary),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
