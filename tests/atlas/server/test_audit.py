@@ -4,18 +4,33 @@ operation it started ends; a workspace reads its own; no credential in any entry
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import sqlite3
 import time
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from atlas.cli import main
 from atlas.exceptions import StateError
 from atlas.model.records import AuditEntry
+from atlas.server import create_app
 from atlas.store import SQLiteStore
 from atlas.store.audit import entry_json, verify_store
-from tests.atlas.server.conftest import SECRET, TOKEN, Served, spec, token, wait_for
+from tests.atlas.server.conftest import (
+    SECRET,
+    TOKEN,
+    MakeSettings,
+    Served,
+    bearer,
+    spec,
+    token,
+    wait_for,
+)
 
 
 def _entries(store: SQLiteStore, request_id: str) -> list[dict[str, Any]]:
@@ -196,3 +211,26 @@ async def test_a_store_that_cannot_append_does_not_change_the_answer(
     r = await client.post("/api/v1/infrastructure", json=spec(resources=[]))
     assert r.status_code == 201
     assert "could not append to the audit trail (POST /api/v1/infrastructure)" in caplog.text
+
+
+async def test_atlas_audit_verifies_what_the_server_wrote_and_names_a_row_edited_by_hand(
+    make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "state.db")
+    with SQLiteStore(path) as store:
+        app = create_app(make_settings(store=store))
+        async with app.router.lifespan_context(app), Served(app).client(bearer()) as c:
+            r = await c.post("/api/v1/infrastructure", json=spec())
+            await wait_for(c, r.json()["operation"]["id"])
+            await _ended(store, r.json()["operation"]["id"])
+            await c.delete("/api/v1/infrastructure/shop")
+            await c.delete("/api/v1/infrastructure/nope")  # refused: 404
+        count = len(store.audit_entries(None))
+    out = io.StringIO()
+    assert main(["audit", "--verify", "--state", path], out=out, err=io.StringIO()) == 0
+    assert out.getvalue().startswith(f"audit trail whole: {count} entries")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE audit SET actor = 'someone-else' WHERE seq = 2")
+    out = io.StringIO()
+    assert main(["audit", "--verify", "--state", path], out=out, err=io.StringIO()) == 1
+    assert out.getvalue().startswith("audit trail broken at seq 2 (entry ")
