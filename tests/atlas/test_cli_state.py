@@ -114,8 +114,8 @@ def test_an_export_of_sqlite_imported_into_postgres_shows_the_same_and_plans_not
     backup = str(tmp_path / "backup.json")
     out = ok("state", "export", "--state", state, backup)
     assert out == (
-        "exported 4 infrastructures, 12 resources, 6 operations, 19 steps, 18 events, 0 locks "
-        f"(2 workspaces) from {state} to {backup}\n"
+        "exported 4 infrastructures, 12 resources, 6 operations, 19 steps, 18 events, 0 locks, "
+        f"0 audit entries (2 workspaces) from {state} to {backup}\n"
     )
     out = ok("state", "import", "--state", postgres_url, backup)
     assert out.startswith("imported 4 infrastructures, 12 resources, 6 operations, 19 steps")
@@ -153,7 +153,7 @@ def test_export_to_standard_output_and_json_summaries(
     state, _ = applied
     code, out, err = run("state", "export", "--state", state, "-")
     assert code == 0
-    assert json.loads(out)["atlas_state"] == 1
+    assert json.loads(out)["atlas_state"] == 2
     assert err.startswith("exported 4 infrastructures")
     copy = str(tmp_path / "copy.db")
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(out.encode())))
@@ -167,6 +167,7 @@ def test_export_to_standard_output_and_json_summaries(
             "steps": 19,
             "events": 18,
             "locks": 0,
+            "audit_entries": 0,
         },
         "file": "-",
         "store": copy,

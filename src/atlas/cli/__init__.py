@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from atlas import __version__
+from atlas.cli.audit import add_audit_command
 from atlas.cli.lifecycle import SPEC_HELP, add_lifecycle_commands
 from atlas.cli.serve import add_serve_command
 from atlas.cli.state import add_state_command
@@ -185,6 +186,7 @@ def build_parser(
     add_lifecycle_commands(sub, providers)
     add_serve_command(sub, providers)
     add_state_command(sub)
+    add_audit_command(sub)
 
     p = sub.add_parser(
         "providers",

@@ -132,7 +132,9 @@ def _summary(
         out.write("\n")
         return
     records = ", ".join(
-        f"{n} {kind if n != 1 else _one(kind)}" for kind, n in found.items() if kind != "workspaces"
+        f"{n} {(kind if n != 1 else _one(kind)).replace('_', ' ')}"
+        for kind, n in found.items()
+        if kind != "workspaces"
     )
     spaces = found["workspaces"]
     direction = f"from {store} to {args.path}" if done == "exported" else f"into {store}"
@@ -141,7 +143,7 @@ def _summary(
 
 
 def _one(kind: str) -> str:
-    return kind.removesuffix("s")
+    return kind.removesuffix("ies") + "y" if kind.endswith("ies") else kind.removesuffix("s")
 
 
 def _err(args: argparse.Namespace) -> TextIO:

@@ -268,6 +268,19 @@ COMMANDS: dict[str, Help] = {
         ),
         store=True,
     ),
+    "audit": Help(
+        "The audit trail atlas serve keeps in the state store: one entry for every request "
+        "that changes something (refused ones too) and one when an operation it started ends, "
+        "each naming who, when, from where, what and the outcome, oldest first. Every entry "
+        "is chained to the one before by its SHA-256; --verify walks the whole trail and exits "
+        "1 naming the first entry edited or removed by hand. Offline: it reads no token.",
+        (
+            "atlas audit --workspace ws-1",
+            "atlas audit --verify",
+            "atlas audit --state postgresql://atlas@db/atlas --after 200 --json",
+        ),
+        store=True,
+    ),
     "providers": Help(
         "The installed providers: each one's name, title and resource types." + OFFLINE,
         ("atlas providers", "atlas providers --json"),

@@ -1,4 +1,5 @@
-"""What the state store keeps: infrastructures, their resources, operations, steps and events.
+"""What the state store keeps: infrastructures, their resources, operations, steps, events and
+the audit trail.
 
 Plain attrs records, JSON-safe in their ``dict`` fields, scoped by workspace. Status values are
 the ones the platform's agents already read. An amount of money is a ``Decimal`` with its
@@ -18,6 +19,7 @@ import attrs
 from atlas.model.cloud import CloudObject, ResourceState, ResourceStatus
 
 __all__ = [
+    "AuditEntry",
     "EventRecord",
     "EventType",
     "InfraStatus",
@@ -162,3 +164,43 @@ class EventRecord:
     currency: str = attrs.field(validator=_ISO_4217)
     data: Mapping[str, Any] = attrs.field(factory=dict)
     delivered_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class AuditEntry:
+    """One entry of the audit trail: who did what, when, from where, and how it ended.
+
+    Appended, never changed (:meth:`atlas.store.base.StateStore.append_audit`): the store gives
+    it its place (``seq``, across every workspace), the ``hash`` of the entry before it
+    (``prev_hash``) and its own ``hash`` (:mod:`atlas.store.audit`), so that an entry edited
+    or removed by hand breaks the chain. Nothing in it is a secret: the caller is named, never
+    their token.
+    """
+
+    id: str
+    time: dt.datetime
+    #: ``None`` for a request refused before its caller was known (no or bad credentials).
+    workspace: str | None
+    #: The JWT's user, or ``api-key:<name>``; ``None`` when nobody was authenticated.
+    actor: str | None
+    #: ``jwt``, ``api_key``, ``none`` (a server without authentication), ``resume`` (a
+    #: process carrying an operation on), or ``refused``.
+    auth_method: str
+    remote_address: str | None
+    request_id: str | None
+    #: ``"<METHOD> <route>"`` for a request, ``"operation.<kind>"`` for an operation's end.
+    action: str
+    infrastructure_id: str | None
+    infrastructure_name: str | None
+    operation_id: str | None
+    #: ``ok`` or ``refused`` for a request, the operation's status for an operation's end.
+    outcome: str
+    #: The HTTP status answered (``None`` for an operation's end).
+    status_code: int | None
+    #: The error's stable code (``LOCKED``, ``UNAUTHORIZED``, ...), when it ended in one.
+    error_code: str | None
+    #: JSON-safe figures: the plan's changes by action, the cost change and its currency.
+    summary: Mapping[str, Any] = attrs.field(factory=dict)
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from atlas.events import EventDispatcher
 from atlas.exceptions import AtlasError
 from atlas.runtime import default_registry
+from atlas.server.audit import ERROR_CODE, AuditMiddleware
 from atlas.server.background import Operations
 from atlas.server.context import Service
 from atlas.server.errors import ApiError, from_exception
@@ -41,7 +42,7 @@ def create_app(settings: Settings) -> Starlette:
     dispatcher = EventDispatcher(settings.store, settings.registry.plugins, settings.sinks)
     pool = WorkerPool(settings.cpu_threads, processes=_processes(settings))
     workspaces = Workspaces(settings, dispatcher, run_cpu=pool.run)
-    operations = Operations(workspaces, settings.store)
+    operations = Operations(workspaces, settings.store, clock=settings.clock)
     svc = Service(settings, workspaces, operations, build_document(settings), pool)
 
     @contextlib.asynccontextmanager
@@ -91,7 +92,10 @@ def create_app(settings: Settings) -> Starlette:
                 if close is not None:
                     await close()
 
-    middleware = [Middleware(ServiceMiddleware, loopback_only=not settings.auth.enabled)]
+    middleware = [
+        Middleware(ServiceMiddleware, loopback_only=not settings.auth.enabled),
+        Middleware(AuditMiddleware, store=settings.store, clock=settings.clock),
+    ]
     if settings.allowed_origins:
         middleware.append(
             Middleware(
@@ -142,7 +146,9 @@ def _processes(settings: Settings) -> int:
 
 
 def _respond(request: Request, error: ApiError) -> Response:
-    request_id = request.scope.get("state", {}).get("request_id")
+    state = request.scope.setdefault("state", {})
+    state[ERROR_CODE] = error.code  # for the audit trail
+    request_id = state.get("request_id")
     return JSONResponse(error.body(request_id), status_code=error.status, headers=error.headers)
 
 

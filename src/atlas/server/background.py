@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,8 +29,10 @@ from collections.abc import Awaitable, Callable
 from atlas.exceptions import AtlasError, LockedError, LockLostError
 from atlas.facade import AsyncAtlas
 from atlas.lifecycle.executor import ProgressCallback
-from atlas.model.records import OperationRecord, StepRecord
+from atlas.model.records import OperationRecord, StepRecord, utcnow
+from atlas.server import audit
 from atlas.server.auth import Principal
+from atlas.server.logs import request_id_var
 from atlas.server.offload import no_deadline
 from atlas.server.workspaces import Workspaces
 from atlas.store.base import StateStore
@@ -45,9 +48,16 @@ Run = Callable[[AsyncAtlas, ProgressCallback], Awaitable[OperationRecord]]
 class Operations:
     """The operations this process runs (see the module docstring)."""
 
-    def __init__(self, workspaces: Workspaces, store: StateStore) -> None:
+    def __init__(
+        self,
+        workspaces: Workspaces,
+        store: StateStore,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self._workspaces = workspaces
         self._store = store
+        self._clock = clock
         #: Each running task -> the id of its operation, once it has one.
         self._tasks: dict[asyncio.Task[OperationRecord], str | None] = {}
         #: Each running task -> the workspace it runs for.
@@ -101,10 +111,20 @@ class Operations:
                 started.set_result(op.id)
             self.notify()
 
+        request_id = request_id_var.get()
+
         async def body() -> OperationRecord:
-            with no_deadline():  # an operation outlives the request that started it
-                async with self._workspaces.open(principal) as atlas:
-                    return await run(atlas, progress)
+            result: OperationRecord | None = None
+            try:
+                with no_deadline():  # an operation outlives the request that started it
+                    async with self._workspaces.open(principal) as atlas:
+                        result = await run(atlas, progress)
+                        return result
+            finally:
+                # An empty plan ends before any step reports progress: its id is the result's.
+                operation_id = self._tasks.get(task) or (None if result is None else result.id)
+                if operation_id is not None:
+                    self._audit_end(principal, operation_id, request_id)
 
         task = asyncio.create_task(body(), name=f"atlas-operation-{principal.workspace}")
         self._tasks[task] = None
@@ -135,6 +155,26 @@ class Operations:
             logger.error(
                 "operation %s ended with an error", operation_id or "(not started)", exc_info=exc
             )
+
+    def _audit_end(self, principal: Principal, operation_id: str, request_id: str | None) -> None:
+        """The audit entry of the operation's end, if the journal has it ended (one cut short
+        by a shutdown or taken over by another process ends there, and is recorded there)."""
+        try:
+            op = self._store.get_operation(principal.workspace, operation_id)
+            if op is None or op.status not in ("completed", "failed"):
+                return
+            infra = self._store.get_infrastructure(op.workspace, op.infrastructure_id)
+        except AtlasError as exc:
+            logger.error("could not read operation %s for the audit trail: %s", operation_id, exc)
+            return
+        entry = audit.operation_entry(
+            principal,
+            op,
+            request_id=request_id,
+            infrastructure_name=None if infra is None else infra.name,
+            clock=self._clock,
+        )
+        audit.append(self._store, entry)
 
     def notify(self) -> None:
         """Wake every event stream: something may have changed."""

@@ -78,6 +78,8 @@ class Op:
     same_body: tuple[int, ...] = ()
     #: Reads the state store (so may answer 503 when it cannot be used).
     store: bool = True
+    #: Changes something: every request leaves an audit entry (atlas.server.audit).
+    audited: bool = False
 
 
 def _envelope(**fields: Schema) -> Schema:
@@ -132,7 +134,7 @@ OPERATIONS: tuple[Op, ...] = (
        _envelope(stats=ref("Stats"))),
     Op("POST", "/api/v1/infrastructure", "create_infrastructure", "create_infrastructure",
        "Validate, check the budget and start creating; answers with the operation at once.",
-       _CHANGE, status=201, body=True, errors=_STARTS, query=_APPLY),
+       _CHANGE, status=201, body=True, errors=_STARTS, query=_APPLY, audited=True),
     Op("GET", "/api/v1/infrastructure", "list_infrastructures", "infrastructure",
        "The workspace's infrastructures, newest first (destroyed ones included).",
        _envelope(infrastructures={"type": "array", "items": ref("Infrastructure")},
@@ -146,13 +148,13 @@ OPERATIONS: tuple[Op, ...] = (
        _envelope(infrastructure=ref("Infrastructure")), errors=(404,)),
     Op("PUT", "/api/v1/infrastructure/{id}", "update_infrastructure", "update_infrastructure",
        "Make the infrastructure match a new spec (same name); answers with the operation.",
-       _CHANGE, body=True, errors=(404, *_STARTS), query=_APPLY),
+       _CHANGE, body=True, errors=(404, *_STARTS), query=_APPLY, audited=True),
     Op("DELETE", "/api/v1/infrastructure/{id}", "destroy_infrastructure",
        "destroy_infrastructure",
        "Delete every resource (the record stays, destroyed); answers with the operation. "
        "Imported resources are left in place at the provider (step release) unless "
        "include_imported=true.",
-       _CHANGE, errors=(404, *_STARTS),
+       _CHANGE, errors=(404, *_STARTS), audited=True,
        query=(("include_imported", _BOOL_QUERY,
                "Delete imported resources too (by default they are left in place)."),)),
     Op("GET", "/api/v1/infrastructure/{id}/operations", "list_infrastructure_operations",
@@ -178,6 +180,19 @@ OPERATIONS: tuple[Op, ...] = (
                "Also price a run this long (`10m`, `36h`, `45d`, or `1d12h`), each line under "
                "its price's billing rule, which the line names (as `atlas estimate "
                "--duration`); 422 naming `duration` when malformed."),)),
+    Op("GET", "/api/v1/audit", "list_audit", "audit",
+       "The workspace's audit trail, oldest first: one entry per request that changes "
+       "something (refused ones too) and one when an operation it started ends; each entry "
+       "chained to the one before by its hash.",
+       _envelope(entries={"type": "array", "items": ref("AuditEntry")},
+                 count={"type": "integer", "minimum": 0},
+                 next_after={"type": ["integer", "null"],
+                             "description": "Pass as after for the next page; null at the end."}),
+       errors=(422,),
+       query=(("after", {"type": "integer", "minimum": 0},
+               "Entries after this seq (default 0: from the first)."),
+              ("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
+               "Page size (default 100)."))),
 )  # fmt: skip
 
 #: From an answer that started an operation to what can be asked next.

@@ -482,10 +482,57 @@ def _errors() -> dict[str, Schema]:
     return {"Problem": problem, "Error": error}
 
 
+def _audit() -> dict[str, Schema]:
+    text_or_null = nullable(STRING)
+    entry = obj(
+        {
+            "seq": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Its place in the trail, across every workspace.",
+            },
+            "id": STRING,
+            "time": TIME,
+            "workspace": text_or_null,
+            "actor": {**text_or_null, "description": "The JWT's user_id, or api-key:<name>."},
+            "auth_method": {
+                "type": "string",
+                "enum": ["jwt", "api_key", "none", "resume", "refused"],
+            },
+            "remote_address": text_or_null,
+            "request_id": text_or_null,
+            "action": {
+                **STRING,
+                "description": '"<METHOD> <route>" for a request, '
+                '"operation.<kind>" for the end of an operation it started.',
+            },
+            "infrastructure_id": text_or_null,
+            "infrastructure_name": text_or_null,
+            "operation_id": text_or_null,
+            "outcome": {
+                **STRING,
+                "description": "ok or refused for a request; the "
+                "operation's status (completed, failed) for its end.",
+            },
+            "status_code": {"type": ["integer", "null"]},
+            "error_code": text_or_null,
+            "summary": {
+                **FREE,
+                "description": "Figures: the plan's changes by action, the "
+                "cost change as a decimal string beside its currency.",
+            },
+            "prev_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        }
+    )
+    return {"AuditEntry": entry}
+
+
 def component_schemas(registry: ProviderRegistry) -> dict[str, Schema]:
     return {
         "InfrastructureSpec": _spec(registry),
         **_records(),
+        **_audit(),
         **_costs(),
         **_service(),
         **_errors(),

@@ -2,12 +2,12 @@
 
 ``atlas state export FILE`` writes it, ``atlas state import FILE`` restores it into an empty
 store of either backend, which is also how an installation moves from SQLite to PostgreSQL
-(docs/state.md). The format, version 1::
+(docs/state.md). The format, version 2::
 
     {
-      "atlas_state": 1,                    the format version (what marks the file)
+      "atlas_state": 2,                    the format version (what marks the file)
       "atlas_version": "0.1.0",            the atlas that wrote it
-      "schema_version": 4,                 the schema of the store it came from
+      "schema_version": 5,                 the schema of the store it came from
       "exported_at": "2026-...+00:00",
       "workspaces": [                      in name order
         {"name": "default",
@@ -17,8 +17,13 @@ store of either backend, which is also how an installation moves from SQLite to 
          "steps": [...],                   StepRecord, of those operations
          "events": [...]}                  EventRecord with "seq", its place in the outbox
       ],
-      "locks": [...]                       LockInfo (a lock may precede its infrastructure)
-    }
+      "locks": [...],                      LockInfo (a lock may precede its infrastructure)
+      "audit": [...]                       AuditEntry, by seq: every workspace's (and those of
+    }                                      no workspace) in one chain, hashes as stored
+
+Format 1 is version 2 without ``audit`` (written before the audit trail): it still reads, as a
+store with an empty trail. A file with an audit trail says format 2, so that an atlas that
+would drop the trail refuses the file instead.
 
 Each record is an object of exactly its fields, named as the record names them
 (:mod:`atlas.model.records`): money a decimal string (``"0.00893"``) beside its currency,
@@ -55,6 +60,7 @@ from atlas._files import write_private_json
 from atlas.exceptions import Problem, SpecError, SpecValidationError
 from atlas.model.cloud import CloudObject
 from atlas.model.records import (
+    AuditEntry,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
@@ -79,7 +85,7 @@ __all__ = [
 
 #: The key that marks an export, and the version of the format this atlas writes and reads.
 MARKER = "atlas_state"
-FORMAT = 1
+FORMAT = 2
 #: The lists of a workspace, in the order they are written and restored.
 KINDS = ("infrastructures", "resources", "operations", "steps", "events")
 
@@ -180,6 +186,7 @@ def export_document(
         "exported_at": codec.dump_time(now()),
         "workspaces": [{"name": ws, **groups[ws]} for ws in sorted(groups)],
         "locks": [_record_json(lock) for lock in snapshot.locks],
+        "audit": [_record_json(entry) for entry in snapshot.audit],
     }
 
 
@@ -196,8 +203,15 @@ def counts(snapshot: Snapshot) -> dict[str, int]:
     workspaces |= {e.workspace for _, e in snapshot.events}
     return {
         "workspaces": len(workspaces),
-        **{f.name: len(getattr(snapshot, f.name)) for f in attrs.fields(Snapshot)},
+        **{
+            _COUNTED.get(f.name, f.name): len(getattr(snapshot, f.name))
+            for f in attrs.fields(Snapshot)
+        },
     }
+
+
+#: Kinds counted under another name than their Snapshot field's.
+_COUNTED = {"audit": "audit_entries"}
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -266,6 +280,8 @@ class _Reader:
 
     def read(self, doc: Mapping[str, Any]) -> Snapshot:
         known = {MARKER, "atlas_version", "schema_version", "exported_at", "workspaces", "locks"}
+        if doc.get(MARKER) != 1:  # format 1 was written before the audit trail
+            known.add("audit")
         for key in sorted(set(doc) - known):
             self.fail(key, "unknown field")
         found: dict[str, list[tuple[str, Any]]] = {kind: [] for kind in (*KINDS, "locks")}
@@ -276,6 +292,13 @@ class _Reader:
             for path, item in self.items(doc, "locks", "")
             if (lock := self.record(item, LockInfo, path)) is not None
         ]
+        audit = [
+            (path, entry)
+            for path, item in self.items(doc, "audit", "")
+            if (entry := self.record(item, AuditEntry, path)) is not None
+        ]
+        for path in _twice([(p, (None, e)) for p, e in audit], lambda e: e.seq):
+            self.fail(_at(path, "seq"), "a second audit entry at this place in the trail")
         _Links(self).check(found)
         return Snapshot(
             infrastructures=tuple(r for _, r in found["infrastructures"]),
@@ -284,6 +307,7 @@ class _Reader:
             steps=tuple(r for _, r in found["steps"]),
             events=tuple(sorted((r for _, r in found["events"]), key=lambda pair: pair[0])),
             locks=tuple(r for _, r in found["locks"]),
+            audit=tuple(sorted((e for _, e in audit), key=lambda e: e.seq)),
         )
 
     def workspace(self, ws: Any, path: str, found: dict[str, list[tuple[str, Any]]]) -> None:

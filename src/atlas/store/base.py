@@ -35,6 +35,7 @@ import attrs
 
 from atlas.model.cloud import CloudObject
 from atlas.model.records import (
+    AuditEntry,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
@@ -90,6 +91,8 @@ class Snapshot:
     #: ``(seq, event)`` pairs.
     events: tuple[tuple[int, EventRecord], ...] = ()
     locks: tuple[LockInfo, ...] = ()
+    #: The audit trail, every workspace's, by ``seq`` (each entry carries its own).
+    audit: tuple[AuditEntry, ...] = ()
 
 
 @attrs.frozen
@@ -269,6 +272,20 @@ class StateStore(Protocol):
         A store that cannot tell (one process alone on a file) just waits for ``stop``;
         readers then poll."""
 
+    # -- the audit trail ---------------------------------------------------------------------
+
+    def append_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Append ``entry`` to the audit trail and return it as stored: numbered after the last
+        entry of every workspace, linked to its hash, redacted and hashed
+        (:func:`atlas.store.audit.seal`). Appends are serialised, so the chain never forks;
+        ``entry``'s own ``seq``, ``prev_hash`` and ``hash`` are ignored."""
+
+    def audit_entries(
+        self, workspace: str | None, *, after_seq: int = 0, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Entries after ``after_seq``, oldest first, at most ``limit``: the workspace's, or
+        with ``None`` every entry (the operator's view, what verification walks)."""
+
     # -- backup ------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
@@ -278,7 +295,8 @@ class StateStore(Protocol):
     def restore(self, snapshot: Snapshot) -> None:
         """Put ``snapshot`` back, every record as it was (ids, times, an event's ``seq``), in
         one transaction; refused with ``StateError`` unless the store is empty (it holds no
-        infrastructure, operation, event or lock)."""
+        infrastructure, operation, event, lock or audit entry). The audit trail comes back
+        as it was, hashes and all, so it verifies as it did."""
 
     # -- the rest ----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from typing import Any, Final
 import attrs
 
 from atlas.model.records import (
+    AuditEntry,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
@@ -194,6 +195,8 @@ INSERT_STEP = insert("steps", StepRecord)
 #: Outbox rows with their ``seq`` given (PostgreSQL numbers them itself; a restore keeps them).
 INSERT_NUMBERED_EVENT = insert("events", EventRecord, extra=("seq",))
 INSERT_LOCK = insert("locks", LockInfo)
+#: An audit entry as sealed, its ``seq`` given (atlas.store.audit).
+INSERT_AUDIT = insert("audit", AuditEntry)
 # ``running`` keeps the first start (a resumed step started when it first ran) and clears an
 # earlier end; an end state stamps the end. Provider ids are only replaced when given.
 UPDATE_STEP = """

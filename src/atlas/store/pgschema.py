@@ -165,14 +165,45 @@ _V4: tuple[str, ...] = (
     """,
 )
 
+# The audit trail, as SQLite's version 5; numbered from its own counter row, held by the
+# appending transaction until it commits, so appends are one at a time and the chain never
+# forks (atlas.store.audit).
+_V5: tuple[str, ...] = (
+    """
+    CREATE TABLE audit (
+        seq                 bigint PRIMARY KEY,   -- from atlas_counters 'audit'
+        id                  text NOT NULL UNIQUE,
+        time                timestamptz NOT NULL,
+        workspace           text,                 -- NULL: refused before the caller was known
+        actor               text,
+        auth_method         text NOT NULL,
+        remote_address      text,
+        request_id          text,
+        action              text NOT NULL,
+        infrastructure_id   text,
+        infrastructure_name text,
+        operation_id        text,
+        outcome             text NOT NULL,
+        status_code         integer,
+        error_code          text,
+        summary             json NOT NULL,
+        prev_hash           text NOT NULL,
+        hash                text NOT NULL
+    )
+    """,
+    "CREATE INDEX audit_by_workspace ON audit (workspace, seq)",
+    "INSERT INTO atlas_counters (name, value) VALUES ('audit', 0)",
+)
+
 #: In order; append, never edit a released one. The first is the baseline of an empty database.
-MIGRATIONS: tuple[Migration, ...] = ((3, _BASELINE), (4, _V4))
+MIGRATIONS: tuple[Migration, ...] = ((3, _BASELINE), (4, _V4), (5, _V5))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 #: The tables of a store at :data:`SCHEMA_VERSION` (``atlas_schema`` included).
 TABLES = frozenset(
     {
         "atlas_counters",
         "atlas_schema",
+        "audit",
         "events",
         "infrastructures",
         "lock_tokens",

@@ -1,6 +1,6 @@
 """The SQL only the PostgreSQL store (:mod:`atlas.store.postgres`) speaks: its health query, what
-its errors say about storage, and how its outbox numbers events. Everything both stores say
-is in :mod:`atlas.store.dialect`.
+its errors say about storage, and how its outbox numbers events and its audit trail its entries.
+Everything both stores say is in :mod:`atlas.store.dialect`.
 """
 
 from __future__ import annotations
@@ -50,3 +50,19 @@ def insert_events(tx: Tx, events: Sequence[EventRecord]) -> None:
 def set_event_counter(tx: Tx, last: int) -> None:
     """After a restore: the next event is numbered after the last one restored."""
     tx.run("UPDATE atlas_counters SET value = ? WHERE name = 'events'", (last,))
+
+
+def next_audit_seq(tx: Tx) -> int:
+    """The next audit entry's ``seq``, from its counter row: the row's lock, held until this
+    transaction commits, keeps every other append out, so the chain never forks."""
+    counter = tx.one(
+        "UPDATE atlas_counters SET value = value + 1 WHERE name = 'audit' RETURNING value"
+    )
+    if counter is None:
+        raise StateError("the state store has no audit counter: its schema is damaged")
+    return int(counter["value"])
+
+
+def set_audit_counter(tx: Tx, last: int) -> None:
+    """After a restore: the next entry is numbered after the last one restored."""
+    tx.run("UPDATE atlas_counters SET value = ? WHERE name = 'audit'", (last,))

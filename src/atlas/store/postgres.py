@@ -43,7 +43,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from atlas.exceptions import StateError
-from atlas.model.records import EventRecord, utcnow
+from atlas.model.records import AuditEntry, EventRecord, utcnow
 from atlas.store import pgnotify, pgschema, pgsql
 from atlas.store.dialect import POSTGRES, Tx
 from atlas.store.opening import passwords_in, redact
@@ -278,6 +278,13 @@ class PostgresStore(SQLStore):
 
     def _insert_events(self, tx: Tx, events: Sequence[EventRecord]) -> None:
         pgsql.insert_events(tx, events)
+
+    def _next_audit_seq(self, tx: Tx) -> int:
+        return pgsql.next_audit_seq(tx)
+
+    def _restore_audit(self, tx: Tx, entries: Sequence[AuditEntry]) -> None:
+        super()._restore_audit(tx, entries)
+        pgsql.set_audit_counter(tx, max((e.seq for e in entries), default=0))
 
     def _hold_for_restore(self, tx: Tx) -> None:
         tx.run("LOCK TABLE infrastructures, operations, events, locks IN EXCLUSIVE MODE")

@@ -162,8 +162,38 @@ _V4: tuple[str, ...] = (
     """,
 )
 
+# The audit trail (atlas.store.audit): append-only, every entry chained to the one before by
+# its hash. AUTOINCREMENT, so that a seq once handed out is never handed out again: entries
+# deleted from the end leave a gap the next entry shows. No foreign key: the trail outlives
+# what it names, and names refused requests that touched nothing.
+_V5: tuple[str, ...] = (
+    """
+    CREATE TABLE audit (
+        seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        id                  TEXT NOT NULL UNIQUE,
+        time                TEXT NOT NULL,
+        workspace           TEXT,             -- NULL: refused before the caller was known
+        actor               TEXT,
+        auth_method         TEXT NOT NULL,
+        remote_address      TEXT,
+        request_id          TEXT,
+        action              TEXT NOT NULL,
+        infrastructure_id   TEXT,
+        infrastructure_name TEXT,
+        operation_id        TEXT,
+        outcome             TEXT NOT NULL,
+        status_code         INTEGER,
+        error_code          TEXT,
+        summary             TEXT NOT NULL,    -- JSON
+        prev_hash           TEXT NOT NULL,
+        hash                TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX audit_by_workspace ON audit (workspace, seq)",
+)
+
 #: Migration n (1-based) is ``MIGRATIONS[n - 1]``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -29,6 +29,7 @@ import attrs
 from atlas.exceptions import LockedError, StateError
 from atlas.model.cloud import CloudObject
 from atlas.model.records import (
+    AuditEntry,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
@@ -37,7 +38,7 @@ from atlas.model.records import (
     StepRecord,
     StepStatus,
 )
-from atlas.store import codec
+from atlas.store import audit, codec
 from atlas.store import dialect as q
 from atlas.store.base import LockInfo, ObjectOwner, Snapshot, Stats
 from atlas.store.dialect import Dialect, Tx
@@ -115,6 +116,15 @@ class SQLStore(SQLLocks):
     def _restore_events(self, tx: Tx, events: Sequence[tuple[int, EventRecord]]) -> None:
         """Restored events keep their place in the outbox."""
         tx.many(q.INSERT_NUMBERED_EVENT, [{**tx.params(e), "seq": seq} for seq, e in events])
+
+    @abc.abstractmethod
+    def _next_audit_seq(self, tx: Tx) -> int:
+        """The ``seq`` of the entry about to be appended, never one handed out before; the
+        transaction holds what keeps every other append out until it commits."""
+
+    def _restore_audit(self, tx: Tx, entries: Sequence[AuditEntry]) -> None:
+        """Restored entries keep their ``seq`` (and the next one follows the last)."""
+        tx.many(q.INSERT_AUDIT, [tx.params(e) for e in entries])
 
     # -- shared machinery --------------------------------------------------------------------
 
@@ -465,6 +475,32 @@ class SQLStore(SQLLocks):
                 )
             )
 
+    # -- the audit trail ---------------------------------------------------------------------
+
+    def append_audit(self, entry: AuditEntry) -> AuditEntry:
+        with self._tx(write=True) as tx:
+            seq = self._next_audit_seq(tx)
+            last = tx.one("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
+            sealed = audit.seal(
+                entry, seq=seq, prev_hash=audit.GENESIS if last is None else str(last["hash"])
+            )
+            tx.run(q.INSERT_AUDIT, tx.params(sealed))
+        return sealed
+
+    def audit_entries(
+        self, workspace: str | None, *, after_seq: int = 0, limit: int = 100
+    ) -> list[AuditEntry]:
+        scope = "" if workspace is None else " AND workspace = :ws"
+        with self._tx(write=False) as tx:
+            return list(
+                tx.records(
+                    AuditEntry,
+                    f"""SELECT * FROM audit WHERE seq > :after{scope}
+                        ORDER BY seq LIMIT :limit""",  # noqa: S608 - constants
+                    {"after": after_seq, "ws": workspace, "limit": max(limit, 0)},
+                )
+            )
+
     # -- backup ------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
@@ -485,6 +521,7 @@ class SQLStore(SQLLocks):
                     for r in tx.all("SELECT * FROM events ORDER BY seq")
                 ),
                 locks=tx.everything(LockInfo, "locks", f"infrastructure_id{b}"),
+                audit=tx.everything(AuditEntry, "audit", "seq"),
             )
 
     def restore(self, snapshot: Snapshot) -> None:
@@ -507,6 +544,7 @@ class SQLStore(SQLLocks):
                 [(lock.infrastructure_id, lock.token) for lock in snapshot.locks],
             )
             self._restore_events(tx, snapshot.events)
+            self._restore_audit(tx, snapshot.audit)
 
     # -- the rest ----------------------------------------------------------------------------
 
@@ -583,7 +621,8 @@ def _refuse_non_empty(tx: Tx, shown: str) -> None:
         """SELECT (SELECT count(*) FROM infrastructures) AS infrastructures,
                   (SELECT count(*) FROM operations) AS operations,
                   (SELECT count(*) FROM events) AS events,
-                  (SELECT count(*) FROM locks) AS locks"""
+                  (SELECT count(*) FROM locks) AS locks,
+                  (SELECT count(*) FROM audit) AS audit_entries"""
     )
     held = {k: int(v) for k, v in dict(counts or {}).items() if v}
     if held:

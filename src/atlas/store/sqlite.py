@@ -172,6 +172,12 @@ class SQLiteStore(SQLStore):
     def _insert_events(self, tx: Tx, events: Sequence[EventRecord]) -> None:
         tx.many(_INSERT_EVENT, [tx.params(e) for e in events])
 
+    def _next_audit_seq(self, tx: Tx) -> int:
+        # BEGIN IMMEDIATE already keeps every other writer out. AUTOINCREMENT's high mark
+        # outlives deleted rows, so a seq is never handed out twice.
+        row = tx.one("SELECT seq FROM sqlite_sequence WHERE name = 'audit'")
+        return 1 if row is None else int(row["seq"]) + 1
+
     # -- the rest ----------------------------------------------------------------------------
 
     def check(self) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """The HTTP API on a PostgresStore: an infrastructure created and destroyed through it, the
-events of its operation, and the health report naming the backend."""
+events of its operation, its audit trail, and the health report naming the backend."""
 
 from __future__ import annotations
 
 from atlas.server import create_app
 from atlas.store import PostgresStore
+from atlas.store.audit import verify_store
 from tests.atlas.server.conftest import MakeSettings, Served, bearer, created, wait_for
 
 
@@ -20,7 +21,7 @@ async def test_the_api_works_on_a_postgres_store(
             assert health.json()["store"] == {
                 "status": "ok",
                 "backend": "postgresql",
-                "schema_version": 4,
+                "schema_version": 5,
                 "durable": report["durable"],
                 "writable": True,
             }
@@ -33,3 +34,13 @@ async def test_the_api_works_on_a_postgres_store(
         listed = store.list_infrastructures("ws-a")
         assert [(i.id, i.status) for i in listed] == [(infra["id"], "destroyed")]
         assert store.pending_events() == []  # delivered from the outbox, as on SQLite
+        # Two requests that changed something, and the ends of their two operations.
+        trail = store.audit_entries("ws-a")
+        assert sorted(e.action for e in trail) == [
+            "DELETE /api/v1/infrastructure/{id}",
+            "POST /api/v1/infrastructure",
+            "operation.apply",
+            "operation.destroy",
+        ]
+        assert {e.actor for e in trail} == {"user-1"}
+        assert verify_store(store).ok

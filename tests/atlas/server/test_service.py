@@ -43,7 +43,7 @@ async def test_service_info_lists_every_endpoint(client: httpx.AsyncClient) -> N
     assert body["authentication"] == ["jwt"]
     assert body["endpoints"]["health"] == "/api/v1/health"
     assert body["endpoints"]["operation_events"] == "/api/v1/operations/{id}/events"
-    assert len(body["endpoints"]) == 15
+    assert len(body["endpoints"]) == 16
     assert "apply" in body["capabilities"]
 
 
@@ -54,7 +54,7 @@ async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient)
     assert body["store"] == {
         "status": "ok",
         "backend": "sqlite",
-        "schema_version": 4,
+        "schema_version": 5,
         "durable": False,
         "writable": True,
     }
@@ -84,7 +84,7 @@ async def test_health_is_degraded_when_the_store_cannot_write(
         assert r.json()["store"] == {
             "status": "degraded",
             "backend": "sqlite",
-            "schema_version": 4,
+            "schema_version": 5,
             "durable": True,
             "writable": False,
             "error": "writes fail: attempt to write a readonly database",

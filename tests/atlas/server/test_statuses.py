@@ -259,7 +259,7 @@ async def test_successes_and_the_rest(
 ) -> None:
     by_id = {op.operation_id: op for op in OPERATIONS}
     for name in ("service_info", "openapi_document", "health", "list_providers", "stats",
-                 "list_infrastructures", "plan", "estimate_cost"):  # fmt: skip
+                 "list_infrastructures", "plan", "estimate_cost", "list_audit"):  # fmt: skip
         assert (await recorder.call(client, by_id[name])).status_code == 200
     r = await recorder.call(client, by_id["create_infrastructure"])
     assert r.status_code == 201

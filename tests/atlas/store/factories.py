@@ -10,6 +10,7 @@ import attrs
 
 from atlas.model.cloud import CloudObject
 from atlas.model.records import (
+    AuditEntry,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
@@ -126,5 +127,27 @@ def event(id_: str = "ev-1", **changes: Any) -> EventRecord:
         cost_change=Decimal("6.00"),
         currency="USD",
         data={"steps": 2},
+    )
+    return attrs.evolve(base, **changes)
+
+
+def audit_entry(n: int = 1, *, workspace: str | None = WS, **changes: Any) -> AuditEntry:
+    """The ``n``-th entry a test appends (the store numbers and seals it)."""
+    base = AuditEntry(
+        id=f"audit-{n}",
+        time=T0,
+        workspace=workspace,
+        actor="user-7",
+        auth_method="jwt",
+        remote_address="203.0.113.9",
+        request_id=f"req-{n}",
+        action="POST /api/v1/infrastructure",
+        infrastructure_id="inf-1",
+        infrastructure_name="web",
+        operation_id="op-1",
+        outcome="ok",
+        status_code=201,
+        error_code=None,
+        summary={"changes": {"create": 2}, "cost_change": "12.00", "currency": "USD"},
     )
     return attrs.evolve(base, **changes)

@@ -101,6 +101,7 @@ def test_the_format_is_the_records_fields_grouped_by_workspace() -> None:
             }
         ],
         "locks": [],
+        "audit": [],
     }
 
 
@@ -184,9 +185,9 @@ NOT_ONE = "backup.json is not an atlas state export"
         ),
         (b'{"atlas_state": "1"}', "backup.json is corrupt: atlas_state must be a format version"),
         (
-            b'{"atlas_state": 2}',
-            f"backup.json was written by a newer atlas (state format 2; this atlas, {__version__}, "
-            "reads format 1): import it with that atlas",
+            b'{"atlas_state": 3}',
+            f"backup.json was written by a newer atlas (state format 3; this atlas, {__version__}, "
+            "reads format 2): import it with that atlas",
         ),
     ],
 )
@@ -202,3 +203,19 @@ def test_an_empty_export_is_an_empty_snapshot() -> None:
     with SQLiteStore(":memory:") as store:
         doc = export_document(store.snapshot(), schema_version=3, now=lambda: later)
     assert (doc["workspaces"], doc["locks"]) == ([], [])
+
+
+def test_a_format_1_file_reads_as_a_store_without_an_audit_trail() -> None:
+    assert snapshot_from({MARKER: 1, "workspaces": [], "locks": []}) == Snapshot()
+    with pytest.raises(SpecValidationError) as refused:
+        snapshot_from({MARKER: 1, "workspaces": [], "locks": [], "audit": []})
+    assert [p.path for p in refused.value.problems] == ["audit"]
+
+
+def test_an_audit_entry_twice_at_one_place_is_refused(store: StateStore, clock: FakeClock) -> None:
+    fill(store, clock)
+    doc = _export(store)
+    doc["audit"][1]["seq"] = doc["audit"][0]["seq"]
+    with pytest.raises(SpecValidationError) as refused:
+        snapshot_from(doc)
+    assert [p.path for p in refused.value.problems] == ["audit[1].seq"]

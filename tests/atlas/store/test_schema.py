@@ -14,7 +14,16 @@ from atlas.store import SQLiteStore
 from atlas.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from tests.atlas.store.factories import infrastructure
 
-TABLES = {"events", "infrastructures", "lock_tokens", "locks", "operations", "resources", "steps"}
+TABLES = {
+    "audit",
+    "events",
+    "infrastructures",
+    "lock_tokens",
+    "locks",
+    "operations",
+    "resources",
+    "steps",
+}
 
 
 def _version(path: Path) -> int:

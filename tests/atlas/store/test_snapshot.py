@@ -11,11 +11,13 @@ import pytest
 
 from atlas.exceptions import StateError
 from atlas.store import Snapshot
+from atlas.store.audit import verify_store
 from atlas.store.base import StateStore
 from tests.atlas.store.conftest import Backend
 from tests.atlas.store.factories import (
     T0,
     FakeClock,
+    audit_entry,
     cloud_object,
     event,
     infrastructure,
@@ -30,7 +32,8 @@ LATER = T0 + dt.timedelta(minutes=5)
 
 def fill(store: StateStore, clock: FakeClock) -> None:
     """Two workspaces, a destroyed namesake, resources, operations with steps (one still
-    running, two started at the same instant), events delivered and not, a lock."""
+    running, two started at the same instant), events delivered and not, a lock, an audit
+    trail (one entry of no workspace)."""
     store.save_infrastructure(infrastructure(status="destroyed"))
     store.save_infrastructure(
         infrastructure(id="inf-2", monthly_cost=Decimal("0.00893"), created_at=LATER)
@@ -56,6 +59,8 @@ def fill(store: StateStore, clock: FakeClock) -> None:
     clock.advance(3)
     store.mark_delivered(["op-b-started"])
     store.lock("inf-3", "op-c")
+    store.append_audit(audit_entry(1))
+    store.append_audit(audit_entry(2, workspace=None, outcome="refused", status_code=401))
 
 
 def test_an_empty_store_has_an_empty_snapshot(store: StateStore) -> None:
@@ -71,7 +76,7 @@ def test_a_snapshot_restored_anywhere_reads_back_the_same(
 ) -> None:
     fill(store, clock)
     taken = store.snapshot()
-    assert [len(getattr(taken, f.name)) for f in attrs.fields(Snapshot)] == [3, 3, 3, 5, 3, 1]
+    assert [len(getattr(taken, f.name)) for f in attrs.fields(Snapshot)] == [3, 3, 3, 5, 3, 1, 2]
     database = request.getfixturevalue("postgres_database") if target == "postgres" else ""
     location = new_schema(database) if target == "postgres" else ":memory:"
     with Backend(target, location).open(clock=clock) as other:
@@ -91,6 +96,10 @@ def test_a_snapshot_restored_anywhere_reads_back_the_same(
         other.add_events([event("after")])
         assert [seq for seq, _ in other.snapshot().events][-1] > taken.events[-1][0]
         assert [e.id for e in other.pending_events()][-1] == "after"
+        # So does the audit trail, still whole.
+        assert other.audit_entries(None) == store.audit_entries(None)
+        assert other.append_audit(audit_entry(3)).seq == 3
+        assert verify_store(other).ok
 
 
 def test_a_store_that_holds_anything_is_not_restored_into(

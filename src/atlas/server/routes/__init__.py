@@ -13,12 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from atlas.exceptions import Problem
-from atlas.server import context
+from atlas.server import audit, context
 from atlas.server.context import caller
 from atlas.server.errors import validation_error
 from atlas.server.offload import request_deadline
 from atlas.server.openapi import OPERATIONS, Op
-from atlas.server.routes import costs, infrastructure, operations, service
+from atlas.server.routes import audit_log, costs, infrastructure, operations, service
 
 __all__ = ["HANDLERS", "build_routes"]
 
@@ -41,12 +41,15 @@ HANDLERS: Mapping[str, Handler] = {
     "operation_events": operations.events,
     "plan": costs.plan,
     "estimate_cost": costs.estimate,
+    "list_audit": audit_log.list_entries,
 }
 
 
 def _dispatch(by_method: Mapping[str, tuple[Op, Handler]]) -> Handler:
     async def endpoint(request: Request) -> Response:
         op, handler = by_method["GET" if request.method == "HEAD" else request.method]
+        if op.audited:
+            audit.mark(request.scope, f"{op.method} {op.path}")
         if not op.public:
             caller(request)  # 401 before anything else is looked at
         known = {name for name, _, _ in op.query}

@@ -15,6 +15,7 @@ from atlas.exceptions import LockedError, Problem, RecordNotFoundError
 from atlas.facade import AsyncAtlas, SpecInput
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord
+from atlas.server import audit
 from atlas.server.auth import Principal
 from atlas.server.background import Run
 from atlas.server.context import (
@@ -183,6 +184,13 @@ async def _answer(
         op = atlas.operation(operation_id)
         view = atlas.get(op.infrastructure_id)
         steps = atlas.store.steps(op.id)
+    audit.note(
+        request.scope,
+        infrastructure_id=view.infrastructure.id,
+        infrastructure_name=view.infrastructure.name,
+        operation_id=op.id,
+        summary=audit.plan_summary(op, steps),
+    )
 
     def build() -> dict[str, Any]:
         return {

@@ -25,6 +25,7 @@ CAPABILITIES = (
     "operations",
     "operation-events",
     "stats",
+    "audit",
 )
 
 
