@@ -1,7 +1,8 @@
 """``create_app(settings)``: the Starlette app, everything it uses injected through settings.
 
 The lifespan starts event delivery and resumes the operations the journal holds unfinished;
-at shutdown it cancels what still runs (each operation stays resumable) and stops delivery.
+at shutdown it cancels what still runs (each operation stays resumable), closes the workspaces'
+providers and stops delivery.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> Starlette:
                 logger.warning("could not look for operations to carry on: %s", exc)
         # Wakes this process's event streams when another replica writes the journal.
         following = asyncio.create_task(settings.store.follow(operations.notify, svc.stopping))
+        sweeping = asyncio.create_task(workspaces.providers.run(svc.stopping))
         watching = (
             asyncio.create_task(operations.watch_orphans(_claim_interval(settings), svc.stopping))
             if settings.resume
@@ -85,6 +87,8 @@ def create_app(settings: Settings) -> Starlette:
                 await watching
             await following
             await operations.shutdown()
+            await sweeping
+            await workspaces.providers.aclose()  # no operation holds one any more
             await delivery
             pool.close()
             for sink in settings.sinks:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -35,6 +36,8 @@ __all__ = [
     "DEFAULT_CPU_THREADS",
     "DEFAULT_MAX_RESOURCES",
     "DEFAULT_PORT",
+    "DEFAULT_PROVIDER_IDLE",
+    "DEFAULT_PROVIDER_MAX_AGE",
     "DEFAULT_REQUEST_DEADLINE",
     "CallerProviderFactory",
     "ConnectionLimits",
@@ -71,6 +74,10 @@ DEFAULT_CPU_PROCESSES = 2
 CPU_PROCESSES_ENV = "ATLAS_CPU_PROCESSES"
 DEFAULT_REQUEST_DEADLINE = 20.0
 REQUEST_DEADLINE_ENV = "ATLAS_REQUEST_DEADLINE"
+#: Seconds a workspace's provider nobody uses stays open: long enough for a client's next call.
+DEFAULT_PROVIDER_IDLE = 60.0
+#: Seconds a workspace's provider is used for: how late a rotated credential may be picked up.
+DEFAULT_PROVIDER_MAX_AGE = 600.0
 #: Seconds between looks for operations left without a live holder (see Settings).
 CLAIM_INTERVAL_ENV = "ATLAS_CLAIM_INTERVAL"
 
@@ -158,6 +165,11 @@ class Settings:
     :param sandbox: what stands in for the clouds, when serving against sandboxes.
     :param sinks: further event sinks (a webhook), besides the plugins' ``atlas_on_event``.
     :param clock: the time source for the service's own timestamps.
+    :param timer: the monotonic clock the lifetimes of pooled providers are measured on.
+    :param provider_idle: seconds a workspace's provider nobody uses stays open
+        (:mod:`atlas.server.providers`).
+    :param provider_max_age: seconds a workspace's provider is used for before a new one
+        (with a freshly looked-up credential) takes its place.
     :param event_interval: seconds between event delivery passes.
     :param watch_interval: how often an event stream reads the store when nothing wakes it.
     :param keepalive: seconds of silence after which an event stream sends a comment.
@@ -185,6 +197,9 @@ class Settings:
     sandbox: str | None = None
     sinks: tuple[EventSink, ...] = ()
     clock: Callable[[], dt.datetime] = utcnow
+    timer: Callable[[], float] = time.monotonic
+    provider_idle: float = DEFAULT_PROVIDER_IDLE
+    provider_max_age: float = DEFAULT_PROVIDER_MAX_AGE
     event_interval: float = 5.0
     watch_interval: float = 1.0
     keepalive: float = 15.0

@@ -1,16 +1,16 @@
 """An :class:`~atlas.AsyncAtlas` for one caller: their workspace, their cloud credentials.
 
 Every AsyncAtlas shares the store, the registry and the event dispatcher; what differs is the
-workspace and the providers. A provider is built for the caller on first use, handed the
-caller's JWT so its credentials come from the Context Manager for that workspace (or from the
-environment), and closed when the request or the operation it served is over. Shared providers
-(a sandbox's fake cloud) serve every workspace and are never closed here.
+workspace and the providers. A provider is leased from the workspace's pool
+(:mod:`atlas.server.providers`) on first use: the workspace's instance, or one built with the
+caller's JWT so its credential comes from the Context Manager for that workspace (or from the
+environment), and given back when the request or the operation it served is over. Shared
+providers (a sandbox's fake cloud) serve every workspace and are never closed here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Mapping
 
 from atlas.credentials import Secret
@@ -20,11 +20,10 @@ from atlas.facade import AsyncAtlas, CpuRunner
 from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
 from atlas.server.auth import Principal
+from atlas.server.providers import Lease, ProviderPool
 from atlas.server.settings import CallerProviderFactory, CredentialProbe, Settings
 
 __all__ = ["Workspaces", "known_credentials", "plugin_provider_factory"]
-
-logger = logging.getLogger("atlas.server")
 
 
 def plugin_provider_factory(
@@ -65,21 +64,28 @@ class Workspaces:
         self._settings = settings
         self._events = events
         self._run_cpu = run_cpu
-        self._factory = settings.provider_factory or plugin_provider_factory(
+        factory = settings.provider_factory or plugin_provider_factory(
             settings.registry, settings.env
+        )
+        #: The workspaces' live providers, lent to each request and operation.
+        self.providers = ProviderPool(
+            factory,
+            idle=settings.provider_idle,
+            max_age=settings.provider_max_age,
+            clock=settings.timer,
         )
 
     @contextlib.asynccontextmanager
     async def open(self, principal: Principal) -> AsyncIterator[AsyncAtlas]:
-        owned: list[Provider] = []
+        leases: list[Lease] = []
 
         def provider(name: str) -> Provider:
             shared = self._settings.shared_providers.get(name)
             if shared is not None:
                 return shared
-            built = self._factory(name, principal.jwt)
-            owned.append(built)
-            return built
+            # AsyncAtlas asks once per provider name: one lease each.
+            leases.append(self.providers.lease(name, principal))
+            return leases[-1].provider
 
         atlas = AsyncAtlas(
             store=self._settings.store,
@@ -89,11 +95,12 @@ class Workspaces:
             events=self._events,
             run_cpu=self._run_cpu,
         )
+        error: BaseException | None = None
         try:
             yield atlas
+        except BaseException as exc:
+            error = exc  # a credential refused must not stay lent (see atlas.server.providers)
+            raise
         finally:
-            for built in owned:
-                try:
-                    await built.aclose()
-                except Exception:  # closing must not hide the answer or the operation's end
-                    logger.warning("closing provider %s failed", built.name, exc_info=True)
+            for lease in leases:
+                await self.providers.release(lease, error)
