@@ -124,17 +124,41 @@ def test_references_must_exist_and_be_of_their_kind(aws_registry: ProviderRegist
 
 def test_the_estimate_prices_the_class_and_the_storage(aws_registry: ProviderRegistry) -> None:
     spec = validate_spec(doc(NET, A, B, SG, db(allocated_storage=100)), registry=aws_registry)
-    estimate = estimate_spec(spec, aws_registry)
-    lines = {line.sku: line for line in estimate.lines}
-    compute = lines["db_instance:eu-west-1:postgres:db.t3.micro"]
-    storage = lines["db_storage:eu-west-1:gp3"]
-    assert compute.monthly is not None
-    assert storage.monthly is not None
-    assert compute.hourly is not None
-    assert compute.monthly.amount == compute.hourly.amount * 730
+    estimate = next(
+        e for e in estimate_spec(spec, aws_registry).breakdown if e.resource_name == "db"
+    )
+    compute, storage = estimate.line_items
+    # db.t3.micro for postgres in eu-west-1 at 0.02 an hour; 100 GB of gp3 at 0.127 a month
+    # (scripts/aws-rds-prices.csv).
+    assert (compute.sku, str(compute.monthly)) == ("db_instance:eu-west-1:postgres:db.t3.micro",
+                                                   "14.60 USD")  # fmt: skip
+    assert (storage.sku, str(storage.monthly)) == ("db_storage:eu-west-1:gp3", "12.70 USD")
     assert storage.quantity == Decimal(100)
-    assert compute.source
-    assert storage.source
+    catalog = aws_registry.catalog("aws")
+    assert catalog is not None
+    rule = catalog.price("db_instance:eu-west-1:postgres:db.t3.micro").billing  # type: ignore[union-attr]
+    assert rule is not None
+    assert (rule.metering, rule.minimum_seconds) == ("second", 600)
+
+
+def test_storage_atlas_has_no_price_for_is_said_not_invented(
+    aws_registry: ProviderRegistry,
+) -> None:
+    west = [
+        res("vpc", "net", cidr_block="10.0.0.0/16"),
+        res("subnet", "a", vpc="net", cidr_block="10.0.1.0/24", availability_zone="us-west-2a"),
+        res("subnet", "b", vpc="net", cidr_block="10.0.2.0/24", availability_zone="us-west-2b"),
+        res("security_group", "pg", vpc="net"),
+        db(),
+    ]
+    spec = validate_spec(doc(*west, region="us-west-2"), registry=aws_registry)
+    estimate = next(
+        e for e in estimate_spec(spec, aws_registry).breakdown if e.resource_name == "db"
+    )
+    compute, storage = estimate.line_items
+    assert str(compute.monthly) == "13.14 USD"  # 0.018 x 730
+    assert storage.monthly is None
+    assert storage.unpriced
 
 
 def test_identifiers_follow_rds_rules() -> None:
@@ -167,9 +191,8 @@ class Cloud:
         )
 
 
-@pytest.fixture
-async def aws() -> AsyncIterator[Cloud]:
-    emulator = shared_emulator(CONFIG)
+def make_cloud(config: FidelityConfig = CONFIG) -> Cloud:
+    emulator = shared_emulator(config)
     assert emulator.layer is not None
     pair = AwsKeys(
         Secret("AKIA" + secrets.token_hex(8).upper()), Secret(secrets.token_hex(12)), None, "t"
@@ -177,8 +200,22 @@ async def aws() -> AsyncIterator[Cloud]:
     account = emulator.layer.account(account_for(pair.access_key_id.reveal()))
     timing = Timing(poll_interval=0.05, visibility_grace=5.0, action_timeout=30.0)
     provider = AwsProvider(pair, endpoint_url=emulator.url, env={}, timing=timing)
-    yield Cloud(provider, account, pair, emulator)
-    await provider.aclose()
+    return Cloud(provider, account, pair, emulator)
+
+
+@pytest.fixture
+async def aws() -> AsyncIterator[Cloud]:
+    made = make_cloud()
+    yield made
+    await made.provider.aclose()
+
+
+@pytest.fixture
+async def slow_delete() -> AsyncIterator[Cloud]:
+    """RDS's deletes at a pace no test run outruns (the default fixture's is 0.6 s)."""
+    made = make_cloud(attrs.evolve(CONFIG, db_deleting_seconds=5.0))
+    yield made
+    await made.provider.aclose()
 
 
 async def network(aws: Cloud, registry: ProviderRegistry) -> tuple[Any, dict[str, ResourceState]]:
@@ -295,14 +332,14 @@ async def test_drift_shows_a_class_changed_outside_and_update_sets_it_back(
 
 
 async def test_a_db_instance_being_deleted_holds_its_name_and_its_subnet_group(
-    aws: Cloud, aws_registry: ProviderRegistry
+    slow_delete: Cloud, aws_registry: ProviderRegistry
 ) -> None:
     """As on RDS: while the instance is deleting, the identifier is taken and its subnet
     group cannot go (moto forgets the instance at once)."""
-    spec, deps = await network(aws, aws_registry)
+    spec, deps = await network(slow_delete, aws_registry)
     ctx = StepContext(OWNER, spec, spec.resource("db"), deps)
-    state = await aws.provider.create(ctx)
-    rds = aws.rds()
+    state = await slow_delete.provider.create(ctx)
+    rds = slow_delete.rds()
     rds.delete_db_instance(DBInstanceIdentifier=state.ids[0], SkipFinalSnapshot=True)
     [shown] = rds.describe_db_instances()["DBInstances"]
     assert shown["DBInstanceStatus"] == "deleting"
@@ -313,7 +350,7 @@ async def test_a_db_instance_being_deleted_holds_its_name_and_its_subnet_group(
             DBInstanceIdentifier=state.ids[0], Engine="postgres", DBInstanceClass="db.t3.micro",
             AllocatedStorage=20, MasterUsername="x", ManageMasterUserPassword=True,
         )  # fmt: skip
-    await aws.provider.delete(OWNER, state)  # waits out the delete, then removes the group
+    await slow_delete.provider.delete(OWNER, state)  # waits out the delete, then removes the group
     assert rds.describe_db_subnet_groups()["DBSubnetGroups"] == []
 
 
