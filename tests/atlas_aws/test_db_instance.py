@@ -84,8 +84,13 @@ def test_storage_bounds_and_the_username_are_checked(aws_registry: ProviderRegis
     path = "resources[4].specifications"
     assert "takes 20 to 65536 GiB; got 19" in found[f"{path}.allocated_storage"]
     assert "reserved" in found[f"{path}.master_username"]
-    found = problems(aws_registry, doc(NET, A, B, SG, db(allocated_storage=65537)))
+    found = problems(
+        aws_registry,
+        doc(NET, A, B, SG, db(allocated_storage=65537, engine="mysql", master_username="u" * 17)),
+    )
     assert "got 65537" in found[f"{path}.allocated_storage"]
+    assert "takes 16 characters" in found[f"{path}.master_username"]
+    validate_spec(doc(NET, A, B, SG, db(master_username="u" * 17)), registry=aws_registry)
 
 
 def test_the_engine_and_the_class_must_be_known(aws_registry: ProviderRegistry) -> None:
@@ -226,9 +231,7 @@ async def network(aws: Cloud, registry: ProviderRegistry) -> tuple[Any, dict[str
     return spec, deps
 
 
-pytestmark = pytest.mark.loopback
-
-
+@pytest.mark.loopback
 async def test_a_db_instance_is_created_creating_then_available_and_deleted(
     aws: Cloud, aws_registry: ProviderRegistry
 ) -> None:
@@ -256,6 +259,7 @@ async def test_a_db_instance_is_created_creating_then_available_and_deleted(
     assert await aws.provider.read(OWNER, ready) is None
 
 
+@pytest.mark.loopback
 async def test_a_create_whose_answer_was_lost_is_adopted(
     aws: Cloud, aws_registry: ProviderRegistry
 ) -> None:
@@ -270,6 +274,7 @@ async def test_a_create_whose_answer_was_lost_is_adopted(
     await aws.provider.delete(OWNER, state)
 
 
+@pytest.mark.loopback
 async def test_the_cores_ambiguous_create_rule_finds_it_by_name_and_marks(
     aws: Cloud, aws_registry: ProviderRegistry
 ) -> None:
@@ -296,6 +301,7 @@ async def test_the_cores_ambiguous_create_rule_finds_it_by_name_and_marks(
         await once.aclose()
 
 
+@pytest.mark.loopback
 async def test_a_name_held_without_the_marks_is_not_adopted(
     aws: Cloud, aws_registry: ProviderRegistry
 ) -> None:
@@ -312,6 +318,7 @@ async def test_a_name_held_without_the_marks_is_not_adopted(
     assert await handler.find(OWNER, "db") == []
 
 
+@pytest.mark.loopback
 async def test_drift_shows_a_class_changed_outside_and_update_sets_it_back(
     aws: Cloud, aws_registry: ProviderRegistry
 ) -> None:
@@ -331,6 +338,7 @@ async def test_drift_shows_a_class_changed_outside_and_update_sets_it_back(
     await aws.provider.delete(OWNER, fixed)
 
 
+@pytest.mark.loopback
 async def test_a_db_instance_being_deleted_holds_its_name_and_its_subnet_group(
     slow_delete: Cloud, aws_registry: ProviderRegistry
 ) -> None:
@@ -354,6 +362,7 @@ async def test_a_db_instance_being_deleted_holds_its_name_and_its_subnet_group(
     assert rds.describe_db_subnet_groups()["DBSubnetGroups"] == []
 
 
+@pytest.mark.loopback
 async def test_rds_throttling_is_retried(aws: Cloud, aws_registry: ProviderRegistry) -> None:
     spec, deps = await network(aws, aws_registry)
     aws.account.faults.append(Fault(FaultKind.THROTTLE, "CreateDBInstance", 2))

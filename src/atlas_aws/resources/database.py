@@ -24,10 +24,12 @@ ENGINES: tuple[str, ...] = ("postgres", "mysql", "mariadb")
 STORAGE_RANGE: Mapping[tuple[str, str], tuple[int, int]] = {
     (engine, storage): (20, 65536) for engine in ENGINES for storage in ("gp2", "gp3")
 }
-#: A master user name RDS takes for every engine here (MySQL's limit, 16, is the tightest).
-_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
-#: Names the engines keep for themselves.
-_RESERVED_USERS = frozenset({"rdsadmin", "rdsrepladmin", "postgres", "root", "mysql.sys"})
+#: A master user name: a letter, then letters, digits or ``_``; PostgreSQL takes 63 of them,
+#: MySQL and MariaDB 16.
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+_USERNAME_MAX = {"postgres": 63, "mysql": 16, "mariadb": 16}
+#: The users RDS keeps for itself.
+_RESERVED_USERS = frozenset({"rdsadmin", "rdsrepladmin"})
 
 
 def db_sku(region: str, engine: str, instance_class: str) -> str:
@@ -41,7 +43,7 @@ def storage_sku(region: str, storage_type: str) -> str:
 
 def _username(value: str) -> str | None:
     if not _USERNAME.match(value):
-        return "must be 1 to 16 letters, digits or '_', a letter first"
+        return "must be 1 to 63 letters, digits or '_', a letter first"
     if value.lower() in _RESERVED_USERS:
         return f"{value!r} is reserved by RDS or the engine"
     return None
@@ -93,6 +95,11 @@ def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
             "specifications.allocated_storage",
             f"RDS for {spec.engine} on {spec.storage_type} takes {low} to {high} GiB; "
             f"got {spec.allocated_storage}",
+        )
+    limit = _USERNAME_MAX[spec.engine]
+    if len(spec.master_username) > limit:
+        yield Problem(
+            "specifications.master_username", f"RDS for {spec.engine} takes {limit} characters"
         )
     yield from _subnet_problems(spec, ctx)
     yield from _group_problems(spec, ctx)
