@@ -369,3 +369,27 @@ async def test_rds_throttling_is_retried(aws: Cloud, aws_registry: ProviderRegis
     state = await aws.provider.create(StepContext(OWNER, spec, spec.resource("db"), deps))
     assert aws.account.actions.count("CreateDBInstance") == 3
     await aws.provider.delete(OWNER, state)
+
+
+@pytest.mark.loopback
+async def test_a_creating_db_instance_has_no_endpoint_and_refuses_changes(
+    aws_registry: ProviderRegistry,
+) -> None:
+    """As on RDS while it creates: no endpoint yet, ``ModifyDBInstance`` refused (moto shows
+    it available at once and would apply the change)."""
+    slow = make_cloud(attrs.evolve(CONFIG, db_creating_seconds=30.0))
+    try:
+        spec, deps = await network(slow, aws_registry)
+        state = await slow.provider.create(StepContext(OWNER, spec, spec.resource("db"), deps))
+        rds = slow.rds()
+        [shown] = rds.describe_db_instances(DBInstanceIdentifier=state.ids[0])["DBInstances"]
+        assert shown["DBInstanceStatus"] == "creating"
+        assert "Endpoint" not in shown
+        with pytest.raises(rds.exceptions.ClientError, match="InvalidDBInstanceState"):
+            rds.modify_db_instance(
+                DBInstanceIdentifier=state.ids[0], DBInstanceClass="db.t3.small",
+                ApplyImmediately=True,
+            )  # fmt: skip
+        await slow.provider.delete(OWNER, state)
+    finally:
+        await slow.provider.aclose()
