@@ -66,6 +66,11 @@ _CONFLICT_CODES = frozenset(
         "IncorrectState",
         "IncorrectInstanceState",
         "VolumeInUse",
+        # RDS
+        "DBInstanceAlreadyExists",
+        "DBSubnetGroupAlreadyExists",
+        "InvalidDBInstanceState",
+        "InvalidDBSubnetGroupStateFault",
     }
 )
 
@@ -115,7 +120,7 @@ _BOTO_ROOTS = ("botocore", "aiobotocore", "urllib3", "aiohttp")
 # -- errors ---------------------------------------------------------------------------------
 
 
-def map_error(exc: BaseException, operation: str) -> AtlasError:
+def map_error(exc: BaseException, operation: str, service: str = "ec2") -> AtlasError:
     """botocore's exception as atlas's (raise it ``from exc``)."""
     from botocore.exceptions import (  # noqa: PLC0415 - botocore loads with the client
         ClientError,
@@ -125,15 +130,18 @@ def map_error(exc: BaseException, operation: str) -> AtlasError:
     )
 
     if isinstance(exc, ClientError):
-        return _api_error(exc.response, operation)
+        return _api_error(exc.response, operation, service)
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return ConnectError(f"{operation}: could not connect to EC2 ({type(exc).__name__})")
+        where = service.upper()
+        return ConnectError(f"{operation}: could not connect to {where} ({type(exc).__name__})")
     if isinstance(exc, ReadTimeoutError):
         return RequestTimeoutError(f"{operation}: no answer in time; it may have been applied")
     return TransportError(f"{operation}: the request got no answer ({type(exc).__name__})")
 
 
-def _api_error(response: Mapping[str, Any], operation: str) -> ProviderAPIError:
+def _api_error(
+    response: Mapping[str, Any], operation: str, service: str = "ec2"
+) -> ProviderAPIError:
     error = response.get("Error") or {}
     meta = response.get("ResponseMetadata") or {}
     code = str(error.get("Code") or "")
@@ -145,7 +153,7 @@ def _api_error(response: Mapping[str, Any], operation: str) -> ProviderAPIError:
         "code": code,
         "request_id": request_id,
         "method": "POST",
-        "url": f"ec2 {operation}",
+        "url": f"{service} {operation}",
     }
     if code in THROTTLING_CODES or status == 429:
         return RateLimitError(f"{message} (after {retries} retries)", status=status, **details)
@@ -160,7 +168,7 @@ def _client_error_class(code: str, status: int) -> type[ProviderAPIError]:
         return AuthenticationError
     if code in _DENIED_CODES or status == 403:
         return PermissionDeniedError
-    if code.endswith(".NotFound") or code.endswith("NotFound") or status == 404:
+    if code.endswith(("NotFound", "NotFoundFault")) or status == 404:
         return NotFoundError
     if code in _CONFLICT_CODES or status == 409:
         return ConflictError
@@ -195,8 +203,14 @@ def _no_resend_in_doubt(**kwargs: Any) -> bool | None:
 class Ec2:
     """One region's EC2 API for one credential: every call goes through :meth:`call`.
 
-    Built with :meth:`open`; :meth:`aclose` releases the connection pool.
+    Built with :meth:`open`; :meth:`aclose` releases the connection pool. A subclass for
+    another Query API of AWS (RDS) sets :attr:`service` and :attr:`not_repeatable`.
     """
+
+    #: botocore's name of the service.
+    service = "ec2"
+    #: Its creates never resent after an unknown outcome.
+    not_repeatable: frozenset[str] = NOT_REPEATABLE
 
     def __init__(self, client: Any, exit_stack: Any, region: str, keys: AwsKeys) -> None:
         self._client = client
@@ -207,7 +221,7 @@ class Ec2:
         self.calls = 0
 
     def __repr__(self) -> str:
-        return f"Ec2(region={self.region!r})"
+        return f"{type(self).__name__}(region={self.region!r})"
 
     @classmethod
     async def open(
@@ -218,7 +232,7 @@ class Ec2:
         endpoint_url: str | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> Ec2:
-        """An EC2 client for ``region`` (at ``endpoint_url`` when given: an emulator)."""
+        """A client for ``region`` (at ``endpoint_url`` when given: an emulator)."""
         import contextlib  # noqa: PLC0415
 
         from aiobotocore.config import AioConfig  # noqa: PLC0415 - heavy, only for the cloud
@@ -234,7 +248,7 @@ class Ec2:
         stack = contextlib.AsyncExitStack()
         client = await stack.enter_async_context(
             session.create_client(
-                "ec2",
+                cls.service,
                 region_name=region,
                 endpoint_url=endpoint_url,
                 aws_access_key_id=keys.access_key_id.reveal(),
@@ -243,8 +257,10 @@ class Ec2:
                 config=config,
             )
         )
-        for operation in NOT_REPEATABLE:
-            client.meta.events.register_first(f"needs-retry.ec2.{operation}", _no_resend_in_doubt)
+        for operation in cls.not_repeatable:
+            client.meta.events.register_first(
+                f"needs-retry.{cls.service}.{operation}", _no_resend_in_doubt
+            )
         ec2 = cls(client, stack, region, keys)
         _guard_loggers()
         return ec2
@@ -260,7 +276,7 @@ class Ec2:
                 raise
             if not _is_botocore(exc):
                 raise
-            raise map_error(exc, operation) from exc
+            raise map_error(exc, operation, self.service) from exc
         return result
 
     async def pages(self, operation: str, key: str, **params: Any) -> list[JSON]:
@@ -274,7 +290,7 @@ class Ec2:
         except Exception as exc:
             if not _is_botocore(exc):
                 raise
-            raise map_error(exc, operation) from exc
+            raise map_error(exc, operation, self.service) from exc
         return items
 
     async def aclose(self) -> None:

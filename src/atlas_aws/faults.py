@@ -21,12 +21,13 @@ __all__ = ["OUTSIDE_TAG", "EmulatorFaults", "outside_client"]
 OUTSIDE_TAG = "changed-outside"
 
 
-def outside_client(emulator: AwsEmulator, keys: AwsKeys, region: str) -> Any:
-    """A boto3 EC2 client in the sandbox's account whose calls the layer leaves alone."""
+def outside_client(emulator: AwsEmulator, keys: AwsKeys, region: str, service: str = "ec2") -> Any:
+    """A boto3 client (EC2's, or ``service``'s) in the sandbox's account whose calls the layer
+    leaves alone."""
     import boto3  # noqa: PLC0415 - only for changes made by hand
 
     client = boto3.client(
-        "ec2",
+        service,
         region_name=region,
         endpoint_url=emulator.url,
         aws_access_key_id=keys.access_key_id.reveal(),
@@ -36,7 +37,7 @@ def outside_client(emulator: AwsEmulator, keys: AwsKeys, region: str) -> Any:
     def mark(request: Any, **_: Any) -> None:
         request.headers["X-Atlas-Emulator"] = "outside"
 
-    client.meta.events.register("before-sign.ec2", mark)
+    client.meta.events.register(f"before-sign.{service}", mark)
     return client
 
 
@@ -46,6 +47,7 @@ class EmulatorFaults:
     def __init__(self, emulator: AwsEmulator, account: Account, keys: AwsKeys, region: str) -> None:
         self._account = account
         self._client = outside_client(emulator, keys, region)
+        self._rds = outside_client(emulator, keys, region, "rds")
 
     # -- faults of the calls to come --------------------------------------------------------
 
@@ -77,13 +79,18 @@ class EmulatorFaults:
             "subnet": lambda: ec2.delete_subnet(SubnetId=object_id),
             "security_group": lambda: ec2.delete_security_group(GroupId=object_id),
             "volume": lambda: self._delete_volume(object_id),
+            # Its subnet group stays, as it would after a delete at the console.
+            "db_instance": lambda: self._rds.delete_db_instance(
+                DBInstanceIdentifier=object_id, SkipFinalSnapshot=True
+            ),
         }
         _action(kind)
         calls[kind]()
 
     def change_outside(self, kind: str, object_id: str) -> None:
         """Instances change type, volumes grow, subnets change their public-address setting,
-        security groups gain a rule, VPCs get another value for the spec's tag."""
+        security groups gain a rule, DB instances change class, VPCs get another value for
+        the spec's tag."""
         ec2 = self._client
         if kind == "instance":
             [reservation] = ec2.describe_instances(InstanceIds=[object_id])["Reservations"]
@@ -99,6 +106,12 @@ class EmulatorFaults:
         elif kind == "volume":
             [volume] = ec2.describe_volumes(VolumeIds=[object_id])["Volumes"]
             ec2.modify_volume(VolumeId=object_id, Size=int(volume["Size"]) + 10)
+        elif kind == "db_instance":
+            [db] = self._rds.describe_db_instances(DBInstanceIdentifier=object_id)["DBInstances"]
+            other = "db.t3.small" if db["DBInstanceClass"] != "db.t3.small" else "db.t3.medium"
+            self._rds.modify_db_instance(
+                DBInstanceIdentifier=object_id, DBInstanceClass=other, ApplyImmediately=True
+            )
         elif kind == "security_group":
             rule = {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443}
             rule["IpRanges"] = [{"CidrIp": "0.0.0.0/0"}]

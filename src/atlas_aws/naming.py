@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 __all__ = [
+    "DB_IDENTIFIER",
     "FIRST_TAG",
     "INFRA_NAME",
     "MAX_TAGS",
@@ -29,6 +30,7 @@ __all__ = [
     "OWNER_TAG",
     "RESOURCE_TAG",
     "ROOT_TAG",
+    "db_identifier",
     "group_name",
     "object_name",
     "ownership_tags",
@@ -103,3 +105,23 @@ def tag_problem(key: str, value: str) -> str | None:
     if not (_TAG_CHARS.match(key) and _TAG_CHARS.match(value)):
         return "tags take letters, digits, spaces and + - = . _ : / @ only"
     return None
+
+
+#: RDS identifiers: 1 to 63 letters, digits and hyphens, a letter first, no ``--``, no
+#: hyphen last (AWS lowercases them).
+DB_IDENTIFIER = re.compile(r"^[a-z](?:[a-z0-9]|-(?!-))*(?<!-)$")
+DB_IDENTIFIER_MAX = 63
+
+
+def db_identifier(infrastructure: str, uid: str, resource: str) -> str:
+    """A DB instance's ``DBInstanceIdentifier`` (and its subnet group's name): unique per
+    account and region, so it ends in a digest of the resource's mark; what can be kept of
+    ``<infrastructure>-<resource>`` comes first, as the console shows it."""
+    import hashlib  # noqa: PLC0415 - only for the RDS kind
+
+    digest = hashlib.sha256(resource_mark(uid, resource).encode()).hexdigest()[:10]
+    base = re.sub(r"[^a-z0-9]+", "-", f"{infrastructure}-{resource}".lower()).strip("-")
+    if not base[:1].isalpha():
+        base = f"db-{base}".rstrip("-")
+    base = base[: DB_IDENTIFIER_MAX - len(digest) - 1].rstrip("-")
+    return f"{base}-{digest}"

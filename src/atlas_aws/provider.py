@@ -12,6 +12,8 @@ from atlas_aws.client import DEFAULT_MAX_ATTEMPTS, Ec2
 from atlas_aws.credentials import SECRET_KEY, AwsCredentialChain, AwsKeys
 from atlas_aws.ops import ALL_OPS, Regions
 from atlas_aws.prices import load_offerings
+from atlas_aws.rds import ENDPOINT_ENV as RDS_ENDPOINT_ENV
+from atlas_aws.rds import Rds
 
 __all__ = ["ENDPOINT_ENV", "POLL_INTERVAL_ENV", "AwsProvider"]
 
@@ -53,6 +55,11 @@ class AwsProvider(HandlerProvider):
         self.endpoint_url = endpoint_url or next(
             (self._env[n] for n in ENDPOINT_ENV if self._env.get(n)), None
         )
+        #: RDS's address: ``endpoint_url`` when given, else ``$AWS_ENDPOINT_URL_RDS``,
+        #: ``$AWS_ENDPOINT_URL`` or AWS itself.
+        self.rds_endpoint_url = endpoint_url or next(
+            (self._env[n] for n in RDS_ENDPOINT_ENV if self._env.get(n)), None
+        )
         self._max_attempts = max_attempts
         super().__init__(timing or Timing(poll_interval=self._poll_interval()))
         self._regions: Regions | None = None
@@ -91,11 +98,19 @@ class AwsProvider(HandlerProvider):
                     keys, region, endpoint_url=self.endpoint_url, max_attempts=self._max_attempts
                 )
 
-            self._regions = Regions(open_region, load_offerings().regions)
+            async def open_rds(region: str) -> Ec2:
+                return await Rds.open(
+                    keys,
+                    region,
+                    endpoint_url=self.rds_endpoint_url,
+                    max_attempts=self._max_attempts,
+                )
+
+            self._regions = Regions(open_region, load_offerings().regions, {"rds": open_rds})
         return self._regions
 
     def calls(self) -> int:
-        """EC2 calls made so far (every page counts)."""
+        """EC2 and RDS calls made so far (every page counts)."""
         return self._regions.calls() if self._regions is not None else 0
 
     async def build_handlers(self) -> Mapping[str, KindHandler]:

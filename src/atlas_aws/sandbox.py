@@ -21,7 +21,9 @@ __all__ = ["CONFIG", "KNOWN_GAPS", "REGION", "SAMPLES", "make_sandbox"]
 REGION = "eu-west-1"
 #: AWS's behaviour at a fraction of its pace: launches pending for a moment, instances
 #: unlisted right after their launch for less than that.
-CONFIG = FidelityConfig(pending_seconds=0.4, invisible_seconds=0.2)
+CONFIG = FidelityConfig(
+    pending_seconds=0.4, invisible_seconds=0.2, db_creating_seconds=0.6, db_deleting_seconds=0.4
+)
 
 _NET = {"type": "vpc", "name": "net", "specifications": {"cidr_block": "10.0.0.0/16"}}
 _LAN = {
@@ -48,6 +50,24 @@ _INSTANCE = {
     "subnet": "lan",
     "security_groups": ["ssh"],
     "count": 3,
+}
+
+# A second zone of the one VPC, which a DB instance's subnets need.
+_LAN_B = {
+    "type": "subnet",
+    "name": "lan-b",
+    "specifications": {
+        "vpc": "net",
+        "cidr_block": "10.0.3.0/24",
+        "availability_zone": "eu-west-1b",
+    },
+}
+_DB = {
+    "engine": "postgres",
+    "instance_class": "db.t3.micro",
+    "allocated_storage": 20,
+    "subnets": ["lan", "lan-b"],
+    "security_groups": ["ssh"],
 }
 
 _WEB = {
@@ -84,6 +104,12 @@ SAMPLES: tuple[KindSample, ...] = (
         update={"size": 20, "attach_to": "web"},
         needs=(_NET, _LAN, _WEB),
     ),
+    KindSample(
+        "db_instance",
+        _DB,
+        update={**_DB, "allocated_storage": 30},
+        needs=(_NET, _LAN, _LAN_B, _SSH),
+    ),
 )
 
 #: Conformance tests AWS fails today: none.
@@ -100,7 +126,8 @@ def _keys() -> AwsKeys:
 
 def _is_empty(emulator: AwsEmulator, keys: AwsKeys) -> bool:
     """Nothing atlas made is left: no instance that is not terminated, no VPC, subnet,
-    security group or volume with atlas's marks, in any region the account used."""
+    security group or volume with atlas's marks, no DB instance and no DB subnet group (a
+    fresh account has none), in any region the account used."""
     assert emulator.layer is not None
     account = emulator.layer.account(account_for(keys.access_key_id.reveal()))
     marked = [{"Name": "tag-key", "Values": [OWNER_TAG]}]
@@ -117,6 +144,11 @@ def _is_empty(emulator: AwsEmulator, keys: AwsKeys) -> bool:
         ):
             if listed:
                 return False
+        rds = outside_client(emulator, keys, region, "rds")
+        if rds.describe_db_instances()["DBInstances"]:
+            return False
+        if rds.describe_db_subnet_groups()["DBSubnetGroups"]:
+            return False
     return True
 
 

@@ -39,6 +39,20 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help="how long a launched instance is missing from lists and unknown by id (default 1)",
     )
     parser.add_argument(
+        "--db-creating-seconds",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="how long a new RDS DB instance shows creating (default 60)",
+    )
+    parser.add_argument(
+        "--db-deleting-seconds",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="how long a deleted RDS DB instance shows deleting (default 30)",
+    )
+    parser.add_argument(
         "--no-rate-limit",
         action="store_true",
         help="never answer RequestLimitExceeded for request volume",
@@ -59,12 +73,17 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, prog: str = "atlas emulator --provider aws") -> int:
     """Serve until SIGINT or SIGTERM; returns the process exit status."""
     args = _parser(prog).parse_args(argv)
-    if args.pending_seconds < 0 or args.invisible_seconds < 0:
-        print("error: --pending-seconds and --invisible-seconds must be >= 0", file=sys.stderr)
+    times = ("pending", "invisible", "db_creating", "db_deleting")
+    negative = [t for t in times if getattr(args, f"{t}_seconds") < 0]
+    if negative:
+        names = ", ".join(f"--{t.replace('_', '-')}-seconds" for t in negative)
+        print(f"error: {names} must be >= 0", file=sys.stderr)
         return 2
     config = FidelityConfig(
         pending_seconds=args.pending_seconds,
         invisible_seconds=args.invisible_seconds,
+        db_creating_seconds=args.db_creating_seconds,
+        db_deleting_seconds=args.db_deleting_seconds,
         idempotency=not args.no_idempotency,
         rate_limits=not args.no_rate_limit,
     )

@@ -13,6 +13,9 @@ and moto does not.
   503), and throttling on demand.
 - **Faults** for the conformance kit: a create carried out then answered with a 500, or
   carried out and then the connection dropped.
+- **RDS**: DB instances ``creating`` then ``available``, ``deleting`` before they are gone,
+  unique subnet group names (:mod:`.rds`); throttling and faults as for EC2 (RDS answers
+  ``Throttling``).
 - **A fresh account per access key id**: moto keys its state by account; the layer derives
   one from the key id, so every credential starts with an account of its own, default VPC
   and all, as a new AWS account does. Public images are registered in every region.
@@ -38,6 +41,7 @@ from urllib.parse import parse_qsl
 import attrs
 
 from atlas_aws.emulator.images import seed_images
+from atlas_aws.emulator.rds import RdsLayer, rds_error
 from atlas_aws.emulator.state import Account, Bucket, FaultKind, Launch
 
 __all__ = ["CREATE_ACTIONS", "Fidelity", "FidelityConfig", "account_for"]
@@ -51,6 +55,7 @@ CREATE_ACTIONS = {
     "subnet": "CreateSubnet",
     "security_group": "CreateSecurityGroup",
     "volume": "CreateVolume",
+    "db_instance": "CreateDBInstance",
 }
 OUTSIDE_HEADER = "HTTP_X_ATLAS_EMULATOR"
 
@@ -66,6 +71,10 @@ class FidelityConfig:
     #: EC2's buckets: (capacity, refill per second) for reads and for changes.
     describe_bucket: tuple[float, float] = (100.0, 20.0)
     mutate_bucket: tuple[float, float] = (200.0, 5.0)
+    #: How long a new DB instance shows ``creating``, and a deleted one ``deleting`` (RDS
+    #: takes minutes for each; these are its pace compressed).
+    db_creating_seconds: float = 60.0
+    db_deleting_seconds: float = 30.0
 
 
 def account_for(access_key_id: str) -> str:
@@ -95,6 +104,7 @@ class Fidelity:
         self.config = config or FidelityConfig()
         self.clock = clock
         self._accounts: dict[str, Account] = {}
+        self.rds = RdsLayer(clock, self.config.db_creating_seconds, self.config.db_deleting_seconds)
 
     def account(self, account_id: str) -> Account:
         found = self._accounts.get(account_id)
@@ -109,12 +119,13 @@ class Fidelity:
         body = req["wsgi.input"].read(size) if size else b""
         req["wsgi.input"] = io.BytesIO(body)
         match = _CREDENTIAL.search(req.get("HTTP_AUTHORIZATION", ""))
-        if match is None or match.group(3) != "ec2":
+        if match is None or match.group(3) not in ("ec2", "rds"):
             return self.app(req, start_response)
-        key_id, region = match.group(1), match.group(2)
+        key_id, region, service = match.group(1), match.group(2), match.group(3)
         account = self.account(req.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for(key_id))
         req["HTTP_X_MOTO_ACCOUNT_ID"] = account.account_id
-        seed_images(account.account_id, region)
+        if service == "ec2":
+            seed_images(account.account_id, region)
         params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         action = params.get("Action", "")
         if req.get(OUTSIDE_HEADER) == "outside":
@@ -123,13 +134,20 @@ class Fidelity:
             account.requests += 1
             account.actions.append(action)
             account.regions.add(region)
-        refused = self._refusal(account, action)
+        refused = self._refusal(account, action, service)
         if refused is not None:
             return _respond(start_response, *refused)
-        status, headers, out = self._handle(account, action, params, req)
+        if service == "rds":
+            status, headers, out = self.rds.handle(
+                account, region, action, params, lambda: _call(self.app, req)
+            )
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        else:
+            status, headers, out = self._handle(account, action, params, req)
         if status == 200 and action in CREATE_ACTIONS.values():
             if account.strike(FaultKind.ERROR_AFTER, action):
-                return _respond(start_response, *_error(500, "InternalError", "internal error"))
+                error = rds_error if service == "rds" else _error
+                return _respond(start_response, *error(500, "InternalError", "internal error"))
             if account.strike(FaultKind.DROP_AFTER, action):
                 _drop(req)
                 # Werkzeug's write to the closed socket fails quietly: nothing reaches the
@@ -138,20 +156,25 @@ class Fidelity:
         start_response(_status_line(status), headers)
         return [out]
 
-    def _refusal(self, account: Account, action: str) -> tuple[int, bytes] | None:
-        limited = (503, "RequestLimitExceeded", "Request limit exceeded.")
+    def _refusal(
+        self, account: Account, action: str, service: str = "ec2"
+    ) -> tuple[int, bytes] | None:
+        if service == "rds":  # RDS's answer to a request over its rate
+            limited = rds_error(400, "Throttling", "Rate exceeded")
+        else:
+            limited = _error(503, "RequestLimitExceeded", "Request limit exceeded.")
         if account.strike(FaultKind.THROTTLE, action):
-            return _error(*limited)
+            return limited
         if not self.config.rate_limits:
             return None
-        reads = action.startswith("Describe")
-        kind = "describe" if reads else "mutate"
+        reads = action.startswith(("Describe", "List"))
+        kind = ("describe" if reads else "mutate") + ("" if service == "ec2" else f"-{service}")
         capacity, refill = self.config.describe_bucket if reads else self.config.mutate_bucket
         now = self.clock()
         with account.lock:
             bucket = account.buckets.setdefault(kind, Bucket(capacity, refill, capacity, now))
             if not bucket.take(now):
-                return _error(*limited)
+                return limited
         return None
 
     def _handle(

@@ -8,7 +8,7 @@ import threading
 
 import attrs
 
-__all__ = ["Account", "Bucket", "Fault", "FaultKind", "Launch"]
+__all__ = ["Account", "Bucket", "DeletingDb", "Fault", "FaultKind", "Launch"]
 
 
 class FaultKind(enum.Enum):
@@ -55,6 +55,15 @@ class Bucket:
         return True
 
 
+@attrs.frozen
+class DeletingDb:
+    """A DB instance RDS is deleting: since when, as it was last shown, its subnet group."""
+
+    at: float
+    element: str
+    subnet_group: str
+
+
 @attrs.define
 class Account:
     """One emulated account (one access key id)."""
@@ -66,10 +75,14 @@ class Account:
     #: Instance id -> when it was launched (the layer's clock).
     launched: dict[str, float] = attrs.field(factory=dict)
     requests: int = 0
-    #: The EC2 actions atlas asked for, in order (what tests count calls by).
+    #: The EC2 and RDS actions atlas asked for, in order (what tests count calls by).
     actions: list[str] = attrs.field(factory=list)
     regions: set[str] = attrs.field(factory=set)
     buckets: dict[str, Bucket] = attrs.field(factory=dict)
+    #: ``<region>/<DBInstanceIdentifier>`` -> when it was created (the layer's clock).
+    db_created: dict[str, float] = attrs.field(factory=dict)
+    #: ``<region>/<DBInstanceIdentifier>`` of the DB instances being deleted.
+    db_deleting: dict[str, DeletingDb] = attrs.field(factory=dict)
 
     def strike(self, kind: FaultKind, action: str) -> bool:
         """Whether an armed fault of ``kind`` strikes this ``action`` (and use it up)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from atlas_aws.ops.base import Ec2Handler, Regions
+from atlas_aws.ops.databases import DbInstanceHandler
 from atlas_aws.ops.instances import InstanceHandler
 from atlas_aws.ops.security_groups import SecurityGroupHandler
 from atlas_aws.ops.volumes import VolumeHandler
@@ -16,4 +17,5 @@ ALL_OPS: tuple[type[Ec2Handler], ...] = (
     SecurityGroupHandler,
     InstanceHandler,
     VolumeHandler,
+    DbInstanceHandler,
 )

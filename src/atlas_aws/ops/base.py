@@ -44,14 +44,33 @@ logger = logging.getLogger("atlas_aws")
 
 
 class Regions:
-    """One EC2 client per region, opened on first use, all on one credential."""
+    """One EC2 client per region, opened on first use, all on one credential; and, for the
+    other services a kind needs (``"rds"``), one client per service and region."""
 
-    def __init__(self, opener: Callable[[str], Awaitable[Ec2]], known: Sequence[str]) -> None:
+    def __init__(
+        self,
+        opener: Callable[[str], Awaitable[Ec2]],
+        known: Sequence[str],
+        services: Mapping[str, Callable[[str], Awaitable[Ec2]]] | None = None,
+    ) -> None:
         self._opener = opener
         self._clients: dict[str, Ec2] = {}
+        self._services = dict(services or {})
+        self._others: dict[tuple[str, str], Ec2] = {}
         self._lock = asyncio.Lock()
         #: The regions :meth:`Ec2Handler.discover` looks in.
         self.known = tuple(known)
+
+    async def of(self, service: str, region: str) -> Ec2:
+        """The client of ``service`` in ``region``."""
+        if not region:
+            raise ProviderOperationError(f"no region to talk to {service.upper()} in")
+        if service not in self._services:
+            raise ProviderOperationError(f"atlas opens no {service} client")
+        async with self._lock:
+            if (service, region) not in self._others:
+                self._others[(service, region)] = await self._services[service](region)
+            return self._others[(service, region)]
 
     async def get(self, region: str) -> Ec2:
         if not region:
@@ -62,12 +81,13 @@ class Regions:
             return self._clients[region]
 
     def calls(self) -> int:
-        return sum(c.calls for c in self._clients.values())
+        return sum(c.calls for c in (*self._clients.values(), *self._others.values()))
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
+        for client in (*self._clients.values(), *self._others.values()):
             await client.aclose()
         self._clients.clear()
+        self._others.clear()
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
