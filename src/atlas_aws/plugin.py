@@ -54,9 +54,17 @@ PROVIDER = ProviderInfo(
         "HOME": "where the shared files are looked for",
         "AWS_ENDPOINT_URL": "where EC2 is (default AWS itself): set it to talk to an emulator",
         "AWS_ENDPOINT_URL_EC2": "the same for EC2 alone (before AWS_ENDPOINT_URL)",
+        "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2": "the same for ELBv2 (load balancers) "
+        "alone (before AWS_ENDPOINT_URL)",
         "ATLAS_AWS_POLL_INTERVAL": "seconds between status polls (default 2)",
     },
-    ready_timeouts={"instance": 900.0, "vpc": 120.0, "subnet": 120.0, "security_group": 120.0},
+    ready_timeouts={
+        "instance": 900.0,
+        "vpc": 120.0,
+        "subnet": 120.0,
+        "security_group": 120.0,
+        "load_balancer": 900.0,
+    },
     currency="USD",
     example={
         "name": "web-app",

@@ -37,6 +37,8 @@ from urllib.parse import parse_qsl
 
 import attrs
 
+from atlas_aws.emulator.elb import SERVICE as ELB_SERVICE
+from atlas_aws.emulator.elb import ElbFidelity, elb_error
 from atlas_aws.emulator.images import seed_images
 from atlas_aws.emulator.state import Account, Bucket, FaultKind, Launch
 
@@ -51,6 +53,7 @@ CREATE_ACTIONS = {
     "subnet": "CreateSubnet",
     "security_group": "CreateSecurityGroup",
     "volume": "CreateVolume",
+    "load_balancer": "CreateLoadBalancer",
 }
 OUTSIDE_HEADER = "HTTP_X_ATLAS_EMULATOR"
 
@@ -66,6 +69,10 @@ class FidelityConfig:
     #: EC2's buckets: (capacity, refill per second) for reads and for changes.
     describe_bucket: tuple[float, float] = (100.0, 20.0)
     mutate_bucket: tuple[float, float] = (200.0, 5.0)
+    #: A new load balancer is ``provisioning`` this long; a deleted one holds its target
+    #: groups (``ResourceInUse``) this long.
+    provisioning_seconds: float = 30.0
+    release_seconds: float = 5.0
 
 
 def account_for(access_key_id: str) -> str:
@@ -95,6 +102,11 @@ class Fidelity:
         self.config = config or FidelityConfig()
         self.clock = clock
         self._accounts: dict[str, Account] = {}
+        self.elb = ElbFidelity(
+            self.config.provisioning_seconds,
+            self.config.release_seconds,
+            lambda: self.clock(),  # noqa: PLW0108 - the clock a test swaps in later
+        )
 
     def account(self, account_id: str) -> Account:
         found = self._accounts.get(account_id)
@@ -109,9 +121,9 @@ class Fidelity:
         body = req["wsgi.input"].read(size) if size else b""
         req["wsgi.input"] = io.BytesIO(body)
         match = _CREDENTIAL.search(req.get("HTTP_AUTHORIZATION", ""))
-        if match is None or match.group(3) != "ec2":
+        if match is None or match.group(3) not in ("ec2", ELB_SERVICE):
             return self.app(req, start_response)
-        key_id, region = match.group(1), match.group(2)
+        key_id, region, service = match.group(1), match.group(2), match.group(3)
         account = self.account(req.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for(key_id))
         req["HTTP_X_MOTO_ACCOUNT_ID"] = account.account_id
         seed_images(account.account_id, region)
@@ -123,13 +135,20 @@ class Fidelity:
             account.requests += 1
             account.actions.append(action)
             account.regions.add(region)
-        refused = self._refusal(account, action)
+        error = elb_error if service == ELB_SERVICE else _error
+        refused = self._refusal(account, action, service)
         if refused is not None:
             return _respond(start_response, *refused)
-        status, headers, out = self._handle(account, action, params, req)
+        if service == ELB_SERVICE:
+            status, headers, out = self.elb.handle(
+                account, region, action, params, lambda: _call(self.app, req)
+            )
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        else:
+            status, headers, out = self._handle(account, action, params, req)
         if status == 200 and action in CREATE_ACTIONS.values():
             if account.strike(FaultKind.ERROR_AFTER, action):
-                return _respond(start_response, *_error(500, "InternalError", "internal error"))
+                return _respond(start_response, *error(500, "InternalError", "internal error"))
             if account.strike(FaultKind.DROP_AFTER, action):
                 _drop(req)
                 # Werkzeug's write to the closed socket fails quietly: nothing reaches the
@@ -138,20 +157,25 @@ class Fidelity:
         start_response(_status_line(status), headers)
         return [out]
 
-    def _refusal(self, account: Account, action: str) -> tuple[int, bytes] | None:
-        limited = (503, "RequestLimitExceeded", "Request limit exceeded.")
+    def _refusal(
+        self, account: Account, action: str, service: str = "ec2"
+    ) -> tuple[int, bytes] | None:
+        if service == ELB_SERVICE:  # ELBv2 throttles in its own shape
+            limited, error = (400, "Throttling", "Rate exceeded"), elb_error
+        else:
+            limited, error = (503, "RequestLimitExceeded", "Request limit exceeded."), _error
         if account.strike(FaultKind.THROTTLE, action):
-            return _error(*limited)
+            return error(*limited)
         if not self.config.rate_limits:
             return None
         reads = action.startswith("Describe")
-        kind = "describe" if reads else "mutate"
+        kind = ("describe" if reads else "mutate") + ("" if service == "ec2" else f"-{service}")
         capacity, refill = self.config.describe_bucket if reads else self.config.mutate_bucket
         now = self.clock()
         with account.lock:
             bucket = account.buckets.setdefault(kind, Bucket(capacity, refill, capacity, now))
             if not bucket.take(now):
-                return _error(*limited)
+                return error(*limited)
         return None
 
     def _handle(

@@ -46,12 +46,32 @@ logger = logging.getLogger("atlas_aws")
 class Regions:
     """One EC2 client per region, opened on first use, all on one credential."""
 
-    def __init__(self, opener: Callable[[str], Awaitable[Ec2]], known: Sequence[str]) -> None:
+    def __init__(
+        self,
+        opener: Callable[[str], Awaitable[Ec2]],
+        known: Sequence[str],
+        *,
+        elbv2_opener: Callable[[str], Awaitable[Ec2]] | None = None,
+    ) -> None:
         self._opener = opener
         self._clients: dict[str, Ec2] = {}
         self._lock = asyncio.Lock()
         #: The regions :meth:`Ec2Handler.discover` looks in.
         self.known = tuple(known)
+        #: ELBv2 clients, likewise (``elbv2_opener`` makes them; none without it).
+        self._elbv2_opener = elbv2_opener
+        self._elbv2: dict[str, Ec2] = {}
+
+    async def elbv2(self, region: str) -> Ec2:
+        """The region's ELBv2 client (an :class:`~atlas_aws.elbv2.Elbv2`)."""
+        if self._elbv2_opener is None:
+            raise ProviderOperationError("this provider has no ELBv2 client")
+        if not region:
+            raise ProviderOperationError("no region to talk to ELBv2 in")
+        async with self._lock:
+            if region not in self._elbv2:
+                self._elbv2[region] = await self._elbv2_opener(region)
+            return self._elbv2[region]
 
     async def get(self, region: str) -> Ec2:
         if not region:
@@ -62,12 +82,13 @@ class Regions:
             return self._clients[region]
 
     def calls(self) -> int:
-        return sum(c.calls for c in self._clients.values())
+        return sum(c.calls for c in (*self._clients.values(), *self._elbv2.values()))
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
+        for client in (*self._clients.values(), *self._elbv2.values()):
             await client.aclose()
         self._clients.clear()
+        self._elbv2.clear()
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from atlas.providers.declarations import ResourceKind
-from atlas_aws.resources import instance, network, volume
+from atlas_aws.resources import instance, load_balancer, network, volume
 
 __all__ = ["KINDS"]
 
@@ -13,4 +13,5 @@ KINDS: tuple[ResourceKind, ...] = (
     network.SG_KIND,
     instance.KIND,
     volume.KIND,
+    load_balancer.KIND,
 )
