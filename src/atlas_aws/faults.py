@@ -21,12 +21,13 @@ __all__ = ["OUTSIDE_TAG", "EmulatorFaults", "outside_client"]
 OUTSIDE_TAG = "changed-outside"
 
 
-def outside_client(emulator: AwsEmulator, keys: AwsKeys, region: str) -> Any:
-    """A boto3 EC2 client in the sandbox's account whose calls the layer leaves alone."""
+def outside_client(emulator: AwsEmulator, keys: AwsKeys, region: str, service: str = "ec2") -> Any:
+    """A boto3 client (EC2, or ``service``) in the sandbox's account whose calls the layer
+    leaves alone."""
     import boto3  # noqa: PLC0415 - only for changes made by hand
 
     client = boto3.client(
-        "ec2",
+        service,
         region_name=region,
         endpoint_url=emulator.url,
         aws_access_key_id=keys.access_key_id.reveal(),
@@ -36,7 +37,7 @@ def outside_client(emulator: AwsEmulator, keys: AwsKeys, region: str) -> Any:
     def mark(request: Any, **_: Any) -> None:
         request.headers["X-Atlas-Emulator"] = "outside"
 
-    client.meta.events.register("before-sign.ec2", mark)
+    client.meta.events.register("before-sign", mark)
     return client
 
 
@@ -46,6 +47,7 @@ class EmulatorFaults:
     def __init__(self, emulator: AwsEmulator, account: Account, keys: AwsKeys, region: str) -> None:
         self._account = account
         self._client = outside_client(emulator, keys, region)
+        self._elb = outside_client(emulator, keys, region, "elbv2")
 
     # -- faults of the calls to come --------------------------------------------------------
 
@@ -77,13 +79,15 @@ class EmulatorFaults:
             "subnet": lambda: ec2.delete_subnet(SubnetId=object_id),
             "security_group": lambda: ec2.delete_security_group(GroupId=object_id),
             "volume": lambda: self._delete_volume(object_id),
+            "load_balancer": lambda: self._elb.delete_load_balancer(LoadBalancerArn=object_id),
         }
         _action(kind)
         calls[kind]()
 
     def change_outside(self, kind: str, object_id: str) -> None:
         """Instances change type, volumes grow, subnets change their public-address setting,
-        security groups gain a rule, VPCs get another value for the spec's tag."""
+        security groups gain a rule, load balancers lose a listener, VPCs get another value for
+        the spec's tag."""
         ec2 = self._client
         if kind == "instance":
             [reservation] = ec2.describe_instances(InstanceIds=[object_id])["Reservations"]
@@ -99,6 +103,9 @@ class EmulatorFaults:
         elif kind == "volume":
             [volume] = ec2.describe_volumes(VolumeIds=[object_id])["Volumes"]
             ec2.modify_volume(VolumeId=object_id, Size=int(volume["Size"]) + 10)
+        elif kind == "load_balancer":
+            listeners = self._elb.describe_listeners(LoadBalancerArn=object_id)["Listeners"]
+            self._elb.delete_listener(ListenerArn=listeners[0]["ListenerArn"])
         elif kind == "security_group":
             rule = {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443}
             rule["IpRanges"] = [{"CidrIp": "0.0.0.0/0"}]

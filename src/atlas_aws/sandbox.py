@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import Any
 
 from atlas.credentials import Secret
 from atlas.providers import Timing
@@ -20,8 +21,11 @@ __all__ = ["CONFIG", "KNOWN_GAPS", "REGION", "SAMPLES", "make_sandbox"]
 #: The region the samples are made in.
 REGION = "eu-west-1"
 #: AWS's behaviour at a fraction of its pace: launches pending for a moment, instances
-#: unlisted right after their launch for less than that.
-CONFIG = FidelityConfig(pending_seconds=0.4, invisible_seconds=0.2)
+#: unlisted right after their launch for less than that, load balancers provisioning and
+#: holding their target groups a little after their delete.
+CONFIG = FidelityConfig(
+    pending_seconds=0.4, invisible_seconds=0.2, provisioning_seconds=0.6, release_seconds=0.3
+)
 
 _NET = {"type": "vpc", "name": "net", "specifications": {"cidr_block": "10.0.0.0/16"}}
 _LAN = {
@@ -55,6 +59,18 @@ _WEB = {
     "name": "web",
     "specifications": {"instance_type": "t3.micro", "image": "ubuntu-24.04", "subnet": "lan"},
 }
+# An application load balancer needs a second zone.
+_LAN_B = {
+    "type": "subnet",
+    "name": "lan-b",
+    "specifications": {
+        "vpc": "net",
+        "cidr_block": "10.0.3.0/24",
+        "availability_zone": "eu-west-1b",
+    },
+}
+_HTTP = {"port": 80, "protocol": "HTTP", "target_port": 8080}
+_LB = {"subnets": ["lan", "lan-b"], "listeners": [_HTTP], "targets": ["web"]}
 
 #: How the conformance kit exercises each kind.
 SAMPLES: tuple[KindSample, ...] = (
@@ -83,6 +99,12 @@ SAMPLES: tuple[KindSample, ...] = (
         {"size": 10, "attach_to": "web"},
         update={"size": 20, "attach_to": "web"},
         needs=(_NET, _LAN, _WEB),
+    ),
+    KindSample(
+        "load_balancer",
+        _LB,
+        update={**_LB, "listeners": [_HTTP, {"port": 81, "protocol": "HTTP"}]},
+        needs=(_NET, _LAN, _LAN_B, _WEB),
     ),
 )
 
@@ -117,7 +139,20 @@ def _is_empty(emulator: AwsEmulator, keys: AwsKeys) -> bool:
         ):
             if listed:
                 return False
+        if _elb_marked(outside_client(emulator, keys, region, "elbv2")):
+            return False
     return True
+
+
+def _elb_marked(elb: Any) -> bool:
+    """Whether any load balancer or target group carries atlas's owner tag."""
+    arns = [d["LoadBalancerArn"] for d in elb.describe_load_balancers()["LoadBalancers"]]
+    arns += [d["TargetGroupArn"] for d in elb.describe_target_groups()["TargetGroups"]]
+    for i in range(0, len(arns), 20):
+        for d in elb.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+            if any(t["Key"] == OWNER_TAG for t in d.get("Tags") or []):
+                return True
+    return False
 
 
 def make_sandbox(config: FidelityConfig = CONFIG) -> Sandbox:
