@@ -218,7 +218,25 @@ class Cloud:
 
 @pytest.fixture
 async def aws() -> AsyncIterator[Cloud]:
-    emulator = shared_emulator(CONFIG)
+    async for cloud in _cloud(CONFIG):
+        yield cloud
+
+
+#: An emulator of its own whose clock the test moves (``Cloud.emulator.layer.clock``).
+FROZEN = attrs.evolve(CONFIG, provisioning_seconds=60.0, release_seconds=60.0)
+
+
+@pytest.fixture
+async def frozen() -> AsyncIterator[tuple[Cloud, list[float]]]:
+    now = [0.0]
+    async for cloud in _cloud(FROZEN):
+        assert cloud.emulator.layer is not None
+        cloud.emulator.layer.clock = lambda: now[0]
+        yield cloud, now
+
+
+async def _cloud(config: FidelityConfig) -> AsyncIterator[Cloud]:
+    emulator = shared_emulator(config)
     assert emulator.layer is not None
     key_id = "AKIA" + secrets.token_hex(8).upper()
     pair = AwsKeys(Secret(key_id), Secret("secret-" + secrets.token_hex(12)), None, "test")
@@ -270,25 +288,29 @@ async def test_apply_makes_the_load_balancer_listeners_and_targets_then_destroy(
         op = await atlas.destroy("shop")
         assert op.status == "completed", op.error
     assert await handler.read(OWNER, front) is None
-    # ELB refused the target groups while the load balancer let go of them; atlas waited.
-    assert aws.account.actions.count("DeleteTargetGroup") >= 2
+    assert aws.account.actions.count("DeleteLoadBalancer") == 1
 
 
-async def _prerequisites(cloud: Cloud, registry: ProviderRegistry) -> tuple[Any, dict[str, Any]]:
+async def _prerequisites(
+    cloud: Cloud, registry: ProviderRegistry, now: list[float] | None = None
+) -> tuple[Any, dict[str, Any]]:
     spec = validate_spec(doc(*stack()), registry=registry)
     deps: dict[str, ResourceState] = {}
     for name in ("net", "a", "b", "web", "app"):
         ctx = StepContext(OWNER, spec, spec.resource(name), deps, "op-1")
         made = await cloud.provider.create(ctx)
+        if now is not None:
+            now[0] += 100.0  # instances past pending
         [deps[name]] = await cloud.provider.wait(OWNER, [made], timeout=30)
     return spec, deps
 
 
 @pytest.mark.loopback
-async def test_a_lost_create_answer_is_adopted_by_name_and_marks(
-    aws: Cloud, aws_registry: ProviderRegistry
+async def test_a_lost_create_answer_is_adopted_then_provisions_then_goes_in_order(
+    frozen: tuple[Cloud, list[float]], aws_registry: ProviderRegistry
 ) -> None:
-    spec, deps = await _prerequisites(aws, aws_registry)
+    aws, now = frozen
+    spec, deps = await _prerequisites(aws, aws_registry, now)
     ctx = StepContext(OWNER, spec, spec.resource("front"), deps, "op-1")
     handler = await aws.provider.handler("load_balancer")
     names = handler.object_names(ctx)
@@ -303,10 +325,24 @@ async def test_a_lost_create_answer_is_adopted_by_name_and_marks(
     assert "CreateLoadBalancer" in aws.account.actions
     state = ResourceState("load_balancer", "front", (first,))
     assert first.status == "creating"  # provisioning
+    state = await handler.finish_create(ctx, state)  # listeners while it provisions
+    assert state.objects[0].attributes["listeners"] == [[80, "HTTP", 8080, None]]
+    assert (await handler.poll(OWNER, [state]))[first.id].status == "creating"
+    now[0] += FROZEN.provisioning_seconds
     [ready] = await aws.provider.wait(OWNER, [state], timeout=30)
     assert ready.status == "active"
-    await aws.provider.delete(OWNER, ready)
-    assert await handler.read(OWNER, ready) is None
+
+    # Listeners, then the load balancer, then its target group, which ELB still holds.
+    await handler.delete(OWNER, ready)
+    left = await handler.remaining(OWNER, ready)
+    assert left is not None
+    assert [o.attributes.get("target_group") for o in left.objects] == [True]
+    tail = aws.account.actions[-12:]
+    assert tail.index("DeleteListener") < tail.index("DeleteLoadBalancer")
+    assert tail.index("DeleteLoadBalancer") < tail.index("DeleteTargetGroup")
+    now[0] += FROZEN.release_seconds
+    await aws.provider.delete(OWNER, left)  # the wait until gone: the group goes now
+    assert await handler.remaining(OWNER, ready) is None
 
 
 @pytest.mark.loopback
@@ -321,3 +357,62 @@ async def test_a_name_held_by_someone_else_is_not_adopted(
     await handler.create(attrs.evolve(ctx, spec=attrs.evolve(spec, tags={"a": "b"})), names)
     with pytest.raises(Exception, match="did not make for this resource"):
         await handler.create(stranger, names)
+
+
+def _boto(cloud: Cloud, service: str, key_id: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=cloud.emulator.url,
+        aws_access_key_id=key_id,
+        aws_secret_access_key="x",
+    )
+
+
+@pytest.mark.loopback
+def test_the_layer_provisions_and_holds_target_groups_as_elb_does() -> None:
+    """What moto lacks: a load balancer provisioning before active, a repeated create
+    answered with the first, and target groups refused (ResourceInUse) for a while after
+    their load balancer's delete; default the layer models AWS, plain moto would not."""
+    from botocore.exceptions import ClientError
+
+    # An emulator of its own, on a clock the test moves: no sleeping, no race.
+    config = attrs.evolve(CONFIG, provisioning_seconds=61.0)  # not FROZEN's: its own clock
+    emulator = shared_emulator(config)
+    assert emulator.layer is not None
+    now = [0.0]
+    emulator.layer.clock = lambda: now[0]
+    cloud = Cloud(None, None, emulator)  # type: ignore[arg-type]
+    key_id = "AKIA" + secrets.token_hex(8).upper()
+    ec2, elb = _boto(cloud, "ec2", key_id), _boto(cloud, "elbv2", key_id)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    [lb] = elb.create_load_balancer(Name="front", Subnets=subnets)["LoadBalancers"]
+    [again] = elb.create_load_balancer(Name="front", Subnets=subnets)["LoadBalancers"]
+    assert again["LoadBalancerArn"] == lb["LoadBalancerArn"]
+    with pytest.raises(ClientError, match="DuplicateLoadBalancerName"):
+        elb.create_load_balancer(Name="front", Subnets=subnets[:1], Type="network")
+    arn = lb["LoadBalancerArn"]
+    [shown] = elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    assert shown["State"]["Code"] == "provisioning"
+    now[0] += config.provisioning_seconds
+    [shown] = elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    assert shown["State"]["Code"] == "active"
+    [group] = elb.create_target_group(Name="tg", Protocol="HTTP", Port=80, VpcId=vpc)[
+        "TargetGroups"
+    ]
+    action = [{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}]
+    elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=80, DefaultActions=action)
+    elb.delete_load_balancer(LoadBalancerArn=arn)
+    with pytest.raises(ClientError, match="ResourceInUse"):
+        elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+    now[0] += config.release_seconds
+    elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+    assert elb.describe_target_groups()["TargetGroups"] == []

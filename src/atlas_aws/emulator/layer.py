@@ -13,6 +13,8 @@ and moto does not.
   503), and throttling on demand.
 - **Faults** for the conformance kit: a create carried out then answered with a 500, or
   carried out and then the connection dropped.
+- **ELBv2** (:mod:`atlas_aws.emulator.elb`): load balancers provisioning before active,
+  creates idempotent by name, target groups held a while after their load balancer's delete.
 - **A fresh account per access key id**: moto keys its state by account; the layer derives
   one from the key id, so every credential starts with an account of its own, default VPC
   and all, as a new AWS account does. Public images are registered in every region.

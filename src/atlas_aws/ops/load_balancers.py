@@ -183,22 +183,22 @@ class LoadBalancerHandler(Ec2Handler):
     async def poll(
         self, owner: Owner, states: Sequence[ResourceState]
     ) -> Mapping[str, CloudObject]:
-        """One list per region; what the states knew beyond the list (listeners) is kept."""
-        known = {o.id: o for s in states for o in s.objects}
-        listed: dict[str, CloudObject] = {}
-        for region in sorted({region_of(s) for s in states}):
-            for obj in await self.listing(region, self.owned_by(owner)):
-                before = known.get(obj.id)
-                merged = {**(before.attributes if before else {}), **obj.attributes}
-                listed[obj.id] = CloudObject(obj.id, obj.name, obj.status, merged)
-        return listed
+        return await self.poll_owners({owner: states})
 
     async def poll_owners(
         self, wanted: Mapping[Owner, Sequence[ResourceState]]
     ) -> Mapping[str, CloudObject]:
+        """One list per region for every owner; what the states knew beyond the list (their
+        listeners and targets) is kept."""
+        states = [s for group in wanted.values() for s in group]
+        known = {o.id: o for s in states for o in s.objects}
+        owners = [{"Name": f"tag:{OWNER_TAG}", "Values": sorted(o.uid for o in wanted)}]
         listed: dict[str, CloudObject] = {}
-        for owner, states in wanted.items():
-            listed.update(await self.poll(owner, states))
+        for region in sorted({region_of(s) for s in states}):
+            for obj in await self.listing(region, owners):
+                before = known.get(obj.id)
+                merged = {**(before.attributes if before else {}), **obj.attributes}
+                listed[obj.id] = CloudObject(obj.id, obj.name, obj.status, merged)
         return listed
 
     async def discover(self, owner: Owner) -> list[ResourceState]:
