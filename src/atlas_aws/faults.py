@@ -37,7 +37,7 @@ def outside_client(emulator: AwsEmulator, keys: AwsKeys, region: str, service: s
     def mark(request: Any, **_: Any) -> None:
         request.headers["X-Atlas-Emulator"] = "outside"
 
-    client.meta.events.register(f"before-sign.{service}", mark)
+    client.meta.events.register("before-sign", mark)
     return client
 
 
@@ -48,6 +48,7 @@ class EmulatorFaults:
         self._account = account
         self._client = outside_client(emulator, keys, region)
         self._rds = outside_client(emulator, keys, region, "rds")
+        self._elb = outside_client(emulator, keys, region, "elbv2")
 
     # -- faults of the calls to come --------------------------------------------------------
 
@@ -83,13 +84,15 @@ class EmulatorFaults:
             "db_instance": lambda: self._rds.delete_db_instance(
                 DBInstanceIdentifier=object_id, SkipFinalSnapshot=True
             ),
+            "load_balancer": lambda: self._elb.delete_load_balancer(LoadBalancerArn=object_id),
         }
         _action(kind)
         calls[kind]()
 
     def change_outside(self, kind: str, object_id: str) -> None:
         """Instances change type, volumes grow, subnets change their public-address setting,
-        security groups gain a rule, DB instances change class, VPCs get another value for
+        security groups gain a rule, DB instances change class, load balancers lose a
+        listener, VPCs get another value for
         the spec's tag."""
         ec2 = self._client
         if kind == "instance":
@@ -112,6 +115,9 @@ class EmulatorFaults:
             self._rds.modify_db_instance(
                 DBInstanceIdentifier=object_id, DBInstanceClass=other, ApplyImmediately=True
             )
+        elif kind == "load_balancer":
+            listeners = self._elb.describe_listeners(LoadBalancerArn=object_id)["Listeners"]
+            self._elb.delete_listener(ListenerArn=listeners[0]["ListenerArn"])
         elif kind == "security_group":
             rule = {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443}
             rule["IpRanges"] = [{"CidrIp": "0.0.0.0/0"}]

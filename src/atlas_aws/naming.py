@@ -18,11 +18,14 @@ ownership marks: it goes with its instance and is no volume resource of its own.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 
 __all__ = [
     "DB_IDENTIFIER",
+    "ELB_NAME",
+    "ELB_NAME_MAX",
     "FIRST_TAG",
     "INFRA_NAME",
     "MAX_TAGS",
@@ -31,6 +34,7 @@ __all__ = [
     "RESOURCE_TAG",
     "ROOT_TAG",
     "db_identifier",
+    "elb_name",
     "group_name",
     "object_name",
     "ownership_tags",
@@ -38,6 +42,7 @@ __all__ = [
     "resource_of",
     "tag_dict",
     "tag_problem",
+    "target_group_name",
 ]
 
 OWNER_TAG = "atlas:owner"
@@ -117,7 +122,6 @@ def db_identifier(infrastructure: str, uid: str, resource: str) -> str:
     """A DB instance's ``DBInstanceIdentifier`` (and its subnet group's name): unique per
     account and region, so it ends in a digest of the resource's mark; what can be kept of
     ``<infrastructure>-<resource>`` comes first, as the console shows it."""
-    import hashlib  # noqa: PLC0415 - only for the RDS kind
 
     digest = hashlib.sha256(resource_mark(uid, resource).encode()).hexdigest()[:10]
     base = re.sub(r"[^a-z0-9]+", "-", f"{infrastructure}-{resource}".lower()).strip("-")
@@ -125,3 +129,38 @@ def db_identifier(infrastructure: str, uid: str, resource: str) -> str:
         base = f"db-{base}".rstrip("-")
     base = base[: DB_IDENTIFIER_MAX - len(digest) - 1].rstrip("-")
     return f"{base}-{digest}"
+
+
+# -- ELBv2 names ----------------------------------------------------------------------------
+
+#: ELBv2's limit for load balancer and target group names.
+ELB_NAME_MAX = 32
+ELB_NAME = re.compile(r"^(?!internal-)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$")
+
+
+def _elb_part(text: str, size: int) -> str:
+    """``text`` cut to ``size`` characters of letters, digits and single hyphens."""
+    cleaned = re.sub(r"-{2,}", "-", re.sub(r"[^a-zA-Z0-9-]", "-", text)).strip("-")
+    return cleaned[:size].rstrip("-")
+
+
+def _digest(*parts: str, size: int = 8) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:size]
+
+
+def elb_name(infrastructure: str, uid: str, resource: str) -> str:
+    """A load balancer's name: ``<infrastructure>-<resource>`` cut to fit, then eight hex
+    digits of the resource's mark, so it is unique per owner and resource, within ELB's 32
+    characters and never starting with ``internal-`` (ELB's prefix for internal DNS names)."""
+    readable = _elb_part(f"{infrastructure}-{resource}", ELB_NAME_MAX - 9)
+    if readable.lower().startswith("internal"):
+        readable = _elb_part("lb-" + readable, ELB_NAME_MAX - 9)
+    digest = _digest(resource_mark(uid, resource))
+    return f"{readable}-{digest}" if readable else f"lb-{digest}"
+
+
+def target_group_name(uid: str, resource: str, listener: str) -> str:
+    """A target group's name: ``tg-`` and hex digits of the resource's mark and of the
+    listener it serves (``listener`` says protocol and ports): a listener changed in a way
+    a target group cannot follow gets a new group."""
+    return f"tg-{_digest(resource_mark(uid, resource), size=12)}-{_digest(listener, size=8)}"

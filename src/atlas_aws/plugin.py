@@ -55,6 +55,8 @@ PROVIDER = ProviderInfo(
         "AWS_ENDPOINT_URL": "where EC2 is (default AWS itself): set it to talk to an emulator",
         "AWS_ENDPOINT_URL_EC2": "the same for EC2 alone (before AWS_ENDPOINT_URL)",
         "AWS_ENDPOINT_URL_RDS": "the same for RDS alone (before AWS_ENDPOINT_URL)",
+        "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2": "the same for ELBv2 (load balancers) "
+        "alone (before AWS_ENDPOINT_URL)",
         "ATLAS_AWS_POLL_INTERVAL": "seconds between status polls (default 2)",
     },
     ready_timeouts={
@@ -64,6 +66,7 @@ PROVIDER = ProviderInfo(
         "security_group": 120.0,
         # RDS takes minutes to make a DB instance available, sometimes most of an hour.
         "db_instance": 3600.0,
+        "load_balancer": 900.0,
     },
     currency="USD",
     example={

@@ -19,6 +19,8 @@ __all__ = ["ENDPOINT_ENV", "POLL_INTERVAL_ENV", "AwsProvider"]
 
 #: Points atlas at another EC2-compatible endpoint (an emulator); the EC2-only form first.
 ENDPOINT_ENV = ("AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL")
+#: The same for ELBv2 (load balancers).
+ELBV2_ENDPOINT_ENV = ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", "AWS_ENDPOINT_URL")
 #: Seconds between status polls (default 2).
 POLL_INTERVAL_ENV = "ATLAS_AWS_POLL_INTERVAL"
 DEFAULT_POLL_INTERVAL = 2.0
@@ -55,10 +57,13 @@ class AwsProvider(HandlerProvider):
         self.endpoint_url = endpoint_url or next(
             (self._env[n] for n in ENDPOINT_ENV if self._env.get(n)), None
         )
-        #: RDS's address: ``endpoint_url`` when given, else ``$AWS_ENDPOINT_URL_RDS``,
-        #: ``$AWS_ENDPOINT_URL`` or AWS itself.
+        #: RDS's and ELBv2's addresses: ``endpoint_url`` when given, else the service's own
+        #: variable (``$AWS_ENDPOINT_URL_RDS``, ...), ``$AWS_ENDPOINT_URL`` or AWS itself.
         self.rds_endpoint_url = endpoint_url or next(
             (self._env[n] for n in RDS_ENDPOINT_ENV if self._env.get(n)), None
+        )
+        self._elbv2_url = endpoint_url or next(
+            (self._env[n] for n in ELBV2_ENDPOINT_ENV if self._env.get(n)), None
         )
         self._max_attempts = max_attempts
         super().__init__(timing or Timing(poll_interval=self._poll_interval()))
@@ -106,11 +111,19 @@ class AwsProvider(HandlerProvider):
                     max_attempts=self._max_attempts,
                 )
 
-            self._regions = Regions(open_region, load_offerings().regions, {"rds": open_rds})
+            async def open_elbv2(region: str) -> Ec2:
+                from atlas_aws.elbv2 import Elbv2  # noqa: PLC0415 - only with load balancers
+
+                return await Elbv2.open(
+                    keys, region, endpoint_url=self._elbv2_url, max_attempts=self._max_attempts
+                )
+
+            services = {"rds": open_rds, "elbv2": open_elbv2}
+            self._regions = Regions(open_region, load_offerings().regions, services)
         return self._regions
 
     def calls(self) -> int:
-        """EC2 and RDS calls made so far (every page counts)."""
+        """EC2, RDS and ELBv2 calls made so far (every page counts)."""
         return self._regions.calls() if self._regions is not None else 0
 
     async def build_handlers(self) -> Mapping[str, KindHandler]:

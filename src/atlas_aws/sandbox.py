@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import Any
 
 from atlas.credentials import Secret
 from atlas.providers import Timing
@@ -20,9 +21,15 @@ __all__ = ["CONFIG", "KNOWN_GAPS", "REGION", "SAMPLES", "make_sandbox"]
 #: The region the samples are made in.
 REGION = "eu-west-1"
 #: AWS's behaviour at a fraction of its pace: launches pending for a moment, instances
-#: unlisted right after their launch for less than that.
+#: unlisted right after their launch for less than that, DB instances creating and deleting,
+#: load balancers provisioning and holding their target groups a little after their delete.
 CONFIG = FidelityConfig(
-    pending_seconds=0.4, invisible_seconds=0.2, db_creating_seconds=0.6, db_deleting_seconds=0.4
+    pending_seconds=0.4,
+    invisible_seconds=0.2,
+    db_creating_seconds=0.6,
+    db_deleting_seconds=0.4,
+    provisioning_seconds=0.6,
+    release_seconds=0.3,
 )
 
 _NET = {"type": "vpc", "name": "net", "specifications": {"cidr_block": "10.0.0.0/16"}}
@@ -75,6 +82,18 @@ _WEB = {
     "name": "web",
     "specifications": {"instance_type": "t3.micro", "image": "ubuntu-24.04", "subnet": "lan"},
 }
+# An application load balancer needs a second zone.
+_LAN_B = {
+    "type": "subnet",
+    "name": "lan-b",
+    "specifications": {
+        "vpc": "net",
+        "cidr_block": "10.0.3.0/24",
+        "availability_zone": "eu-west-1b",
+    },
+}
+_HTTP = {"port": 80, "protocol": "HTTP", "target_port": 8080}
+_LB = {"subnets": ["lan", "lan-b"], "listeners": [_HTTP], "targets": ["web"]}
 
 #: How the conformance kit exercises each kind.
 SAMPLES: tuple[KindSample, ...] = (
@@ -110,6 +129,12 @@ SAMPLES: tuple[KindSample, ...] = (
         update={**_DB, "allocated_storage": 30},
         needs=(_NET, _LAN, _LAN_B, _SSH),
     ),
+    KindSample(
+        "load_balancer",
+        _LB,
+        update={**_LB, "listeners": [_HTTP, {"port": 81, "protocol": "HTTP"}]},
+        needs=(_NET, _LAN, _LAN_B, _WEB),
+    ),
 )
 
 #: Conformance tests AWS fails today: none.
@@ -126,8 +151,8 @@ def _keys() -> AwsKeys:
 
 def _is_empty(emulator: AwsEmulator, keys: AwsKeys) -> bool:
     """Nothing atlas made is left: no instance that is not terminated, no VPC, subnet,
-    security group or volume with atlas's marks, no DB instance and no DB subnet group (a
-    fresh account has none), in any region the account used."""
+    security group, volume, load balancer or target group with atlas's marks, no DB
+    instance and no DB subnet group (a fresh account has none), in any region the account used."""
     assert emulator.layer is not None
     account = emulator.layer.account(account_for(keys.access_key_id.reveal()))
     marked = [{"Name": "tag-key", "Values": [OWNER_TAG]}]
@@ -149,7 +174,20 @@ def _is_empty(emulator: AwsEmulator, keys: AwsKeys) -> bool:
             return False
         if rds.describe_db_subnet_groups()["DBSubnetGroups"]:
             return False
+        if _elb_marked(outside_client(emulator, keys, region, "elbv2")):
+            return False
     return True
+
+
+def _elb_marked(elb: Any) -> bool:
+    """Whether any load balancer or target group carries atlas's owner tag."""
+    arns = [d["LoadBalancerArn"] for d in elb.describe_load_balancers()["LoadBalancers"]]
+    arns += [d["TargetGroupArn"] for d in elb.describe_target_groups()["TargetGroups"]]
+    for i in range(0, len(arns), 20):
+        for d in elb.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+            if any(t["Key"] == OWNER_TAG for t in d.get("Tags") or []):
+                return True
+    return False
 
 
 def make_sandbox(config: FidelityConfig = CONFIG) -> Sandbox:

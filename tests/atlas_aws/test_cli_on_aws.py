@@ -42,7 +42,7 @@ def test_apply_sandbox_runs_the_whole_lifecycle() -> None:
     code, out, err = run("apply", "--sandbox", "--yes", STACK)
     assert (code, err) == (0, ""), out
     assert "+ create  instance web  (+49.92/mo)" in out
-    assert "apply: completed (8/8 steps)" in out
+    assert "apply: completed (11/11 steps)" in out
     assert "plan again: No changes" in out
     assert "destroy: completed; the sandbox holds nothing" in out
 
@@ -59,10 +59,24 @@ def plain_moto() -> Iterator[str]:
     server.stop()
 
 
-def _atlas_made(client: Any) -> dict[str, list[str]]:
+def _atlas_made(client: Any, rds: Any, elb: Any) -> dict[str, list[str]]:
+    """What the account holds: EC2 objects with atlas's marks, and every DB instance, DB
+    subnet group, load balancer and target group (a fresh account has none)."""
     marked = [{"Name": "tag-key", "Values": ["atlas:owner"]}]
     reservations = client.describe_instances(Filters=marked)["Reservations"]
     return {
+        "db_instances": [
+            d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]
+        ],
+        "db_subnet_groups": [
+            g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]
+        ],
+        "load_balancers": [
+            b["LoadBalancerArn"] for b in elb.describe_load_balancers()["LoadBalancers"]
+        ],
+        "target_groups": [
+            g["TargetGroupArn"] for g in elb.describe_target_groups()["TargetGroups"]
+        ],
         "instances": [
             i["InstanceId"]
             for r in reservations
@@ -91,24 +105,31 @@ def test_apply_then_destroy_on_plain_moto_makes_each_object_once(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "plain-moto-secret")
     monkeypatch.setenv("ATLAS_AWS_POLL_INTERVAL", "0.05")
     state = str(tmp_path / "state.db")
-    client = boto3.client(
-        "ec2",
-        region_name="eu-west-1",
-        endpoint_url=plain_moto,
-        aws_access_key_id="AKIAPLAINMOTO0000001",
-        aws_secret_access_key="plain-moto-secret",
+    client, rds, elb = (
+        boto3.client(
+            service,
+            region_name="eu-west-1",
+            endpoint_url=plain_moto,
+            aws_access_key_id="AKIAPLAINMOTO0000001",
+            aws_secret_access_key="plain-moto-secret",
+        )
+        for service in ("ec2", "rds", "elbv2")
     )
     stack = _with_image_id(tmp_path / "shop.yaml", client)
     code, out, err = run("apply", "--yes", "--state", state, stack)
     assert (code, err) == (0, ""), out
-    made = _atlas_made(client)
+    made = _atlas_made(client, rds, elb)
     counts = {kind: len(ids) for kind, ids in made.items()}
-    assert counts == {"instances": 4, "vpcs": 1, "subnets": 2, "groups": 2, "volumes": 1}
+    assert counts == {
+        "instances": 4, "vpcs": 1, "subnets": 2, "groups": 3, "volumes": 1,
+        "db_instances": 1, "db_subnet_groups": 1, "load_balancers": 1, "target_groups": 1,
+    }  # fmt: skip
     code, out, _ = run("plan", "--refresh", "--state", state, stack)
     assert out == "No changes: 'shop' matches its spec.\n"
     code, out, err = run("destroy", "--yes", "--state", state, "shop")
     assert (code, err) == (0, ""), out
-    assert not any(_atlas_made(client).values()), "destroy left objects behind"
+    left = {kind: ids for kind, ids in _atlas_made(client, rds, elb).items() if ids}
+    assert not left, f"destroy left objects behind: {left}"
     [default] = client.describe_vpcs()["Vpcs"]
     assert default["IsDefault"], "the account's default VPC is left alone"
 

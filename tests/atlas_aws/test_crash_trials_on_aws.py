@@ -2,7 +2,8 @@
 moments, then applied again: every object exactly once; then `atlas destroy` leaves nothing.
 
 Each trial is a fresh account (a new access key id) of one emulator served on loopback, with
-the fidelity layer on: launches pending, instances unlisted right after their launch.
+the fidelity layer on: launches pending, instances unlisted right after their launch, DB
+instances creating and load balancers provisioning (each at a fraction of AWS's pace).
 """
 
 from __future__ import annotations
@@ -29,19 +30,28 @@ pytestmark = pytest.mark.loopback
 
 TRIALS = int(os.environ.get("ATLAS_CRASH_TRIALS", "20"))
 SEED = 20261202
-#: Kill moments, in seconds after start: an uninterrupted apply takes about 2.5 s here.
-KILL_WINDOW = (0.6, 3.0)
+#: Kill moments, in seconds after start: an uninterrupted apply takes about 3.5 s here.
+KILL_WINDOW = (0.6, 4.0)
 STACK = str(EXAMPLES / "aws-stack.yaml")
 #: What the stack is made of: objects per resource.
 EXPECTED = Counter(
     {"vpc/net": 1, "subnet/public-a": 1, "subnet/private-b": 1, "security_group/frontend": 1,
-     "security_group/app": 1, "instance/web": 3, "instance/worker": 1, "volume/worker-data": 1}
+     "security_group/app": 1, "instance/web": 3, "instance/worker": 1, "volume/worker-data": 1,
+     "security_group/db": 1, "db_instance/orders": 1, "db_subnet_group/orders": 1,
+     "load_balancer/front": 1, "target_group/front": 1}
 )  # fmt: skip
+#: AWS's pace compressed: RDS creating and deleting, load balancers provisioning.
+PACE = {
+    "db_creating_seconds": 0.6,
+    "db_deleting_seconds": 0.3,
+    "provisioning_seconds": 0.5,
+    "release_seconds": 0.2,
+}
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[AwsEmulator]:
-    served = AwsEmulator(config=FidelityConfig(pending_seconds=0.5, invisible_seconds=0.2))
+    served = AwsEmulator(config=FidelityConfig(pending_seconds=0.5, invisible_seconds=0.2, **PACE))
     served.start()
     yield served
     served.stop()
@@ -71,8 +81,31 @@ def finish(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def census(client: Any) -> Counter[str]:
+def clients(emulator: AwsEmulator, key: str) -> dict[str, Any]:
+    """boto3 clients of EC2, RDS and ELBv2 in the trial's account."""
+    return {
+        service: boto3.client(
+            service,
+            region_name="eu-west-1",
+            endpoint_url=emulator.url,
+            aws_access_key_id=key,
+            aws_secret_access_key="crash-trial-secret",
+        )
+        for service in ("ec2", "rds", "elbv2")
+    }
+
+
+def _tagged(arns: list[str], elb: Any) -> dict[str, dict[str, str]]:
+    tags: dict[str, dict[str, str]] = {}
+    for i in range(0, len(arns), 20):
+        for d in elb.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+            tags[d["ResourceArn"]] = {t["Key"]: t["Value"] for t in d.get("Tags") or []}
+    return tags
+
+
+def census(made: dict[str, Any]) -> Counter[str]:
     """Objects carrying atlas's marks, by kind and resource (terminated instances aside)."""
+    client, rds, elb = made["ec2"], made["rds"], made["elbv2"]
     marked = [{"Name": "tag-key", "Values": ["atlas:owner"]}]
     listed = {
         "vpc": client.describe_vpcs(Filters=marked)["Vpcs"],
@@ -94,16 +127,38 @@ def census(client: Any) -> Counter[str]:
         for obj in objects:
             tags = {t["Key"]: t["Value"] for t in obj.get("Tags") or []}
             found[f"{kind}/{tags['atlas:resource'].split(':', 1)[1]}"] += 1
+    # RDS and ELBv2: everything in the account counts, marked or not (a fresh account has
+    # none), so an object made without its tags is found too.
+    rds_listed = {
+        "db_instance": rds.describe_db_instances()["DBInstances"],
+        "db_subnet_group": rds.describe_db_subnet_groups()["DBSubnetGroups"],
+    }
+    for kind, objects in rds_listed.items():
+        for obj in objects:
+            arn = obj.get("DBInstanceArn") or obj.get("DBSubnetGroupArn")
+            tags = {
+                t["Key"]: t["Value"]
+                for t in rds.list_tags_for_resource(ResourceName=arn)["TagList"]
+            }
+            found[f"{kind}/{tags.get('atlas:resource', ':unmarked').split(':', 1)[1]}"] += 1
+    elb_listed = {
+        "load_balancer": [
+            d["LoadBalancerArn"] for d in elb.describe_load_balancers()["LoadBalancers"]
+        ],
+        "target_group": [d["TargetGroupArn"] for d in elb.describe_target_groups()["TargetGroups"]],
+    }
+    for kind, arns in elb_listed.items():
+        tags_of = _tagged(arns, elb)
+        for arn in arns:
+            resource = tags_of.get(arn, {}).get("atlas:resource", ":unmarked")
+            found[f"{kind}/{resource.split(':', 1)[1]}"] += 1
     return found
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
 def test_killed_apply_then_apply_again(emulator: AwsEmulator, tmp_path: Path, trial: int) -> None:
     key = "AKIA" + secrets.token_hex(8).upper()
-    client = boto3.client(
-        "ec2", region_name="eu-west-1", endpoint_url=emulator.url,
-        aws_access_key_id=key, aws_secret_access_key="crash-trial-secret",
-    )  # fmt: skip
+    client = clients(emulator, key)
     state = tmp_path / "state.db"
     moment = random.Random(SEED + trial).uniform(*KILL_WINDOW)
     proc = atlas(emulator, key, state, "apply", "--yes", STACK)
@@ -122,7 +177,9 @@ def test_after_a_crash_the_next_apply_sends_the_same_launch_token(tmp_path: Path
     """Killed right after ``RunInstances`` went out, while EC2 does not list the instances
     yet (so the next apply cannot find them by their tags): the next apply launches with the
     token of the operation that was cut short, and EC2 answers with the same instances."""
-    slow = AwsEmulator(config=FidelityConfig(pending_seconds=0.5, invisible_seconds=8.0)).start()
+    slow = AwsEmulator(
+        config=FidelityConfig(pending_seconds=0.5, invisible_seconds=8.0, **PACE)
+    ).start()
     try:
         assert slow.layer is not None
         key = "AKIA" + secrets.token_hex(8).upper()
@@ -138,10 +195,7 @@ def test_after_a_crash_the_next_apply_sends_the_same_launch_token(tmp_path: Path
         sent = [t for t in account.tokens if t.startswith("RunInstances/")]
 
         out = finish(atlas(slow, key, state, "apply", "--yes", STACK))
-        client = boto3.client(
-            "ec2", region_name="eu-west-1", endpoint_url=slow.url,
-            aws_access_key_id=key, aws_secret_access_key="crash-trial-secret",
-        )  # fmt: skip
+        client = clients(slow, key)
         assert census(client) == EXPECTED, out
         # Every launch token the first apply sent was sent again, not replaced.
         assert set(sent) <= set(account.tokens)

@@ -53,6 +53,20 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help="how long a deleted RDS DB instance shows deleting (default 30)",
     )
     parser.add_argument(
+        "--provisioning-seconds",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="how long a new load balancer stays provisioning (default 30)",
+    )
+    parser.add_argument(
+        "--release-seconds",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="how long a deleted load balancer's target groups answer ResourceInUse (default 5)",
+    )
+    parser.add_argument(
         "--no-rate-limit",
         action="store_true",
         help="never answer RequestLimitExceeded for request volume",
@@ -79,11 +93,16 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "atlas emulator --pro
         names = ", ".join(f"--{t.replace('_', '-')}-seconds" for t in negative)
         print(f"error: {names} must be >= 0", file=sys.stderr)
         return 2
+    if args.provisioning_seconds < 0 or args.release_seconds < 0:
+        print("error: --provisioning-seconds and --release-seconds must be >= 0", file=sys.stderr)
+        return 2
     config = FidelityConfig(
         pending_seconds=args.pending_seconds,
         invisible_seconds=args.invisible_seconds,
         db_creating_seconds=args.db_creating_seconds,
         db_deleting_seconds=args.db_deleting_seconds,
+        provisioning_seconds=args.provisioning_seconds,
+        release_seconds=args.release_seconds,
         idempotency=not args.no_idempotency,
         rate_limits=not args.no_rate_limit,
     )

@@ -16,6 +16,8 @@ and moto does not.
 - **RDS**: DB instances ``creating`` then ``available``, ``deleting`` before they are gone,
   unique subnet group names (:mod:`.rds`); throttling and faults as for EC2 (RDS answers
   ``Throttling``).
+- **ELBv2** (:mod:`atlas_aws.emulator.elb`): load balancers provisioning before active,
+  creates idempotent by name, target groups held a while after their load balancer's delete.
 - **A fresh account per access key id**: moto keys its state by account; the layer derives
   one from the key id, so every credential starts with an account of its own, default VPC
   and all, as a new AWS account does. Public images are registered in every region.
@@ -40,6 +42,8 @@ from urllib.parse import parse_qsl
 
 import attrs
 
+from atlas_aws.emulator.elb import SERVICE as ELB_SERVICE
+from atlas_aws.emulator.elb import ElbFidelity, elb_error
 from atlas_aws.emulator.images import seed_images
 from atlas_aws.emulator.rds import RdsLayer, rds_error
 from atlas_aws.emulator.state import Account, Bucket, FaultKind, Launch
@@ -56,6 +60,7 @@ CREATE_ACTIONS = {
     "security_group": "CreateSecurityGroup",
     "volume": "CreateVolume",
     "db_instance": "CreateDBInstance",
+    "load_balancer": "CreateLoadBalancer",
 }
 OUTSIDE_HEADER = "HTTP_X_ATLAS_EMULATOR"
 
@@ -75,6 +80,10 @@ class FidelityConfig:
     #: takes minutes for each; these are its pace compressed).
     db_creating_seconds: float = 60.0
     db_deleting_seconds: float = 30.0
+    #: A new load balancer is ``provisioning`` this long; a deleted one holds its target
+    #: groups (``ResourceInUse``) this long.
+    provisioning_seconds: float = 30.0
+    release_seconds: float = 5.0
 
 
 def account_for(access_key_id: str) -> str:
@@ -91,6 +100,13 @@ def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
     return status, body.encode()
 
 
+#: The error shape of each service the layer answers for (EC2's otherwise).
+_ERRORS: dict[str, Callable[[int, str, str], tuple[int, bytes]]] = {
+    "rds": rds_error,
+    ELB_SERVICE: elb_error,
+}
+
+
 class Fidelity:
     """The middleware; ``clock`` is the layer's time (monotonic seconds)."""
 
@@ -104,7 +120,16 @@ class Fidelity:
         self.config = config or FidelityConfig()
         self.clock = clock
         self._accounts: dict[str, Account] = {}
-        self.rds = RdsLayer(clock, self.config.db_creating_seconds, self.config.db_deleting_seconds)
+
+        def clock_now() -> float:  # the clock a test swaps in later
+            return self.clock()
+
+        self.rds = RdsLayer(
+            clock_now, self.config.db_creating_seconds, self.config.db_deleting_seconds
+        )
+        self.elb = ElbFidelity(
+            self.config.provisioning_seconds, self.config.release_seconds, clock_now
+        )
 
     def account(self, account_id: str) -> Account:
         found = self._accounts.get(account_id)
@@ -119,7 +144,7 @@ class Fidelity:
         body = req["wsgi.input"].read(size) if size else b""
         req["wsgi.input"] = io.BytesIO(body)
         match = _CREDENTIAL.search(req.get("HTTP_AUTHORIZATION", ""))
-        if match is None or match.group(3) not in ("ec2", "rds"):
+        if match is None or match.group(3) not in ("ec2", "rds", ELB_SERVICE):
             return self.app(req, start_response)
         key_id, region, service = match.group(1), match.group(2), match.group(3)
         account = self.account(req.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for(key_id))
@@ -134,11 +159,13 @@ class Fidelity:
             account.requests += 1
             account.actions.append(action)
             account.regions.add(region)
+        error = _ERRORS.get(service, _error)
         refused = self._refusal(account, action, service)
         if refused is not None:
             return _respond(start_response, *refused)
-        if service == "rds":
-            status, headers, out = self.rds.handle(
+        if service in ("rds", ELB_SERVICE):
+            side = self.rds if service == "rds" else self.elb
+            status, headers, out = side.handle(
                 account, region, action, params, lambda: _call(self.app, req)
             )
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
@@ -146,7 +173,6 @@ class Fidelity:
             status, headers, out = self._handle(account, action, params, req)
         if status == 200 and action in CREATE_ACTIONS.values():
             if account.strike(FaultKind.ERROR_AFTER, action):
-                error = rds_error if service == "rds" else _error
                 return _respond(start_response, *error(500, "InternalError", "internal error"))
             if account.strike(FaultKind.DROP_AFTER, action):
                 _drop(req)
@@ -159,12 +185,13 @@ class Fidelity:
     def _refusal(
         self, account: Account, action: str, service: str = "ec2"
     ) -> tuple[int, bytes] | None:
-        if service == "rds":  # RDS's answer to a request over its rate
-            limited = rds_error(400, "Throttling", "Rate exceeded")
-        else:
-            limited = _error(503, "RequestLimitExceeded", "Request limit exceeded.")
+        error = _ERRORS.get(service, _error)
+        if service == "ec2":
+            limited = (503, "RequestLimitExceeded", "Request limit exceeded.")
+        else:  # RDS and ELBv2 throttle in their own shape
+            limited = (400, "Throttling", "Rate exceeded")
         if account.strike(FaultKind.THROTTLE, action):
-            return limited
+            return error(*limited)
         if not self.config.rate_limits:
             return None
         reads = action.startswith(("Describe", "List"))
@@ -174,7 +201,7 @@ class Fidelity:
         with account.lock:
             bucket = account.buckets.setdefault(kind, Bucket(capacity, refill, capacity, now))
             if not bucket.take(now):
-                return limited
+                return error(*limited)
         return None
 
     def _handle(

@@ -72,12 +72,14 @@ class Account:
     lock: threading.Lock = attrs.field(factory=threading.Lock)
     faults: list[Fault] = attrs.field(factory=list)
     tokens: dict[str, Launch] = attrs.field(factory=dict)
-    #: Instance id -> when it was launched (the layer's clock).
+    #: Instance id (or load balancer ARN) -> when it was launched (the layer's clock).
     launched: dict[str, float] = attrs.field(factory=dict)
     requests: int = 0
     #: The EC2 and RDS actions atlas asked for, in order (what tests count calls by).
     actions: list[str] = attrs.field(factory=list)
     regions: set[str] = attrs.field(factory=set)
+    #: Target group ARN -> until when ELBv2 still holds it for a deleted load balancer.
+    released: dict[str, float] = attrs.field(factory=dict)
     buckets: dict[str, Bucket] = attrs.field(factory=dict)
     #: ``<region>/<DBInstanceIdentifier>`` -> when it was created (the layer's clock).
     db_created: dict[str, float] = attrs.field(factory=dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from atlas_aws.ops.base import Ec2Handler, Regions
 from atlas_aws.ops.databases import DbInstanceHandler
 from atlas_aws.ops.instances import InstanceHandler
+from atlas_aws.ops.load_balancers import LoadBalancerHandler
 from atlas_aws.ops.security_groups import SecurityGroupHandler
 from atlas_aws.ops.volumes import VolumeHandler
 from atlas_aws.ops.vpcs import SubnetHandler, VpcHandler
@@ -18,4 +19,5 @@ ALL_OPS: tuple[type[Ec2Handler], ...] = (
     InstanceHandler,
     VolumeHandler,
     DbInstanceHandler,
+    LoadBalancerHandler,
 )

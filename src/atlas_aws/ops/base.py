@@ -45,7 +45,7 @@ logger = logging.getLogger("atlas_aws")
 
 class Regions:
     """One EC2 client per region, opened on first use, all on one credential; and, for the
-    other services a kind needs (``"rds"``), one client per service and region."""
+    other services a kind needs (``"rds"``, ``"elbv2"``), one client per service and region."""
 
     def __init__(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from atlas.providers.declarations import ResourceKind
-from atlas_aws.resources import database, instance, network, volume
+from atlas_aws.resources import database, instance, load_balancer, network, volume
 
 __all__ = ["KINDS"]
 
@@ -14,4 +14,5 @@ KINDS: tuple[ResourceKind, ...] = (
     instance.KIND,
     volume.KIND,
     database.KIND,
+    load_balancer.KIND,
 )
