@@ -28,7 +28,15 @@ from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext, create_objects
 from atlas_aws.client import JSON, Ec2
 from atlas_aws.naming import FIRST_TAG, NAME_TAG, ROOT_TAG, object_name, resource_mark
-from atlas_aws.ops.base import Ec2Handler, dep_id, dep_ids, logger, region_of, tag_list
+from atlas_aws.ops.base import (
+    Ec2Handler,
+    dep_id,
+    dep_ids,
+    imported,
+    logger,
+    region_of,
+    tag_list,
+)
 from atlas_aws.prices import architecture, load_offerings
 from atlas_aws.resources.instance import MAX_COUNT, InstanceSpec
 
@@ -72,6 +80,7 @@ class InstanceHandler(Ec2Handler):
     type = "instance"
     describe, listed_as, resource_type = "DescribeInstances", "Reservations", "instance"
     delete_call, delete_param = "TerminateInstances", "InstanceIds"
+    id_filter = "instance-id"
     statuses = _STATUSES
     batch_size = MAX_COUNT  # one launch per counted resource
 
@@ -288,7 +297,15 @@ class InstanceHandler(Ec2Handler):
 
     async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         s: InstanceSpec = ctx.resource.specifications
-        state = await self._recount(ctx, state)
+        if any(imported(ctx.owner, state, o) for o in state.objects):
+            if s.count != len(state.objects):
+                raise ProviderOperationError(
+                    f"instance {ctx.name!r} was imported as {len(state.objects)} instances; its "
+                    f"count cannot become {s.count} (import or create the others as another "
+                    "resource)"
+                )
+        else:
+            state = await self._recount(ctx, state)
         await self.retag(ctx, state)
         ec2 = await self.regions.get(region_of(state))
         if s.security_groups:

@@ -20,7 +20,13 @@ from atlas_aws.ops.base import Ec2Handler, dep_id, region_of
 from atlas_aws.ops.vpcs import HOLDING
 from atlas_aws.resources.network import Rule, SecurityGroupSpec
 
-__all__ = ["Permission", "SecurityGroupHandler", "permissions"]
+__all__ = [
+    "DEFAULT_EGRESS",
+    "Permission",
+    "SecurityGroupHandler",
+    "listed_permissions",
+    "permissions",
+]
 
 #: (protocol, from_port, to_port, "cidr:<block>" or "group:<name or id>")
 Permission = tuple[str, int, int, str]
@@ -44,7 +50,7 @@ def permissions(rules: Iterable[Rule], groups: Mapping[str, str]) -> frozenset[P
     return frozenset(out)
 
 
-def _listed(ip_permissions: Sequence[JSON]) -> frozenset[Permission]:
+def listed_permissions(ip_permissions: Sequence[JSON]) -> frozenset[Permission]:
     out: set[Permission] = set()
     for p in ip_permissions or ():
         proto = str(p.get("IpProtocol"))
@@ -130,10 +136,13 @@ class SecurityGroupHandler(Ec2Handler):
                     names[str(d["GroupId"])] = name
         return [self._render(d, region, names) for d in found]
 
+    def render(self, d: JSON, region: str) -> CloudObject:
+        return self._render(d, region, {})
+
     def _render(self, d: JSON, region: str, names: Mapping[str, str]) -> CloudObject:
         obj = self.obj(d, region)
-        ingress = _named(_listed(d.get("IpPermissions") or []), names)
-        egress = _named(_listed(d.get("IpPermissionsEgress") or []), names)
+        ingress = _named(listed_permissions(d.get("IpPermissions") or []), names)
+        egress = _named(listed_permissions(d.get("IpPermissionsEgress") or []), names)
         return CloudObject(
             obj.id, obj.name, obj.status, {**obj.attributes, "ingress": ingress, "egress": egress}
         )
@@ -183,10 +192,10 @@ class SecurityGroupHandler(Ec2Handler):
             self.describe, self.listed_as, GroupIds=[o.id for o in state.objects]
         )
         for d in listed:
-            have_in = _listed(d.get("IpPermissions") or [])
+            have_in = listed_permissions(d.get("IpPermissions") or [])
             await self._apply(ec2, d["GroupId"], "Ingress", ingress, have_in)
             if egress is not None:
-                have_out = _listed(d.get("IpPermissionsEgress") or [])
+                have_out = listed_permissions(d.get("IpPermissionsEgress") or [])
                 await self._apply(ec2, d["GroupId"], "Egress", egress, have_out)
         return await self.read(ctx.owner, state) or state
 

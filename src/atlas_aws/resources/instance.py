@@ -134,4 +134,5 @@ KIND = kind(
     price=price, check=check,
     replace_on=("image_id", "image", "subnet", "key_name", "user_data", "root_volume_size"),
     create_only=frozenset({"image_id", "image", "user_data", "key_name", "root_volume_size"}),
+    importable=True,
 )  # fmt: skip

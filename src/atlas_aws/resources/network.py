@@ -202,14 +202,17 @@ def _port_problems(rule: Rule, path: str) -> Iterator[Problem]:
 VPC_KIND = kind(
     "vpc", VpcSpec, "A VPC: a private network; free.", price=_free("VPC", "vpc:vpc"),
     replace_on=("cidr_block",),
+    importable=True,
 )  # fmt: skip
 SUBNET_KIND = kind(
     "subnet", SubnetSpec, "A subnet of a VPC in one zone; free.", check=check_subnet,
     price=_free("Subnet", "subnet:subnet"),
     replace_on=("vpc", "cidr_block", "availability_zone"),
+    importable=True,
 )  # fmt: skip
 SG_KIND = kind(
     "security_group", SecurityGroupSpec, "A security group: firewall rules; free.",
     check=check_security_group, replace_on=("vpc", "description"),
+    importable=True,
     price=_free("Security group", "security_group:security_group"),
 )  # fmt: skip

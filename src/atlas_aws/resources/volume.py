@@ -128,5 +128,5 @@ def _shrinks(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
 KIND = kind(
     "volume", VolumeSpec, "An EBS volume, attached to an instance of its zone.",
     price=price, check=check, replace_on=("availability_zone",), replace_if=_shrinks,
-    stateful=True,
+    stateful=True, importable=True,
 )  # fmt: skip
