@@ -64,9 +64,8 @@ def plan_steps(
     gone = [c for c in plan.changes if c.action in ("delete", "replace", "release")]
     made = [c for c in plan.changes if c.action in ("create", "update", "replace", "import")]
     delete_order = _topological({c.resource: recorded_deps.get(c.resource, set()) for c in gone})
-    build_order = _topological(
-        {c.resource: dependencies([spec.resource(c.resource)])[c.resource] for c in made}
-    )
+    deps = dependencies(spec.resources)  # the whole spec's: weak references need it
+    build_order = _topological({c.resource: deps[c.resource] for c in made})
     by_name = {c.resource: c for c in plan.changes}
     steps: list[tuple[str, str, StepAction]] = [(a.name, a.type, "prepare") for a in plan.account]
     for n in reversed(delete_order):

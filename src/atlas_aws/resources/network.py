@@ -83,7 +83,10 @@ class Rule:
         factory=tuple, check=_cidr_list, doc="IPv4 CIDR blocks (`203.0.113.0/24`)."
     )
     security_groups: tuple[str, ...] = spec_field(
-        factory=tuple, ref="security_group", doc="Names of other `security_group` resources."
+        factory=tuple,
+        ref="security_group",
+        weak=True,  # a group may admit itself, or two each other: rules come once both exist
+        doc="Names of `security_group` resources (its own too) whose members are admitted.",
     )
 
 
@@ -154,16 +157,14 @@ def check_security_group(res: ResourceSpec, ctx: CheckContext) -> Iterator[Probl
         if len(rules) > MAX_RULES:
             yield Problem(f"specifications.{field}", f"EC2 allows {MAX_RULES} rules per direction")
         for i, rule in enumerate(rules):
-            yield from _rule_problems(rule, f"specifications.{field}[{i}]", res, spec, ctx)
+            yield from _rule_problems(rule, f"specifications.{field}[{i}]", spec, ctx)
 
 
 def _rule_problems(
-    rule: Rule, path: str, res: ResourceSpec, spec: SecurityGroupSpec, ctx: CheckContext
+    rule: Rule, path: str, spec: SecurityGroupSpec, ctx: CheckContext
 ) -> Iterator[Problem]:
     if not rule.cidr_blocks and not rule.security_groups:
         yield Problem(path, "name at least one of cidr_blocks or security_groups")
-    if res.name in rule.security_groups:
-        yield Problem(f"{path}.security_groups", "a group cannot name itself here (not yet)")
     for j, name in enumerate(rule.security_groups):
         other = referenced(ctx.spec, name, "security_group")
         if other is not None and other.specifications.vpc != spec.vpc:
