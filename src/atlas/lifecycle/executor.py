@@ -271,9 +271,10 @@ class Executor:
             self.store.save_resource(self._row(res, "creating", existing))
         self._progress(step)
         deps = self._deps()
-        # A create a crash cut short is carried on under the operation that journaled it, so
-        # that a provider's idempotency tokens (derived from it) are the ones already sent.
-        interrupted = existing is not None and existing.status == "creating"
+        # A create or an update a crash cut short is carried on under the operation that
+        # journaled it, so that a provider's idempotency tokens (derived from it: an update
+        # may create objects too) are the ones already sent.
+        interrupted = existing is not None and existing.status in ("creating", "updating")
         intent = (
             existing.operation_id if existing is not None and interrupted else self.operation.id
         )
