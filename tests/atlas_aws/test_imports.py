@@ -123,7 +123,10 @@ async def test_discover_writes_a_spec_that_imports_everything_without_a_create(
         providers={"aws": aws.provider},
     ) as atlas:  # fmt: skip
         found = await atlas.discover("aws", region=REGION)
-        assert found.monthly.amount > 0
+        [api] = [r for r in found.resources if r.found.name == "api"]
+        # Priced with its root volumes, whose EBS price atlas has no source for yet.
+        assert api.monthly is None
+        assert any("EBS gp3 price per GB-month" in u for u in api.unpriced), api.unpriced
         doc = found.to_spec("adopted")
         validate_spec(doc, registry=aws_registry)
         plan = await atlas.plan(doc)

@@ -14,6 +14,7 @@ from atlas.cost.money import Money
 from atlas.exceptions import SpecValidationError
 from atlas.providers import ProviderRegistry
 from atlas.spec import validate_spec
+from atlas_aws.resources.instance import price as instance_price
 from atlas_aws.resources.volume import price as volume_price
 
 
@@ -160,8 +161,8 @@ def test_prices_depend_on_the_region(aws_registry: ProviderRegistry) -> None:
     def monthly(region: str) -> str:
         instance = res("instance", "x", instance_type="t3.micro", image="ubuntu-24.04", count=2)
         spec = validate_spec(doc(NET, instance, region=region), registry=aws_registry)
-        [_, line] = [i for r in estimate_spec(spec, aws_registry).breakdown
-                     for i in r.line_items]  # fmt: skip
+        [_, line, _root] = [i for r in estimate_spec(spec, aws_registry).breakdown
+                            for i in r.line_items]  # fmt: skip
         return str(line.monthly)
 
     # t3.micro: 0.0104 an hour in us-east-1, 0.0114 in eu-west-1 (the generated catalog).
@@ -240,6 +241,27 @@ def test_an_ebs_price_atlas_has_no_source_for_is_unknown(aws_registry: ProviderR
     lookup = _gp3_catalog(aws_registry, "us-east-1")
     lines = volume_price(spec.resource("v").specifications, lookup)
     assert [str(i.monthly) for i in lines] == ["10.00 USD", "10.00 USD"]
+
+
+def test_an_instances_root_volume_is_a_gp3_line_of_its_own(aws_registry: ProviderRegistry) -> None:
+    sized = res("instance", "web", instance_type="t3.micro", image="ubuntu-24.04", count=3,
+                root_volume_size=20)  # fmt: skip
+    plain = res("instance", "one", instance_type="t3.micro", image="ubuntu-24.04")
+    spec = validate_spec(doc(sized, plain), registry=aws_registry)
+    lookup = _gp3_catalog(aws_registry, "eu-west-1")
+    [ec2, root] = instance_price(spec.resource("web").specifications, lookup)
+    assert ec2.description == "EC2 t3.micro x 3"
+    assert (root.description, root.sku) == (
+        "EBS gp3 root volume 20 GiB x 3",
+        "volume:eu-west-1:gp3",
+    )
+    assert (root.quantity, str(root.monthly)) == (60, "6.00 USD")
+    [_, default] = instance_price(spec.resource("one").specifications, lookup)
+    assert default.monthly is None
+    assert "give root_volume_size to price it" in str(default.unpriced)
+    # The shipped catalog has no sourced gp3 price: the line says so.
+    [estimate, _] = estimate_spec(spec, aws_registry).breakdown
+    assert "EBS gp3 price per GB-month in eu-west-1 is unknown" in estimate.unpriced[0]
 
 
 def test_a_volume_that_would_shrink_is_replaced(aws_registry: ProviderRegistry) -> None:
