@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -25,12 +26,14 @@ import aws_rds_prices  # scripts/aws_rds_prices.py, beside this one
 HERE = Path(__file__).resolve().parent
 TABLE = HERE.parent.parent / "shared" / "reference" / "cloud-prices" / "aws-vms.csv"
 #: EBS list prices per region and volume type (per GB-month; per provisioned IOPS-month for
-#: io1/io2, and per IOPS-month above the 3,000 included for gp3), as the public pricing page
-#: shows them (source ``ebs-pricing`` below).
+#: io1/io2, and per IOPS-month above the 3,000 included for gp3), each row with the page it
+#: was read from and when. Empty for now: the figures once here had no source, and AWS's
+#: page (its tables are drawn by script) could not be read to source them.
 EBS_TABLE = HERE / "aws-ebs-prices.csv"
 #: ALB and NLB prices per region: per hour (or partial hour) and per LCU / NLCU-hour, as
 #: AWS's Elastic Load Balancing pricing page states them (source ``elb-pricing`` below).
 ELB_TABLE = HERE / "aws-elb-prices.csv"
+EBS_PAGE = "https://aws.amazon.com/ebs/pricing"
 CATALOG = HERE.parent / "src" / "atlas_aws" / "data" / "prices.toml"
 
 SOURCE_REPO = "https://github.com/skypilot-org/skypilot-catalog"
@@ -63,11 +66,26 @@ def rows(table: Path) -> list[tuple[str, str, Decimal, str, str]]:
     return [out[k] for k in sorted(out)]
 
 
-def ebs_rows(table: Path) -> list[tuple[str, str, Decimal, Decimal | None]]:
-    """(region, volume type, per GB-month, per IOPS-month or None), sorted."""
+def ebs_rows(table: Path) -> list[tuple[str, str, Decimal, Decimal | None, str, str, str]]:
+    """(region, volume type, per GB-month, per IOPS-month or None, source URL, read at,
+    read on), sorted. A row without its source (AWS's EBS pricing page), the page the figure
+    was read on (the pricing page itself, or a page quoting it where the pricing page's
+    tables could not be read) and the date is refused: an EBS price atlas cannot source is
+    left out, and estimates say it is unknown."""
     out = []
     with table.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
+        for n, row in enumerate(csv.DictReader(f), start=2):
+            url, read_on = row["SourceURL"].strip(), row["ReadOn"].strip()
+            read_at = row["ReadAt"].strip()
+            if (
+                not url.startswith(EBS_PAGE)
+                or not read_at.startswith("https://")
+                or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", read_on)
+            ):
+                raise SystemExit(
+                    f"{table.name}:{n}: every EBS price needs SourceURL ({EBS_PAGE}...), "
+                    "ReadAt (the https page it was read on) and ReadOn (YYYY-MM-DD)"
+                )
             iops = row["USDPerIOPSMonth"].strip()
             out.append(
                 (
@@ -75,19 +93,45 @@ def ebs_rows(table: Path) -> list[tuple[str, str, Decimal, Decimal | None]]:
                     row["VolumeType"].strip(),
                     Decimal(row["USDPerGBMonth"].strip()),
                     Decimal(iops) if iops else None,
+                    url,
+                    read_at,
+                    read_on,
                 )
             )
     return sorted(out)
 
 
 def _ebs_lines(table: Path) -> list[str]:
+    rows_ = ebs_rows(table)
     lines: list[str] = []
-    for region, kind, per_gb, per_iops in ebs_rows(table):
+    ids: dict[tuple[str, str, str], str] = {}
+    for url, read_at, read_on in sorted({(r[4], r[5], r[6]) for r in rows_}):
+        ids[(url, read_at, read_on)] = key = f"ebs-{len(ids) + 1}"
+        quoted = "" if read_at.startswith(EBS_PAGE) else f", as quoted by {read_at}"
+        lines += [
+            f"[sources.{key}]",
+            'title = "Amazon EBS pricing page: per GB-month, and per provisioned IOPS-month '
+            f'(gp3: above the 3,000 included); read {read_on}{quoted}"',
+            f'url = "{url}"',
+            "",
+        ]
+    if rows_:
+        lines += [
+            "[billing.ebs-per-second]",
+            'metering = "second"',
+            f"cap_hours = {HOURS_PER_MONTH}",
+            f'source = "{next(iter(ids.values()))}"',
+            f"as_of = {max(r[6] for r in rows_)}",
+            'note = "EBS volumes are billed per second of provisioned storage (and IOPS)"',
+            "",
+        ]
+    for region, kind, per_gb, per_iops, url, read_at, read_on in rows_:
+        source = ids[(url, read_at, read_on)]
         lines += [
             f'[prices."volume:{region}:{kind}"]',
             f'monthly = "{per_gb}"',
             f'unit = "GB-month of {kind}"',
-            'source = "ebs-pricing"',
+            f'source = "{source}"',
             'billing = "ebs-per-second"',
             "",
         ]
@@ -96,7 +140,7 @@ def _ebs_lines(table: Path) -> list[str]:
                 f'[prices."volume-iops:{region}:{kind}"]',
                 f'monthly = "{per_iops}"',
                 f'unit = "provisioned IOPS-month of {kind}"',
-                'source = "ebs-pricing"',
+                f'source = "{source}"',
                 'billing = "ebs-per-second"',
                 "",
             ]
@@ -171,9 +215,9 @@ def _elb_head(table: Path) -> list[str]:
 
 def render(table: Path, ebs: Path = EBS_TABLE, elb: Path = ELB_TABLE) -> str:
     lines = [
-        "# GENERATED by scripts/aws_prices.py from scripts/aws-vms.csv,",
+        "# GENERATED by scripts/aws_prices.py from the aws-vms.csv table,",
         "# scripts/aws-ebs-prices.csv, scripts/aws-rds-prices.csv and scripts/aws-elb-prices.csv:",
-        "# do not edit by hand.",
+        "# do not edit by hand. EBS prices: only the regions sourced there.",
         "# AWS on-demand Linux instance prices, USD per hour, shared tenancy, no pre-installed",
         f"# software; monthly = hourly x {HOURS_PER_MONTH} (AWS's month).",
         "",
@@ -204,21 +248,6 @@ def render(table: Path, ebs: Path = EBS_TABLE, elb: Path = ELB_TABLE) -> str:
         '(announced 2017-10-02)"',
         'url = "https://aws.amazon.com/about-aws/whats-new/2017/10/'
         'announcing-amazon-ec2-per-second-billing/"',
-        "",
-        "[billing.ebs-per-second]",
-        'metering = "second"',
-        f"cap_hours = {HOURS_PER_MONTH}",
-        'source = "ebs-pricing"',
-        "as_of = 2026-12-02",
-        'note = "EBS volumes are billed per second of provisioned storage (and IOPS)"',
-        "",
-        "[sources.ebs-pricing]",
-        'title = "Amazon EBS pricing page: gp3, gp2, io1, io2, st1, sc1 per GB-month and '
-        "provisioned IOPS per IOPS-month (gp3: above the 3,000 included), by region; "
-        'compiled into scripts/aws-ebs-prices.csv"',
-        'url = "https://aws.amazon.com/ebs/pricing/"',
-        'note = "confidence B for us-east-1 and us-west-2, C for the other regions (to check '
-        'against the page); IOPS tiers above 32,000 for io2 are not modelled"',
         "",
         "[sources.vpc-free]",
         'title = "Amazon VPC pricing: no additional charge for creating and using the VPC '

@@ -12,9 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PROVIDERS = ("memory", "digitalocean", "aws")
-#: Kit tests a provider cannot run, with why: AWS declares no importable kind yet, so the two
-#: import tests skip (issue 14: discover and import are still to come).
-SKIPS = {"aws": 2}
+#: Kit tests a provider cannot run, with why: none (AWS imports every kind since issue 14).
+SKIPS: dict[str, int] = {}
 #: The issue's floor: the full suite, at least this many tests per provider.
 AT_LEAST = 30
 

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from atlas.exceptions import PluginError
-from atlas.providers import HandlerProvider, KindHandler, ProviderConfig, Timing
+from atlas.model.infrastructure import ResourceSpec
+from atlas.providers import FoundResource, HandlerProvider, KindHandler, ProviderConfig, Timing
+from atlas_aws import imports
 from atlas_aws.client import DEFAULT_MAX_ATTEMPTS, Ec2
 from atlas_aws.credentials import SECRET_KEY, AwsCredentialChain, AwsKeys
-from atlas_aws.ops import ALL_OPS, Regions
+from atlas_aws.ops import ALL_OPS, Ec2Handler, Regions
 from atlas_aws.prices import load_offerings
 from atlas_aws.rds import ENDPOINT_ENV as RDS_ENDPOINT_ENV
 from atlas_aws.rds import Rds
@@ -129,6 +131,25 @@ class AwsProvider(HandlerProvider):
     async def build_handlers(self) -> Mapping[str, KindHandler]:
         regions = await self.regions()
         return {cls.type: cls(regions, self.timing) for cls in ALL_OPS}
+
+    async def _importers(self) -> dict[str, Ec2Handler]:
+        handlers = await self.handlers()
+        return {k: h for k, h in handlers.items() if isinstance(h, Ec2Handler)}
+
+    async def inventory(self, *, region: str | None = None) -> list[FoundResource]:
+        """Every VPC, subnet, security group, instance and volume in ``region`` (else in
+        every region atlas knows); see :mod:`atlas_aws.imports`."""
+        regions = [region] if region else list((await self.regions()).known)
+        return await imports.inventory(await self._importers(), regions)
+
+    async def read_import(
+        self,
+        resource: ResourceSpec,
+        region: str,
+        ids: Sequence[str],
+        names: Mapping[str, str],
+    ) -> FoundResource:
+        return await imports.read_import(await self._importers(), resource, region, ids, names)
 
     async def aclose(self) -> None:
         if self._regions is not None:

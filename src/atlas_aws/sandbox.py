@@ -3,17 +3,21 @@ an account of its own, with the neutral faults and one sample per kind for the k
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from atlas.credentials import Secret
+from atlas.exceptions import PluginError
 from atlas.providers import Timing
 from atlas.providers.declarations import KindSample, Sandbox
 from atlas_aws.credentials import AwsKeys
 from atlas_aws.emulator import AwsEmulator, FidelityConfig, account_for, shared_emulator
 from atlas_aws.faults import EmulatorFaults, outside_client
 from atlas_aws.naming import OWNER_TAG
+from atlas_aws.prices import architecture, load_offerings
 from atlas_aws.provider import AwsProvider
 
 __all__ = ["CONFIG", "KNOWN_GAPS", "REGION", "SAMPLES", "make_sandbox"]
@@ -212,7 +216,84 @@ def make_sandbox(config: FidelityConfig = CONFIG) -> Sandbox:
         samples=SAMPLES,
         secret=keys.secret_access_key.reveal(),
         known_gaps=KNOWN_GAPS,
+        unmanaged=_by_hand(emulator, keys),
     )
+
+
+def _by_hand(
+    emulator: AwsEmulator, keys: AwsKeys
+) -> Callable[[str, str], Awaitable[Sequence[str]]]:
+    """The sandbox's ``unmanaged`` hook: a resource made with boto3 as a person would (a
+    ``Name`` tag, no atlas marks), from the kind's sample with its references left out: a
+    group and an instance go in the default VPC, a volume stays unattached; a subnet gets a
+    VPC of its own made by hand too (it needs one)."""
+    samples = {s.type: dict(s.specifications) for s in SAMPLES}
+
+    def make(kind: str, name: str) -> list[str]:
+        if kind not in samples:
+            raise PluginError(f"the AWS sandbox has no sample {kind}")
+        ec2 = outside_client(emulator, keys, REGION)
+        return _make_by_hand(ec2, kind, name, samples[kind])
+
+    async def run(kind: str, name: str) -> Sequence[str]:
+        return await asyncio.to_thread(make, kind, name)
+
+    return run
+
+
+def _named(resource_type: str, name: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": resource_type, "Tags": [{"Key": "Name", "Value": name}]}]
+
+
+def _make_by_hand(ec2: Any, kind: str, name: str, specs: dict[str, Any]) -> list[str]:
+    if kind == "vpc":
+        made = ec2.create_vpc(CidrBlock=specs["cidr_block"], TagSpecifications=_named("vpc", name))
+        return [made["Vpc"]["VpcId"]]
+    if kind == "subnet":
+        [vpc] = _make_by_hand(ec2, "vpc", f"{name}-net", {"cidr_block": "10.0.0.0/16"})
+        made = ec2.create_subnet(
+            VpcId=vpc,
+            CidrBlock=specs["cidr_block"],
+            AvailabilityZone=specs["availability_zone"],
+            TagSpecifications=_named("subnet", name),
+        )
+        return [made["Subnet"]["SubnetId"]]
+    if kind == "security_group":
+        group = ec2.create_security_group(GroupName=name, Description="made by hand")["GroupId"]
+        rules = [
+            {"IpProtocol": r["protocol"], "FromPort": r["from_port"], "ToPort": r["to_port"]}
+            | {"IpRanges": [{"CidrIp": c} for c in r["cidr_blocks"]]}
+            for r in specs["ingress"]
+        ]
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=rules)
+        return [group]
+    if kind == "instance":
+        return _instances_by_hand(ec2, name, specs)
+    if kind == "volume":
+        made = ec2.create_volume(
+            Size=specs["size"],
+            AvailabilityZone=f"{REGION}a",
+            TagSpecifications=_named("volume", name),
+        )
+        return [made["VolumeId"]]
+    raise PluginError(f"the AWS sandbox cannot make a {kind} by hand")
+
+
+def _instances_by_hand(ec2: Any, name: str, specs: dict[str, Any]) -> list[str]:
+    alias = load_offerings().images[specs["image"]]
+    arch = architecture(specs["instance_type"])
+    filters = [{"Name": "name", "Values": [str(alias.name_filter(arch))]}]
+    images = ec2.describe_images(Owners=[alias.owner], Filters=filters)["Images"]
+    image = max(images, key=lambda i: str(i.get("CreationDate") or ""))["ImageId"]
+    count = int(specs.get("count", 1))
+    made = ec2.run_instances(
+        ImageId=image,
+        InstanceType=specs["instance_type"],
+        MinCount=count,
+        MaxCount=count,
+        TagSpecifications=_named("instance", name),
+    )
+    return [i["InstanceId"] for i in made["Instances"]]
 
 
 def _moto_version() -> str:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from atlas.cost.catalog import Price, Source
 from atlas.cost.engine import estimate_spec
+from atlas.cost.estimate import PriceLookup
+from atlas.cost.money import Money
 from atlas.exceptions import SpecValidationError
 from atlas.providers import ProviderRegistry
 from atlas.spec import validate_spec
+from atlas_aws.resources.instance import price as instance_price
+from atlas_aws.resources.volume import price as volume_price
 
 
 def doc(*resources: dict[str, Any], region: str = "eu-west-1", **extra: Any) -> dict[str, Any]:
@@ -155,7 +161,9 @@ def test_prices_depend_on_the_region(aws_registry: ProviderRegistry) -> None:
     def monthly(region: str) -> str:
         instance = res("instance", "x", instance_type="t3.micro", image="ubuntu-24.04", count=2)
         spec = validate_spec(doc(NET, instance, region=region), registry=aws_registry)
-        return str(estimate_spec(spec, aws_registry).monthly)
+        [_, line, _root] = [i for r in estimate_spec(spec, aws_registry).breakdown
+                            for i in r.line_items]  # fmt: skip
+        return str(line.monthly)
 
     # t3.micro: 0.0104 an hour in us-east-1, 0.0114 in eu-west-1 (the generated catalog).
     assert monthly("us-east-1") == str(aws_registry.price_lookup("aws").price(
@@ -202,12 +210,68 @@ def test_volume_checks(aws_registry: ProviderRegistry) -> None:
     assert "3000 to 16000" in found["resources[9].specifications.iops"]
 
 
-def test_volumes_are_priced_by_region_type_and_iops(aws_registry: ProviderRegistry) -> None:
+def usd(amount: str) -> Money:
+    return Money(Decimal(amount), "USD")
+
+
+def _gp3_catalog(registry: ProviderRegistry, region: str) -> PriceLookup:
+    """The shipped catalog with a gp3 price added (a test figure, not a price atlas ships)."""
+    catalog = registry.catalog("aws")
+    assert catalog is not None
+    test = Source("test", "a figure for this test only", "")
+    prices = [
+        Price(f"volume:{region}:gp3", usd("0.1"), usd("0.1") / 730, "GB-month", "test"),
+        Price(f"volume-iops:{region}:gp3", usd("0.01"), usd("0.01") / 730, "IOPS", "test"),
+    ]
+    return PriceLookup("aws", catalog.with_prices(prices, test), region=region)
+
+
+def test_an_ebs_price_atlas_has_no_source_for_is_unknown(aws_registry: ProviderRegistry) -> None:
+    volume = res("volume", "v", size=100, iops=4000, availability_zone="ap-southeast-1a")
+    spec = validate_spec(doc(volume, region="ap-southeast-1"), registry=aws_registry)
+    [estimate] = estimate_spec(spec, aws_registry).breakdown
+    assert [i.monthly for i in estimate.line_items] == [None, None]
+    assert estimate.unpriced == (
+        "EBS gp3 100 GiB: the EBS gp3 price per GB-month in ap-southeast-1 is unknown: atlas has "
+        "no sourced figure for it",
+        "EBS gp3 1000 provisioned IOPS: the EBS gp3 price per provisioned IOPS-month in "
+        "ap-southeast-1 is unknown: atlas has no sourced figure for it",
+    )
+    # With a price, 100 GiB and the 1,000 IOPS above gp3's 3,000 are priced.
+    lookup = _gp3_catalog(aws_registry, "ap-southeast-1")
+    lines = volume_price(spec.resource("v").specifications, lookup)
+    assert [str(i.monthly) for i in lines] == ["10.00 USD", "10.00 USD"]
+
+
+def test_a_sourced_ebs_price_prices_storage_and_iops(aws_registry: ProviderRegistry) -> None:
+    """us-east-1 gp3 comes from scripts/aws-ebs-prices.csv: $0.08 per GB-month and $0.005
+    per IOPS-month above the 3,000 included."""
     volume = res("volume", "v", size=100, iops=4000, availability_zone="us-east-1a")
     spec = validate_spec(doc(volume, region="us-east-1"), registry=aws_registry)
     [estimate] = estimate_spec(spec, aws_registry).breakdown
-    # 100 GiB of gp3 at 0.08, and the 1,000 IOPS above gp3's 3,000 at 0.005.
     assert [str(i.monthly) for i in estimate.line_items] == ["8.00 USD", "5.00 USD"]
+    assert estimate.unpriced == ()
+
+
+def test_an_instances_root_volume_is_a_gp3_line_of_its_own(aws_registry: ProviderRegistry) -> None:
+    sized = res("instance", "web", instance_type="t3.micro", image="ubuntu-24.04", count=3,
+                root_volume_size=20)  # fmt: skip
+    plain = res("instance", "one", instance_type="t3.micro", image="ubuntu-24.04")
+    spec = validate_spec(doc(sized, plain), registry=aws_registry)
+    lookup = _gp3_catalog(aws_registry, "eu-west-1")
+    [ec2, root] = instance_price(spec.resource("web").specifications, lookup)
+    assert ec2.description == "EC2 t3.micro x 3"
+    assert (root.description, root.sku) == (
+        "EBS gp3 root volume 20 GiB x 3",
+        "volume:eu-west-1:gp3",
+    )
+    assert (root.quantity, str(root.monthly)) == (60, "6.00 USD")
+    [_, default] = instance_price(spec.resource("one").specifications, lookup)
+    assert default.monthly is None
+    assert "give root_volume_size to price it" in str(default.unpriced)
+    # The shipped catalog has no sourced gp3 price: the line says so.
+    [estimate, _] = estimate_spec(spec, aws_registry).breakdown
+    assert "EBS gp3 price per GB-month in eu-west-1 is unknown" in estimate.unpriced[0]
 
 
 def test_a_volume_that_would_shrink_is_replaced(aws_registry: ProviderRegistry) -> None:

@@ -64,9 +64,8 @@ def plan_steps(
     gone = [c for c in plan.changes if c.action in ("delete", "replace", "release")]
     made = [c for c in plan.changes if c.action in ("create", "update", "replace", "import")]
     delete_order = _topological({c.resource: recorded_deps.get(c.resource, set()) for c in gone})
-    build_order = _topological(
-        {c.resource: dependencies([spec.resource(c.resource)])[c.resource] for c in made}
-    )
+    deps = dependencies(spec.resources)  # the whole spec's: weak references need it
+    build_order = _topological({c.resource: deps[c.resource] for c in made})
     by_name = {c.resource: c for c in plan.changes}
     steps: list[tuple[str, str, StepAction]] = [(a.name, a.type, "prepare") for a in plan.account]
     for n in reversed(delete_order):
@@ -272,9 +271,10 @@ class Executor:
             self.store.save_resource(self._row(res, "creating", existing))
         self._progress(step)
         deps = self._deps()
-        # A create a crash cut short is carried on under the operation that journaled it, so
-        # that a provider's idempotency tokens (derived from it) are the ones already sent.
-        interrupted = existing is not None and existing.status == "creating"
+        # A create or an update a crash cut short is carried on under the operation that
+        # journaled it, so that a provider's idempotency tokens (derived from it: an update
+        # may create objects too) are the ones already sent.
+        interrupted = existing is not None and existing.status in ("creating", "updating")
         intent = (
             existing.operation_id if existing is not None and interrupted else self.operation.id
         )

@@ -36,7 +36,7 @@ from atlas.providers.declarations import ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import make_converter
 from atlas.spec.dump import dump_resource
-from atlas.spec.references import dependencies, iter_references
+from atlas.spec.references import Reference, dependencies, iter_references, ordering
 
 _converter = make_converter()
 _CENT = Decimal("0.01")  # what Money.rounded() rounds to
@@ -493,7 +493,7 @@ def _propagate_replacements(
     cannot change in place (a server's network), updated otherwise (a load balancer's targets)."""
     if not any(c.action == "replace" for c in changes.values()):
         return  # nothing to follow (nor any resource's references to read)
-    deps = dependencies(spec.resources)
+    deps = dependencies(spec.resources, weak=True)
     for _ in range(len(spec.resources)):
         moved = False
         for res in spec.resources:
@@ -540,7 +540,7 @@ def recorded_dependencies(
 ) -> dict[str, set[str]]:
     """What each recorded resource refers to, read back through its kind's class (so the
     core needs to know no provider's field names)."""
-    out: dict[str, set[str]] = {}
+    refs: dict[str, list[Reference]] = {}
     for record in recorded:
         kind = kinds.get(record.type)
         specs = record.spec.get("specifications", {})
@@ -548,8 +548,8 @@ def recorded_dependencies(
             obj = _converter.structure(dict(specs), kind.spec_class) if kind else None
         except Exception:  # a record from an older kind: it still gets deleted, just unordered
             obj = None
-        out[record.name] = {r.target for r in iter_references(obj)} if obj is not None else set()
-    return out
+        refs[record.name] = list(iter_references(obj)) if obj is not None else []
+    return ordering(refs)
 
 
 def _ref_field(specifications: Any, target: str) -> str:

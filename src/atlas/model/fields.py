@@ -4,6 +4,9 @@ A specification class is a plain frozen attrs class. What validation needs to kn
 beyond its type rides in the field's metadata, declared through :func:`spec_field`:
 
 - ``ref``: the field names other resources of this kind (a name, or a tuple of names);
+- ``weak``: (with ``ref``) the reference may close a cycle (a security group admitting
+  itself, two admitting each other): it orders the creates only where no cycle forbids it,
+  and the provider completes what needs both once both exist;
 - ``create_only``: an estimate can do without it, creating the resource cannot;
 - ``check``: a function of the value returning a problem message, or ``None`` when it is fine;
 - ``doc``: one line for the reference documentation (a test keeps docs and fields in step).
@@ -41,6 +44,7 @@ class FieldInfo:
     create_only: bool = False
     check: Check | None = None
     required: bool = False
+    weak: bool = False
 
 
 def spec_field(
@@ -51,9 +55,12 @@ def spec_field(
     ref: str | None = None,
     create_only: bool = False,
     check: Check | None = None,
+    weak: bool = False,
 ) -> Any:
     """Declare a specification field (see the module docstring for the options)."""
-    meta = {_KEY: {"doc": doc, "ref": ref, "create_only": create_only, "check": check}}
+    meta = {
+        _KEY: {"doc": doc, "ref": ref, "create_only": create_only, "check": check, "weak": weak}
+    }
     if factory is not None:
         return attrs.field(factory=factory, metadata=meta, kw_only=True)
     return attrs.field(default=default, metadata=meta, kw_only=True)
@@ -79,6 +86,7 @@ def _field_info(cls: Any) -> tuple[FieldInfo, ...]:
                 create_only=meta.get("create_only", False),
                 check=meta.get("check"),
                 required=a.default is attrs.NOTHING,
+                weak=meta.get("weak", False),
             )
         )
     return tuple(infos)

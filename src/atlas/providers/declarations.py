@@ -170,8 +170,9 @@ class Sandbox:
     #: ``await unmanaged(type, name)`` makes a resource of kind ``type`` called ``name``
     #: with the kind's sample specifications (references to other resources left out)
     #: directly through the fake cloud, as a person would by hand: no atlas marks. It
-    #: returns once the resource is ready and listed, with its provider ids. The kit's
-    #: import tests need it (``None``: they are skipped).
+    #: returns once the resource is ready and listed, with its provider ids. A resource that
+    #: cannot exist alone (a subnet without its network) may come with what it needs, made by
+    #: hand too: the kit imports that with it. The import tests need it (``None``: skipped).
     unmanaged: Callable[[str, str], Awaitable[Sequence[str]]] | None = None
 
 

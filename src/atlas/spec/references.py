@@ -21,6 +21,7 @@ __all__ = [
     "dependencies",
     "find_cycles",
     "iter_references",
+    "ordering",
     "raw_references",
     "reference_problems",
 ]
@@ -36,6 +37,8 @@ class Reference:
     path: str
     kind: str
     target: str
+    #: A reference that may close a cycle (see :func:`atlas.model.fields.spec_field`).
+    weak: bool = False
 
 
 def iter_references(spec: Any, prefix: str = "") -> Iterator[Reference]:
@@ -65,11 +68,11 @@ def _collect(spec: Any, prefix: str, out: list[Reference]) -> None:
         path = f"{prefix}.{info.name}" if prefix else info.name
         if info.ref is not None:
             if isinstance(value, str):
-                out.append(Reference(path, info.ref, value))
+                out.append(Reference(path, info.ref, value, info.weak))
             elif isinstance(value, tuple):
                 for i, item in enumerate(value):
                     if isinstance(item, str):
-                        out.append(Reference(f"{path}[{i}]", info.ref, item))
+                        out.append(Reference(f"{path}[{i}]", info.ref, item, info.weak))
         elif isinstance(value, tuple):
             for i, item in enumerate(value):
                 if not isinstance(item, _PLAIN):
@@ -91,10 +94,10 @@ def raw_references(data: Any, cls: Any, prefix: str = "") -> list[Reference]:
         path = f"{prefix}.{info.name}" if prefix else info.name
         if info.ref is not None:
             if isinstance(value, str):
-                found.append(Reference(path, info.ref, value))
+                found.append(Reference(path, info.ref, value, info.weak))
             elif isinstance(value, list):
                 found.extend(
-                    Reference(f"{path}[{i}]", info.ref, item)
+                    Reference(f"{path}[{i}]", info.ref, item, info.weak)
                     for i, item in enumerate(value)
                     if isinstance(item, str)
                 )
@@ -133,11 +136,40 @@ def _members(t: Any) -> Iterator[Any]:
         yield t
 
 
-def dependencies(resources: Iterable[ResourceSpec]) -> dict[str, set[str]]:
-    """For every resource name, the names of the resources it refers to."""
-    return {
-        res.name: {ref.target for ref in iter_references(res.specifications)} for res in resources
-    }
+def dependencies(resources: Iterable[ResourceSpec], *, weak: bool = False) -> dict[str, set[str]]:
+    """For every resource name, the names of the resources it must follow: what it refers
+    to, but for the weak references that would close a cycle (with ``weak``: everything it
+    refers to, as what must change when they are replaced)."""
+    return ordering(
+        {res.name: list(iter_references(res.specifications)) for res in resources}, weak
+    )
+
+
+def ordering(refs: Mapping[str, Sequence[Reference]], weak: bool = False) -> dict[str, set[str]]:
+    """The order ``refs`` (each resource's references, in document order) put the resources
+    in: every strong reference, then each weak one in document order unless it would close a
+    cycle (a resource naming itself, or one that follows it already): deterministic, and
+    never a cycle that only weak references make."""
+    out = {name: {r.target for r in rs if weak or not r.weak} for name, rs in refs.items()}
+    if weak:
+        return out
+    for name, rs in refs.items():
+        for ref in rs:
+            if ref.weak and ref.target != name and not _reaches(out, ref.target, name):
+                out[name].add(ref.target)
+    return out
+
+
+def _reaches(edges: Mapping[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return False
 
 
 def reference_problems(
@@ -172,7 +204,8 @@ def reference_problems(
         for ref in refs:
             found = by_name.get(ref.target)
             if found is not None and found[1].type == ref.kind:
-                edges.setdefault(res.name, set()).add(ref.target)
+                if not ref.weak:  # weak ones never make a cycle (see ordering)
+                    edges.setdefault(res.name, set()).add(ref.target)
                 continue
             path = f"resources[{i}].specifications.{ref.path}"
             if found is None:

@@ -34,6 +34,7 @@ __all__ = [
     "Regions",
     "dep_id",
     "dep_ids",
+    "imported",
     "logger",
     "region_of",
     "spec_tag_drift",
@@ -114,6 +115,14 @@ def spec_tag_drift(spec: InfrastructureSpec, obj: CloudObject) -> list[str]:
     return out
 
 
+def imported(owner: Owner, state: ResourceState, obj: CloudObject) -> bool:
+    """Whether ``obj`` of ``state`` was adopted by an import rather than made by atlas: it
+    does not carry the resource's mark. Such an object is handled by its id only, keeps its
+    own name and tags, and is never given atlas's."""
+    tags = obj.attributes.get("tags") or {}
+    return tags.get(RESOURCE_TAG) != resource_mark(owner.uid, state.name)
+
+
 def dep_ids(deps: Mapping[str, ResourceState], names: Iterable[str], what: str) -> list[str]:
     """The provider ids of every object of the referenced resources."""
     ids: list[str] = []
@@ -137,6 +146,7 @@ class Ec2Handler(KindHandler):
     resource_type: str  #: the ``ResourceType`` of its ``TagSpecifications``
     delete_call: str  #: ``DeleteVpc``
     delete_param: str  #: ``VpcId``
+    id_filter: str  #: ``vpc-id``, the ``Describe*`` filter by id
     #: EC2 states mapped onto atlas's.
     statuses: Mapping[str, ResourceStatus] = {"pending": "creating", "available": "active"}
 
@@ -167,6 +177,10 @@ class Ec2Handler(KindHandler):
         if status == "error":
             attributes["error"] = f"EC2 state {raw}"
         return CloudObject(self.object_id(d), self.display_name(d, tags), status, attributes)
+
+    def render(self, d: JSON, region: str) -> CloudObject:
+        """One object as a listing shows it (what an import records)."""
+        return self.obj(d, region)
 
     def display_name(self, d: JSON, tags: Mapping[str, str]) -> str:
         del d
@@ -226,8 +240,20 @@ class Ec2Handler(KindHandler):
     async def find_in(self, ctx: StepContext) -> list[CloudObject]:
         return await self.find(ctx.owner, ctx.name, ctx.spec.region)
 
+    async def by_id(self, region: str, objects: Sequence[CloudObject]) -> list[CloudObject]:
+        """``objects`` as they are now, by id (one list; those gone are left out)."""
+        if not objects:
+            return []
+        ids = [o.id for o in objects]
+        return await self.listing(region, [{"Name": self.id_filter, "Values": ids}])
+
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
-        found = await self.find(owner, state.name, region_of(state))
+        """What carries the resource's marks, and its imported objects by id."""
+        region = region_of(state)
+        found = await self.find(owner, state.name, region)
+        seen = {o.id for o in found}
+        outside = [o for o in state.objects if o.id not in seen and imported(owner, state, o)]
+        found += await self.by_id(region, outside)
         return ResourceState(self.type, state.name, tuple(found)) if found else None
 
     async def poll(
@@ -236,6 +262,21 @@ class Ec2Handler(KindHandler):
         listed: dict[str, CloudObject] = {}
         for region in sorted({region_of(s) for s in states}):
             listed.update({o.id: o for o in await self.listing(region, self.owned_by(owner))})
+        return await self._with_imported({owner: states}, listed)
+
+    async def _with_imported(
+        self, wanted: Mapping[Owner, Sequence[ResourceState]], listed: dict[str, CloudObject]
+    ) -> dict[str, CloudObject]:
+        """``listed`` plus the imported objects of ``wanted`` it lacks (they carry no owner
+        tag, so no list by tag shows them), by id, one list per region."""
+        outside: dict[str, list[CloudObject]] = {}
+        for owner, states in wanted.items():
+            for s in states:
+                for o in s.objects:
+                    if o.id not in listed and imported(owner, s, o):
+                        outside.setdefault(region_of(s), []).append(o)
+        for region, objects in sorted(outside.items()):
+            listed.update({o.id: o for o in await self.by_id(region, objects)})
         return listed
 
     async def poll_owners(
@@ -247,7 +288,7 @@ class Ec2Handler(KindHandler):
         anyone = [{"Name": "tag-key", "Values": [OWNER_TAG]}]
         for region in regions:
             listed.update({o.id: o for o in await self.listing(region, anyone)})
-        return listed
+        return await self._with_imported(wanted, listed)
 
     async def discover(self, owner: Owner) -> list[ResourceState]:
         lists = await asyncio.gather(

@@ -22,13 +22,23 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from atlas.exceptions import ConflictError, NotFoundError, ProviderOperationError
 from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext, create_objects
 from atlas_aws.client import JSON, Ec2
 from atlas_aws.naming import FIRST_TAG, NAME_TAG, ROOT_TAG, object_name, resource_mark
-from atlas_aws.ops.base import Ec2Handler, dep_id, dep_ids, logger, region_of, tag_list
+from atlas_aws.ops.base import (
+    Ec2Handler,
+    dep_id,
+    dep_ids,
+    imported,
+    logger,
+    region_of,
+    tag_list,
+)
 from atlas_aws.prices import architecture, load_offerings
 from atlas_aws.resources.instance import MAX_COUNT, InstanceSpec
 
@@ -72,6 +82,7 @@ class InstanceHandler(Ec2Handler):
     type = "instance"
     describe, listed_as, resource_type = "DescribeInstances", "Reservations", "instance"
     delete_call, delete_param = "TerminateInstances", "InstanceIds"
+    id_filter = "instance-id"
     statuses = _STATUSES
     batch_size = MAX_COUNT  # one launch per counted resource
 
@@ -288,7 +299,15 @@ class InstanceHandler(Ec2Handler):
 
     async def update(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         s: InstanceSpec = ctx.resource.specifications
-        state = await self._recount(ctx, state)
+        if any(imported(ctx.owner, state, o) for o in state.objects):
+            if s.count != len(state.objects):
+                raise ProviderOperationError(
+                    f"instance {ctx.name!r} was imported as {len(state.objects)} instances; its "
+                    f"count cannot become {s.count} (import or create the others as another "
+                    "resource)"
+                )
+        else:
+            state = await self._recount(ctx, state)
         await self.retag(ctx, state)
         ec2 = await self.regions.get(region_of(state))
         if s.security_groups:
@@ -302,15 +321,40 @@ class InstanceHandler(Ec2Handler):
         return await self.read(ctx.owner, state) or state
 
     async def _recount(self, ctx: StepContext, state: ResourceState) -> ResourceState:
-        """Launch the instances a larger count adds; terminate those a smaller one drops."""
+        """Launch the instances a larger count adds (one ``RunInstances`` for the run of new
+        indexes, its own token); terminate those a smaller one drops. The instances that stay
+        stay: the one instance of an uncounted resource is the first of several (``web``
+        becomes ``web-1``, and back), renamed by its ``atlas:first`` tag, never replaced."""
         names = self.object_names(ctx)
-        made = {o.name: o for o in state.objects if o.name in names}
-        extra = [o for o in state.objects if o.name not in names]
+        base = object_name(ctx.owner.infrastructure, ctx.name)
+        wanted = {max(1, _index(n, base)): n for n in names}
+        kept: dict[int, CloudObject] = {}
+        extra: list[CloudObject] = []
+        for obj in state.objects:
+            index = max(1, _index(obj.name, base))
+            if index in wanted and index not in kept:
+                kept[index] = obj
+            else:
+                extra.append(obj)
         if extra:
             await self.delete(ctx.owner, ResourceState(self.type, ctx.name, tuple(extra)))
+        made: dict[str, CloudObject] = {}
+        for index, obj in kept.items():
+            made[wanted[index]] = await self._renamed(obj, wanted[index], base)
         if len(made) < len(names):
             await create_objects(self, ctx, names, made)
         return ResourceState(self.type, ctx.name, tuple(made[n] for n in names if n in made))
+
+    async def _renamed(self, obj: CloudObject, name: str, base: str) -> CloudObject:
+        """``obj`` named ``name``: its ``atlas:first`` (with its launch index) makes its name,
+        so the first instance becomes ``base`` (first 0) or ``base-1`` (first 1)."""
+        if obj.name == name:
+            return obj
+        first = "0" if name == base else "1"
+        ec2 = await self.regions.get(str(obj.attributes["region"]))
+        await ec2.call("CreateTags", Resources=[obj.id], Tags=[{"Key": FIRST_TAG, "Value": first}])
+        tags = {**(obj.attributes.get("tags") or {}), FIRST_TAG: first}
+        return attrs.evolve(obj, name=name, attributes={**obj.attributes, "tags": tags})
 
     async def _resize(self, ec2: Ec2, ids: list[str], instance_type: str) -> None:
         """Stop, change the type, start: EC2 changes the type of stopped instances only."""

@@ -90,7 +90,7 @@ class LoadBalancerHandler(Ec2Handler):
             "security_group_ids": sorted(d.get("SecurityGroups") or []),
         }
 
-    def render(self, d: JSON, region: str, tags: Mapping[str, str]) -> CloudObject:
+    def render_tagged(self, d: JSON, region: str, tags: Mapping[str, str]) -> CloudObject:
         return self.obj({**d, "Tags": tag_list(tags)}, region)
 
     # -- listing ----------------------------------------------------------------------------
@@ -113,7 +113,7 @@ class LoadBalancerHandler(Ec2Handler):
         for d in found:
             mine = tags.get(str(d["LoadBalancerArn"]), {})
             if keep is None or keep(mine):
-                objects.append(self.render(d, region, mine))
+                objects.append(self.render_tagged(d, region, mine))
         return objects
 
     async def listing(self, region: str, filters: Sequence[JSON]) -> list[CloudObject]:
@@ -245,7 +245,7 @@ class LoadBalancerHandler(Ec2Handler):
                 ) from exc
             logger.info("%s: adopting %s, made by an earlier attempt", what, names[0])
             return found[:1]
-        return [self.render(d, region, tags) for d in made.get("LoadBalancers") or []]
+        return [self.render_tagged(d, region, tags) for d in made.get("LoadBalancers") or []]
 
     async def finish_create(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """Target groups, targets and listeners (safe to repeat)."""

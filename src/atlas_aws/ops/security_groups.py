@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from atlas.exceptions import ConflictError
-from atlas.model.cloud import CloudObject, ResourceState
+from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext
 from atlas_aws.client import JSON, Ec2
@@ -20,7 +20,13 @@ from atlas_aws.ops.base import Ec2Handler, dep_id, region_of
 from atlas_aws.ops.vpcs import HOLDING
 from atlas_aws.resources.network import Rule, SecurityGroupSpec
 
-__all__ = ["Permission", "SecurityGroupHandler", "permissions"]
+__all__ = [
+    "DEFAULT_EGRESS",
+    "Permission",
+    "SecurityGroupHandler",
+    "listed_permissions",
+    "permissions",
+]
 
 #: (protocol, from_port, to_port, "cidr:<block>" or "group:<name or id>")
 Permission = tuple[str, int, int, str]
@@ -44,7 +50,7 @@ def permissions(rules: Iterable[Rule], groups: Mapping[str, str]) -> frozenset[P
     return frozenset(out)
 
 
-def _listed(ip_permissions: Sequence[JSON]) -> frozenset[Permission]:
+def listed_permissions(ip_permissions: Sequence[JSON]) -> frozenset[Permission]:
     out: set[Permission] = set()
     for p in ip_permissions or ():
         proto = str(p.get("IpProtocol"))
@@ -92,6 +98,7 @@ class SecurityGroupHandler(Ec2Handler):
         "security-group",
     )
     delete_call, delete_param = "DeleteSecurityGroup", "GroupId"
+    id_filter = "group-id"
 
     def object_id(self, d: JSON) -> str:
         return str(d["GroupId"])
@@ -130,10 +137,13 @@ class SecurityGroupHandler(Ec2Handler):
                     names[str(d["GroupId"])] = name
         return [self._render(d, region, names) for d in found]
 
+    def render(self, d: JSON, region: str) -> CloudObject:
+        return self._render(d, region, {})
+
     def _render(self, d: JSON, region: str, names: Mapping[str, str]) -> CloudObject:
         obj = self.obj(d, region)
-        ingress = _named(_listed(d.get("IpPermissions") or []), names)
-        egress = _named(_listed(d.get("IpPermissionsEgress") or []), names)
+        ingress = _named(listed_permissions(d.get("IpPermissions") or []), names)
+        egress = _named(listed_permissions(d.get("IpPermissionsEgress") or []), names)
         return CloudObject(
             obj.id, obj.name, obj.status, {**obj.attributes, "ingress": ingress, "egress": egress}
         )
@@ -161,32 +171,53 @@ class SecurityGroupHandler(Ec2Handler):
 
     async def finish_create(self, ctx: StepContext, state: ResourceState) -> ResourceState:
         """The rules: what the group lacks is authorised, what it has beyond the spec is
-        revoked (safe to repeat on a resume)."""
-        return await self._sync_rules(ctx, state)
+        revoked (safe to repeat on a resume). A rule naming a group not made yet is left for
+        that group's create, which completes the rules of every group naming it: so groups
+        that name themselves or each other are made first, then given their rules."""
+        state = await self._sync_rules(ctx, state)
+        await self._complete_others(ctx, state)
+        return state
+
+    async def _complete_others(self, ctx: StepContext, state: ResourceState) -> None:
+        deps = {**ctx.deps, ctx.name: state}
+        for res in ctx.spec.resources:
+            if res.type != self.type or res.name == ctx.name:
+                continue
+            theirs = deps.get(res.name)
+            s: SecurityGroupSpec = res.specifications
+            rules = (*s.ingress, *(s.egress or ()))
+            if theirs and theirs.objects and any(ctx.name in r.security_groups for r in rules):
+                other = StepContext(ctx.owner, ctx.spec, res, deps, ctx.operation)
+                await self._sync_rules(other, theirs)
 
     def _wanted(
-        self, ctx: StepContext
+        self, ctx: StepContext, state: ResourceState
     ) -> tuple[frozenset[Permission], frozenset[Permission] | None]:
+        """The permissions of the spec's rules, but for those naming a group not made yet."""
         s: SecurityGroupSpec = ctx.resource.specifications
         refs = {r for rule in (*s.ingress, *(s.egress or ())) for r in rule.security_groups}
-        ids = {
-            name: dep_id(ctx.deps, name, f"security group {ctx.name!r}") or name for name in refs
-        }
-        ingress = permissions(s.ingress, ids)
-        egress = None if s.egress is None else permissions(s.egress, ids)
+        deps = {**ctx.deps, ctx.name: state}
+        ids = {name: deps[name].ids[0] for name in refs if name in deps and deps[name].objects}
+        made = {f"group:{i}" for i in ids.values()}
+
+        def known(perms: frozenset[Permission]) -> frozenset[Permission]:
+            return frozenset(p for p in perms if not p[3].startswith("group:") or p[3] in made)
+
+        ingress = known(permissions(s.ingress, ids))
+        egress = None if s.egress is None else known(permissions(s.egress, ids))
         return ingress, egress
 
     async def _sync_rules(self, ctx: StepContext, state: ResourceState) -> ResourceState:
-        ingress, egress = self._wanted(ctx)
+        ingress, egress = self._wanted(ctx, state)
         ec2 = await self.regions.get(region_of(state))
         listed = await ec2.pages(
             self.describe, self.listed_as, GroupIds=[o.id for o in state.objects]
         )
         for d in listed:
-            have_in = _listed(d.get("IpPermissions") or [])
+            have_in = listed_permissions(d.get("IpPermissions") or [])
             await self._apply(ec2, d["GroupId"], "Ingress", ingress, have_in)
             if egress is not None:
-                have_out = _listed(d.get("IpPermissionsEgress") or [])
+                have_out = listed_permissions(d.get("IpPermissionsEgress") or [])
                 await self._apply(ec2, d["GroupId"], "Egress", egress, have_out)
         return await self.read(ctx.owner, state) or state
 
@@ -233,15 +264,43 @@ class SecurityGroupHandler(Ec2Handler):
         await self.retag(ctx, state)
         return await self._sync_rules(ctx, state)
 
+    async def delete(self, owner: Owner, state: ResourceState) -> ResourceState | None:
+        """Rules of the owner's other groups that name these are revoked first (EC2 refuses
+        to delete a group another group's rule names), then the groups are deleted."""
+        ec2 = await self.regions.get(region_of(state))
+        doomed = {o.id for o in state.objects}
+        for d in await ec2.pages(self.describe, self.listed_as, Filters=self.owned_by(owner)):
+            if d["GroupId"] in doomed:
+                continue
+            for way, key in (("Ingress", "IpPermissions"), ("Egress", "IpPermissionsEgress")):
+                naming = {p for p in listed_permissions(d.get(key) or []) if p[3][6:] in doomed}
+                if naming:
+                    await ec2.call(
+                        f"RevokeSecurityGroup{way}",
+                        GroupId=d["GroupId"],
+                        IpPermissions=_ip_permissions(naming),
+                    )
+        return await super().delete(owner, state)
+
     async def in_use(self, ec2: Ec2, obj: CloudObject) -> bool:
-        """Instances that still hold the group: EC2 refuses the delete then
-        (``DependencyViolation``), moto does not, so atlas asks first."""
+        """Instances that still hold the group, or another group's rule that names it: EC2
+        refuses the delete then (``DependencyViolation``), moto does not, so atlas asks."""
         filters = [
             {"Name": "instance.group-id", "Values": [obj.id]},
             {"Name": "instance-state-name", "Values": HOLDING},
         ]
         reservations = await ec2.pages("DescribeInstances", "Reservations", Filters=filters)
-        return any(r.get("Instances") for r in reservations)
+        if any(r.get("Instances") for r in reservations):
+            return True
+        vpc = obj.attributes.get("vpc_id")
+        flt = [{"Name": "vpc-id", "Values": [str(vpc)]}] if vpc else []
+        for d in await ec2.pages(self.describe, self.listed_as, Filters=flt):
+            perms = [*(d.get("IpPermissions") or []), *(d.get("IpPermissionsEgress") or [])]
+            if d["GroupId"] != obj.id and obj.id in {
+                g["GroupId"] for p in perms for g in p.get("UserIdGroupPairs") or []
+            }:
+                return True
+        return False
 
 
 def _has_group_source(d: JSON) -> bool:

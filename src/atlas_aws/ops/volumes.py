@@ -34,6 +34,7 @@ class VolumeHandler(Ec2Handler):
     type = "volume"
     describe, listed_as, resource_type = "DescribeVolumes", "Volumes", "volume"
     delete_call, delete_param = "DeleteVolume", "VolumeId"
+    id_filter = "volume-id"
     statuses: Mapping[str, ResourceStatus] = {
         "creating": "creating",
         "available": "active",

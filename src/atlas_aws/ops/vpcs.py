@@ -23,6 +23,7 @@ class VpcHandler(Ec2Handler):
     noun = "VPC"
     describe, listed_as, resource_type = "DescribeVpcs", "Vpcs", "vpc"
     delete_call, delete_param = "DeleteVpc", "VpcId"
+    id_filter = "vpc-id"
 
     def object_id(self, d: JSON) -> str:
         return str(d["VpcId"])
@@ -59,6 +60,7 @@ class SubnetHandler(Ec2Handler):
     type = "subnet"
     describe, listed_as, resource_type = "DescribeSubnets", "Subnets", "subnet"
     delete_call, delete_param = "DeleteSubnet", "SubnetId"
+    id_filter = "subnet-id"
 
     def object_id(self, d: JSON) -> str:
         return str(d["SubnetId"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 
 import attrs
 
@@ -14,6 +15,7 @@ from atlas.model.infrastructure import ResourceSpec
 from atlas.providers.declarations import CheckContext
 from atlas_aws.prices import architecture, instance_sku, load_offerings
 from atlas_aws.resources.common import between, kind, max_bytes, nearest, referenced
+from atlas_aws.resources.volume import ebs_line
 
 __all__ = ["AMI_ID", "KIND", "MAX_COUNT", "InstanceSpec"]
 
@@ -62,9 +64,24 @@ class InstanceSpec:
 
 
 def price(spec: InstanceSpec, lookup: PriceLookup) -> Sequence[LineItem]:
+    """The instances, and their root volumes as gp3 storage of their own (EC2 bills a root
+    volume as any EBS volume; atlas launches them as gp3)."""
     count = f" x {spec.count}" if spec.count > 1 else ""
     sku = instance_sku(lookup.region, spec.instance_type)
-    return [lookup.line(f"EC2 {spec.instance_type}{count}", sku, spec.count)]
+    lines = [lookup.line(f"EC2 {spec.instance_type}{count}", sku, spec.count)]
+    size = f"{spec.root_volume_size} GiB" if spec.root_volume_size else "(the image's size)"
+    label = f"EBS gp3 root volume {size}{count}"
+    ebs = f"volume:{lookup.region}:gp3"
+    if spec.root_volume_size is not None:
+        lines.append(ebs_line(lookup, label, ebs, spec.root_volume_size * spec.count))
+    else:
+        why = (
+            "the image's root volume size is not known offline (EC2 tells it at launch): "
+            "give root_volume_size to price it"
+        )
+        places = lookup.hourly_places
+        lines.append(LineItem(label, ebs, Decimal(0), "", None, None, None, why, places))
+    return lines
 
 
 def check(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
@@ -134,4 +151,5 @@ KIND = kind(
     price=price, check=check,
     replace_on=("image_id", "image", "subnet", "key_name", "user_data", "root_volume_size"),
     create_only=frozenset({"image_id", "image", "user_data", "key_name", "root_volume_size"}),
+    importable=True,
 )  # fmt: skip

@@ -83,7 +83,10 @@ class Rule:
         factory=tuple, check=_cidr_list, doc="IPv4 CIDR blocks (`203.0.113.0/24`)."
     )
     security_groups: tuple[str, ...] = spec_field(
-        factory=tuple, ref="security_group", doc="Names of other `security_group` resources."
+        factory=tuple,
+        ref="security_group",
+        weak=True,  # a group may admit itself, or two each other: rules come once both exist
+        doc="Names of `security_group` resources (its own too) whose members are admitted.",
     )
 
 
@@ -154,16 +157,14 @@ def check_security_group(res: ResourceSpec, ctx: CheckContext) -> Iterator[Probl
         if len(rules) > MAX_RULES:
             yield Problem(f"specifications.{field}", f"EC2 allows {MAX_RULES} rules per direction")
         for i, rule in enumerate(rules):
-            yield from _rule_problems(rule, f"specifications.{field}[{i}]", res, spec, ctx)
+            yield from _rule_problems(rule, f"specifications.{field}[{i}]", spec, ctx)
 
 
 def _rule_problems(
-    rule: Rule, path: str, res: ResourceSpec, spec: SecurityGroupSpec, ctx: CheckContext
+    rule: Rule, path: str, spec: SecurityGroupSpec, ctx: CheckContext
 ) -> Iterator[Problem]:
     if not rule.cidr_blocks and not rule.security_groups:
         yield Problem(path, "name at least one of cidr_blocks or security_groups")
-    if res.name in rule.security_groups:
-        yield Problem(f"{path}.security_groups", "a group cannot name itself here (not yet)")
     for j, name in enumerate(rule.security_groups):
         other = referenced(ctx.spec, name, "security_group")
         if other is not None and other.specifications.vpc != spec.vpc:
@@ -202,14 +203,17 @@ def _port_problems(rule: Rule, path: str) -> Iterator[Problem]:
 VPC_KIND = kind(
     "vpc", VpcSpec, "A VPC: a private network; free.", price=_free("VPC", "vpc:vpc"),
     replace_on=("cidr_block",),
+    importable=True,
 )  # fmt: skip
 SUBNET_KIND = kind(
     "subnet", SubnetSpec, "A subnet of a VPC in one zone; free.", check=check_subnet,
     price=_free("Subnet", "subnet:subnet"),
     replace_on=("vpc", "cidr_block", "availability_zone"),
+    importable=True,
 )  # fmt: skip
 SG_KIND = kind(
     "security_group", SecurityGroupSpec, "A security group: firewall rules; free.",
     check=check_security_group, replace_on=("vpc", "description"),
+    importable=True,
     price=_free("Security group", "security_group:security_group"),
 )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Literal
 
 import attrs
@@ -14,7 +15,7 @@ from atlas.model.infrastructure import ResourceSpec
 from atlas.providers.declarations import CheckContext
 from atlas_aws.resources.common import between, kind, referenced, zone_problems
 
-__all__ = ["GP3_INCLUDED_IOPS", "IOPS_RANGE", "KIND", "SIZE_RANGE", "VolumeSpec"]
+__all__ = ["GP3_INCLUDED_IOPS", "IOPS_RANGE", "KIND", "SIZE_RANGE", "VolumeSpec", "ebs_line"]
 
 VolumeType = Literal["gp3", "gp2", "io1", "io2", "st1", "sc1"]
 #: GiB each type may have (EBS's limits).
@@ -49,15 +50,30 @@ class VolumeSpec:
     )
 
 
+def ebs_line(lookup: PriceLookup, description: str, sku: str, quantity: int) -> LineItem:
+    """``quantity`` units of an EBS price, or a line saying plainly that the price is unknown:
+    atlas ships only EBS prices it has a source for (``scripts/aws-ebs-prices.csv``)."""
+    if lookup.catalog is None or lookup.price(sku) is not None:
+        return lookup.line(description, sku, quantity)
+    what = sku.split(":")
+    unit = "provisioned IOPS-month" if what[0] == "volume-iops" else "GB-month"
+    why = (
+        f"the EBS {what[-1]} price per {unit} in {lookup.region} is unknown: atlas has no "
+        "sourced figure for it"
+    )
+    return LineItem(
+        description, sku, Decimal(quantity), "", None, None, None, why, lookup.hourly_places
+    )
+
+
 def price(spec: VolumeSpec, lookup: PriceLookup) -> Sequence[LineItem]:
     kind_ = spec.volume_type
-    lines = [
-        lookup.line(f"EBS {kind_} {spec.size} GiB", f"volume:{lookup.region}:{kind_}", spec.size)
-    ]
+    sku = f"volume:{lookup.region}:{kind_}"
+    lines = [ebs_line(lookup, f"EBS {kind_} {spec.size} GiB", sku, spec.size)]
     charged = _charged_iops(spec)
     if charged:
         sku = f"volume-iops:{lookup.region}:{kind_}"
-        lines.append(lookup.line(f"EBS {kind_} {charged} provisioned IOPS", sku, charged))
+        lines.append(ebs_line(lookup, f"EBS {kind_} {charged} provisioned IOPS", sku, charged))
     return lines
 
 
@@ -128,5 +144,5 @@ def _shrinks(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
 KIND = kind(
     "volume", VolumeSpec, "An EBS volume, attached to an instance of its zone.",
     price=price, check=check, replace_on=("availability_zone",), replace_if=_shrinks,
-    stateful=True,
+    stateful=True, importable=True,
 )  # fmt: skip

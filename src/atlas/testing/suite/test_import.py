@@ -2,7 +2,9 @@
 a create, and left in place by destroy unless imported resources are included.
 
 Run for every importable kind that has a sample, on sandboxes that can make a resource by
-hand (:attr:`Sandbox.unmanaged <atlas.providers.Sandbox.unmanaged>`); skipped otherwise.
+hand (:attr:`Sandbox.unmanaged <atlas.providers.Sandbox.unmanaged>`); skipped otherwise. What
+the resource made by hand refers to (a subnet's network, made by hand with it) is imported
+with it, as ``atlas discover`` would write it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 from atlas.facade import AsyncAtlas
 from atlas.providers.contract import FoundResource
 from atlas.providers.declarations import KindSample
+from atlas.spec.references import raw_references
 from atlas.store import SQLiteStore
 from atlas.testing.kit import KIT_TAGS, SUBJECT, Kit
 
@@ -55,32 +58,60 @@ def _found(inventory: Sequence[FoundResource], ids: Sequence[str]) -> FoundResou
     return hits[0]
 
 
-async def _made_by_hand(kit: Kit, sample: KindSample) -> FoundResource:
+async def _made_by_hand(kit: Kit, sample: KindSample) -> tuple[FoundResource, list[FoundResource]]:
+    """The resource made by hand as the inventory lists it, and what it refers to (made by
+    hand with it: a subnet needs its network), as listed too."""
     assert kit.sandbox.unmanaged is not None
     ids = list(await kit.sandbox.unmanaged(sample.type, f"byhand-{kit.owner.infrastructure}"))
     assert ids, "unmanaged returned no provider id"
-    found = _found(await kit.provider.inventory(region=kit.sandbox.region), ids)
+    listed = await kit.provider.inventory(region=kit.sandbox.region)
+    found = _found(listed, ids)
     assert found.type == sample.type
     assert found.managed_by is None, "a resource made by hand is listed as atlas's"
     assert found.region == kit.sandbox.region
-    return found
+    needed = _referred(kit, found, listed)
+    assert all(n.managed_by is None for n in needed), "it refers to a resource of atlas's"
+    return found, needed
 
 
-def _import_doc(kit: Kit, found: FoundResource) -> dict[str, Any]:
+def _referred(
+    kit: Kit, found: FoundResource, listed: Sequence[FoundResource]
+) -> list[FoundResource]:
+    """The resources of ``listed`` that ``found`` refers to, directly or not, those referred
+    to first; each reference must name one of them."""
+    kinds = kit.target.registry.kinds(kit.target.name)
+    by_name = {f.name: f for f in listed}
+    out: list[FoundResource] = []
+
+    def visit(f: FoundResource) -> None:
+        for ref in raw_references(dict(f.specifications), kinds[f.type].spec_class):
+            target = by_name.get(ref.target)
+            assert target is not None, f"{f.name} refers to {ref.target!r}, which is not listed"
+            if target not in out:
+                visit(target)
+                out.append(target)
+
+    visit(found)
+    return out
+
+
+def _entry(found: FoundResource, name: str) -> dict[str, Any]:
     ids = found.ids
+    return {
+        "type": found.type,
+        "name": name,
+        "specifications": dict(found.specifications),
+        "import": ids[0] if len(ids) == 1 else list(ids),
+    }
+
+
+def _import_doc(kit: Kit, found: FoundResource, needed: Sequence[FoundResource]) -> dict[str, Any]:
     return {
         "name": kit.owner.infrastructure,
         "provider": kit.target.name,
         "region": kit.sandbox.region,
         "tags": dict(KIT_TAGS),
-        "resources": [
-            {
-                "type": found.type,
-                "name": SUBJECT,
-                "specifications": dict(found.specifications),
-                "import": ids[0] if len(ids) == 1 else list(ids),
-            }
-        ],
+        "resources": [*(_entry(n, n.name) for n in needed), _entry(found, SUBJECT)],
     }
 
 
@@ -97,7 +128,7 @@ def test_inventory_lists_a_resource_made_by_hand(
     atlas_kit: Kit, atlas_importable_sample: KindSample | None
 ) -> None:
     sample = _importable(atlas_kit, atlas_importable_sample)
-    found = atlas_kit.run(_made_by_hand(atlas_kit, sample))
+    found, _ = atlas_kit.run(_made_by_hand(atlas_kit, sample))
     mine = atlas_kit.run(atlas_kit.build(sample))
     listed = atlas_kit.run(atlas_kit.provider.inventory(region=atlas_kit.sandbox.region))
     ours = _found(listed, mine.state.ids)
@@ -112,18 +143,20 @@ def test_import_adopts_without_creating_and_destroy_leaves_it(
     kit = atlas_kit
 
     async def scenario() -> None:
-        found = await _made_by_hand(kit, sample)
-        doc = _import_doc(kit, found)
+        found, needed = await _made_by_hand(kit, sample)
+        doc = _import_doc(kit, found, needed)
         counting = _CountingProvider(kit)
         async with _atlas(kit, counting) as atlas:
             plan = await atlas.plan(doc)
-            assert [c.action for c in plan.changes] == ["import"]
-            assert plan.changes[0].needs_replacement is None, plan.changes[0].needs_replacement
+            assert [c.action for c in plan.changes] == ["import"] * len(doc["resources"])
+            for change in plan.changes:
+                assert change.needs_replacement is None, change.needs_replacement
             op = await atlas.apply(doc)
             assert op.status == "completed", op.error
             assert counting.creates == 0, "an import called create"
-            [record] = atlas.get(doc["name"]).resources
-            assert record.imported
+            records = atlas.get(doc["name"]).resources
+            assert all(r.imported for r in records)
+            [record] = [r for r in records if r.name == SUBJECT]
             assert sorted(record.state().ids) == sorted(found.ids)
             assert (await atlas.plan(doc)).empty, "a second plan after an import is not empty"
 

@@ -1,0 +1,177 @@
+"""Discover and import on AWS: a stack made by hand (boto3, no atlas marks) is listed with
+references by name, written as a spec, adopted without a create; bad imports are refused
+with the id and the reason."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from atlas.exceptions import ProviderOperationError
+from atlas.facade import AsyncAtlas
+from atlas.model.infrastructure import ResourceSpec
+from atlas.providers import ProviderRegistry
+from atlas.spec import validate_spec
+from atlas.store import SQLiteStore
+from atlas_aws.faults import outside_client
+from atlas_aws.prices import load_offerings
+from tests.atlas_aws.test_provider import REGION, Cloud, cloud
+
+pytestmark = pytest.mark.loopback
+
+
+@pytest.fixture
+async def aws() -> AsyncIterator[Cloud]:
+    made = cloud()
+    yield made
+    await made.provider.aclose()
+
+
+def _name(kind: str, name: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}]
+
+
+def by_hand(aws: Cloud, region: str = REGION) -> dict[str, Any]:
+    """A VPC, a subnet, two groups (one admitting the other), two instances of one launch in
+    the subnet, and a volume attached to a third one: the ids, by what they are."""
+    ec2 = outside_client(aws.emulator, aws.keys, region)
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16", TagSpecifications=_name("vpc", "Prod Net"))
+    vpc_id = vpc["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(
+        VpcId=vpc_id,
+        CidrBlock="10.8.1.0/24",
+        AvailabilityZone=f"{region}a",
+        TagSpecifications=_name("subnet", "prod-a"),
+    )["Subnet"]["SubnetId"]
+    lb = ec2.create_security_group(GroupName="lb", Description="front", VpcId=vpc_id)["GroupId"]
+    app = ec2.create_security_group(GroupName="app", Description="back", VpcId=vpc_id)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=app,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080}
+            | {"UserIdGroupPairs": [{"GroupId": lb}]}
+        ],
+    )
+    image = load_offerings().images["ubuntu-24.04"]
+    pattern = [{"Name": "name", "Values": [str(image.name_filter("x86_64"))]}]
+    images = ec2.describe_images(Owners=[image.owner], Filters=pattern)["Images"]
+    made = ec2.run_instances(
+        ImageId=images[0]["ImageId"],
+        InstanceType="t3.micro",
+        MinCount=2,
+        MaxCount=2,
+        SubnetId=subnet,
+        SecurityGroupIds=[app],
+        TagSpecifications=_name("instance", "api"),
+    )["Instances"]
+    ids = [i["InstanceId"] for i in made]
+    [db] = ec2.run_instances(
+        ImageId=images[0]["ImageId"],
+        InstanceType="t3.small",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnet,
+        TagSpecifications=_name("instance", "db"),
+    )["Instances"]
+    volume = ec2.create_volume(Size=30, VolumeType="io1", Iops=500, AvailabilityZone=f"{region}a")[
+        "VolumeId"
+    ]
+    ec2.attach_volume(VolumeId=volume, InstanceId=db["InstanceId"], Device="/dev/sdf")
+    return {
+        "vpc": vpc_id, "subnet": subnet, "lb": lb, "app": app, "instances": ids,
+        "db": db["InstanceId"], "vol": volume,
+    }  # fmt: skip
+
+
+async def test_the_inventory_lists_a_stack_made_by_hand_with_references_by_name(
+    aws: Cloud,
+) -> None:
+    ids = by_hand(aws)
+    found = {f.name: f for f in await aws.provider.inventory(region=REGION)}
+    # The account's own default VPC, its subnets and groups, and the root volumes are not.
+    unnamed = ids["vol"]  # no Name tag: named after its id
+    assert sorted(found) == ["api", "app", "db", "lb", "prod-a", "prod-net", unnamed]
+    assert all(f.managed_by is None and f.region == REGION for f in found.values())
+    assert found["prod-net"].ids == (ids["vpc"],)
+    assert found["prod-a"].specifications["vpc"] == "prod-net"
+    assert found["app"].specifications["vpc"] == "prod-net"
+    [rule] = found["app"].specifications["ingress"]
+    assert rule["security_groups"] == ["lb"]
+    assert (rule["from_port"], rule["to_port"]) == (8080, 8080)
+    api = found["api"]
+    assert sorted(api.ids) == sorted(ids["instances"])
+    specs = api.specifications
+    assert specs["count"] == 2
+    assert specs["subnet"] == "prod-a"
+    assert specs["security_groups"] == ["app"]
+    assert specs["root_volume_size"] == 8  # moto's image default
+    # In the subnet's VPC, the one group it is given is the VPC's default: left out.
+    assert found["db"].specifications["security_groups"] == []
+    volume = found[unnamed].specifications
+    assert (volume["size"], volume["volume_type"], volume["iops"]) == (30, "io1", 500)
+    assert volume["attach_to"] == "db"
+
+
+async def test_discover_writes_a_spec_that_imports_everything_without_a_create(
+    aws: Cloud, aws_registry: ProviderRegistry
+) -> None:
+    ids = by_hand(aws)
+    async with AsyncAtlas(
+        store=SQLiteStore(":memory:"), registry=aws_registry, workspace="w",
+        providers={"aws": aws.provider},
+    ) as atlas:  # fmt: skip
+        found = await atlas.discover("aws", region=REGION)
+        [api] = [r for r in found.resources if r.found.name == "api"]
+        # Priced with its root volumes, whose EBS price atlas has no source for yet.
+        assert api.monthly is None
+        assert any("EBS gp3 price per GB-month" in u for u in api.unpriced), api.unpriced
+        doc = found.to_spec("adopted")
+        validate_spec(doc, registry=aws_registry)
+        plan = await atlas.plan(doc)
+        assert {c.action for c in plan.changes} == {"import"}, [str(c) for c in plan.changes]
+        assert not [c for c in plan.changes if c.needs_replacement], plan.changes
+        launches = aws.account.actions.count("RunInstances")
+        op = await atlas.apply(doc)
+        assert op.status == "completed", op.error
+        assert aws.account.actions.count("RunInstances") == launches
+        assert (await atlas.plan(doc)).empty
+        view = atlas.get("adopted")
+        assert {o.id for r in view.resources for o in r.objects} >= set(ids["instances"])
+        # Released, not deleted: what was imported stays.
+        assert (await atlas.destroy("adopted")).status == "completed"
+        left = await aws.provider.inventory(region=REGION)
+        assert {i for f in left for i in f.ids} >= {ids["vpc"], ids["vol"], *ids["instances"]}
+
+
+def _resource(registry: ProviderRegistry, kind: str, specs: dict[str, Any]) -> ResourceSpec:
+    net = {"type": "vpc", "name": "net", "specifications": {"cidr_block": "10.8.0.0/16"}}
+    doc = {
+        "name": "x",
+        "provider": "aws",
+        "region": REGION,
+        "resources": [net, {"type": kind, "name": "it", "specifications": specs}],
+    }
+    return validate_spec(doc, registry=registry).resource("it")
+
+
+async def test_a_bad_import_names_the_id_and_why(
+    aws: Cloud, aws_registry: ProviderRegistry
+) -> None:
+    ids = by_hand(aws)
+    vpc = _resource(aws_registry, "vpc", {"cidr_block": "10.8.0.0/16"})
+    subnet = _resource(aws_registry, "subnet", {"vpc": "net", "cidr_block": "10.8.1.0/24"})
+    read = aws.provider.read_import
+    with pytest.raises(ProviderOperationError, match=r"subnet-\w+ is an id of a subnet, not"):
+        await read(vpc, REGION, [ids["subnet"]], {})
+    with pytest.raises(ProviderOperationError, match="there is no VPC vpc-0123abcd"):
+        await read(vpc, REGION, ["vpc-0123abcd"], {})
+    with pytest.raises(ProviderOperationError, match="is in eu-west-1, not in the spec's"):
+        await read(vpc, "us-east-1", [ids["vpc"]], {})
+    with pytest.raises(ProviderOperationError, match=f"refers to {ids['vpc']}, which the spec"):
+        await read(subnet, REGION, [ids["subnet"]], {})
+    got = await read(subnet, REGION, [ids["subnet"]], {ids["vpc"]: "net"})
+    assert got.specifications["vpc"] == "net"
+    with pytest.raises(ProviderOperationError, match="one object, the import names 2 ids"):
+        await read(vpc, REGION, [ids["vpc"], ids["subnet"]], {})
