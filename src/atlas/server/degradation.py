@@ -81,12 +81,12 @@ class ProviderHealth:
         """Learn from one attempt (waits teach nothing)."""
         if not isinstance(event, ApiCall) or event.throttled:
             return
-        tracked = self._tracked.setdefault(event.provider, _Tracked())
-        if not event.failed:
-            if tracked.since is not None:
+        if not event.failed:  # the API answered: whatever streak there was is over
+            tracked = self._tracked.pop(event.provider, None)
+            if tracked is not None and tracked.since is not None:
                 logger.warning("provider %s answers again: no longer degraded", event.provider)
-            self._tracked[event.provider] = _Tracked()
             return
+        tracked = self._tracked.setdefault(event.provider, _Tracked())
         now = self._timer()
         tracked.last_error = event.error or "Error"
         if tracked.since is not None:  # still failing: wait out another cooldown

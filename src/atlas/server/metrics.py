@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from atlas.http import ApiCall, ApiEvent, RouteTemplates, observe_calls
 from atlas.model.records import OperationRecord, StepRecord
 from atlas.server.degradation import ProviderHealth
+from atlas.server.errors import ApiError
 from atlas.server.monitoring import AccruedCostSource, Monitoring
 
 __all__ = ["ENDED_STEP", "Metrics", "MetricsMiddleware", "Monitor"]
@@ -213,7 +214,7 @@ class Monitor:
         """:meth:`ProviderHealth.admit`, with a refusal counted."""
         try:
             return self.health.admit(provider)
-        except Exception:
+        except ApiError:
             self.metrics.refused.labels(provider).inc()
             raise
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -236,7 +237,6 @@ async def test_two_apps_count_apart(
 async def test_accrued_cost_comes_from_the_source_given(
     emulator: Emulator, do_registry: ProviderRegistry
 ) -> None:
-    from decimal import Decimal
 
     def costs() -> list[WorkspaceCost]:
         return [WorkspaceCost("ws-a", "USD", Decimal("0.64"))]
