@@ -206,6 +206,29 @@ async def test_metrics_parse_and_move_with_an_apply(served: Starlette) -> None:
     assert TOKEN not in str(after)
 
 
+async def test_request_labels_stay_bounded(served: Starlette) -> None:
+    """A path no route has, an id in a path, a method nobody uses: counted under templates
+    and ``other``, never as they were sent; refusals of the outer layers are counted too."""
+    async with client_of(served) as client:
+        assert (await client.get("/wp-admin/setup-config.php?step=1")).status_code == 404
+        assert (await client.get("/api/v1/operations/a1b2c3")).status_code == 404
+        assert (await client.request("BREW", "/api/v1/health")).status_code == 405
+        samples = await scrape(client)
+    elsewhere = httpx.ASGITransport(app=served, client=("192.0.2.8", 4000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://192.0.2.1") as far:
+        assert (await far.get("/api/v1/stats")).status_code == 403  # no auth: loopback only
+    async with client_of(served) as client:
+        after = await scrape(client)
+    assert total(samples, "atlas_http_requests_total", route="other", status="404") == 1
+    assert total(samples, "atlas_http_requests_total", route="/api/v1/operations/{id}") == 1
+    assert total(samples, "atlas_http_requests_total", method="other", status="405") == 1
+    assert total(after, "atlas_http_requests_total", route="/api/v1/stats", status="403") == 1
+    text = str(after)
+    assert "wp-admin" not in text
+    assert "a1b2c3" not in text
+    assert "BREW" not in text
+
+
 async def test_throttling_and_waits_are_counted(served: Starlette, emulator: Emulator) -> None:
     emulator.add_fault(Fault(FaultKind.RATE_LIMIT_BURST, "GET", "/v2/account", times=2))
     async with client_of(served) as client:
