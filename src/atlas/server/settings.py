@@ -167,7 +167,8 @@ class Settings:
     :param sandbox: what stands in for the clouds, when serving against sandboxes.
     :param sinks: further event sinks (a webhook), besides the plugins' ``atlas_on_event``.
     :param clock: the time source for the service's own timestamps.
-    :param timer: the monotonic clock the lifetimes of pooled providers are measured on.
+    :param timer: the monotonic clock the lifetimes of pooled providers, and the windows and
+        cooldowns of degraded providers, are measured on.
     :param provider_idle: seconds a workspace's provider nobody uses stays open
         (:mod:`atlas.server.providers`).
     :param provider_max_age: seconds a workspace's provider is used for before a new one
