@@ -11,6 +11,11 @@ not applied. ``RunInstances`` carries a ``ClientToken``, so botocore may resend 
 
 botocore logs request headers at DEBUG, session token and key id included; every record of
 its loggers passes through a filter that blanks the credentials in use.
+
+Every attempt (botocore's retries included) is reported to the core
+(:func:`atlas.http.report_call`) as provider ``aws``, its route the EC2 action's name
+(``DescribeVpcs``: a bounded set, and never an id), with its status and the class of the atlas
+error it maps to.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from atlas.exceptions import (
     ServerError,
     TransportError,
 )
+from atlas.http import ApiCall, report_call
 from atlas_aws.credentials import AwsKeys
 
 __all__ = [
@@ -47,7 +53,8 @@ __all__ = [
 
 JSON = dict[str, Any]
 
-#: Attempts per call in botocore's standard mode (the first one counts).
+#: Attempts per call in botocore's standard mode, the first one counted (botocore's
+#: ``total_max_attempts``; its ``max_attempts`` would count the retries only).
 DEFAULT_MAX_ATTEMPTS = 5
 #: Creates EC2 offers no idempotency token for: never resent after an unknown outcome.
 NOT_REPEATABLE = frozenset({"CreateVpc", "CreateSubnet", "CreateSecurityGroup", "AttachVolume"})
@@ -200,11 +207,35 @@ def _no_resend_in_doubt(**kwargs: Any) -> bool | None:
     return False if status >= 500 else None
 
 
+def _report_attempt(**kwargs: Any) -> None:
+    """A ``needs-retry`` handler for every action (EC2's, RDS's, ELBv2's) that decides
+    nothing (``None``): it tells the core how the attempt just made ended."""
+    operation = kwargs.get("operation")
+    name = str(getattr(operation, "name", "") or "other")
+    caught = kwargs.get("caught_exception")
+    if caught is not None:
+        report_call(ApiCall("aws", "POST", name, None, type(map_error(caught, name)).__name__))
+        return
+    response = kwargs.get("response")
+    if response is None:
+        return
+    http_response, parsed = response
+    meta = parsed.get("ResponseMetadata") or {}
+    status = int(meta.get("HTTPStatusCode") or getattr(http_response, "status_code", 0) or 0)
+    code = str((parsed.get("Error") or {}).get("Code") or "")
+    if status < 400 and not code:
+        report_call(ApiCall("aws", "POST", name, status))
+        return
+    error = _api_error(parsed, name)
+    throttled = isinstance(error, RateLimitError)
+    report_call(ApiCall("aws", "POST", name, status, type(error).__name__, throttled))
+
+
 class Ec2:
     """One region's EC2 API for one credential: every call goes through :meth:`call`.
 
     Built with :meth:`open`; :meth:`aclose` releases the connection pool. A subclass for
-    another Query API of AWS (RDS) sets :attr:`service` and :attr:`not_repeatable`.
+    another Query API of AWS (RDS, ELBv2) sets :attr:`service` and :attr:`not_repeatable`.
     """
 
     #: botocore's name of the service.
@@ -240,7 +271,7 @@ class Ec2:
 
         session = get_session()
         config = AioConfig(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=10,
             read_timeout=60,
             user_agent_extra="atlas",
@@ -261,6 +292,9 @@ class Ec2:
             client.meta.events.register_first(
                 f"needs-retry.{cls.service}.{operation}", _no_resend_in_doubt
             )
+        # Every attempt of this client's calls, whatever the service (the emitter is the
+        # client's own), is told to the core's observers.
+        client.meta.events.register("needs-retry", _report_attempt)
         ec2 = cls(client, stack, region, keys)
         _guard_loggers()
         return ec2

@@ -11,12 +11,10 @@ untokened creates; a duplicate answer is what the handler adopts by its marks.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from atlas.exceptions import ConflictError, ProviderAPIError
-from atlas_aws.client import DEFAULT_MAX_ATTEMPTS, JSON, Ec2, _guard_loggers
-from atlas_aws.credentials import AwsKeys
+from atlas_aws.client import JSON, Ec2
 
 __all__ = ["CONFLICT_CODES", "Elbv2"]
 #: ELBv2's answers that something is in the way of the change (HTTP 400 there).
@@ -37,39 +35,9 @@ class Elbv2(Ec2):
     def __repr__(self) -> str:
         return f"Elbv2(region={self.region!r})"
 
-    @classmethod
-    async def open(
-        cls,
-        keys: AwsKeys,
-        region: str,
-        *,
-        endpoint_url: str | None = None,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    ) -> Elbv2:
-        from aiobotocore.config import AioConfig  # noqa: PLC0415 - heavy, only for the cloud
-        from aiobotocore.session import get_session  # noqa: PLC0415
-
-        config = AioConfig(
-            retries={"mode": "standard", "max_attempts": max_attempts},
-            connect_timeout=10,
-            read_timeout=60,
-            user_agent_extra="atlas",
-        )
-        stack = contextlib.AsyncExitStack()
-        client = await stack.enter_async_context(
-            get_session().create_client(
-                "elbv2",
-                region_name=region,
-                endpoint_url=endpoint_url,
-                aws_access_key_id=keys.access_key_id.reveal(),
-                aws_secret_access_key=keys.secret_access_key.reveal(),
-                aws_session_token=keys.session_token.reveal() if keys.session_token else None,
-                config=config,
-            )
-        )
-        elbv2 = cls(client, stack, region, keys)
-        _guard_loggers()
-        return elbv2
+    service = "elbv2"
+    #: ELBv2's creates are idempotent by name: botocore may resend any of them.
+    not_repeatable: frozenset[str] = frozenset()
 
     async def call(self, operation: str, **params: Any) -> JSON:
         try:

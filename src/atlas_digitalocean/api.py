@@ -49,6 +49,8 @@ class DigitalOceanAPI:
             rate_limits=http.RATE_LIMITS,
             paginator=http.PAGINATION,
             errors=http.read_error,
+            provider="digitalocean",
+            routes=http.ROUTES,
             retry=retry,
             transport=transport,
             sleep=sleep,

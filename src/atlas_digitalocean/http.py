@@ -10,7 +10,10 @@ together):
 - lists paged 200 items at a time, each page linking the next at ``links.pages.next`` (an
   absolute URL); an answer with no ``links`` (``GET /v2/databases``) is a single page;
 - error bodies ``{"id", "message", "request_id"}``, with two older shapes still answered by
-  some endpoints.
+  some endpoints;
+- the route templates of the paths atlas calls, with the OpenAPI document's parameter names,
+  so each call is reported by its template (``/v2/droplets/{droplet_id}``), never by a path
+  that holds an id or a tag name.
 """
 
 from __future__ import annotations
@@ -20,9 +23,16 @@ from typing import Any
 
 import httpx
 
-from atlas.http import ErrorDetails, NextLink, RateLimitProfile, ResetFormat, Window
+from atlas.http import (
+    ErrorDetails,
+    NextLink,
+    RateLimitProfile,
+    ResetFormat,
+    RouteTemplates,
+    Window,
+)
 
-__all__ = ["PAGINATION", "RATE_LIMITS", "read_error"]
+__all__ = ["PAGINATION", "RATE_LIMITS", "ROUTES", "read_error"]
 
 RATE_LIMITS = RateLimitProfile(
     windows=(Window(250, 60.0), Window(5000, 3600.0)),
@@ -33,6 +43,34 @@ RATE_LIMITS = RateLimitProfile(
 
 #: 200 is the largest page the API serves: the fewest calls per list.
 PAGINATION = NextLink(("links", "pages", "next"), size_param="per_page", page_size=200)
+
+#: Every path :class:`~atlas_digitalocean.api.DigitalOceanAPI` calls, as a template.
+ROUTES = RouteTemplates(
+    (
+        "/v2/account",
+        "/v2/actions/{action_id}",
+        "/v2/databases",
+        "/v2/databases/{database_cluster_uuid}",
+        "/v2/databases/{database_cluster_uuid}/resize",
+        "/v2/droplets",
+        "/v2/droplets/{droplet_id}",
+        "/v2/droplets/{droplet_id}/actions",
+        "/v2/firewalls",
+        "/v2/firewalls/{firewall_id}",
+        "/v2/load_balancers",
+        "/v2/load_balancers/{lb_id}",
+        "/v2/regions",
+        "/v2/sizes",
+        "/v2/tags",
+        "/v2/tags/{tag_id}/resources",
+        "/v2/volumes",
+        "/v2/volumes/{volume_id}",
+        "/v2/volumes/{volume_id}/actions",
+        "/v2/vpcs",
+        "/v2/vpcs/{vpc_id}",
+        "/v2/vpcs/{vpc_id}/members",
+    )
+)
 
 
 def _text(value: object) -> str:

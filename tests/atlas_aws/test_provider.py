@@ -15,6 +15,7 @@ import pytest
 from atlas.credentials import Secret
 from atlas.exceptions import ServerError
 from atlas.facade import AsyncAtlas
+from atlas.http import ApiCall, ApiEvent, observe_calls
 from atlas.model.cloud import Owner, ResourceState
 from atlas.providers import ProviderRegistry, StepContext, Timing
 from atlas.spec import validate_spec
@@ -253,3 +254,29 @@ async def test_a_volume_is_never_attached_across_zones(
     [made] = await handler.find(OWNER, "data")
     await aws.provider.delete(OWNER, ResourceState("volume", "data", (made,)))
     await aws.provider.delete(OWNER, vm)
+
+
+async def test_every_ec2_attempt_is_reported_by_action_name(
+    aws: Cloud, aws_registry: ProviderRegistry
+) -> None:
+    """botocore's own retries included: the core hears each attempt, named by the action,
+    with its status and the atlas error class, and never a credential."""
+    spec = spec_of(
+        aws_registry,
+        {"type": "vpc", "name": "net", "specifications": {"cidr_block": "10.0.0.0/16"}},
+    )
+    ctx = StepContext(OWNER, spec, spec.resource("net"), {})
+    heard: list[ApiEvent] = []
+    with observe_calls(heard.append):
+        handler = await aws.provider.handler("vpc")
+        aws.account.faults.append(Fault(FaultKind.ERROR_AFTER, "CreateVpc", 1))
+        with pytest.raises(ServerError):
+            await handler.create(ctx, handler.object_names(ctx))
+        state = await aws.provider.create(ctx, recover=True)
+        await aws.provider.delete(OWNER, state)
+    calls = [e for e in heard if isinstance(e, ApiCall)]
+    assert ApiCall("aws", "POST", "CreateVpc", 500, "ServerError") in calls
+    assert ApiCall("aws", "POST", "DescribeVpcs", 200) in calls
+    assert {c.provider for c in calls} == {"aws"}
+    assert all(c.route[0].isupper() for c in calls), calls
+    assert aws.keys.access_key_id.reveal() not in repr(heard)

@@ -18,10 +18,12 @@ import atlas_digitalocean.plugin
 from atlas import BudgetExceededError, DataLossError, LockedError, Money
 from atlas.cli.render import render_plan
 from atlas.facade import AsyncAtlas
+from atlas.http import OTHER_ROUTE, ApiCall, ApiEvent, observe_calls
 from atlas.plugins import get_plugin_manager
 from atlas.providers import ProviderRegistry
 from atlas.store import SQLiteStore
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, Fault, FaultKind, ManualClock
+from atlas_digitalocean.http import ROUTES
 from atlas_digitalocean.ops.base import OpsSettings
 from atlas_digitalocean.provider import DigitalOceanProvider
 from tests.conftest import EXAMPLES
@@ -291,3 +293,27 @@ def test_the_plugin_offers_an_empty_sandbox() -> None:
     sandbox = pm.hook.atlas_sandbox(provider="digitalocean")
     assert sandbox.is_empty()
     assert sandbox.requests() == 0
+
+
+async def test_every_call_of_a_whole_lifecycle_is_named_by_its_template(
+    atlas_: AsyncAtlas,
+) -> None:
+    """Metrics count DigitalOcean's calls by route template: every path the provider calls
+    (six kinds created, one resized, all destroyed) has one, so none is counted as other and
+    no id or tag name becomes a label."""
+    heard: list[ApiEvent] = []
+    with observe_calls(heard.append):
+        await atlas_.apply(stack())
+        doc = stack()
+        doc["resources"][2]["specifications"]["size"] = "s-4vcpu-8gb"
+        await atlas_.apply(doc)
+        await atlas_.destroy("shop")
+    calls = [e for e in heard if isinstance(e, ApiCall)]
+    routes = {c.route for c in calls}
+    assert OTHER_ROUTE not in routes
+    assert routes <= set(ROUTES.templates)
+    assert {c.provider for c in calls} == {"digitalocean"}
+    creates = {c.route for c in calls if c.method == "POST" and c.status in (201, 202)}
+    kinds = ("droplets", "volumes", "databases", "load_balancers", "firewalls", "vpcs")
+    assert {f"/v2/{kind}" for kind in kinds} <= creates
+    assert "/v2/droplets/{droplet_id}/actions" in routes  # the resize

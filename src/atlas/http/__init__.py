@@ -12,6 +12,10 @@
         async for volume in api.paginate("/v1/volumes", "volumes"):
             ...
 
+``observe_calls(observer)`` hears every attempt of every cloud call made within a block (and
+the tasks it starts), and every wait imposed on one: provider, method, route template, status,
+error class (:mod:`atlas.http.calls`).
+
 ``hold_listener(listener)`` hears every wait the rate limiter (or a 429) imposes, with its
 length and why, for displays.
 
@@ -24,6 +28,16 @@ from __future__ import annotations
 from atlas.http._headers import retry_after_seconds
 from atlas.http._types import Clock, Sleep
 from atlas.http.auth import BearerAuth, SecretAuth
+from atlas.http.calls import (
+    OTHER_ROUTE,
+    ApiCall,
+    ApiEvent,
+    ApiWait,
+    CallObserver,
+    RouteTemplates,
+    observe_calls,
+    report_call,
+)
 from atlas.http.client import DEFAULT_TIMEOUT, ApiClient
 from atlas.http.errors import ErrorDetails, ErrorParser, error_from_response, error_from_transport
 from atlas.http.holds import (
@@ -40,8 +54,13 @@ from atlas.http.retry import FailureKind, RetryPolicy, classify
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "OTHER_ROUTE",
+    "ApiCall",
     "ApiClient",
+    "ApiEvent",
+    "ApiWait",
     "BearerAuth",
+    "CallObserver",
     "Clock",
     "ErrorDetails",
     "ErrorParser",
@@ -57,6 +76,7 @@ __all__ = [
     "RateLimiterStats",
     "ResetFormat",
     "RetryPolicy",
+    "RouteTemplates",
     "SecretAuth",
     "Sleep",
     "Window",
@@ -66,6 +86,8 @@ __all__ = [
     "error_from_response",
     "error_from_transport",
     "hold_listener",
+    "observe_calls",
     "remove_hold_listener",
+    "report_call",
     "retry_after_seconds",
 ]

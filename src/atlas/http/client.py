@@ -24,6 +24,7 @@ from atlas.__about__ import __version__
 from atlas.exceptions import NotFoundError, ProviderAPIError, RateLimitError
 from atlas.http._types import Clock, Sleep
 from atlas.http.auth import SecretAuth
+from atlas.http.calls import ApiCall, ApiWait, RouteTemplates, report_call
 from atlas.http.errors import ErrorParser, error_from_response, error_from_transport
 from atlas.http.holds import announce_hold
 from atlas.http.pagination import PageRequest, Paginator
@@ -40,6 +41,8 @@ JSONObject = dict[str, Any]
 
 # Connecting is quick or not happening; a slow list call can legitimately take a while.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
+#: Requests let through one after another queue for microseconds: not a wait worth reporting.
+_LEAST_WAIT = 0.001
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -53,6 +56,11 @@ class ApiClient:
     :param rate_limits: the API's limits and the headers it reports them in.
     :param paginator: how the API's list endpoints page (:meth:`paginate`).
     :param errors: reads the API's error bodies; without it only generic fields are read.
+    :param provider: the provider's name, as every attempt is reported
+        (:func:`atlas.http.report_call`); default the API's host.
+    :param routes: the API's route templates, so an attempt is reported by its template and
+        never by a raw path (which may hold ids and names); without them every route is
+        reported as ``"other"``.
 
     Unless ``rate_limiter`` is given, clients sharing a credential and profile share the
     process-wide limiter for them — except when ``sleep`` and ``clock`` are injected (tests,
@@ -76,6 +84,8 @@ class ApiClient:
         clock: Clock | None = None,
         wall_clock: Clock = time.time,
         user_agent: str | None = None,
+        provider: str | None = None,
+        routes: RouteTemplates | None = None,
     ) -> None:
         if (sleep is None) != (clock is None):
             # A fake sleep with the real clock would have the limiter wait forever.
@@ -113,6 +123,9 @@ class ApiClient:
             follow_redirects=False,  # a redirect elsewhere must not take the credential along
         )
 
+        self.provider = provider or self._http.base_url.host
+        self._routes = routes or RouteTemplates(())
+
     @property
     def base_url(self) -> httpx.URL:
         return self._http.base_url
@@ -148,7 +161,7 @@ class ApiClient:
         method = method.upper()
         self._check_origin(httpx.URL(path))
         priority = Priority.for_method(method) if priority is None else priority
-        before_sleep = functools.partial(self._log_retry, method, path)
+        before_sleep = functools.partial(self._before_retry, method, path)
         retrying = self.retry.retrying(method, sleep=self._sleep, before_sleep=before_sleep)
         async for attempt in retrying:
             with attempt:
@@ -166,33 +179,45 @@ class ApiClient:
         # turns out to be the last one.
         method, url = request.method, str(request.url)
         permit = await self.rate_limiter.acquire(priority)
+        if permit.waited >= _LEAST_WAIT:
+            report_call(ApiWait(self.provider, permit.waited, "rate_limiter"))
         started = self._clock()
+        route = self._routes.match(request.url.path)
         try:
             response = await self._http.send(request)
         except httpx.RequestError as exc:
             self.rate_limiter.release(permit)
             self._log_attempt(request, type(exc).__name__, started, attempt)
-            raise error_from_transport(
+            error = error_from_transport(
                 exc, method=method, url=url, total_wait=total_wait, redact=self._redact
-            ) from exc
+            )
+            report_call(ApiCall(self.provider, method, route, None, type(error).__name__))
+            raise error from exc
         except BaseException:  # cancelled, say: the request may still have reached the server
             self.rate_limiter.release(permit)
             raise
         # Released once answered, not when sent: the server counted it somewhere in between.
         self.rate_limiter.release(permit, response.headers, status=response.status_code)
         self._log_attempt(request, response.status_code, started, attempt)
-        if response.is_error:
-            raise error_from_response(
-                response,
-                parse=self._errors,
-                rate_limits=self.rate_limits,
-                method=method,
-                url=url,
-                total_wait=total_wait,
-                wall_clock=self._wall_clock,
-                redact=self._redact,
-            )
-        return response
+        status = response.status_code
+        if not response.is_error:
+            report_call(ApiCall(self.provider, method, route, status))
+            return response
+        failure = error_from_response(
+            response,
+            parse=self._errors,
+            rate_limits=self.rate_limits,
+            method=method,
+            url=url,
+            total_wait=total_wait,
+            wall_clock=self._wall_clock,
+            redact=self._redact,
+        )
+        throttled = isinstance(failure, RateLimitError)
+        report_call(
+            ApiCall(self.provider, method, route, status, type(failure).__name__, throttled)
+        )
+        raise failure
 
     async def _trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's hook, awaited as the request goes out: a permit given before an answer
@@ -202,6 +227,7 @@ class ApiClient:
         if event.endswith(".send_request_headers.started"):
             while (left := self.rate_limiter.pause_left()) > 0:
                 announce_hold(left, "the API asked for a pause (429, or none left)")
+                report_call(ApiWait(self.provider, left, "retry_after"))
                 await self._sleep(left)
 
     async def get_json(
@@ -290,14 +316,14 @@ class ApiClient:
             attempt,
         )
 
-    @staticmethod
-    def _log_retry(method: str, path: str, state: RetryCallState) -> None:
+    def _before_retry(self, method: str, path: str, state: RetryCallState) -> None:
         outcome = state.outcome
         error = outcome.exception() if outcome and outcome.failed else None
         failure = type(error).__name__ if error is not None else "?"
         if isinstance(error, RateLimitError):
             # The server, not our limiter, said no: the wait is still everyone's to see.
             announce_hold(state.upcoming_sleep, "the API answered 429 Too Many Requests")
+            report_call(ApiWait(self.provider, state.upcoming_sleep, "retry_after"))
         logger.debug(
             "%s %s: retrying in %.2fs after %s (attempt %d failed)",
             method,

@@ -103,6 +103,8 @@ class Permit:
     slot: int | None = None
     shared_overlapping: int = 0
     budget: SharedBudget | None = None
+    #: Seconds (on the limiter's clock) it waited in the queue before it was let through.
+    waited: float = 0.0
 
 
 #: The least wait for a place that frees up "now" by rounding, but not by the window's rule.
@@ -118,6 +120,8 @@ class _Ticket:
     seq: int
     arrived: float = attrs.field(order=False, eq=False)
     waiter: asyncio.Future[None] | None = attrs.field(default=None, order=False, eq=False)
+    #: It was made to wait (slept, or parked behind others), not let straight through.
+    held: bool = attrs.field(default=False, order=False, eq=False)
 
 
 _registry: dict[tuple[RateLimitProfile, str], RateLimiter] = {}
@@ -315,9 +319,11 @@ class RateLimiter:
                 # An infinite delay waits for a request in flight to end: release wakes the head.
                 if delay < math.inf and not self._timer_running:
                     self._timer_running = True
+                    ticket.held = True
                     return delay, why
                 # else the previous head is still sleeping; it wakes the head when done.
             # Handed back, not read from the ticket later: another thread may clear the field.
+            ticket.held = True
             future: asyncio.Future[None] = loop.create_future()
             ticket.waiter = future
             return future
@@ -365,6 +371,8 @@ class RateLimiter:
         if now > ticket.arrived:
             self._waits += 1
             self._time_waited += now - ticket.arrived
+            if ticket.held:
+                permit.waited = now - ticket.arrived
         self._wake_head()
         return permit
 

@@ -19,6 +19,7 @@ from atlas.server.auth import (
     key_file_entry,
     new_api_key,
 )
+from atlas.server.monitoring import Monitoring, WorkspaceCost
 from atlas.server.openapi import build_document
 from atlas.server.settings import Settings, settings_from_env
 
@@ -26,8 +27,10 @@ __all__ = [
     "ApiKey",
     "ApiKeyring",
     "AuthConfig",
+    "Monitoring",
     "Principal",
     "Settings",
+    "WorkspaceCost",
     "build_document",
     "create_app",
     "hash_api_key",

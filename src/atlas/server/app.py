@@ -26,9 +26,10 @@ from atlas.server.audit import ERROR_CODE, AuditMiddleware
 from atlas.server.background import Operations
 from atlas.server.context import Service
 from atlas.server.errors import ApiError, from_exception
+from atlas.server.metrics import MetricsMiddleware, Monitor
 from atlas.server.middleware import ServiceMiddleware
 from atlas.server.offload import WorkerPool
-from atlas.server.openapi import build_document
+from atlas.server.openapi import OPERATIONS, build_document
 from atlas.server.routes import build_routes
 from atlas.server.settings import Settings
 from atlas.server.workspaces import Workspaces
@@ -43,8 +44,16 @@ def create_app(settings: Settings) -> Starlette:
     dispatcher = EventDispatcher(settings.store, settings.registry.plugins, settings.sinks)
     pool = WorkerPool(settings.cpu_threads, processes=_processes(settings))
     workspaces = Workspaces(settings, dispatcher, run_cpu=pool.run)
-    operations = Operations(workspaces, settings.store, clock=settings.clock)
-    svc = Service(settings, workspaces, operations, build_document(settings), pool)
+    monitor = Monitor(
+        settings.monitoring,
+        dict.fromkeys(op.path for op in OPERATIONS),
+        settings.registry.names,
+        timer=settings.timer,
+        clock=settings.clock,
+    )
+    operations = Operations(workspaces, settings.store, clock=settings.clock, monitor=monitor)
+    monitor.metrics.gauges.running = lambda: operations.running
+    svc = Service(settings, workspaces, operations, build_document(settings), pool, monitor)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -97,6 +106,8 @@ def create_app(settings: Settings) -> Starlette:
                     await close()
 
     middleware = [
+        # Outermost: it times and counts every answer, refusals of the layers below included.
+        Middleware(MetricsMiddleware, monitor=monitor),
         Middleware(ServiceMiddleware, loopback_only=not settings.auth.enabled),
         Middleware(AuditMiddleware, store=settings.store, clock=settings.clock),
     ]

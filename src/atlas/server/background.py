@@ -28,11 +28,13 @@ from collections.abc import Awaitable, Callable
 
 from atlas.exceptions import AtlasError, LockedError, LockLostError
 from atlas.facade import AsyncAtlas
+from atlas.http import observe_calls
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord, StepRecord, utcnow
 from atlas.server import audit
 from atlas.server.auth import Principal
 from atlas.server.logs import request_id_var
+from atlas.server.metrics import ENDED_STEP, Monitor
 from atlas.server.offload import no_deadline
 from atlas.server.workspaces import Workspaces
 from atlas.store.base import StateStore
@@ -54,10 +56,14 @@ class Operations:
         store: StateStore,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        monitor: Monitor | None = None,
     ) -> None:
         self._workspaces = workspaces
         self._store = store
         self._clock = clock
+        #: Counts operations and steps, hears their cloud calls, and refuses new operations
+        #: for a degraded provider (atlas.server.degradation).
+        self._monitor = monitor
         #: Each running task -> the id of its operation, once it has one.
         self._tasks: dict[asyncio.Task[OperationRecord], str | None] = {}
         #: Each running task -> the workspace it runs for.
@@ -89,10 +95,16 @@ class Operations:
             return None
         return unfinished.id
 
-    async def start(self, principal: Principal, run: Run) -> str:
-        """Start ``run``; the id of its operation once recorded, or ``run``'s error."""
+    async def start(self, principal: Principal, run: Run, *, provider: str | None = None) -> str:
+        """Start ``run``; the id of its operation once recorded, or ``run``'s error. With
+        ``provider`` (the one it works with), refused at once (503) while that provider is
+        degraded."""
+        probe = None
+        if self._monitor is not None and provider is not None:
+            number = self._monitor.admit(provider)
+            probe = None if number is None else (provider, number)
         started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        task = self._spawn(principal, run, started)
+        task = self._spawn(principal, run, started, probe=probe)
         waiting: set[asyncio.Future[object]] = {task, started}  # type: ignore[arg-type]
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if started.done():
@@ -100,10 +112,18 @@ class Operations:
         return task.result().id  # finished before any step: an empty plan, or an error
 
     def _spawn(
-        self, principal: Principal, run: Run, started: asyncio.Future[str] | None = None
+        self,
+        principal: Principal,
+        run: Run,
+        started: asyncio.Future[str] | None = None,
+        *,
+        probe: tuple[str, int] | None = None,
     ) -> asyncio.Task[OperationRecord]:
+        counted: set[tuple[int, str]] = set()  # (step, status) already counted
+
         def progress(op: OperationRecord, step: StepRecord | None) -> None:
-            del step
+            if self._monitor is not None and step is not None and step.status in ENDED_STEP:
+                self._count_step(step, counted)
             if self._tasks.get(task) is None:
                 self._tasks[task] = op.id
                 self._infrastructures[op.id] = op.infrastructure_id
@@ -115,16 +135,20 @@ class Operations:
 
         async def body() -> OperationRecord:
             result: OperationRecord | None = None
+            observing = (
+                contextlib.nullcontext()
+                if self._monitor is None
+                else observe_calls(self._monitor.observe)  # for those resumed, too
+            )
             try:
-                with no_deadline():  # an operation outlives the request that started it
+                with no_deadline(), observing:  # an operation outlives its request
                     async with self._workspaces.open(principal) as atlas:
                         result = await run(atlas, progress)
                         return result
             finally:
                 # An empty plan ends before any step reports progress: its id is the result's.
                 operation_id = self._tasks.get(task) or (None if result is None else result.id)
-                if operation_id is not None:
-                    self._audit_end(principal, operation_id, request_id)
+                self._wrap_up(principal, operation_id, request_id, probe)
 
         task = asyncio.create_task(body(), name=f"atlas-operation-{principal.workspace}")
         self._tasks[task] = None
@@ -156,17 +180,45 @@ class Operations:
                 "operation %s ended with an error", operation_id or "(not started)", exc_info=exc
             )
 
-    def _audit_end(self, principal: Principal, operation_id: str, request_id: str | None) -> None:
+    def _count_step(self, step: StepRecord, counted: set[tuple[int, str]]) -> None:
+        """Count a step that ended (once for each status it ends in)."""
+        if self._monitor is not None and (step.index, step.status) not in counted:
+            counted.add((step.index, step.status))
+            self._monitor.metrics.step_ended(step)
+
+    def _wrap_up(
+        self,
+        principal: Principal,
+        operation_id: str | None,
+        request_id: str | None,
+        probe: tuple[str, int] | None,
+    ) -> None:
+        """What an operation's task does last: the audit entry and the count of its end, and
+        the probe of a degraded provider it was, given back."""
+        ended = None
+        if operation_id is not None:
+            ended = self._audit_end(principal, operation_id, request_id)
+        if self._monitor is None:
+            return
+        if ended is not None:
+            self._monitor.metrics.operation_ended(ended)
+        if probe is not None:
+            self._monitor.health.probe_ended(*probe)
+
+    def _audit_end(
+        self, principal: Principal, operation_id: str, request_id: str | None
+    ) -> OperationRecord | None:
         """The audit entry of the operation's end, if the journal has it ended (one cut short
-        by a shutdown or taken over by another process ends there, and is recorded there)."""
+        by a shutdown or taken over by another process ends there, and is recorded there);
+        the operation as ended, if it did."""
         try:
             op = self._store.get_operation(principal.workspace, operation_id)
             if op is None or op.status not in ("completed", "failed"):
-                return
+                return None
             infra = self._store.get_infrastructure(op.workspace, op.infrastructure_id)
         except AtlasError as exc:
             logger.error("could not read operation %s for the audit trail: %s", operation_id, exc)
-            return
+            return None
         entry = audit.operation_entry(
             principal,
             op,
@@ -175,6 +227,7 @@ class Operations:
             clock=self._clock,
         )
         audit.append(self._store, entry)
+        return op
 
     def notify(self) -> None:
         """Wake every event stream: something may have changed."""

@@ -16,6 +16,7 @@ from atlas.server.auth import Principal, authenticate
 from atlas.server.background import Operations
 from atlas.server.errors import ApiError, validation_error
 from atlas.server.jobs import parse_json, parse_spec
+from atlas.server.metrics import Monitor
 from atlas.server.offload import WorkerPool, render_json
 from atlas.server.settings import Settings
 from atlas.server.workspaces import Workspaces
@@ -49,6 +50,7 @@ class Service:
     operations: Operations
     document: dict[str, Any]
     pool: WorkerPool
+    monitor: Monitor
     stopping: asyncio.Event = attrs.field(factory=asyncio.Event)
 
 

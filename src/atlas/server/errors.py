@@ -44,6 +44,8 @@ HTTP_CODES: Mapping[str, int] = {
     "INTERNAL_ERROR": 500,
     "SERVER_BUSY": 503,
     "DEADLINE_EXCEEDED": 503,
+    # A provider whose API failed repeatedly: new operations for it wait (atlas.server.degradation).
+    "PROVIDER_DEGRADED": 503,
 }
 
 #: Every ``code`` an error body may carry, with its one status.

@@ -39,7 +39,10 @@ _ERRORS: dict[int, str] = {
     502: "The provider failed or could not be reached.",
     503: "The state store cannot be used, or the provider asks to slow down (Retry-After), or "
     "the server is at its connection limit (SERVER_BUSY, Retry-After), or the request's work "
-    "did not end within the server's deadline (DEADLINE_EXCEEDED, ATLAS_REQUEST_DEADLINE).",
+    "did not end within the server's deadline (DEADLINE_EXCEEDED, ATLAS_REQUEST_DEADLINE), or "
+    "the provider is degraded, its API having failed repeatedly, and new operations for it "
+    "wait until it answers again (PROVIDER_DEGRADED, Retry-After; the body names the provider, "
+    "since when, and the last error's class).",
 }
 _ID = {
     "name": "id",
@@ -80,6 +83,10 @@ class Op:
     store: bool = True
     #: Changes something: every request leaves an audit entry (atlas.server.audit).
     audited: bool = False
+    #: The media types of the success body (JSON unless said).
+    media: tuple[str, ...] = ("application/json",)
+    #: A security scheme of its own, used instead of the workspaces' when configured.
+    scheme: str | None = None
 
 
 def _envelope(**fields: Schema) -> Schema:
@@ -112,19 +119,33 @@ OPERATIONS: tuple[Op, ...] = (
        {"type": "object"}, public=True),
     Op("GET", "/api/v1/health", "health", "health",
        "Whether the store can be read and written (200 healthy, 503 degraded), and the "
-       "providers installed. Needs no credentials; sent along, they are checked, and the "
+       "providers installed, with those degraded (status degraded, still 200). Needs no "
+       "credentials; sent along, they are checked, and the "
        "answer adds the caller's workspace's running operations.",
        obj({"status": {"type": "string", "enum": ["healthy", "degraded"]},
             "timestamp": {"type": "string", "format": "date-time"},
             "service": {"type": "string"}, "version": {"type": "string"},
             "providers": {"type": "array", "items": {"type": "string"}},
             "store": ref("StoreHealth"),
+            "degraded_providers": {
+                "type": "array", "items": ref("DegradedProvider"),
+                "description": "Providers whose API failed repeatedly: new operations for "
+                "them are refused (503 PROVIDER_DEGRADED) until they answer again. The "
+                "status is then degraded, yet the answer 200: this replica serves, and "
+                "another would fare no better."},
             "operations_running": {
                 "type": "integer", "minimum": 0,
                 "description": "The caller's workspace's operations running in this process; "
                 "only for an authenticated caller (or without authentication)."}},
            optional=("operations_running",)),
        public=True, optional_auth=True, same_body=(503,)),
+    Op("GET", "/metrics", "metrics", "metrics",
+       "The service's counters in Prometheus' text format (OpenMetrics when asked for): "
+       "requests, operations, steps, cloud API calls, throttling, waits, degraded providers. "
+       "With ATLAS_METRICS_TOKEN set, send it as a bearer token; without it, served only by "
+       "a server without authentication (403 otherwise).",
+       {"type": "string"}, public=True, store=False, errors=(401, 403),
+       media=("text/plain", "application/openmetrics-text"), scheme="metricsToken"),
     Op("GET", "/api/v1/providers", "list_providers", "providers",
        "Installed providers: whether the caller can create with them, and their prices.",
        _envelope(providers={"type": "array", "items": ref("Provider")},
@@ -231,9 +252,7 @@ def _operation(op: Op, settings: Settings) -> dict[str, Any]:
         statuses.add(503)
     if not settings.auth.enabled:
         statuses.add(403)
-    ok = {"application/json": {"schema": op.response}}
-    if op.response is None:
-        ok = {"text/event-stream": {"schema": _STREAM}}
+    ok = _success_content(op)
     responses: dict[str, Any] = {
         str(op.status): {"description": "Success.", "headers": _headers(), "content": ok}
     }
@@ -265,7 +284,15 @@ def _operation(op: Op, settings: Settings) -> dict[str, Any]:
         responses[str(op.status)]["links"] = _LINKS
     if op.public and settings.auth.enabled:
         out["security"] = []
+    if op.scheme is not None and settings.monitoring.metrics_token is not None:
+        out["security"] = [{op.scheme: []}]
     return out
+
+
+def _success_content(op: Op) -> dict[str, Any]:
+    if op.response is None:
+        return {"text/event-stream": {"schema": _STREAM}}
+    return {media: {"schema": op.response} for media in op.media}
 
 
 def _examples(settings: Settings) -> dict[str, Any]:
@@ -338,6 +365,13 @@ def build_document(settings: Settings) -> dict[str, Any]:
         "components": components,
     }
     if schemes:
-        components["securitySchemes"] = schemes
         document["security"] = security
+    if settings.monitoring.metrics_token is not None:  # /metrics' own, in no global list
+        schemes["metricsToken"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The server's metrics token (ATLAS_METRICS_TOKEN).",
+        }
+    if schemes:
+        components["securitySchemes"] = schemes
     return document

@@ -444,7 +444,28 @@ def _service() -> dict[str, Schema]:
             "operations_in_progress": INTEGER,
         }
     )
-    return {"Provider": provider, "StoreHealth": store, "Stats": stats}
+    degraded = obj(
+        {
+            "provider": STRING,
+            "since": TIME,
+            "last_error": {
+                **STRING,
+                "description": "The class of the last error (ServerError, ConnectError): "
+                "never its message.",
+            },
+            "retry_after": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Seconds until one operation may try it again (0: now).",
+            },
+        }
+    )
+    return {
+        "Provider": provider,
+        "StoreHealth": store,
+        "Stats": stats,
+        "DegradedProvider": degraded,
+    }
 
 
 def _errors() -> dict[str, Schema]:
@@ -468,6 +489,12 @@ def _errors() -> dict[str, Schema]:
                 "type": "integer",
                 "description": "For TOO_MANY_RESOURCES: the most resources a spec may have.",
             },
+            # PROVIDER_DEGRADED: which provider, since when, the last error's class, and the
+            # seconds Retry-After says.
+            "provider": STRING,
+            "degraded_since": TIME,
+            "last_error": STRING,
+            "retry_after": {"type": "integer", "minimum": 1},
         },
         optional=(
             "request_id",
@@ -477,6 +504,10 @@ def _errors() -> dict[str, Schema]:
             "sources_tried",
             "resources",
             "limit",
+            "provider",
+            "degraded_since",
+            "last_error",
+            "retry_after",
         ),
     )
     return {"Problem": problem, "Error": error}

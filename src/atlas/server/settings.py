@@ -4,7 +4,8 @@
 ``ATLAS_JWT_MAX_LIFETIME``, ``ATLAS_JWT_ALLOW_DEFAULT_WORKSPACE``, ``ATLAS_API_KEYS_FILE``,
 ``ATLAS_CORS_ORIGINS``, ``ATLAS_MAX_BODY_BYTES``, the connection limits of
 :class:`ConnectionLimits`, and for heavy work ``ATLAS_MAX_RESOURCES``, ``ATLAS_CPU_THREADS``,
-``ATLAS_CPU_PROCESSES`` and ``ATLAS_REQUEST_DEADLINE``); ``atlas serve`` adds the address
+``ATLAS_CPU_PROCESSES`` and ``ATLAS_REQUEST_DEADLINE``, and what :class:`Monitoring` reads:
+``ATLAS_METRICS_TOKEN`` and the ``ATLAS_DEGRADE_*`` thresholds); ``atlas serve`` adds the address
 (``HOST``, ``PORT``) and ``LOG_LEVEL``.
 """
 
@@ -28,6 +29,7 @@ from atlas.model.records import utcnow
 from atlas.providers.contract import Provider
 from atlas.providers.registry import ProviderRegistry
 from atlas.server.auth import DEFAULT_MAX_LIFETIME, ApiKeyring, AuthConfig
+from atlas.server.monitoring import Monitoring
 from atlas.store.base import StateStore
 
 __all__ = [
@@ -165,7 +167,8 @@ class Settings:
     :param sandbox: what stands in for the clouds, when serving against sandboxes.
     :param sinks: further event sinks (a webhook), besides the plugins' ``atlas_on_event``.
     :param clock: the time source for the service's own timestamps.
-    :param timer: the monotonic clock the lifetimes of pooled providers are measured on.
+    :param timer: the monotonic clock the lifetimes of pooled providers, and the windows and
+        cooldowns of degraded providers, are measured on.
     :param provider_idle: seconds a workspace's provider nobody uses stays open
         (:mod:`atlas.server.providers`).
     :param provider_max_age: seconds a workspace's provider is used for before a new one
@@ -179,6 +182,8 @@ class Settings:
         the store's lease, from half a second to half a minute).
     :param connections: what one connection may cost before it is answered or closed (applied
         by ``atlas serve``, not by the app).
+    :param monitoring: who may read ``/metrics``, when a provider counts as degraded, and
+        where accrued cost per workspace comes from (:mod:`atlas.server.monitoring`).
     """
 
     store: StateStore
@@ -207,6 +212,7 @@ class Settings:
     claim_interval: float | None = None
     version: str = __version__
     connections: ConnectionLimits = attrs.field(factory=ConnectionLimits)
+    monitoring: Monitoring = attrs.field(factory=Monitoring)
 
 
 def settings_from_env(
@@ -246,6 +252,7 @@ def settings_from_env(
         "sinks": sinks,
         "env": env,
         "connections": ConnectionLimits.from_env(env),
+        "monitoring": Monitoring.from_env(env),
     }
     return Settings(**{**base, **overrides})
 

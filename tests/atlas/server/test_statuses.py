@@ -18,6 +18,7 @@ from atlas.plugins import get_plugin_manager, hookimpl
 from atlas.providers import ProviderRegistry
 from atlas.providers.contract import Provider
 from atlas.server import AuthConfig, create_app
+from atlas.server.monitoring import Monitoring
 from atlas.server.offload import INLINE_BELOW
 from atlas.server.openapi import OPERATIONS, Op
 from atlas.store import SQLiteStore
@@ -38,6 +39,9 @@ from tests.atlas.server.conftest import (
 #: nothing that could fail (they answer from memory), and a store error in health, which it
 #: reports as "degraded" instead.
 UNREACHABLE = {("service_info", "500"), ("openapi_document", "500"), ("health", "500")}
+#: Metrics answer from memory too; a failing cost source leaves its gauge out, logged.
+UNREACHABLE |= {("metrics", "500")}
+METRICS_TOKEN = "scrape-" + "m3tr1c5" * 4  # made up
 
 
 class FailingStore:
@@ -95,7 +99,28 @@ async def test_without_credentials_401(served: Served, recorder: Recorder) -> No
     async with served.client() as c:
         for op in OPERATIONS:
             r = await recorder.call(c, op)
-            assert r.status_code == (200 if op.public else 401), op
+            # Metrics count every workspace: refused without their own token (configured).
+            expected = 403 if op.operation_id == "metrics" else 200 if op.public else 401
+            assert r.status_code == expected, op
+
+
+async def test_metrics_open_with_their_own_token_only(
+    make_settings: MakeSettings, recorder: Recorder
+) -> None:
+    monitoring = Monitoring(metrics_token=Secret(METRICS_TOKEN))
+    app = _apps(make_settings, monitoring=monitoring)
+    metrics = next(op for op in OPERATIONS if op.operation_id == "metrics")
+    async with app.router.lifespan_context(app):
+        for headers in (bearer(), {}, {"Authorization": "Bearer " + METRICS_TOKEN[:-1] + "x"}):
+            async with Served(app).client(headers) as c:  # a workspace's JWT will not do
+                r = await recorder.call(c, metrics)
+                assert r.status_code == 401, headers
+                assert r.headers["WWW-Authenticate"].startswith("Bearer")
+        async with Served(app).client({"Authorization": f"Bearer {METRICS_TOKEN}"}) as c:
+            r = await recorder.call(c, metrics)
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/plain")
+            assert METRICS_TOKEN not in r.text
 
 
 async def test_bad_credentials_401_and_repeated_ones_400(

@@ -18,7 +18,7 @@ from atlas.server.context import caller
 from atlas.server.errors import validation_error
 from atlas.server.offload import request_deadline
 from atlas.server.openapi import OPERATIONS, Op
-from atlas.server.routes import audit_log, costs, infrastructure, operations, service
+from atlas.server.routes import audit_log, costs, infrastructure, metrics, operations, service
 
 __all__ = ["HANDLERS", "build_routes"]
 
@@ -29,6 +29,7 @@ HANDLERS: Mapping[str, Handler] = {
     "service_info": service.index,
     "openapi_document": service.openapi,
     "health": service.health,
+    "metrics": metrics.serve,
     "list_providers": service.providers,
     "stats": service.stats,
     "create_infrastructure": infrastructure.create,

@@ -57,7 +57,9 @@ async def create(request: Request) -> Response:
             extra={"infrastructure_id": existing.id},
         )
     # Validated once: the apply takes the spec as it is.
-    operation_id = await svc.operations.start(principal, _apply(spec, *options))
+    operation_id = await svc.operations.start(
+        principal, _apply(spec, *options), provider=spec.provider
+    )
     return await _answer(request, principal, operation_id, status_code=201)
 
 
@@ -108,7 +110,9 @@ async def update(request: Request) -> Response:
         if spec.provider != infra.provider:
             message = f"must be {infra.provider!r}: an infrastructure stays with its provider"
             raise validation_error([Problem("provider", message)])
-    operation_id = await svc.operations.start(principal, _apply(spec, *options))
+    operation_id = await svc.operations.start(
+        principal, _apply(spec, *options), provider=spec.provider
+    )
     return await _answer(request, principal, operation_id)
 
 
@@ -126,7 +130,7 @@ async def destroy(request: Request) -> Response:
             infra_id, on_progress=progress, include_imported=include_imported
         )
 
-    operation_id = await svc.operations.start(principal, run)
+    operation_id = await svc.operations.start(principal, run, provider=infra.provider)
     return await _answer(request, principal, operation_id)
 
 

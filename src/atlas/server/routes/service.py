@@ -26,6 +26,7 @@ CAPABILITIES = (
     "operation-events",
     "stats",
     "audit",
+    "metrics",
 )
 
 
@@ -65,13 +66,21 @@ async def health(request: Request) -> JSONResponse:
         principal = caller(request)
     store = _store_health(svc)
     healthy = store["status"] == "ok"
+    # A degraded provider does not make this replica unfit to serve (another would fare no
+    # better): the status says so, the answer stays 200, load balancers keep it.
+    degraded = [
+        {"provider": d.provider, "since": iso(d.since), "last_error": d.last_error,
+         "retry_after": d.retry_after}
+        for d in svc.monitor.health.degraded()
+    ]  # fmt: skip
     body: dict[str, Any] = {
-        "status": "healthy" if healthy else "degraded",
+        "status": "healthy" if healthy and not degraded else "degraded",
         "timestamp": iso(svc.settings.clock()),
         "service": SERVICE,
         "version": svc.settings.version,
         "providers": list(svc.settings.registry.names()),
         "store": store,
+        "degraded_providers": degraded,
     }
     if principal is not None:
         body["operations_running"] = svc.operations.running_in(principal.workspace)
