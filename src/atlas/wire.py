@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING, Any
 # Types only: the command line imports this module for `--json`, and what it describes is
 # already loaded by then.
 if TYPE_CHECKING:
+    from atlas.cost.accrual import CostReport
     from atlas.cost.estimate import Estimate
-    from atlas.facade import Drift, InfrastructureView
+    from atlas.facade import AsyncAtlas, Drift, InfrastructureView
     from atlas.lifecycle.plan import Plan
     from atlas.model.cloud import ResourceState
     from atlas.model.records import OperationRecord, ResourceRecord, StepRecord
     from atlas.store.base import Stats
 
 __all__ = [
+    "actual_json",
     "amount",
     "drift_json",
     "estimate_json",
@@ -186,3 +188,28 @@ def state_json(state: ResourceState) -> dict[str, Any]:
             for o in state.objects
         ],
     }
+
+
+async def actual_json(atlas: AsyncAtlas, report: CostReport) -> list[dict[str, Any]]:
+    """What each provider of the report's infrastructures says its bill is for the month
+    (the whole account's), or ``"reported": false`` when it reports no charges."""
+    out: list[dict[str, Any]] = []
+    for name in sorted({i.provider for i in report.infrastructures}):
+        charges = await atlas.actual_costs(name, month=report.period)
+        if charges is None:
+            out.append({"provider": name, "reported": False})
+            continue
+        out.append(
+            {
+                "provider": name,
+                "reported": True,
+                "amount": amount(charges.amount),
+                "currency": charges.currency,
+                "final": charges.final,
+                "source": charges.source,
+                "generated_at": None
+                if charges.generated_at is None
+                else charges.generated_at.isoformat(),
+            }
+        )
+    return out

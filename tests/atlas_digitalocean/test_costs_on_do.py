@@ -4,20 +4,28 @@ own span, and the emulator's own bill (``--actual``) beside it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import io
+import json
 from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from atlas.cli import main
 from atlas.cost.accrual import journal_spans
+from atlas.credentials import Secret
 from atlas.facade import AsyncAtlas
 from atlas.providers import ProviderRegistry
+from atlas.server import AuthConfig, Settings, create_app
 from atlas.store import SQLiteStore
 from atlas_digitalocean.emulator import Emulator, EmulatorConfig, ManualClock
 from atlas_digitalocean.ops.base import OpsSettings
 from atlas_digitalocean.provider import DigitalOceanProvider
+from tests.atlas.server.conftest import SECRET, Served, bearer
 
 TOKEN = "dop_v1_" + "cd34" * 16  # made up
 MARCH = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -177,3 +185,68 @@ async def test_the_emulator_bills_what_ran_and_atlas_agrees(
     assert march.amount == Decimal("6.00")
     assert march.source == "GET /v2/customers/my/invoices"
     assert atlas_.costs(month="2026-03", now=at(clock)).accrued == Decimal("6.00")
+
+
+async def test_the_cli_and_the_http_api_agree_to_the_cent(
+    emulator: Emulator, clock: ManualClock, registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "state.db")
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    settings = OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep)
+    provider = DigitalOceanProvider(
+        TOKEN, transport=emulator.transport(), env={}, settings=settings
+    )
+    store = SQLiteStore(path, clock=lambda: at(clock))
+    async with AsyncAtlas(
+        store=store, registry=registry, workspace="ws-a", providers={"digitalocean": provider}
+    ) as a:
+        assert (await a.apply(droplet())).status == "completed"
+        clock.advance(100_000)
+        assert (await a.apply(droplet("s-2vcpu-4gb"))).status == "completed"
+        clock.advance(50_000)
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["costs", "--month", "2026-03", "--workspace", "ws-a", "--state", path]
+    # The command runs an event loop of its own: off this one.
+    code = await asyncio.to_thread(main, [*argv, "--json"], out=out, err=err)
+    assert code == 0, out.getvalue()
+    from_cli = json.loads(out.getvalue())
+    app = create_app(
+        Settings(
+            store=SQLiteStore(path), registry=registry, auth=AuthConfig(jwt_secret=Secret(SECRET))
+        )
+    )
+    async with app.router.lifespan_context(app), Served(app).client(bearer("ws-a")) as client:
+        r = await client.get("/api/v1/costs", params={"month": "2026-03"})
+    assert r.status_code == 200, r.text
+    from_http = r.json()["costs"]
+    del from_cli["as_of"], from_http["as_of"]  # each says when it was asked
+    assert from_cli == from_http
+    # March is over for both (the real clock is past it) and the droplet still exists: about
+    # 100,000 s at $6 (0.25), then the rest of March at $24, over its cap (24.00).
+    assert from_cli["month_to_date"] == from_cli["forecast"] == 24.25
+    text = io.StringIO()
+    assert await asyncio.to_thread(main, argv, out=text, err=err) == 0
+    lines = text.getvalue().splitlines()
+    assert lines[0].startswith("Costs of workspace 'ws-a' for 2026-03 (as of ")
+    total = next(line for line in lines if line.startswith("Total (USD)"))
+    assert total.split()[-2:] == [f"{from_cli['month_to_date']:.2f}"] * 2
+    assert "Per day" not in text.getvalue()  # not a terminal: no chart
+    terminal = Terminal()
+    assert await asyncio.to_thread(main, argv, out=terminal, err=err) == 0
+    chart = terminal.getvalue().split("Per day (USD):\n")[1].splitlines()
+    assert len(chart) == 31  # one bar a day of March
+    assert chart[0] == "03-01 " + " " * 40 + " 0.00"
+    # The widest bars are the dearest days, whole days at $24 (86,400 x 24 / 2,419,200 =
+    # 0.857); March 2, at $6 for 0.21, has a quarter of the width.
+    assert all(line.endswith(" 0.86") for line in chart if "#" * 40 in line)
+    assert (
+        chart[1] == "03-02 " + f"{'#' * int(Decimal('0.21') * 40 / Decimal('0.86')):<40}" + " 0.21"
+    )
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True

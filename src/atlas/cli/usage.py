@@ -268,6 +268,21 @@ COMMANDS: dict[str, Help] = {
         ),
         store=True,
     ),
+    "costs": Help(
+        "What the workspace's infrastructures (or the one named) have cost so far this month "
+        "(or --month), per resource, from the journal (when each object was made, resized "
+        "and deleted) and each price's billing rule, with a forecast to the end of the month "
+        "for what still exists. On a terminal, a small chart per day. --actual also asks each "
+        "provider for what its own bill says (the whole account's charges), where it reports "
+        "them.",
+        (
+            "atlas costs",
+            "atlas costs shop --month 2026-11",
+            "atlas costs --json --actual",
+        ),
+        store=True,
+        cloud="only with --actual",
+    ),
     "audit": Help(
         "The audit trail atlas serve keeps in the state store: one entry for every request "
         "that changes something (refused ones too) and one when an operation it started ends, "

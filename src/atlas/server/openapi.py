@@ -100,6 +100,14 @@ _APPLY = (
      "volume), destroying it; without it such a plan is refused with DATA_LOSS (422)."),
 )  # fmt: skip
 
+_COSTS = (
+    ("month", {"type": "string", "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"},
+     "The calendar month, YYYY-MM (default: the current one); 422 naming `month` when "
+     "malformed."),
+    ("actual", _BOOL_QUERY,
+     "Add each provider's own bill for the month (the whole account's; needs credentials)."),
+)  # fmt: skip
+
 OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/", "service_info", "service", "What this service is and offers.",
        obj({"service": {"type": "string"}, "version": {"type": "string"},
@@ -180,6 +188,14 @@ OPERATIONS: tuple[Op, ...] = (
                "Also price a run this long (`10m`, `36h`, `45d`, or `1d12h`), each line under "
                "its price's billing rule, which the line names (as `atlas estimate "
                "--duration`); 422 naming `duration` when malformed."),)),
+    Op("GET", "/api/v1/costs", "workspace_costs", "costs",
+       "What the workspace's infrastructures have cost in a calendar month (UTC), per "
+       "resource, from the journal and each price's billing rule, with a forecast to the "
+       "month's end (as `atlas costs --json`).",
+       _envelope(costs=ref("CostReport")), errors=(422,), query=_COSTS),
+    Op("GET", "/api/v1/infrastructure/{id}/costs", "infrastructure_costs",
+       "infrastructure_costs", "The month's cost of one infrastructure, as /api/v1/costs.",
+       _envelope(costs=ref("CostReport")), errors=(404, 422), query=_COSTS),
     Op("GET", "/api/v1/audit", "list_audit", "audit",
        "The workspace's audit trail, oldest first: one entry per request that changes "
        "something (refused ones too) and one when an operation it started ends; each entry "

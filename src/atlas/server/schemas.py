@@ -442,6 +442,11 @@ def _service() -> dict[str, Schema]:
                 "description": "The total for each currency in use.",
             },
             "operations_in_progress": INTEGER,
+            "month_to_date": {
+                **nullable(MONEY),
+                "description": "What the workspace has cost so far this calendar month (UTC), "
+                "from the journal (GET /api/v1/costs); null across several currencies.",
+            },
         }
     )
     return {"Provider": provider, "StoreHealth": store, "Stats": stats}
@@ -528,11 +533,85 @@ def _audit() -> dict[str, Schema]:
     return {"AuditEntry": entry}
 
 
+MONTH: Schema = {"type": "string", "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"}
+
+
+def _accrued() -> dict[str, Schema]:
+    figure = nullable(MONEY)
+    daily = {
+        "type": "array",
+        "items": obj({"date": {"type": "string", "format": "date"}, "cost": MONEY}),
+        "description": "Cost per day of the month so far; the days add up to month_to_date.",
+    }
+    resource = obj(
+        {
+            "name": STRING,
+            "type": STRING,
+            "live": {**BOOLEAN, "description": "Whether it still exists."},
+            "seconds": {**INTEGER, "description": "How long it existed in the month."},
+            "month_to_date": figure,
+            "forecast": figure,
+            "unpriced": {"type": "array", "items": STRING},
+        },
+        optional=("unpriced",),
+    )
+    infra = obj(
+        {
+            "id": STRING,
+            "name": STRING,
+            "provider": STRING,
+            "region": STRING,
+            "currency": CURRENCY,
+            "month_to_date": MONEY,
+            "forecast": MONEY,
+            "complete": BOOLEAN,
+            "daily": daily,
+            "resources": {"type": "array", "items": resource},
+        }
+    )
+    actual = obj(
+        {
+            "provider": STRING,
+            "reported": BOOLEAN,
+            "amount": MONEY,
+            "currency": CURRENCY,
+            "final": {**BOOLEAN, "description": "An issued invoice, not usage so far."},
+            "source": STRING,
+            "generated_at": nullable(TIME),
+        },
+        optional=("amount", "currency", "final", "source", "generated_at"),
+    )
+    report = obj(
+        {
+            "workspace": STRING,
+            "month": MONTH,
+            "start": TIME,
+            "end": TIME,
+            "as_of": TIME,
+            "currency": nullable(CURRENCY),
+            "month_to_date": figure,
+            "forecast": figure,
+            "complete": BOOLEAN,
+            "totals": {
+                "type": "object",
+                "propertyNames": CURRENCY,
+                "additionalProperties": obj({"month_to_date": MONEY, "forecast": MONEY}),
+            },
+            "daily": daily,
+            "infrastructures": {"type": "array", "items": infra},
+            "actual": {"type": "array", "items": actual},
+        },
+        optional=("actual",),
+    )
+    return {"CostReport": report}
+
+
 def component_schemas(registry: ProviderRegistry) -> dict[str, Schema]:
     return {
         "InfrastructureSpec": _spec(registry),
         **_records(),
         **_audit(),
+        **_accrued(),
         **_costs(),
         **_service(),
         **_errors(),

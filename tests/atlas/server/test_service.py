@@ -43,7 +43,8 @@ async def test_service_info_lists_every_endpoint(client: httpx.AsyncClient) -> N
     assert body["authentication"] == ["jwt"]
     assert body["endpoints"]["health"] == "/api/v1/health"
     assert body["endpoints"]["operation_events"] == "/api/v1/operations/{id}/events"
-    assert len(body["endpoints"]) == 16
+    assert body["endpoints"]["costs"] == "/api/v1/costs"
+    assert len(body["endpoints"]) == 18
     assert "apply" in body["capabilities"]
 
 

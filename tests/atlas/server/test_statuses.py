@@ -259,13 +259,15 @@ async def test_successes_and_the_rest(
 ) -> None:
     by_id = {op.operation_id: op for op in OPERATIONS}
     for name in ("service_info", "openapi_document", "health", "list_providers", "stats",
-                 "list_infrastructures", "plan", "estimate_cost", "list_audit"):  # fmt: skip
+                 "list_infrastructures", "plan", "estimate_cost", "list_audit",
+                 "workspace_costs"):  # fmt: skip
         assert (await recorder.call(client, by_id[name])).status_code == 200
     r = await recorder.call(client, by_id["create_infrastructure"])
     assert r.status_code == 201
     operation_id = r.json()["operation"]["id"]
     await wait_for(client, operation_id)
-    for name in ("get_infrastructure", "list_infrastructure_operations", "update_infrastructure"):
+    for name in ("get_infrastructure", "list_infrastructure_operations", "infrastructure_costs",
+                 "update_infrastructure"):  # fmt: skip
         assert (await recorder.call(client, by_id[name])).status_code == 200
         assert (await recorder.call(other, by_id[name])).status_code == 404
     await wait_for(client, (await client.get("/api/v1/infrastructure/shop/operations")).json()[

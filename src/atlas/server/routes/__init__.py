@@ -18,7 +18,7 @@ from atlas.server.context import caller
 from atlas.server.errors import validation_error
 from atlas.server.offload import request_deadline
 from atlas.server.openapi import OPERATIONS, Op
-from atlas.server.routes import audit_log, costs, infrastructure, operations, service
+from atlas.server.routes import accrued, audit_log, costs, infrastructure, operations, service
 
 __all__ = ["HANDLERS", "build_routes"]
 
@@ -41,6 +41,8 @@ HANDLERS: Mapping[str, Handler] = {
     "operation_events": operations.events,
     "plan": costs.plan,
     "estimate_cost": costs.estimate,
+    "workspace_costs": accrued.workspace_costs,
+    "infrastructure_costs": accrued.infrastructure_costs,
     "list_audit": audit_log.list_entries,
 }
 
