@@ -55,7 +55,7 @@ async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient)
     assert body["store"] == {
         "status": "ok",
         "backend": "sqlite",
-        "schema_version": 5,
+        "schema_version": 6,
         "durable": False,
         "writable": True,
     }
@@ -85,7 +85,7 @@ async def test_health_is_degraded_when_the_store_cannot_write(
         assert r.json()["store"] == {
             "status": "degraded",
             "backend": "sqlite",
-            "schema_version": 5,
+            "schema_version": 6,
             "durable": True,
             "writable": False,
             "error": "writes fail: attempt to write a readonly database",
