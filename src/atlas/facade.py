@@ -31,6 +31,7 @@ import attrs
 
 from atlas.cost.accrual import CostReport, parse_month, workspace_costs
 from atlas.cost.billing import Duration
+from atlas.cost.budgets import threshold_warnings
 from atlas.cost.engine import estimate_spec
 from atlas.cost.estimate import Estimate
 from atlas.cost.money import Money
@@ -261,7 +262,9 @@ class AsyncAtlas:
 
         return await self._cpu(price, _size(source))
 
-    async def plan(self, source: SpecInput, *, refresh: bool = False) -> Plan:
+    async def plan(
+        self, source: SpecInput, *, refresh: bool = False, now: dt.datetime | None = None
+    ) -> Plan:
         """What ``apply`` would do, with its cost; nothing is changed at the provider.
 
         With ``refresh``, the recorded resources are first read back from the provider (see
@@ -275,9 +278,23 @@ class AsyncAtlas:
         plan, and refuses it when the spec or the recorded state has changed since.
 
         ``source`` may be a spec :meth:`validate` returned: it is not validated again.
+
+        The plan warns (:attr:`Plan.warnings <atlas.lifecycle.plan.Plan.warnings>`) of each
+        budget threshold, the workspace's or the spec's, that this month's forecast (as of
+        ``now``, default the clock) would cross once it is applied.
         """
         spec = await self._cpu(lambda: self._validated(source, "create"), _size(source))
-        return await self._plan(spec, refresh=refresh, account=refresh)
+        plan = await self._plan(spec, refresh=refresh, account=refresh)
+        warnings = threshold_warnings(
+            self.store,
+            self.registry,
+            self.workspace,
+            infra=self._live_infra(spec.name),
+            spec_limit=spec.budget,
+            cost_change=plan.cost_change.amount,
+            now=now or utcnow(),
+        )
+        return attrs.evolve(plan, warnings=tuple(warnings)) if warnings else plan
 
     async def _plan(
         self, spec: InfrastructureSpec, *, refresh: bool, account: bool = False
@@ -951,9 +968,11 @@ class Atlas:
         """What the spec costs (offline); see :meth:`AsyncAtlas.estimate`."""
         return self._call(self._async.estimate(source, duration=duration))
 
-    def plan(self, source: SpecInput, *, refresh: bool = False) -> Plan:
+    def plan(
+        self, source: SpecInput, *, refresh: bool = False, now: dt.datetime | None = None
+    ) -> Plan:
         """What :meth:`apply` would do, with its cost; see :meth:`AsyncAtlas.plan`."""
-        return self._call(self._async.plan(source, refresh=refresh))
+        return self._call(self._async.plan(source, refresh=refresh, now=now))
 
     def check_plan(self, plan: Plan) -> None:
         """Raise ``StalePlanError`` when ``plan`` is no longer current; see

@@ -297,6 +297,12 @@ def _costs() -> dict[str, Schema]:
             "currency": CURRENCY,
             "budget": nullable(budget),
             "unpriced": {"type": "array", "items": STRING},
+            "warnings": {
+                "type": "array",
+                "items": STRING,
+                "description": "Budget thresholds (the workspace's or the spec's) this month's "
+                "forecast would cross once the plan is applied.",
+            },
             "account_steps": {
                 "type": "array",
                 "items": account_step,
