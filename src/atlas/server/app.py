@@ -23,7 +23,7 @@ from atlas.events import EventDispatcher
 from atlas.exceptions import AtlasError
 from atlas.runtime import default_registry
 from atlas.server.audit import ERROR_CODE, AuditMiddleware
-from atlas.server.background import Operations
+from atlas.server.background import Operations, watch_budgets
 from atlas.server.context import Service
 from atlas.server.errors import ApiError, from_exception
 from atlas.server.middleware import ServiceMiddleware
@@ -68,6 +68,15 @@ def create_app(settings: Settings) -> Starlette:
         # Wakes this process's event streams when another replica writes the journal.
         following = asyncio.create_task(settings.store.follow(operations.notify, svc.stopping))
         sweeping = asyncio.create_task(workspaces.providers.run(svc.stopping))
+        budgets = asyncio.create_task(
+            watch_budgets(
+                settings.store,
+                settings.registry,
+                settings.budget_interval,
+                svc.stopping,
+                clock=settings.clock,
+            )
+        )
         watching = (
             asyncio.create_task(operations.watch_orphans(_claim_interval(settings), svc.stopping))
             if settings.resume
@@ -88,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
             await following
             await operations.shutdown()
             await sweeping
+            await budgets
             await workspaces.providers.aclose()  # no operation holds one any more
             await delivery
             pool.close()

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from atlas.events import EVENT_TYPES
-from atlas.server.schemas import Schema, component_schemas, obj, ref
+from atlas.server.schemas import Schema, component_schemas, nullable, obj, ref
 from atlas.server.settings import Settings
 
 __all__ = ["OPERATIONS", "Op", "build_document"]
@@ -80,6 +80,8 @@ class Op:
     store: bool = True
     #: Changes something: every request leaves an audit entry (atlas.server.audit).
     audited: bool = False
+    #: The body's schema, when it is not a spec (a spec also has examples and a deadline).
+    body_schema: Schema | None = None
 
 
 def _envelope(**fields: Schema) -> Schema:
@@ -196,6 +198,17 @@ OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/api/v1/infrastructure/{id}/costs", "infrastructure_costs",
        "infrastructure_costs", "The month's cost of one infrastructure, as /api/v1/costs.",
        _envelope(costs=ref("CostReport")), errors=(404, 422), query=_COSTS),
+    Op("GET", "/api/v1/budget", "get_budget", "budget",
+       "The workspace's own budget (null when none is set).",
+       _envelope(budget=nullable(ref("Budget")))),
+    Op("PUT", "/api/v1/budget", "set_budget", "set_budget",
+       "Set the workspace's budget: monthly_limit, currency, thresholds (percentages, default "
+       "[50, 80, 100]) and include_forecast, as a spec's budget; each threshold crossed sends "
+       "one cost.threshold_crossed event a month.",
+       _envelope(budget=ref("Budget")), body=True, errors=(400, 413, 415, 422), audited=True,
+       body_schema=ref("BudgetInput")),
+    Op("DELETE", "/api/v1/budget", "clear_budget", "clear_budget",
+       "Remove the workspace's budget.", _envelope(budget={"type": "null"}), audited=True),
     Op("GET", "/api/v1/audit", "list_audit", "audit",
        "The workspace's audit trail, oldest first: one entry per request that changes "
        "something (refused ones too) and one when an operation it started ends; each entry "
@@ -236,10 +249,20 @@ _STREAM: Schema = {
 }
 
 
+def _request_body(op: Op, settings: Settings) -> dict[str, Any]:
+    if op.body_schema is not None:
+        return {"required": True, "content": {"application/json": {"schema": op.body_schema}}}
+    media: dict[str, Any] = {"schema": ref("InfrastructureSpec")}
+    examples = _examples(settings)
+    if examples:
+        media["examples"] = examples
+    return {"required": True, "content": {"application/json": media}}
+
+
 def _operation(op: Op, settings: Settings) -> dict[str, Any]:
     statuses = set(op.errors) | {500}
     if op.body:  # (a spec is heavy work, which has a deadline: 503)
-        statuses |= {400, 413, 415, 422, 503}
+        statuses |= {400, 413, 415, 422} | (set() if op.body_schema else {503})
     statuses.add(422)  # an unknown query parameter is refused everywhere
     if settings.auth.enabled and (not op.public or op.optional_auth):
         statuses |= {400, 401}  # 400: a credential header given twice
@@ -272,11 +295,7 @@ def _operation(op: Op, settings: Settings) -> dict[str, Any]:
     if params:
         out["parameters"] = params
     if op.body:
-        media: dict[str, Any] = {"schema": ref("InfrastructureSpec")}
-        examples = _examples(settings)
-        if examples:
-            media["examples"] = examples
-        out["requestBody"] = {"required": True, "content": {"application/json": media}}
+        out["requestBody"] = _request_body(op, settings)
     if op.response is _CHANGE:
         responses[str(op.status)]["links"] = _LINKS
     if op.public and settings.auth.enabled:

@@ -609,7 +609,35 @@ def _accrued() -> dict[str, Schema]:
         },
         optional=("actual",),
     )
-    return {"CostReport": report}
+    budget = obj(
+        {
+            "monthly_limit": MONEY,
+            "currency": CURRENCY,
+            "thresholds": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "description": "Percentages of monthly_limit, ascending.",
+            },
+            "include_forecast": {
+                **BOOLEAN,
+                "description": "Whether the forecast to the month's end counts too.",
+            },
+        }
+    )
+    given = obj(
+        {
+            "monthly_limit": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1e15},
+            "currency": CURRENCY,
+            "thresholds": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "integer", "minimum": 1, "maximum": 1000},
+            },
+            "include_forecast": BOOLEAN,
+        },
+        optional=("currency", "thresholds", "include_forecast"),
+    )
+    return {"CostReport": report, "Budget": budget, "BudgetInput": given}
 
 
 def component_schemas(registry: ProviderRegistry) -> dict[str, Schema]:

@@ -209,7 +209,7 @@ class _Validator:
         if problem is not None:
             self.problem(f"budget.thresholds{problem[0]}", problem[1])
             return None
-        return tuple(sorted(set(value)))
+        return tuple(sorted({int(t) for t in value}))  # (JSON may write 50 as 50.0)
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -490,7 +490,8 @@ def budget_thresholds_problem(value: Any) -> tuple[str, str] | None:
     if not isinstance(value, (list, tuple)) or not value:
         return "", "must be a non-empty list of percentages, such as [50, 80, 100]"
     for i, item in enumerate(value):
-        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 1000:
+        whole = isinstance(item, int) or (isinstance(item, float) and item.is_integer())
+        if isinstance(item, bool) or not whole or not 1 <= item <= 1000:
             return f"[{i}]", f"must be a whole percentage from 1 to 1000, got {item!r}"
     return None
 

@@ -21,7 +21,7 @@ from atlas.model.infrastructure import Budget
 from atlas.providers import ProviderRegistry
 from atlas.store import SQLiteStore
 from atlas.testing import memory
-from atlas.testing.memory import MemoryCloud, MemoryProvider
+from atlas.testing.memory import ManualClock, MemoryCloud, MemoryProvider
 from tests.atlas.events.fakes import Receiver
 
 TOKEN = "mem_" + "ab12" * 8  # made up
@@ -71,7 +71,8 @@ def store(when: Clock) -> SQLiteStore:
 
 @pytest.fixture
 async def atlas_(store: SQLiteStore, registry: ProviderRegistry) -> AsyncIterator[AsyncAtlas]:
-    cloud = MemoryCloud(tokens=[TOKEN])
+    # The cloud's own clock (a manual one, moved by the provider's waits) is not the store's.
+    cloud = MemoryCloud(clock=ManualClock(), tokens=[TOKEN])
     provider = MemoryProvider(cloud, token=TOKEN)
     async with AsyncAtlas(store=store, registry=registry, providers={"memory": provider}) as a:
         yield a

@@ -88,3 +88,28 @@ async def test_an_earlier_month_and_a_bad_one(client: httpx.AsyncClient, when: C
     assert r.json()["problems"][0]["path"] == "month"
     actual = (await client.get("/api/v1/costs", params={"actual": "true"})).json()["costs"]
     assert actual["actual"] == [{"provider": "memory", "reported": False}]
+
+
+async def test_the_workspace_budget_is_set_read_and_removed(
+    client: httpx.AsyncClient, other: httpx.AsyncClient, store: SQLiteStore
+) -> None:
+    assert (await client.get("/api/v1/budget")).json() == {"budget": None}
+    r = await client.put("/api/v1/budget", json={"monthly_limit": 10, "thresholds": [80, 50]})
+    assert r.status_code == 200, r.text
+    assert r.json()["budget"] == {
+        "monthly_limit": 10.0,
+        "currency": "USD",
+        "thresholds": [50, 80],
+        "include_forecast": False,
+    }
+    assert (await client.get("/api/v1/budget")).json() == r.json()
+    assert (await other.get("/api/v1/budget")).json() == {"budget": None}
+    bad = await client.put("/api/v1/budget", json={"monthly_limit": 10, "thresholds": [0]})
+    assert bad.status_code == 422
+    assert bad.json()["problems"][0]["path"] == "budget.thresholds[0]"
+    assert (await client.delete("/api/v1/budget")).json() == {"budget": None}
+    assert store.get_budget("ws-a") is None
+    # Both changes left an audit entry naming the caller.
+    actions = [e.action for e in store.audit_entries("ws-a")]
+    assert actions.count("PUT /api/v1/budget") == 2
+    assert actions.count("DELETE /api/v1/budget") == 1

@@ -44,7 +44,7 @@ async def test_service_info_lists_every_endpoint(client: httpx.AsyncClient) -> N
     assert body["endpoints"]["health"] == "/api/v1/health"
     assert body["endpoints"]["operation_events"] == "/api/v1/operations/{id}/events"
     assert body["endpoints"]["costs"] == "/api/v1/costs"
-    assert len(body["endpoints"]) == 18
+    assert len(body["endpoints"]) == 21
     assert "apply" in body["capabilities"]
 
 

@@ -43,6 +43,9 @@ HANDLERS: Mapping[str, Handler] = {
     "estimate_cost": costs.estimate,
     "workspace_costs": accrued.workspace_costs,
     "infrastructure_costs": accrued.infrastructure_costs,
+    "get_budget": accrued.get_budget,
+    "set_budget": accrued.set_budget,
+    "clear_budget": accrued.clear_budget,
     "list_audit": audit_log.list_entries,
 }
 
