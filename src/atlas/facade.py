@@ -262,9 +262,7 @@ class AsyncAtlas:
 
         return await self._cpu(price, _size(source))
 
-    async def plan(
-        self, source: SpecInput, *, refresh: bool = False, now: dt.datetime | None = None
-    ) -> Plan:
+    async def plan(self, source: SpecInput, *, refresh: bool = False) -> Plan:
         """What ``apply`` would do, with its cost; nothing is changed at the provider.
 
         With ``refresh``, the recorded resources are first read back from the provider (see
@@ -280,19 +278,17 @@ class AsyncAtlas:
         ``source`` may be a spec :meth:`validate` returned: it is not validated again.
 
         The plan warns (:attr:`Plan.warnings <atlas.lifecycle.plan.Plan.warnings>`) of each
-        budget threshold, the workspace's or the spec's, that this month's forecast (as of
-        ``now``, default the clock) would cross once it is applied.
+        budget threshold, the workspace's or the spec's, that the monthly cost crosses once
+        it is applied.
         """
         spec = await self._cpu(lambda: self._validated(source, "create"), _size(source))
         plan = await self._plan(spec, refresh=refresh, account=refresh)
         warnings = threshold_warnings(
             self.store,
-            self.registry,
             self.workspace,
-            infra=self._live_infra(spec.name),
             spec_limit=spec.budget,
-            cost_change=plan.cost_change.amount,
-            now=now or utcnow(),
+            cost_before=plan.cost_before.amount,
+            cost_after=plan.cost_after.amount,
         )
         return attrs.evolve(plan, warnings=tuple(warnings)) if warnings else plan
 
@@ -968,11 +964,9 @@ class Atlas:
         """What the spec costs (offline); see :meth:`AsyncAtlas.estimate`."""
         return self._call(self._async.estimate(source, duration=duration))
 
-    def plan(
-        self, source: SpecInput, *, refresh: bool = False, now: dt.datetime | None = None
-    ) -> Plan:
+    def plan(self, source: SpecInput, *, refresh: bool = False) -> Plan:
         """What :meth:`apply` would do, with its cost; see :meth:`AsyncAtlas.plan`."""
-        return self._call(self._async.plan(source, refresh=refresh, now=now))
+        return self._call(self._async.plan(source, refresh=refresh))
 
     def check_plan(self, plan: Plan) -> None:
         """Raise ``StalePlanError`` when ``plan`` is no longer current; see

@@ -24,12 +24,14 @@ if TYPE_CHECKING:
     from atlas.facade import AsyncAtlas, Drift, InfrastructureView
     from atlas.lifecycle.plan import Plan
     from atlas.model.cloud import ResourceState
+    from atlas.model.infrastructure import Budget
     from atlas.model.records import OperationRecord, ResourceRecord, StepRecord
     from atlas.store.base import Stats
 
 __all__ = [
     "actual_json",
     "amount",
+    "budget_json",
     "drift_json",
     "estimate_json",
     "infrastructure_json",
@@ -213,3 +215,13 @@ async def actual_json(atlas: AsyncAtlas, report: CostReport) -> list[dict[str, A
             }
         )
     return out
+
+
+def budget_json(budget: Budget) -> dict[str, Any]:
+    """A workspace's budget, as ``GET /api/v1/budget`` and ``atlas budget show --json`` give it."""
+    return {
+        "monthly_limit": amount(budget.monthly_limit),
+        "currency": budget.currency,
+        "thresholds": list(budget.thresholds),
+        "include_forecast": budget.include_forecast,
+    }

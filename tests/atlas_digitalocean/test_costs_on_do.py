@@ -250,3 +250,55 @@ async def test_the_cli_and_the_http_api_agree_to_the_cent(
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
+
+
+async def test_the_cli_sets_shows_checks_and_clears_the_budget(
+    emulator: Emulator, clock: ManualClock, registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "state.db")
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    settings = OpsSettings(poll_interval=1.0, clock=clock, sleep=sleep)
+    provider = DigitalOceanProvider(
+        TOKEN, transport=emulator.transport(), env={}, settings=settings
+    )
+    async with AsyncAtlas(
+        store=SQLiteStore(path, clock=lambda: at(clock)),
+        registry=registry,
+        providers={"digitalocean": provider},
+    ) as a:
+        assert (await a.apply(droplet())).status == "completed"  # in March 2026, still there
+
+    async def run(*argv: str) -> tuple[int, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = await asyncio.to_thread(main, [*argv, "--state", path], out=out, err=err)
+        return code, out.getvalue() + err.getvalue()
+
+    assert await run("budget", "show") == (0, "No budget for workspace 'default'.\n")
+    assert (await run("budget", "set", "0.01", "--thresholds", "100,50"))[0] == 0
+    code, text = await run("budget", "show", "--json")
+    assert json.loads(text) == {
+        "budget": {
+            "monthly_limit": 0.01,
+            "currency": "USD",
+            "thresholds": [50, 100],
+            "include_forecast": False,
+        }
+    }
+    code, text = await run("budget", "set", "5", "--thresholds", "fifty")
+    assert code == 2
+    assert "--thresholds 'fifty' is not whole percentages" in text
+    code, text = await run("budget", "set", "5", "--thresholds", "0")
+    assert code == 2
+    assert "budget.thresholds[0]" in text
+    # This month (on the real clock) the droplet has cost at least the $0.01 minimum.
+    code, text = await run("budget", "check", "--json")
+    assert code == 0, text
+    checked = json.loads(text)
+    assert [c["threshold_percent"] for c in checked["crossed"]] == [50, 100]
+    assert checked["crossed"][0]["scope"] == "workspace"
+    assert await run("budget", "check") == (0, "No threshold newly crossed.\n")
+    assert (await run("budget", "clear"))[0] == 0
+    assert (await run("budget", "show"))[1] == "No budget for workspace 'default'.\n"

@@ -13,9 +13,10 @@ from atlas.cli.usage import UsageError, command_help
 if TYPE_CHECKING:
     from atlas.cost.accrual import CostReport
     from atlas.facade import AsyncAtlas
+    from atlas.model.infrastructure import Budget
     from atlas.providers.declarations import ProviderInfo
 
-__all__ = ["add_costs_command", "render_costs"]
+__all__ = ["add_budget_command", "add_costs_command", "render_costs"]
 
 EXIT_OK = 0
 CHART_WIDTH = 40
@@ -37,6 +38,97 @@ def add_costs_command(sub: Any, providers: tuple[ProviderInfo, ...] = ()) -> Non
     )
     _common(p)
     p.set_defaults(run=_runner(_costs))
+
+
+def add_budget_command(sub: Any, providers: tuple[ProviderInfo, ...] = ()) -> None:
+    p = sub.add_parser(
+        "budget",
+        help="the workspace's budget and its alerts",
+        **command_help("budget", providers),
+    )
+    p.add_argument("action", choices=("show", "set", "clear", "check"), help="what to do")
+    p.add_argument("amount", nargs="?", help="for set: the monthly amount, such as 100")
+    p.add_argument("--currency", default="USD", help="for set: ISO 4217 code (default USD)")
+    p.add_argument(
+        "--thresholds",
+        metavar="P,P,...",
+        help="for set: percentages of the amount that alert (default 50,80,100)",
+    )
+    p.add_argument(
+        "--forecast",
+        action="store_true",
+        help="for set: count the forecast to the month's end, not the month to date alone",
+    )
+    p.add_argument("--json", action="store_true", help="print the budget or the check as JSON")
+    _common(p)
+    p.set_defaults(run=_runner(_budget))
+
+
+async def _budget(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:
+    from atlas.cost.budgets import check_workspace  # noqa: PLC0415
+    from atlas.model.records import utcnow  # noqa: PLC0415
+    from atlas.wire import budget_json as budget_doc  # noqa: PLC0415
+
+    store = atlas.store
+    if args.action == "set":
+        store.set_budget(atlas.workspace, _read_budget(atlas, args))
+    elif args.action == "clear":
+        store.set_budget(atlas.workspace, None)
+    elif args.action == "check":
+        crossed = check_workspace(store, atlas.registry, atlas.workspace, now=utcnow())
+        report = await atlas.deliver_events()
+        doc = {
+            "crossed": [
+                {"scope": c.scope, "threshold_percent": c.threshold, **c.event.data}
+                for c in crossed
+            ],
+            "delivered": list(report.delivered),
+            "pending": list(report.pending),
+        }
+        if args.json:
+            write_json(out, doc)
+        for c in () if args.json else crossed:
+            out.write(
+                f"{c.event.data['month']}: {c.threshold} % of the {c.event.data['scope']} "
+                f"budget crossed ({c.event.data['amount']} of {c.event.data['monthly_limit']} "
+                f"{c.event.data['currency']}); event {c.event.id} queued\n"
+            )
+        if not args.json and not crossed:
+            out.write("No threshold newly crossed.\n")
+        return EXIT_OK
+    budget = store.get_budget(atlas.workspace)
+    if args.json:
+        write_json(out, {"budget": None if budget is None else budget_doc(budget)})
+    elif budget is None:
+        out.write(f"No budget for workspace {atlas.workspace!r}.\n")
+    else:
+        basis = "month to date and forecast" if budget.include_forecast else "month to date"
+        out.write(
+            f"Budget of workspace {atlas.workspace!r}: {budget.monthly_limit} {budget.currency} "
+            f"a month; alerts at {', '.join(f'{t} %' for t in budget.thresholds)} of the "
+            f"{basis}\n"
+        )
+    return EXIT_OK
+
+
+def _read_budget(atlas: AsyncAtlas, args: argparse.Namespace) -> Budget:
+    from atlas.spec.validate import validate_budget  # noqa: PLC0415
+
+    if args.amount is None:
+        raise UsageError("set needs the monthly amount (atlas budget set 100)", prog="atlas budget")
+    doc: dict[str, Any] = {"monthly_limit": args.amount, "currency": args.currency}
+    if args.thresholds is not None:
+        try:
+            doc["thresholds"] = [int(t) for t in args.thresholds.split(",")]
+        except ValueError:
+            raise UsageError(
+                f"--thresholds {args.thresholds!r} is not whole percentages such as 50,80,100",
+                option="--thresholds",
+                prog="atlas budget",
+            ) from None
+    if args.forecast:
+        doc["include_forecast"] = True
+    return validate_budget(doc, atlas.registry)
 
 
 async def _costs(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int:

@@ -154,44 +154,35 @@ def _data(watch: _Watch, threshold: int, level: Decimal, report: CostReport) -> 
 
 def threshold_warnings(
     store: StateStore,
-    registry: ProviderRegistry,
     workspace: str,
     *,
-    infra: InfrastructureRecord | None,
     spec_limit: Budget | None,
-    cost_change: Decimal,
-    now: dt.datetime,
+    cost_before: Decimal,
+    cost_after: Decimal,
 ) -> list[str]:
-    """What a plan should warn of: thresholds of the workspace's budget, or of the spec's, that
-    the month's forecast would cross once the plan's monthly ``cost_change`` is applied (the
-    change priced for the rest of the month, at most a whole month's)."""
-    try:
-        report = workspace_costs(store, registry, workspace, now=now)
-    except AtlasError:
-        return []
-    start = dt.datetime(report.year, report.month, 1, tzinfo=dt.UTC)
-    end = dt.datetime.fromisoformat(report.to_dict()["end"])
-    left = Decimal((end - max(now, start)).total_seconds()) / Decimal((end - start).total_seconds())
-    extra = cost_change * min(Decimal(1), left)
+    """What a plan should warn of: each threshold of the workspace's budget, or of the spec's,
+    that the monthly cost crosses once the plan is applied (a whole month at the new rate:
+    what the plan itself prices, so the warning does not depend on the day it is made)."""
     out: list[str] = []
     budget = store.get_budget(workspace)
-    if budget is not None and report.forecast is not None:
-        out += _warn("the workspace budget", budget, report.forecast, extra)
+    if budget is not None:
+        total = store.stats(workspace).monthly_costs.get(budget.currency)
+        if total is not None or not store.stats(workspace).monthly_costs:
+            now = total or Decimal(0)
+            out += _warn("the workspace budget", budget, now, now + cost_after - cost_before)
     if spec_limit is not None:
-        mine = next((i for i in report.infrastructures if infra and i.id == infra.id), None)
-        out += _warn("the spec's budget", spec_limit, mine.forecast if mine else Decimal(0), extra)
+        out += _warn("the spec's budget", spec_limit, cost_before, cost_after)
     return out
 
 
-def _warn(what: str, budget: Budget, forecast: Decimal, extra: Decimal) -> list[str]:
-    after = forecast + extra
+def _warn(what: str, budget: Budget, before: Decimal, after: Decimal) -> list[str]:
     out = []
     for threshold in sorted(budget.thresholds):
         level = budget.monthly_limit * threshold / 100
-        if forecast < level <= after:
+        if before < level <= after:
             out.append(
-                f"applying would take this month's forecast from {forecast:.2f} to "
-                f"{after:.2f} {budget.currency}, across {threshold} % of {what} "
+                f"applying takes the monthly cost from {before:.2f} to {after:.2f} "
+                f"{budget.currency}, across {threshold} % of {what} "
                 f"({level:.2f} of {budget.monthly_limit} {budget.currency})"
             )
     return out

@@ -160,12 +160,19 @@ async def test_the_plan_warns_when_an_apply_would_cross_a_threshold(
     when.now += dt.timedelta(days=10)
     bigger = shop()
     bigger["resources"][0]["specifications"]["count"] = 4
-    plan = await atlas_.plan(bigger, now=when.now)
-    # The forecast is 14.60 (past 50 %); two more servers for the 21 days left of 31 add
-    # 14.60 x 21/31 = 9.89: across 100 %.
+    plan = await atlas_.plan(bigger)
+    # 14.60 a month now (past 50 %); four servers are 29.20: across 100 %.
     assert plan.warnings == (
-        "applying would take this month's forecast from 14.60 to 24.49 USD, across 100 % of "
-        "the workspace budget (20.00 of 20 USD)",
+        "applying takes the monthly cost from 14.60 to 29.20 USD, across 100 % of the "
+        "workspace budget (20.00 of 20 USD)",
     )
     assert plan.to_dict()["warnings"] == list(plan.warnings)
-    assert (await atlas_.plan(shop(), now=when.now)).warnings == ()
+    assert (await atlas_.plan(shop())).warnings == ()
+    # Another infrastructure with its own budget: from nothing to 14.60 crosses 50 % and 80 %
+    # of 18, and takes the workspace from 14.60 to 29.20.
+    fresh = await atlas_.plan(shop(name="other", budget={"monthly_limit": 18}))
+    assert [w.split(", across ")[1] for w in fresh.warnings] == [
+        "100 % of the workspace budget (20.00 of 20 USD)",
+        "50 % of the spec's budget (9.00 of 18 USD)",
+        "80 % of the spec's budget (14.40 of 18 USD)",
+    ]

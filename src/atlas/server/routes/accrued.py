@@ -18,15 +18,13 @@ from starlette.responses import JSONResponse, Response
 
 from atlas.cost.accrual import parse_month
 from atlas.exceptions import Problem
-from atlas.model.infrastructure import Budget
 from atlas.server.context import caller, json_answer, query_bool, read_body, service
 from atlas.server.errors import validation_error
 from atlas.server.jobs import parse_json
 from atlas.spec.validate import validate_budget
-from atlas.wire import actual_json, amount
+from atlas.wire import actual_json, budget_json
 
 __all__ = [
-    "budget_json",
     "clear_budget",
     "get_budget",
     "infrastructure_costs",
@@ -91,12 +89,3 @@ async def clear_budget(request: Request) -> Response:
     principal = caller(request)
     service(request).settings.store.set_budget(principal.workspace, None)
     return JSONResponse({"budget": None})
-
-
-def budget_json(budget: Budget) -> dict[str, Any]:
-    return {
-        "monthly_limit": amount(budget.monthly_limit),
-        "currency": budget.currency,
-        "thresholds": list(budget.thresholds),
-        "include_forecast": budget.include_forecast,
-    }
