@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import datetime as dt
 import functools
 import logging
 import os
@@ -28,7 +29,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 
+from atlas.cost.accrual import CostReport, parse_month, workspace_costs
 from atlas.cost.billing import Duration
+from atlas.cost.budgets import threshold_warnings
 from atlas.cost.engine import estimate_spec
 from atlas.cost.estimate import Estimate
 from atlas.cost.money import Money
@@ -51,7 +54,7 @@ from atlas.lifecycle.plan import Plan, make_plan, needs_import
 from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
-from atlas.providers.contract import FoundResource, Provider
+from atlas.providers.contract import ActualCharges, FoundResource, Provider
 from atlas.providers.declarations import Purpose, Sandbox
 from atlas.providers.registry import ProviderRegistry
 from atlas.runtime import SpecSource, default_registry
@@ -273,9 +276,21 @@ class AsyncAtlas:
         plan, and refuses it when the spec or the recorded state has changed since.
 
         ``source`` may be a spec :meth:`validate` returned: it is not validated again.
+
+        The plan warns (:attr:`Plan.warnings <atlas.lifecycle.plan.Plan.warnings>`) of each
+        budget threshold, the workspace's or the spec's, that the monthly cost crosses once
+        it is applied.
         """
         spec = await self._cpu(lambda: self._validated(source, "create"), _size(source))
-        return await self._plan(spec, refresh=refresh, account=refresh)
+        plan = await self._plan(spec, refresh=refresh, account=refresh)
+        warnings = threshold_warnings(
+            self.store,
+            self.workspace,
+            spec_limit=spec.budget,
+            cost_before=plan.cost_before.amount,
+            cost_after=plan.cost_after.amount,
+        )
+        return attrs.evolve(plan, warnings=tuple(warnings)) if warnings else plan
 
     async def _plan(
         self, spec: InfrastructureSpec, *, refresh: bool, account: bool = False
@@ -449,6 +464,30 @@ class AsyncAtlas:
     def providers(self) -> builtins.list[str]:
         """The installed provider names."""
         return list(self.registry.names())
+
+    def costs(
+        self, key: str | None = None, *, month: str | None = None, now: dt.datetime | None = None
+    ) -> CostReport:
+        """What the workspace (or the infrastructure ``key``) has cost in ``month``
+        (``YYYY-MM``, UTC; default the current one) as of ``now`` (default: the clock), per
+        resource, from the journal and each price's billing rule, with a forecast to the end
+        of the month (:mod:`atlas.cost.accrual`). ``ValueError`` for a malformed month."""
+        at = now or utcnow()
+        year, mon = parse_month(month) if month is not None else (at.year, at.month)
+        only = self.get(key).infrastructure if key is not None else None
+        return workspace_costs(
+            self.store, self.registry, self.workspace, now=at, year=year, month=mon, only=only
+        )
+
+    async def actual_costs(
+        self, provider: str, *, month: str | None = None, now: dt.datetime | None = None
+    ) -> ActualCharges | None:
+        """What ``provider``'s own bill says the account was charged in ``month`` (default
+        the current one), or ``None`` when the provider reports no charges
+        (:meth:`Provider.actual_charges <atlas.providers.Provider.actual_charges>`)."""
+        at = now or utcnow()
+        year, mon = parse_month(month) if month is not None else (at.year, at.month)
+        return await self._provider(provider).actual_charges(year, mon)
 
     # -- changing ----------------------------------------------------------------------------
 
@@ -961,6 +1000,18 @@ class Atlas:
     def providers(self) -> builtins.list[str]:
         """The installed provider names."""
         return self._async.providers()
+
+    def costs(
+        self, key: str | None = None, *, month: str | None = None, now: dt.datetime | None = None
+    ) -> CostReport:
+        """Accrued cost and forecast for the month; see :meth:`AsyncAtlas.costs`."""
+        return self._async.costs(key, month=month, now=now)
+
+    def actual_costs(
+        self, provider: str, *, month: str | None = None, now: dt.datetime | None = None
+    ) -> ActualCharges | None:
+        """The provider's own bill for the month; see :meth:`AsyncAtlas.actual_costs`."""
+        return self._call(self._async.actual_costs(provider, month=month, now=now))
 
     def deliver_events(self) -> DeliveryReport:
         """Deliver what the event outbox holds; see :meth:`AsyncAtlas.deliver_events`."""

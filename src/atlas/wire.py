@@ -19,15 +19,19 @@ from typing import TYPE_CHECKING, Any
 # Types only: the command line imports this module for `--json`, and what it describes is
 # already loaded by then.
 if TYPE_CHECKING:
+    from atlas.cost.accrual import CostReport
     from atlas.cost.estimate import Estimate
-    from atlas.facade import Drift, InfrastructureView
+    from atlas.facade import AsyncAtlas, Drift, InfrastructureView
     from atlas.lifecycle.plan import Plan
     from atlas.model.cloud import ResourceState
+    from atlas.model.infrastructure import Budget
     from atlas.model.records import OperationRecord, ResourceRecord, StepRecord
     from atlas.store.base import Stats
 
 __all__ = [
+    "actual_json",
     "amount",
+    "budget_json",
     "drift_json",
     "estimate_json",
     "infrastructure_json",
@@ -185,4 +189,39 @@ def state_json(state: ResourceState) -> dict[str, Any]:
             {"id": o.id, "name": o.name, "status": o.status, "attributes": dict(o.attributes)}
             for o in state.objects
         ],
+    }
+
+
+async def actual_json(atlas: AsyncAtlas, report: CostReport) -> list[dict[str, Any]]:
+    """What each provider of the report's infrastructures says its bill is for the month
+    (the whole account's), or ``"reported": false`` when it reports no charges."""
+    out: list[dict[str, Any]] = []
+    for name in sorted({i.provider for i in report.infrastructures}):
+        charges = await atlas.actual_costs(name, month=report.period)
+        if charges is None:
+            out.append({"provider": name, "reported": False})
+            continue
+        out.append(
+            {
+                "provider": name,
+                "reported": True,
+                "amount": amount(charges.amount),
+                "currency": charges.currency,
+                "final": charges.final,
+                "source": charges.source,
+                "generated_at": None
+                if charges.generated_at is None
+                else charges.generated_at.isoformat(),
+            }
+        )
+    return out
+
+
+def budget_json(budget: Budget) -> dict[str, Any]:
+    """A workspace's budget, as ``GET /api/v1/budget`` and ``atlas budget show --json`` give it."""
+    return {
+        "monthly_limit": amount(budget.monthly_limit),
+        "currency": budget.currency,
+        "thresholds": list(budget.thresholds),
+        "include_forecast": budget.include_forecast,
     }

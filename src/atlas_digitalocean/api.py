@@ -214,6 +214,21 @@ class DigitalOceanAPI:
     async def account(self) -> JSON:
         return dict((await self.client.get_json("/v2/account"))["account"])
 
+    async def balance(self) -> JSON:
+        """``GET /v2/customers/my/balance``: this month's usage so far (token scope
+        ``billing:read``)."""
+        return dict(await self.client.get_json("/v2/customers/my/balance"))
+
+    async def invoices(self) -> JSON:
+        """``GET /v2/customers/my/invoices``: issued invoices (every page) and the preview of
+        the month being billed."""
+        path = "/v2/customers/my/invoices"
+        first = dict(await self.client.get_json(path, params={"per_page": 200}))
+        invoices = list(first.get("invoices") or [])
+        if (first.get("links") or {}).get("pages", {}).get("next"):
+            invoices = await self._list(path, "invoices")
+        return {"invoices": invoices, "invoice_preview": first.get("invoice_preview")}
+
     async def list_sizes(self) -> list[JSON]:
         return await self._list("/v2/sizes", "sizes")
 

@@ -3,6 +3,7 @@ machinery (:class:`atlas.providers.HandlerProvider`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -19,6 +20,7 @@ from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import (
     AccountStep,
+    ActualCharges,
     CreateAttempts,
     FoundResource,
     HandlerProvider,
@@ -290,3 +292,48 @@ class DigitalOceanProvider(HandlerProvider):
         ]
         live = Source("live-sizes", f"GET {self.base_url}/v2/sizes (live)", self.base_url)
         return catalog.with_prices(prices, live)
+
+    async def actual_charges(self, year: int, month: int) -> ActualCharges | None:
+        """The account's charges for the month: the current month's usage so far from
+        ``GET /v2/customers/my/balance``; an earlier month's issued invoice (or the invoice
+        preview, while it is not issued) from ``GET /v2/customers/my/invoices``."""
+        api = await self.api()
+        period = f"{year:04d}-{month:02d}"
+        balance = await api.balance()
+        generated = _when(balance.get("generated_at"))
+        # The balance is the month it was generated in: which month is "now" is DO's to say.
+        if generated is not None and (generated.year, generated.month) == (year, month):
+            return ActualCharges(
+                year,
+                month,
+                Decimal(str(balance["month_to_date_usage"])),
+                "USD",
+                final=False,
+                source="GET /v2/customers/my/balance",
+                generated_at=generated,
+            )
+        listed = await api.invoices()
+        for invoice in listed["invoices"]:
+            if invoice.get("invoice_period") == period:
+                amount = Decimal(str(invoice["amount"]))
+                return ActualCharges(
+                    year, month, amount, "USD", final=True, source="GET /v2/customers/my/invoices"
+                )
+        preview = listed.get("invoice_preview") or {}
+        if preview.get("invoice_period") == period:
+            return ActualCharges(
+                year,
+                month,
+                Decimal(str(preview["amount"])),
+                "USD",
+                final=False,
+                source="GET /v2/customers/my/invoices (invoice_preview)",
+                generated_at=_when(preview.get("updated_at")),
+            )
+        return None
+
+
+def _when(text: object) -> dt.datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

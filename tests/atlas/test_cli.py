@@ -226,7 +226,9 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 SUBCOMMANDS = _subcommands()
 #: The commands that reach the cloud (some only with an option), and read its token.
-REACH_THE_CLOUD = {"plan", "apply", "destroy", "discover", "status", "resume", "reconcile", "serve"}
+REACH_THE_CLOUD = {
+    *("plan", "apply", "destroy", "discover", "status", "resume", "reconcile", "serve", "costs"),
+}
 
 
 def _help(argv: list[str]) -> str:

@@ -8,6 +8,7 @@ import atlas.providers
 
 EXPECTED = [
     "AccountStep",
+    "ActualCharges",
     "CheckContext",
     "CliCommand",
     "CloudObject",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from atlas import __version__
 from atlas.cli.audit import add_audit_command
+from atlas.cli.costs import add_budget_command, add_costs_command
 from atlas.cli.lifecycle import SPEC_HELP, add_lifecycle_commands
 from atlas.cli.serve import add_serve_command
 from atlas.cli.state import add_state_command
@@ -187,6 +188,8 @@ def build_parser(
     add_serve_command(sub, providers)
     add_state_command(sub)
     add_audit_command(sub)
+    add_costs_command(sub, tuple(providers))
+    add_budget_command(sub, tuple(providers))
 
     p = sub.add_parser(
         "providers",

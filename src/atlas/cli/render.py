@@ -182,6 +182,7 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
         verdict = "OVER budget" if plan.over_budget() else "within budget"
         lines.append(f"Budget: {_amount(limit, 2)} {limit.currency} a month; {verdict}")
     lines.extend(f"note: price unknown: {u}" for u in plan.unpriced)
+    lines.extend(f"warning: {w}" for w in plan.warnings)
     if plan.data_loss:
         names = ", ".join(c.resource for c in plan.data_loss)
         lines.append(f"Data loss: {names}; atlas apply needs --allow-data-loss (beyond --yes)")

@@ -268,6 +268,35 @@ COMMANDS: dict[str, Help] = {
         ),
         store=True,
     ),
+    "costs": Help(
+        "What the workspace's infrastructures (or the one named) have cost so far this month "
+        "(or --month), per resource, from the journal (when each object was made, resized "
+        "and deleted) and each price's billing rule, with a forecast to the end of the month "
+        "for what still exists. On a terminal, a small chart per day. --actual also asks each "
+        "provider for what its own bill says (the whole account's charges), where it reports "
+        "them.",
+        (
+            "atlas costs",
+            "atlas costs shop --month 2026-11",
+            "atlas costs --json --actual",
+        ),
+        store=True,
+        cloud="only with --actual",
+    ),
+    "budget": Help(
+        "The workspace's own budget: show it, set it (a monthly amount; thresholds, percentages "
+        "of it, default 50,80,100; --forecast to count the forecast to the month's end too), "
+        "clear it, or check it now with every infrastructure's spec budget: each threshold "
+        "crossed this month queues one cost.threshold_crossed event (once a month), delivered "
+        "to the plugins' hook and the webhook. atlas serve checks on its own.",
+        (
+            "atlas budget set 10",
+            "atlas budget set 250 --thresholds 50,90,100 --forecast",
+            "atlas budget check --json",
+        ),
+        store=True,
+        events=True,
+    ),
     "audit": Help(
         "The audit trail atlas serve keeps in the state store: one entry for every request "
         "that changes something (refused ones too) and one when an operation it started ends, "

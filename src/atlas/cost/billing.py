@@ -100,6 +100,12 @@ class BillingRule:
             cost += self._within_month(monthly, hourly, rest)
         return cost
 
+    def month_cost(self, monthly: Decimal, hourly: Decimal, seconds: int) -> Decimal:
+        """What one unit costs for ``seconds`` of use within one calendar month, unrounded:
+        metered, at least the minimum, at most the monthly cap (what accrued cost is made of,
+        where a month is the bill's, not :data:`MONTH_SECONDS`)."""
+        return self._within_month(monthly, hourly, seconds)
+
     def cost(self, monthly: Decimal, hourly: Decimal, quantity: Decimal, seconds: int) -> Decimal:
         """``quantity`` units for ``seconds``, rounded to ``places``."""
         exact = self.unit_cost(monthly, hourly, seconds) * quantity

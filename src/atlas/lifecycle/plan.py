@@ -128,6 +128,9 @@ class Plan:
     #: The spec and the recorded state it was made from, for :meth:`atlas.AsyncAtlas.apply`
     #: to prove they have not changed (``None``: not made by :meth:`atlas.AsyncAtlas.plan`).
     basis: PlanBasis | None = None
+    #: Budget thresholds this month's forecast would cross once applied (one sentence each;
+    #: :func:`atlas.cost.budgets.threshold_warnings`): a warning, never a refusal.
+    warnings: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -223,6 +226,7 @@ class Plan:
                 "over_budget": self.over_budget(),
             },
             "unpriced": list(self.unpriced),
+            "warnings": list(self.warnings),
             "account_steps": [
                 {
                     "type": a.type,

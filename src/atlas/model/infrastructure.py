@@ -11,15 +11,25 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Budget", "InfrastructureSpec", "ResourceSpec"]
+__all__ = ["DEFAULT_THRESHOLDS", "Budget", "InfrastructureSpec", "ResourceSpec"]
+
+
+#: Percentages of a budget's amount at which an alert is sent, by default.
+DEFAULT_THRESHOLDS: tuple[int, ...] = (50, 80, 100)
 
 
 @attrs.frozen
 class Budget:
-    """A spending limit checked before anything is created."""
+    """A monthly spending limit: checked before anything is created (a plan over it is
+    refused), and watched as the month's cost accrues: each of ``thresholds`` (percentages of
+    ``monthly_limit``, ascending) crossed sends one ``cost.threshold_crossed`` event a month.
+    With ``include_forecast``, what is watched is the month to date plus the forecast to the
+    month's end, not the month to date alone."""
 
     monthly_limit: Decimal
     currency: str = "USD"
+    thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+    include_forecast: bool = False
 
 
 @attrs.frozen

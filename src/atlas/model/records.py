@@ -51,6 +51,7 @@ EventType = Literal[
     "deployment.started",
     "deployment.completed",
     "deployment.failed",
+    "cost.threshold_crossed",
 ]
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from atlas.model.cloud import CloudObject, Owner, ResourceState, ResourceStatus
     from atlas.providers.contract import (
         AccountStep,
+        ActualCharges,
         FoundResource,
         OnCreated,
         Provider,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccountStep",
+    "ActualCharges",
     "CheckContext",
     "CliCommand",
     "CloudObject",
@@ -98,6 +100,7 @@ _HOMES: dict[str, str] = {
     "ResourceState": "atlas.model.cloud",
     "ResourceStatus": "atlas.model.cloud",
     "AccountStep": "atlas.providers.contract",
+    "ActualCharges": "atlas.providers.contract",
     "FoundResource": "atlas.providers.contract",
     "OnCreated": "atlas.providers.contract",
     "Provider": "atlas.providers.contract",

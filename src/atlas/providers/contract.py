@@ -22,7 +22,9 @@ kind, leaving the crash-safety rules above to the core.
 from __future__ import annotations
 
 import abc
+import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -35,6 +37,7 @@ from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 
 __all__ = [
     "AccountStep",
+    "ActualCharges",
     "FoundResource",
     "OnCreated",
     "Provider",
@@ -138,6 +141,26 @@ class AccountStep:
 
 #: Builds a live provider; the value of :attr:`ProviderInfo.factory <atlas.providers.ProviderInfo>`.
 ProviderFactory = Callable[[ProviderConfig], "Provider"]
+
+
+@attrs.frozen
+class ActualCharges:
+    """What the provider's own bill says the account has been charged for a calendar month.
+
+    The whole account's usage, not one infrastructure's: other things in the account count
+    too. ``final`` is true for an issued invoice, false for usage so far (the current month,
+    or a month not yet invoiced). ``source`` names where the figure was read
+    (``"GET /v2/customers/my/balance"``); ``generated_at`` is when the provider computed it,
+    when it says.
+    """
+
+    year: int
+    month: int
+    amount: Decimal
+    currency: str
+    final: bool
+    source: str
+    generated_at: dt.datetime | None = None
 
 
 class Provider(abc.ABC):
@@ -249,6 +272,13 @@ class Provider(abc.ABC):
     async def refresh_catalog(self, catalog: PriceCatalog) -> PriceCatalog:
         """``catalog`` with the prices the provider quotes now. By default, unchanged."""
         return catalog
+
+    async def actual_charges(self, year: int, month: int) -> ActualCharges | None:
+        """What the account's bill says for the calendar month ``year``-``month`` (UTC), read
+        from the provider's billing API; ``None`` when the provider reports no charges (the
+        default) or has none for that month. Read-only; it must change nothing."""
+        del year, month
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections."""

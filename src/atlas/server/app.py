@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -23,11 +24,12 @@ from atlas.events import EventDispatcher
 from atlas.exceptions import AtlasError
 from atlas.runtime import default_registry
 from atlas.server.audit import ERROR_CODE, AuditMiddleware
-from atlas.server.background import Operations
+from atlas.server.background import Operations, watch_budgets
 from atlas.server.context import Service
 from atlas.server.errors import ApiError, from_exception
 from atlas.server.metrics import MetricsMiddleware, Monitor
 from atlas.server.middleware import ServiceMiddleware
+from atlas.server.monitoring import AccruedCostSource, WorkspaceCost
 from atlas.server.offload import WorkerPool
 from atlas.server.openapi import OPERATIONS, build_document
 from atlas.server.routes import build_routes
@@ -39,18 +41,65 @@ __all__ = ["create_app"]
 logger = logging.getLogger("atlas.server")
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The HTTP API over ``settings`` (see :class:`~atlas.server.Settings`)."""
-    dispatcher = EventDispatcher(settings.store, settings.registry.plugins, settings.sinks)
-    pool = WorkerPool(settings.cpu_threads, processes=_processes(settings))
-    workspaces = Workspaces(settings, dispatcher, run_cpu=pool.run)
-    monitor = Monitor(
-        settings.monitoring,
+def _monitor(settings: Settings) -> Monitor:
+    """Metrics and provider health; accrued cost from the journal unless a source is given."""
+    monitoring = settings.monitoring
+    if monitoring.accrued_costs is None:
+        monitoring = attrs.evolve(monitoring, accrued_costs=_accrued_costs(settings))
+    return Monitor(
+        monitoring,
         dict.fromkeys(op.path for op in OPERATIONS),
         settings.registry.names,
         timer=settings.timer,
         clock=settings.clock,
     )
+
+
+def _accrued_costs(settings: Settings) -> AccruedCostSource:
+    """Every workspace's month to date from the store's journal (:mod:`atlas.cost.accrual`),
+    read at each scrape of ``/metrics``."""
+
+    def read() -> list[WorkspaceCost]:
+        from atlas.cost.accrual import workspace_costs  # noqa: PLC0415 - at scrape time
+
+        now = settings.clock()
+        out = []
+        for workspace in settings.store.workspaces():
+            report = workspace_costs(settings.store, settings.registry, workspace, now=now)
+            for currency, (accrued, _forecast) in report.totals.items():
+                out.append(WorkspaceCost(workspace, currency, accrued))
+        return out
+
+    return read
+
+
+def _middleware(settings: Settings, monitor: Monitor) -> list[Middleware]:
+    middleware = [
+        # Outermost: it times and counts every answer, refusals of the layers below included.
+        Middleware(MetricsMiddleware, monitor=monitor),
+        Middleware(ServiceMiddleware, loopback_only=not settings.auth.enabled),
+        Middleware(AuditMiddleware, store=settings.store, clock=settings.clock),
+    ]
+    if settings.allowed_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.allowed_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            )
+        )
+    return middleware
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The HTTP API over ``settings`` (see :class:`~atlas.server.Settings`)."""
+    dispatcher = EventDispatcher(settings.store, settings.registry.plugins, settings.sinks)
+    pool = WorkerPool(settings.cpu_threads, processes=_processes(settings))
+    workspaces = Workspaces(settings, dispatcher, run_cpu=pool.run)
+    monitor = _monitor(settings)
     operations = Operations(workspaces, settings.store, clock=settings.clock, monitor=monitor)
     monitor.metrics.gauges.running = lambda: operations.running
     svc = Service(settings, workspaces, operations, build_document(settings), pool, monitor)
@@ -77,6 +126,15 @@ def create_app(settings: Settings) -> Starlette:
         # Wakes this process's event streams when another replica writes the journal.
         following = asyncio.create_task(settings.store.follow(operations.notify, svc.stopping))
         sweeping = asyncio.create_task(workspaces.providers.run(svc.stopping))
+        budgets = asyncio.create_task(
+            watch_budgets(
+                settings.store,
+                settings.registry,
+                settings.budget_interval,
+                svc.stopping,
+                clock=settings.clock,
+            )
+        )
         watching = (
             asyncio.create_task(operations.watch_orphans(_claim_interval(settings), svc.stopping))
             if settings.resume
@@ -97,6 +155,7 @@ def create_app(settings: Settings) -> Starlette:
             await following
             await operations.shutdown()
             await sweeping
+            await budgets
             await workspaces.providers.aclose()  # no operation holds one any more
             await delivery
             pool.close()
@@ -105,23 +164,7 @@ def create_app(settings: Settings) -> Starlette:
                 if close is not None:
                     await close()
 
-    middleware = [
-        # Outermost: it times and counts every answer, refusals of the layers below included.
-        Middleware(MetricsMiddleware, monitor=monitor),
-        Middleware(ServiceMiddleware, loopback_only=not settings.auth.enabled),
-        Middleware(AuditMiddleware, store=settings.store, clock=settings.clock),
-    ]
-    if settings.allowed_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(settings.allowed_origins),
-                allow_methods=["GET", "POST", "PUT", "DELETE"],
-                allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
-                expose_headers=["X-Request-ID"],
-                max_age=600,
-            )
-        )
+    middleware = _middleware(settings, monitor)
     app = Starlette(
         routes=build_routes(),
         middleware=middleware,

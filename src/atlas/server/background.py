@@ -31,6 +31,7 @@ from atlas.facade import AsyncAtlas
 from atlas.http import observe_calls
 from atlas.lifecycle.executor import ProgressCallback
 from atlas.model.records import OperationRecord, StepRecord, utcnow
+from atlas.providers.registry import ProviderRegistry
 from atlas.server import audit
 from atlas.server.auth import Principal
 from atlas.server.logs import request_id_var
@@ -39,7 +40,7 @@ from atlas.server.offload import no_deadline
 from atlas.server.workspaces import Workspaces
 from atlas.store.base import StateStore
 
-__all__ = ["Operations", "Run"]
+__all__ = ["Operations", "Run", "watch_budgets"]
 
 logger = logging.getLogger("atlas.server")
 
@@ -317,3 +318,37 @@ def _resume(operation: OperationRecord, failed: dict[str, float]) -> Run:
             raise
 
     return run
+
+
+async def watch_budgets(
+    store: StateStore,
+    registry: ProviderRegistry,
+    every: float,
+    stopping: asyncio.Event,
+    *,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> None:
+    """Until ``stopping`` is set: every ``every`` seconds, check every workspace's budgets
+    (:func:`atlas.cost.budgets.check_budgets`); a threshold crossed queues its event, which
+    event delivery sends. Several replicas may check at once: each threshold is recorded once.
+    A store that cannot be read now is tried again at the next round."""
+    from atlas.cost.budgets import check_budgets  # noqa: PLC0415 - only with a checker
+
+    while not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), every)
+        if stopping.is_set():
+            return
+        try:
+            crossed = check_budgets(store, registry, now=clock())
+        except AtlasError as exc:
+            logger.warning("could not check the budgets: %s", exc)
+            continue
+        for c in crossed:
+            logger.info(
+                "budget %s of workspace %s: %d %% crossed for %s",
+                c.scope,
+                c.event.workspace,
+                c.threshold,
+                c.event.data.get("month"),
+            )

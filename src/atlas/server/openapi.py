@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from atlas.events import EVENT_TYPES
-from atlas.server.schemas import Schema, component_schemas, obj, ref
+from atlas.server.schemas import Schema, component_schemas, nullable, obj, ref
 from atlas.server.settings import Settings
 
 __all__ = ["OPERATIONS", "Op", "build_document"]
@@ -87,6 +87,8 @@ class Op:
     media: tuple[str, ...] = ("application/json",)
     #: A security scheme of its own, used instead of the workspaces' when configured.
     scheme: str | None = None
+    #: The body's schema, when it is not a spec (a spec also has examples and a deadline).
+    body_schema: Schema | None = None
 
 
 def _envelope(**fields: Schema) -> Schema:
@@ -105,6 +107,14 @@ _APPLY = (
     ("allow_data_loss", _BOOL_QUERY,
      "Apply even when the plan replaces or deletes a resource that keeps data (a database, a "
      "volume), destroying it; without it such a plan is refused with DATA_LOSS (422)."),
+)  # fmt: skip
+
+_COSTS = (
+    ("month", {"type": "string", "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"},
+     "The calendar month, YYYY-MM (default: the current one); 422 naming `month` when "
+     "malformed."),
+    ("actual", _BOOL_QUERY,
+     "Add each provider's own bill for the month (the whole account's; needs credentials)."),
 )  # fmt: skip
 
 OPERATIONS: tuple[Op, ...] = (
@@ -201,6 +211,25 @@ OPERATIONS: tuple[Op, ...] = (
                "Also price a run this long (`10m`, `36h`, `45d`, or `1d12h`), each line under "
                "its price's billing rule, which the line names (as `atlas estimate "
                "--duration`); 422 naming `duration` when malformed."),)),
+    Op("GET", "/api/v1/costs", "workspace_costs", "costs",
+       "What the workspace's infrastructures have cost in a calendar month (UTC), per "
+       "resource, from the journal and each price's billing rule, with a forecast to the "
+       "month's end (as `atlas costs --json`).",
+       _envelope(costs=ref("CostReport")), errors=(422,), query=_COSTS),
+    Op("GET", "/api/v1/infrastructure/{id}/costs", "infrastructure_costs",
+       "infrastructure_costs", "The month's cost of one infrastructure, as /api/v1/costs.",
+       _envelope(costs=ref("CostReport")), errors=(404, 422), query=_COSTS),
+    Op("GET", "/api/v1/budget", "get_budget", "budget",
+       "The workspace's own budget (null when none is set).",
+       _envelope(budget=nullable(ref("Budget")))),
+    Op("PUT", "/api/v1/budget", "set_budget", "set_budget",
+       "Set the workspace's budget: monthly_limit, currency, thresholds (percentages, default "
+       "[50, 80, 100]) and include_forecast, as a spec's budget; each threshold crossed sends "
+       "one cost.threshold_crossed event a month.",
+       _envelope(budget=ref("Budget")), body=True, errors=(400, 413, 415, 422), audited=True,
+       body_schema=ref("BudgetInput")),
+    Op("DELETE", "/api/v1/budget", "clear_budget", "clear_budget",
+       "Remove the workspace's budget.", _envelope(budget={"type": "null"}), audited=True),
     Op("GET", "/api/v1/audit", "list_audit", "audit",
        "The workspace's audit trail, oldest first: one entry per request that changes "
        "something (refused ones too) and one when an operation it started ends; each entry "
@@ -241,10 +270,20 @@ _STREAM: Schema = {
 }
 
 
+def _request_body(op: Op, settings: Settings) -> dict[str, Any]:
+    if op.body_schema is not None:
+        return {"required": True, "content": {"application/json": {"schema": op.body_schema}}}
+    media: dict[str, Any] = {"schema": ref("InfrastructureSpec")}
+    examples = _examples(settings)
+    if examples:
+        media["examples"] = examples
+    return {"required": True, "content": {"application/json": media}}
+
+
 def _operation(op: Op, settings: Settings) -> dict[str, Any]:
     statuses = set(op.errors) | {500}
     if op.body:  # (a spec is heavy work, which has a deadline: 503)
-        statuses |= {400, 413, 415, 422, 503}
+        statuses |= {400, 413, 415, 422} | (set() if op.body_schema else {503})
     statuses.add(422)  # an unknown query parameter is refused everywhere
     if settings.auth.enabled and (not op.public or op.optional_auth):
         statuses |= {400, 401}  # 400: a credential header given twice
@@ -275,11 +314,7 @@ def _operation(op: Op, settings: Settings) -> dict[str, Any]:
     if params:
         out["parameters"] = params
     if op.body:
-        media: dict[str, Any] = {"schema": ref("InfrastructureSpec")}
-        examples = _examples(settings)
-        if examples:
-            media["examples"] = examples
-        out["requestBody"] = {"required": True, "content": {"application/json": media}}
+        out["requestBody"] = _request_body(op, settings)
     if op.response is _CHANGE:
         responses[str(op.status)]["links"] = _LINKS
     if op.public and settings.auth.enabled:

@@ -297,6 +297,12 @@ def _costs() -> dict[str, Schema]:
             "currency": CURRENCY,
             "budget": nullable(budget),
             "unpriced": {"type": "array", "items": STRING},
+            "warnings": {
+                "type": "array",
+                "items": STRING,
+                "description": "Budget thresholds (the workspace's or the spec's) this month's "
+                "forecast would cross once the plan is applied.",
+            },
             "account_steps": {
                 "type": "array",
                 "items": account_step,
@@ -442,6 +448,11 @@ def _service() -> dict[str, Schema]:
                 "description": "The total for each currency in use.",
             },
             "operations_in_progress": INTEGER,
+            "month_to_date": {
+                **nullable(MONEY),
+                "description": "What the workspace has cost so far this calendar month (UTC), "
+                "from the journal (GET /api/v1/costs); null across several currencies.",
+            },
         }
     )
     degraded = obj(
@@ -559,11 +570,113 @@ def _audit() -> dict[str, Schema]:
     return {"AuditEntry": entry}
 
 
+MONTH: Schema = {"type": "string", "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"}
+
+
+def _accrued() -> dict[str, Schema]:
+    figure = nullable(MONEY)
+    daily = {
+        "type": "array",
+        "items": obj({"date": {"type": "string", "format": "date"}, "cost": MONEY}),
+        "description": "Cost per day of the month so far; the days add up to month_to_date.",
+    }
+    resource = obj(
+        {
+            "name": STRING,
+            "type": STRING,
+            "live": {**BOOLEAN, "description": "Whether it still exists."},
+            "seconds": {**INTEGER, "description": "How long it existed in the month."},
+            "month_to_date": figure,
+            "forecast": figure,
+            "unpriced": {"type": "array", "items": STRING},
+        },
+        optional=("unpriced",),
+    )
+    infra = obj(
+        {
+            "id": STRING,
+            "name": STRING,
+            "provider": STRING,
+            "region": STRING,
+            "currency": CURRENCY,
+            "month_to_date": MONEY,
+            "forecast": MONEY,
+            "complete": BOOLEAN,
+            "daily": daily,
+            "resources": {"type": "array", "items": resource},
+        }
+    )
+    actual = obj(
+        {
+            "provider": STRING,
+            "reported": BOOLEAN,
+            "amount": MONEY,
+            "currency": CURRENCY,
+            "final": {**BOOLEAN, "description": "An issued invoice, not usage so far."},
+            "source": STRING,
+            "generated_at": nullable(TIME),
+        },
+        optional=("amount", "currency", "final", "source", "generated_at"),
+    )
+    report = obj(
+        {
+            "workspace": STRING,
+            "month": MONTH,
+            "start": TIME,
+            "end": TIME,
+            "as_of": TIME,
+            "currency": nullable(CURRENCY),
+            "month_to_date": figure,
+            "forecast": figure,
+            "complete": BOOLEAN,
+            "totals": {
+                "type": "object",
+                "propertyNames": CURRENCY,
+                "additionalProperties": obj({"month_to_date": MONEY, "forecast": MONEY}),
+            },
+            "daily": daily,
+            "infrastructures": {"type": "array", "items": infra},
+            "actual": {"type": "array", "items": actual},
+        },
+        optional=("actual",),
+    )
+    budget = obj(
+        {
+            "monthly_limit": MONEY,
+            "currency": CURRENCY,
+            "thresholds": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "description": "Percentages of monthly_limit, ascending.",
+            },
+            "include_forecast": {
+                **BOOLEAN,
+                "description": "Whether the forecast to the month's end counts too.",
+            },
+        }
+    )
+    given = obj(
+        {
+            "monthly_limit": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1e15},
+            "currency": CURRENCY,
+            "thresholds": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "integer", "minimum": 1, "maximum": 1000},
+            },
+            "include_forecast": BOOLEAN,
+        },
+        optional=("currency", "thresholds", "include_forecast"),
+    )
+    return {"CostReport": report, "Budget": budget, "BudgetInput": given}
+
+
 def component_schemas(registry: ProviderRegistry) -> dict[str, Schema]:
     return {
         "InfrastructureSpec": _spec(registry),
         **_records(),
         **_audit(),
+        **_accrued(),
         **_costs(),
         **_service(),
         **_errors(),

@@ -174,6 +174,7 @@ class Settings:
     :param provider_max_age: seconds a workspace's provider is used for before a new one
         (with a freshly looked-up credential) takes its place.
     :param event_interval: seconds between event delivery passes.
+    :param budget_interval: seconds between checks of every workspace's budgets.
     :param watch_interval: how often an event stream reads the store when nothing wakes it.
     :param keepalive: seconds of silence after which an event stream sends a comment.
     :param resume: carry on operations left without a live holder: at start-up, then every
@@ -206,6 +207,8 @@ class Settings:
     provider_idle: float = DEFAULT_PROVIDER_IDLE
     provider_max_age: float = DEFAULT_PROVIDER_MAX_AGE
     event_interval: float = 5.0
+    #: Seconds between budget checks (:func:`atlas.server.background.watch_budgets`).
+    budget_interval: float = 300.0
     watch_interval: float = 1.0
     keepalive: float = 15.0
     resume: bool = True

@@ -9,10 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
+from atlas.model.infrastructure import (
+    DEFAULT_THRESHOLDS,
+    Budget,
+    InfrastructureSpec,
+    ResourceSpec,
+)
 from atlas.spec.converter import make_converter
 
-__all__ = ["dump_resource", "dump_spec"]
+__all__ = ["dump_budget", "dump_resource", "dump_spec"]
 
 _converter = make_converter()
 
@@ -48,8 +53,16 @@ def dump_spec(spec: InfrastructureSpec) -> dict[str, Any]:
         "tags": dict(spec.tags),
     }
     if spec.budget is not None:
-        doc["budget"] = {
-            "monthly_limit": str(spec.budget.monthly_limit),
-            "currency": spec.budget.currency,
-        }
+        doc["budget"] = dump_budget(spec.budget)
+    return doc
+
+
+def dump_budget(budget: Budget) -> dict[str, Any]:
+    """A budget as the spec writes it; the defaults are left out, so that a spec written
+    before thresholds existed dumps as it was."""
+    doc: dict[str, Any] = {"monthly_limit": str(budget.monthly_limit), "currency": budget.currency}
+    if budget.thresholds != DEFAULT_THRESHOLDS:
+        doc["thresholds"] = list(budget.thresholds)
+    if budget.include_forecast:
+        doc["include_forecast"] = True
     return doc

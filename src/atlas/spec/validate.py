@@ -21,7 +21,12 @@ import attrs
 
 from atlas.exceptions import Problem, ProviderNotFoundError, SpecValidationError
 from atlas.model.fields import FieldInfo, field_info, nested_fields
-from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
+from atlas.model.infrastructure import (
+    DEFAULT_THRESHOLDS,
+    Budget,
+    InfrastructureSpec,
+    ResourceSpec,
+)
 from atlas.providers.declarations import CheckContext, ProviderInfo, Purpose, ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import describe as _kind
@@ -173,7 +178,8 @@ class _Validator:
         if not isinstance(value, Mapping):
             self.problem("budget", f"expected a mapping with monthly_limit, got {_kind(value)}")
             return None
-        self._unknown_keys(value, ("monthly_limit", "currency"), "budget")
+        keys = ("monthly_limit", "currency", "thresholds", "include_forecast")
+        self._unknown_keys(value, keys, "budget")
         limit = _decimal(value.get("monthly_limit"))
         if limit is None or not limit.is_finite() or limit <= 0:
             self.problem("budget.monthly_limit", "required: a positive amount, such as 100")
@@ -185,7 +191,25 @@ class _Validator:
         if not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
             self.problem("budget.currency", "must be an ISO 4217 code such as 'USD'")
             return None
-        return Budget(limit, currency)
+        return self._budget_alerts(value, Budget(limit, currency))
+
+    def _budget_alerts(self, value: Mapping[str, Any], budget: Budget) -> Budget | None:
+        """``budget`` with the thresholds and forecast setting ``value`` gives."""
+        thresholds = self._thresholds(value.get("thresholds", DEFAULT_THRESHOLDS))
+        forecast = value.get("include_forecast", False)
+        if not isinstance(forecast, bool):
+            self.problem("budget.include_forecast", f"must be true or false, got {_kind(forecast)}")
+            return None
+        if thresholds is None:
+            return None
+        return attrs.evolve(budget, thresholds=thresholds, include_forecast=forecast)
+
+    def _thresholds(self, value: Any) -> tuple[int, ...] | None:
+        problem = budget_thresholds_problem(value)
+        if problem is not None:
+            self.problem(f"budget.thresholds{problem[0]}", problem[1])
+            return None
+        return tuple(sorted({int(t) for t in value}))  # (JSON may write 50 as 50.0)
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -458,3 +482,31 @@ def _decimal(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         return None
+
+
+def budget_thresholds_problem(value: Any) -> tuple[str, str] | None:
+    """Why ``value`` is not a list of thresholds (whole percentages from 1 to 1000, at least
+    one): ``(path suffix, message)``; ``None`` when it is one."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return "", "must be a non-empty list of percentages, such as [50, 80, 100]"
+    for i, item in enumerate(value):
+        whole = isinstance(item, int) or (isinstance(item, float) and item.is_integer())
+        if isinstance(item, bool) or not whole or not 1 <= item <= 1000:
+            return f"[{i}]", f"must be a whole percentage from 1 to 1000, got {item!r}"
+    return None
+
+
+def validate_budget(
+    value: Any, registry: ProviderRegistry, *, default_currency: str = "USD"
+) -> Budget:
+    """A budget as a spec writes it (``monthly_limit``, ``currency``, ``thresholds``,
+    ``include_forecast``), for the workspace's own (the CLI and the HTTP API set it);
+    :class:`SpecValidationError` naming each field (``budget.thresholds[1]``) otherwise."""
+    problems: list[Problem] = []
+    if value is None:
+        problems.append(Problem("budget", "required: a mapping with monthly_limit"))
+        raise SpecValidationError(problems)
+    budget = _Validator(registry, "estimate", problems)._budget(value, default_currency)
+    if budget is None or problems:
+        raise SpecValidationError(problems)
+    return budget

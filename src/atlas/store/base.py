@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import attrs
 
 from atlas.model.cloud import CloudObject
+from atlas.model.infrastructure import Budget
 from atlas.model.records import (
     AuditEntry,
     EventRecord,
@@ -285,6 +286,27 @@ class StateStore(Protocol):
     ) -> list[AuditEntry]:
         """Entries after ``after_seq``, oldest first, at most ``limit``: the workspace's, or
         with ``None`` every entry (the operator's view, what verification walks)."""
+
+    # -- budgets -----------------------------------------------------------------------------
+
+    def set_budget(self, workspace: str, budget: Budget | None) -> None:
+        """Set (or, with ``None``, remove) the workspace's own budget."""
+
+    def get_budget(self, workspace: str) -> Budget | None:
+        """The workspace's own budget, if one is set."""
+
+    def workspaces(self) -> list[str]:
+        """Every workspace with an infrastructure or a budget, by name: what a budget check
+        walks."""
+
+    def cross_threshold(self, scope: str, month: str, threshold: int, event: EventRecord) -> bool:
+        """Record that ``threshold`` (a percentage) of the budget ``scope`` (``workspace``, or
+        ``infrastructure:<id>``) of ``event.workspace`` was crossed in ``month`` (YYYY-MM) and
+        queue ``event``, in one transaction; ``False`` (nothing queued) when it was recorded
+        before, so each threshold sends one event a month however many checkers race."""
+
+    def crossed_thresholds(self, workspace: str, scope: str, month: str) -> list[int]:
+        """The thresholds of ``scope`` already crossed in ``month``, ascending."""
 
     # -- backup ------------------------------------------------------------------------------
 

@@ -196,7 +196,32 @@ _V5: tuple[str, ...] = (
 )
 
 #: In order; append, never edit a released one. The first is the baseline of an empty database.
-MIGRATIONS: tuple[Migration, ...] = ((3, _BASELINE), (4, _V4), (5, _V5))
+# Budgets, as SQLite's version 6.
+_V6: tuple[str, ...] = (
+    """
+    CREATE TABLE budgets (
+        workspace        text PRIMARY KEY,
+        monthly_limit    text NOT NULL,
+        currency         text NOT NULL,
+        thresholds       json NOT NULL,
+        include_forecast boolean NOT NULL,
+        updated_at       timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE budget_crossings (
+        workspace  text NOT NULL,
+        scope      text NOT NULL,
+        month      text NOT NULL,
+        threshold  integer NOT NULL,
+        event_id   text NOT NULL,
+        crossed_at timestamptz NOT NULL,
+        PRIMARY KEY (workspace, scope, month, threshold)
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = ((3, _BASELINE), (4, _V4), (5, _V5), (6, _V6))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 #: The tables of a store at :data:`SCHEMA_VERSION` (``atlas_schema`` included).
 TABLES = frozenset(
@@ -204,6 +229,8 @@ TABLES = frozenset(
         "atlas_counters",
         "atlas_schema",
         "audit",
+        "budget_crossings",
+        "budgets",
         "events",
         "infrastructures",
         "lock_tokens",

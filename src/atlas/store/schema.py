@@ -192,8 +192,35 @@ _V5: tuple[str, ...] = (
     "CREATE INDEX audit_by_workspace ON audit (workspace, seq)",
 )
 
+# Budgets (atlas.cost.budgets): a workspace's own, and the thresholds already crossed, one row
+# per budget (scope), month and threshold, so that each alert is sent once a month however
+# many processes check. No foreign key: a crossing outlives the infrastructure it was for.
+_V6: tuple[str, ...] = (
+    """
+    CREATE TABLE budgets (
+        workspace        TEXT PRIMARY KEY,
+        monthly_limit    TEXT NOT NULL,    -- a decimal string
+        currency         TEXT NOT NULL,
+        thresholds       TEXT NOT NULL,    -- JSON: whole percentages, ascending
+        include_forecast INTEGER NOT NULL,
+        updated_at       TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE budget_crossings (
+        workspace  TEXT NOT NULL,
+        scope      TEXT NOT NULL,          -- 'workspace' or 'infrastructure:<id>'
+        month      TEXT NOT NULL,          -- YYYY-MM
+        threshold  INTEGER NOT NULL,       -- percent
+        event_id   TEXT NOT NULL,
+        crossed_at TEXT NOT NULL,
+        PRIMARY KEY (workspace, scope, month, threshold)
+    )
+    """,
+)
+
 #: Migration n (1-based) is ``MIGRATIONS[n - 1]``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

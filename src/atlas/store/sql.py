@@ -28,6 +28,7 @@ import attrs
 
 from atlas.exceptions import LockedError, StateError
 from atlas.model.cloud import CloudObject
+from atlas.model.infrastructure import Budget
 from atlas.model.records import (
     AuditEntry,
     EventRecord,
@@ -545,6 +546,78 @@ class SQLStore(SQLLocks):
             )
             self._restore_events(tx, snapshot.events)
             self._restore_audit(tx, snapshot.audit)
+
+    # -- budgets -----------------------------------------------------------------------------
+
+    def set_budget(self, workspace: str, budget: Budget | None) -> None:
+        with self._tx(write=True) as tx:
+            tx.run("DELETE FROM budgets WHERE workspace = ?", (workspace,))
+            if budget is None:
+                return
+            tx.run(
+                """INSERT INTO budgets (workspace, monthly_limit, currency, thresholds,
+                                        include_forecast, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (
+                    workspace,
+                    str(budget.monthly_limit),
+                    budget.currency,
+                    codec.dump_json(list(budget.thresholds)),
+                    budget.include_forecast,
+                    self._stamp(),
+                ),
+            )
+
+    def get_budget(self, workspace: str) -> Budget | None:
+        with self._tx(write=False) as tx:
+            row = tx.one("SELECT * FROM budgets WHERE workspace = ?", (workspace,))
+        if row is None:
+            return None
+        thresholds = row["thresholds"]
+        if isinstance(thresholds, str):
+            thresholds = codec.load_json(thresholds)
+        return Budget(
+            Decimal(str(row["monthly_limit"])),
+            str(row["currency"]),
+            tuple(int(t) for t in thresholds),
+            bool(row["include_forecast"]),
+        )
+
+    def workspaces(self) -> list[str]:
+        with self._tx(write=False) as tx:
+            rows = tx.all(
+                """SELECT workspace FROM infrastructures
+                   UNION SELECT workspace FROM budgets ORDER BY 1"""
+            )
+        return [str(r["workspace"]) for r in rows]
+
+    def cross_threshold(self, scope: str, month: str, threshold: int, event: EventRecord) -> bool:
+        with self._tx(write=True) as tx:
+            tx.run(
+                """INSERT INTO budget_crossings (workspace, scope, month, threshold, event_id,
+                                                 crossed_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (workspace, scope, month, threshold) DO NOTHING""",
+                (event.workspace, scope, month, threshold, event.id, self._stamp(event.time)),
+            )
+            row = tx.one(
+                """SELECT event_id FROM budget_crossings
+                   WHERE workspace = ? AND scope = ? AND month = ? AND threshold = ?""",
+                (event.workspace, scope, month, threshold),
+            )
+            if row is None or str(row["event_id"]) != event.id:
+                return False  # crossed before, in this month: its event is queued already
+            self._insert_events(tx, [event])
+        return True
+
+    def crossed_thresholds(self, workspace: str, scope: str, month: str) -> list[int]:
+        with self._tx(write=False) as tx:
+            rows = tx.all(
+                """SELECT threshold FROM budget_crossings
+                   WHERE workspace = ? AND scope = ? AND month = ? ORDER BY threshold""",
+                (workspace, scope, month),
+            )
+        return [int(r["threshold"]) for r in rows]
 
     # -- the rest ----------------------------------------------------------------------------
 

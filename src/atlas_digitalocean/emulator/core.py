@@ -19,6 +19,7 @@ import httpx
 
 from atlas_digitalocean.emulator import (
     actions,
+    billing,
     databases,
     droplet_actions,
     droplets,
@@ -55,6 +56,7 @@ _MODULES = (
     tags,
     offerings,
     actions,
+    billing,
 )
 ROUTES = tuple(route for module in _MODULES for route in module.ROUTES)
 

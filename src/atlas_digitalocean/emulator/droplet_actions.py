@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from atlas_digitalocean.emulator import offerings, validate
+from atlas_digitalocean.emulator import billing, offerings, validate
 from atlas_digitalocean.emulator.actions import ACTIONS, serve_actions_of
 from atlas_digitalocean.emulator.droplets import DROPLETS, NAME_PATTERN
 from atlas_digitalocean.emulator.errors import ApiError
@@ -36,7 +36,7 @@ def _set(**values: object) -> Plan:
     return lambda _state, droplet, _body: assign(droplet, **values)
 
 
-def _resize(_state: State, droplet: Droplet, body: JSON) -> Effect:
+def _resize(state: State, droplet: Droplet, body: JSON) -> Effect:
     slug = validate.string(body, "size")
     size = offerings.SIZES.get(slug)
     if size is None or droplet.region not in size.regions:
@@ -51,7 +51,15 @@ def _resize(_state: State, droplet: Droplet, body: JSON) -> Effect:
     values: dict[str, object] = {"size": slug}
     if grow_disk:
         values["disk"] = size.disk
-    return assign(droplet, **values)
+    change = assign(droplet, **values)
+
+    def effect(due: float) -> None:
+        change(due)
+        # Billed at the new size from when the resize completes.
+        billing.closed(state, droplet.id, due)
+        billing.opened(state, droplet.id, droplet.name, slug, due)
+
+    return effect
 
 
 def _rename(_state: State, droplet: Droplet, body: JSON) -> Effect:

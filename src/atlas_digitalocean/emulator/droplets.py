@@ -12,7 +12,7 @@ import math
 
 import attrs
 
-from atlas_digitalocean.emulator import offerings, validate
+from atlas_digitalocean.emulator import billing, offerings, validate
 from atlas_digitalocean.emulator.collection import Collection
 from atlas_digitalocean.emulator.errors import ApiError
 from atlas_digitalocean.emulator.exchange import JSON, Call, Reply, iso, numeric_id
@@ -216,6 +216,7 @@ def _new_droplet(state: State, spec: _Spec, name: str) -> Droplet:
     )
     droplet.create_action = action.id
     state.droplets.add(droplet)
+    billing.opened(state, droplet_id, name, droplet.size, droplet.created_at)
     return droplet
 
 
@@ -273,6 +274,7 @@ def _select(state: State, call: Call) -> list[Droplet]:
 def _destroy(state: State, droplet: Droplet) -> None:
     """Remove a droplet and let go of what referred to it, as DigitalOcean does."""
     del state.droplets[droplet.id]
+    billing.closed(state, droplet.id, state.now())
     holders: list[Volume | LoadBalancer | Firewall] = [
         *state.volumes.values(),
         *state.load_balancers.values(),

@@ -14,7 +14,7 @@ import random
 import string
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from atlas_digitalocean.emulator.config import EmulatorConfig
 from atlas_digitalocean.emulator.errors import ApiError
@@ -27,6 +27,9 @@ from atlas_digitalocean.emulator.records import (
     Volume,
     Vpc,
 )
+
+if TYPE_CHECKING:
+    from atlas_digitalocean.emulator.billing import Usage
 
 
 class _Record(Protocol):
@@ -90,6 +93,10 @@ class State:
         self.firewalls: Table[str, Firewall] = Table()
         self.vpcs: Table[str, Vpc] = Table()
         self.tags: dict[str, float] = {}
+        #: What droplets ran at what size when (atlas_digitalocean.emulator.billing).
+        self.usage: list[Usage] = []
+        #: Each invoiced month's (uuid, number), made when first shown.
+        self.invoice_ids: dict[str, tuple[str, str]] = {}
         self.actions: Table[int, Action] = Table()
         self._events: list[tuple[float, int, Effect]] = []
         self._sequence = itertools.count()

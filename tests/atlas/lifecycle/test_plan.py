@@ -529,6 +529,7 @@ def test_to_dict_rounds_to_cents_and_says_everything() -> None:
         "currency": "USD",
         "budget": {"monthly_limit": 20.0, "currency": "USD", "over_budget": True},
         "unpriced": [],
+        "warnings": [],
         "account_steps": [],
     }
     assert make_plan(spec(NET), [], REGISTRY).to_dict()["budget"] is None

@@ -161,6 +161,8 @@ async def test_delete_destroys_and_stats_follow(
 ) -> None:
     infra = await created(client)
     stats = (await client.get("/api/v1/stats")).json()["stats"]
+    # On the real clock, a moment old (tests/atlas/server/test_costs.py moves one by hand).
+    assert stats.pop("month_to_date") >= 0
     assert stats == {
         "total_infrastructures": 1,
         "active_infrastructures": 1,

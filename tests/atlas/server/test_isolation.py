@@ -21,6 +21,7 @@ def test_every_route_with_an_id_is_covered() -> None:
         ("PUT", "/api/v1/infrastructure/{id}"),
         ("DELETE", "/api/v1/infrastructure/{id}"),
         ("GET", "/api/v1/infrastructure/{id}/operations"),
+        ("GET", "/api/v1/infrastructure/{id}/costs"),
         ("GET", "/api/v1/operations/{id}"),
         ("GET", "/api/v1/operations/{id}/events"),
     }

@@ -96,8 +96,7 @@ def app_on(emulator: Emulator, registry: ProviderRegistry, **overrides: Any) -> 
         shared_providers={"digitalocean": do_provider(emulator)},
         event_interval=0.05,
         watch_interval=0.01,
-        clock=lambda: WHEN,
-        **overrides,
+        **{"clock": lambda: WHEN, **overrides},
     )
     return create_app(settings)
 
@@ -201,8 +200,6 @@ async def test_metrics_parse_and_move_with_an_apply(served: Starlette) -> None:
     assert total(after, "atlas_operations_running") == 0
     assert total(after, "atlas_provider_degraded", provider="digitalocean") == 0
     assert total(after, "atlas_cloud_api_throttled_total") == 0
-    # No cost source was given: no accrued-cost gauge, rather than a made-up zero.
-    assert not any(name == "atlas_workspace_accrued_cost" for name, _ in after)
     assert TOKEN not in str(after)
 
 
@@ -268,6 +265,21 @@ async def test_accrued_cost_comes_from_the_source_given(
     async with app.router.lifespan_context(app), client_of(app) as client:
         samples = await scrape(client)
     assert total(samples, "atlas_workspace_accrued_cost", workspace="ws-a", currency="USD") == 0.64
+
+
+async def test_accrued_cost_comes_from_the_journal_by_default(
+    emulator: Emulator, do_registry: ProviderRegistry
+) -> None:
+    """With no source given, each workspace's month to date is the journal's accrual: a
+    droplet applied now, scraped an hour later, has cost something."""
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    app = app_on(emulator, do_registry, clock=lambda: later)
+    async with app.router.lifespan_context(app), client_of(app) as client:
+        before = await scrape(client)
+        await applied(client, DROPLET)
+        after = await scrape(client)
+    assert not any(name == "atlas_workspace_accrued_cost" for name, _ in before)
+    assert total(after, "atlas_workspace_accrued_cost", workspace="default", currency="USD") > 0
 
 
 async def test_openmetrics_when_asked_for(served: Starlette) -> None:

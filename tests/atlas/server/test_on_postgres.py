@@ -21,7 +21,7 @@ async def test_the_api_works_on_a_postgres_store(
             assert health.json()["store"] == {
                 "status": "ok",
                 "backend": "postgresql",
-                "schema_version": 5,
+                "schema_version": 6,
                 "durable": report["durable"],
                 "writable": True,
             }

@@ -36,7 +36,7 @@ def test_every_route_is_documented_and_nothing_else(app: Starlette) -> None:
         for method in item
     }
     assert routed == documented
-    assert len(routed) == 17
+    assert len(routed) == 22
 
 
 def test_error_codes_are_the_ones_raised(app: Starlette) -> None:

@@ -43,7 +43,8 @@ async def test_service_info_lists_every_endpoint(client: httpx.AsyncClient) -> N
     assert body["authentication"] == ["jwt"]
     assert body["endpoints"]["health"] == "/api/v1/health"
     assert body["endpoints"]["operation_events"] == "/api/v1/operations/{id}/events"
-    assert len(body["endpoints"]) == 17
+    assert body["endpoints"]["costs"] == "/api/v1/costs"
+    assert len(body["endpoints"]) == 22
     assert "apply" in body["capabilities"]
 
 
@@ -54,7 +55,7 @@ async def test_health_reports_the_store_and_providers(client: httpx.AsyncClient)
     assert body["store"] == {
         "status": "ok",
         "backend": "sqlite",
-        "schema_version": 5,
+        "schema_version": 6,
         "durable": False,
         "writable": True,
     }
@@ -84,7 +85,7 @@ async def test_health_is_degraded_when_the_store_cannot_write(
         assert r.json()["store"] == {
             "status": "degraded",
             "backend": "sqlite",
-            "schema_version": 5,
+            "schema_version": 6,
             "durable": True,
             "writable": False,
             "error": "writes fail: attempt to write a readonly database",

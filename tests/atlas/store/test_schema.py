@@ -16,6 +16,8 @@ from tests.atlas.store.factories import infrastructure
 
 TABLES = {
     "audit",
+    "budget_crossings",
+    "budgets",
     "events",
     "infrastructures",
     "lock_tokens",

@@ -39,7 +39,7 @@ def test_a_file_store_runs_with_wal_full_sync_foreign_keys_and_a_busy_timeout(
     assert health["synchronous"] == "FULL"
     assert health["foreign_keys"] is True
     assert health["busy_timeout_ms"] == BUSY_TIMEOUT_MS
-    assert health["schema_version"] == SCHEMA_VERSION == 5
+    assert health["schema_version"] == SCHEMA_VERSION == 6
     assert health["durable"] is True
     # WAL is a property of the file: another connection sees it too.
     with closing(sqlite3.connect(db_path, isolation_level=None)) as other:

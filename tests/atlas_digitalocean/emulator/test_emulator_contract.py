@@ -212,6 +212,14 @@ def _tags_and_cleanup(client: httpx.Client, droplets: dict[str, Any]) -> None:
     _ok(client.delete("/v2/tags/team:atlas"), 204)
 
 
+def _billing(client: httpx.Client, clock: ManualClock) -> None:
+    _ok(client.get("/v2/customers/my/balance"), 200)
+    clock.advance(40 * 86_400)  # into another month: the one before is invoiced
+    listed = _ok(client.get("/v2/customers/my/invoices", params={"per_page": 1}), 200)
+    assert listed["invoices"]
+    assert listed["invoice_preview"]["invoice_period"]
+
+
 def _faults(client: httpx.Client, emulator: Emulator) -> None:
     emulator.add_fault(Fault(FaultKind.RATE_LIMIT_BURST, "GET", "/v2/account"))
     emulator.add_fault(Fault(FaultKind.ERROR_BEFORE, "GET", "/v2/regions"))
@@ -233,6 +241,7 @@ def test_a_session_over_every_endpoint_conforms_to_the_openapi_document(
     _load_balancers(client, clock, droplets)
     _firewalls(client, clock, droplets)
     _vpcs(client)
+    _billing(client, clock)
     _tags_and_cleanup(client, droplets)
     _faults(client, emulator)
     assert contract_checker.checked == len(emulator.log)

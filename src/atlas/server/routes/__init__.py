@@ -18,7 +18,15 @@ from atlas.server.context import caller
 from atlas.server.errors import validation_error
 from atlas.server.offload import request_deadline
 from atlas.server.openapi import OPERATIONS, Op
-from atlas.server.routes import audit_log, costs, infrastructure, metrics, operations, service
+from atlas.server.routes import (
+    accrued,
+    audit_log,
+    costs,
+    infrastructure,
+    metrics,
+    operations,
+    service,
+)
 
 __all__ = ["HANDLERS", "build_routes"]
 
@@ -42,6 +50,11 @@ HANDLERS: Mapping[str, Handler] = {
     "operation_events": operations.events,
     "plan": costs.plan,
     "estimate_cost": costs.estimate,
+    "workspace_costs": accrued.workspace_costs,
+    "infrastructure_costs": accrued.infrastructure_costs,
+    "get_budget": accrued.get_budget,
+    "set_budget": accrued.set_budget,
+    "clear_budget": accrued.clear_budget,
     "list_audit": audit_log.list_entries,
 }
 

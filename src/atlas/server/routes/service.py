@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from atlas.credentials import Secret
 from atlas.server.auth import presents_credentials
 from atlas.server.context import Service, caller, service
-from atlas.server.responses import iso, stats_json
+from atlas.server.responses import amount, iso, stats_json
 from atlas.server.workspaces import known_credentials
 
 __all__ = ["health", "index", "openapi", "providers", "stats"]
@@ -27,6 +27,7 @@ CAPABILITIES = (
     "stats",
     "audit",
     "metrics",
+    "costs",
 )
 
 
@@ -155,5 +156,9 @@ async def _provider(svc: Service, name: str, jwt: Secret | None) -> dict[str, An
 
 async def stats(request: Request) -> JSONResponse:
     principal = caller(request)
-    async with service(request).workspaces.open(principal) as atlas:
-        return JSONResponse({"stats": stats_json(atlas.stats())})
+    svc = service(request)
+    async with svc.workspaces.open(principal) as atlas:
+        doc = stats_json(atlas.stats())
+        month_to_date = atlas.costs(now=svc.settings.clock()).accrued
+    doc["month_to_date"] = None if month_to_date is None else amount(month_to_date)
+    return JSONResponse({"stats": doc})
