@@ -53,7 +53,7 @@ from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
 from atlas.providers.contract import FoundResource, Provider
 from atlas.providers.declarations import Purpose, Sandbox
-from atlas.providers.registry import ProviderRegistry
+from atlas.providers.registry import ProviderRegistry, not_live_message
 from atlas.runtime import SpecSource, default_registry
 from atlas.spec.validate import validate_spec
 from atlas.store.base import StateStore, Stats
@@ -283,6 +283,7 @@ class AsyncAtlas:
         """The plan; with ``account``, the provider is also asked what the account needs
         before the resources the plan creates (:meth:`Provider.account_steps
         <atlas.providers.Provider.account_steps>`), which reads the cloud."""
+        self._require_live(spec.provider)
         infra = self._live_infra(spec.name)
         registry = self.registry
         drift: dict[str, builtins.list[str]] = {}
@@ -790,6 +791,13 @@ class AsyncAtlas:
         )
         self.store.save_infrastructure(record)
         return record
+
+    def _require_live(self, name: str) -> None:
+        """Refuse, before anything is planned or recorded, a provider that nothing here can
+        build a live side for (an estimate-only plugin)."""
+        info = self.registry.get(name)
+        if info.factory is None and info.name not in self._providers and self._factory is None:
+            raise PluginError(not_live_message(info))
 
     def _provider(self, name: str) -> Provider:
         name = self.registry.get(name).name
