@@ -89,8 +89,6 @@ def check_instance(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
     spec: InstanceSpec = res.specifications
     yield from _machine_type_problems(spec.machine_type, ctx)
     yield from zone_problems(ctx, spec.zone, "specifications.zone")
-    if ctx.purpose == "create" and spec.image is None:
-        yield Problem("specifications.image", "an image is needed to create an instance")
 
 
 def _machine_type_problems(machine_type: str, ctx: CheckContext) -> Iterator[Problem]:
