@@ -106,7 +106,8 @@ def test_the_catalog_records_its_source_commit_and_date() -> None:
     assert (catalog.currency, catalog.effective_date) == ("USD", dt.date(2026, 12, 2))
     url = catalog.sources["skypilot-v7"].url
     assert url.startswith("https://github.com/skypilot-org/skypilot-catalog/blob/")
-    assert GEN.SOURCE_COMMIT in url and "catalogs/v7/gcp/vms.csv" in url
+    assert GEN.SOURCE_COMMIT in url
+    assert "catalogs/v7/gcp/vms.csv" in url
     assert "read 2026-12-02" in catalog.sources["skypilot-v7"].title
 
 
@@ -115,8 +116,12 @@ def test_each_price_carries_its_billing_rule() -> None:
     vm = catalog.price("instance:us-central1:n2-standard-2")
     disk = catalog.price("disk:us-central1:pd-ssd")
     rule = catalog.price("forwarding-rule:first-5")
-    assert vm is not None and disk is not None and rule is not None
-    assert vm.billing is not None and disk.billing is not None and rule.billing is not None
+    assert vm is not None
+    assert disk is not None
+    assert rule is not None
+    assert vm.billing is not None
+    assert disk.billing is not None
+    assert rule.billing is not None
     assert (vm.billing.metering, vm.billing.minimum_seconds) == ("second", 60)
     assert (disk.billing.metering, disk.billing.minimum_seconds) == ("second", 0)
     assert catalog.sources[vm.billing.source].url == (
@@ -141,8 +146,10 @@ def test_offerings_join_shape_and_price() -> None:
     found = list(offerings())
     assert len(found) == 560
     micro = next(o for o in found if (o.region, o.machine_type.name) == ("us-east1", "e2-micro"))
-    assert micro.machine_type.shared_core and micro.machine_type.billed_vcpus == Decimal("0.25")
+    assert micro.machine_type.shared_core
+    assert micro.machine_type.billed_vcpus == Decimal("0.25")
     assert (micro.machine_type.vcpus, micro.machine_type.memory_gib) == (2, Decimal(1))
-    assert micro.price.hourly.currency == "USD" and micro.price.billing is not None
+    assert micro.price.hourly.currency == "USD"
+    assert micro.price.billing is not None
     assert {t.arch for t in load_machine_types().values()} == {"x86_64"}
     assert not load_machine_types()["n2-standard-4"].shared_core

@@ -57,7 +57,8 @@ def test_estimate(cli: Path) -> None:
     assert (body["currency"], body["complete"]) == ("USD", False)  # no disk price in Europe
     assert body["estimated_monthly_cost"] == 26.91  # e2-medium at 0.03686/h
     [disk] = body["breakdown"][1]["line_items"]
-    assert disk["sku"] == "disk:europe-west1:pd-balanced" and disk["monthly_cost"] is None
+    assert disk["sku"] == "disk:europe-west1:pd-balanced"
+    assert disk["monthly_cost"] is None
 
 
 def test_validate_reports_paths(cli: Path) -> None:

@@ -72,7 +72,8 @@ def test_cloud_sql_prices_cpu_and_memory_and_says_storage_is_unknown(
     cpu, memory, storage = tier.line_items
     assert (cpu.quantity, memory.quantity) == (2, Decimal("7.5"))
     assert str(cpu.monthly) == "60.30 USD"  # 2 x 0.0413 x 730
-    assert storage.monthly is None and "sql-storage:us-central1:ssd" in str(storage.unpriced)
+    assert storage.monthly is None
+    assert "sql-storage:us-central1:ssd" in str(storage.unpriced)
 
 
 def test_forwarding_rules_beyond_five_cost_less(gcp_registry: ProviderRegistry) -> None:
@@ -84,7 +85,8 @@ def test_the_vm_minimum_is_one_minute(gcp_registry: ProviderRegistry) -> None:
     catalog = gcp_registry.catalog("gcp")
     assert catalog is not None
     price = catalog.price("instance:europe-west4:e2-standard-4")
-    assert price is not None and price.billing is not None
+    assert price is not None
+    assert price.billing is not None
     monthly, hourly = price.monthly.amount, price.hourly.amount
     assert price.billing.unit_cost(monthly, hourly, 10) == price.billing.unit_cost(
         monthly, hourly, 60
