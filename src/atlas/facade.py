@@ -39,6 +39,7 @@ from atlas.exceptions import (
     OperationInterruptedError,
     PluginError,
     Problem,
+    ProvisioningUnavailableError,
     RecordNotFoundError,
     SpecValidationError,
     StalePlanError,
@@ -797,7 +798,7 @@ class AsyncAtlas:
         build a live side for (an estimate-only plugin)."""
         info = self.registry.get(name)
         if info.factory is None and info.name not in self._providers and self._factory is None:
-            raise PluginError(not_live_message(info))
+            raise ProvisioningUnavailableError(not_live_message(info))
 
     def _provider(self, name: str) -> Provider:
         name = self.registry.get(name).name

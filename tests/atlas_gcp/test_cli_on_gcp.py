@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from atlas import Atlas, PluginError
+from atlas import Atlas, ProvisioningUnavailableError
 from atlas.cli import main
 from atlas.providers import ProviderRegistry
 from atlas.store import SQLiteStore
@@ -82,9 +82,9 @@ def test_plan_and_apply_refuse_with_a_message(cli: Path, command: list[str]) -> 
 
 def test_the_library_refuses_before_recording(gcp_registry: ProviderRegistry) -> None:
     with Atlas(store=SQLiteStore(":memory:"), registry=gcp_registry) as atlas:
-        with pytest.raises(PluginError, match="provisioning on Google Cloud"):
+        with pytest.raises(ProvisioningUnavailableError, match="provisioning on Google Cloud"):
             atlas.plan(SPEC)
-        with pytest.raises(PluginError, match="not available yet"):
+        with pytest.raises(ProvisioningUnavailableError, match="not available yet"):
             atlas.apply(SPEC)
         assert atlas.list() == []
         assert str(atlas.estimate(SPEC).monthly) == "26.91 USD"

@@ -16,6 +16,7 @@ from atlas.exceptions import (
     DuplicateResourceKindError,
     PluginError,
     ProviderNotFoundError,
+    ProvisioningUnavailableError,
 )
 from atlas.plugins.manager import (
     DISABLE_AUTOLOAD_ENV,
@@ -160,7 +161,7 @@ class ProviderRegistry:
         """A live provider from the plugin's factory; its credential is looked up on first use."""
         info = self.get(provider)
         if info.factory is None:
-            raise PluginError(not_live_message(info))
+            raise ProvisioningUnavailableError(not_live_message(info))
         environ = os.environ if env is None else env
         config = ProviderConfig(self.credentials(info.name, jwt=jwt, env=environ), environ)
         return info.factory(config)
