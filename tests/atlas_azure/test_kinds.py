@@ -111,3 +111,11 @@ def test_a_region_outside_the_source_says_why(azure_registry: ProviderRegistry) 
         "region: atlas has Azure prices only for eastus, westus2 (its source table covers US "
         "regions alone), not 'westeurope'"
     ]
+
+
+def test_every_field_is_documented(azure_registry: ProviderRegistry) -> None:
+    from atlas.model import field_info
+
+    for kind in azure_registry.kinds("azure").values():
+        for info in field_info(kind.spec_class):
+            assert info.doc, f"{kind.type}.{info.name} has no doc"

@@ -146,3 +146,26 @@ def test_validation_of_region_shape_and_placement(gcp_registry: ProviderRegistry
         "resources[5].specifications.vcpus: Cloud SQL takes 1 to 96 vCPUs",
         "resources[5].specifications.memory_gb: Cloud SQL takes up to 624 GB",
     ]
+
+
+def test_every_field_is_documented(gcp_registry: ProviderRegistry) -> None:
+    from atlas.model import field_info
+
+    for kind in gcp_registry.kinds("gcp").values():
+        for info in field_info(kind.spec_class):
+            assert info.doc, f"{kind.type}.{info.name} has no doc"
+
+
+def test_a_short_run_is_billed_its_minute(gcp_registry: ProviderRegistry) -> None:
+    from atlas.cost.billing import parse_duration
+    from atlas.cost.engine import estimate_spec
+
+    doc = spec(res("instance", "web", machine_type="n2-standard-2", count=100))
+    loaded = load_spec(doc, registry=gcp_registry, purpose="estimate")
+    ten_seconds = estimate_spec(loaded, gcp_registry, duration=parse_duration("10s"))
+    a_minute = estimate_spec(loaded, gcp_registry, duration=parse_duration("60s"))
+    [line] = ten_seconds.breakdown[0].line_items
+    [same] = a_minute.breakdown[0].line_items
+    assert line.run_cost == same.run_cost
+    assert line.run_cost is not None
+    assert line.run_cost.amount > 0
