@@ -76,7 +76,9 @@ def e2_rates(rows: Sequence[VmRow], region: str) -> tuple[Decimal, Decimal]:
     return per_vcpu, per_gib
 
 
-def corrected(rows: Sequence[VmRow], fractions: Mapping[str, tuple[Decimal, Decimal, str]]) -> dict:
+def corrected(
+    rows: Sequence[VmRow], fractions: Mapping[str, tuple[Decimal, Decimal, str]]
+) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
     """(region, type) -> (hourly, the table's figure) for the shared-core rows."""
     out = {}
     for row in rows:
