@@ -201,6 +201,8 @@ class AsyncAtlas:
         registry = registry or default_registry()
         name = registry.get(provider).name
         sandbox = registry.sandbox(name)
+        if sandbox is None and registry.get(name).factory is None:
+            raise ProvisioningUnavailableError(not_live_message(registry.get(name)))
         if sandbox is None:
             raise PluginError(f"no installed plugin offers a sandbox for provider {name!r}")
         made = cls(

@@ -72,7 +72,10 @@ def test_validate_reports_paths(cli: Path) -> None:
     assert "resources[0].specifications.image: required to create" in out
 
 
-@pytest.mark.parametrize("command", [["plan"], ["apply", "--yes"]])
+@pytest.mark.parametrize(
+    "command",
+    [["plan"], ["apply", "--yes"], ["plan", "--sandbox"], ["apply", "--sandbox", "--yes"]],
+)
 def test_plan_and_apply_refuse_with_a_message(cli: Path, command: list[str]) -> None:
     code, out, err = run(*command, str(cli))
     assert (code, out, err) == (1, "", REFUSAL)
