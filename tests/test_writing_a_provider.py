@@ -15,6 +15,7 @@ The page's conventions, which these tests rely on:
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -120,7 +121,25 @@ def install(root: Path, files: dict[str, str]) -> Path:
     )
     points = [f"{name} = {target}" for name, target in project["entry-points"]["atlas"].items()]
     (info / "entry_points.txt").write_text("[atlas]\n" + "\n".join(points) + "\n")
+    _checkout_plugins(root / "src")
     return root
+
+
+def _checkout_plugins(site: Path) -> None:
+    """The checkout's own plugins by entry point, as ``pip install -e .`` of this checkout
+    would declare them: an environment installed before a plugin was added lacks its entry
+    point (pluggy loads one plugin per name, so an installed one wins)."""
+    declared = tomllib.loads((DOCS.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = declared["project"]["entry-points"]["atlas"]
+    present = {ep.name for ep in importlib.metadata.entry_points(group="atlas")}
+    missing = [f"{name} = {target}" for name, target in wanted.items() if name not in present]
+    if missing:
+        info = site / "atlas_checkout_plugins-0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: atlas-checkout-plugins\nVersion: 0\n", encoding="utf-8"
+        )
+        (info / "entry_points.txt").write_text("[atlas]\n" + "\n".join(missing) + "\n")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@
     ├── PluginError                    a plugin misbehaved or is missing
     │   ├── DuplicateProviderError     two plugins claim one provider name
     │   ├── DuplicateResourceKindError two plugins claim one (provider, type) pair
-    │   └── ProviderNotFoundError      no installed plugin provides the name (says what to install)
+    │   ├── ProviderNotFoundError      no installed plugin provides the name (says what to install)
+    │   └── ProvisioningUnavailableError  the provider estimates and validates, cannot create yet
     ├── CostError
     │   ├── CurrencyMismatchError      money of two currencies met in one sum
     │   └── PriceCatalogError          a price catalog file is malformed or unsourced
@@ -74,6 +75,7 @@ __all__ = [
     "ProviderAPIError",
     "ProviderNotFoundError",
     "ProviderOperationError",
+    "ProvisioningUnavailableError",
     "RateLimitError",
     "RecordNotFoundError",
     "RequestTimeoutError",
@@ -157,6 +159,11 @@ class ProviderNotFoundError(PluginError):
             f"no provider named {name!r} is installed (installed: {known}); "
             f"install its plugin with `pip install {package}`"
         )
+
+
+class ProvisioningUnavailableError(PluginError):
+    """The provider's plugin has no live side (it estimates and validates only): nothing can
+    be planned or applied on it yet."""
 
 
 # -- cost ----------------------------------------------------------------------------------------

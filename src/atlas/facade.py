@@ -42,6 +42,7 @@ from atlas.exceptions import (
     OperationInterruptedError,
     PluginError,
     Problem,
+    ProvisioningUnavailableError,
     RecordNotFoundError,
     SpecValidationError,
     StalePlanError,
@@ -56,7 +57,7 @@ from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
 from atlas.providers.contract import ActualCharges, FoundResource, Provider
 from atlas.providers.declarations import Purpose, Sandbox
-from atlas.providers.registry import ProviderRegistry
+from atlas.providers.registry import ProviderRegistry, not_live_message
 from atlas.runtime import SpecSource, default_registry
 from atlas.spec.validate import validate_spec
 from atlas.store.base import StateStore, Stats
@@ -203,6 +204,8 @@ class AsyncAtlas:
         registry = registry or default_registry()
         name = registry.get(provider).name
         sandbox = registry.sandbox(name)
+        if sandbox is None and registry.get(name).factory is None:
+            raise ProvisioningUnavailableError(not_live_message(registry.get(name)))
         if sandbox is None:
             raise PluginError(f"no installed plugin offers a sandbox for provider {name!r}")
         made = cls(
@@ -298,6 +301,7 @@ class AsyncAtlas:
         """The plan; with ``account``, the provider is also asked what the account needs
         before the resources the plan creates (:meth:`Provider.account_steps
         <atlas.providers.Provider.account_steps>`), which reads the cloud."""
+        self._require_live(spec.provider)
         infra = self._live_infra(spec.name)
         registry = self.registry
         drift: dict[str, builtins.list[str]] = {}
@@ -829,6 +833,13 @@ class AsyncAtlas:
         )
         self.store.save_infrastructure(record)
         return record
+
+    def _require_live(self, name: str) -> None:
+        """Refuse, before anything is planned or recorded, a provider that nothing here can
+        build a live side for (an estimate-only plugin)."""
+        info = self.registry.get(name)
+        if info.factory is None and info.name not in self._providers and self._factory is None:
+            raise ProvisioningUnavailableError(not_live_message(info))
 
     def _provider(self, name: str) -> Provider:
         name = self.registry.get(name).name

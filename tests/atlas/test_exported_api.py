@@ -54,6 +54,7 @@ EXPECTED = [
     "ProviderNotFoundError",
     "ProviderOperationError",
     "ProviderRegistry",
+    "ProvisioningUnavailableError",
     "RateLimitError",
     "RecordNotFoundError",
     "RequestTimeoutError",

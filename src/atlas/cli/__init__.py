@@ -123,13 +123,18 @@ def _display(arg: str) -> str:
 
 
 def _providers(args: argparse.Namespace, out: TextIO) -> int:
-    from atlas.cli.render import render_providers  # noqa: PLC0415
+    from atlas.cli.render import capabilities, render_providers  # noqa: PLC0415
     from atlas.runtime import default_registry  # noqa: PLC0415
 
     registry = default_registry()
     if args.json:
         listing = [
-            {"name": n, "title": registry.get(n).title, "resource_types": sorted(registry.kinds(n))}
+            {
+                "name": n,
+                "title": registry.get(n).title,
+                "capabilities": list(capabilities(registry.get(n))),
+                "resource_types": sorted(registry.kinds(n)),
+            }
             for n in registry.names()
         ]
         json.dump({"providers": listing, "count": len(listing)}, out, indent=2)

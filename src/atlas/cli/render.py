@@ -11,6 +11,7 @@ from atlas.cost.estimate import Estimate, LineItem
 from atlas.cost.money import Money
 from atlas.exceptions import SpecValidationError
 from atlas.model.infrastructure import InfrastructureSpec
+from atlas.providers.declarations import ProviderInfo
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.references import dependencies
 
@@ -124,10 +125,19 @@ def render_problems(source: str, exc: SpecValidationError) -> str:
     return "\n".join([head, *(f"  {p}" for p in exc.problems)]) + "\n"
 
 
+def capabilities(info: ProviderInfo) -> tuple[str, ...]:
+    """What atlas can do with a provider: every plugin estimates and validates offline; one
+    with a live side also plans and applies."""
+    offline = ("estimate", "validate")
+    return offline if info.factory is None else (*offline, "plan", "apply")
+
+
 def render_providers(registry: ProviderRegistry) -> str:
-    rows: list[tuple[str, ...]] = [("PROVIDER", "TITLE", "RESOURCE TYPES")]
+    rows: list[tuple[str, ...]] = [("PROVIDER", "TITLE", "CAN", "RESOURCE TYPES")]
     for name in registry.names():
-        rows.append((name, registry.get(name).title, ", ".join(sorted(registry.kinds(name)))))
+        info = registry.get(name)
+        kinds = ", ".join(sorted(registry.kinds(name)))
+        rows.append((name, info.title, ", ".join(capabilities(info)), kinds))
     return "\n".join(_table(rows, right=set())) + "\n"
 
 

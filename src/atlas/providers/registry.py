@@ -16,6 +16,7 @@ from atlas.exceptions import (
     DuplicateResourceKindError,
     PluginError,
     ProviderNotFoundError,
+    ProvisioningUnavailableError,
 )
 from atlas.plugins.manager import (
     DISABLE_AUTOLOAD_ENV,
@@ -26,7 +27,16 @@ from atlas.plugins.manager import (
 from atlas.providers.contract import Provider, ProviderConfig
 from atlas.providers.declarations import ProviderInfo, ResourceKind, Sandbox
 
-__all__ = ["ProviderRegistry"]
+__all__ = ["ProviderRegistry", "not_live_message"]
+
+
+def not_live_message(info: ProviderInfo) -> str:
+    """Why ``plan`` and ``apply`` refuse a provider whose plugin has no live side."""
+    return (
+        f"provisioning on {info.title} (provider {info.name!r}) is not available yet: its "
+        "plugin can estimate and validate, not create resources; `atlas estimate` and "
+        "`atlas validate` work for this spec"
+    )
 
 
 class ProviderRegistry:
@@ -151,10 +161,7 @@ class ProviderRegistry:
         """A live provider from the plugin's factory; its credential is looked up on first use."""
         info = self.get(provider)
         if info.factory is None:
-            raise PluginError(
-                f"provider {info.name!r} can estimate and validate but not create resources "
-                "(its plugin has no live provider)"
-            )
+            raise ProvisioningUnavailableError(not_live_message(info))
         environ = os.environ if env is None else env
         config = ProviderConfig(self.credentials(info.name, jwt=jwt, env=environ), environ)
         return info.factory(config)

@@ -29,6 +29,7 @@ CASES: list[tuple[Exception, int, str]] = [
     (ex.ConnectError("refused"), 502, "PROVIDER_ERROR"),
     (ex.WaitTimeoutError("not ready"), 502, "PROVIDER_ERROR"),
     (ex.PluginError("broken plugin"), 500, "PLUGIN_ERROR"),
+    (ex.ProvisioningUnavailableError("estimate only"), 422, "PROVISIONING_UNAVAILABLE"),
     (ex.CurrencyMismatchError("EUR and USD"), 500, "COST_ERROR"),
     (ex.AtlasError("something"), 500, "INTERNAL_ERROR"),
     (RuntimeError("a bug"), 500, "INTERNAL_ERROR"),
