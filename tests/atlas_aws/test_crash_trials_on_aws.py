@@ -3,6 +3,13 @@ moments, then applied again: every object exactly once; then `atlas destroy` lea
 
 Each trial is a fresh account (a new access key id) of one emulator served on loopback, with
 the fidelity layer on: launches pending, instances unlisted right after their launch.
+
+The moments are counted in the apply's own changes, not in seconds: a trial kills the apply
+a random 0-30 ms after the emulator received its k-th change (any call but a ``Describe*``),
+k drawn from the changes an uninterrupted apply makes, the last one excepted (so the apply is
+always still running when killed). Seconds after start depend on the machine: on a loaded
+one the interpreter's start alone took longer than a window of 0.6-3 s, and every kill
+struck before the first call.
 """
 
 from __future__ import annotations
@@ -29,8 +36,8 @@ pytestmark = pytest.mark.loopback
 
 TRIALS = int(os.environ.get("ATLAS_CRASH_TRIALS", "20"))
 SEED = 20261202
-#: Kill moments, in seconds after start: an uninterrupted apply takes about 2.5 s here.
-KILL_WINDOW = (0.6, 3.0)
+#: After the k-th change arrives, the kill waits a random moment up to this (s).
+KILL_DELAY = 0.03
 STACK = str(EXAMPLES / "aws-stack.yaml")
 #: What the stack is made of: objects per resource.
 EXPECTED = Counter(
@@ -45,6 +52,26 @@ def emulator() -> Iterator[AwsEmulator]:
     served.start()
     yield served
     served.stop()
+
+
+def changes(emulator: AwsEmulator, key: str) -> int:
+    """How many changes (calls but ``Describe*``) the account's requests were so far."""
+    assert emulator.layer is not None
+    account = emulator.layer.account(account_for(key))
+    with account.lock:
+        return sum(1 for action in account.actions if not action.startswith("Describe"))
+
+
+@pytest.fixture(scope="module")
+def changes_of_an_apply(emulator: AwsEmulator, tmp_path_factory: pytest.TempPathFactory) -> int:
+    """The changes an uninterrupted apply of the stack makes, in an account of its own."""
+    key = "AKIA" + secrets.token_hex(8).upper()
+    state = tmp_path_factory.mktemp("reference") / "state.db"
+    finish(atlas(emulator, key, state, "apply", "--yes", STACK))
+    made = changes(emulator, key)
+    finish(atlas(emulator, key, state, "destroy", "--yes", "shop"))
+    assert made >= 2, "an apply of the stack makes changes"
+    return made
 
 
 def atlas(emulator: AwsEmulator, key: str, state: Path, *args: str) -> subprocess.Popen[str]:
@@ -98,24 +125,32 @@ def census(client: Any) -> Counter[str]:
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
-def test_killed_apply_then_apply_again(emulator: AwsEmulator, tmp_path: Path, trial: int) -> None:
+def test_killed_apply_then_apply_again(
+    emulator: AwsEmulator, changes_of_an_apply: int, tmp_path: Path, trial: int
+) -> None:
     key = "AKIA" + secrets.token_hex(8).upper()
     client = boto3.client(
         "ec2", region_name="eu-west-1", endpoint_url=emulator.url,
         aws_access_key_id=key, aws_secret_access_key="crash-trial-secret",
     )  # fmt: skip
     state = tmp_path / "state.db"
-    moment = random.Random(SEED + trial).uniform(*KILL_WINDOW)
+    draw = random.Random(SEED + trial)
+    nth, delay = draw.randint(1, changes_of_an_apply - 1), draw.uniform(0, KILL_DELAY)
+    moment = f"{delay * 1000:.0f} ms after change {nth} of {changes_of_an_apply}"
     proc = atlas(emulator, key, state, "apply", "--yes", STACK)
-    time.sleep(moment)
+    deadline = time.monotonic() + 120
+    while changes(emulator, key) < nth and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(delay)
+    assert proc.poll() is None, f"the apply ended before the kill ({moment})"
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
 
     out = finish(atlas(emulator, key, state, "apply", "--yes", STACK))
-    assert census(client) == EXPECTED, f"kill at {moment:.2f}s:\n{out}"
+    assert census(client) == EXPECTED, f"killed {moment}:\n{out}"
 
     finish(atlas(emulator, key, state, "destroy", "--yes", "shop"))
-    assert census(client) == Counter(), f"kill at {moment:.2f}s: left behind"
+    assert census(client) == Counter(), f"killed {moment}: left behind"
 
 
 def test_after_a_crash_the_next_apply_sends_the_same_launch_token(tmp_path: Path) -> None:
