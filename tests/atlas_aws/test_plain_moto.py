@@ -34,6 +34,15 @@ RESOURCE_TAG = "atlas:resource"
 
 
 @attrs.frozen
+class Clients:
+    """boto3 clients of moto's account, one per service atlas calls."""
+
+    ec2: Any
+    rds: Any
+    elbv2: Any
+
+
+@attrs.frozen
 class Found:
     """One object in the account: its id and its ``atlas:resource`` tag (``None``: untagged)."""
 
@@ -41,12 +50,12 @@ class Found:
     resource: str | None
 
 
-def _tagged(item: dict[str, Any]) -> str | None:
-    return next((t["Value"] for t in item.get("Tags", []) if t["Key"] == RESOURCE_TAG), None)
+def _tagged(item: dict[str, Any], key: str = "Tags") -> str | None:
+    return next((t["Value"] for t in item.get(key) or [] if t["Key"] == RESOURCE_TAG), None)
 
 
-def _instances(ec2: Any) -> list[Found]:
-    pages = ec2.get_paginator("describe_instances").paginate()
+def _instances(aws: Clients) -> list[Found]:
+    pages = aws.ec2.get_paginator("describe_instances").paginate()
     return [
         Found(i["InstanceId"], _tagged(i))
         for page in pages
@@ -56,19 +65,19 @@ def _instances(ec2: Any) -> list[Found]:
     ]
 
 
-def _volumes(ec2: Any) -> list[Found]:
+def _volumes(aws: Clients) -> list[Found]:
     """Every volume but those that go with a live instance when it terminates (its root
     volume, ``DeleteOnTermination``): after the destroy none may be left."""
     roots = {
         m["Ebs"]["VolumeId"]
-        for page in ec2.get_paginator("describe_instances").paginate()
+        for page in aws.ec2.get_paginator("describe_instances").paginate()
         for r in page["Reservations"]
         for i in r["Instances"]
         if i["State"]["Name"] != "terminated"
         for m in i.get("BlockDeviceMappings", [])
         if m.get("Ebs", {}).get("DeleteOnTermination")
     }
-    pages = ec2.get_paginator("describe_volumes").paginate()
+    pages = aws.ec2.get_paginator("describe_volumes").paginate()
     return [
         Found(v["VolumeId"], _tagged(v))
         for page in pages
@@ -77,13 +86,13 @@ def _volumes(ec2: Any) -> list[Found]:
     ]
 
 
-def _vpcs(ec2: Any) -> list[Found]:
-    pages = ec2.get_paginator("describe_vpcs").paginate()
+def _vpcs(aws: Clients) -> list[Found]:
+    pages = aws.ec2.get_paginator("describe_vpcs").paginate()
     return [Found(v["VpcId"], _tagged(v)) for p in pages for v in p["Vpcs"] if not v["IsDefault"]]
 
 
-def _subnets(ec2: Any) -> list[Found]:
-    pages = ec2.get_paginator("describe_subnets").paginate()
+def _subnets(aws: Clients) -> list[Found]:
+    pages = aws.ec2.get_paginator("describe_subnets").paginate()
     return [
         Found(s["SubnetId"], _tagged(s))
         for page in pages
@@ -92,9 +101,9 @@ def _subnets(ec2: Any) -> list[Found]:
     ]
 
 
-def _security_groups(ec2: Any) -> list[Found]:
+def _security_groups(aws: Clients) -> list[Found]:
     """Every group but each VPC's own ``default`` group (it goes with its VPC)."""
-    pages = ec2.get_paginator("describe_security_groups").paginate()
+    pages = aws.ec2.get_paginator("describe_security_groups").paginate()
     return [
         Found(g["GroupId"], _tagged(g))
         for page in pages
@@ -103,14 +112,50 @@ def _security_groups(ec2: Any) -> list[Found]:
     ]
 
 
+def _db_instances(aws: Clients) -> list[Found]:
+    pages = aws.rds.get_paginator("describe_db_instances").paginate()
+    return [
+        Found(d["DBInstanceIdentifier"], _tagged(d, "TagList"))
+        for page in pages
+        for d in page["DBInstances"]
+    ]
+
+
+def _db_subnet_groups(aws: Clients) -> list[Found]:
+    pages = aws.rds.get_paginator("describe_db_subnet_groups").paginate()
+    return [Found(g["DBSubnetGroupName"], None) for page in pages for g in page["DBSubnetGroups"]]
+
+
+def _load_balancers(aws: Clients) -> list[Found]:
+    pages = aws.elbv2.get_paginator("describe_load_balancers").paginate()
+    arns = [lb["LoadBalancerArn"] for page in pages for lb in page["LoadBalancers"]]
+    tags: dict[str, str | None] = {}
+    for i in range(0, len(arns), 20):  # ELBv2 describes the tags of 20 at a time
+        for described in aws.elbv2.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+            tags[described["ResourceArn"]] = _tagged(described)
+    return [Found(arn, tags.get(arn)) for arn in arns]
+
+
+def _target_groups(aws: Clients) -> list[Found]:
+    pages = aws.elbv2.get_paginator("describe_target_groups").paginate()
+    return [Found(g["TargetGroupArn"], None) for page in pages for g in page["TargetGroups"]]
+
+
 #: For each kind the spec may declare: every object of that kind in the account, as moto
 #: lists it, atlas's or not (the account's defaults left out).
-LISTERS: dict[str, Callable[[Any], list[Found]]] = {
+LISTERS: dict[str, Callable[[Clients], list[Found]]] = {
     "instance": _instances,
     "volume": _volumes,
     "vpc": _vpcs,
     "subnet": _subnets,
     "security_group": _security_groups,
+    "db_instance": _db_instances,
+    "load_balancer": _load_balancers,
+}
+#: What atlas makes around a resource, not a kind of its own: none may be left either.
+PARTS: dict[str, Callable[[Clients], list[Found]]] = {
+    "db_subnet_group": _db_subnet_groups,
+    "target_group": _target_groups,
 }
 
 
@@ -129,8 +174,13 @@ def _declared(spec: dict[str, Any]) -> dict[str, Counter[str]]:
     return wanted
 
 
-def _made(ec2: Any) -> dict[str, list[Found]]:
-    return {kind: lister(ec2) for kind, lister in LISTERS.items()}
+def _made(aws: Clients) -> dict[str, list[Found]]:
+    return {kind: lister(aws) for kind, lister in LISTERS.items()}
+
+
+def _left(aws: Clients) -> dict[str, list[str]]:
+    found = {**_made(aws), **{part: lister(aws) for part, lister in PARTS.items()}}
+    return {kind: [o.object_id for o in objects] for kind, objects in found.items() if objects}
 
 
 @pytest.fixture
@@ -187,18 +237,21 @@ def test_apply_then_destroy_on_plain_moto_makes_each_object_once_and_leaves_noth
 ) -> None:
     spec = yaml.safe_load(STACK.read_text(encoding="utf-8"))
     wanted = _declared(spec)
-    ec2 = boto3.client(
-        "ec2", region_name=spec["region"], endpoint_url=plain_moto,
-        aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
-    )  # fmt: skip
-    assert not any(_made(ec2).values()), "the account is not fresh"
+    aws = Clients(*(
+        boto3.client(
+            service, region_name=spec["region"], endpoint_url=plain_moto,
+            aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+        )
+        for service in ("ec2", "rds", "elbv2")
+    ))  # fmt: skip
+    assert not _left(aws), "the account is not fresh"
     stack = tmp_path / STACK.name
-    stack.write_text(yaml.safe_dump(_with_moto_images(spec, ec2)), encoding="utf-8")
+    stack.write_text(yaml.safe_dump(_with_moto_images(spec, aws.ec2)), encoding="utf-8")
     state = str(tmp_path / "state.db")
 
     applied = _atlas("apply", "--yes", "--state", state, str(stack), endpoint=plain_moto)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    made = _made(ec2)
+    made = _made(aws)
     for kind, objects in made.items():
         untagged = [o.object_id for o in objects if o.resource is None]
         assert not untagged, f"{kind}: objects without atlas's tags: {untagged}"
@@ -210,7 +263,7 @@ def test_apply_then_destroy_on_plain_moto_makes_each_object_once_and_leaves_noth
 
     destroyed = _atlas("destroy", "--yes", "--state", state, spec["name"], endpoint=plain_moto)
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    left = {kind: [o.object_id for o in objs] for kind, objs in _made(ec2).items() if objs}
+    left = _left(aws)
     assert not left, f"destroy left objects behind: {left}"
-    [default] = ec2.describe_vpcs()["Vpcs"]
+    [default] = aws.ec2.describe_vpcs()["Vpcs"]
     assert default["IsDefault"], "the account's default VPC is left alone"
