@@ -162,15 +162,21 @@ def _signed_get(emulator: AwsEmulator, key: str, params: dict[str, str]) -> tupl
     return answer.status_code, answer.content
 
 
-def test_a_get_with_query_parameters_is_seen_as_its_action(emulator: AwsEmulator) -> None:
-    key = "AKIA" + secrets.token_hex(8).upper()
-    [instance] = launch(ec2(emulator, key), "tok-6", count=1)["Instances"]
-    asked = {"Action": "DescribeInstances", "InstanceId.1": instance["InstanceId"]}
-    status, body = _signed_get(emulator, key, asked)
-    assert status == 400
-    assert b"InvalidInstanceID.NotFound" in body, "right after launch, as for a POST"
-    assert emulator.layer is not None
-    assert emulator.layer.account(account_for(key)).actions == ["RunInstances", "DescribeInstances"]
+def test_a_get_with_query_parameters_is_seen_as_its_action() -> None:
+    # Launches stay unknown for a minute: the GET comes well within it on any machine.
+    served = AwsEmulator(config=FidelityConfig(invisible_seconds=60, pending_seconds=0)).start()
+    try:
+        key = "AKIA" + secrets.token_hex(8).upper()
+        [instance] = launch(ec2(served, key), "tok-6", count=1)["Instances"]
+        asked = {"Action": "DescribeInstances", "InstanceId.1": instance["InstanceId"]}
+        status, body = _signed_get(served, key, asked)
+        assert status == 400
+        assert b"InvalidInstanceID.NotFound" in body, "right after launch, as for a POST"
+        assert served.layer is not None
+        actions = served.layer.account(account_for(key)).actions
+        assert actions == ["RunInstances", "DescribeInstances"]
+    finally:
+        served.stop()
 
 
 def test_answers_carry_ec2s_namespace(emulator: AwsEmulator) -> None:

@@ -11,11 +11,11 @@ and moto does not.
   ``InvalidInstanceID.NotFound``.
 - **Throttling**: EC2's request token buckets per account (``RequestLimitExceeded``, HTTP
   503), and throttling on demand.
-- **Faults** for the conformance kit: a create carried out then answered with a 500, or
-  carried out and then the connection dropped.
 - **EC2's XML namespace**: moto writes ``xmlns="http://ec2.amazonaws.com/doc/2016-11-15"``,
   EC2 the same with a trailing slash; clients that match elements by namespace (Apache
   Libcloud) find nothing in moto's answers until the slash is put back.
+- **Faults** for the conformance kit: a create carried out then answered with a 500, or
+  carried out and then the connection dropped.
 - **A fresh account per access key id**: moto keys its state by account; the layer derives
   one from the key id, so every credential starts with an account of its own, default VPC
   and all, as a new AWS account does. Public images are registered in every region.
@@ -118,10 +118,10 @@ class Fidelity:
         account = self.account(req.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for(key_id))
         req["HTTP_X_MOTO_ACCOUNT_ID"] = account.account_id
         seed_images(account.account_id, region)
+        params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         # EC2's Query API takes its parameters in a POST body (the SDKs) or in the query
         # string of a GET (Apache Libcloud).
-        query = req.get("QUERY_STRING", "") + "&" + body.decode("utf-8", "replace")
-        params = dict(parse_qsl(query, keep_blank_values=True))
+        params = {**dict(parse_qsl(req.get("QUERY_STRING", ""), keep_blank_values=True)), **params}
         action = params.get("Action", "")
         if req.get(OUTSIDE_HEADER) == "outside":
             return self.app(req, start_response)
