@@ -21,15 +21,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
+import yaml
 
 from atlas_aws.emulator import AwsEmulator, FidelityConfig, account_for
+from tests.atlas_aws.census import census, clients, expected, left
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.loopback
@@ -39,11 +38,8 @@ SEED = 20261202
 #: After the k-th change arrives, the kill waits a random moment up to this (s).
 KILL_DELAY = 0.03
 STACK = str(EXAMPLES / "aws-stack.yaml")
-#: What the stack is made of: objects per resource.
-EXPECTED = Counter(
-    {"vpc/net": 1, "subnet/public-a": 1, "subnet/private-b": 1, "security_group/frontend": 1,
-     "security_group/app": 1, "instance/web": 3, "instance/worker": 1, "volume/worker-data": 1}
-)  # fmt: skip
+#: What the stack is made of, objects per resource, as the spec declares it.
+EXPECTED = expected(yaml.safe_load(Path(STACK).read_text(encoding="utf-8")))
 
 
 @pytest.fixture(scope="module")
@@ -98,41 +94,12 @@ def finish(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def census(client: Any) -> Counter[str]:
-    """Objects carrying atlas's marks, by kind and resource (terminated instances aside)."""
-    marked = [{"Name": "tag-key", "Values": ["atlas:owner"]}]
-    listed = {
-        "vpc": client.describe_vpcs(Filters=marked)["Vpcs"],
-        "subnet": client.describe_subnets(Filters=marked)["Subnets"],
-        "security_group": client.describe_security_groups(Filters=marked)["SecurityGroups"],
-        # Root volumes carry atlas:root-of, not the owner mark: only the volume resource here.
-        "volume": [
-            v for v in client.describe_volumes(Filters=marked)["Volumes"] if v["State"] != "deleted"
-        ],
-        "instance": [
-            i
-            for r in client.describe_instances(Filters=marked)["Reservations"]
-            for i in r["Instances"]
-            if i["State"]["Name"] != "terminated"
-        ],
-    }
-    found: Counter[str] = Counter()
-    for kind, objects in listed.items():
-        for obj in objects:
-            tags = {t["Key"]: t["Value"] for t in obj.get("Tags") or []}
-            found[f"{kind}/{tags['atlas:resource'].split(':', 1)[1]}"] += 1
-    return found
-
-
 @pytest.mark.parametrize("trial", range(TRIALS))
 def test_killed_apply_then_apply_again(
     emulator: AwsEmulator, changes_of_an_apply: int, tmp_path: Path, trial: int
 ) -> None:
     key = "AKIA" + secrets.token_hex(8).upper()
-    client = boto3.client(
-        "ec2", region_name="eu-west-1", endpoint_url=emulator.url,
-        aws_access_key_id=key, aws_secret_access_key="crash-trial-secret",
-    )  # fmt: skip
+    aws = clients(emulator.url, "eu-west-1", key, "crash-trial-secret")
     state = tmp_path / "state.db"
     draw = random.Random(SEED + trial)
     nth, delay = draw.randint(1, changes_of_an_apply - 1), draw.uniform(0, KILL_DELAY)
@@ -147,10 +114,10 @@ def test_killed_apply_then_apply_again(
     proc.communicate(timeout=30)
 
     out = finish(atlas(emulator, key, state, "apply", "--yes", STACK))
-    assert census(client) == EXPECTED, f"killed {moment}:\n{out}"
+    assert census(aws) == EXPECTED, f"killed {moment}:\n{out}"
 
     finish(atlas(emulator, key, state, "destroy", "--yes", "shop"))
-    assert census(client) == Counter(), f"killed {moment}: left behind"
+    assert not left(aws), f"killed {moment}: left behind"
 
 
 def test_after_a_crash_the_next_apply_sends_the_same_launch_token(tmp_path: Path) -> None:
@@ -173,15 +140,12 @@ def test_after_a_crash_the_next_apply_sends_the_same_launch_token(tmp_path: Path
         sent = [t for t in account.tokens if t.startswith("RunInstances/")]
 
         out = finish(atlas(slow, key, state, "apply", "--yes", STACK))
-        client = boto3.client(
-            "ec2", region_name="eu-west-1", endpoint_url=slow.url,
-            aws_access_key_id=key, aws_secret_access_key="crash-trial-secret",
-        )  # fmt: skip
-        assert census(client) == EXPECTED, out
+        aws = clients(slow.url, "eu-west-1", key, "crash-trial-secret")
+        assert census(aws) == EXPECTED, out
         # Every launch token the first apply sent was sent again, not replaced.
         assert set(sent) <= set(account.tokens)
         assert len([t for t in account.tokens if t.startswith("RunInstances/")]) == 2, out
         finish(atlas(slow, key, state, "destroy", "--yes", "shop"))
-        assert census(client) == Counter()
+        assert not left(aws)
     finally:
         slow.stop()
