@@ -9,6 +9,8 @@ the example stack against its critical path), ``bigplans`` (10: plans of 1,000 t
 resources in the library and served, and eight 1 MiB plans at once beside ``/health``).
 ``replicas`` (11: three ``atlas serve`` replicas on one PostgreSQL database, 30 copies of the
 example stack, one replica killed with SIGKILL; needs PostgreSQL, see tests/postgres.py).
+``aws-instances`` (12: N instances on the AWS emulator by atlas, boto3 and libcloud's EC2
+driver).
 ``--markdown FILE`` also writes the tables,
 with the date, the machine and the run time, as recorded in benchmarks/README.md.
 """
@@ -25,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import (
+    aws_instances,
     bigplans,
     calibrate,
     connections,
@@ -50,12 +53,13 @@ SUITES = (
     "critical-path",
     "bigplans",
     "replicas",
+    "aws-instances",
 )
 #: What runs without --only; gaps is for full runs.
 DEFAULT = SUITES
 QUICK = (
     "provisioning", "stack", "engine", "server", "startup", "connections", "critical-path",
-    "bigplans",
+    "bigplans", "aws-instances",
 )  # fmt: skip
 
 
@@ -81,6 +85,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--replica-stacks", type=int, help="stacks through the replicas (full 30, quick 6)"
     )
+    p.add_argument("--aws-n", type=int, help="instances on the AWS emulator (full 100, quick 10)")
+    p.add_argument(
+        "--aws-pending", type=float, default=2.0, help="AWS launches pending for (s; default 2)"
+    )
     p.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = p.parse_args(argv)
     quick = args.quick
@@ -93,6 +101,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.load_seconds = args.load_seconds or (2.0 if quick else 5.0)
     args.engine_sizes = args.engine_sizes or ([100, 1000] if quick else [100, 1000, 10_000])
     args.replica_stacks = args.replica_stacks or (6 if quick else 30)
+    args.aws_n = args.aws_n or (10 if quick else 100)
     args.bigplan_sizes = args.bigplan_sizes or ([1000, 10_000] if quick else list(bigplans.SIZES))
     if args.only is None:
         args.only = list(QUICK if quick else DEFAULT)
@@ -175,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _later_suites(args: argparse.Namespace) -> list[str]:
-    """The tables of the suites added last (9 to 11), if asked for."""
+    """The tables of the suites added last (9 to 12), if asked for."""
     texts = []
     if "critical-path" in args.only:
         print("## Critical path of examples/stack.yaml", flush=True)
@@ -187,6 +196,10 @@ def _later_suites(args: argparse.Namespace) -> list[str]:
         # One run, whatever --runs says: each takes minutes, bounded by the rate limit.
         print(f"## Replicas: {args.replica_stacks} stacks through 3 replicas", flush=True)
         texts.append(emit(replicas.table(replicas.run_all(args.replica_stacks))))
+    if "aws-instances" in args.only:
+        print(f"## AWS: {args.aws_n} instances (atlas, boto3, libcloud)", flush=True)
+        runs = aws_instances.run_all(args.aws_n, args.aws_pending, args.runs)
+        texts.append(emit(aws_instances.table(runs, args.aws_n, args.aws_pending)))
     return texts
 
 

@@ -7,10 +7,15 @@ import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
+import httpx
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from atlas_aws.emulator import AwsEmulator, FidelityConfig, account_for
@@ -145,3 +150,37 @@ def test_plain_moto_launches_again_for_a_repeated_token() -> None:
 def test_only_loopback_unless_allowed() -> None:
     with pytest.raises(ValueError, match="loopback"):
         AwsEmulator("0.0.0.0")  # noqa: S104 - the address refused
+
+
+def _signed_get(emulator: AwsEmulator, key: str, params: dict[str, str]) -> tuple[int, bytes]:
+    """An EC2 Query API call as a GET with its parameters in the query string (as Apache
+    Libcloud sends them), signed by botocore's SigV4 signer."""
+    url = f"{emulator.url}/?{urlencode({**params, 'Version': '2016-11-15'})}"
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(key, "test-secret"), "ec2", "eu-west-1").add_auth(request)
+    answer = httpx.get(url, headers=dict(request.headers.items()))
+    return answer.status_code, answer.content
+
+
+def test_a_get_with_query_parameters_is_seen_as_its_action() -> None:
+    # Launches stay unknown for a minute: the GET comes well within it on any machine.
+    served = AwsEmulator(config=FidelityConfig(invisible_seconds=60, pending_seconds=0)).start()
+    try:
+        key = "AKIA" + secrets.token_hex(8).upper()
+        [instance] = launch(ec2(served, key), "tok-6", count=1)["Instances"]
+        asked = {"Action": "DescribeInstances", "InstanceId.1": instance["InstanceId"]}
+        status, body = _signed_get(served, key, asked)
+        assert status == 400
+        assert b"InvalidInstanceID.NotFound" in body, "right after launch, as for a POST"
+        assert served.layer is not None
+        actions = served.layer.account(account_for(key)).actions
+        assert actions == ["RunInstances", "DescribeInstances"]
+    finally:
+        served.stop()
+
+
+def test_answers_carry_ec2s_namespace(emulator: AwsEmulator) -> None:
+    status, body = _signed_get(emulator, "AKIA" + secrets.token_hex(8).upper(),
+                               {"Action": "DescribeVpcs"})  # fmt: skip
+    assert status == 200
+    assert b'<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">' in body

@@ -11,6 +11,9 @@ and moto does not.
   ``InvalidInstanceID.NotFound``.
 - **Throttling**: EC2's request token buckets per account (``RequestLimitExceeded``, HTTP
   503), and throttling on demand.
+- **EC2's XML namespace**: moto writes ``xmlns="http://ec2.amazonaws.com/doc/2016-11-15"``,
+  EC2 the same with a trailing slash; clients that match elements by namespace (Apache
+  Libcloud) find nothing in moto's answers until the slash is put back.
 - **Faults** for the conformance kit: a create carried out then answered with a 500, or
   carried out and then the connection dropped.
 - **RDS**: DB instances ``creating`` then ``available``, ``deleting`` before they are gone,
@@ -152,6 +155,9 @@ class Fidelity:
         if service == "ec2":
             seed_images(account.account_id, region)
         params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        # EC2's Query API takes its parameters in a POST body (the SDKs) or in the query
+        # string of a GET (Apache Libcloud).
+        params = {**dict(parse_qsl(req.get("QUERY_STRING", ""), keep_blank_values=True)), **params}
         action = params.get("Action", "")
         if req.get(OUTSIDE_HEADER) == "outside":
             return self.app(req, start_response)
@@ -179,6 +185,8 @@ class Fidelity:
                 # Werkzeug's write to the closed socket fails quietly: nothing reaches the
                 # client, which sees the connection end.
                 return _respond(start_response, 200, b"")
+        if status == 200:
+            out = out.replace(_MOTO_NS, _EC2_NS, 1)
         start_response(_status_line(status), headers)
         return [out]
 
@@ -312,6 +320,9 @@ class Fidelity:
 
 
 _XML = [("Content-Type", "text/xml")]
+#: The namespace of moto's EC2 answers, and EC2's own (smithy-lang/smithy#820 quotes one).
+_MOTO_NS = b'xmlns="http://ec2.amazonaws.com/doc/2016-11-15"'
+_EC2_NS = b'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"'
 #: The calls EC2 makes idempotent with a ``ClientToken``, with the element naming what each
 #: made.
 _IDEMPOTENT = {"RunInstances": "instanceId", "CreateVolume": "volumeId"}
