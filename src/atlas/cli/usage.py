@@ -232,6 +232,10 @@ COMMANDS: dict[str, Help] = {
                 "ATLAS_CLAIM_INTERVAL",
                 "seconds between looks for operations whose holder is gone (default: lease / 4)",
             ),
+            ("ATLAS_METRICS_TOKEN", "the bearer token /metrics asks for (16 characters at least)"),
+            ("ATLAS_DEGRADE_AFTER", "failed cloud calls in a row that degrade a provider (10)"),
+            ("ATLAS_DEGRADE_WINDOW", "seconds those failures must fall within (default 60)"),
+            ("ATLAS_DEGRADE_COOLDOWN", "seconds before a degraded provider is probed (default 30)"),
         ),
     ),
     "state": Help(
