@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         create_objects,
         until_gone,
     )
+    from atlas.providers.kinds import KindFactory, kind_factory
     from atlas.providers.registry import ProviderRegistry
     from atlas.providers.shared import SharedReads
 
@@ -67,6 +68,7 @@ __all__ = [
     "FoundResource",
     "HandlerProvider",
     "KindCheck",
+    "KindFactory",
     "KindHandler",
     "KindSample",
     "OnCreated",
@@ -89,6 +91,7 @@ __all__ = [
     "Timing",
     "ambiguous",
     "create_objects",
+    "kind_factory",
     "until_gone",
 ]
 
@@ -125,6 +128,8 @@ _HOMES: dict[str, str] = {
     "ambiguous": "atlas.providers.handlers",
     "create_objects": "atlas.providers.handlers",
     "until_gone": "atlas.providers.handlers",
+    "KindFactory": "atlas.providers.kinds",
+    "kind_factory": "atlas.providers.kinds",
     "ProviderRegistry": "atlas.providers.registry",
     "SharedReads": "atlas.providers.shared",
 }

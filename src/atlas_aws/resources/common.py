@@ -1,15 +1,15 @@
-"""What the AWS resource kinds share: their declaration and the checks several make."""
+"""What the AWS resource kinds share: their declaration (the core's kind factory, bound to
+"aws"), the core's small field checks, and EC2's CIDR and zone rules."""
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 from atlas.exceptions import Problem
-from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
-from atlas.providers.declarations import CheckContext, KindCheck, Pricer, ResourceKind
+from atlas.providers.declarations import CheckContext
+from atlas.providers.kinds import between, kind_factory, nearest, referenced
+from atlas.providers.kinds import max_bytes as _max_bytes
 
 __all__ = [
     "between",
@@ -26,51 +26,13 @@ __all__ = [
 PREFIX_RANGE = (16, 28)
 
 
-def kind(
-    type_name: str,
-    spec_class: type[Any],
-    summary: str,
-    *,
-    price: Pricer | None = None,
-    check: KindCheck | None = None,
-    replace_on: Iterable[str] = (),
-    **options: Any,
-) -> ResourceKind:
-    """An AWS resource kind (see :class:`~atlas.providers.ResourceKind` for ``options``)."""
-    return ResourceKind(
-        provider="aws",
-        type=type_name,
-        spec_class=spec_class,
-        summary=summary,
-        price=price,
-        check=check,
-        replace_on=frozenset(replace_on),
-        **options,
-    )
-
-
-def nearest(value: str, choices: Iterable[str]) -> str:
-    """``" (nearest: a, b)"`` when some choices are close, else the list when it is short."""
-    pool = sorted(set(choices))
-    close = difflib.get_close_matches(value, pool, n=3, cutoff=0.6)
-    if close:
-        return f" (nearest: {', '.join(close)})"
-    return f" (one of: {', '.join(pool)})" if 0 < len(pool) <= 16 else ""
-
-
-def between(low: int, high: int) -> Callable[[int], str | None]:
-    def check(value: int) -> str | None:
-        return None if low <= value <= high else f"must be from {low} to {high}; got {value}"
-
-    return check
+#: Declares an AWS resource kind (see :func:`atlas.providers.kinds.kind_factory`).
+kind = kind_factory("aws")
 
 
 def max_bytes(limit: int) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        size = len(value.encode("utf-8"))
-        return None if size <= limit else f"is {size} bytes long; EC2 allows {limit}"
-
-    return check
+    """At most ``limit`` bytes of UTF-8, as EC2 counts user data."""
+    return _max_bytes(limit, who="EC2 allows")
 
 
 def network(value: str) -> ipaddress.IPv4Network | None:
@@ -95,18 +57,6 @@ def cidr_problem(value: str, *, sized: bool = True) -> str | None:
     if sized and not low <= net.prefixlen <= high:
         return f"EC2 takes a /{low} to /{high} block; {value!r} is a /{net.prefixlen}"
     return None
-
-
-def referenced(spec: InfrastructureSpec, name: str | None, type_name: str) -> ResourceSpec | None:
-    """The resource ``name`` of the spec if it is a ``type_name`` (the core reports a
-    reference to anything else)."""
-    if name is None:
-        return None
-    try:
-        res = spec.resource(name)
-    except KeyError:
-        return None
-    return res if res.type == type_name else None
 
 
 def zone_problems(ctx: CheckContext, zone: str | None, path: str) -> Iterator[Problem]:

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 from atlas.exceptions import Problem
 from atlas.model.infrastructure import ResourceSpec
-from atlas.providers.declarations import CheckContext, KindCheck, Pricer, ResourceKind
+from atlas.providers.declarations import CheckContext
+from atlas.providers.kinds import between, kind_factory, max_bytes, max_chars, nearest
 from atlas.spec import NAME_PATTERN
 from atlas_digitalocean.naming import (
     INFRA_NAME,
@@ -38,89 +37,9 @@ __all__ = [
 ]
 
 
-def kind(
-    type_name: str,
-    spec_class: type[Any],
-    summary: str,
-    *,
-    price: Pricer,
-    check: KindCheck | None = None,
-    replace_on: Iterable[str] = (),
-    **options: Any,
-) -> ResourceKind:
-    """A DigitalOcean resource kind. Its ``check`` runs after the one every kind shares, that
-    the names and tags DigitalOcean will be given are ones it accepts; ``options`` are the
-    other fields of :class:`~atlas.providers.ResourceKind`."""
-
-    def checked(res: ResourceSpec, ctx: CheckContext) -> Iterator[Problem]:
-        yield from check_cloud_names(res, ctx)
-        if check is not None:
-            yield from check(res, ctx)
-
-    return ResourceKind(
-        provider="digitalocean",
-        type=type_name,
-        spec_class=spec_class,
-        summary=summary,
-        price=price,
-        check=checked,
-        replace_on=frozenset(replace_on),
-        **options,
-    )
-
-
 def count_of(res: ResourceSpec) -> int:
     """How many objects a resource makes: a droplet's ``count``, one for any other kind."""
     return int(getattr(res.specifications, "count", 1))
-
-
-#: How alike a choice must be to be offered as the one meant (difflib's ratio).
-NEAR = 0.6
-#: A list of choices this short is shown whole when none is near.
-SHOW_ALL = 16
-
-
-def nearest(value: str, choices: Iterable[str], n: int = 3) -> str:
-    """``" (nearest: a, b)"`` for an error message when some choices are close; when none is,
-    the whole list if it is short (``" (one of: ...)"``), else ``""``."""
-    pool = sorted(set(choices))
-    if not pool:
-        return ""
-    close = difflib.get_close_matches(value, pool, n=n, cutoff=NEAR)
-    if not close:
-        # "mars-1" is near nothing: "ams3, tor1" would be a guess dressed as a hint.
-        lowered = value.lower()
-        close = [c for c in pool if c.lower() == lowered]
-    if close:
-        return f" (nearest: {', '.join(close)})"
-    return f" (one of: {', '.join(pool)})" if len(pool) <= SHOW_ALL else ""
-
-
-def between(low: int, high: int) -> Callable[[int], str | None]:
-    def check(value: int) -> str | None:
-        return None if low <= value <= high else f"must be from {low} to {high}; got {value}"
-
-    return check
-
-
-def max_bytes(limit: int) -> Callable[[str], str | None]:
-    """At most ``limit`` bytes of UTF-8 (user data is limited in bytes)."""
-
-    def check(value: str) -> str | None:
-        size = len(value.encode("utf-8"))
-        return None if size <= limit else f"is {size} bytes long; the limit is {limit}"
-
-    return check
-
-
-def max_chars(limit: int) -> Callable[[str], str | None]:
-    """At most ``limit`` characters (descriptions are limited in characters)."""
-
-    def check(value: str) -> str | None:
-        size = len(value)
-        return None if size <= limit else f"is {size} characters long; the limit is {limit}"
-
-    return check
 
 
 #: An IPv4 address or CIDR block in its usual form (``203.0.113.0/24``): octets of 0 to 255
@@ -200,3 +119,9 @@ def _better_name(kind: str, infra: str, name: str, count: int) -> str | None:
     if not NAME_PATTERN.match(candidate) or _name_refused(kind, infra, candidate, count):
         return None
     return candidate
+
+
+#: Declares a DigitalOcean resource kind (see :func:`atlas.providers.kinds.kind_factory`):
+#: each kind's own check runs after the one every kind shares, that the names and tags
+#: DigitalOcean will be given are ones it accepts.
+kind = kind_factory("digitalocean", every=check_cloud_names)
