@@ -4,15 +4,23 @@ date: from the journal, on a clock the test moves, a workspace seeing its own on
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
+from atlas import facade
+from atlas.cost import accrual
+from atlas.credentials import Secret
 from atlas.server import create_app
+from atlas.server.monitoring import Monitoring
 from atlas.store import SQLiteStore
 from tests.atlas.server.conftest import MakeSettings, Served, bearer, created
+
+METRICS = Secret("m" * 24)
 
 
 class Clock:
@@ -35,7 +43,7 @@ def store(when: Clock) -> SQLiteStore:
 
 @pytest.fixture
 def app(make_settings: MakeSettings, when: Clock) -> Starlette:
-    return create_app(make_settings(clock=when))
+    return create_app(make_settings(clock=when, monitoring=Monitoring(metrics_token=METRICS)))
 
 
 @pytest.fixture
@@ -113,3 +121,28 @@ async def test_the_workspace_budget_is_set_read_and_removed(
     actions = [e.action for e in store.audit_entries("ws-a")]
     assert actions.count("PUT /api/v1/budget") == 2
     assert actions.count("DELETE /api/v1/budget") == 1
+
+
+async def test_the_journal_is_priced_on_a_worker_thread_not_the_loop(
+    client: httpx.AsyncClient, when: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pricing a large workspace's journal takes tens of milliseconds; the loop goes on
+    serving meanwhile: /costs, /stats and /metrics each price it on a worker thread."""
+    await created(client)
+    loop_thread = threading.current_thread()
+    seen: list[threading.Thread] = []
+    real = accrual.workspace_costs
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(facade, "workspace_costs", recording)
+    monkeypatch.setattr(accrual, "workspace_costs", recording)
+    for path in ("/api/v1/costs", "/api/v1/stats", "/metrics"):
+        seen.clear()
+        scraper = {"authorization": f"Bearer {METRICS.reveal()}"} if path == "/metrics" else {}
+        r = await client.get(path, headers=scraper)
+        assert r.status_code == 200, (path, r.text)
+        assert seen, path
+        assert loop_thread not in seen, path

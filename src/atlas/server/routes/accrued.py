@@ -47,7 +47,10 @@ async def _answer(request: Request, key: str | None) -> Response:
     actual = query_bool(request, "actual")
     svc = service(request)
     async with svc.workspaces.open(principal) as atlas:
-        report = atlas.costs(key, month=month, now=svc.settings.clock())
+        now = svc.settings.clock()
+        # Reading and pricing the journal of every resource (70 to 90 ms for 2,000 here) runs
+        # on a worker thread, whatever the size: it is not known before it is read.
+        report = await svc.pool.offload(lambda: atlas.costs(key, month=month, now=now))
         doc: dict[str, Any] = report.to_dict()
         if actual:
             doc["actual"] = await actual_json(atlas, report)

@@ -159,6 +159,8 @@ async def stats(request: Request) -> JSONResponse:
     svc = service(request)
     async with svc.workspaces.open(principal) as atlas:
         doc = stats_json(atlas.stats())
-        month_to_date = atlas.costs(now=svc.settings.clock()).accrued
+        now = svc.settings.clock()
+        # The journal of the whole workspace, priced: a worker thread's job (see costs).
+        month_to_date = (await svc.pool.offload(lambda: atlas.costs(now=now))).accrued
     doc["month_to_date"] = None if month_to_date is None else amount(month_to_date)
     return JSONResponse({"stats": doc})
