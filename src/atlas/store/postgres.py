@@ -115,6 +115,8 @@ class PostgresStore(SQLStore):
         kwargs: dict[str, Any] = {"autocommit": True, "row_factory": self._rows()}
         if "connect_timeout" not in self._conninfo(url):
             kwargs["connect_timeout"] = max(1, round(connect_timeout))
+        #: Where this store's journal changes are announced (set when it is prepared).
+        self._channel = pgnotify.CHANNEL
         self._prepare(kwargs)
         self._pool: ConnectionPool[Conn] = self._open_pool(pool_module, kwargs, pool_size)
 
@@ -194,6 +196,8 @@ class PostgresStore(SQLStore):
             with conn:
                 _configure(conn)
                 pgschema.migrate(conn)
+                row = conn.execute("SELECT current_schema() AS name").fetchone()
+                self._channel = pgnotify.channel(row["name"])
         except self._psycopg.Error as exc:
             raise StateError(
                 f"cannot prepare the state store at {self._shown}: {self._words(exc)}"
@@ -261,7 +265,7 @@ class PostgresStore(SQLStore):
     def _announce(self, tx: Tx, operation_ids: Collection[str]) -> None:
         # Delivered when (and only if) the transaction commits, once per distinct payload.
         for operation_id in operation_ids:
-            tx.run("SELECT pg_notify(?, ?)", (pgnotify.CHANNEL, operation_id))
+            tx.run("SELECT pg_notify(?, ?)", (self._channel, operation_id))
 
     async def follow(self, on_change: Callable[[], None], stop: asyncio.Event) -> None:
         """See :mod:`atlas.store.pgnotify`: one listening connection of its own."""
@@ -272,7 +276,9 @@ class PostgresStore(SQLStore):
         async def connect() -> Any:
             return await self._psycopg.AsyncConnection.connect(self._url, **kwargs)
 
-        await pgnotify.follow(connect, on_change, stop, shown=self._shown, words=self._words)
+        await pgnotify.follow(
+            connect, self._channel, on_change, stop, shown=self._shown, words=self._words
+        )
 
     # -- the outbox and restores -------------------------------------------------------------
 

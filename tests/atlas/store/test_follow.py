@@ -11,6 +11,7 @@ import pytest
 from atlas.exceptions import StateError
 from atlas.store import PostgresStore, SQLiteStore
 from tests.atlas.store.factories import event, infrastructure, operation, step
+from tests.postgres import new_schema
 
 
 async def test_a_change_committed_by_another_store_wakes_a_follower(postgres_url: str) -> None:
@@ -25,6 +26,31 @@ async def test_a_change_committed_by_another_store_wakes_a_follower(postgres_url
         await asyncio.wait_for(woke.wait(), 5)
         woke.clear()
         writer.update_step("op-1", 0, status="running")
+        await asyncio.wait_for(woke.wait(), 5)
+        stop.set()
+        await asyncio.wait_for(following, 5)
+
+
+async def test_a_store_in_another_schema_of_the_database_wakes_nobody_here(
+    postgres_database: str,
+) -> None:
+    """Channels are database-wide; each schema's store announces on a channel of its own."""
+    mine, theirs = new_schema(postgres_database), new_schema(postgres_database)
+    with (
+        PostgresStore(mine) as reader,
+        PostgresStore(mine) as writer,
+        PostgresStore(theirs) as elsewhere,
+    ):
+        woke = asyncio.Event()
+        stop = asyncio.Event()
+        following = asyncio.create_task(reader.follow(woke.set, stop))
+        await asyncio.sleep(0.3)
+        elsewhere.save_infrastructure(infrastructure())
+        elsewhere.start_operation(operation(), [step(0)], event())
+        await asyncio.sleep(0.8)
+        assert not woke.is_set()
+        writer.save_infrastructure(infrastructure())
+        writer.start_operation(operation(), [step(0)], event())
         await asyncio.wait_for(woke.wait(), 5)
         stop.set()
         await asyncio.wait_for(following, 5)
