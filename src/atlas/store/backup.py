@@ -102,7 +102,7 @@ KINDS = (
     "budgets",
     "threshold_crossings",
 )
-#: The lists a workspace of an older format lacks: by format, those it may hold.
+#: The format each of these lists first appeared in (the others are in every format).
 _SINCE = {"budgets": 3, "threshold_crossings": 3}
 
 R = TypeVar("R")
