@@ -115,7 +115,8 @@ def test_an_export_of_sqlite_imported_into_postgres_shows_the_same_and_plans_not
     out = ok("state", "export", "--state", state, backup)
     assert out == (
         "exported 4 infrastructures, 12 resources, 6 operations, 19 steps, 18 events, 0 locks, "
-        f"0 audit entries (2 workspaces) from {state} to {backup}\n"
+        f"0 audit entries, 0 budgets, 0 threshold crossings (2 workspaces) from {state} to "
+        f"{backup}\n"
     )
     out = ok("state", "import", "--state", postgres_url, backup)
     assert out.startswith("imported 4 infrastructures, 12 resources, 6 operations, 19 steps")
@@ -153,7 +154,7 @@ def test_export_to_standard_output_and_json_summaries(
     state, _ = applied
     code, out, err = run("state", "export", "--state", state, "-")
     assert code == 0
-    assert json.loads(out)["atlas_state"] == 2
+    assert json.loads(out)["atlas_state"] == 3
     assert err.startswith("exported 4 infrastructures")
     copy = str(tmp_path / "copy.db")
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(out.encode())))
@@ -168,6 +169,8 @@ def test_export_to_standard_output_and_json_summaries(
             "events": 18,
             "locks": 0,
             "audit_entries": 0,
+            "budgets": 0,
+            "threshold_crossings": 0,
         },
         "file": "-",
         "store": copy,

@@ -240,10 +240,11 @@ COMMANDS: dict[str, Help] = {
     ),
     "state": Help(
         "Back up the state store and restore a backup: atlas state export writes everything "
-        "the store holds (every workspace's infrastructures, resources, operations, steps and "
-        "events) to one JSON file; atlas state import restores such a file into an empty "
-        "store, of either backend. Together they move an installation from SQLite to "
-        "PostgreSQL (docs/state.md). Offline: neither reads a token or reaches a cloud.",
+        "the store holds (every workspace's infrastructures, resources, operations, steps, "
+        "events, budgets and thresholds crossed, and the audit trail) to one JSON file; "
+        "atlas state import restores such a file into an empty store, of either backend. "
+        "Together they move an installation from SQLite to PostgreSQL (docs/state.md). "
+        "Offline: neither reads a token or reaches a cloud.",
         (
             "atlas state export backup.json",
             "atlas state import --state postgresql://atlas@db/atlas backup.json",

@@ -1,5 +1,5 @@
-"""What the state store keeps: infrastructures, their resources, operations, steps, events and
-the audit trail.
+"""What the state store keeps: infrastructures, their resources, operations, steps, events, the
+audit trail, budgets and the budget thresholds already crossed.
 
 Plain attrs records, JSON-safe in their ``dict`` fields, scoped by workspace. Status values are
 the ones the platform's agents already read. An amount of money is a ``Decimal`` with its
@@ -17,9 +17,11 @@ from typing import Any, Literal
 import attrs
 
 from atlas.model.cloud import CloudObject, ResourceState, ResourceStatus
+from atlas.model.infrastructure import Budget
 
 __all__ = [
     "AuditEntry",
+    "BudgetRecord",
     "EventRecord",
     "EventType",
     "InfraStatus",
@@ -31,6 +33,7 @@ __all__ = [
     "StepAction",
     "StepRecord",
     "StepStatus",
+    "ThresholdCrossing",
     "utcnow",
 ]
 
@@ -205,3 +208,50 @@ class AuditEntry:
     seq: int = 0
     prev_hash: str = ""
     hash: str = ""
+
+
+@attrs.frozen
+class BudgetRecord:
+    """A workspace's own budget as stored (``atlas budget set``, ``PUT /api/v1/budget``): the
+    :class:`~atlas.model.infrastructure.Budget` it holds (:meth:`budget`), whose it is and when
+    it was last set. An infrastructure's budget is in its spec, not here."""
+
+    workspace: str
+    monthly_limit: Decimal
+    #: The ISO 4217 code of ``monthly_limit``.
+    currency: str = attrs.field(validator=_ISO_4217)
+    #: Whole percentages of ``monthly_limit``, ascending.
+    thresholds: tuple[int, ...]
+    include_forecast: bool
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, workspace: str, budget: Budget, *, updated_at: dt.datetime) -> BudgetRecord:
+        return cls(
+            workspace=workspace,
+            monthly_limit=budget.monthly_limit,
+            currency=budget.currency,
+            thresholds=tuple(budget.thresholds),
+            include_forecast=budget.include_forecast,
+            updated_at=updated_at,
+        )
+
+    def budget(self) -> Budget:
+        return Budget(self.monthly_limit, self.currency, self.thresholds, self.include_forecast)
+
+
+@attrs.frozen
+class ThresholdCrossing:
+    """A threshold of a budget crossed in a month, recorded with the id of the
+    ``cost.threshold_crossed`` event queued for it (in the same transaction), so that the
+    threshold is alerted once that month however many processes check."""
+
+    workspace: str
+    #: ``workspace`` (the workspace's own budget) or ``infrastructure:<id>`` (a spec's).
+    scope: str
+    #: The calendar month, ``YYYY-MM`` (UTC).
+    month: str
+    #: A whole percentage of the budget's monthly limit.
+    threshold: int
+    event_id: str
+    crossed_at: dt.datetime

@@ -2,10 +2,10 @@
 
 ``atlas state export FILE`` writes it, ``atlas state import FILE`` restores it into an empty
 store of either backend, which is also how an installation moves from SQLite to PostgreSQL
-(docs/state.md). The format, version 2::
+(docs/state.md). The format, version 3::
 
     {
-      "atlas_state": 2,                    the format version (what marks the file)
+      "atlas_state": 3,                    the format version (what marks the file)
       "atlas_version": "0.1.0",            the atlas that wrote it
       "schema_version": 5,                 the schema of the store it came from
       "exported_at": "2026-...+00:00",
@@ -15,15 +15,19 @@ store of either backend, which is also how an installation moves from SQLite to 
          "resources": [...],               ResourceRecord, of those infrastructures
          "operations": [...],              OperationRecord, in the order they were recorded
          "steps": [...],                   StepRecord, of those operations
-         "events": [...]}                  EventRecord with "seq", its place in the outbox
+         "events": [...],                  EventRecord with "seq", its place in the outbox
+         "budgets": [...],                 BudgetRecord: the workspace's own (none or one)
+         "threshold_crossings": [...]}     ThresholdCrossing, each naming an event above
       ],
       "locks": [...],                      LockInfo (a lock may precede its infrastructure)
       "audit": [...]                       AuditEntry, by seq: every workspace's (and those of
     }                                      no workspace) in one chain, hashes as stored
 
-Format 1 is version 2 without ``audit`` (written before the audit trail): it still reads, as a
-store with an empty trail. A file with an audit trail says format 2, so that an atlas that
-would drop the trail refuses the file instead.
+Format 2 is version 3 without ``budgets`` and ``threshold_crossings`` (written before budgets),
+and format 1 is format 2 without ``audit`` (written before the audit trail): both still read,
+as a store without budgets (and without a trail). A file holding what an older format lacks
+says the newer format, so that an atlas that would drop it refuses the file instead: a backup
+that lost its threshold crossings would alert every one of them again once restored.
 
 Each record is an object of exactly its fields, named as the record names them
 (:mod:`atlas.model.records`): money a decimal string (``"0.00893"``) beside its currency,
@@ -61,11 +65,13 @@ from atlas.exceptions import Problem, SpecError, SpecValidationError
 from atlas.model.cloud import CloudObject
 from atlas.model.records import (
     AuditEntry,
+    BudgetRecord,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
     ResourceRecord,
     StepRecord,
+    ThresholdCrossing,
     utcnow,
 )
 from atlas.spec.converter import describe, make_converter, problems_from_cattrs
@@ -85,9 +91,19 @@ __all__ = [
 
 #: The key that marks an export, and the version of the format this atlas writes and reads.
 MARKER = "atlas_state"
-FORMAT = 2
+FORMAT = 3
 #: The lists of a workspace, in the order they are written and restored.
-KINDS = ("infrastructures", "resources", "operations", "steps", "events")
+KINDS = (
+    "infrastructures",
+    "resources",
+    "operations",
+    "steps",
+    "events",
+    "budgets",
+    "threshold_crossings",
+)
+#: The format each of these lists first appeared in (the others are in every format).
+_SINCE = {"budgets": 3, "threshold_crossings": 3}
 
 R = TypeVar("R")
 
@@ -179,6 +195,10 @@ def export_document(
         group(op_ws.get(s.operation_id, ""))["steps"].append(_record_json(s))
     for seq, e in snapshot.events:
         group(e.workspace)["events"].append({"seq": seq, **_record_json(e)})
+    for b in snapshot.budgets:
+        group(b.workspace)["budgets"].append(_record_json(b))
+    for c in snapshot.threshold_crossings:
+        group(c.workspace)["threshold_crossings"].append(_record_json(c))
     return {
         MARKER: FORMAT,
         "atlas_version": __version__,
@@ -201,6 +221,8 @@ def counts(snapshot: Snapshot) -> dict[str, int]:
     workspaces = {i.workspace for i in snapshot.infrastructures}
     workspaces |= {o.workspace for o in snapshot.operations}
     workspaces |= {e.workspace for _, e in snapshot.events}
+    workspaces |= {b.workspace for b in snapshot.budgets}
+    workspaces |= {c.workspace for c in snapshot.threshold_crossings}
     return {
         "workspaces": len(workspaces),
         **{
@@ -246,7 +268,7 @@ def snapshot_from(doc: Any, *, origin: str = "the export") -> Snapshot:
             f"{origin} was written by a newer atlas (state format {version}; this atlas, "
             f"{__version__}, reads format {FORMAT}): import it with that atlas"
         )
-    reader = _Reader()
+    reader = _Reader(version)
     snapshot = reader.read(doc)
     if reader.problems:
         raise SpecValidationError(reader.problems)
@@ -256,10 +278,17 @@ def snapshot_from(doc: Any, *, origin: str = "the export") -> Snapshot:
 class _Reader:
     """Reads the document, noting every problem with its path instead of stopping."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: int) -> None:
+        #: The file's format: what it may hold.
+        self.version = version
+        self.kinds = tuple(k for k in KINDS if _SINCE.get(k, 1) <= version)
         self.problems: list[Problem] = []
-        #: The ids of infrastructures and operations in the file, with their workspace.
-        self.ids: dict[str, dict[str, str]] = {"infrastructures": {}, "operations": {}}
+        #: The ids of infrastructures, operations and events in the file, with their workspace.
+        self.ids: dict[str, dict[str, str]] = {
+            "infrastructures": {},
+            "operations": {},
+            "events": {},
+        }
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -280,7 +309,7 @@ class _Reader:
 
     def read(self, doc: Mapping[str, Any]) -> Snapshot:
         known = {MARKER, "atlas_version", "schema_version", "exported_at", "workspaces", "locks"}
-        if doc.get(MARKER) != 1:  # format 1 was written before the audit trail
+        if self.version != 1:  # format 1 was written before the audit trail
             known.add("audit")
         for key in sorted(set(doc) - known):
             self.fail(key, "unknown field")
@@ -308,6 +337,13 @@ class _Reader:
             events=tuple(sorted((r for _, r in found["events"]), key=lambda pair: pair[0])),
             locks=tuple(r for _, r in found["locks"]),
             audit=tuple(sorted((e for _, e in audit), key=lambda e: e.seq)),
+            budgets=tuple(sorted((r for _, r in found["budgets"]), key=lambda r: r.workspace)),
+            threshold_crossings=tuple(
+                sorted(
+                    (r for _, r in found["threshold_crossings"]),
+                    key=lambda r: (r.workspace, r.scope, r.month, r.threshold),
+                )
+            ),
         )
 
     def workspace(self, ws: Any, path: str, found: dict[str, list[tuple[str, Any]]]) -> None:
@@ -317,15 +353,19 @@ class _Reader:
         name = ws.get("name")
         if not isinstance(name, str) or not name:
             self.fail(_at(path, "name"), f"expected a workspace name, got {describe(name)}")
-        for key in sorted(set(ws) - {"name", *KINDS}):
+        for key in sorted(set(ws) - {"name", *self.kinds}):
             self.fail(_at(path, key), "unknown field")
         classes: dict[str, type[Any]] = {
             "infrastructures": InfrastructureRecord,
             "resources": ResourceRecord,
             "operations": OperationRecord,
             "steps": StepRecord,
+            "budgets": BudgetRecord,
+            "threshold_crossings": ThresholdCrossing,
         }
         for kind, cls in classes.items():
+            if kind not in self.kinds:
+                continue
             for at, item in self.items(ws, kind, path):
                 if (
                     kind in self.ids
@@ -338,6 +378,8 @@ class _Reader:
                 if record is not None:
                     found[kind].append((at, (name, record)))
         for at, item in self.items(ws, "events", path):
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+                self.ids["events"].setdefault(item["id"], str(name))
             seq = item.get("seq") if isinstance(item, Mapping) else None
             if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
                 self.fail(
@@ -390,8 +432,27 @@ class _Links:
             self.known(path, "operation_id", r.operation_id, ops, ws)
         for path, (ws, (_, e)) in found["events"]:
             self.same(path, "workspace", e.workspace, ws)
+        self.budgets(found)
         for kind in KINDS:  # the workspace name goes; the records stay
             found[kind] = [(p, r) for p, (_, r) in found[kind]]
+
+    def budgets(self, found: dict[str, list[tuple[str, Any]]]) -> None:
+        """One budget a workspace, one crossing of a threshold a month, and each crossing's
+        event in the file: the outbox keeps every event, so a crossing without its own is not
+        one a store wrote."""
+        fail = self.reader.fail
+        for path in _twice(found["budgets"], lambda r: r.workspace):
+            fail(path, "a second budget of this workspace")
+        for path in _twice(
+            found["threshold_crossings"], lambda r: (r.workspace, r.scope, r.month, r.threshold)
+        ):
+            fail(path, "a second crossing of this threshold of this budget in this month")
+        for path, (ws, r) in found["budgets"]:
+            self.same(path, "workspace", r.workspace, ws)
+        events = self.reader.ids["events"]
+        for path, (ws, r) in found["threshold_crossings"]:
+            self.same(path, "workspace", r.workspace, ws)
+            self.known(path, "event_id", r.event_id, events, ws)
 
     def same(self, path: str, field: str, value: str, workspace: str) -> None:
         if value != workspace:
@@ -401,7 +462,7 @@ class _Links:
         self, path: str, field: str, value: str, records: Mapping[str, str], workspace: str
     ) -> None:
         if records.get(value) != workspace:
-            what = "infrastructure" if field == "infrastructure_id" else "operation"
+            what = field.removesuffix("_id")
             self.reader.fail(
                 _at(path, field), f"no {what} {value!r} in workspace {workspace!r} of the file"
             )

@@ -37,6 +37,7 @@ from atlas.model.cloud import CloudObject
 from atlas.model.infrastructure import Budget
 from atlas.model.records import (
     AuditEntry,
+    BudgetRecord,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
@@ -44,6 +45,7 @@ from atlas.model.records import (
     ResourceRecord,
     StepRecord,
     StepStatus,
+    ThresholdCrossing,
 )
 
 __all__ = ["LockInfo", "ObjectOwner", "Snapshot", "StateStore", "Stats"]
@@ -82,7 +84,8 @@ class Snapshot:
     the same records give equal snapshots: infrastructures by workspace, creation time and id;
     resources by infrastructure and name; operations in the order they were recorded; steps by
     operation and index; events by ``seq``, their place in the outbox (commit order, across
-    workspaces), which is restored with them; locks by infrastructure.
+    workspaces), which is restored with them; locks by infrastructure; budgets by workspace;
+    threshold crossings by workspace, scope, month and threshold.
     """
 
     infrastructures: tuple[InfrastructureRecord, ...] = ()
@@ -94,6 +97,10 @@ class Snapshot:
     locks: tuple[LockInfo, ...] = ()
     #: The audit trail, every workspace's, by ``seq`` (each entry carries its own).
     audit: tuple[AuditEntry, ...] = ()
+    #: The workspaces' own budgets (an infrastructure's is in its spec).
+    budgets: tuple[BudgetRecord, ...] = ()
+    #: The thresholds already crossed, each with the id of the event it queued.
+    threshold_crossings: tuple[ThresholdCrossing, ...] = ()
 
 
 @attrs.frozen
@@ -317,8 +324,9 @@ class StateStore(Protocol):
     def restore(self, snapshot: Snapshot) -> None:
         """Put ``snapshot`` back, every record as it was (ids, times, an event's ``seq``), in
         one transaction; refused with ``StateError`` unless the store is empty (it holds no
-        infrastructure, operation, event, lock or audit entry). The audit trail comes back
-        as it was, hashes and all, so it verifies as it did."""
+        infrastructure, operation, event, lock, audit entry, budget or threshold crossing).
+        The audit trail comes back as it was, hashes and all, so it verifies as it did; the
+        thresholds crossed come back with their events, so none is alerted again."""
 
     # -- the rest ----------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ one factory, one for each backend.
 In SQLite, money is TEXT (``str(Decimal)``), never REAL: a float column would turn ``0.00893`` into
 ``0.0089299999...``; its currency is a column of its own. Times are ISO-8601 UTC TEXT of one
 fixed width, so that ordering by the column is ordering by time. Mappings and tuples are
-compact JSON TEXT. Every record reads back equal to the one written (tuples come back as tuples
+compact JSON TEXT (a tuple of whole numbers, such as a budget's thresholds, too: ``[50,80,100]``).
+Every record reads back equal to the one written (tuples come back as tuples
 where the record declares them).
 
 A record's columns are its fields, by name (``StepRecord.index`` is the column ``idx``): the
@@ -128,6 +129,21 @@ def _is_strings(t: Any) -> bool:
     return bool(t == tuple[str, ...])
 
 
+def _is_ints(t: Any) -> bool:
+    return bool(t == tuple[int, ...])
+
+
+def _load_ints(value: str | list[Any]) -> tuple[int, ...]:
+    # SQLite hands back the JSON text; a psycopg connection without the store's json-as-text
+    # loader, the list it has parsed already.
+    items = load_json(value) if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in items
+    ):
+        raise TypeError(f"expected a JSON list of whole numbers, got {value!r}")
+    return tuple(items)
+
+
 def _is_objects(t: Any) -> bool:
     return bool(t == tuple[CloudObject, ...])
 
@@ -154,6 +170,8 @@ def _converter(*, native: bool) -> cattrs.Converter:
     rows.register_structure_hook_func(_is_mapping, lambda text, _: load_json(text))
     rows.register_unstructure_hook_func(_is_strings, lambda v: dump_json(list(v)))
     rows.register_structure_hook_func(_is_strings, lambda text, _: tuple(load_json(text)))
+    rows.register_unstructure_hook_func(_is_ints, lambda v: dump_json(list(v)))
+    rows.register_structure_hook_func(_is_ints, lambda value, _: _load_ints(value))
     rows.register_unstructure_hook_func(_is_objects, dump_objects)
     rows.register_structure_hook_func(_is_objects, lambda text, _: load_objects(text))
 

@@ -25,11 +25,13 @@ import attrs
 
 from atlas.model.records import (
     AuditEntry,
+    BudgetRecord,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
     ResourceRecord,
     StepRecord,
+    ThresholdCrossing,
 )
 from atlas.store import codec
 from atlas.store.base import LockInfo
@@ -197,6 +199,10 @@ INSERT_NUMBERED_EVENT = insert("events", EventRecord, extra=("seq",))
 INSERT_LOCK = insert("locks", LockInfo)
 #: An audit entry as sealed, its ``seq`` given (atlas.store.audit).
 INSERT_AUDIT = insert("audit", AuditEntry)
+INSERT_BUDGET = insert("budgets", BudgetRecord)
+INSERT_CROSSING = insert("budget_crossings", ThresholdCrossing)
+#: A threshold is crossed once a month: the second insert of one does nothing.
+CROSS_THRESHOLD = INSERT_CROSSING + " ON CONFLICT (workspace, scope, month, threshold) DO NOTHING"
 # ``running`` keeps the first start (a resumed step started when it first ran) and clears an
 # earlier end; an end state stamps the end. Provider ids are only replaced when given.
 UPDATE_STEP = """

@@ -31,6 +31,7 @@ from atlas.model.cloud import CloudObject
 from atlas.model.infrastructure import Budget
 from atlas.model.records import (
     AuditEntry,
+    BudgetRecord,
     EventRecord,
     InfrastructureRecord,
     OperationRecord,
@@ -38,6 +39,7 @@ from atlas.model.records import (
     ResourceRecord,
     StepRecord,
     StepStatus,
+    ThresholdCrossing,
 )
 from atlas.store import audit, codec
 from atlas.store import dialect as q
@@ -523,6 +525,12 @@ class SQLStore(SQLLocks):
                 ),
                 locks=tx.everything(LockInfo, "locks", f"infrastructure_id{b}"),
                 audit=tx.everything(AuditEntry, "audit", "seq"),
+                budgets=tx.everything(BudgetRecord, "budgets", f"workspace{b}"),
+                threshold_crossings=tx.everything(
+                    ThresholdCrossing,
+                    "budget_crossings",
+                    f"workspace{b}, scope{b}, month{b}, threshold",
+                ),
             )
 
     def restore(self, snapshot: Snapshot) -> None:
@@ -546,42 +554,25 @@ class SQLStore(SQLLocks):
             )
             self._restore_events(tx, snapshot.events)
             self._restore_audit(tx, snapshot.audit)
+            # After the events: a threshold crossed is one whose event is queued already.
+            tx.many(q.INSERT_BUDGET, [tx.params(r) for r in snapshot.budgets])
+            tx.many(q.INSERT_CROSSING, [tx.params(r) for r in snapshot.threshold_crossings])
 
     # -- budgets -----------------------------------------------------------------------------
 
     def set_budget(self, workspace: str, budget: Budget | None) -> None:
         with self._tx(write=True) as tx:
             tx.run("DELETE FROM budgets WHERE workspace = ?", (workspace,))
-            if budget is None:
-                return
-            tx.run(
-                """INSERT INTO budgets (workspace, monthly_limit, currency, thresholds,
-                                        include_forecast, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (
-                    workspace,
-                    str(budget.monthly_limit),
-                    budget.currency,
-                    codec.dump_json(list(budget.thresholds)),
-                    budget.include_forecast,
-                    self._stamp(),
-                ),
-            )
+            if budget is not None:
+                record = BudgetRecord.of(workspace, budget, updated_at=self._clock())
+                tx.run(q.INSERT_BUDGET, tx.params(record))
 
     def get_budget(self, workspace: str) -> Budget | None:
         with self._tx(write=False) as tx:
-            row = tx.one("SELECT * FROM budgets WHERE workspace = ?", (workspace,))
-        if row is None:
-            return None
-        thresholds = row["thresholds"]
-        if isinstance(thresholds, str):
-            thresholds = codec.load_json(thresholds)
-        return Budget(
-            Decimal(str(row["monthly_limit"])),
-            str(row["currency"]),
-            tuple(int(t) for t in thresholds),
-            bool(row["include_forecast"]),
-        )
+            found: BudgetRecord | None = tx.record(
+                BudgetRecord, "SELECT * FROM budgets WHERE workspace = ?", (workspace,)
+            )
+        return None if found is None else found.budget()
 
     def workspaces(self) -> list[str]:
         with self._tx(write=False) as tx:
@@ -592,14 +583,16 @@ class SQLStore(SQLLocks):
         return [str(r["workspace"]) for r in rows]
 
     def cross_threshold(self, scope: str, month: str, threshold: int, event: EventRecord) -> bool:
+        crossing = ThresholdCrossing(
+            workspace=event.workspace,
+            scope=scope,
+            month=month,
+            threshold=threshold,
+            event_id=event.id,
+            crossed_at=event.time,
+        )
         with self._tx(write=True) as tx:
-            tx.run(
-                """INSERT INTO budget_crossings (workspace, scope, month, threshold, event_id,
-                                                 crossed_at)
-                   VALUES (?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (workspace, scope, month, threshold) DO NOTHING""",
-                (event.workspace, scope, month, threshold, event.id, self._stamp(event.time)),
-            )
+            tx.run(q.CROSS_THRESHOLD, tx.params(crossing))
             row = tx.one(
                 """SELECT event_id FROM budget_crossings
                    WHERE workspace = ? AND scope = ? AND month = ? AND threshold = ?""",
@@ -695,11 +688,13 @@ def _refuse_non_empty(tx: Tx, shown: str) -> None:
                   (SELECT count(*) FROM operations) AS operations,
                   (SELECT count(*) FROM events) AS events,
                   (SELECT count(*) FROM locks) AS locks,
-                  (SELECT count(*) FROM audit) AS audit_entries"""
+                  (SELECT count(*) FROM audit) AS audit_entries,
+                  (SELECT count(*) FROM budgets) AS budgets,
+                  (SELECT count(*) FROM budget_crossings) AS threshold_crossings"""
     )
     held = {k: int(v) for k, v in dict(counts or {}).items() if v}
     if held:
-        what = ", ".join(f"{n} {k}" for k, n in held.items())
+        what = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in held.items())
         raise StateError(
             f"the state store at {shown} is not empty ({what}): a backup is restored into "
             "an empty store only"

@@ -1,16 +1,17 @@
 """Budget alerts on the memory cloud, on a clock the test moves: a workspace budget of $10
 with the default thresholds, checked twice a day across a month, sends exactly one
 ``cost.threshold_crossed`` event per threshold crossed, in order, each delivered (signed) to a
-webhook receiver at least once; an infrastructure's budget from its spec; the plan's warning."""
+webhook receiver on a loopback socket at least once; an infrastructure's budget from its spec;
+the plan's warning."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from atlas.cost.budgets import check_budgets, check_workspace
@@ -19,10 +20,12 @@ from atlas.events import EventDispatcher, WebhookSink
 from atlas.facade import AsyncAtlas
 from atlas.model.infrastructure import Budget
 from atlas.providers import ProviderRegistry
-from atlas.store import SQLiteStore
+from atlas.store import PostgresStore, SQLiteStore
+from atlas.store.backup import export_document, read_export
+from atlas.store.schema import SCHEMA_VERSION
 from atlas.testing import memory
 from atlas.testing.memory import ManualClock, MemoryCloud, MemoryProvider
-from tests.atlas.events.fakes import Receiver
+from tests.atlas.events.loopback import LoopbackReceiver
 
 TOKEN = "mem_" + "ab12" * 8  # made up
 SECRET = "whsec-" + "q" * 40  # made up
@@ -107,34 +110,69 @@ async def test_a_month_of_a_ten_dollar_budget_sends_each_threshold_once_in_order
         "basis": "month_to_date",
         "amount": "5.04",  # 252 hours, at the check
     }
-    # The receiver fails the first attempt: the event is sent again, and each arrives signed.
-    receiver = Receiver(httpx.Response(500), httpx.Response(204), secret=SECRET)
-    sink = WebhookSink(
-        "https://hooks.example/atlas",
-        Secret(SECRET),
-        transport=receiver.transport,
-        backoff_initial=0.0,
-        backoff_max=0.0,
-        jitter=False,
-    )
-    report = await EventDispatcher(store, None, [sink]).deliver_pending()
-    await sink.aclose()
+    # Delivered over a real socket to a receiver that checks each signature on arrival and
+    # fails the first attempt: that event is sent again. Retries wait for nothing.
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    with LoopbackReceiver(500, 204, secret=SECRET) as receiver:
+        sink = WebhookSink(
+            receiver.url, Secret(SECRET), backoff_initial=0.0, jitter=False, sleep=no_wait
+        )
+        async with sink:
+            report = await EventDispatcher(store, None, [sink]).deliver_pending()
     assert not report.failures
+    assert report.delivered == tuple(e.id for e in events)
     assert store.pending_events() == []
-    firsts = list(dict.fromkeys(receiver.delivery_ids))
-    assert firsts == [e.id for e in events]
-    assert len(receiver.requests) == 4  # one redelivery
-    assert all(receiver.verifies(r, now=r_time(r)) for r in receiver.requests)
-    kinds = [b["data"]["threshold_percent"] for b in receiver.bodies()]
-    assert kinds[-3:] == [50, 80, 100]
+    got = receiver.deliveries
+    assert [d.status for d in got] == [500, 204, 204, 204]
+    assert waits == [0.0]  # the one retry
+    assert all(d.verified for d in got)  # none was refused for its signature
+    assert {(d.path, d.event_type) for d in got} == {("/hooks/atlas", "cost.threshold_crossed")}
+    # Exactly one event per threshold, in order, each received (at least once).
+    by_event = {d.delivery_id: d.json() for d in got}
+    assert list(by_event) == [e.id for e in events]
+    assert [b["data"]["threshold_percent"] for b in by_event.values()] == [50, 80, 100]
+    assert all(b["id"] == i for i, b in by_event.items())
     # June starts afresh.
     when.now = dt.datetime(2026, 6, 12, tzinfo=dt.UTC)
     again = check_budgets(store, registry, now=when.now)
     assert [(c.threshold, c.event.data["month"]) for c in again] == [(50, "2026-06")]
 
 
-def r_time(request: httpx.Request) -> float:
-    return float(request.headers["X-Atlas-Timestamp"])
+@pytest.mark.parametrize("target", ["sqlite", "postgres"])
+async def test_thresholds_crossed_before_a_backup_are_not_alerted_again_after_its_import(
+    atlas_: AsyncAtlas,
+    store: SQLiteStore,
+    registry: ProviderRegistry,
+    when: Clock,
+    target: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    store.set_budget("default", Budget(Decimal(10)))
+    assert (await atlas_.apply(shop())).status == "completed"
+    when.now = MAY + dt.timedelta(days=19)  # 456 hours at 0.02: 9.12, past 50 and 80 %
+    assert [c.threshold for c in check_budgets(store, registry, now=when.now)] == [50, 80]
+    text = json.dumps(export_document(store.snapshot(), schema_version=SCHEMA_VERSION))
+    backup = read_export(text.encode(), origin="backup.json")
+    location = request.getfixturevalue("postgres_url") if target == "postgres" else ":memory:"
+    other = (
+        PostgresStore(location, clock=when)
+        if target == "postgres"
+        else SQLiteStore(location, clock=when)
+    )
+    with other:
+        other.restore(backup)
+        assert other.get_budget("default") == Budget(Decimal(10))
+        # The same month, checked again on the restored store: nothing is crossed twice.
+        assert check_budgets(other, registry, now=when.now) == []
+        assert other.pending_events() == store.pending_events()
+        # 100 % is still to come, and comes once.
+        later = MAY + dt.timedelta(days=23)
+        assert [c.threshold for c in check_budgets(other, registry, now=later)] == [100]
+        assert check_budgets(other, registry, now=later) == []
 
 
 async def test_an_infrastructure_budget_with_the_forecast_alerts_at_once(

@@ -14,6 +14,7 @@ import pytest
 from atlas.credentials import Secret
 from atlas.events import DeliveryError, WebhookSink, event_body, sign, verify_signature
 from tests.atlas.events.fakes import CANARY, URL, Receiver, make_event
+from tests.atlas.events.loopback import LoopbackReceiver
 from tests.atlas.http.http_fakes import FakeTime
 
 MakeSink = Callable[..., WebhookSink]
@@ -348,3 +349,21 @@ async def test_the_body_is_the_wire_shape(make_sink: MakeSink) -> None:
     assert body["cost_change_exact"] == "-7.005"
     assert body["currency"] == "EUR"
     assert json.loads(event_body(event)) == body
+
+
+# -- over a real socket ----------------------------------------------------------------------
+
+
+async def test_a_receiver_on_loopback_takes_a_genuine_request_and_refuses_a_forged_one() -> None:
+    event = make_event()
+    with LoopbackReceiver(secret=CANARY) as receiver:
+        async with WebhookSink(receiver.url, Secret(CANARY)) as genuine:
+            await genuine.send(event)
+        async with WebhookSink(receiver.url, Secret(CANARY + "-not")) as forged:
+            with pytest.raises(DeliveryError) as refused:
+                await forged.send(event)
+    assert (refused.value.status, refused.value.permanent) == (401, True)
+    ok, bad = receiver.deliveries
+    assert (ok.verified, ok.status, bad.verified, bad.status) == (True, 204, False, 401)
+    assert ok.body == bad.body == event_body(event)
+    assert ok.delivery_id == bad.delivery_id == event.id

@@ -9,15 +9,19 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from atlas.__about__ import __version__
 from atlas.exceptions import SpecError, SpecValidationError
+from atlas.model.infrastructure import Budget
 from atlas.store import Snapshot, SQLiteStore
 from atlas.store.backup import FORMAT, MARKER, export_document, read_export, snapshot_from
 from atlas.store.base import StateStore
+from tests.atlas.store.conftest import Backend
 from tests.atlas.store.factories import T0, FakeClock, cloud_object, infrastructure, resource
-from tests.atlas.store.test_snapshot import fill
+from tests.atlas.store.test_snapshot import MONTH, fill, threshold_event
+from tests.postgres import new_schema
 
 
 def _export(store: StateStore) -> dict[str, Any]:
@@ -98,11 +102,47 @@ def test_the_format_is_the_records_fields_grouped_by_workspace() -> None:
                 "operations": [],
                 "steps": [],
                 "events": [],
+                "budgets": [],
+                "threshold_crossings": [],
             }
         ],
         "locks": [],
         "audit": [],
     }
+
+
+def test_budgets_and_crossings_are_written_in_their_workspace() -> None:
+    with SQLiteStore(":memory:", clock=lambda: T0) as store:
+        store.set_budget("ws-c", Budget(Decimal("10.50"), "EUR", (25, 90), include_forecast=True))
+        store.cross_threshold(
+            "workspace", MONTH, 25, threshold_event("ev-25", 25, workspace="ws-c")
+        )
+        doc = _export(store)
+    [ws] = doc["workspaces"]  # a workspace of a budget alone is a workspace of the file
+    assert ws["name"] == "ws-c"
+    assert [e["id"] for e in ws["events"]] == ["ev-25"]
+    assert (ws["budgets"], ws["threshold_crossings"]) == (
+        [
+            {
+                "workspace": "ws-c",
+                "monthly_limit": "10.50",
+                "currency": "EUR",
+                "thresholds": [25, 90],
+                "include_forecast": True,
+                "updated_at": "2026-11-26T09:30:00.123456+00:00",
+            }
+        ],
+        [
+            {
+                "workspace": "ws-c",
+                "scope": "workspace",
+                "month": "2026-11",
+                "threshold": 25,
+                "event_id": "ev-25",
+                "crossed_at": "2026-11-26T09:30:00.123456+00:00",
+            }
+        ],
+    )
 
 
 @pytest.fixture
@@ -185,9 +225,9 @@ NOT_ONE = "backup.json is not an atlas state export"
         ),
         (b'{"atlas_state": "1"}', "backup.json is corrupt: atlas_state must be a format version"),
         (
-            b'{"atlas_state": 3}',
-            f"backup.json was written by a newer atlas (state format 3; this atlas, {__version__}, "
-            "reads format 2): import it with that atlas",
+            b'{"atlas_state": 4}',
+            f"backup.json was written by a newer atlas (state format 4; this atlas, {__version__}, "
+            "reads format 3): import it with that atlas",
         ),
     ],
 )
@@ -219,3 +259,80 @@ def test_an_audit_entry_twice_at_one_place_is_refused(store: StateStore, clock: 
     with pytest.raises(SpecValidationError) as refused:
         snapshot_from(doc)
     assert [p.path for p in refused.value.problems] == ["audit[1].seq"]
+
+
+def _older(doc: dict[str, Any], version: int) -> dict[str, Any]:
+    """``doc`` as an atlas of format ``version`` wrote it (2: before budgets; 1: before the
+    audit trail too)."""
+    old = copy.deepcopy(doc)
+    old[MARKER] = version
+    for ws in old["workspaces"]:
+        del ws["budgets"], ws["threshold_crossings"]
+    if version == 1:
+        del old["audit"]
+    return old
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_file_of_an_older_format_imports_without_budgets(
+    store: StateStore, exported: dict[str, Any], version: int
+) -> None:
+    written = snapshot_from(exported)
+    read = snapshot_from(_older(exported, version))
+    assert read.budgets == read.threshold_crossings == ()
+    kept = {"budgets": (), "threshold_crossings": ()} | ({"audit": ()} if version == 1 else {})
+    assert read == attrs.evolve(written, **kept)
+    store.restore(read)
+    assert store.snapshot() == read
+    assert store.get_budget("ws-a") is None
+    assert store.crossed_thresholds("ws-a", "workspace", MONTH) == []
+
+
+def test_a_format_2_file_with_budgets_is_refused(exported: dict[str, Any]) -> None:
+    doc = _older(exported, 2)
+    doc["workspaces"][0]["budgets"] = exported["workspaces"][0]["budgets"]
+    assert _problems(doc) == ["workspaces[0].budgets: unknown field"]
+
+
+@pytest.mark.parametrize("target", ["memory", "postgres"])
+def test_budgets_and_crossings_come_back_from_the_file_and_nothing_is_alerted_again(
+    store: StateStore, clock: FakeClock, target: str, request: pytest.FixtureRequest
+) -> None:
+    fill(store, clock)
+    text = json.dumps(_export(store)).encode()
+    database = request.getfixturevalue("postgres_database") if target == "postgres" else ""
+    location = new_schema(database) if target == "postgres" else ":memory:"
+    with Backend(target, location).open(clock=clock) as other:
+        other.restore(read_export(text, origin="backup.json"))
+        assert other.snapshot() == store.snapshot()
+        assert other.get_budget("ws-a") == store.get_budget("ws-a")
+        before = other.pending_events()
+        assert not other.cross_threshold("workspace", MONTH, 50, threshold_event("x", 50))
+        assert other.pending_events() == before
+
+
+def test_budgets_and_crossings_that_are_not_exactly_some_are_problems(
+    exported: dict[str, Any],
+) -> None:
+    doc = copy.deepcopy(exported)
+    ws_a, ws_b = doc["workspaces"]
+    ws_a["budgets"].append({**ws_a["budgets"][0], "thresholds": "50,80"})
+    ws_a["budgets"].append(copy.deepcopy(ws_a["budgets"][0]))
+    ws_b["budgets"].append({**ws_a["budgets"][0]})  # ws-a's, in ws-b's list
+    ws_a["threshold_crossings"][0]["threshold"] = 50.0
+    ws_b["threshold_crossings"][0]["event_id"] = "ws-a-50"  # an event of the other workspace
+    ws_b["threshold_crossings"].append(copy.deepcopy(ws_b["threshold_crossings"][0]))
+    assert _problems(doc) == [
+        "workspaces[0].budgets[1].thresholds: expected a list, got a string ('50,80')",
+        "workspaces[0].threshold_crossings[0].threshold: expected a whole number, got a "
+        "number (50.0)",
+        "workspaces[0].budgets[2]: a second budget of this workspace",
+        "workspaces[1].budgets[0]: a second budget of this workspace",
+        "workspaces[1].threshold_crossings[1]: a second crossing of this threshold of this "
+        "budget in this month",
+        "workspaces[1].budgets[0].workspace: 'ws-a' in the list of workspace 'ws-b'",
+        "workspaces[1].threshold_crossings[0].event_id: no event 'ws-a-50' in workspace "
+        "'ws-b' of the file",
+        "workspaces[1].threshold_crossings[1].event_id: no event 'ws-a-50' in workspace "
+        "'ws-b' of the file",
+    ]

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from atlas.exceptions import StateError
-from atlas.store import SQLiteStore
+from atlas.model.records import BudgetRecord
+from atlas.store import SQLiteStore, codec
 from atlas.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from tests.atlas.store.factories import (
     T0,
@@ -222,3 +223,28 @@ def test_a_row_that_is_not_a_record_is_a_state_error_naming_the_column(db_path: 
         conn.execute("UPDATE resources SET status = 'gone'")
     with SQLiteStore(db_path) as store, pytest.raises(StateError, match=r"ResourceRecord.*status"):
         store.list_resources("inf-1")
+
+
+def test_a_budget_is_stored_as_before_and_its_thresholds_read_from_text_or_a_list() -> None:
+    record = BudgetRecord("ws-a", Decimal("10.50"), "USD", (50, 80, 100), False, T0)
+    # What set_budget wrote by hand before the record existed, to the byte.
+    row = {
+        "workspace": "ws-a",
+        "monthly_limit": "10.50",
+        "currency": "USD",
+        "thresholds": "[50,80,100]",
+        "include_forecast": 0,
+        "updated_at": T0_TEXT,
+    }
+    assert codec.SQLITE.params(record) == row
+    assert codec.SQLITE.from_row(row, BudgetRecord) == record
+    # psycopg parses a json column unless told to keep its text: both read back the same.
+    native = codec.POSTGRES.params(record)
+    assert (native["thresholds"], native["include_forecast"]) == ("[50,80,100]", False)
+    for thresholds in ("[50,80,100]", [50, 80, 100]):
+        back = codec.POSTGRES.from_row({**native, "thresholds": thresholds}, BudgetRecord)
+        assert back == record
+        assert type(back.thresholds) is tuple
+    for bad in ('["50"]', [True], '{"a":1}'):
+        with pytest.raises(StateError, match="a stored BudgetRecord cannot be read"):
+            codec.POSTGRES.from_row({**native, "thresholds": bad}, BudgetRecord)
