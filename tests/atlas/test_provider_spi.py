@@ -18,6 +18,7 @@ EXPECTED = [
     "FoundResource",
     "HandlerProvider",
     "KindCheck",
+    "KindFactory",
     "KindHandler",
     "KindSample",
     "OnCreated",
@@ -40,6 +41,7 @@ EXPECTED = [
     "Timing",
     "ambiguous",
     "create_objects",
+    "kind_factory",
     "until_gone",
 ]
 
