@@ -14,6 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     from atlas.cost.catalog import Price, PriceCatalog
     from atlas.model.records import EventRecord
+    from atlas.portable.contract import PortableTranslator
     from atlas.providers.declarations import CliCommand, ProviderInfo, ResourceKind, Sandbox
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "atlas_cli_commands",
     "atlas_emulator",
     "atlas_on_event",
+    "atlas_portable_translator",
     "atlas_sandbox",
     "hookimpl",
     "hookspec",
@@ -132,4 +134,21 @@ def atlas_sandbox(provider: str) -> Sandbox | None:
     :param provider: the provider's name, e.g. ``"nimbus"``.
     :return: a fresh :class:`~atlas.providers.Sandbox`, or ``None`` if this plugin has no
         sandbox for that provider.
+    """
+
+
+@hookspec(firstresult=True)
+def atlas_portable_translator(provider: str) -> PortableTranslator | None:
+    """Offer the translation of portable resources (``server``, ``database``...) into a
+    provider's own kinds, so that specs may use portable kinds with ``provider: NAME`` and
+    ``provider: any`` may place on it.
+
+    The translator lists the provider's regions (each with its group and features) and, for
+    one region, chooses the cheapest offering that meets every minimum of each portable
+    resource, saying why, or refuses a resource in words (see
+    :class:`~atlas.portable.PortableTranslator` for the rules it keeps).
+
+    :param provider: the provider's name, e.g. ``"nimbus"``.
+    :return: a :class:`~atlas.portable.PortableTranslator`, or ``None`` if this plugin has
+        none for that provider.
     """

@@ -20,6 +20,7 @@ from atlas.plugins import hookspecs
 
 if TYPE_CHECKING:
     from atlas.cost.catalog import Price, PriceCatalog
+    from atlas.portable.contract import PortableTranslator
     from atlas.providers.declarations import CliCommand, ProviderInfo, ResourceKind, Sandbox
 
 __all__ = [
@@ -133,6 +134,12 @@ class Plugins:
     def sandbox(self, provider: str) -> Sandbox | None:
         """A fresh sandbox for ``provider`` from the first plugin that offers one."""
         found: Sandbox | None = self.pm.hook.atlas_sandbox(provider=provider)
+        return found
+
+    def portable_translator(self, provider: str) -> PortableTranslator | None:
+        """The translator of portable kinds for ``provider`` from the first plugin that
+        offers one."""
+        found: PortableTranslator | None = self.pm.hook.atlas_portable_translator(provider=provider)
         return found
 
     def event_listeners(self) -> list[EventListener]:

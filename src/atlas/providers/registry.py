@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -26,6 +27,9 @@ from atlas.plugins.manager import (
 )
 from atlas.providers.contract import Provider, ProviderConfig
 from atlas.providers.declarations import ProviderInfo, ResourceKind, Sandbox
+
+if TYPE_CHECKING:
+    from atlas.portable.contract import PortableTranslator
 
 __all__ = ["ProviderRegistry", "not_live_message"]
 
@@ -105,6 +109,12 @@ class ProviderRegistry:
         asks the installed plugins)."""
         plugins = self._plugins or default_plugins()
         return plugins.sandbox(self.get(provider).name)
+
+    def portable_translator(self, provider: str) -> PortableTranslator | None:
+        """The translator of portable kinds for ``provider``, if a plugin offers one (a
+        registry built by hand asks the installed plugins)."""
+        plugins = self._plugins or default_plugins()
+        return plugins.portable_translator(self.get(provider).name)
 
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._providers))

@@ -256,3 +256,30 @@ def test_a_catalog_in_another_currency_than_its_provider_is_refused() -> None:
     pm = get_plugin_manager(plugins=[EuroToy()], autoload=False)
     with pytest.raises(PluginError, match="'toy' is in USD, but the provider declares EUR"):
         ProviderRegistry.from_plugin_manager(pm)
+
+
+def test_hook_atlas_portable_translator() -> None:
+    from atlas.portable import PortableTranslator, Region, Translation, TranslationRequest
+
+    class ToyTranslator:
+        provider = "toy"
+
+        def regions(self) -> Sequence[Region]:
+            return (Region("r1", "eu"),)
+
+        def translate(self, request: TranslationRequest) -> Translation:
+            return Translation()
+
+    class Toy:
+        @hookimpl
+        def atlas_portable_translator(self, provider: str) -> PortableTranslator | None:
+            return ToyTranslator() if provider == "toy" else None
+
+    registry = toy_registry(Toy())
+    found = registry.portable_translator("toy")
+    assert isinstance(found, PortableTranslator)
+    assert [r.name for r in found.regions()] == ["r1"]
+    assert (
+        Plugins(get_plugin_manager(plugins=[Toy()], autoload=False)).portable_translator("other")
+        is None
+    )
