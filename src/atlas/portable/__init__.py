@@ -10,6 +10,7 @@ from __future__ import annotations
 from atlas.portable.contract import (
     REGION_GROUPS,
     Choice,
+    Offer,
     PortableTranslator,
     Refusal,
     Region,
@@ -26,6 +27,7 @@ __all__ = [
     "PORTABLE_TYPES",
     "REGION_GROUPS",
     "Choice",
+    "Offer",
     "Placement",
     "PortableTranslator",
     "Refusal",

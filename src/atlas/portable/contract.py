@@ -17,7 +17,8 @@ The rules every translator keeps (the conformance kit checks them):
    ``web``, so references between resources, and the recorded state, survive translation.
    Resources a translation adds that no one portable resource owns (a VPC and subnets a load
    balancer needs) go in :attr:`Translation.support`, named after what needs them.
-2. **Every minimum is met, and nothing cheaper in the catalog meets them all.** A tie between
+2. **Every minimum is met, and nothing cheaper in :meth:`~PortableTranslator.offerings` meets
+   them all.** A tie between
    offerings goes to the smaller one (fewer vCPUs, then less memory), then to the name first in
    alphabetical order, so that the same spec always translates the same way.
 3. **The line items are what the provider's own estimate gives.** An estimate of the translated
@@ -39,6 +40,7 @@ from atlas.model.infrastructure import ResourceSpec
 __all__ = [
     "REGION_GROUPS",
     "Choice",
+    "Offer",
     "PortableTranslator",
     "Refusal",
     "Region",
@@ -70,6 +72,30 @@ class Region:
     group: str
     features: frozenset[str] = frozenset()
     title: str = ""
+
+
+@attrs.frozen
+class Offer:
+    """One offering a translator chooses from, for a portable kind in a region: what it gives
+    (the minimums it can meet) and its price for a month, per unit (one server, one node, one
+    GB of a volume; ``unit`` says which).
+
+    ``vcpus``, ``memory_gb`` and ``arch`` describe servers and database nodes; ``engines``
+    (``"postgres:15"``, ``"mysql:8"``) the database versions it runs; ``nodes`` the node counts
+    it can have. A field that does not apply is ``None`` (or empty). The conformance kit checks a
+    translator's choices against these, by brute force.
+    """
+
+    name: str
+    monthly: Decimal
+    unit: str = "each"
+    vcpus: int | None = None
+    memory_gb: Decimal | None = None
+    arch: str | None = None
+    engines: frozenset[str] = frozenset()
+    nodes: tuple[int, ...] = ()
+    storage_gb: tuple[int, int] | None = None
+    disk_gb: int | None = None
 
 
 @attrs.frozen
@@ -162,4 +188,10 @@ class PortableTranslator(Protocol):
 
     def translate(self, request: TranslationRequest) -> Translation:
         """A choice or a refusal for each of ``request.resources`` in ``request.region``."""
+        ...
+
+    def offerings(self, kind: str, region: Region, prices: PriceLookup) -> Sequence[Offer]:
+        """Every offering of portable ``kind`` (``server``, ``database``, ``volume``,
+        ``load_balancer``) in ``region``, priced with ``prices``: what :meth:`translate` chooses
+        from. Empty for a kind with nothing to choose (a ``network``, a ``firewall``)."""
         ...

@@ -259,7 +259,8 @@ def test_a_catalog_in_another_currency_than_its_provider_is_refused() -> None:
 
 
 def test_hook_atlas_portable_translator() -> None:
-    from atlas.portable import PortableTranslator, Region, Translation, TranslationRequest
+    from atlas.cost.estimate import PriceLookup
+    from atlas.portable import Offer, PortableTranslator, Region, Translation, TranslationRequest
 
     class ToyTranslator:
         provider = "toy"
@@ -269,6 +270,9 @@ def test_hook_atlas_portable_translator() -> None:
 
         def translate(self, request: TranslationRequest) -> Translation:
             return Translation()
+
+        def offerings(self, kind: str, region: Region, prices: PriceLookup) -> Sequence[Offer]:
+            return ()
 
     class Toy:
         @hookimpl
