@@ -320,6 +320,8 @@ class _Portal(http.server.BaseHTTPRequestHandler):
     the role's short-term credentials for a valid bearer token, 401 otherwise."""
 
     asked: ClassVar[list[dict[str, str]]] = []
+    #: Seconds the role's credentials last (AWS gives them an hour or more).
+    lifetime: ClassVar[float] = 3600
 
     def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
@@ -330,9 +332,10 @@ class _Portal(http.server.BaseHTTPRequestHandler):
             self._answer(401, {"message": "Session token not found or invalid"},
                          error="UnauthorizedException")  # fmt: skip
             return
-        expires = int((time.time() + 3600) * 1000)
+        expires = int((time.time() + _Portal.lifetime) * 1000)
+        n = len(_Portal.asked)
         credentials = {
-            "accessKeyId": "ASIAPORTAL0000001",
+            "accessKeyId": f"ASIAPORTAL{n:07d}",
             "secretAccessKey": PORTAL_SECRET,
             "sessionToken": "portal-session-token",
             "expiration": expires,
@@ -359,6 +362,7 @@ def portal() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Portal.asked.clear()
+    _Portal.lifetime = 3600
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -425,6 +429,26 @@ async def test_an_expired_or_missing_sso_token_says_to_log_in(
     assert "run `aws sso login --profile dev`" in message
     assert SSO_TOKEN not in message
     assert _Portal.asked == []  # an expired token is not even sent
+
+
+async def test_when_the_sso_login_ends_the_next_renewal_says_to_log_in_again(
+    tmp_path: Path, portal: str, emulator: AwsEmulator
+) -> None:
+    _Portal.lifetime = 300  # inside the mandatory window: each request renews
+    env = _aws_files(tmp_path, SSO_CONFIG) | {"AWS_PROFILE": "dev", "AWS_ENDPOINT_URL_SSO": portal}
+    _login(tmp_path, 3600)
+    keys = await chain(env).resolve()
+    ec2 = await Ec2.open(keys, "eu-west-1", endpoint_url=emulator.url)
+    try:
+        await ec2.call("DescribeVpcs")  # renewed through the portal with the cached token
+        renewals = len(_Portal.asked)
+        _login(tmp_path, -60)  # the IAM Identity Center session is over
+        with pytest.raises(CredentialsError, match=r"aws sso login") as info:
+            await ec2.call("DescribeVpcs")
+    finally:
+        await ec2.aclose()
+    assert renewals >= 2
+    assert "DescribeVpcs: the temporary credentials could not be renewed" in str(info.value)
 
 
 # -- refusals, each naming the profile and the setting ----------------------------------------
