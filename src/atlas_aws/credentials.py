@@ -172,13 +172,14 @@ class AwsCredentialChain:
         profile = self._named or self._env.get(PROFILE_ENV) or "default"
         setting = "the profile given" if named else PROFILE_ENV
         where = f"profile {profile!r} of the shared files"
-        files = self._files()
         try:
-            values = _profile_values(profile, files)
+            values = _profile_values(profile, self._files())
         except CredentialsError as exc:
             tried.append(f"{where}: {exc}")
             return None
         if not values:
+            if named:  # botocore's rule too: a profile asked for by name must exist
+                raise CredentialsError(f"{where}: no such profile ({setting})")
             tried.append(f"{where}: no such profile ({setting})")
             return None
         if not _has_credential_settings(values):
@@ -190,9 +191,10 @@ class AwsCredentialChain:
             return None
         from atlas_aws.profiles import load_profile  # noqa: PLC0415 - botocore, when needed
 
-        return await load_profile(profile, self._env, files)
+        return await load_profile(profile, self._env)
 
-    def _files(self) -> list[Path]:
+    def _files(self) -> list[tuple[Path, bool]]:
+        """The shared files, each with whether it is the config file (whatever its name)."""
         home = self._env.get("HOME")
         files = []
         for env_name, default in (
@@ -201,16 +203,17 @@ class AwsCredentialChain:
         ):
             explicit = self._env.get(env_name)
             if explicit:
-                files.append(Path(explicit).expanduser())
+                files.append((Path(explicit).expanduser(), default == "config"))
             elif home:
-                files.append(Path(home) / ".aws" / default)
+                files.append((Path(home) / ".aws" / default, default == "config"))
         return files
 
 
 def _has_credential_settings(values: Mapping[str, str]) -> bool:
     static = bool(values.get("aws_access_key_id") and values.get("aws_secret_access_key"))
     sso = "sso_account_id" in values or "sso_role_name" in values
-    return static or sso or bool(values.get("role_arn") or values.get("credential_process"))
+    others = ("role_arn", "credential_process", "login_session")
+    return static or sso or any(values.get(k) for k in others)
 
 
 async def _pair(
@@ -226,25 +229,28 @@ async def _pair(
     return AwsKeys(halves[0], halves[1], None, where)
 
 
-def _profile_values(profile: str, files: Sequence[Path]) -> dict[str, str]:
+def _profile_values(profile: str, files: Sequence[tuple[Path, bool]]) -> dict[str, str]:
     """The keys of ``profile`` in the credentials file (section ``[name]``) and the config
-    file (``[profile name]``, or ``[default]``), the credentials file first; empty when
-    neither file has the profile."""
+    file (``[profile name]``; ``[default]`` or ``[profile default]``), the credentials file
+    first; empty when neither file has the profile."""
     if not files:
         raise CredentialsError("no HOME and no AWS_SHARED_CREDENTIALS_FILE to find them in")
     values: dict[str, str] = {}
     read_any = False
-    for path in files:
+    for path, is_config in files:
         parser = configparser.RawConfigParser()
         try:
             read_any = bool(parser.read(path, encoding="utf-8")) or read_any
         except (configparser.Error, UnicodeDecodeError):
             # The parser's message quotes the line, which may hold a key.
             raise CredentialsError(f"{path.name} is not a valid INI file") from None
-        section = profile if path.name != "config" or profile == "default" else f"profile {profile}"
-        if parser.has_section(section):
-            for key, value in parser.items(section):
-                values.setdefault(key, value.strip())
+        sections = [profile]
+        if is_config:
+            sections = [f"profile {profile}", *(["default"] if profile == "default" else [])]
+        for section in sections:
+            if parser.has_section(section):
+                for key, value in parser.items(section):
+                    values.setdefault(key, value.strip())
     if not read_any:
         raise CredentialsError("no shared credentials or config file")
     return values

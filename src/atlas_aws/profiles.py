@@ -18,7 +18,7 @@ which :mod:`atlas_aws.credentials` imports only when a profile is read.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +106,10 @@ def _session(profile: str, env: Mapping[str, str]) -> _Session:
     return session
 
 
-async def load_profile(profile: str, env: Mapping[str, str], files: Sequence[Path]) -> AwsKeys:
-    """The credential of ``profile`` (which exists and holds a credential setting)."""
-    del files  # the session finds the same files from ``env``
+async def load_profile(profile: str, env: Mapping[str, str]) -> AwsKeys:
+    """The credential of ``profile`` (which exists and holds a credential setting), from the
+    shared files ``env`` names (as :class:`~atlas_aws.credentials.AwsCredentialChain` finds
+    them)."""
     session = _session(profile, env)
     guard_loggers()  # STS's and SSO's answers are logged at DEBUG, credentials and all
     where = f"profile {profile!r} of the shared files"

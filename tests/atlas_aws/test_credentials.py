@@ -516,6 +516,10 @@ async def test_a_profile_that_does_not_exist_is_a_place_with_nothing(tmp_path: P
     # ... and the Context Manager is still asked after it.
     found = await chain(env, jwt="a.jwt", transport=httpx.MockTransport(answer)).resolve()
     assert found.source == "context manager"
+    # A profile the caller names must exist, as for botocore.
+    named = AwsCredentialChain(SECRET_KEY.chain(env=env), env, profile="typo")
+    with pytest.raises(CredentialsError, match=r"'typo' .*: no such profile \(the profile given\)"):
+        await named.resolve()
 
 
 # -- nothing of any credential in any record or error ----------------------------------------
@@ -548,3 +552,13 @@ async def test_no_secret_reaches_a_log_record(
         text = record.getMessage() + (caplog.handler.format(record) if record.exc_info else "")
         leaked = [s for s in set(secrets) if s in text]
         assert not leaked, f"{record.name}: {leaked}"
+
+
+async def test_a_config_file_of_another_name_keeps_its_profile_sections(tmp_path: Path) -> None:
+    config = tmp_path / "aws.ini"
+    config.write_text(
+        "[profile custom]\naws_access_key_id = AKIACUSTOM\naws_secret_access_key = c\n"
+    )
+    env = {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "custom"}  # and no HOME at all
+    keys = await chain(env).resolve()
+    assert (keys.access_key_id.reveal(), keys.source) == ("AKIACUSTOM", "profile custom")
