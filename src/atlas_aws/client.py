@@ -9,8 +9,13 @@ timeout); the core's ambiguous-create rule looks for what it made instead. Throt
 (``RequestLimitExceeded``, ``Throttling``) are retried for every call: the request was refused,
 not applied. ``RunInstances`` carries a ``ClientToken``, so botocore may resend it freely.
 
-botocore logs request headers at DEBUG, session token and key id included; every record of
-its loggers passes through a filter that blanks the credentials in use.
+botocore logs request headers at DEBUG, session token and key id included, and the answers of
+STS and the SSO portal, which carry new credentials; every record of its loggers passes
+through a filter that blanks the credentials in use (refreshed ones included) and any value
+of a credential field (``SecretAccessKey``, ``sessionToken``, ``X-Amz-Security-Token``, ...).
+
+Temporary credentials botocore can renew (:attr:`AwsKeys.live`) are given to the client as
+they are, so it renews them before they expire instead of signing with the first ones.
 
 Every attempt (botocore's retries included) is reported to the core
 (:func:`atlas.http.report_call`) as provider ``aws``, its route the EC2 action's name
@@ -20,9 +25,12 @@ error it maps to.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from atlas.exceptions import (
@@ -31,6 +39,7 @@ from atlas.exceptions import (
     BadRequestError,
     ConflictError,
     ConnectError,
+    CredentialsError,
     NotFoundError,
     PermissionDeniedError,
     ProviderAPIError,
@@ -87,32 +96,76 @@ _SECRETS: weakref.WeakValueDictionary[int, _Redacted] = weakref.WeakValueDiction
 
 
 class _Redacted:
-    """The credential values of one client, for as long as the client lives."""
+    """The credential of one client, for as long as the client lives: its values are read
+    at each record, so refreshed ones are blanked too."""
 
-    def __init__(self, values: Sequence[str]) -> None:
-        self.values = tuple(v for v in values if v)
+    def __init__(self, keys: AwsKeys) -> None:
+        self.keys = keys
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(v for v in self.keys.secrets() if v)
+
+
+#: A credential field and its value, as botocore logs them: XML answers (STS), JSON answers
+#: (the SSO portal, SSO OIDC), and header or parameter dicts (the session token, the SSO
+#: bearer token, the key id in a signature's scope).
+_FIELDS = "AccessKeyId|SecretAccessKey|SessionToken|Token"
+_JSON_FIELDS = "accessKeyId|secretAccessKey|sessionToken|accessToken|refreshToken|clientSecret"
+_HEADERS = "X-Amz-Security-Token|x-amz-security-token|x-amz-sso_bearer_token|Authorization"
+_PATTERNS = (
+    (re.compile(rf"<({_FIELDS})>[^<]*</"), r"<\1>***</"),
+    (re.compile(rf'("(?:{_FIELDS}|{_JSON_FIELDS})"\s*:\s*)"[^"]*"'), r'\1"***"'),
+    (re.compile(rf"""((['"])(?:{_HEADERS}|{_JSON_FIELDS})\2\s*:\s*b?)(['"]).*?\3"""), r"\1\3***\3"),
+    (re.compile(r"Credential=[^/,\s]+/"), "Credential=***/"),
+)
+
+
+def redact(text: str, values: Sequence[str] = ()) -> str:
+    """``text`` with ``values`` and every credential field's value blanked."""
+    for value in values:
+        if value:
+            text = text.replace(value, "***")
+    for pattern, blank in _PATTERNS:
+        text = pattern.sub(blank, text)
+    return text
+
+
+#: Set while a profile's credential is fetched the first time: a failure then is raised to
+#: the caller as a CredentialsError, so botocore's warning and traceback about it go unsaid.
+_FIRST_FETCH: contextvars.ContextVar[bool] = contextvars.ContextVar("first_fetch", default=False)
+_REFRESH_FAILED = "Refreshing temporary credentials failed"
+
+
+@contextlib.contextmanager
+def first_fetch() -> Iterator[None]:
+    """The block fetches a credential whose failure the caller reports."""
+    token = _FIRST_FETCH.set(True)
+    try:
+        yield
+    finally:
+        _FIRST_FETCH.reset(token)
 
 
 class _RedactFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if _FIRST_FETCH.get() and str(record.msg).startswith(_REFRESH_FAILED):
+            return False
         values = [v for holder in list(_SECRETS.values()) for v in holder.values]
-        if not values:
-            return True
         try:
             text = record.getMessage()
         except Exception:  # a record that cannot format itself is dropped, secrets and all
             return False
-        if any(v in text for v in values):
-            for value in values:
-                text = text.replace(value, "***")
-            record.msg, record.args = text, ()
+        cleaned = redact(text, values)
+        if cleaned != text:
+            record.msg, record.args = cleaned, ()
         return True
 
 
 _FILTER = _RedactFilter()
 
 
-def _guard_loggers() -> None:
+def guard_loggers() -> None:
     """Put the filter on every botocore and aiobotocore logger that exists by now (filters
     apply to the logger a record is made on, not to its parents)."""
     names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _BOTO_ROOTS]
@@ -132,12 +185,23 @@ def map_error(exc: BaseException, operation: str, service: str = "ec2") -> Atlas
     from botocore.exceptions import (  # noqa: PLC0415 - botocore loads with the client
         ClientError,
         ConnectTimeoutError,
+        CredentialRetrievalError,
         EndpointConnectionError,
         ReadTimeoutError,
+        RefreshWithMFAUnsupportedError,
+        SSOError,
+        TokenRetrievalError,
     )
 
     if isinstance(exc, ClientError):
         return _api_error(exc.response, operation, service)
+    if isinstance(exc, SSOError | TokenRetrievalError | CredentialRetrievalError):
+        return CredentialsError(
+            f"{operation}: the temporary credentials could not be renewed "
+            f"({type(exc).__name__}); for an SSO profile run `aws sso login`"
+        )
+    if isinstance(exc, RefreshWithMFAUnsupportedError):
+        return CredentialsError(f"{operation}: the temporary credentials need an MFA code")
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
         where = service.upper()
         return ConnectError(f"{operation}: could not connect to {where} ({type(exc).__name__})")
@@ -247,7 +311,7 @@ class Ec2:
         self._client = client
         self._stack = exit_stack
         self.region = region
-        self._redacted = _Redacted(keys.secrets())
+        self._redacted = _Redacted(keys)
         _SECRETS[id(self._redacted)] = self._redacted
         self.calls = 0
 
@@ -264,12 +328,14 @@ class Ec2:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> Ec2:
         """A client for ``region`` (at ``endpoint_url`` when given: an emulator)."""
-        import contextlib  # noqa: PLC0415
-
         from aiobotocore.config import AioConfig  # noqa: PLC0415 - heavy, only for the cloud
         from aiobotocore.session import get_session  # noqa: PLC0415
 
         session = get_session()
+        if keys.live is not None:
+            # botocore's refreshable credential, shared by every client of this chain: each
+            # request asks it, and it renews itself before it expires.
+            session.register_component("credential_provider", _Given(keys.live))
         config = AioConfig(
             retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=10,
@@ -282,9 +348,7 @@ class Ec2:
                 cls.service,
                 region_name=region,
                 endpoint_url=endpoint_url,
-                aws_access_key_id=keys.access_key_id.reveal(),
-                aws_secret_access_key=keys.secret_access_key.reveal(),
-                aws_session_token=keys.session_token.reveal() if keys.session_token else None,
+                **_static(keys),
                 config=config,
             )
         )
@@ -296,7 +360,7 @@ class Ec2:
         # client's own), is told to the core's observers.
         client.meta.events.register("needs-retry", _report_attempt)
         ec2 = cls(client, stack, region, keys)
-        _guard_loggers()
+        guard_loggers()
         return ec2
 
     async def call(self, operation: str, **params: Any) -> JSON:
@@ -330,6 +394,26 @@ class Ec2:
     async def aclose(self) -> None:
         await self._stack.aclose()
         _SECRETS.pop(id(self._redacted), None)
+
+
+class _Given:
+    """A credential resolver that resolves to the credential it was given."""
+
+    def __init__(self, credentials: Any) -> None:
+        self._credentials = credentials
+
+    async def load_credentials(self) -> Any:
+        return self._credentials
+
+
+def _static(keys: AwsKeys) -> dict[str, str | None]:
+    if keys.live is not None:
+        return {}
+    return {
+        "aws_access_key_id": keys.access_key_id.reveal(),
+        "aws_secret_access_key": keys.secret_access_key.reveal(),
+        "aws_session_token": keys.session_token.reveal() if keys.session_token else None,
+    }
 
 
 def _is_botocore(exc: BaseException) -> bool:

@@ -47,12 +47,22 @@ PROVIDER = ProviderInfo(
         "AWS_ACCESS_KEY_ID": "the access key id that goes with the secret access key",
         "AWS_SESSION_TOKEN": "the session token of temporary credentials",
         "AWS_PROFILE": "the profile of the shared files (~/.aws/credentials, ~/.aws/config) "
-        "to take the key pair from when the environment has none (default: default)",
+        "to take the credential from when the environment has none (default: default): "
+        "static keys, an assume-role, SSO or credential_process profile",
         "AWS_SHARED_CREDENTIALS_FILE": "the shared credentials file (default "
         "$HOME/.aws/credentials)",
         "AWS_CONFIG_FILE": "the shared config file (default $HOME/.aws/config)",
-        "HOME": "where the shared files are looked for",
-        "AWS_ENDPOINT_URL": "where EC2 is (default AWS itself): set it to talk to an emulator",
+        "HOME": "where the shared files (and the SSO token cache, ~/.aws/sso/cache) are looked for",
+        "AWS_REGION": "the region STS is asked in for a role profile with no region "
+        "(before AWS_DEFAULT_REGION; default us-east-1)",
+        "AWS_DEFAULT_REGION": "the same, after AWS_REGION",
+        "AWS_ENDPOINT_URL_STS": "where STS is, for role profiles (before AWS_ENDPOINT_URL)",
+        "AWS_ENDPOINT_URL_SSO": "where the SSO portal is, for SSO profiles (before "
+        "AWS_ENDPOINT_URL)",
+        "AWS_ENDPOINT_URL_SSO_OIDC": "where SSO OIDC is, to renew an SSO token (before "
+        "AWS_ENDPOINT_URL)",
+        "AWS_ENDPOINT_URL": "where EC2 (and RDS, ELBv2, STS, SSO) are (default AWS itself): "
+        "set it to talk to an emulator",
         "AWS_ENDPOINT_URL_EC2": "the same for EC2 alone (before AWS_ENDPOINT_URL)",
         "AWS_ENDPOINT_URL_RDS": "the same for RDS alone (before AWS_ENDPOINT_URL)",
         "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2": "the same for ELBv2 (load balancers) "

@@ -34,6 +34,8 @@ class AwsProvider(HandlerProvider):
     :param keys: a key pair; when omitted, the chain is tried (the environment, the profile
         of the shared files, then the Context Manager) the first time EC2 is needed.
     :param credentials: the core's chain for the secret key (from the plugin's declaration).
+    :param profile: a profile of the shared files to take the credential from, before the
+        environment's pair and instead of ``$AWS_PROFILE`` (the AWS CLI's ``--profile``).
     :param endpoint_url: EC2's address; default ``$AWS_ENDPOINT_URL_EC2``,
         ``$AWS_ENDPOINT_URL`` or AWS itself.
     :param timing: polling and timing; tests make it fast.
@@ -51,10 +53,11 @@ class AwsProvider(HandlerProvider):
         timing: Timing | None = None,
         env: Mapping[str, str] | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        profile: str | None = None,
     ) -> None:
         self._env = os.environ if env is None else env
         self._chain = credentials or AwsCredentialChain(
-            SECRET_KEY.chain(env=self._env), self._env, keys
+            SECRET_KEY.chain(env=self._env), self._env, keys, profile=profile
         )
         self.endpoint_url = endpoint_url or next(
             (self._env[n] for n in ENDPOINT_ENV if self._env.get(n)), None

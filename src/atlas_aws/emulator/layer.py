@@ -24,6 +24,8 @@ and moto does not.
 - **A fresh account per access key id**: moto keys its state by account; the layer derives
   one from the key id, so every credential starts with an account of its own, default VPC
   and all, as a new AWS account does. Public images are registered in every region.
+  Temporary credentials STS issued (``AssumeRole``: moto serves STS as it is) act in the
+  account of the role they assumed, as AWS's do, whatever key id each renewal brings.
 
 Requests marked ``X-Atlas-Emulator: outside`` (changes made "by hand" for tests) are
 neither counted nor faulted.
@@ -94,6 +96,19 @@ def account_for(access_key_id: str) -> str:
     return str(int(hashlib.sha256(access_key_id.encode()).hexdigest(), 16))[:12].rjust(12, "1")
 
 
+def _account_of(access_key_id: str) -> str:
+    """The account of a key: a role's, for the temporary key (``ASIA...``) STS issued when
+    it was assumed; otherwise the fresh account of :func:`account_for`."""
+    if access_key_id.startswith("ASIA"):
+        from moto.iam.models import iam_backends  # noqa: PLC0415 - moto's record of the keys
+
+        for account_id, backends in list(iam_backends.items()):
+            for backend in list(backends.values()):  # the partitions made so far
+                if access_key_id in backend.access_keys:
+                    return str(account_id)
+    return account_for(access_key_id)
+
+
 def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
@@ -150,7 +165,7 @@ class Fidelity:
         if match is None or match.group(3) not in ("ec2", "rds", ELB_SERVICE):
             return self.app(req, start_response)
         key_id, region, service = match.group(1), match.group(2), match.group(3)
-        account = self.account(req.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for(key_id))
+        account = self.account(req.get("HTTP_X_MOTO_ACCOUNT_ID") or _account_of(key_id))
         req["HTTP_X_MOTO_ACCOUNT_ID"] = account.account_id
         if service == "ec2":
             seed_images(account.account_id, region)
