@@ -37,8 +37,10 @@ logger = logging.getLogger(__name__)
 
 #: The workspace of every recorded infrastructure (its objects' names and marks derive from it).
 WORKSPACE = "cassettes"
-#: The operation id of the provider-level flows (the counted launch's ``ClientToken`` derives
-#: from it, so it is the same at every recording and replay).
+#: The operation id of the provider-level flow when none is given (the counted launch's
+#: ``ClientToken`` derives from it). A recording uses a fresh one, written in the cassette's
+#: metadata for the replay: a token used before would be refused by EC2 (its instances are
+#: terminated), so re-recording in the same account must not reuse it.
 OPERATION = "cassette-op-1"
 #: How long a wait may take: a real DB instance takes several minutes to become available.
 TIMEOUT = 1800.0
@@ -61,7 +63,8 @@ class FlowResult:
     leftovers: tuple[str, ...]
 
 
-Flow = Callable[[AwsProvider, str], Awaitable[FlowResult]]
+#: ``flow(provider, region, operation)``.
+Flow = Callable[[AwsProvider, str, str], Awaitable[FlowResult]]
 
 
 @functools.cache
@@ -164,8 +167,9 @@ async def _guarded(
 # -- the flows ---------------------------------------------------------------------------------
 
 
-async def stack_flow(provider: AwsProvider, region: str) -> FlowResult:
+async def stack_flow(provider: AwsProvider, region: str, operation: str = OPERATION) -> FlowResult:
     """A VPC, a subnet, a security group and an instance in them: plan, apply, destroy."""
+    del operation  # an apply's operation ids are the lifecycle's own
     name = "stack"
     doc = _doc(
         name,
@@ -203,7 +207,7 @@ async def stack_flow(provider: AwsProvider, region: str) -> FlowResult:
     return await _guarded(provider, name, body)
 
 
-async def count_flow(provider: AwsProvider, region: str) -> FlowResult:
+async def count_flow(provider: AwsProvider, region: str, operation: str = OPERATION) -> FlowResult:
     """Two instances of one resource: one ``RunInstances`` (MinCount = MaxCount = 2, a
     ``ClientToken`` of the operation), wait, read, terminate, through the provider alone."""
     name = "count"
@@ -212,7 +216,7 @@ async def count_flow(provider: AwsProvider, region: str) -> FlowResult:
         _doc(name, region, _res("instance", "web", instance_type=_SMALL, image=_IMAGE, count=2)),
         registry=registry(),
     )
-    ctx = StepContext(owner, spec, spec.resource("web"), {}, OPERATION)
+    ctx = StepContext(owner, spec, spec.resource("web"), {}, operation)
     made: list[ResourceState] = []
     try:
         created = await provider.create(ctx)
@@ -242,8 +246,11 @@ async def count_flow(provider: AwsProvider, region: str) -> FlowResult:
     return FlowResult("count", facts, () if left is None else tuple(left.ids))
 
 
-async def db_instance_flow(provider: AwsProvider, region: str) -> FlowResult:
+async def db_instance_flow(
+    provider: AwsProvider, region: str, operation: str = OPERATION
+) -> FlowResult:
     """A PostgreSQL DB instance in two subnets: apply until available, destroy."""
+    del operation  # an apply's operation ids are the lifecycle's own
     name = "db"
     doc = _doc(
         name,
@@ -276,9 +283,12 @@ async def db_instance_flow(provider: AwsProvider, region: str) -> FlowResult:
     return await _guarded(provider, name, body)
 
 
-async def load_balancer_flow(provider: AwsProvider, region: str) -> FlowResult:
+async def load_balancer_flow(
+    provider: AwsProvider, region: str, operation: str = OPERATION
+) -> FlowResult:
     """An application load balancer over an instance, with one HTTP listener: apply until
     active, destroy (the target group goes with it)."""
+    del operation  # an apply's operation ids are the lifecycle's own
     name = "lb"
     doc = _doc(
         name,
@@ -310,9 +320,10 @@ async def load_balancer_flow(provider: AwsProvider, region: str) -> FlowResult:
     return await _guarded(provider, name, body)
 
 
-async def drift_flow(provider: AwsProvider, region: str) -> FlowResult:
+async def drift_flow(provider: AwsProvider, region: str, operation: str = OPERATION) -> FlowResult:
     """A security group changed outside atlas: refresh reads it back and reports the drift,
     a refreshing plan puts it back, and the next refresh finds none."""
+    del operation  # an apply's operation ids are the lifecycle's own
     name = "drift"
     doc = _doc(
         name,

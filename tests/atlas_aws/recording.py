@@ -25,6 +25,8 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -39,12 +41,13 @@ from vcr.request import Request
 from vcr.serializers import yamlserializer
 
 from atlas.credentials import Secret
+from atlas.exceptions import CredentialsError
 from atlas.providers import Timing
 from atlas_aws.credentials import SECRET_KEY, AwsCredentialChain, AwsKeys
 from atlas_aws.emulator import AwsEmulator, FidelityConfig
 from atlas_aws.provider import AwsProvider
 from atlas_aws.sandbox import _is_empty  # the sandbox's own check that nothing is left
-from tests.atlas_aws.flows import FLOWS, KINDS, FlowResult
+from tests.atlas_aws.flows import FLOWS, KINDS, OPERATION, FlowResult
 
 CASSETTES = Path(__file__).resolve().parent / "cassettes"
 REGION = "eu-west-1"
@@ -327,6 +330,8 @@ class Replay:
     #: Every request the flow made, scrubbed (as matched).
     sent: tuple[Request, ...]
     sleeps: int
+    #: The operation id of the provider-level steps (from the cassette's metadata).
+    operation: str
 
 
 def _describe(request: Request) -> str:
@@ -353,6 +358,7 @@ async def replay(
         region = str(cassette.get_metadata("region", None))
         poll = float(cassette.get_metadata("poll_interval", None))
         grace = float(cassette.get_metadata("visibility_grace", VISIBILITY_GRACE))
+        operation = str(cassette.get_metadata("operation", OPERATION))
         can_play = cassette.can_play_response_for
 
         def watched(request: Request) -> bool:
@@ -375,7 +381,7 @@ async def replay(
         result: FlowResult | None = None
         error: BaseException | None = None
         try:
-            result = await FLOWS[kind](provider, region)
+            result = await FLOWS[kind](provider, region, operation)
         except Exception as exc:
             error = exc
         finally:
@@ -387,7 +393,14 @@ async def replay(
                 cassette=cassette, failed_request=sent[-1]
             ) from error
         return Replay(
-            result, error, len(cassette), unplayed, tuple(missing), tuple(sent), time.sleeps
+            result,
+            error,
+            len(cassette),
+            unplayed,
+            tuple(missing),
+            tuple(sent),
+            time.sleeps,
+            operation,
         )
 
 
@@ -416,6 +429,7 @@ async def record(
     of secrets and replays offline, completely.
     """
     scrubber = Scrubber(target.keys, target.account)
+    operation = f"cassette-{secrets.token_hex(6)}"
     timing = Timing(
         poll_interval=target.poll_interval,
         visibility_grace=VISIBILITY_GRACE,
@@ -431,7 +445,8 @@ async def record(
                 cassette.get_metadata("target", target.name)
                 cassette.get_metadata("poll_interval", target.poll_interval)
                 cassette.get_metadata("visibility_grace", VISIBILITY_GRACE)
-                result = await FLOWS[kind](provider, target.region)
+                cassette.get_metadata("operation", operation)
+                result = await FLOWS[kind](provider, target.region, operation)
         finally:
             await provider.aclose()
         if result.leftovers:
@@ -545,7 +560,11 @@ async def _record_all(args: argparse.Namespace, kinds: list[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    asyncio.run(_record_all(args, list(args.kind or KINDS)))
+    try:
+        asyncio.run(_record_all(args, list(args.kind or KINDS)))
+    except CredentialsError as exc:  # names the places tried, never a value
+        print(f"refusing to record against AWS: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -30,7 +30,7 @@ from atlas.spec import validate_spec
 from atlas_aws.credentials import AwsKeys
 from atlas_aws.emulator import account_for
 from atlas_aws.ops.instances import client_token
-from tests.atlas_aws.flows import KINDS, OPERATION, WORKSPACE, FlowResult, registry
+from tests.atlas_aws.flows import KINDS, WORKSPACE, FlowResult, registry
 from tests.atlas_aws.recording import (
     ACCOUNT_PLACEHOLDER,
     CANARY_KEY_ID,
@@ -39,6 +39,7 @@ from tests.atlas_aws.recording import (
     REDACTED,
     Scrubber,
     find_secrets,
+    main,
     query_body,
     record_on_emulator,
     replay,
@@ -184,7 +185,8 @@ async def test_a_counted_launch_is_one_call_with_the_operations_token() -> None:
         registry=registry(),
     )
     owner = Owner(WORKSPACE, "count")
-    ctx = StepContext(owner, spec, spec.resource("web"), {}, OPERATION)
+    ctx = StepContext(owner, spec, spec.resource("web"), {}, replayed.operation)
+    assert replayed.operation.startswith("cassette-")
     assert params["ClientToken"] == client_token(ctx, 1, 2)
     assert _actions(replayed.sent).count("TerminateInstances") == 1
 
@@ -438,3 +440,16 @@ async def test_a_canary_credential_leaves_no_trace(tmp_path: Path) -> None:
     assert "127.0.0.1" not in text, "the recording's address must not be written down"
     assert account_for(key_id) in text
     assert not find_secrets(dest, keys.secrets())
+
+
+def test_recording_against_aws_needs_a_credential(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no shared credentials file either
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert main(["--real", "--kind", "drift", "--out", str(tmp_path)]) == 2
+    assert "refusing to record against AWS" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.yaml"))
