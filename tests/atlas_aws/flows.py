@@ -119,12 +119,16 @@ def _atlas(provider: AwsProvider) -> AsyncAtlas:
     )
 
 
-async def _applied(atlas: AsyncAtlas, doc: dict[str, Any], step: str) -> dict[str, ResourceState]:
+async def _applied(
+    atlas: AsyncAtlas, doc: dict[str, Any], step: str, planned: list[tuple[str, str]] | None = None
+) -> dict[str, ResourceState]:
     """Plan (offline: no read of the cloud, nothing priced live), apply exactly that plan, and
-    the resources as recorded, by name."""
+    the resources as recorded, by name; what was planned is put in ``planned``."""
     plan = await atlas.plan(doc)
     actions = sorted((c.action, c.resource) for c in plan.changes)
     _check(plan.changes, f"plan {step}", "nothing to do")
+    if planned is not None:
+        planned.extend(actions)
     op = await atlas.apply(plan)
     _check(op.status == "completed", f"apply {step}", f"ended {op.status}: {op.error}")
     view = atlas.get(doc["name"])
@@ -188,9 +192,8 @@ async def stack_flow(provider: AwsProvider, region: str, operation: str = OPERAT
     )
 
     async def body(atlas: AsyncAtlas) -> FlowResult:
-        plan = await atlas.plan(doc)
-        planned = sorted((c.action, c.resource) for c in plan.changes)
-        states = await _applied(atlas, doc, name)
+        planned: list[tuple[str, str]] = []
+        states = await _applied(atlas, doc, name, planned)
         web, lan, ssh = states["web"], states["lan"], states["ssh"]
         _check(web.attribute("subnet_id") == lan.ids[0], "apply stack", "web is not in the subnet")
         again = await atlas.plan(doc)
