@@ -339,6 +339,13 @@ def _describe(request: Request) -> str:
     return f"{request.method} {request.host} {params.get('Action', request.path)}"
 
 
+class _NotInCassette(BaseException):
+    """A request the cassette has no answer for. Not an :class:`Exception`, so that neither
+    aiobotocore (which would wrap it in a transport error) nor botocore's retries nor the
+    core's create attempts (which would try again, sleeping) take it for a lost answer: the
+    flow stops at once, and :func:`replay` raises vcr's own exception for it."""
+
+
 async def replay(
     kind: str, path: Path, *, keys: AwsKeys | None = None, endpoint: str = "http://127.0.0.1:9"
 ) -> Replay:
@@ -346,9 +353,8 @@ async def replay(
     (nothing is sent: vcr answers every call or refuses it).
 
     The fake clock moves by the recording's poll interval per round, so deadlines and grace
-    periods fall where they fell when it was recorded. A flow error caused by a request the
-    cassette lacks is raised as vcr's :class:`CannotOverwriteExistingCassetteException`
-    (aiobotocore would otherwise wrap it in a transport error that the core retries).
+    periods fall where they fell when it was recorded. A request the cassette lacks stops the
+    flow and is raised as vcr's :class:`CannotOverwriteExistingCassetteException`.
     """
     time = FakeTime()
     scrubber = Scrubber(keys or _canary_keys())
@@ -364,10 +370,10 @@ async def replay(
         def watched(request: Request) -> bool:
             clean = scrubber.request(request)
             sent.append(clean)
-            ok = bool(can_play(request))
-            if not ok:
+            if not can_play(request):
                 missing.append(_describe(clean))
-            return ok
+                raise _NotInCassette(missing[-1])
+            return True
 
         cassette.can_play_response_for = watched  # type: ignore[method-assign]
         timing = Timing(
@@ -382,7 +388,7 @@ async def replay(
         error: BaseException | None = None
         try:
             result = await FLOWS[kind](provider, region, operation)
-        except Exception as exc:
+        except (Exception, _NotInCassette) as exc:
             error = exc
         finally:
             await provider.aclose()
