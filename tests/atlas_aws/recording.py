@@ -360,6 +360,7 @@ async def replay(
     scrubber = Scrubber(keys or _canary_keys())
     sent: list[Request] = []
     missing: list[str] = []
+    first_missing: list[Request] = []
     with make_vcr(scrubber).use_cassette(str(path), record_mode="none") as cassette:
         region = str(cassette.get_metadata("region", None))
         poll = float(cassette.get_metadata("poll_interval", None))
@@ -372,6 +373,7 @@ async def replay(
             sent.append(clean)
             if not can_play(request):
                 missing.append(_describe(clean))
+                first_missing.append(clean)
                 raise _NotInCassette(missing[-1])
             return True
 
@@ -396,7 +398,7 @@ async def replay(
         unplayed = tuple(_describe(r) for i, r in enumerate(cassette.requests) if not played[i])
         if missing:
             raise CannotOverwriteExistingCassetteException(
-                cassette=cassette, failed_request=sent[-1]
+                cassette=cassette, failed_request=first_missing[0]
             ) from error
         return Replay(
             result,
