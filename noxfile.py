@@ -1,5 +1,5 @@
 """Development sessions: ``nox -s tests``, ``lint``, ``typing``, ``docs`` (and, asked for by
-name, ``record_cassettes``, ``bench``, ``image``).
+name, ``record_cassettes``, ``record_aws_cassettes``, ``bench``, ``image``).
 
 Each session installs the project from its own files into a fresh virtualenv.
 """
@@ -50,6 +50,16 @@ def record_cassettes(session: nox.Session) -> None:
     money). See docs/cassettes.md."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "tests.atlas_digitalocean.recording", *session.posargs)
+
+
+@nox.session(default=False)
+def record_aws_cassettes(session: nox.Session) -> None:
+    """Re-record the AWS cassettes: against an emulator of the session's own on loopback (the
+    default), one already running (``-- --endpoint http://127.0.0.1:5000``), or AWS itself
+    (``-- --real``, with the credential of the environment; costs money; scrubbed before
+    anything is written). See docs/cassettes.md."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "tests.atlas_aws.recording", *session.posargs)
 
 
 @nox.session(default=False)
