@@ -1,8 +1,9 @@
 """Generate the AWS plugin's price catalog (``src/atlas_aws/data/prices.toml``) from a table
 of on-demand Linux instance prices, never by hand.
 
-The table (``../shared/reference/cloud-prices/aws-vms.csv`` beside the checkout, read where it
-is, never copied in; ``--table`` names another; columns ``InstanceType,vCPUs,MemoryGiB,
+The table (``shared/reference/cloud-prices/aws-vms.csv`` beside the checkout or beside a folder
+above it, as for the GCP and Azure scripts, read where it is, never copied in; ``--table``
+names another; columns ``InstanceType,vCPUs,MemoryGiB,
 PriceUSDPerHour,Region``) is the extract of the SkyPilot catalog described in that folder's
 README.md: ``catalogs/v7/aws/vms.csv`` of
 ``skypilot-org/skypilot-catalog`` at the commit below, read on the date below. Each price is
@@ -22,9 +23,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import aws_rds_prices  # scripts/aws_rds_prices.py, beside this one
+from _catalog_gen import REFERENCE  # the reference folder, found from a worktree too
 
 HERE = Path(__file__).resolve().parent
-TABLE = HERE.parent.parent / "shared" / "reference" / "cloud-prices" / "aws-vms.csv"
+TABLE = REFERENCE / "aws-vms.csv"
 #: EBS list prices per region and volume type (per GB-month; per provisioned IOPS-month for
 #: io1/io2, and per IOPS-month above the 3,000 included for gp3), each row with the page it
 #: was read from and when. Empty for now: the figures once here had no source, and AWS's

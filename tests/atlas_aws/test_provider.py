@@ -23,6 +23,7 @@ from atlas.store import SQLiteStore
 from atlas_aws.credentials import AwsKeys
 from atlas_aws.emulator import AwsEmulator, FidelityConfig, account_for, shared_emulator
 from atlas_aws.emulator.state import Account, Fault, FaultKind
+from atlas_aws.faults import outside_client
 from atlas_aws.ops.instances import client_token
 from atlas_aws.provider import AwsProvider
 
@@ -280,3 +281,21 @@ async def test_every_ec2_attempt_is_reported_by_action_name(
     assert {c.provider for c in calls} == {"aws"}
     assert all(c.route[0].isupper() for c in calls), calls
     assert aws.keys.access_key_id.reveal() not in repr(heard)
+
+
+async def test_an_instance_listed_terminated_by_its_marks_is_gone_without_a_lookup_by_id(
+    aws: Cloud, aws_registry: ProviderRegistry
+) -> None:
+    """EC2 lists terminated instances by their tags for a while: the list by marks that
+    shows them ``terminated`` is enough to know they are gone (no ``InstanceIds`` call)."""
+    spec = spec_of(aws_registry, instance(3))
+    state = await aws.provider.create(StepContext(OWNER, spec, spec.resource("web"), {}))
+    [ready] = await aws.provider.wait(OWNER, [state], timeout=30)
+    handler = await aws.provider.handler("instance")
+    await handler.delete(OWNER, ready)
+    ec2 = outside_client(aws.emulator, aws.keys, REGION)
+    listed = ec2.describe_instances(InstanceIds=list(ready.ids))["Reservations"]
+    assert {i["State"]["Name"] for r in listed for i in r["Instances"]} == {"terminated"}
+    before = aws.account.actions.count("DescribeInstances")
+    assert await handler.read(OWNER, ready) is None
+    assert aws.account.actions.count("DescribeInstances") - before == 1

@@ -128,10 +128,13 @@ class InstanceHandler(Ec2Handler):
         return sorted(objects, key=key)
 
     async def listing(self, region: str, filters: Sequence[JSON]) -> list[CloudObject]:
+        return [self.obj(d, region) for d in await self._listed(region, filters) if self.live(d)]
+
+    async def _listed(self, region: str, filters: Sequence[JSON]) -> list[JSON]:
+        """Every instance ``filters`` match, as EC2 renders it (the terminated ones too)."""
         ec2 = await self.regions.get(region)
         reservations = await ec2.pages(self.describe, self.listed_as, Filters=list(filters))
-        found = [i for r in reservations for i in r.get("Instances") or []]
-        return [self.obj(d, region) for d in found if self.live(d)]
+        return [i for r in reservations for i in r.get("Instances") or []]
 
     # -- creating ---------------------------------------------------------------------------
 
@@ -257,10 +260,15 @@ class InstanceHandler(Ec2Handler):
 
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         """What carries the resource's marks, and the recorded instances EC2 does not show
-        yet (just launched: a lookup by id answers ``InvalidInstanceID.NotFound``)."""
+        yet (just launched: a lookup by id answers ``InvalidInstanceID.NotFound``).
+
+        An instance the list by marks shows ``terminated`` is gone: EC2 lists terminated
+        instances, tags and all, for about an hour, so no lookup by id is needed to know it
+        (a destroy's wait for 100 instances is one list a round, not two)."""
         region = region_of(state)
-        found = await self.find(owner, state.name, region)
-        seen = {o.id for o in found}
+        listed = await self._listed(region, self.marked(owner, state.name))
+        found = [self.obj(d, region) for d in listed if self.live(d)]
+        seen = {self.object_id(d) for d in listed}
         missing = [o for o in state.objects if o.id not in seen]
         if missing:
             found += await self._not_yet_listed(region, missing)
