@@ -749,6 +749,11 @@ async def read_import(
         ids = [i.lower() for i in ids]
     _check_ids(kind, where, ids)
     handler = handlers[kind]
+    if kind == "load_balancer" and ids[0].split(":")[3] != region:
+        raise ProviderOperationError(
+            f"{where}: load balancer {ids[0]} is in {ids[0].split(':')[3]}, not in the "
+            "spec's region"
+        )
     listed = {_oid(kind, d): d for d in await _describe(handlers, region, kind, ids)}
     missing = [i for i in ids if i not in listed]
     if missing:

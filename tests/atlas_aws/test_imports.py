@@ -17,6 +17,7 @@ from atlas.spec import validate_spec
 from atlas.store import SQLiteStore
 from atlas_aws.faults import outside_client
 from atlas_aws.prices import load_offerings
+from atlas_aws.sandbox import CONFIG as QUICK
 from atlas_aws.sandbox import SAMPLES
 from tests.atlas_aws.test_provider import REGION, Cloud, cloud
 
@@ -26,6 +27,14 @@ pytestmark = pytest.mark.loopback
 @pytest.fixture
 async def aws() -> AsyncIterator[Cloud]:
     made = cloud()
+    yield made
+    await made.provider.aclose()
+
+
+@pytest.fixture
+async def quick() -> AsyncIterator[Cloud]:
+    """An account whose DB instances and load balancers are ready (and gone) in a moment."""
+    made = cloud(QUICK)
     yield made
     await made.provider.aclose()
 
@@ -252,8 +261,9 @@ def services_by_hand(aws: Cloud, region: str = REGION) -> dict[str, Any]:
 
 
 async def test_the_inventory_lists_db_instances_and_load_balancers_with_their_specs(
-    aws: Cloud,
+    quick: Cloud,
 ) -> None:
+    aws = quick
     ids = services_by_hand(aws)
     found = {f.name: f for f in await aws.provider.inventory(region=REGION)}
     orders = found["orders"]
@@ -282,8 +292,9 @@ async def test_the_inventory_lists_db_instances_and_load_balancers_with_their_sp
 
 
 async def test_db_instances_and_load_balancers_atlas_made_are_reported_as_managed(
-    aws: Cloud, aws_registry: ProviderRegistry
+    quick: Cloud, aws_registry: ProviderRegistry
 ) -> None:
+    aws = quick
     samples = {s.type: s for s in SAMPLES}
     web = {"instance_type": "t3.micro", "image": "ubuntu-24.04", "subnet": "lan"}
     resources = [
@@ -316,8 +327,9 @@ async def test_db_instances_and_load_balancers_atlas_made_are_reported_as_manage
 
 
 async def test_an_imported_db_instance_and_load_balancer_plan_nothing_and_destroy_cleanly(
-    aws: Cloud, aws_registry: ProviderRegistry
+    quick: Cloud, aws_registry: ProviderRegistry
 ) -> None:
+    aws = quick
     ids = services_by_hand(aws)
     async with AsyncAtlas(
         store=SQLiteStore(":memory:"), registry=aws_registry, workspace="w",
@@ -359,8 +371,9 @@ async def test_an_imported_db_instance_and_load_balancer_plan_nothing_and_destro
 
 
 async def test_a_bad_db_or_load_balancer_import_names_the_id_and_why(
-    aws: Cloud, aws_registry: ProviderRegistry
+    quick: Cloud, aws_registry: ProviderRegistry
 ) -> None:
+    aws = quick
     ids = services_by_hand(aws)
     net = {"type": "vpc", "name": "net", "specifications": {"cidr_block": "10.9.0.0/16"}}
     a = {
@@ -405,6 +418,10 @@ async def test_a_bad_db_or_load_balancer_import_names_the_id_and_why(
         await read(spec.resource("it"), REGION, ["vpc_1"], {})
     with pytest.raises(ProviderOperationError, match="is not the ARN of an application or net"):
         await read(spec.resource("lb"), REGION, ["front"], {})
+    with pytest.raises(ProviderOperationError, match="is in eu-west-1, not in the spec's"):
+        await read(spec.resource("lb"), "us-east-1", [ids["lb"]], {})
+    with pytest.raises(ProviderOperationError, match="is in eu-west-1, not in the spec's"):
+        await read(spec.resource("it"), "us-east-1", ["orders"], {})
     subnets = dict(zip(ids["subnets"], "ab", strict=True))
     with pytest.raises(ProviderOperationError, match=f"refers to {ids['pg']}, which the spec"):
         await read(spec.resource("it"), REGION, ["ORDERS"], subnets)
@@ -414,3 +431,69 @@ async def test_a_bad_db_or_load_balancer_import_names_the_id_and_why(
     assert got.specifications["security_groups"] == ["pg"]
     with pytest.raises(ProviderOperationError, match=f"refers to {ids['web']}, which the spec"):
         await read(spec.resource("lb"), REGION, [ids["lb"]], names)
+
+
+async def test_what_a_spec_cannot_say_is_not_listed_and_the_log_says_why(
+    quick: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    aws = quick
+    ids = services_by_hand(aws)
+    rds = outside_client(aws.emulator, aws.keys, REGION, "rds")
+    elb = outside_client(aws.emulator, aws.keys, REGION, "elbv2")
+    common = {
+        "Engine": "postgres", "DBInstanceClass": "db.t3.micro", "MasterUsername": "owner",
+        "MasterUserPassword": "not-a-secret-0", "DBSubnetGroupName": "orders-subnets",
+    }  # fmt: skip
+    rds.create_db_instance(DBInstanceIdentifier="twin", MultiAZ=True, AllocatedStorage=20, **common)
+    rds.create_db_instance(
+        DBInstanceIdentifier="fast", StorageType="io1", Iops=1000, AllocatedStorage=100, **common
+    )
+    [lb] = elb.describe_load_balancers(LoadBalancerArns=[ids["lb"]])["LoadBalancers"]
+    elb.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=8081,
+        DefaultActions=[
+            {"Type": "redirect", "RedirectConfig": {"Port": "80", "StatusCode": "HTTP_301"}}
+        ],
+    )
+    with caplog.at_level("WARNING", logger="atlas_aws"):
+        found = {f.name for f in await aws.provider.inventory(region=REGION)}
+    assert "orders" in found
+    assert not found & {"twin", "fast", "front"}
+    said = caplog.text
+    assert "DB instance twin is Multi-AZ" in said
+    assert "DB instance fast cannot be described as a db_instance spec" in said
+    assert "storage_type" in said
+    assert "the listener on port 8081 does not forward to one target group" in said
+
+
+async def test_an_imported_load_balancer_is_changed_in_place_with_its_own_target_group(
+    quick: Cloud, aws_registry: ProviderRegistry
+) -> None:
+    aws = quick
+    ids = services_by_hand(aws)
+    async with AsyncAtlas(
+        store=SQLiteStore(":memory:"), registry=aws_registry, workspace="w",
+        providers={"aws": aws.provider},
+    ) as atlas:  # fmt: skip
+        doc = (await atlas.discover("aws", region=REGION)).to_spec("adopted")
+        assert (await atlas.apply(doc)).status == "completed"
+        [front] = [r for r in doc["resources"] if r["name"] == "front"]
+        listeners = front["specifications"]["listeners"]
+        listeners.append({"port": 8080, "protocol": "HTTP"})
+        plan = await atlas.plan(doc)
+        assert [(c.action, c.resource) for c in plan.changes] == [("update", "front")]
+        op = await atlas.apply(doc)
+        assert op.status == "completed", op.error
+        # The listener on 80 keeps forwarding to the group made by hand (HTTP to 8080), and
+        # so does the new one: one group serves both.
+        assert aws.account.actions.count("CreateTargetGroup") == 0
+        elb = outside_client(aws.emulator, aws.keys, REGION, "elbv2")
+        listed = elb.describe_listeners(LoadBalancerArn=ids["lb"])["Listeners"]
+        assert sorted(x["Port"] for x in listed) == [80, 8080]
+        assert {x["DefaultActions"][0]["TargetGroupArn"] for x in listed} == {ids["group"]}
+        assert (await atlas.plan(doc, refresh=True)).empty
+        gone = await atlas.destroy("adopted", include_imported=True)
+        assert gone.status == "completed", gone.error
+        assert elb.describe_target_groups()["TargetGroups"] == []
