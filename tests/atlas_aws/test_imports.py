@@ -11,6 +11,7 @@ import pytest
 
 from atlas.exceptions import ProviderOperationError
 from atlas.facade import AsyncAtlas
+from atlas.model.cloud import Owner
 from atlas.model.infrastructure import ResourceSpec
 from atlas.providers import ProviderRegistry
 from atlas.spec import validate_spec
@@ -497,3 +498,35 @@ async def test_an_imported_load_balancer_is_changed_in_place_with_its_own_target
         gone = await atlas.destroy("adopted", include_imported=True)
         assert gone.status == "completed", gone.error
         assert elb.describe_target_groups()["TargetGroups"] == []
+
+
+async def test_a_target_group_another_load_balancer_uses_stays_when_an_imported_one_goes(
+    quick: Cloud, aws_registry: ProviderRegistry
+) -> None:
+    aws = quick
+    ids = services_by_hand(aws)
+    elb = outside_client(aws.emulator, aws.keys, REGION, "elbv2")
+    [back] = elb.create_load_balancer(Name="back", Subnets=ids["subnets"], Type="application")[
+        "LoadBalancers"
+    ]
+    elb.create_listener(
+        LoadBalancerArn=back["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": ids["group"]}],
+    )
+    async with AsyncAtlas(
+        store=SQLiteStore(":memory:"), registry=aws_registry, workspace="w",
+        providers={"aws": aws.provider},
+    ) as atlas:  # fmt: skip
+        doc = (await atlas.discover("aws", region=REGION)).to_spec("adopted")
+        doc["resources"] = [r for r in doc["resources"] if r["name"] not in ("back", "orders")]
+        assert (await atlas.apply(doc)).status == "completed"
+        [front] = [r for r in atlas.get("adopted").resources if r.name == "front"]
+        assert front.state().ids == (ids["lb"],)
+        # The load balancer alone (its subnets and instance serve the other one still).
+        await aws.provider.delete(Owner("w", "adopted"), front.state())
+    left = elb.describe_load_balancers()["LoadBalancers"]
+    assert [lb["LoadBalancerArn"] for lb in left] == [back["LoadBalancerArn"]]
+    [group] = elb.describe_target_groups()["TargetGroups"]
+    assert group["TargetGroupArn"] == ids["group"]

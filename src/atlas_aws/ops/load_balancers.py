@@ -498,16 +498,26 @@ class LoadBalancerHandler(Ec2Handler):
         lbs = {o.id: o for o in state.objects if ":loadbalancer/" in o.id}
         lbs.update({o.id: o for o in await self.find(owner, state.name, region)})
         groups = {o.id for o in state.objects if ":targetgroup/" in o.id}
+        recorded = {
+            str(g)
+            for lb in lbs.values()
+            if imported(owner, state, lb)
+            for g in lb.attributes.get("target_groups") or []
+        }
+        groups |= await self._only_theirs(elb, recorded, set(lbs))
         for arn, lb in sorted(lbs.items()):
             if imported(owner, state, lb):
-                groups.update(str(g) for g in lb.attributes.get("target_groups") or [])
                 try:
                     own = await elb.pages(
                         "DescribeTargetGroups", "TargetGroups", LoadBalancerArn=arn
                     )
                 except NotFoundError:
                     own = []
-                groups.update(str(g["TargetGroupArn"]) for g in own)
+                groups.update(
+                    str(g["TargetGroupArn"])
+                    for g in own
+                    if set(g.get("LoadBalancerArns") or []) <= set(lbs)
+                )
             try:
                 listeners = await elb.pages("DescribeListeners", "Listeners", LoadBalancerArn=arn)
             except NotFoundError:
@@ -522,6 +532,22 @@ class LoadBalancerHandler(Ec2Handler):
         for group in sorted(groups - set(marked) - set(objects)):
             objects[group] = _group_object(group, region)
         return ResourceState(self.type, state.name, tuple(objects.values()))
+
+    @staticmethod
+    async def _only_theirs(elb: Ec2, groups: set[str], lbs: set[str]) -> set[str]:
+        """The target groups of ``groups`` that exist and serve no load balancer but
+        ``lbs`` (a group another load balancer forwards to stays, with it)."""
+        out = set()
+        for arn in sorted(groups):
+            try:
+                [g] = await elb.pages("DescribeTargetGroups", "TargetGroups", TargetGroupArns=[arn])
+            except NotFoundError:
+                continue
+            if set(g.get("LoadBalancerArns") or []) <= lbs:
+                out.add(arn)
+            else:
+                logger.info("target group %s is kept: another load balancer uses it", arn)
+        return out
 
     async def remaining(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         """The load balancer while it is listed, then its target groups while they exist
