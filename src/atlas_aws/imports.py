@@ -1,10 +1,12 @@
 """What exists in an AWS account, for ``atlas discover`` and ``import:``.
 
 :func:`inventory` lists the VPCs, subnets, security groups, instances and volumes of each
-region (every page of each ``Describe*``), grouped into resources: an object atlas made joins
-the others of its resource (by its ``atlas:resource`` tag) and is marked ``managed_by``; the
-instances one ``RunInstances`` launched alike (one reservation) are one counted resource; any
-other object is a resource of its own, named after its ``Name`` tag (a group after its name).
+region (every page of each ``Describe*``), and its RDS DB instances and ELBv2 load
+balancers (with their listeners, target groups and targets), grouped into resources: an
+object atlas made joins the others of its resource (by its ``atlas:resource`` tag) and is
+marked ``managed_by``; the instances one ``RunInstances`` launched alike (one reservation) are
+one counted resource; any other object is a resource of its own, named after its ``Name`` tag
+(a group after its name, a DB instance after its identifier, a load balancer after its name).
 References between them are by those names.
 
 What the account comes with is left out unless something listed refers to it: the default
@@ -12,11 +14,16 @@ VPC, its default subnets and every VPC's ``default`` security group (AWS makes t
 that leaves ``subnet``, ``security_groups`` or ``vpc`` out gets them). An instance's root
 volume goes with its instance (as ``root_volume_size``), never as a volume of its own.
 
-:func:`read_import` reads the given ids (one ``Describe*`` by id) for an import.
+:func:`read_import` reads the given ids (one ``Describe*`` by id) for an import: EC2 ids, a
+DB instance's identifier, a load balancer's ARN. A field the cloud shows in another form than
+the spec says it, to the same effect (an engine version ``15`` the instance's ``15.4``
+satisfies, subnets, groups or targets in another order, a listener's target port left out as
+its own port), is read back as the spec says it, so that an import plans no change for it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -24,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from atlas.exceptions import ProviderOperationError
+from atlas.exceptions import NotFoundError, ProviderOperationError
 from atlas.model.cloud import Owner
 from atlas.model.infrastructure import ResourceSpec
 from atlas.providers import FoundResource, ResourceKind
@@ -33,6 +40,8 @@ from atlas.spec.dump import dump_resource
 from atlas_aws.client import JSON, Ec2
 from atlas_aws.naming import NAME_TAG, OWNER_TAG, RESOURCE_TAG, ROOT_TAG, tag_dict
 from atlas_aws.ops.base import Ec2Handler
+from atlas_aws.ops.databases import same_version
+from atlas_aws.ops.load_balancers import LoadBalancerHandler, forwards_to
 from atlas_aws.ops.security_groups import DEFAULT_EGRESS, Permission, listed_permissions
 from atlas_aws.resources import KINDS
 from atlas_aws.resources.volume import GP3_INCLUDED_IOPS
@@ -43,17 +52,26 @@ logger = logging.getLogger("atlas_aws")
 
 #: The kinds an import can adopt, by type.
 IMPORTABLE: Mapping[str, ResourceKind] = {k.type: k for k in KINDS if k.importable}
-#: How each kind's ids start (EC2's own prefixes).
+#: How each EC2 kind's ids start (EC2's own prefixes).
 ID_PREFIX: Mapping[str, str] = {
     "vpc": "vpc-", "subnet": "subnet-", "security_group": "sg-", "instance": "i-",
     "volume": "vol-",
 }  # fmt: skip
-#: The key of each kind's objects in EC2's answers, and the filter that picks them by id.
+#: The key of each kind's objects in the answers, and the EC2 filter that picks them by id.
 ID_KEY: Mapping[str, tuple[str, str]] = {
     "vpc": ("VpcId", "vpc-id"), "subnet": ("SubnetId", "subnet-id"),
     "security_group": ("GroupId", "group-id"), "instance": ("InstanceId", "instance-id"),
-    "volume": ("VolumeId", "volume-id"),
+    "volume": ("VolumeId", "volume-id"), "db_instance": ("DBInstanceIdentifier", ""),
+    "load_balancer": ("LoadBalancerArn", ""),
 }  # fmt: skip
+#: An RDS ``DBInstanceIdentifier`` (RDS keeps them lowercase).
+_DB_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+#: An ELBv2 load balancer's ARN (application or network).
+_LB_ARN = re.compile(
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/(app|net)/[^/]+/\w+$"
+)
+#: RDS statuses of an instance on its way out: not listed, not imported.
+_DB_GONE = frozenset({"deleting", "deleted"})
 #: How long a name made from a cloud name may be.
 MAX_NAME = 32
 _PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp"}
@@ -148,7 +166,14 @@ def _note(account: _Account) -> None:
             account.root_sizes[roots[_oid("volume", v)]] = int(v["Size"])
 
 
-async def _list(ec2: Ec2) -> _Account:
+def _db(d: JSON) -> JSON:
+    """A DB instance as RDS describes it, its tags where EC2's are (``Tags``)."""
+    return {**d, "Tags": d.get("TagList")}
+
+
+async def _list(handlers: Mapping[str, Ec2Handler], region: str) -> _Account:
+    regions = handlers["vpc"].regions
+    ec2 = await regions.get(region)
     objects = {
         "vpc": await ec2.pages("DescribeVpcs", "Vpcs"),
         "subnet": await ec2.pages("DescribeSubnets", "Subnets"),
@@ -157,7 +182,21 @@ async def _list(ec2: Ec2) -> _Account:
         "volume": [
             v for v in await ec2.pages("DescribeVolumes", "Volumes") if v.get("State") != "deleted"
         ],
+        "db_instance": [],
+        "load_balancer": [],
     }
+    if "db_instance" in handlers:
+        rds = await regions.of("rds", region)
+        objects["db_instance"] = [
+            _db(d)
+            for d in await rds.pages("DescribeDBInstances", "DBInstances")
+            if d.get("DBInstanceStatus") not in _DB_GONE
+        ]
+    lbs = handlers.get("load_balancer")
+    if isinstance(lbs, LoadBalancerHandler):
+        elb = await regions.of("elbv2", region)
+        found = await elb.pages("DescribeLoadBalancers", "LoadBalancers")
+        objects["load_balancer"] = await lbs.described(region, found) if found else []
     account = _Account(ec2.region, objects)
     _note(account)
     objects["volume"] = [
@@ -191,7 +230,31 @@ def _refs(kind: str, d: JSON, defaults: set[str]) -> list[str]:
         return out + ([] if set(groups) <= defaults and len(groups) <= 1 else groups)
     if kind == "volume":
         return [str(a["InstanceId"]) for a in _attached(d)][:1]
+    if kind in ("db_instance", "load_balancer"):
+        return _service_refs(kind, d, defaults)
     return []
+
+
+def _service_refs(kind: str, d: JSON, defaults: set[str]) -> list[str]:
+    """A DB instance's subnets (of its subnet group) and groups; a load balancer's subnets,
+    groups and targets. A lone group the account came with (a VPC's ``default``) is not
+    among them: a spec that names none gets it."""
+    targets: list[str] = []
+    if kind == "db_instance":
+        group = d.get("DBSubnetGroup") or {}
+        subnets = [str(s["SubnetIdentifier"]) for s in group.get("Subnets") or []]
+        groups = _db_groups(d)
+    else:
+        subnets = [str(z["SubnetId"]) for z in d.get("AvailabilityZones") or []]
+        groups = [str(g) for g in d.get("SecurityGroups") or []]
+        ids = {str(t) for g in d.get("TargetGroups") or [] for t in g.get("TargetIds") or []}
+        targets = sorted(ids)
+    others = [] if set(groups) <= defaults and len(groups) <= 1 else groups
+    return subnets + others + targets
+
+
+def _db_groups(d: JSON) -> list[str]:
+    return [str(g["VpcSecurityGroupId"]) for g in d.get("VpcSecurityGroups") or []]
 
 
 def _attached(d: JSON) -> list[JSON]:
@@ -241,6 +304,9 @@ def _spec(kind: str, objects: Sequence[JSON], names: Mapping[str, str], acct: _A
         return _group_spec(d, names, acct)
     if kind == "instance":
         return _instance_spec(objects, names, acct)
+    if kind in ("db_instance", "load_balancer"):
+        specs_of = _db_spec if kind == "db_instance" else _lb_spec
+        return specs_of(d, names, acct)
     specs: JSON = {
         "size": d.get("Size"),
         "volume_type": d.get("VolumeType"),
@@ -297,6 +363,130 @@ def _instance_spec(objects: Sequence[JSON], names: Mapping[str, str], acct: _Acc
     if size is not None:
         specs["root_volume_size"] = size
     return specs
+
+
+def _named(ids: Sequence[str], names: Mapping[str, str]) -> list[str | None]:
+    """The spec names of ``ids`` (each once, sorted; ``None`` for one without a name)."""
+    return sorted({names.get(i) for i in ids}, key=lambda n: (n is None, n or ""))
+
+
+def listed_version(d: JSON) -> str | None:
+    """A DB instance's engine version as a spec says it: the major version (``15``, MySQL's
+    ``8.0``) while RDS upgrades the minor one itself (``AutoMinorVersionUpgrade``), so that
+    such an upgrade is no drift; else the version it runs."""
+    version = str(d.get("EngineVersion") or "")
+    if not version or not d.get("AutoMinorVersionUpgrade"):
+        return version or None
+    parts = version.split(".")
+    major = 1 if d.get("Engine") == "postgres" else 2
+    return ".".join(parts[:major])
+
+
+def _db_spec(d: JSON, names: Mapping[str, str], acct: _Account) -> JSON:
+    """A DB instance's specifications; one a ``db_instance`` cannot say (a cluster's
+    member, Multi-AZ) is refused with the reason."""
+    what = f"DB instance {d.get('DBInstanceIdentifier')}"
+    if d.get("DBClusterIdentifier"):
+        raise ProviderOperationError(
+            f"{what} is a member of the cluster {d['DBClusterIdentifier']} (Aurora): atlas's "
+            "db_instance is a single instance"
+        )
+    if d.get("MultiAZ"):
+        raise ProviderOperationError(
+            f"{what} is Multi-AZ: atlas's db_instance is single-AZ (and priced as one)"
+        )
+    group = d.get("DBSubnetGroup") or {}
+    specs: JSON = {
+        "engine": d.get("Engine"),
+        "instance_class": d.get("DBInstanceClass"),
+        "allocated_storage": d.get("AllocatedStorage"),
+        "subnets": _named([str(s["SubnetIdentifier"]) for s in group.get("Subnets") or []], names),
+        "engine_version": listed_version(d),
+        "storage_type": d.get("StorageType"),
+        "master_username": d.get("MasterUsername"),
+    }
+    groups = _db_groups(d)
+    if not (set(groups) <= acct.defaults and len(groups) <= 1):
+        specs["security_groups"] = _named(groups, names)
+    return specs
+
+
+def _lb_spec(d: JSON, names: Mapping[str, str], acct: _Account) -> JSON:
+    """A load balancer's specifications: its listeners each forward to one target group of
+    instances, all of them the same instances (what a ``load_balancer`` says); another one
+    is refused with the reason."""
+    what = f"load balancer {d.get('LoadBalancerName')}"
+    groups = {str(g["TargetGroupArn"]): g for g in d.get("TargetGroups") or []}
+    listeners = []
+    for x in sorted(d.get("Listeners") or [], key=lambda x: int(x["Port"])):
+        arn = forwards_to(x)
+        if arn is None or arn not in groups:
+            raise ProviderOperationError(
+                f"{what}: the listener on port {x['Port']} does not forward to one target "
+                "group (a redirect, a fixed response or weighted groups cannot be said)"
+            )
+        certs = x.get("Certificates") or []
+        port = groups[arn].get("Port")
+        listeners.append(
+            {
+                "port": int(x["Port"]),
+                "protocol": x.get("Protocol"),
+                "target_port": int(port) if port and int(port) != int(x["Port"]) else None,
+                "certificate_arn": certs[0].get("CertificateArn") if certs else None,
+            }
+        )
+    used = [groups[a] for a in {forwards_to(x) for x in d.get("Listeners") or []} if a]
+    if any((g.get("TargetType") or "instance") != "instance" for g in used):
+        raise ProviderOperationError(f"{what}: a target group of IP or Lambda targets")
+    if len({tuple(g.get("TargetIds") or []) for g in used}) > 1:
+        raise ProviderOperationError(
+            f"{what}: its target groups have different targets (a spec names one set)"
+        )
+    specs: JSON = {
+        "type": d.get("Type"),
+        "subnets": _named([str(z["SubnetId"]) for z in d.get("AvailabilityZones") or []], names),
+        "listeners": listeners,
+        "targets": _named([str(t) for g in used for t in g.get("TargetIds") or []], names),
+        "internal": d.get("Scheme") == "internal",
+    }
+    groups_of = [str(g) for g in d.get("SecurityGroups") or []]
+    if not (set(groups_of) <= acct.defaults and len(groups_of) <= 1):
+        specs["security_groups"] = _named(groups_of, names)
+    return specs
+
+
+def _to_port(listener: Mapping[str, Any]) -> tuple[Any, ...]:
+    port = listener.get("port")
+    to_port = listener.get("target_port") or port
+    return (port, listener.get("protocol"), to_port, listener.get("certificate_arn"))
+
+
+def as_the_spec_says(kind: str, have: JSON, wanted: Mapping[str, Any], d: JSON) -> JSON:
+    """``have`` (read back from ``d``) with each field the spec's ``wanted`` says in another
+    form, to the same effect, as the spec says it: an engine version the instance's
+    satisfies, lists of names in another order, listeners whose target ports come to the
+    same. A real difference is left for the plan to show."""
+    out = dict(have)
+    for field in ("subnets", "security_groups", "targets"):
+        if (
+            field in out
+            and field in wanted
+            and sorted(out[field] or []) == sorted(wanted[field] or [])
+        ):
+            out[field] = wanted[field]
+    if kind == "db_instance":
+        want = wanted.get("engine_version")
+        running = str(d.get("EngineVersion") or "")
+        if want and running and same_version(running, str(want)):
+            out["engine_version"] = want
+    if (
+        kind == "load_balancer"
+        and "listeners" in wanted
+        and sorted(map(_to_port, out.get("listeners") or []))
+        == sorted(map(_to_port, wanted["listeners"] or []))
+    ):
+        out["listeners"] = wanted["listeners"]
+    return out
 
 
 def canonical(kind: ResourceKind, specs: Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -359,10 +549,17 @@ def _cloud_name(kind: str, d: JSON) -> str:
         return mark[1]
     if kind == "security_group":
         return str(d.get("GroupName") or "")
-    return tag_dict(d.get("Tags")).get(NAME_TAG) or _oid(kind, d)
+    own = str(d.get("LoadBalancerName") or "") if kind == "load_balancer" else ""
+    return tag_dict(d.get("Tags")).get(NAME_TAG) or own or _oid(kind, d)
 
 
-def _short(object_id: str) -> str:
+def _short(kind: str, object_id: str) -> str:
+    """What tells two objects of one name apart: the hex digits of an EC2 id or of a load
+    balancer's ARN, a digest of a DB instance's identifier."""
+    if kind == "load_balancer":
+        return object_id.rsplit("/", 1)[-1][:8]
+    if kind == "db_instance":
+        return hashlib.sha256(object_id.encode()).hexdigest()[:8]
     return object_id.partition("-")[2][:8]
 
 
@@ -375,7 +572,7 @@ async def inventory(
     named: list[tuple[str, str, list[JSON], _Account]] = []
     taken: set[str] = set()
     for region in regions:
-        account = await _list(await handlers["vpc"].regions.get(region))
+        account = await _list(handlers, region)
         items = sorted(
             _groups(account).items(),
             key=lambda kv: (kv[0][0], _cloud_name(kv[0][0], kv[1][0]), _oid(kv[0][0], kv[1][0])),
@@ -383,7 +580,7 @@ async def inventory(
         for (kind, _), objects in items:
             objects.sort(key=lambda d: (int(d.get("AmiLaunchIndex") or 0), _oid(kind, d)))
             base = found_name(_cloud_name(kind, objects[0]), kind)
-            name = base if base not in taken else f"{base}-{_short(_oid(kind, objects[0]))}"
+            name = base if base not in taken else f"{base}-{_short(kind, _oid(kind, objects[0]))}"
             while name in taken:  # pragma: no cover - ids are unique; kept for safety
                 name += "-x"
             taken.add(name)
@@ -425,8 +622,37 @@ def _kind_of(object_id: str) -> str | None:
     return next((k for k, p in ID_PREFIX.items() if object_id.startswith(p)), None)
 
 
-async def _describe(ec2: Ec2, kind: str, ids: Sequence[str]) -> list[JSON]:
-    """The objects ``ids`` of ``kind`` (by filter: an unknown id is left out, not an error)."""
+async def _describe(
+    handlers: Mapping[str, Ec2Handler], region: str, kind: str, ids: Sequence[str]
+) -> list[JSON]:
+    """The objects ``ids`` of ``kind`` in ``region`` (an unknown id is left out, not an
+    error): EC2's by filter, DB instances and load balancers one call each."""
+    regions = handlers["vpc"].regions
+    if kind == "db_instance":
+        rds = await regions.of("rds", region)
+        found = []
+        for i in ids:
+            try:
+                found += await rds.pages(
+                    "DescribeDBInstances", "DBInstances", DBInstanceIdentifier=i
+                )
+            except NotFoundError:
+                continue
+        return [_db(d) for d in found if d.get("DBInstanceStatus") not in _DB_GONE]
+    if kind == "load_balancer":
+        elb = await regions.of("elbv2", region)
+        lbs: list[JSON] = []
+        for i in ids:
+            try:
+                lbs += await elb.pages(
+                    "DescribeLoadBalancers", "LoadBalancers", LoadBalancerArns=[i]
+                )
+            except NotFoundError:
+                continue
+        handler = handlers[kind]
+        assert isinstance(handler, LoadBalancerHandler)
+        return await handler.described(region, lbs) if lbs else []
+    ec2 = await regions.get(region)
     flt = [{"Name": ID_KEY[kind][1], "Values": list(ids)}]
     if kind == "instance":
         return await _instances(ec2, Filters=flt)
@@ -438,6 +664,32 @@ async def _describe(ec2: Ec2, kind: str, ids: Sequence[str]) -> list[JSON]:
     }[kind]
     listed = await ec2.pages(call, key, Filters=flt)
     return [d for d in listed if d.get("State") != "deleted"]
+
+
+def _id_problem(kind: str, object_id: str) -> str | None:
+    """Why ``object_id`` cannot be an id of ``kind``, or ``None``."""
+    if kind == "db_instance":
+        if _DB_ID.match(object_id):
+            return None
+        return (
+            f"{object_id} is not a DB instance identifier (a letter, then up to 62 letters, "
+            "digits or hyphens)"
+        )
+    if kind == "load_balancer":
+        if _LB_ARN.match(object_id):
+            return None
+        return (
+            f"{object_id} is not the ARN of an application or network load balancer "
+            "(arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app|net/...)"
+        )
+    other = _kind_of(object_id)
+    if other == kind:
+        return None
+    what = f"an id of a {other.replace('_', ' ')}" if other else "no EC2 id"
+    return (
+        f"{object_id} is {what}, not of a {kind.replace('_', ' ')} "
+        f"(those start with {ID_PREFIX[kind]})"
+    )
 
 
 def _check_ids(kind: str, where: str, ids: Sequence[str]) -> None:
@@ -455,19 +707,17 @@ def _check_ids(kind: str, where: str, ids: Sequence[str]) -> None:
             f"{where}: a {kind.replace('_', ' ')} is one object, the import names {len(ids)} ids"
         )
     for object_id in ids:
-        other = _kind_of(object_id)
-        if other != kind:
-            what = f"an id of a {other.replace('_', ' ')}" if other else "no EC2 id"
-            raise ProviderOperationError(
-                f"{where}: {object_id} is {what}, not of a {kind.replace('_', ' ')} "
-                f"(those start with {ID_PREFIX[kind]})"
-            )
+        problem = _id_problem(kind, object_id)
+        if problem is not None:
+            raise ProviderOperationError(f"{where}: {problem}")
 
 
-async def _context(ec2: Ec2, kind: str, objects: Sequence[JSON]) -> _Account:
+async def _context(
+    handlers: Mapping[str, Ec2Handler], region: str, kind: str, objects: Sequence[JSON]
+) -> _Account:
     """What the specifications of ``objects`` need to know besides them: which of the
     objects they refer to the account came with, and an instance's root volume size."""
-    account = _Account(ec2.region, {k: [] for k in ID_PREFIX})
+    account = _Account(region, {k: [] for k in ID_KEY})
     wanted: dict[str, set[str]] = {}
     for d in objects:
         for ref in _refs(kind, d, set()):
@@ -475,12 +725,12 @@ async def _context(ec2: Ec2, kind: str, objects: Sequence[JSON]) -> _Account:
             if ref_kind is not None:
                 wanted.setdefault(ref_kind, set()).add(ref)
     for ref_kind, ids in sorted(wanted.items()):
-        account.objects[ref_kind] = await _describe(ec2, ref_kind, sorted(ids))
+        account.objects[ref_kind] = await _describe(handlers, region, ref_kind, sorted(ids))
     if kind == "instance":
         account.objects["instance"] = list(objects)
         roots = sorted(_roots(objects))
         if roots:
-            account.objects["volume"] = await _describe(ec2, "volume", roots)
+            account.objects["volume"] = await _describe(handlers, region, "volume", roots)
     _note(account)
     return account
 
@@ -495,15 +745,21 @@ async def read_import(
     """The objects ``ids`` as the import of ``resource`` finds them (in ``region``)."""
     kind = resource.type
     where = f"{kind} {resource.name!r}"
+    if kind == "db_instance":  # RDS keeps identifiers lowercase, whatever was typed
+        ids = [i.lower() for i in ids]
     _check_ids(kind, where, ids)
     handler = handlers[kind]
-    ec2 = await handler.regions.get(region)
-    listed = {_oid(kind, d): d for d in await _describe(ec2, kind, ids)}
+    if kind == "load_balancer" and ids[0].split(":")[3] != region:
+        raise ProviderOperationError(
+            f"{where}: load balancer {ids[0]} is in {ids[0].split(':')[3]}, not in the "
+            "spec's region"
+        )
+    listed = {_oid(kind, d): d for d in await _describe(handlers, region, kind, ids)}
     missing = [i for i in ids if i not in listed]
     if missing:
-        raise ProviderOperationError(f"{where}: {await _elsewhere(handler, kind, missing[0])}")
+        raise ProviderOperationError(f"{where}: {await _elsewhere(handlers, kind, missing[0])}")
     objects = [listed[i] for i in ids]
-    account = await _context(ec2, kind, objects)
+    account = await _context(handlers, region, kind, objects)
     unnamed = sorted(
         {r for d in objects for r in _refs(kind, d, account.defaults) if r not in names}
     )
@@ -513,21 +769,26 @@ async def read_import(
             "records nor imports (import it too, as a resource of its own)"
         )
     what = f"{where} (import of {', '.join(ids)})"
+    kind_of = IMPORTABLE[kind]
+    wanted = dump_resource(resource)["specifications"]
+    read = canonical(kind_of, _spec(kind, objects, names, account), what)
+    specs = as_the_spec_says(kind, read, wanted, objects[0])
     return FoundResource(
         type=kind,
         name=resource.name,
         region=region,
         objects=tuple(handler.render(d, region) for d in objects),
-        specifications=canonical(IMPORTABLE[kind], _spec(kind, objects, names, account), what),
+        specifications=canonical(kind_of, specs, what),
         managed_by=managed_by(kind, objects[0]),
     )
 
 
-async def _elsewhere(handler: Ec2Handler, kind: str, object_id: str) -> str:
+async def _elsewhere(handlers: Mapping[str, Ec2Handler], kind: str, object_id: str) -> str:
     """Why ``object_id`` is not in the region: it is in another one, or nowhere."""
+    handler = handlers[kind]
     noun = handler.noun
-    for region in handler.regions.known:
-        ec2 = await handler.regions.get(region)
-        if await _describe(ec2, kind, [object_id]):
+    known = handler.regions.known
+    for region in known:
+        if await _describe(handlers, region, kind, [object_id]):
             return f"{noun} {object_id} is in {region}, not in the spec's region"
-    return f"there is no {noun} {object_id} in the account (in {', '.join(handler.regions.known)})"
+    return f"there is no {noun} {object_id} in the account (in {', '.join(known)})"

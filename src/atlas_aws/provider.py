@@ -140,8 +140,8 @@ class AwsProvider(HandlerProvider):
         return {k: h for k, h in handlers.items() if isinstance(h, Ec2Handler)}
 
     async def inventory(self, *, region: str | None = None) -> list[FoundResource]:
-        """Every VPC, subnet, security group, instance and volume in ``region`` (else in
-        every region atlas knows); see :mod:`atlas_aws.imports`."""
+        """Every VPC, subnet, security group, instance, volume, DB instance and load balancer
+        in ``region`` (else in every region atlas knows); see :mod:`atlas_aws.imports`."""
         regions = [region] if region else list((await self.regions()).known)
         return await imports.inventory(await self._importers(), regions)
 

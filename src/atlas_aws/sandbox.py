@@ -4,6 +4,7 @@ an account of its own, with the neutral faults and one sample per kind for the k
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import string
 from collections.abc import Awaitable, Callable, Sequence
@@ -226,13 +227,20 @@ def _by_hand(
     """The sandbox's ``unmanaged`` hook: a resource made with boto3 as a person would (a
     ``Name`` tag, no atlas marks), from the kind's sample with its references left out: a
     group and an instance go in the default VPC, a volume stays unattached; a subnet gets a
-    VPC of its own made by hand too (it needs one)."""
+    VPC of its own made by hand too (it needs one), a DB instance a VPC, two subnets and a
+    subnet group, a load balancer a VPC, two subnets, an instance and a target group."""
     samples = {s.type: dict(s.specifications) for s in SAMPLES}
 
     def make(kind: str, name: str) -> list[str]:
         if kind not in samples:
             raise PluginError(f"the AWS sandbox has no sample {kind}")
         ec2 = outside_client(emulator, keys, REGION)
+        if kind == "db_instance":
+            rds = outside_client(emulator, keys, REGION, "rds")
+            return _db_by_hand(ec2, rds, name, samples[kind])
+        if kind == "load_balancer":
+            elb = outside_client(emulator, keys, REGION, "elbv2")
+            return _lb_by_hand(ec2, elb, name, samples[kind])
         return _make_by_hand(ec2, kind, name, samples[kind])
 
     async def run(kind: str, name: str) -> Sequence[str]:
@@ -279,7 +287,74 @@ def _make_by_hand(ec2: Any, kind: str, name: str, specs: dict[str, Any]) -> list
     raise PluginError(f"the AWS sandbox cannot make a {kind} by hand")
 
 
-def _instances_by_hand(ec2: Any, name: str, specs: dict[str, Any]) -> list[str]:
+def _network_by_hand(ec2: Any, name: str) -> tuple[str, list[str]]:
+    """A VPC and a subnet in each of two zones, made by hand: its id and theirs."""
+    [vpc] = _make_by_hand(ec2, "vpc", f"{name}-net", {"cidr_block": "10.0.0.0/16"})
+    subnets = [
+        ec2.create_subnet(
+            VpcId=vpc,
+            CidrBlock=f"10.0.{i}.0/24",
+            AvailabilityZone=f"{REGION}{zone}",
+            TagSpecifications=_named("subnet", f"{name}-{zone}"),
+        )["Subnet"]["SubnetId"]
+        for i, zone in enumerate("ab", start=1)
+    ]
+    return vpc, subnets
+
+
+def _db_by_hand(ec2: Any, rds: Any, name: str, specs: dict[str, Any]) -> list[str]:
+    """A DB instance of the sample's engine, class and storage in a subnet group of two
+    subnets made by hand (its VPC's default group guards it); its identifier is the name."""
+    _, subnets = _network_by_hand(ec2, name)
+    identifier = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=identifier, DBSubnetGroupDescription="made by hand", SubnetIds=subnets
+    )
+    made = rds.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        Engine=specs["engine"],
+        DBInstanceClass=specs["instance_class"],
+        AllocatedStorage=specs["allocated_storage"],
+        MasterUsername="owner",
+        ManageMasterUserPassword=True,
+        DBSubnetGroupName=identifier,
+    )
+    return [made["DBInstance"]["DBInstanceIdentifier"]]
+
+
+def _lb_by_hand(ec2: Any, elb: Any, name: str, specs: dict[str, Any]) -> list[str]:
+    """An application load balancer in two subnets made by hand, each of the sample's
+    listeners forwarding to a target group of its own with an instance made by hand."""
+    vpc, subnets = _network_by_hand(ec2, name)
+    web = {"instance_type": "t3.micro", "image": "ubuntu-24.04"}
+    [instance] = _instances_by_hand(ec2, f"{name}-web", web, subnet=subnets[0])
+    short = re.sub(r"[^a-zA-Z0-9]+", "-", name)[:24].strip("-")
+    [lb] = elb.create_load_balancer(Name=short, Subnets=subnets, Type="application")[
+        "LoadBalancers"
+    ]
+    for listener in specs["listeners"]:
+        port = listener.get("target_port") or listener["port"]
+        [group] = elb.create_target_group(
+            Name=f"{short}-{listener['port']}",
+            Protocol="HTTP",
+            Port=port,
+            VpcId=vpc,
+            TargetType="instance",
+        )["TargetGroups"]
+        arn = group["TargetGroupArn"]
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": instance, "Port": port}])
+        elb.create_listener(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Protocol=listener["protocol"],
+            Port=listener["port"],
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}],
+        )
+    return [lb["LoadBalancerArn"]]
+
+
+def _instances_by_hand(
+    ec2: Any, name: str, specs: dict[str, Any], subnet: str | None = None
+) -> list[str]:
     alias = load_offerings().images[specs["image"]]
     arch = architecture(specs["instance_type"])
     filters = [{"Name": "name", "Values": [str(alias.name_filter(arch))]}]
@@ -292,6 +367,7 @@ def _instances_by_hand(ec2: Any, name: str, specs: dict[str, Any]) -> list[str]:
         MinCount=count,
         MaxCount=count,
         TagSpecifications=_named("instance", name),
+        **({"SubnetId": subnet} if subnet else {}),
     )
     return [i["InstanceId"] for i in made["Instances"]]
 

@@ -23,7 +23,7 @@ from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext
 from atlas_aws.client import JSON, Ec2
 from atlas_aws.naming import RESOURCE_TAG, db_identifier, resource_mark, tag_dict
-from atlas_aws.ops.base import Ec2Handler, dep_ids, logger, region_of, tag_list
+from atlas_aws.ops.base import Ec2Handler, dep_ids, imported, logger, region_of, tag_list
 from atlas_aws.resources.database import DbInstanceSpec
 
 __all__ = ["DbInstanceHandler"]
@@ -106,6 +106,21 @@ class DbInstanceHandler(Ec2Handler):
         rds = await self.rds(region)
         found = await rds.pages("DescribeDBInstances", "DBInstances")
         return [o for d in found if _matches(d, filters) for o in [self.obj(d, region)]]
+
+    async def by_id(self, region: str, objects: Sequence[CloudObject]) -> list[CloudObject]:
+        """``objects`` as RDS shows them now, by identifier (one call each: RDS describes one
+        identifier per call); those gone are left out."""
+        rds = await self.rds(region)
+        found: list[CloudObject] = []
+        for obj in objects:
+            try:
+                listed = await rds.pages(
+                    "DescribeDBInstances", "DBInstances", DBInstanceIdentifier=obj.id
+                )
+            except NotFoundError:
+                continue
+            found += [self.obj(d, region) for d in listed]
+        return found
 
     async def find(
         self, owner: Owner, resource: str, region: str | None = None
@@ -210,7 +225,7 @@ class DbInstanceHandler(Ec2Handler):
                 if a.get(field) != want:
                     found.append(f"{obj.name} has {field} {a.get(field)}, the spec says {want}")
             version = str(a.get("engine_version") or "")
-            if s.engine_version and not _same_version(version, s.engine_version):
+            if s.engine_version and not same_version(version, s.engine_version):
                 found.append(f"{obj.name} runs {version}, the spec says {s.engine_version}")
             if a.get("state") in ("stopped", "stopping"):
                 found.append(f"{obj.name} is {a.get('state')}")
@@ -240,7 +255,7 @@ class DbInstanceHandler(Ec2Handler):
         if a.get("storage_type") != s.storage_type:
             change["StorageType"] = s.storage_type
         version = str(a.get("engine_version") or "")
-        if s.engine_version and not _same_version(version, s.engine_version):
+        if s.engine_version and not same_version(version, s.engine_version):
             change["EngineVersion"] = s.engine_version
             change["AllowMajorVersionUpgrade"] = _major(version) != _major(s.engine_version)
         groups = sorted(dep_ids(ctx.deps, s.security_groups, f"DB instance {obj.id}"))
@@ -301,10 +316,28 @@ class DbInstanceHandler(Ec2Handler):
             return ResourceState(self.type, state.name, tuple(left))
         for obj in state.objects:
             group = str(obj.attributes.get("subnet_group") or obj.id)
+            if imported(owner, state, obj) and await self._shared(rds, group):
+                continue
             if not await self._delete_group(rds, group):
                 return state
-        del owner
         return None
+
+    @staticmethod
+    async def _shared(rds: Ec2, group: str) -> bool:
+        """Whether an imported instance's subnet group stays: RDS's ``default``, or one that
+        another instance uses (atlas adopted the instance, not what others need)."""
+        if group.lower() == "default":
+            return True
+        listed = await rds.pages("DescribeDBInstances", "DBInstances")
+        users = [
+            str(d["DBInstanceIdentifier"])
+            for d in listed
+            if str((d.get("DBSubnetGroup") or {}).get("DBSubnetGroupName") or "").lower()
+            == group.lower()
+        ]
+        if users:
+            logger.info("DB subnet group %s is kept: %s uses it", group, users[0])
+        return bool(users)
 
     async def _delete_group(self, rds: Ec2, name: str) -> bool:
         """Whether the subnet group ``name`` is gone (deleted now, or before)."""
@@ -325,7 +358,7 @@ def spec_tags_missing(spec: InfrastructureSpec, obj: CloudObject) -> bool:
     return any(have.get(k) != v for k, v in spec.tags.items())
 
 
-def _same_version(have: str, want: str) -> bool:
+def same_version(have: str, want: str) -> bool:
     """``16`` is any 16.x; ``16.4`` is 16.4 itself."""
     return have == want or have.startswith(want + ".")
 

@@ -13,6 +13,12 @@ safe to repeat on a resume) and brought in line with the spec by ``update``:
 - a delete removes the listeners, then the load balancer, then its target groups; ELB
   refuses the last (``ResourceInUse``) until the load balancer is fully gone, and the core's
   wait until gone tries them again.
+
+An imported load balancer (made outside atlas, adopted with ``import:``) carries none of the
+marks: it is read, polled and deleted by its recorded ARN, and its target groups are the
+ones its listeners forward to (read by the load balancer's ARN, and recorded as
+``target_groups``), whatever their names. An update reuses the group of a listener's
+protocol and port when the load balancer already has one.
 """
 
 from __future__ import annotations
@@ -26,10 +32,18 @@ from atlas.model.infrastructure import InfrastructureSpec, ResourceSpec
 from atlas.providers import StepContext
 from atlas_aws.client import JSON, Ec2
 from atlas_aws.naming import OWNER_TAG, elb_name, resource_mark, resource_of, target_group_name
-from atlas_aws.ops.base import Ec2Handler, dep_ids, logger, region_of, spec_tag_drift, tag_list
+from atlas_aws.ops.base import (
+    Ec2Handler,
+    dep_ids,
+    imported,
+    logger,
+    region_of,
+    spec_tag_drift,
+    tag_list,
+)
 from atlas_aws.resources.load_balancer import Listener, LoadBalancerSpec
 
-__all__ = ["LB_TAG", "LoadBalancerHandler", "target_protocol"]
+__all__ = ["LB_TAG", "LoadBalancerHandler", "forwards_to", "target_protocol"]
 
 #: On a target group: the ARN of the load balancer it serves.
 LB_TAG = "atlas:load-balancer"
@@ -93,6 +107,65 @@ class LoadBalancerHandler(Ec2Handler):
     def render_tagged(self, d: JSON, region: str, tags: Mapping[str, str]) -> CloudObject:
         return self.obj({**d, "Tags": tag_list(tags)}, region)
 
+    def render(self, d: JSON, region: str) -> CloudObject:
+        """One load balancer as :meth:`described` gives it: with its tags, listeners, target
+        groups and targets among its attributes."""
+        obj = self.obj(d, region)
+        if "Listeners" not in d:
+            return obj
+        extra = _listening(d.get("Listeners") or [], d.get("TargetGroups") or [])
+        return CloudObject(obj.id, obj.name, obj.status, {**obj.attributes, **extra})
+
+    async def described(self, region: str, found: Sequence[JSON]) -> list[JSON]:
+        """``found`` (``DescribeLoadBalancers`` entries) with what reading one back needs:
+        its tags (``Tags``, EC2's form), its listeners (``Listeners``) and the target groups
+        they forward to (``TargetGroups``, each with the ids of its registered targets as
+        ``TargetIds``)."""
+        elb = await self.regions.of("elbv2", region)
+        tags = await self._tags(elb, [str(d["LoadBalancerArn"]) for d in found])
+        out = []
+        for d in found:
+            arn = str(d["LoadBalancerArn"])
+            listeners = await elb.pages("DescribeListeners", "Listeners", LoadBalancerArn=arn)
+            groups = []
+            for g in await elb.pages("DescribeTargetGroups", "TargetGroups", LoadBalancerArn=arn):
+                health = await elb.call("DescribeTargetHealth", TargetGroupArn=g["TargetGroupArn"])
+                ids = [str(h["Target"]["Id"]) for h in health.get("TargetHealthDescriptions") or []]
+                groups.append({**g, "TargetIds": sorted(ids)})
+            out.append(
+                {
+                    **d,
+                    "Tags": tag_list(tags.get(arn, {})),
+                    "Listeners": listeners,
+                    "TargetGroups": groups,
+                }
+            )
+        return out
+
+    async def by_arn(self, region: str, arns: Sequence[str]) -> list[CloudObject]:
+        """The load balancers ``arns`` as they are now (one call each: ELBv2 fails a whole
+        call for one ARN gone); those gone are left out."""
+        elb = await self.regions.of("elbv2", region)
+        found: list[CloudObject] = []
+        for arn in arns:
+            try:
+                listed = await elb.pages(
+                    "DescribeLoadBalancers", "LoadBalancers", LoadBalancerArns=[arn]
+                )
+            except NotFoundError:
+                continue
+            found += await self._described(region, listed)
+        return found
+
+    @staticmethod
+    def _outside(owner: Owner, state: ResourceState, seen: set[str]) -> list[str]:
+        """The ARNs of ``state``'s imported load balancers that ``seen`` lacks."""
+        return [
+            o.id
+            for o in state.objects
+            if ":loadbalancer/" in o.id and o.id not in seen and imported(owner, state, o)
+        ]
+
     # -- listing ----------------------------------------------------------------------------
 
     async def _tags(self, elb: Ec2, arns: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -147,8 +220,10 @@ class LoadBalancerHandler(Ec2Handler):
         return found
 
     async def read(self, owner: Owner, state: ResourceState) -> ResourceState | None:
+        """What carries the resource's marks, and its imported load balancers by ARN."""
         region = region_of(state)
         found = await self.find(owner, state.name, region)
+        found += await self.by_arn(region, self._outside(owner, state, {o.id for o in found}))
         if not found:
             return None
         elb = await self.regions.of("elbv2", region)
@@ -160,24 +235,12 @@ class LoadBalancerHandler(Ec2Handler):
         groups and the instances registered in them."""
         listeners = await elb.pages("DescribeListeners", "Listeners", LoadBalancerArn=obj.id)
         groups = await elb.pages("DescribeTargetGroups", "TargetGroups", LoadBalancerArn=obj.id)
-        ports = {str(g["TargetGroupArn"]): g.get("Port") for g in groups}
-        rows = []
-        for x in listeners:
-            group = _forwards_to(x)
-            certs = x.get("Certificates") or []
-            cert = certs[0].get("CertificateArn") if certs else None
-            rows.append(_listener_row(x["Port"], x["Protocol"], ports.get(group or ""), cert))
-        targets: set[str] = set()
-        for arn in ports:
-            health = await elb.call("DescribeTargetHealth", TargetGroupArn=arn)
-            targets.update(
+        for g in groups:
+            health = await elb.call("DescribeTargetHealth", TargetGroupArn=g["TargetGroupArn"])
+            g["TargetIds"] = [
                 str(h["Target"]["Id"]) for h in health.get("TargetHealthDescriptions") or []
-            )
-        extra = {
-            "listeners": sorted(rows),
-            "target_groups": sorted(ports),
-            "targets": sorted(targets),
-        }
+            ]
+        extra = _listening(listeners, groups)
         return CloudObject(obj.id, obj.name, obj.status, {**obj.attributes, **extra})
 
     async def poll(
@@ -195,7 +258,16 @@ class LoadBalancerHandler(Ec2Handler):
         owners = [{"Name": f"tag:{OWNER_TAG}", "Values": sorted(o.uid for o in wanted)}]
         listed: dict[str, CloudObject] = {}
         for region in sorted({region_of(s) for s in states}):
-            for obj in await self.listing(region, owners):
+            found = await self.listing(region, owners)
+            seen = {o.id for o in found}
+            outside = [
+                arn
+                for owner, group in wanted.items()
+                for s in group
+                if region_of(s) == region
+                for arn in self._outside(owner, s, seen)
+            ]
+            for obj in found + await self.by_arn(region, outside):
                 before = known.get(obj.id)
                 merged = {**(before.attributes if before else {}), **obj.attributes}
                 listed[obj.id] = CloudObject(obj.id, obj.name, obj.status, merged)
@@ -256,13 +328,23 @@ class LoadBalancerHandler(Ec2Handler):
         elb = await self.regions.of("elbv2", region_of(state))
         targets = dep_ids(ctx.deps, s.targets, f"load balancer {ctx.name!r}")
         for lb in state.objects:
+            if ":loadbalancer/" not in lb.id:
+                continue
             have = {
                 int(x["Port"]): x
                 for x in await elb.pages("DescribeListeners", "Listeners", LoadBalancerArn=lb.id)
             }
+            # An imported load balancer's own groups are reused where they fit, and those
+            # its listeners no longer forward to go with the change.
+            own = (
+                await elb.pages("DescribeTargetGroups", "TargetGroups", LoadBalancerArn=lb.id)
+                if imported(ctx.owner, state, lb)
+                else []
+            )
             used: set[str] = set()
             for listener in s.listeners:
-                group = await self._target_group(elb, ctx, lb, listener)
+                group = _reusable(own, target_protocol(s.type, listener), listener.to_port)
+                group = group or await self._target_group(elb, ctx, lb, listener)
                 used.add(group)
                 await self._register(elb, group, targets, listener.to_port)
                 await self._listen(elb, lb.id, listener, group, have.get(listener.port))
@@ -273,6 +355,7 @@ class LoadBalancerHandler(Ec2Handler):
             stale = [
                 g for g in await self._groups_of(elb, ctx.owner, ctx.name, lb.id) if g not in used
             ]
+            stale += [str(g["TargetGroupArn"]) for g in own if g["TargetGroupArn"] not in used]
             for group in stale:
                 await self._delete_group(elb, group)
         return await self.read(ctx.owner, state) or state
@@ -342,7 +425,7 @@ class LoadBalancerHandler(Ec2Handler):
             return
         certs = have.get("Certificates") or []
         cert = certs[0].get("CertificateArn") if certs else None
-        if (have.get("Protocol"), _forwards_to(have), cert) != (
+        if (have.get("Protocol"), forwards_to(have), cert) != (
             listener.protocol,
             group,
             listener.certificate_arn,
@@ -406,12 +489,35 @@ class LoadBalancerHandler(Ec2Handler):
 
     async def delete(self, owner: Owner, state: ResourceState) -> ResourceState | None:
         """Listeners, the load balancer, then its target groups (``ResourceInUse`` until the
-        load balancer is gone: left for the next round of the wait until gone)."""
+        load balancer is gone: left for the next round of the wait until gone). An imported
+        load balancer's groups are those its listeners forward to, read before it goes (ELB
+        forgets which they were with it) and recorded; what is to be waited for is returned,
+        the groups among it."""
         region = region_of(state)
         elb = await self.regions.of("elbv2", region)
-        lbs = {o.id for o in state.objects if ":loadbalancer/" in o.id}
-        lbs.update(o.id for o in await self.find(owner, state.name, region))
-        for arn in sorted(lbs):
+        lbs = {o.id: o for o in state.objects if ":loadbalancer/" in o.id}
+        lbs.update({o.id: o for o in await self.find(owner, state.name, region)})
+        groups = {o.id for o in state.objects if ":targetgroup/" in o.id}
+        recorded = {
+            str(g)
+            for lb in lbs.values()
+            if imported(owner, state, lb)
+            for g in lb.attributes.get("target_groups") or []
+        }
+        groups |= await self._only_theirs(elb, recorded, set(lbs))
+        for arn, lb in sorted(lbs.items()):
+            if imported(owner, state, lb):
+                try:
+                    own = await elb.pages(
+                        "DescribeTargetGroups", "TargetGroups", LoadBalancerArn=arn
+                    )
+                except NotFoundError:
+                    own = []
+                groups.update(
+                    str(g["TargetGroupArn"])
+                    for g in own
+                    if set(g.get("LoadBalancerArns") or []) <= set(lbs)
+                )
             try:
                 listeners = await elb.pages("DescribeListeners", "Listeners", LoadBalancerArn=arn)
             except NotFoundError:
@@ -419,22 +525,84 @@ class LoadBalancerHandler(Ec2Handler):
             for x in listeners:
                 await _quietly(elb.call("DeleteListener", ListenerArn=x["ListenerArn"]))
             await _quietly(elb.call("DeleteLoadBalancer", LoadBalancerArn=arn))
-        for group in await self._groups_of(elb, owner, state.name):
+        marked = await self._groups_of(elb, owner, state.name)
+        for group in sorted(groups | set(marked)):
             await self._delete_group(elb, group)
-        return None
+        objects = {o.id: o for o in state.objects} | lbs
+        for group in sorted(groups - set(marked) - set(objects)):
+            objects[group] = _group_object(group, region)
+        return ResourceState(self.type, state.name, tuple(objects.values()))
+
+    @staticmethod
+    async def _only_theirs(elb: Ec2, groups: set[str], lbs: set[str]) -> set[str]:
+        """The target groups of ``groups`` that exist and serve no load balancer but
+        ``lbs`` (a group another load balancer forwards to stays, with it)."""
+        out = set()
+        for arn in sorted(groups):
+            try:
+                [g] = await elb.pages("DescribeTargetGroups", "TargetGroups", TargetGroupArns=[arn])
+            except NotFoundError:
+                continue
+            if set(g.get("LoadBalancerArns") or []) <= lbs:
+                out.add(arn)
+            else:
+                logger.info("target group %s is kept: another load balancer uses it", arn)
+        return out
 
     async def remaining(self, owner: Owner, state: ResourceState) -> ResourceState | None:
-        """The load balancer while it is listed, then its target groups while they exist."""
+        """The load balancer while it is listed, then its target groups while they exist
+        (atlas's by their marks, an imported one's by their ARNs)."""
         region = region_of(state)
         elb = await self.regions.of("elbv2", region)
         left = list(await self.find(owner, state.name, region))
-        for group in await self._groups_of(elb, owner, state.name):
-            attributes = {"region": region, "target_group": True}
-            left.append(CloudObject(group, group.rsplit("/", 2)[-2], "deleting", attributes))
+        left += await self.by_arn(region, self._outside(owner, state, {o.id for o in left}))
+        marked = await self._groups_of(elb, owner, state.name)
+        for group in marked:
+            left.append(_group_object(group, region))
+        for obj in state.objects:
+            if ":targetgroup/" not in obj.id or obj.id in marked:
+                continue
+            try:
+                await elb.pages("DescribeTargetGroups", "TargetGroups", TargetGroupArns=[obj.id])
+            except NotFoundError:
+                continue
+            left.append(_group_object(obj.id, region))
         return ResourceState(self.type, state.name, tuple(left)) if left else None
 
 
-def _forwards_to(listener: JSON) -> str | None:
+def _group_object(arn: str, region: str) -> CloudObject:
+    """A target group as the wait until gone sees it."""
+    return CloudObject(
+        arn, arn.rsplit("/", 2)[-2], "deleting", {"region": region, "target_group": True}
+    )
+
+
+def _listening(listeners: Sequence[JSON], groups: Sequence[JSON]) -> dict[str, Any]:
+    """The attributes of a load balancer's listeners: each as (port, protocol, target port,
+    certificate), the target groups they forward to and the ids registered in them
+    (``TargetIds`` of each group)."""
+    ports = {str(g["TargetGroupArn"]): g.get("Port") for g in groups}
+    rows = []
+    for x in listeners:
+        group = forwards_to(x)
+        certs = x.get("Certificates") or []
+        cert = certs[0].get("CertificateArn") if certs else None
+        rows.append(_listener_row(x["Port"], x["Protocol"], ports.get(group or ""), cert))
+    targets = {str(t) for g in groups for t in g.get("TargetIds") or []}
+    return {"listeners": sorted(rows), "target_groups": sorted(ports), "targets": sorted(targets)}
+
+
+def _reusable(groups: Sequence[JSON], protocol: str, port: int) -> str | None:
+    """The ARN of the first of ``groups`` (an imported load balancer's own) that serves
+    ``protocol`` on ``port`` to instances."""
+    for g in groups:
+        kind = g.get("TargetType") or "instance"
+        if g.get("Protocol") == protocol and int(g.get("Port") or 0) == port and kind == "instance":
+            return str(g["TargetGroupArn"])
+    return None
+
+
+def forwards_to(listener: JSON) -> str | None:
     for action in listener.get("DefaultActions") or []:
         if action.get("Type") == "forward" and action.get("TargetGroupArn"):
             return str(action["TargetGroupArn"])

@@ -171,5 +171,5 @@ def _shrinks(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
 KIND = kind(
     "db_instance", DbInstanceSpec, "An RDS DB instance (single-AZ) in subnets of two zones.",
     price=price, check=check, replace_on=("engine", "subnets", "master_username"),
-    replace_if=_shrinks, stateful=True,
+    replace_if=_shrinks, stateful=True, importable=True,
 )  # fmt: skip

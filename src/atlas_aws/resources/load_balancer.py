@@ -253,4 +253,5 @@ KIND = kind(
     "An ELBv2 load balancer (application or network) in front of instances; priced per hour "
     "plus capacity units.",
     price=price, check=check, replace_on=("type", "subnets", "security_groups", "internal"),
+    importable=True,
 )  # fmt: skip
