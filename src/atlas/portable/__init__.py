@@ -10,6 +10,8 @@ from __future__ import annotations
 from atlas.portable.contract import (
     REGION_GROUPS,
     Choice,
+    ListsOfferings,
+    Offer,
     PortableTranslator,
     Refusal,
     Region,
@@ -26,6 +28,8 @@ __all__ = [
     "PORTABLE_TYPES",
     "REGION_GROUPS",
     "Choice",
+    "ListsOfferings",
+    "Offer",
     "Placement",
     "PortableTranslator",
     "Refusal",

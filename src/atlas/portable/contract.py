@@ -23,6 +23,10 @@ The rules every translator keeps (the conformance kit checks them):
 3. **The line items are what the provider's own estimate gives.** An estimate of the translated
    spec equals the sum of the choices' and the support resources' lines.
 4. **Deterministic and offline:** no network, no clock, no randomness.
+
+A translator may also list what it chooses from, :meth:`PortableTranslator.offerings` (one
+:class:`Offer` per size, instance type or plan, as offered in a region): the kit's
+:func:`atlas.testing.portable.check_translation` then proves rule 2 by brute force over them.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from atlas.model.infrastructure import ResourceSpec
 __all__ = [
     "REGION_GROUPS",
     "Choice",
+    "ListsOfferings",
+    "Offer",
     "PortableTranslator",
     "Refusal",
     "Region",
@@ -113,6 +119,30 @@ class Choice:
 
 
 @attrs.frozen
+class Offer:
+    """One offering a translator chooses from for a portable kind, as offered in a region.
+
+    ``name`` is what :attr:`Choice.offering` says when it is chosen. ``monthly`` is the price
+    of one unit in the region, from the prices it was asked with (one server, one database node, one
+    GB of a volume type; ``None`` when unpriced). The rest are what it has, ``None`` where a
+    kind does not have it: ``vcpus``, ``memory_gb`` and ``arch`` (``x86_64`` or ``arm64``) for
+    servers and database nodes; ``disk_gb``, the boot disk a server size includes (``None``:
+    any size, priced apart); ``max_gb``, the largest volume or database storage (``None``: no
+    limit); ``engine`` and ``versions`` for databases.
+    """
+
+    name: str
+    monthly: Decimal | None
+    vcpus: int | None = None
+    memory_gb: Decimal | None = None
+    arch: str | None = None
+    disk_gb: int | None = None
+    max_gb: int | None = None
+    engine: str | None = None
+    versions: tuple[str, ...] = ()
+
+
+@attrs.frozen
 class Refusal:
     """A portable resource the provider cannot offer in the region, and why, in words."""
 
@@ -162,4 +192,15 @@ class PortableTranslator(Protocol):
 
     def translate(self, request: TranslationRequest) -> Translation:
         """A choice or a refusal for each of ``request.resources`` in ``request.region``."""
+        ...
+
+
+@runtime_checkable
+class ListsOfferings(Protocol):
+    """A translator that also lists its offerings (optional; see :class:`Offer`)."""
+
+    def offerings(self, kind: str, region: Region, prices: PriceLookup) -> Sequence[Offer]:
+        """Every offering for portable ``kind`` (``server``, ``volume``...) in ``region``,
+        priced with ``prices`` (a :attr:`TranslationRequest.prices`); empty for a kind it does
+        not offer there."""
         ...
