@@ -32,6 +32,7 @@ __all__ = [
     "render_problems",
     "render_providers",
     "render_view",
+    "table",
 ]
 
 
@@ -39,7 +40,8 @@ def _amount(value: Money | None, places: int) -> str:
     return "unknown" if value is None else f"{value.rounded(places).amount:,.{places}f}"
 
 
-def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+def table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+    """``rows`` (the first a header) as aligned lines; columns in ``right`` right-aligned."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
@@ -77,7 +79,7 @@ def render_estimate(spec: InfrastructureSpec, est: Estimate) -> str:
     total = f"Total ({est.currency})" + ("" if est.complete else ", priced resources only")
     totals = (total, "", "", _amount(est.monthly, 2), _amount(est.hourly, est.hourly_places))
     rows.append((*totals, _amount(est.run_cost, 2)) if run else totals)
-    body = _table(rows, right={3, 4, 5})
+    body = table(rows, right={3, 4, 5})
     rule = "-" * max(len(line) for line in body)
     lines = [head, "", body[0], rule, *body[1:-1], rule, body[-1]]
     for res in est.breakdown:
@@ -138,7 +140,7 @@ def render_providers(registry: ProviderRegistry) -> str:
         info = registry.get(name)
         kinds = ", ".join(sorted(registry.kinds(name)))
         rows.append((name, info.title, ", ".join(capabilities(info)), kinds))
-    return "\n".join(_table(rows, right=set())) + "\n"
+    return "\n".join(table(rows, right=set())) + "\n"
 
 
 _COLORS = {
@@ -238,7 +240,7 @@ def render_discovery(found: Discovery) -> str:
         rows.append((f.type, f.name, ", ".join(f.ids), f.region, _amount(r.monthly, 2)))
     total = f"Total ({found.currency}/mo)"
     rows.append((total, "", "", "", _amount(found.monthly, 2)))
-    body = _table(rows, right={4})
+    body = table(rows, right={4})
     rule = "-" * max(len(line) for line in body)
     count = len(found.resources)
     head = (

@@ -56,6 +56,7 @@ __all__ = [
     "PlacementDecision",
     "RunnerUp",
     "compare",
+    "decide",
     "is_portable",
     "resolve",
 ]
@@ -477,6 +478,12 @@ def resolve_document(
         chosen, decision = _decide(comparison, pin)
         return _concrete(layout, chosen.provider, chosen.region.name, chosen.translation, decision)
     return _translate_named(layout, registry)
+
+
+def decide(comparison: Comparison, pin: tuple[str, str] | None = None) -> PlacementDecision:
+    """The placement :func:`resolve` takes from ``comparison``: the cheapest candidate, or
+    ``pin`` while it is one (:class:`SpecValidationError` at ``placement`` otherwise)."""
+    return _decide(comparison, pin)[1]
 
 
 def _decide(

@@ -205,12 +205,18 @@ OPERATIONS: tuple[Op, ...] = (
        query=(("refresh", _BOOL_QUERY,
                "Read the resources back from the provider first (needs credentials)."),)),
     Op("POST", "/api/v1/estimate-cost", "estimate_cost", "estimate_cost",
-       "What the spec costs, per resource and line item; needs no credentials.",
-       ref("Estimate"), body=True, store=False,
+       "What the spec costs, per resource and line item; needs no credentials. A portable "
+       "spec is placed first (the Estimate's `placement` says where and why); with "
+       '`"compare": true` in the body (or `?compare=true`) the answer is a Comparison of '
+       "every placement its constraints allow, cheapest first (as `atlas estimate --compare "
+       "--json`).",
+       {"anyOf": [ref("Estimate"), ref("Comparison")]}, body=True, store=False,
        query=(("duration", _DURATION_QUERY,
                "Also price a run this long (`10m`, `36h`, `45d`, or `1d12h`), each line under "
                "its price's billing rule, which the line names (as `atlas estimate "
-               "--duration`); 422 naming `duration` when malformed."),)),
+               "--duration`); 422 naming `duration` when malformed, or given with compare."),
+              ("compare", _BOOL_QUERY,
+               "Compare every placement of a portable spec (as the body's `compare`)."))),
     Op("GET", "/api/v1/costs", "workspace_costs", "costs",
        "What the workspace's infrastructures have cost in a calendar month (UTC), per "
        "resource, from the journal and each price's billing rule, with a forecast to the "
