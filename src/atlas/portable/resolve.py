@@ -190,7 +190,8 @@ def _layout(doc: Mapping[str, Any], registry: ProviderRegistry, purpose: Purpose
     items = resources if isinstance(resources, list) else []
     kinds = {} if anywhere or not isinstance(provider, str) else registry.kinds(provider)
     portable_at = tuple(i for i, r in enumerate(items) if anywhere or _portable_type(r, kinds))
-    native_at = tuple(i for i in range(len(items)) if i not in set(portable_at))
+    chosen = set(portable_at)
+    native_at = tuple(i for i in range(len(items)) if i not in chosen)
     problems: list[Problem] = []
     placement, placement_problems = parse_placement(doc.get("placement"))
     problems.extend(placement_problems)
@@ -371,11 +372,12 @@ def _candidate(
     if lookup.currency != placement.currency:
         why = f"priced in another currency: {lookup.currency}, not {placement.currency}"
         return Excluded(provider, region.name, why)
-    unpriced = next((li for li in candidate.line_items if li.monthly is None), None)
+    lines = candidate.line_items
+    unpriced = next((li for li in lines if li.monthly is None), None)
     if unpriced is not None:
         why = f"unpriced line: {unpriced.description}: {unpriced.unpriced or 'no price'}"
         return Excluded(provider, region.name, why)
-    monthly = monthly_total(candidate.line_items)
+    monthly = monthly_total(lines)
     budget = placement.budget
     if budget is not None and monthly is not None and monthly > budget:
         why = f"over budget {budget} {placement.currency}: {_cents(monthly)}"

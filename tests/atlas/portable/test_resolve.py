@@ -6,13 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 import atlas
 from atlas.exceptions import SpecValidationError
 from atlas.portable.resolve import compare, resolve
 from atlas.spec.validate import validate_spec
-from tests.atlas.portable.toy import ALPHA, toy_registry
+from tests.atlas.portable.toy import ALPHA, Cloud, toy_registry
 
 REGISTRY = toy_registry()
 
@@ -280,3 +281,20 @@ def test_a_translator_only_for_alpha() -> None:
     result = compare(spec(server("web")), registry=registry)
     assert {c.provider for c in result.candidates} == {"alpha"}
     assert {e.provider for e in result.excluded} == {"beta", "gamma"}
+
+
+class NoLoadBalancerPrices(Cloud):
+    def catalog(self) -> Any:
+        made = super().catalog()
+        prices = {k: v for k, v in made.prices.items() if not k.startswith("lb:")}
+        return attrs.evolve(made, prices=prices)
+
+
+def test_an_unpriced_line_leaves_the_region_out() -> None:
+    alpha = NoLoadBalancerPrices("alpha", ALPHA.regions, ALPHA.factors)
+    registry = toy_registry(clouds=(alpha,), translated=(alpha,))
+    result = compare(spec(*stack(), regions=["a-eu1"]), registry=registry)
+    assert result.candidates == ()
+    assert [e.reason for e in result.excluded] == [
+        "unpriced line: Load balancer: 'lb:a-eu1' is not in the alpha price catalog (toy:alpha)"
+    ]

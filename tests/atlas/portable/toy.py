@@ -9,7 +9,7 @@ Prices are made up, as round numbers to check by hand.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from atlas import Money, Price, PriceCatalog, ProviderInfo, ResourceKind, hookim
 from atlas.cost import PriceLookup
 from atlas.cost.catalog import Source
 from atlas.cost.estimate import LineItem
+from atlas.exceptions import Problem
 from atlas.model.infrastructure import ResourceSpec
 from atlas.plugins import get_plugin_manager
 from atlas.portable import (
@@ -30,7 +31,8 @@ from atlas.portable import (
     TranslationRequest,
 )
 from atlas.portable.contract import Offer
-from atlas.portable.kinds import DatabaseNeeds, ServerNeeds, VolumeNeeds
+from atlas.portable.kinds import DatabaseNeeds, LoadBalancerNeeds, ServerNeeds, VolumeNeeds
+from atlas.providers.declarations import CheckContext
 from atlas.providers.registry import ProviderRegistry
 
 
@@ -180,8 +182,16 @@ class ToyTranslator:
         choices: list[Choice] = []
         refusals: list[Refusal] = []
         support: list[dict[str, Any]] = []
+        # Like resources get like answers: each distinct need (references aside) is worked
+        # out once a call, and the answer given again with the resource's own names.
+        memo: dict[tuple[str, Any], Choice | Refusal] = {}
         for res in request.resources:
-            answer = self._one(res, request, support)
+            key = (res.type, _need(res.specifications))
+            answer = memo.get(key)
+            if answer is None:
+                answer = memo[key] = self._one(res, request, support)
+            else:
+                answer = _again(answer, res)
             (choices if isinstance(answer, Choice) else refusals).append(answer)
         lines = _lines(request, support)
         return Translation(tuple(choices), tuple(refusals), tuple(support), lines)
@@ -247,6 +257,29 @@ class ToyTranslator:
         return _choice(res.name, best.name, why, doc, _KINDS[self.provider], request.prices)
 
 
+def _need(specs: Any) -> Any:
+    """What a choice depends on: the specification without its references."""
+    if type(specs) is VolumeNeeds:
+        return specs.size_gb
+    if type(specs) is LoadBalancerNeeds:
+        return specs.listeners, specs.network
+    return specs
+
+
+def _again(answer: Choice | Refusal, res: ResourceSpec) -> Choice | Refusal:
+    """``answer`` for another resource of the same need: its name, and its references."""
+    if isinstance(answer, Refusal):
+        return Refusal(res.name, answer.reason)
+    first = answer.resources[0]
+    specs = dict(first["specifications"])
+    if isinstance(res.specifications, VolumeNeeds):
+        specs["vm"] = res.specifications.attach_to
+    elif isinstance(res.specifications, LoadBalancerNeeds):
+        specs["vms"] = list(res.specifications.targets)
+    doc = {"type": first["type"], "name": res.name, "specifications": specs}
+    return Choice(res.name, answer.offering, answer.reason, (doc,), answer.line_items)
+
+
 def _doc(kind: str, name: str, **specs: Any) -> dict[str, Any]:
     return {"type": kind, "name": name, "specifications": specs}
 
@@ -274,11 +307,16 @@ def _lines(request: TranslationRequest, support: list[dict[str, Any]]) -> tuple[
     return tuple(li for doc in support for li in _priced(doc, kinds, request.prices))
 
 
+def _check_vm(res: ResourceSpec, _ctx: CheckContext) -> Iterator[Problem]:
+    if res.specifications.size not in SIZES:
+        yield Problem("specifications.size", f"no size {res.specifications.size!r}")
+
+
 def _kinds(provider: str) -> dict[str, ResourceKind]:
     return {
         k.type: k
         for k in (
-            ResourceKind(provider, "vm", VmSpec, "A VM.", price=_price_vm),
+            ResourceKind(provider, "vm", VmSpec, "A VM.", price=_price_vm, check=_check_vm),
             ResourceKind(provider, "disk", DiskSpec, "A disk.", price=_price_disk),
             ResourceKind(provider, "pg", PgSpec, "PostgreSQL.", price=_price_pg),
             ResourceKind(provider, "lb", LbSpec, "A load balancer.", price=_price_lb),
@@ -287,7 +325,15 @@ def _kinds(provider: str) -> dict[str, ResourceKind]:
     }
 
 
-_KINDS = {name: _kinds(name) for name in ("alpha", "beta", "gamma")}
+class _Kinds(dict[str, dict[str, ResourceKind]]):
+    """The kinds of each toy cloud, by its name, made when first asked for."""
+
+    def __missing__(self, provider: str) -> dict[str, ResourceKind]:
+        made = self[provider] = _kinds(provider)
+        return made
+
+
+_KINDS = _Kinds()
 
 ALPHA = Cloud(
     "alpha",
@@ -307,26 +353,33 @@ GAMMA = Cloud("gamma", (Region("g-1", "eu"),), {"g-1": Decimal(1)})
 
 
 class ToyClouds:
-    """Registers alpha, beta and gamma, their kinds and catalogs, and the translators of
-    ``translated`` (alpha and beta by default)."""
+    """Registers ``clouds`` (alpha, beta and gamma by default), their kinds and catalogs, and
+    the translators of ``translated`` (default: every cloud but gamma)."""
 
-    def __init__(self, *, translated: Sequence[Cloud] = (ALPHA, BETA)) -> None:
-        self.translated = {c.name: c for c in translated}
+    def __init__(
+        self,
+        *,
+        translated: Sequence[Cloud] | None = None,
+        clouds: Sequence[Cloud] = (ALPHA, BETA, GAMMA),
+    ) -> None:
+        self.clouds = tuple(clouds)
+        chosen = [c for c in clouds if c is not GAMMA] if translated is None else translated
+        self.translated = {c.name: c for c in chosen}
 
     @hookimpl
     def atlas_add_providers(self) -> Sequence[ProviderInfo]:
         return [
             ProviderInfo(name=c.name, title=f"{c.name.title()} Cloud", package=f"atlas-{c.name}")
-            for c in (ALPHA, BETA, GAMMA)
+            for c in self.clouds
         ]
 
     @hookimpl
     def atlas_add_resource_kinds(self) -> Sequence[ResourceKind]:
-        return [k for kinds in _KINDS.values() for k in kinds.values()]
+        return [k for c in self.clouds for k in _KINDS[c.name].values()]
 
     @hookimpl
     def atlas_add_price_catalogs(self) -> Sequence[PriceCatalog]:
-        return [c.catalog() for c in (ALPHA, BETA, GAMMA)]
+        return [c.catalog() for c in self.clouds]
 
     @hookimpl
     def atlas_portable_translator(self, provider: str) -> PortableTranslator | None:
@@ -334,6 +387,24 @@ class ToyClouds:
         return ToyTranslator(cloud) if cloud is not None else None
 
 
-def toy_registry(*extra: object, translated: Sequence[Cloud] = (ALPHA, BETA)) -> ProviderRegistry:
-    pm = get_plugin_manager(plugins=[ToyClouds(translated=translated), *extra], autoload=False)
+def toy_registry(
+    *extra: object,
+    translated: Sequence[Cloud] | None = None,
+    clouds: Sequence[Cloud] = (ALPHA, BETA, GAMMA),
+) -> ProviderRegistry:
+    plugin = ToyClouds(translated=translated, clouds=clouds)
+    pm = get_plugin_manager(plugins=[plugin, *extra], autoload=False)
     return ProviderRegistry.from_plugin_manager(pm)
+
+
+def many_clouds(providers: int, regions: int) -> tuple[Cloud, ...]:
+    """``providers`` toy clouds of ``regions`` regions each, prices differing by region."""
+    groups = ("eu", "us", "asia")
+    return tuple(
+        Cloud(
+            f"toy{p}",
+            tuple(Region(f"t{p}-r{r}", groups[r % 3], frozenset({"ipv6"})) for r in range(regions)),
+            {f"t{p}-r{r}": Decimal(100 + (p * 7 + r * 13) % 50) / 100 for r in range(regions)},
+        )
+        for p in range(providers)
+    )
