@@ -291,7 +291,10 @@ def _translators(
 
 
 def _region_problems(
-    placement: Placement, regions: Mapping[str, Sequence[Region]], registry: ProviderRegistry
+    placement: Placement,
+    regions: Mapping[str, Sequence[Region]],
+    registry: ProviderRegistry,
+    untranslated: Sequence[str],
 ) -> list[Problem]:
     """Entries of ``placement.regions`` that name no group and no region of an allowed
     provider."""
@@ -310,13 +313,13 @@ def _region_problems(
             problems.append(Problem(path, f"provider {provider!r} of {entry!r} {why}"))
             continue
         choices = [*REGION_GROUPS, *sorted(names), *sorted(qualified)]
-        problems.append(
-            Problem(
-                path,
-                f"unknown region or group {entry!r}{_did_you_mean(entry, choices)} "
-                f"(groups: {', '.join(REGION_GROUPS)})",
-            )
+        message = (
+            f"unknown region or group {entry!r}{_did_you_mean(entry, choices)} "
+            f"(groups: {', '.join(REGION_GROUPS)})"
         )
+        if untranslated:
+            message += f"; {', '.join(untranslated)} offer no regions: no translator installed"
+        problems.append(Problem(path, message))
     return problems
 
 
@@ -324,7 +327,8 @@ def _compare(layout: _Layout, registry: ProviderRegistry) -> Comparison:
     placement = layout.placement
     translators, excluded, problems = _translators(registry, placement)
     regions = {name: tuple(t.regions()) for name, t in translators.items()}
-    problems.extend(_region_problems(placement, regions, registry))
+    untranslated = [e.provider for e in excluded]
+    problems.extend(_region_problems(placement, regions, registry, untranslated))
     if problems:
         raise SpecValidationError(problems)
     native = _native(layout, registry)
