@@ -87,9 +87,19 @@ def infrastructure_json(
         "currency": currency,
         "resources": [_resource_json(r) for r in view.resources],
         "spec": spec or None,
+        "placement": _placement(spec),
         "created_at": iso(infra.created_at),
         "updated_at": iso(infra.updated_at),
     }
+
+
+def _placement(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a ``provider: any`` spec was placed and why, as recorded (``None`` otherwise)."""
+    if "placed" not in spec:
+        return None
+    from atlas.portable.record import placed_json  # noqa: PLC0415
+
+    return placed_json(spec)
 
 
 def _resource_json(record: ResourceRecord) -> dict[str, Any]:

@@ -20,6 +20,7 @@ Nothing is cached across calls: each translates afresh against the registry's pr
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -136,6 +137,15 @@ class PlacementDecision:
     reason: str
     runner_up: RunnerUp | None
     choices: tuple[Choice, ...]
+    #: Whether atlas chose the provider and region (``provider: any``); ``False`` when the
+    #: spec named them and only its portable kinds were translated.
+    chosen: bool = True
+    #: Whether this is the placement recorded with the infrastructure, kept (``pin``) rather
+    #: than chosen afresh (set by :meth:`atlas.AsyncAtlas.plan`).
+    kept: bool = False
+    #: When the placement was first decided (set by :meth:`atlas.AsyncAtlas.plan`; a kept
+    #: placement keeps the time it was recorded with).
+    decided_at: dt.datetime | None = None
 
 
 # -- the parts of a spec ---------------------------------------------------------------------
@@ -604,7 +614,14 @@ def _translate_named(layout: _Layout, registry: ProviderRegistry) -> Resolved:
     monthly = monthly_total([*lines, *translation.support_line_items])
     reason = f"the spec names provider {provider} and region {region.name}"
     decision = PlacementDecision(
-        provider, region.name, monthly, lookup.currency, reason, None, translation.choices
+        provider,
+        region.name,
+        monthly,
+        lookup.currency,
+        reason,
+        None,
+        translation.choices,
+        chosen=False,
     )
     return _concrete(layout, provider, region.name, translation, decision)
 

@@ -205,6 +205,11 @@ def _records() -> dict[str, Schema]:
             "currency": CURRENCY,
             "resources": {"type": "array", "items": resource},
             "spec": nullable({**FREE, "description": "The spec last applied (canonical)."}),
+            "placement": {
+                **nullable(ref("PlacementRecord")),
+                "description": "For a provider: any spec: where it was placed and why, as "
+                "recorded with the infrastructure (the spec's `placed`).",
+            },
             "created_at": TIME,
             "updated_at": TIME,
         }
@@ -337,6 +342,11 @@ def _costs() -> dict[str, Schema]:
                 "items": account_step,
                 "description": "What the account needs first, outside the infrastructure "
                 "(a region's default network); listed only by a plan that read the cloud.",
+            },
+            "placement": {
+                **nullable(ref("PlacementRecord")),
+                "description": "For a provider: any spec: where it is placed and why; kept "
+                "where its infrastructure lives unless replace_placement.",
             },
         }
     )
@@ -488,7 +498,29 @@ def _portable() -> dict[str, Schema]:
         description="Every placement a portable spec's constraints allow, cheapest first "
         "(ties broken as docs/portable.md says), and what was left out and why.",
     )
-    return {"PlacementDecision": decision, "Comparison": comparison}
+    where = obj({"provider": STRING, "region": STRING})
+    record = {
+        **decision,
+        "required": [*decision["required"], "kept", "decided_at", "moved_from"],
+        "properties": {
+            **decision["properties"],
+            "kept": {
+                **BOOLEAN,
+                "description": "The placement recorded with the infrastructure, kept (not "
+                "chosen afresh: another may be cheaper now; see runner_up).",
+            },
+            "decided_at": {
+                **nullable(TIME),
+                "description": "When the placement was first decided.",
+            },
+            "moved_from": {
+                **nullable(where),
+                "description": "A re-placement that moves the infrastructure to another "
+                "region of its provider: where from (every resource is replaced).",
+            },
+        },
+    }
+    return {"PlacementDecision": decision, "PlacementRecord": record, "Comparison": comparison}
 
 
 def _service() -> dict[str, Schema]:

@@ -29,7 +29,13 @@ from atlas.model.infrastructure import (
 )
 from atlas.portable.kinds import ANY
 from atlas.portable.placement import parse_placement
-from atlas.portable.resolve import concrete_problems, is_portable, resolve_document
+from atlas.portable.record import PLACED, read_placed
+from atlas.portable.resolve import (
+    PlacementDecision,
+    concrete_problems,
+    is_portable,
+    resolve_document,
+)
 from atlas.providers.declarations import CheckContext, ProviderInfo, Purpose, ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import describe as _kind
@@ -44,7 +50,16 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 #: Budgets are checked against bills, which never come near this.
 _BUDGET_CEILING = Decimal(10**15)
 _PLAIN = (str, int, float, bool)
-_TOP_FIELDS = ("name", "provider", "region", "placement", "resources", "tags", "budget")
+_TOP_FIELDS = (
+    "name",
+    "provider",
+    "region",
+    "placement",
+    "resources",
+    "tags",
+    "budget",
+    PLACED,
+)
 _RESOURCE_FIELDS = ("type", "name", "specifications", "import")
 
 _converter = make_converter()
@@ -72,6 +87,12 @@ def validate_spec(
     """
     doc = load_document(source)
     if is_portable(doc, registry):
+        if PLACED in doc:
+            message = (
+                "atlas writes this in the spec it records once it has placed a spec; a spec "
+                "still to be placed or translated leaves it out"
+            )
+            raise SpecValidationError([Problem(PLACED, message)])
         return _validate_portable(doc, registry, purpose, pin)
     return validate_native(doc, registry=registry, purpose=purpose)
 
@@ -136,6 +157,7 @@ class _Validator:
         # A budget without a currency is in the provider's (the one its prices are in).
         budget = self._budget(doc.get("budget"), provider.currency if provider else "USD")
         entries = self._resources(doc, provider)
+        placed = self._placed(doc, provider, region)
         if provider is None:
             return None
         # With a broken name or region, check the rest against stand-ins, so that one
@@ -149,6 +171,7 @@ class _Validator:
             resources=tuple(r for r in resources if r is not None),
             tags=tags,
             budget=budget,
+            placement=placed,
         )
         self._semantics(spec, entries, resources, provider, placeholders)
         return None if placeholders else spec
@@ -164,6 +187,21 @@ class _Validator:
                 "placement",
                 f"only a spec with provider: any is placed; this one names {provider!r}",
             )
+
+    def _placed(
+        self, doc: Mapping[str, Any], provider: ProviderInfo | None, region: str | None
+    ) -> PlacementDecision | None:
+        """The placement a recorded spec carries (``placed``, :mod:`atlas.portable.record`)."""
+        if PLACED not in doc:
+            return None
+        if doc.get("provider") == ANY:  # (the pseudo-provider's registry)
+            self.problem(PLACED, "a spec with provider: any is placed by atlas, not recorded")
+            return None
+        decision, problems = read_placed(
+            doc[PLACED], provider=provider.name if provider else None, region=region
+        )
+        self.out.extend(problems)
+        return decision
 
     def _unknown_keys(self, doc: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in doc:

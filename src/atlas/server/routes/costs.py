@@ -28,6 +28,7 @@ from atlas.server.context import (
     parse_body,
     query_bool,
     read_body,
+    replace_placement,
     resource_count,
     service,
 )
@@ -43,13 +44,14 @@ async def plan(request: Request) -> Response:
     refresh = query_bool(request, "refresh")
     svc = service(request)
     body = await read_body(request)
-    doc = await parse_body(request, body)
-    if not refresh and _nothing_recorded(svc, principal, doc):
+    given = await parse_body(request, body)
+    doc, replace = replace_placement(request, given)
+    if not refresh and doc is given and _nothing_recorded(svc, principal, doc):
         # A diff against nothing: a worker process answers it whole, on a core of its own.
         limit = svc.settings.max_resources
         return _json(await svc.pool.in_process(jobs.plan_answer, body, limit))
     async with svc.workspaces.open(principal) as atlas:
-        result = await atlas.plan(doc, refresh=refresh)
+        result = await atlas.plan(doc, refresh=refresh, replace_placement=replace)
     return await json_answer(request, lambda: {"plan": plan_json(result)}, len(result.changes))
 
 
