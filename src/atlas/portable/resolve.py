@@ -582,14 +582,19 @@ def _translate_named(layout: _Layout, registry: ProviderRegistry) -> Resolved:
     provider = registry.get(str(doc["provider"])).name
     translator = registry.portable_translator(provider)
     if translator is None:
-        problems = [
-            Problem(
-                f"resources[{i}].type",
-                f"{provider} has no kind {doc['resources'][i]['type']!r} of its own, and no "
-                f"installed plugin translates portable kinds for {provider}",
+        kinds = registry.kinds(provider)
+        known = ", ".join(sorted(kinds)) or "none"
+        problems = []
+        for i in layout.portable_at:
+            kind = str(doc["resources"][i]["type"])
+            problems.append(
+                Problem(
+                    f"resources[{i}].type",
+                    f"unknown resource type {kind!r} for provider {provider!r}"
+                    f"{_did_you_mean(kind, tuple(kinds))} (known: {known}); {kind} is a "
+                    f"portable kind, and no installed plugin translates them for {provider}",
+                )
             )
-            for i in layout.portable_at
-        ]
         raise SpecValidationError(problems)
     region = _named_region(doc, provider, translator)
     native = _native(layout, registry).get(provider, ())

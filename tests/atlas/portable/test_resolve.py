@@ -235,7 +235,8 @@ def test_a_named_provider_refusing_is_a_problem_at_the_resource() -> None:
     assert "or 'a-eu1'" in problems(lambda: validate_spec(doc, registry=REGISTRY))["region"]
     doc = {"name": "m", "provider": "gamma", "region": "g-1", "resources": [server("w")]}
     assert (
-        "no installed plugin translates portable kinds for gamma"
+        "unknown resource type 'server' for provider 'gamma' (known: disk, lb, net, pg, vm); "
+        "server is a portable kind, and no installed plugin translates them for gamma"
         in problems(lambda: validate_spec(doc, registry=REGISTRY))["resources[0].type"]
     )
 
