@@ -299,3 +299,12 @@ def test_an_unpriced_line_leaves_the_region_out() -> None:
     assert [e.reason for e in result.excluded] == [
         "unpriced line: Load balancer: 'lb:a-eu1' is not in the alpha price catalog (toy:alpha)"
     ]
+
+
+def test_like_refusals_make_one_short_reason() -> None:
+    arms = [server(f"arm{i}", arch="arm64") for i in range(5)]
+    result = compare(spec(*arms, server("two", 2, 4, arch="arm64")), registry=REGISTRY)
+    reasons = {(e.provider, e.region): e.reason for e in result.excluded}
+    assert reasons[("alpha", "a-eu1")] == (
+        "resources arm0, arm1, arm2 and 3 more refused: no arm64 servers in a-eu1"
+    )
