@@ -50,15 +50,20 @@ if TYPE_CHECKING:
     from atlas.model.infrastructure import InfrastructureSpec
 
 __all__ = [
+    "PORTABLE_REGISTRY",
+    "REPLACE_HINT",
     "Candidate",
     "Comparison",
     "Excluded",
     "PlacementDecision",
+    "Resolved",
     "RunnerUp",
     "compare",
+    "concrete_problems",
     "decide",
     "is_portable",
     "resolve",
+    "resolve_document",
 ]
 
 #: Validates the portable resources of a spec (and nothing else).
