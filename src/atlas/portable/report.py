@@ -2,11 +2,14 @@
 and ``POST /api/v1/estimate-cost`` with ``"compare": true`` answers (see docs/portable.md).
 
 Amounts are numbers rounded to the cent, as in an estimate's JSON; every key is always
-present (``null`` when it has no value), so agents can read the shape without guessing.
+present (``null`` when it has no value), so agents can read the shape without guessing. A
+candidate's choices are grouped by answer (each group names its resources); the decision
+lists every resource's choice with the native documents it becomes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -60,7 +63,7 @@ def decision_json(decision: PlacementDecision) -> dict[str, Any]:
             "monthly_cost": _amount(runner.monthly),
             "difference": _amount(runner.difference),
         },
-        "choices": [_choice(c, lines=False) for c in decision.choices],
+        "choices": [_choice(c) for c in decision.choices],
     }
 
 
@@ -79,7 +82,7 @@ def _candidate(rank: int, candidate: Candidate, cheapest: Decimal | None) -> dic
         "monthly_cost": _amount(candidate.monthly),
         "currency": candidate.currency,
         "more_than_cheapest": _amount(more),
-        "choices": [_choice(c, lines=True) for c in translation.choices],
+        "choices": _grouped(translation.choices),
         "support": {
             "resources": [dict(d) for d in translation.support],
             "line_items": [li.to_dict() for li in translation.support_line_items],
@@ -87,17 +90,40 @@ def _candidate(rank: int, candidate: Candidate, cheapest: Decimal | None) -> dic
     }
 
 
-def _choice(choice: Choice, *, lines: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def _grouped(choices: Sequence[Choice]) -> list[dict[str, Any]]:
+    """One entry per distinct answer (offering, reason and line items), naming the resources
+    that got it, in the order they first appear: a spec of a thousand like resources has a
+    few answers, not a thousand copies of them."""
+    groups: dict[tuple[Any, ...], tuple[Choice, list[str]]] = {}
+    for choice in choices:
+        # (by identity: a translator gives like resources the same line objects, and two
+        # equal lines made apart only cost one more entry)
+        key = (choice.offering, choice.reason, *map(id, choice.line_items))
+        found = groups.get(key)
+        if found is None:
+            groups[key] = (choice, [choice.resource])
+        else:
+            found[1].append(choice.resource)
+    return [
+        {
+            "resources": names,
+            "offering": choice.offering,
+            "reason": choice.reason,
+            "monthly_cost": _amount(choice.monthly),
+            "line_items": [li.to_dict() for li in choice.line_items],
+        }
+        for choice, names in groups.values()
+    ]
+
+
+def _choice(choice: Choice) -> dict[str, Any]:
+    return {
         "resource": choice.resource,
         "offering": choice.offering,
         "reason": choice.reason,
         "monthly_cost": _amount(choice.monthly),
         "resources": [dict(d) for d in choice.resources],
     }
-    if lines:
-        out["line_items"] = [li.to_dict() for li in choice.line_items]
-    return out
 
 
 def _amount(value: Decimal | None) -> float | None:

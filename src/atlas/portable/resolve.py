@@ -51,15 +51,20 @@ if TYPE_CHECKING:
     from atlas.model.infrastructure import InfrastructureSpec
 
 __all__ = [
+    "PORTABLE_REGISTRY",
+    "REPLACE_HINT",
     "Candidate",
     "Comparison",
     "Excluded",
     "PlacementDecision",
+    "Resolved",
     "RunnerUp",
     "compare",
+    "concrete_problems",
     "decide",
     "is_portable",
     "resolve",
+    "resolve_document",
 ]
 
 #: Validates the portable resources of a spec (and nothing else).
@@ -217,9 +222,9 @@ def _layout(doc: Mapping[str, Any], registry: ProviderRegistry, purpose: Purpose
             )
         )
     part = {k: doc[k] for k in ("name", "tags", "budget") if k in doc}
-    part.update(provider=ANY, region=_PLACEHOLDER_REGION, resources=[items[i] for i in portable_at])
-    if "resources" not in doc:
-        part.pop("resources")
+    part.update(provider=ANY, region=_PLACEHOLDER_REGION)
+    if "resources" in doc:  # (else the validator says it is missing)
+        part["resources"] = [items[i] for i in portable_at] if items is resources else resources
     portable: tuple[ResourceSpec, ...] = ()
     try:
         portable = _validate_as_is(part, PORTABLE_REGISTRY, purpose).resources
@@ -259,8 +264,13 @@ def compare(
     for the order), and what was left out and why. Raises :class:`SpecValidationError` for
     problems with the portable resources or ``placement`` (unknown provider or region names
     included, with their path)."""
-    layout = _layout(_mapping(doc), registry, purpose)
-    return _compare(layout, registry)
+    loaded = _mapping(doc)
+    provider = loaded.get("provider")
+    if provider != ANY:
+        named = f"this one names {provider!r}" if isinstance(provider, str) else "it has none"
+        message = f"only a spec with provider: any is compared across providers; {named}"
+        raise SpecValidationError([Problem("provider", message)])
+    return _compare(_layout(loaded, registry, purpose), registry)
 
 
 def _mapping(doc: SpecSource) -> Mapping[str, Any]:
@@ -377,15 +387,15 @@ def _candidate(
     if missing:
         return Excluded(provider, region.name, f"a required feature missing: {', '.join(missing)}")
     lookup = registry.price_lookup(provider, region=region.name)
+    if lookup.currency != placement.currency:
+        why = f"priced in another currency: {lookup.currency}, not {placement.currency}"
+        return Excluded(provider, region.name, why)
     request = TranslationRequest(provider, region, layout.portable, lookup, native)
     translation = translator.translate(request)
     refused = _refusals(layout, translation)
     if refused:
         return Excluded(provider, region.name, "; ".join(refused))
     candidate = Candidate(provider, region, None, lookup.currency, translation, rank=_NO_RANK)
-    if lookup.currency != placement.currency:
-        why = f"priced in another currency: {lookup.currency}, not {placement.currency}"
-        return Excluded(provider, region.name, why)
     lines = candidate.line_items
     unpriced = next((li for li in lines if li.monthly is None), None)
     if unpriced is not None:
@@ -403,17 +413,26 @@ _NO_RANK: SortKey = (Decimal(0), 0, "", 0, 0)
 
 
 def _refusals(layout: _Layout, translation: Translation) -> list[str]:
-    """Each portable resource the translation refused or left unanswered, in words."""
-    out = [f"resource {r.resource} refused: {r.reason}" for r in translation.refusals]
-    answered = {c.resource for c in translation.choices} | {
-        r.resource for r in translation.refusals
-    }
-    out.extend(
-        f"resource {r.name} refused: the translator gave no answer for it"
-        for r in layout.portable
-        if r.name not in answered
-    )
-    return out
+    """The portable resources the translation refused or left unanswered, in words, one
+    entry per reason (a thousand like resources refused alike make one short entry)."""
+    by_reason: dict[str, list[str]] = {}
+    for refusal in translation.refusals:
+        by_reason.setdefault(refusal.reason, []).append(refusal.resource)
+    if len(translation.choices) + len(translation.refusals) < len(layout.portable):
+        answered = {c.resource for c in translation.choices}
+        answered.update(r.resource for r in translation.refusals)
+        silent = [r.name for r in layout.portable if r.name not in answered]
+        by_reason.setdefault("the translator gave no answer for it", []).extend(silent)
+    return [f"{_resources(names)} refused: {reason}" for reason, names in by_reason.items()]
+
+
+def _resources(names: Sequence[str]) -> str:
+    """``resource db``, ``resources db0 and db1``, ``resources a, b, c and 247 more``."""
+    if len(names) == 1:
+        return f"resource {names[0]}"
+    if len(names) <= 3:
+        return f"resources {', '.join(names[:-1])} and {names[-1]}"
+    return f"resources {', '.join(names[:3])} and {len(names) - 3} more"
 
 
 def _native(layout: _Layout, registry: ProviderRegistry) -> dict[str, tuple[ResourceSpec, ...]]:
@@ -516,8 +535,11 @@ def _decide(
             cheapest = candidates[0]
             why = f"kept the recorded placement {chosen.where}"
             if cheapest is not chosen and cheapest.rank[0] < chosen.rank[0]:
-                why += f" ({cheapest.where} is now cheaper, at {_cents(cheapest.rank[0])})"
-            return chosen, _decision(chosen, candidates, why + "; " + REPLACE_HINT + " elsewhere")
+                why += (
+                    f"; {cheapest.where} is now cheaper, at {_cents(cheapest.rank[0])} "
+                    f"{cheapest.currency} a month ({REPLACE_HINT})"
+                )
+            return chosen, _decision(chosen, candidates, why)
     where = "/".join(pin)
     reason = next(
         (
@@ -592,14 +614,19 @@ def _translate_named(layout: _Layout, registry: ProviderRegistry) -> Resolved:
     provider = registry.get(str(doc["provider"])).name
     translator = registry.portable_translator(provider)
     if translator is None:
-        problems = [
-            Problem(
-                f"resources[{i}].type",
-                f"{provider} has no kind {doc['resources'][i]['type']!r} of its own, and no "
-                f"installed plugin translates portable kinds for {provider}",
+        kinds = registry.kinds(provider)
+        known = ", ".join(sorted(kinds)) or "none"
+        problems = []
+        for i in layout.portable_at:
+            kind = str(doc["resources"][i]["type"])
+            problems.append(
+                Problem(
+                    f"resources[{i}].type",
+                    f"unknown resource type {kind!r} for provider {provider!r}"
+                    f"{_did_you_mean(kind, tuple(kinds))} (known: {known}); {kind} is a "
+                    f"portable kind, and no installed plugin translates them for {provider}",
+                )
             )
-            for i in layout.portable_at
-        ]
         raise SpecValidationError(problems)
     region = _named_region(doc, provider, translator)
     native = _native(layout, registry).get(provider, ())

@@ -474,7 +474,19 @@ def _portable() -> dict[str, Schema]:
             "monthly_cost": nullable(MONEY),
             "currency": CURRENCY,
             "more_than_cheapest": nullable(MONEY),
-            "choices": {"type": "array", "items": obj({**choice, "line_items": lines})},
+            "choices": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "resources": {"type": "array", "items": STRING},
+                        "offering": STRING,
+                        "reason": STRING,
+                        "monthly_cost": nullable(MONEY),
+                        "line_items": lines,
+                    },
+                    description="One answer, and the resources that got it.",
+                ),
+            },
             "support": obj({"resources": {"type": "array", "items": native}, "line_items": lines}),
         }
     )

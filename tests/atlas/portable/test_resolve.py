@@ -235,7 +235,8 @@ def test_a_named_provider_refusing_is_a_problem_at_the_resource() -> None:
     assert "or 'a-eu1'" in problems(lambda: validate_spec(doc, registry=REGISTRY))["region"]
     doc = {"name": "m", "provider": "gamma", "region": "g-1", "resources": [server("w")]}
     assert (
-        "no installed plugin translates portable kinds for gamma"
+        "unknown resource type 'server' for provider 'gamma' (known: disk, lb, net, pg, vm); "
+        "server is a portable kind, and no installed plugin translates them for gamma"
         in problems(lambda: validate_spec(doc, registry=REGISTRY))["resources[0].type"]
     )
 
@@ -298,3 +299,12 @@ def test_an_unpriced_line_leaves_the_region_out() -> None:
     assert [e.reason for e in result.excluded] == [
         "unpriced line: Load balancer: 'lb:a-eu1' is not in the alpha price catalog (toy:alpha)"
     ]
+
+
+def test_like_refusals_make_one_short_reason() -> None:
+    arms = [server(f"arm{i}", arch="arm64") for i in range(5)]
+    result = compare(spec(*arms, server("two", 2, 4, arch="arm64")), registry=REGISTRY)
+    reasons = {(e.provider, e.region): e.reason for e in result.excluded}
+    assert reasons[("alpha", "a-eu1")] == (
+        "resources arm0, arm1, arm2 and 3 more refused: no arm64 servers in a-eu1"
+    )

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from atlas.providers.registry import ProviderRegistry
-from tests.atlas.portable.test_resolve import spec, stack
+from tests.atlas.portable.test_resolve import server, spec, stack
 from tests.atlas.portable.toy import toy_registry
 
 
@@ -29,8 +29,14 @@ async def test_compare_answers_every_placement_cheapest_first(client: httpx.Asyn
         {"provider": "gamma", "region": None, "reason": "no translator installed"}
     ]
     web = body["candidates"][0]["choices"][0]
-    assert (web["resource"], web["offering"], web["monthly_cost"]) == ("web", "medium", 32.0)
+    assert (web["resources"], web["offering"], web["monthly_cost"]) == (["web"], "medium", 32.0)
     assert web["line_items"][0]["sku"] == "vm:b-us:medium"
+    chosen = body["decision"]["choices"][0]
+    assert chosen["resources"][0] == {
+        "type": "vm",
+        "name": "web",
+        "specifications": {"size": "medium", "count": 2},
+    }
 
 
 async def test_the_query_flag_compares_too(client: httpx.AsyncClient) -> None:
@@ -62,3 +68,14 @@ async def test_problems_are_422_with_their_paths(client: httpx.AsyncClient) -> N
         "/api/v1/estimate-cost", params={"duration": "1d"}, json={**spec(*stack()), "compare": True}
     )
     assert [p["path"] for p in r.json()["problems"]] == ["duration"]
+
+
+async def test_like_resources_share_one_entry(client: httpx.AsyncClient) -> None:
+    doc = {**spec(server("a"), server("b"), server("c", vcpus=4)), "compare": True}
+    body = (await client.post("/api/v1/estimate-cost", json=doc)).json()
+    groups = body["candidates"][0]["choices"]
+    assert [(g["resources"], g["offering"]) for g in groups] == [
+        (["a", "b"], "medium"),
+        (["c"], "large"),
+    ]
+    assert [c["resource"] for c in body["decision"]["choices"]] == ["a", "b", "c"]
