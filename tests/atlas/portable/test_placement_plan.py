@@ -21,7 +21,8 @@ from atlas.lifecycle.planfile import load_plan, plan_document
 from atlas.portable.contract import Region
 from atlas.spec.dump import dump_spec
 from atlas.spec.validate import validate_spec
-from atlas.store import SQLiteStore
+from atlas.store import PostgresStore, SQLiteStore
+from atlas.store.base import StateStore
 from atlas.store.backup import export_document, snapshot_from
 from atlas.store.schema import SCHEMA_VERSION
 from atlas.testing.memory import ManualClock, make_sandbox
@@ -63,8 +64,8 @@ class World:
     """One store and one memory cloud; atlases over them with whatever registry a test is at
     (prices and offerings change between plans, as a cloud's do)."""
 
-    def __init__(self) -> None:
-        self.store = SQLiteStore(":memory:")
+    def __init__(self, store: StateStore | None = None) -> None:
+        self.store = store or SQLiteStore(":memory:")
         self.memory = MemoryCloud(clock=ManualClock())
         self.sandbox = make_sandbox(self.memory)
         self.translator = MemoryTranslator()
@@ -193,6 +194,25 @@ async def test_the_decision_survives_a_backup(world: World) -> None:
     restored = fresh.get_infrastructure("default", "web")
     assert restored is not None
     assert restored.spec["placed"] == atlas.get("web").infrastructure.spec["placed"]
+
+
+async def test_restored_into_postgresql_it_is_kept_where_it_was(
+    world: World, postgres_url: str
+) -> None:
+    atlas = await applied(world, spec())
+    document = export_document(world.store.snapshot(), schema_version=SCHEMA_VERSION)
+    with PostgresStore(postgres_url) as pg:
+        pg.restore(snapshot_from(document))
+        moved = World(pg)
+        moved.sandbox, moved.memory = world.sandbox, world.memory  # the same cloud
+        moved.alpha = CHEAP_ALPHA  # cheaper elsewhere now
+        restored = moved.atlas()
+        recorded = restored.get("web").infrastructure.spec["placed"]
+        assert recorded == atlas.get("web").infrastructure.spec["placed"]
+        plan = await restored.plan(spec())
+        assert plan.empty
+        assert plan.placement is not None
+        assert (plan.placement.region, plan.placement.kept) == ("mem-2", True)
 
 
 # -- kept on later plans ---------------------------------------------------------------------
