@@ -22,8 +22,8 @@ from atlas.portable.contract import Region
 from atlas.spec.dump import dump_spec
 from atlas.spec.validate import validate_spec
 from atlas.store import PostgresStore, SQLiteStore
-from atlas.store.base import StateStore
 from atlas.store.backup import export_document, snapshot_from
+from atlas.store.base import StateStore
 from atlas.store.schema import SCHEMA_VERSION
 from atlas.testing.memory import ManualClock, make_sandbox
 from atlas.testing.memory.cloud import MemoryCloud
