@@ -213,6 +213,7 @@ async def test_restored_into_postgresql_it_is_kept_where_it_was(
         assert plan.empty
         assert plan.placement is not None
         assert (plan.placement.region, plan.placement.kept) == ("mem-2", True)
+        await restored.aclose()  # (its share of the store's rate budget)
 
 
 # -- kept on later plans ---------------------------------------------------------------------
