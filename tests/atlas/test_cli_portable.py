@@ -129,6 +129,18 @@ def test_replace_placement_to_another_provider_is_refused_with_what_to_do(
     assert (status["provider"], status["region"], status["status"]) == ("memory", "mem-2", "active")
 
 
+def test_a_pin_the_constraints_no_longer_allow_is_shown_at_placement(
+    tmp_path: Path, installed: Installed
+) -> None:
+    state = str(tmp_path / "state.db")
+    ok("apply", "--yes", write(tmp_path, spec()), "--state", state)
+    code, out, err = run("plan", write(tmp_path, spec("alpha"), "alpha.json"), "--state", state)
+    assert code == 2
+    assert "1 problem" in out + err
+    assert "  placement: the recorded placement memory/mem-2 no longer fits: " in out + err
+    assert "--replace-placement" in out + err
+
+
 def test_replace_placement_moves_it_to_a_cheaper_region_of_its_provider(
     tmp_path: Path, installed: Installed
 ) -> None:

@@ -115,6 +115,17 @@ async def test_a_move_to_another_provider_is_refused_at_placement(
     assert [p["path"] for p in r.json()["problems"]] == ["placement"]
 
 
+async def test_a_pin_no_longer_allowed_is_a_problem_at_placement(
+    client: httpx.AsyncClient,
+) -> None:
+    await created(client)
+    r = await client.post("/api/v1/plan", json=spec("alpha"))
+    assert r.status_code == 422, r.text
+    [problem] = r.json()["problems"]
+    assert problem["path"] == "placement"
+    assert problem["message"].startswith("the recorded placement memory/mem-2 no longer fits")
+
+
 async def test_replace_placement_must_be_true_or_false(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/plan", json={**spec(), "replace_placement": "yes"})
     assert r.status_code == 422, r.text
