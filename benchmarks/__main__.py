@@ -10,7 +10,8 @@ resources in the library and served, and eight 1 MiB plans at once beside ``/hea
 ``replicas`` (11: three ``atlas serve`` replicas on one PostgreSQL database, 30 copies of the
 example stack, one replica killed with SIGKILL; needs PostgreSQL, see tests/postgres.py).
 ``aws-instances`` (12: N instances on the AWS emulator by atlas, boto3 and libcloud's EC2
-driver).
+driver). ``portable`` (13: ``atlas estimate --compare`` of a 1,000-resource portable spec across
+every provider and region).
 ``--markdown FILE`` also writes the tables,
 with the date, the machine and the run time, as recorded in benchmarks/README.md.
 """
@@ -34,6 +35,7 @@ from benchmarks import (
     critical_path,
     engine,
     gaps,
+    portable,
     provisioning,
     replicas,
     server,
@@ -54,12 +56,13 @@ SUITES = (
     "bigplans",
     "replicas",
     "aws-instances",
+    "portable",
 )
 #: What runs without --only; gaps is for full runs.
 DEFAULT = SUITES
 QUICK = (
     "provisioning", "stack", "engine", "server", "startup", "connections", "critical-path",
-    "bigplans", "aws-instances",
+    "bigplans", "aws-instances", "portable",
 )  # fmt: skip
 
 
@@ -200,6 +203,10 @@ def _later_suites(args: argparse.Namespace) -> list[str]:
         print(f"## AWS: {args.aws_n} instances (atlas, boto3, libcloud)", flush=True)
         runs = aws_instances.run_all(args.aws_n, args.aws_pending, args.runs)
         texts.append(emit(aws_instances.table(runs, args.aws_n, args.aws_pending)))
+    if "portable" in args.only:
+        print("## Placing a portable spec", flush=True)
+        runs13 = 3 if args.quick else 5
+        texts.append(emit(portable.table(portable.run_all(runs=runs13), runs13)))
     return texts
 
 

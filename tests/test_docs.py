@@ -515,3 +515,45 @@ def test_every_page_is_in_the_nav() -> None:
     nav = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     for page in sorted(DOCS.glob("*.md")):
         assert f": {page.name}" in nav, f"mkdocs.yml's nav lacks {page.name}"
+
+
+# -- portable kinds in portable.md ---------------------------------------------------------------
+
+
+def _portable_classes() -> list[type]:
+    from atlas.portable.kinds import PORTABLE_KINDS
+
+    seen: list[type] = []
+    todo = [kind.spec_class for kind in PORTABLE_KINDS.values()]
+    while todo:
+        cls = todo.pop(0)
+        if cls in seen:
+            continue
+        seen.append(cls)
+        hints = typing.get_type_hints(cls)
+        for field in attrs.fields(cls):
+            todo.extend(_nested_classes(hints[field.name]))
+    return seen
+
+
+@pytest.mark.parametrize(
+    "kind", ["server", "volume", "database", "load_balancer", "firewall", "network"]
+)
+def test_every_portable_kind_has_a_section(kind: str) -> None:
+    assert f"### `{kind}`" in _page("portable.md").splitlines()
+
+
+@pytest.mark.parametrize("cls", _portable_classes(), ids=lambda c: c.__name__)
+def test_every_portable_field_is_documented(cls: type) -> None:
+    section = _section(_page("portable.md"), f"#### {cls.__name__}")
+    assert section, f"portable.md has no '#### {cls.__name__}' table"
+    rows = _rows(section)
+    assert sorted(rows) == sorted(a.name for a in attrs.fields(cls)), cls.__name__
+    for info in field_info(cls):
+        row = rows[info.name]
+        assert info.doc in row, f"{cls.__name__}.{info.name}: the doc text differs"
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        required = "estimate, create" if info.required else "create" if info.create_only else "—"
+        assert cells[3] == required, f"{cls.__name__}.{info.name}: 'Required for' is wrong"
+        if info.ref is not None:
+            assert f"Reference to `{info.ref}`" in row

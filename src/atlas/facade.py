@@ -55,10 +55,13 @@ from atlas.lifecycle.plan import Plan, make_plan, needs_import
 from atlas.model.cloud import Owner, ResourceState
 from atlas.model.infrastructure import Budget, InfrastructureSpec, ResourceSpec
 from atlas.model.records import InfrastructureRecord, OperationRecord, ResourceRecord, utcnow
+from atlas.portable.kinds import ANY
+from atlas.portable.record import recorded_placement
 from atlas.providers.contract import ActualCharges, FoundResource, Provider
 from atlas.providers.declarations import Purpose, Sandbox
 from atlas.providers.registry import ProviderRegistry, not_live_message
 from atlas.runtime import SpecSource, default_registry
+from atlas.spec.load import load_document
 from atlas.spec.validate import validate_spec
 from atlas.store.base import StateStore, Stats
 
@@ -249,9 +252,15 @@ class AsyncAtlas:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def validate(self, source: SpecSource) -> InfrastructureSpec:
-        """Validate for ``create``; :class:`~atlas.SpecValidationError` lists every problem."""
-        return validate_spec(source, registry=self.registry, purpose="create")
+    def validate(
+        self, source: SpecSource, *, replace_placement: bool = False
+    ) -> InfrastructureSpec:
+        """Validate for ``create``; :class:`~atlas.SpecValidationError` lists every problem.
+
+        A ``provider: any`` spec is placed as :meth:`plan` places it: an infrastructure of
+        its name that exists keeps the provider and region it lives in, unless
+        ``replace_placement``."""
+        return self._placed(source, "create", replace_placement=replace_placement)[0]
 
     async def estimate(self, source: SpecInput, *, duration: Duration | None = None) -> Estimate:
         """What the spec costs, per resource and in total (offline; validated for
@@ -265,7 +274,9 @@ class AsyncAtlas:
 
         return await self._cpu(price, _size(source))
 
-    async def plan(self, source: SpecInput, *, refresh: bool = False) -> Plan:
+    async def plan(
+        self, source: SpecInput, *, refresh: bool = False, replace_placement: bool = False
+    ) -> Plan:
         """What ``apply`` would do, with its cost; nothing is changed at the provider.
 
         With ``refresh``, the recorded resources are first read back from the provider (see
@@ -283,9 +294,23 @@ class AsyncAtlas:
         The plan warns (:attr:`Plan.warnings <atlas.lifecycle.plan.Plan.warnings>`) of each
         budget threshold, the workspace's or the spec's, that the monthly cost crosses once
         it is applied.
+
+        A ``provider: any`` spec is placed first (docs/portable.md): the plan carries the
+        decision (:attr:`Plan.placement <atlas.lifecycle.plan.Plan.placement>`), and applying
+        it records the decision with the infrastructure. Once the infrastructure exists it
+        keeps its provider and region, even when another has become cheaper, until
+        ``replace_placement``: then it is placed again, and moved to the region chosen (every
+        resource replaced) when that is one of the same provider. A move to another provider
+        is refused (:class:`~atlas.exceptions.SpecValidationError` at ``placement``): an
+        infrastructure lives on one provider; destroy it, then apply the spec again.
         """
-        spec = await self._cpu(lambda: self._validated(source, "create"), _size(source))
+        spec, moved = await self._cpu(
+            lambda: self._placed(source, "create", replace_placement=replace_placement),
+            _size(source),
+        )
         plan = await self._plan(spec, refresh=refresh, account=refresh)
+        if moved is not None:
+            plan = attrs.evolve(plan, placement_from=moved)
         warnings = threshold_warnings(
             self.store,
             self.workspace,
@@ -507,6 +532,7 @@ class AsyncAtlas:
         refresh: bool = True,
         stop: asyncio.Event | None = None,
         allow_data_loss: bool = False,
+        replace_placement: bool = False,
     ) -> OperationRecord:
         """Make the infrastructure match the spec; the finished operation.
 
@@ -533,6 +559,9 @@ class AsyncAtlas:
         :class:`~atlas.exceptions.DataLossError` when it replaces or deletes a resource that
         keeps data (a database, a volume), unless ``allow_data_loss``. A spec :meth:`validate`
         returned is not validated again.
+
+        A ``provider: any`` spec is placed as :meth:`plan` places it (``replace_placement``
+        included), and the decision is recorded with the infrastructure.
         """
         plan, spec = await self._checked_plan(
             source,
@@ -541,6 +570,7 @@ class AsyncAtlas:
             refresh=refresh,
             stop=stop,
             allow_data_loss=allow_data_loss,
+            replace_placement=replace_placement,
         )
         return await self._carry_out(
             spec, plan, rollback=rollback, timeouts=timeouts, on_progress=on_progress, stop=stop
@@ -555,6 +585,7 @@ class AsyncAtlas:
         refresh: bool = True,
         stop: asyncio.Event | None = None,
         allow_data_loss: bool = False,
+        replace_placement: bool = False,
     ) -> tuple[Plan, InfrastructureSpec]:
         """What :meth:`apply` carries out, every check before anything is written done."""
         if isinstance(source, Plan):
@@ -563,12 +594,17 @@ class AsyncAtlas:
             # the plan did not: then it looks the credential up itself).
             await self._provider(spec.provider).connect()
         else:
-            spec = await self._cpu(lambda: self._validated(source, "create"), _size(source))
+            spec, moved = await self._cpu(
+                lambda: self._placed(source, "create", replace_placement=replace_placement),
+                _size(source),
+            )
             # The credential first: without one, nothing is read, planned or written.
             await self._provider(spec.provider).connect()
             # What exists is read back, and the provider's current prices decide the budget.
             # What the account needs first is always asked: the operation will use the cloud.
             plan = await self._plan(spec, refresh=refresh, account=True)
+            if moved is not None:
+                plan = attrs.evolve(plan, placement_from=moved)
         plan.check_imports()  # atlas never replaces what it is asked to adopt
         self._check_budget(plan, budget, allow_over_budget)
         plan.check_data_loss(allow_data_loss)
@@ -806,6 +842,42 @@ class AsyncAtlas:
             return work()
         return await self._run_cpu(work, size)
 
+    def _placed(
+        self, source: SpecInput, purpose: Purpose, *, replace_placement: bool
+    ) -> tuple[InfrastructureSpec, tuple[str, str] | None]:
+        """The spec, validated, a ``provider: any`` one placed: where its infrastructure lives
+        when it exists (the pin) unless ``replace_placement``; and, when a re-placement moves
+        it to another region of its provider, the ``(provider, region)`` it moves from."""
+        if isinstance(source, InfrastructureSpec):
+            spec = source
+            infra = self._live_infra(spec.name) if spec.placement is not None else None
+        else:
+            doc = load_document(source)
+            name = doc.get("name") if isinstance(doc, Mapping) else None
+            anywhere = isinstance(doc, Mapping) and doc.get("provider") == ANY
+            infra = self._live_infra(name) if anywhere and isinstance(name, str) else None
+            pin = None if infra is None or replace_placement else (infra.provider, infra.region)
+            spec = validate_spec(doc, registry=self.registry, purpose=purpose, pin=pin)
+        decision = spec.placement
+        if decision is None or not decision.chosen:
+            return spec, None
+        if infra is None:  # placed now, for an infrastructure still to be made
+            when = decision.decided_at or utcnow()
+            return attrs.evolve(spec, placement=attrs.evolve(decision, decided_at=when)), None
+        here = (infra.provider, infra.region)
+        there = (decision.provider, decision.region)
+        if there == here:
+            recorded = recorded_placement(infra.spec)
+            if replace_placement:  # placed afresh, where it already is
+                kept = attrs.evolve(decision, kept=False, decided_at=utcnow())
+            else:
+                first = recorded.decided_at if recorded is not None else None
+                when = first or decision.decided_at or utcnow()
+                kept = attrs.evolve(decision, kept=True, decided_at=when)
+            return attrs.evolve(spec, placement=kept), None
+        _refuse_move(spec.name, here, there, replace_placement=replace_placement)
+        return attrs.evolve(spec, placement=attrs.evolve(decision, decided_at=utcnow())), here
+
     def _validated(self, source: SpecInput, purpose: Purpose) -> InfrastructureSpec:
         if isinstance(source, InfrastructureSpec):
             return source
@@ -967,17 +1039,25 @@ class Atlas:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def validate(self, source: SpecSource) -> InfrastructureSpec:
-        """Validate for ``create``; see :meth:`AsyncAtlas.validate`."""
-        return self._async.validate(source)
+    def validate(
+        self, source: SpecSource, *, replace_placement: bool = False
+    ) -> InfrastructureSpec:
+        """Validate for ``create`` (a ``provider: any`` spec placed); see
+        :meth:`AsyncAtlas.validate`."""
+        return self._async.validate(source, replace_placement=replace_placement)
 
     def estimate(self, source: SpecInput, *, duration: Duration | None = None) -> Estimate:
         """What the spec costs (offline); see :meth:`AsyncAtlas.estimate`."""
         return self._call(self._async.estimate(source, duration=duration))
 
-    def plan(self, source: SpecInput, *, refresh: bool = False) -> Plan:
-        """What :meth:`apply` would do, with its cost; see :meth:`AsyncAtlas.plan`."""
-        return self._call(self._async.plan(source, refresh=refresh))
+    def plan(
+        self, source: SpecInput, *, refresh: bool = False, replace_placement: bool = False
+    ) -> Plan:
+        """What :meth:`apply` would do, with its cost (a ``provider: any`` spec placed, and
+        kept where it lives unless ``replace_placement``); see :meth:`AsyncAtlas.plan`."""
+        return self._call(
+            self._async.plan(source, refresh=refresh, replace_placement=replace_placement)
+        )
 
     def check_plan(self, plan: Plan) -> None:
         """Raise ``StalePlanError`` when ``plan`` is no longer current; see
@@ -1042,12 +1122,13 @@ class Atlas:
         refresh: bool = True,
         stop: asyncio.Event | None = None,
         allow_data_loss: bool = False,
+        replace_placement: bool = False,
     ) -> OperationRecord:
         """Make the infrastructure match the spec, or carry out exactly a :class:`Plan` made
         by :meth:`plan` (refused with ``StalePlanError`` once its basis changed); the finished
         operation. See :meth:`AsyncAtlas.apply` (budget, data loss, rollback, timeouts,
-        progress). Setting ``stop`` (from any thread: it is only read) stops starting steps;
-        the operation then ends ``interrupted``, resumable."""
+        progress, ``replace_placement``). Setting ``stop`` (from any thread: it is only read)
+        stops starting steps; the operation then ends ``interrupted``, resumable."""
         return self._call(
             self._async.apply(
                 source,
@@ -1059,6 +1140,7 @@ class Atlas:
                 refresh=refresh,
                 stop=stop,
                 allow_data_loss=allow_data_loss,
+                replace_placement=replace_placement,
             )
         )
 
@@ -1098,6 +1180,43 @@ class Atlas:
         """Objects with this infrastructure's marks the store does not know; see
         :meth:`AsyncAtlas.reconcile`."""
         return self._call(self._async.reconcile(key, delete=delete))
+
+
+def _refuse_move(
+    name: str, here: tuple[str, str], there: tuple[str, str], *, replace_placement: bool
+) -> None:
+    """Raise :class:`SpecValidationError` at ``placement`` for a move of infrastructure
+    ``name`` from ``here`` to ``there`` (``(provider, region)``) that is not to be made: to
+    another provider ever (the lifecycle runs every step on one provider), or without
+    ``replace_placement``."""
+    if there[0] != here[0]:
+        why = (
+            f"placing {name} again chose {there[0]} {there[1]}, but it lives on {here[0]} "
+            f"({here[1]}) and one infrastructure lives on one provider: atlas cannot move it "
+            f"to another cloud. To move it, destroy it (atlas destroy {name}: its resources "
+            "and their data are deleted), then apply the spec again; to keep it where it is, "
+            "plan without --replace-placement (replace_placement)"
+        )
+        if not replace_placement:
+            why = (
+                f"the spec was placed on {there[0]} {there[1]}, but {name} lives on {here[0]} "
+                f"({here[1]}) and one infrastructure lives on one provider; validate it with "
+                "AsyncAtlas.validate (which keeps the recorded placement), or destroy it "
+                f"(atlas destroy {name}) and apply the spec again"
+            )
+        raise SpecValidationError([Problem("placement", why)])
+    if not replace_placement:
+        raise SpecValidationError(
+            [
+                Problem(
+                    "placement",
+                    f"the spec was placed in {there[1]}, but {name} lives in {here[1]} "
+                    f"({here[0]}); moving it replaces every resource: pass "
+                    "replace_placement (atlas plan --replace-placement) to do so, or validate "
+                    "it with AsyncAtlas.validate, which keeps the recorded placement",
+                )
+            ]
+        )
 
 
 def _named(spec: InfrastructureSpec, name: str) -> ResourceSpec | None:

@@ -32,10 +32,17 @@ def default_registry() -> ProviderRegistry:
 
 
 def load_spec(
-    source: SpecSource, *, purpose: Purpose = "create", registry: ProviderRegistry | None = None
+    source: SpecSource,
+    *,
+    purpose: Purpose = "create",
+    registry: ProviderRegistry | None = None,
+    pin: tuple[str, str] | None = None,
 ) -> InfrastructureSpec:
-    """Read and validate a spec; :class:`~atlas.SpecValidationError` lists every problem."""
-    return validate_spec(source, registry=registry or default_registry(), purpose=purpose)
+    """Read and validate a spec; :class:`~atlas.SpecValidationError` lists every problem.
+
+    A portable spec is placed first (``pin``, a recorded ``(provider, region)``, is kept while
+    its constraints allow it); see :func:`atlas.spec.validate_spec`."""
+    return validate_spec(source, registry=registry or default_registry(), purpose=purpose, pin=pin)
 
 
 def estimate(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from atlas.facade import AsyncAtlas, Drift, InfrastructureView
     from atlas.lifecycle.plan import Plan
     from atlas.model.cloud import ResourceState
-    from atlas.model.infrastructure import Budget
+    from atlas.model.infrastructure import Budget, InfrastructureSpec
     from atlas.model.records import OperationRecord, ResourceRecord, StepRecord
     from atlas.store.base import Stats
 
@@ -37,6 +37,7 @@ __all__ = [
     "infrastructure_json",
     "iso",
     "operation_json",
+    "placed_estimate_json",
     "plan_json",
     "state_json",
     "stats_json",
@@ -86,9 +87,19 @@ def infrastructure_json(
         "currency": currency,
         "resources": [_resource_json(r) for r in view.resources],
         "spec": spec or None,
+        "placement": _placement(spec),
         "created_at": iso(infra.created_at),
         "updated_at": iso(infra.updated_at),
     }
+
+
+def _placement(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a ``provider: any`` spec was placed and why, as recorded (``None`` otherwise)."""
+    if "placed" not in spec:
+        return None
+    from atlas.portable.record import placed_json  # noqa: PLC0415
+
+    return placed_json(spec)
 
 
 def _resource_json(record: ResourceRecord) -> dict[str, Any]:
@@ -166,6 +177,16 @@ def estimate_json(estimate: Estimate) -> dict[str, Any]:
     """The library's own shape (monthly figures to the cent; hourly rates keep the
     provider's five decimals, the precision they are published with)."""
     return estimate.to_dict()
+
+
+def placed_estimate_json(spec: InfrastructureSpec, estimate: Estimate) -> dict[str, Any]:
+    """:func:`estimate_json`, with where a portable spec was placed and why (``placement``)."""
+    out = estimate_json(estimate)
+    if spec.placement is not None:
+        from atlas.portable.report import decision_json  # noqa: PLC0415
+
+        out["placement"] = decision_json(spec.placement)
+    return out
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

@@ -62,10 +62,16 @@ def _estimate(args: argparse.Namespace, out: TextIO) -> int:
     from atlas.cost.engine import estimate_spec  # noqa: PLC0415
     from atlas.runtime import default_registry, load_spec  # noqa: PLC0415
 
+    if args.compare:
+        return _compare(args, out)
     spec = load_spec(args.spec, purpose="estimate")
     result = estimate_spec(spec, default_registry(), duration=args.duration)
     if args.json:
         data = result.to_dict()
+        if spec.placement is not None:
+            from atlas.portable.report import decision_json  # noqa: PLC0415
+
+            data["placement"] = decision_json(spec.placement)
         if spec.budget is not None:
             data["budget"] = {
                 "monthly_limit": float(spec.budget.monthly_limit),
@@ -76,6 +82,33 @@ def _estimate(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         out.write(render_estimate(spec, result))
+        if spec.placement is not None:
+            from atlas.cli.compare import placement_line  # noqa: PLC0415
+
+            out.write(placement_line(spec.placement))
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    """``estimate --compare``: every placement the spec's constraints allow, cheapest first."""
+    from atlas.cli.compare import render_comparison  # noqa: PLC0415
+    from atlas.portable.report import comparison_json  # noqa: PLC0415
+    from atlas.portable.resolve import compare  # noqa: PLC0415
+    from atlas.runtime import default_registry  # noqa: PLC0415
+
+    if args.duration is not None:
+        raise UsageError(
+            "--compare prices the month only; leave out --duration",
+            option="--duration",
+            prog="atlas estimate",
+        )
+    comparison = compare(args.spec, registry=default_registry())
+    if args.json:
+        json.dump(comparison_json(comparison), out, indent=2)
+        out.write("\n")
+    else:
+        name = args.spec.get("name") if isinstance(args.spec, Mapping) else None
+        out.write(render_comparison(str(name or "spec"), comparison))
     return EXIT_OK
 
 
@@ -172,6 +205,12 @@ def build_parser(
         metavar="D",
         help="also price a run this long (10m, 36h, 45d) under each price's billing rule, "
         "minimums and monthly caps included (default: the monthly estimate only)",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="price a portable spec on every installed provider and region its placement "
+        "allows: one table, cheapest first, with the offering chosen for each resource",
     )
     p.set_defaults(run=_estimate)
 

@@ -185,6 +185,16 @@ def _add_graph(sub: Any, providers: Sequence[ProviderInfo]) -> None:
     p.set_defaults(run=_graph)
 
 
+def _replace_placement(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--replace-placement",
+        action="store_true",
+        help="provider: any: place the spec again, though its infrastructure exists (kept "
+        "where it lives otherwise); a move to another region of its provider replaces every "
+        "resource, one to another provider is refused (destroy, then apply)",
+    )
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", default="default", help="the workspace (default: default)")
     p.add_argument(
@@ -192,6 +202,8 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="the state store: a file, or a postgresql:// URL "
         "(default: $ATLAS_STATE or .atlas/state.db)",
     )
+    if p.prog.split()[-1] in ("plan", "apply"):
+        _replace_placement(p)
     if p.prog.split()[-1] in ("plan", "apply", "discover"):
         p.add_argument(
             "--sandbox",
@@ -289,7 +301,11 @@ async def _plan(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> int
             "--out: a sandbox keeps nothing, so a plan made in it is no plan to save"
         )
     # A plan saved to be applied reads the cloud, as the plan of `atlas apply FILE` does.
-    plan = await atlas.plan(args.spec, refresh=args.refresh or bool(args.out))
+    plan = await atlas.plan(
+        args.spec,
+        refresh=args.refresh or bool(args.out),
+        replace_placement=args.replace_placement,
+    )
     if args.json:
         from atlas.wire import plan_json  # noqa: PLC0415
 
@@ -316,9 +332,18 @@ async def _apply(atlas: AsyncAtlas, args: argparse.Namespace, out: TextIO) -> in
     # With --json, standard output is the result alone: what a person watches goes to stderr.
     shown = _err(args) if args.json else out
     saved = _saved_plan(args)
+    if saved is not None and args.replace_placement:
+        raise PlanFileError(
+            f"--replace-placement: {args.file} is a saved plan, applied as it was made; "
+            "make it with atlas plan --replace-placement --out instead"
+        )
     # The plan shown is the one carried out, step for step: a saved one, or one made now after
     # reading back what exists.
-    plan = saved if saved is not None else await atlas.plan(args.spec, refresh=True)
+    plan = (
+        saved
+        if saved is not None
+        else await atlas.plan(args.spec, refresh=True, replace_placement=args.replace_placement)
+    )
     if saved is not None:
         atlas.check_plan(saved)  # stale: refused before it is shown and confirmed
     shown.write(render_plan(plan, color=_color(shown)))

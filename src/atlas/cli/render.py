@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ __all__ = [
     "render_problems",
     "render_providers",
     "render_view",
+    "table",
 ]
 
 
@@ -39,7 +41,8 @@ def _amount(value: Money | None, places: int) -> str:
     return "unknown" if value is None else f"{value.rounded(places).amount:,.{places}f}"
 
 
-def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+def table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+    """``rows`` (the first a header) as aligned lines; columns in ``right`` right-aligned."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
@@ -77,7 +80,7 @@ def render_estimate(spec: InfrastructureSpec, est: Estimate) -> str:
     total = f"Total ({est.currency})" + ("" if est.complete else ", priced resources only")
     totals = (total, "", "", _amount(est.monthly, 2), _amount(est.hourly, est.hourly_places))
     rows.append((*totals, _amount(est.run_cost, 2)) if run else totals)
-    body = _table(rows, right={3, 4, 5})
+    body = table(rows, right={3, 4, 5})
     rule = "-" * max(len(line) for line in body)
     lines = [head, "", body[0], rule, *body[1:-1], rule, body[-1]]
     for res in est.breakdown:
@@ -138,7 +141,7 @@ def render_providers(registry: ProviderRegistry) -> str:
         info = registry.get(name)
         kinds = ", ".join(sorted(registry.kinds(name)))
         rows.append((name, info.title, ", ".join(capabilities(info)), kinds))
-    return "\n".join(_table(rows, right=set())) + "\n"
+    return "\n".join(table(rows, right=set())) + "\n"
 
 
 _COLORS = {
@@ -162,9 +165,12 @@ _RESET = "\033[0m"
 
 def render_plan(plan: Plan, *, color: bool = False) -> str:
     """The plan as a diff: one line per change with its reason and monthly cost change."""
+    placed = _placement_line(plan)
     if plan.empty:
-        return f"No changes: {plan.infrastructure!r} matches its spec.\n"
+        return f"No changes: {plan.infrastructure!r} matches its spec.\n" + placed
     lines = [f"Plan for {plan.infrastructure!r}:"]
+    if placed:
+        lines.append(placed.rstrip("\n"))
     if plan.account:  # their own section: done first, outside the infrastructure
         lines.extend(
             f"  account: create {a.type} {a.name}"
@@ -197,6 +203,16 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
         names = ", ".join(c.resource for c in plan.data_loss)
         lines.append(f"Data loss: {names}; atlas apply needs --allow-data-loss (beyond --yes)")
     return "\n".join(lines) + "\n"
+
+
+def _placement_line(plan: Plan) -> str:
+    """Where a ``provider: any`` spec is placed, one line (empty for any other spec)."""
+    decision = plan.placement
+    if decision is None:
+        return ""
+    from atlas.portable.record import describe_placement  # noqa: PLC0415
+
+    return describe_placement(decision, plan.placement_from) + "\n"
 
 
 #: The second line of a change that destroys data: what is lost, and why it cannot be kept.
@@ -238,7 +254,7 @@ def render_discovery(found: Discovery) -> str:
         rows.append((f.type, f.name, ", ".join(f.ids), f.region, _amount(r.monthly, 2)))
     total = f"Total ({found.currency}/mo)"
     rows.append((total, "", "", "", _amount(found.monthly, 2)))
-    body = _table(rows, right={4})
+    body = table(rows, right={4})
     rule = "-" * max(len(line) for line in body)
     count = len(found.resources)
     head = (
@@ -266,7 +282,33 @@ def render_view(view: InfrastructureView) -> str:
         )
         mark = " (imported)" if r.imported else ""
         lines.append(f"  {r.type:<14} {r.name:<12} {r.status:<9} {objs}{mark}")
+    lines.extend(_recorded_placement_lines(infra.spec))
     return "\n".join(lines) + "\n"
+
+
+def _recorded_placement_lines(spec: Any) -> list[str]:
+    """The placement recorded with an infrastructure (``placed``), for ``atlas status``."""
+    if not spec or "placed" not in spec:
+        return []
+    from atlas.portable.record import recorded_placement  # noqa: PLC0415
+
+    decision = recorded_placement(spec)
+    if decision is None:
+        return []
+    at = decision.decided_at
+    when = (
+        f"{at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC" if at is not None else "at an unknown time"
+    )
+    runner = decision.runner_up
+    second = ""
+    if runner is not None:
+        diff = runner.difference
+        by = "price unknown" if diff is None else f"{'+' if diff >= 0 else '-'}{abs(diff):,.2f}"
+        second = f"; runner-up {runner.provider} {runner.region} ({by} {decision.currency})"
+    return [
+        f"  placement: {decision.provider} {decision.region}, decided {when}: "
+        f"{decision.reason}{second}"
+    ]
 
 
 def render_graph(spec: InfrastructureSpec, fmt: str) -> str:

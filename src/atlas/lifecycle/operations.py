@@ -222,6 +222,11 @@ class OperationRunner:
         self.infra = attrs.evolve(
             self.infra,
             status=status,
+            # Where it was applied in full: a spec that moved it to another region (every
+            # resource replaced there) has it live in that region now.
+            region=self.spec.region
+            if error is None and self.kind == "apply"
+            else self.infra.region,
             monthly_cost=cost.amount,
             currency=cost.currency,
             spec=spec,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -37,6 +37,9 @@ from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import make_converter
 from atlas.spec.dump import dump_resource
 from atlas.spec.references import Reference, dependencies, iter_references, ordering
+
+if TYPE_CHECKING:
+    from atlas.portable.resolve import PlacementDecision
 
 _converter = make_converter()
 _CENT = Decimal("0.01")  # what Money.rounded() rounds to
@@ -131,6 +134,17 @@ class Plan:
     #: Budget thresholds this month's forecast would cross once applied (one sentence each;
     #: :func:`atlas.cost.budgets.threshold_warnings`): a warning, never a refusal.
     warnings: tuple[str, ...] = ()
+    #: For a re-placement (``replace_placement``) that moves the infrastructure to another
+    #: region of its provider: the ``(provider, region)`` it moves from.
+    placement_from: tuple[str, str] | None = None
+
+    @property
+    def placement(self) -> PlacementDecision | None:
+        """Where a ``provider: any`` spec is placed and why (the runner-up and its price
+        difference; :attr:`kept <atlas.portable.resolve.PlacementDecision.kept>` when it is
+        the placement recorded with the infrastructure); ``None`` for any other spec."""
+        decision = self.spec.placement if self.spec is not None else None
+        return decision if decision is not None and decision.chosen else None
 
     @property
     def empty(self) -> bool:
@@ -237,7 +251,16 @@ class Plan:
                 }
                 for a in self.account
             ],
+            "placement": self._placement_dict(),
         }
+
+    def _placement_dict(self) -> dict[str, Any] | None:
+        decision = self.placement
+        if decision is None:
+            return None
+        from atlas.portable.record import decision_record_json  # noqa: PLC0415
+
+        return decision_record_json(decision, self.placement_from)
 
 
 def make_plan(

@@ -83,6 +83,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "account_steps": [_account_doc(a) for a in plan.account],
         "imports": {name: _found_doc(f) for name, f in plan.imports.items()},
     }
+    if plan.placement_from is not None:  # (the decision itself is in the spec, as recorded)
+        doc["placement_from"] = list(plan.placement_from)
     doc["digest"] = digest(doc)
     return doc
 
@@ -138,7 +140,18 @@ def load_plan(
         account=tuple(r.each(doc, "account_steps", _account)),
         spec=spec,
         basis=_basis(r, r.field(doc, "basis", dict)),
+        placement_from=_placement_from(r, doc),
     )
+
+
+def _placement_from(r: _Reader, doc: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Where a re-placement moves the infrastructure from: ``[provider, region]``."""
+    value = r.optional(doc, "placement_from", list, "")
+    if value is None:
+        return None
+    if len(value) != 2 or not all(isinstance(v, str) for v in value):
+        raise r.fail("placement_from", "expected [provider, region]")
+    return (value[0], value[1])
 
 
 # -- writing -------------------------------------------------------------------------------------

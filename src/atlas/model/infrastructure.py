@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from atlas.portable.resolve import PlacementDecision
 
 __all__ = ["DEFAULT_THRESHOLDS", "Budget", "InfrastructureSpec", "ResourceSpec"]
 
@@ -57,6 +60,9 @@ class InfrastructureSpec:
     resources: tuple[ResourceSpec, ...] = ()
     tags: dict[str, str] = attrs.field(factory=dict)
     budget: Budget | None = None
+    #: Where a portable spec was placed and why (``None`` for a spec of native kinds only);
+    #: not part of the spec's identity, nor of what is recorded of its resources.
+    placement: PlacementDecision | None = attrs.field(default=None, eq=False, repr=False)
 
     #: Resources by name (the first of a name, as validation reports later ones as duplicates).
     _by_name: dict[str, ResourceSpec] = attrs.field(init=False, eq=False, repr=False, hash=False)

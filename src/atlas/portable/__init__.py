@@ -10,6 +10,7 @@ from __future__ import annotations
 from atlas.portable.contract import (
     REGION_GROUPS,
     Choice,
+    ListsOfferings,
     Offer,
     PortableTranslator,
     Refusal,
@@ -27,6 +28,7 @@ __all__ = [
     "PORTABLE_TYPES",
     "REGION_GROUPS",
     "Choice",
+    "ListsOfferings",
     "Offer",
     "Placement",
     "PortableTranslator",

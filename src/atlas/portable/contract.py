@@ -17,13 +17,16 @@ The rules every translator keeps (the conformance kit checks them):
    ``web``, so references between resources, and the recorded state, survive translation.
    Resources a translation adds that no one portable resource owns (a VPC and subnets a load
    balancer needs) go in :attr:`Translation.support`, named after what needs them.
-2. **Every minimum is met, and nothing cheaper in :meth:`~PortableTranslator.offerings` meets
-   them all.** A tie between
+2. **Every minimum is met, and nothing cheaper in the catalog meets them all.** A tie between
    offerings goes to the smaller one (fewer vCPUs, then less memory), then to the name first in
    alphabetical order, so that the same spec always translates the same way.
 3. **The line items are what the provider's own estimate gives.** An estimate of the translated
    spec equals the sum of the choices' and the support resources' lines.
 4. **Deterministic and offline:** no network, no clock, no randomness.
+
+A translator may also list what it chooses from, :meth:`PortableTranslator.offerings` (one
+:class:`Offer` per size, instance type or plan, as offered in a region): the kit's
+:func:`atlas.testing.portable.check_translation` then proves rule 2 by brute force over them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from atlas.model.infrastructure import ResourceSpec
 __all__ = [
     "REGION_GROUPS",
     "Choice",
+    "ListsOfferings",
     "Offer",
     "PortableTranslator",
     "Refusal",
@@ -72,30 +76,6 @@ class Region:
     group: str
     features: frozenset[str] = frozenset()
     title: str = ""
-
-
-@attrs.frozen
-class Offer:
-    """One offering a translator chooses from, for a portable kind in a region: what it gives
-    (the minimums it can meet) and its price for a month, per unit (one server, one node, one
-    GB of a volume; ``unit`` says which).
-
-    ``vcpus``, ``memory_gb`` and ``arch`` describe servers and database nodes; ``engines``
-    (``"postgres:15"``, ``"mysql:8"``) the database versions it runs; ``nodes`` the node counts
-    it can have. A field that does not apply is ``None`` (or empty). The conformance kit checks a
-    translator's choices against these, by brute force.
-    """
-
-    name: str
-    monthly: Decimal
-    unit: str = "each"
-    vcpus: int | None = None
-    memory_gb: Decimal | None = None
-    arch: str | None = None
-    engines: frozenset[str] = frozenset()
-    nodes: tuple[int, ...] = ()
-    storage_gb: tuple[int, int] | None = None
-    disk_gb: int | None = None
 
 
 @attrs.frozen
@@ -136,6 +116,30 @@ class Choice:
     def monthly(self) -> Decimal | None:
         """The month's price of the choice, or ``None`` if a line has no price."""
         return monthly_total(self.line_items)
+
+
+@attrs.frozen
+class Offer:
+    """One offering a translator chooses from for a portable kind, as offered in a region.
+
+    ``name`` is what :attr:`Choice.offering` says when it is chosen. ``monthly`` is the price
+    of one unit in the region, from the prices it was asked with (one server, one database node, one
+    GB of a volume type; ``None`` when unpriced). The rest are what it has, ``None`` where a
+    kind does not have it: ``vcpus``, ``memory_gb`` and ``arch`` (``x86_64`` or ``arm64``) for
+    servers and database nodes; ``disk_gb``, the boot disk a server size includes (``None``:
+    any size, priced apart); ``max_gb``, the largest volume or database storage (``None``: no
+    limit); ``engine`` and ``versions`` for databases.
+    """
+
+    name: str
+    monthly: Decimal | None
+    vcpus: int | None = None
+    memory_gb: Decimal | None = None
+    arch: str | None = None
+    disk_gb: int | None = None
+    max_gb: int | None = None
+    engine: str | None = None
+    versions: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -190,8 +194,13 @@ class PortableTranslator(Protocol):
         """A choice or a refusal for each of ``request.resources`` in ``request.region``."""
         ...
 
+
+@runtime_checkable
+class ListsOfferings(Protocol):
+    """A translator that also lists its offerings (optional; see :class:`Offer`)."""
+
     def offerings(self, kind: str, region: Region, prices: PriceLookup) -> Sequence[Offer]:
-        """Every offering of portable ``kind`` (``server``, ``database``, ``volume``,
-        ``load_balancer``) in ``region``, priced with ``prices``: what :meth:`translate` chooses
-        from. Empty for a kind with nothing to choose (a ``network``, a ``firewall``)."""
+        """Every offering for portable ``kind`` (``server``, ``volume``...) in ``region``,
+        priced with ``prices`` (a :attr:`TranslationRequest.prices`); empty for a kind it does
+        not offer there."""
         ...

@@ -31,6 +31,7 @@ __all__ = [
     "read_body",
     "read_json",
     "read_spec",
+    "replace_placement",
     "resource_count",
     "service",
 ]
@@ -151,6 +152,24 @@ def query_bool(request: Request, name: str, *, default: bool = False) -> bool:
     if raw not in ("true", "false"):
         _bad_query(name, "must be true or false")
     return raw == "true"
+
+
+#: The flag that places a provider: any spec again (atlas plan --replace-placement).
+REPLACE_PLACEMENT = "replace_placement"
+
+
+def replace_placement(request: Request, doc: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
+    """``replace_placement``, given as ``?replace_placement=true`` or as a key of the body
+    beside the spec (``"replace_placement": true``, like estimate-cost's ``compare``); the
+    spec without it, and the flag."""
+    flag = query_bool(request, REPLACE_PLACEMENT)
+    if REPLACE_PLACEMENT not in doc:
+        return doc, flag
+    rest = {k: v for k, v in doc.items() if k != REPLACE_PLACEMENT}
+    value = doc[REPLACE_PLACEMENT]
+    if not isinstance(value, bool):
+        raise validation_error([Problem(REPLACE_PLACEMENT, "must be true or false")])
+    return rest, flag or value
 
 
 def _bad_query(name: str, message: str) -> NoReturn:

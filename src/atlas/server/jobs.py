@@ -25,7 +25,7 @@ from atlas.lifecycle.plan import make_plan
 from atlas.runtime import default_registry
 from atlas.server.errors import ApiError, from_exception, validation_error
 from atlas.server.offload import render_json
-from atlas.server.responses import estimate_json, plan_json
+from atlas.server.responses import placed_estimate_json, plan_json
 from atlas.server.settings import MAX_RESOURCES_ENV
 from atlas.spec.load import decode_bytes, json_document
 from atlas.spec.validate import validate_spec
@@ -85,7 +85,8 @@ def estimate_answer(body: bytes, max_resources: int, duration: Duration | None) 
     registry = default_registry()
     try:
         spec = validate_spec(parse_spec(body, max_resources), registry=registry, purpose="estimate")
-        return render_json(estimate_json(estimate_spec(spec, registry, duration=duration)))
+        estimate = estimate_spec(spec, registry, duration=duration)
+        return render_json(placed_estimate_json(spec, estimate))
     except AtlasError as exc:
         raise from_exception(exc) from None
 

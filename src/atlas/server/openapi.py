@@ -108,6 +108,14 @@ _APPLY = (
      "Apply even when the plan replaces or deletes a resource that keeps data (a database, a "
      "volume), destroying it; without it such a plan is refused with DATA_LOSS (422)."),
 )  # fmt: skip
+_REPLACE_PLACEMENT = (
+    ("replace_placement", _BOOL_QUERY,
+     "A provider: any spec: place it again, though its infrastructure exists (otherwise it "
+     "keeps the provider and region it lives in). A move to another region of its provider "
+     "replaces every resource; one to another provider is refused (422 at `placement`: "
+     "destroy, then apply). May be given in the body instead, beside the spec: "
+     '`"replace_placement": true`.'),
+)  # fmt: skip
 
 _COSTS = (
     ("month", {"type": "string", "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"},
@@ -179,7 +187,8 @@ OPERATIONS: tuple[Op, ...] = (
        _envelope(infrastructure=ref("Infrastructure")), errors=(404,)),
     Op("PUT", "/api/v1/infrastructure/{id}", "update_infrastructure", "update_infrastructure",
        "Make the infrastructure match a new spec (same name); answers with the operation.",
-       _CHANGE, body=True, errors=(404, *_STARTS), query=_APPLY, audited=True),
+       _CHANGE, body=True, errors=(404, *_STARTS), query=(*_APPLY, *_REPLACE_PLACEMENT),
+       audited=True),
     Op("DELETE", "/api/v1/infrastructure/{id}", "destroy_infrastructure",
        "destroy_infrastructure",
        "Delete every resource (the record stays, destroyed); answers with the operation. "
@@ -203,14 +212,21 @@ OPERATIONS: tuple[Op, ...] = (
        "with import is planned as an import (read from the provider; nothing is created).",
        _envelope(plan=ref("Plan")), body=True, errors=(424, 502),
        query=(("refresh", _BOOL_QUERY,
-               "Read the resources back from the provider first (needs credentials)."),)),
+               "Read the resources back from the provider first (needs credentials)."),
+              *_REPLACE_PLACEMENT)),
     Op("POST", "/api/v1/estimate-cost", "estimate_cost", "estimate_cost",
-       "What the spec costs, per resource and line item; needs no credentials.",
-       ref("Estimate"), body=True, store=False,
+       "What the spec costs, per resource and line item; needs no credentials. A portable "
+       "spec is placed first (the Estimate's `placement` says where and why); with "
+       '`"compare": true` in the body (or `?compare=true`) the answer is a Comparison of '
+       "every placement its constraints allow, cheapest first (as `atlas estimate --compare "
+       "--json`).",
+       {"anyOf": [ref("Estimate"), ref("Comparison")]}, body=True, store=False,
        query=(("duration", _DURATION_QUERY,
                "Also price a run this long (`10m`, `36h`, `45d`, or `1d12h`), each line under "
                "its price's billing rule, which the line names (as `atlas estimate "
-               "--duration`); 422 naming `duration` when malformed."),)),
+               "--duration`); 422 naming `duration` when malformed, or given with compare."),
+              ("compare", _BOOL_QUERY,
+               "Compare every placement of a portable spec (as the body's `compare`)."))),
     Op("GET", "/api/v1/costs", "workspace_costs", "costs",
        "What the workspace's infrastructures have cost in a calendar month (UTC), per "
        "resource, from the journal and each price's billing rule, with a forecast to the "

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from atlas.events import EVENT_TYPES
+from atlas.portable.kinds import ANY as ANY_PROVIDER
+from atlas.portable.kinds import PORTABLE_TYPES
 from atlas.providers.registry import ProviderRegistry
 from atlas.server.errors import CODES
 from atlas.spec.validate import NAME_PATTERN
@@ -80,7 +82,7 @@ CURRENCY: Schema = {
 def _spec(registry: ProviderRegistry) -> Schema:
     names = registry.names()
     providers = sorted({*names, *(alias for n in names for alias in registry.get(n).aliases)})
-    types = sorted({t for n in names for t in registry.kinds(n)})
+    types = sorted({t for n in names for t in registry.kinds(n)} | PORTABLE_TYPES)
     name = {"type": "string", "pattern": NAME_PATTERN.pattern}
     resource = obj(
         {
@@ -123,13 +125,40 @@ def _spec(registry: ProviderRegistry) -> Schema:
     return obj(
         {
             "name": name,
-            "provider": {"type": "string", "enum": providers},
-            "region": {"type": "string", "minLength": 1},
+            "provider": {
+                "type": "string",
+                "enum": sorted({*providers, ANY_PROVIDER}),
+                "description": "A provider, or `any` to let atlas place a portable spec "
+                "(docs/portable.md).",
+            },
+            "region": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Required, except with `provider: any` (placement.regions).",
+            },
+            "placement": {
+                **obj(
+                    {
+                        "providers": {"type": "array", "items": STRING},
+                        "regions": {"type": "array", "items": STRING},
+                        "features": {"type": "array", "items": STRING},
+                        "budget": {"anyOf": [{"type": "number"}, STRING]},
+                        "currency": CURRENCY,
+                    },
+                    optional=("providers", "regions", "features", "budget", "currency"),
+                ),
+                "description": "With `provider: any`: where it may be placed.",
+            },
             "resources": {"type": "array", "items": resource},
             "tags": {"type": "object", "additionalProperties": STRING},
             "budget": nullable(budget),
+            "compare": {
+                **BOOLEAN,
+                "description": "POST /api/v1/estimate-cost only: true answers a Comparison "
+                "of every placement instead of one estimate.",
+            },
         },
-        optional=("tags", "budget"),
+        optional=("region", "placement", "tags", "budget", "compare"),
         description="An infrastructure spec. Validation goes further than this schema "
         "(references between resources, sizes, regions): its 422 lists every problem with "
         "its path, e.g. resources[1].specifications.size.",
@@ -176,6 +205,11 @@ def _records() -> dict[str, Schema]:
             "currency": CURRENCY,
             "resources": {"type": "array", "items": resource},
             "spec": nullable({**FREE, "description": "The spec last applied (canonical)."}),
+            "placement": {
+                **nullable(ref("PlacementRecord")),
+                "description": "For a provider: any spec: where it was placed and why, as "
+                "recorded with the infrastructure (the spec's `placed`).",
+            },
             "created_at": TIME,
             "updated_at": TIME,
         }
@@ -309,6 +343,11 @@ def _costs() -> dict[str, Schema]:
                 "description": "What the account needs first, outside the infrastructure "
                 "(a region's default network); listed only by a plan that read the cloud.",
             },
+            "placement": {
+                **nullable(ref("PlacementRecord")),
+                "description": "For a provider: any spec: where it is placed and why; kept "
+                "where its infrastructure lives unless replace_placement.",
+            },
         }
     )
     billing = obj(
@@ -378,15 +417,122 @@ def _costs() -> dict[str, Schema]:
                 "type": "array",
                 "items": obj({"provider": STRING, "source": STRING, "effective_date": STRING}),
             },
+            "placement": {
+                **ref("PlacementDecision"),
+                "description": "For a portable spec: where it was placed, and why.",
+            },
         },
-        optional=("duration", "estimated_run_cost"),
+        optional=("duration", "estimated_run_cost", "placement"),
     )
     return {
         "PlannedChange": change,
         "Plan": plan,
         "ResourceEstimate": resource,
         "Estimate": estimate,
+        "LineItem": line,
+        **_portable(),
     }
+
+
+def _portable() -> dict[str, Schema]:
+    """The answer of ``estimate-cost`` with ``compare`` (atlas.portable.report)."""
+    native = {**FREE, "description": "A native resource document, as in a spec."}
+    lines = {"type": "array", "items": ref("LineItem")}
+    choice = {
+        "resource": STRING,
+        "offering": STRING,
+        "reason": STRING,
+        "monthly_cost": nullable(MONEY),
+        "resources": {"type": "array", "items": native},
+    }
+    decision = obj(
+        {
+            "provider": STRING,
+            "region": STRING,
+            "monthly_cost": nullable(MONEY),
+            "currency": CURRENCY,
+            "reason": STRING,
+            "runner_up": nullable(
+                obj(
+                    {
+                        "provider": STRING,
+                        "region": STRING,
+                        "monthly_cost": nullable(MONEY),
+                        "difference": nullable(MONEY),
+                    }
+                )
+            ),
+            "choices": {"type": "array", "items": obj(choice)},
+        }
+    )
+    candidate = obj(
+        {
+            "rank": INTEGER,
+            "provider": STRING,
+            "region": STRING,
+            "region_group": STRING,
+            "monthly_cost": nullable(MONEY),
+            "currency": CURRENCY,
+            "more_than_cheapest": nullable(MONEY),
+            "choices": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "resources": {"type": "array", "items": STRING},
+                        "offering": STRING,
+                        "reason": STRING,
+                        "monthly_cost": nullable(MONEY),
+                        "line_items": lines,
+                    },
+                    description="One answer, and the resources that got it.",
+                ),
+            },
+            "support": obj({"resources": {"type": "array", "items": native}, "line_items": lines}),
+        }
+    )
+    placement = obj(
+        {
+            "providers": {"type": "array", "items": STRING},
+            "regions": {"type": "array", "items": STRING},
+            "features": {"type": "array", "items": STRING},
+            "budget": nullable(MONEY),
+            "currency": CURRENCY,
+        }
+    )
+    excluded = obj({"provider": STRING, "region": nullable(STRING), "reason": STRING})
+    comparison = obj(
+        {
+            "placement": placement,
+            "decision": nullable(ref("PlacementDecision")),
+            "candidates": {"type": "array", "items": candidate},
+            "excluded": {"type": "array", "items": excluded},
+        },
+        description="Every placement a portable spec's constraints allow, cheapest first "
+        "(ties broken as docs/portable.md says), and what was left out and why.",
+    )
+    where = obj({"provider": STRING, "region": STRING})
+    record = {
+        **decision,
+        "required": [*decision["required"], "kept", "decided_at", "moved_from"],
+        "properties": {
+            **decision["properties"],
+            "kept": {
+                **BOOLEAN,
+                "description": "The placement recorded with the infrastructure, kept (not "
+                "chosen afresh: another may be cheaper now; see runner_up).",
+            },
+            "decided_at": {
+                **nullable(TIME),
+                "description": "When the placement was first decided.",
+            },
+            "moved_from": {
+                **nullable(where),
+                "description": "A re-placement that moves the infrastructure to another "
+                "region of its provider: where from (every resource is replaced).",
+            },
+        },
+    }
+    return {"PlacementDecision": decision, "PlacementRecord": record, "Comparison": comparison}
 
 
 def _service() -> dict[str, Schema]:

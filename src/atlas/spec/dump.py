@@ -45,6 +45,7 @@ def dump_resource(resource: ResourceSpec) -> dict[str, Any]:
 
 
 def dump_spec(spec: InfrastructureSpec) -> dict[str, Any]:
+    """The spec's canonical document; with the decision of a placed spec under ``placed``."""
     doc: dict[str, Any] = {
         "name": spec.name,
         "provider": spec.provider,
@@ -54,6 +55,12 @@ def dump_spec(spec: InfrastructureSpec) -> dict[str, Any]:
     }
     if spec.budget is not None:
         doc["budget"] = dump_budget(spec.budget)
+    placement = spec.placement
+    if placement is not None and placement.chosen:
+        # Where atlas placed a provider: any spec, and why (atlas.portable.record).
+        from atlas.portable.record import PLACED, placed_document  # noqa: PLC0415
+
+        doc[PLACED] = placed_document(placement)
     return doc
 
 

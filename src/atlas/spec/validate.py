@@ -27,6 +27,15 @@ from atlas.model.infrastructure import (
     InfrastructureSpec,
     ResourceSpec,
 )
+from atlas.portable.kinds import ANY
+from atlas.portable.placement import parse_placement
+from atlas.portable.record import PLACED, read_placed
+from atlas.portable.resolve import (
+    PlacementDecision,
+    concrete_problems,
+    is_portable,
+    resolve_document,
+)
 from atlas.providers.declarations import CheckContext, ProviderInfo, Purpose, ResourceKind
 from atlas.providers.registry import ProviderRegistry
 from atlas.spec.converter import describe as _kind
@@ -34,14 +43,23 @@ from atlas.spec.converter import make_converter, problems_from_cattrs
 from atlas.spec.load import load_document
 from atlas.spec.references import Reference, raw_references, reference_problems
 
-__all__ = ["NAME_PATTERN", "validate_spec"]
+__all__ = ["NAME_PATTERN", "validate_native", "validate_spec"]
 
 #: Names of infrastructures and resources: what every provider can build a name from.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 #: Budgets are checked against bills, which never come near this.
 _BUDGET_CEILING = Decimal(10**15)
 _PLAIN = (str, int, float, bool)
-_TOP_FIELDS = ("name", "provider", "region", "resources", "tags", "budget")
+_TOP_FIELDS = (
+    "name",
+    "provider",
+    "region",
+    "placement",
+    "resources",
+    "tags",
+    "budget",
+    PLACED,
+)
 _RESOURCE_FIELDS = ("type", "name", "specifications", "import")
 
 _converter = make_converter()
@@ -52,18 +70,57 @@ def validate_spec(
     *,
     registry: ProviderRegistry,
     purpose: Purpose = "create",
+    pin: tuple[str, str] | None = None,
 ) -> InfrastructureSpec:
     """Load and validate a spec, raising :class:`SpecValidationError` with every problem found.
 
+    A portable spec (``provider: any``, or portable kinds its provider has no kind of its
+    own for) is resolved first (:func:`atlas.portable.resolve.resolve`) and the concrete spec
+    validated; the result carries the :class:`~atlas.portable.resolve.PlacementDecision`
+    (:attr:`InfrastructureSpec.placement`), and problems keep their paths in the document
+    as written.
+
     :param purpose: ``"estimate"`` asks only for what prices depend on; ``"create"`` (the
         default) also asks for what creating the resources needs (a server's image, say).
+    :param pin: ``(provider, region)``, a placement recorded earlier, which a ``provider:
+        any`` spec keeps while its constraints allow it.
     """
     doc = load_document(source)
+    if is_portable(doc, registry):
+        if PLACED in doc:
+            message = (
+                "atlas writes this in the spec it records once it has placed a spec; a spec "
+                "still to be placed or translated leaves it out"
+            )
+            raise SpecValidationError([Problem(PLACED, message)])
+        return _validate_portable(doc, registry, purpose, pin)
+    return validate_native(doc, registry=registry, purpose=purpose)
+
+
+def validate_native(
+    doc: Any, *, registry: ProviderRegistry, purpose: Purpose
+) -> InfrastructureSpec:
+    """Validate a loaded document as it is written: its kinds are its provider's own."""
     problems: list[Problem] = []
     spec = _Validator(registry, purpose, problems).run(doc)
     if problems or spec is None:
         raise SpecValidationError(sorted(problems, key=_document_order))
     return spec
+
+
+def _validate_portable(
+    doc: Mapping[str, Any],
+    registry: ProviderRegistry,
+    purpose: Purpose,
+    pin: tuple[str, str] | None,
+) -> InfrastructureSpec:
+    resolved = resolve_document(doc, registry=registry, purpose=purpose, pin=pin)
+    try:
+        spec = validate_native(resolved.doc, registry=registry, purpose=purpose)
+    except SpecValidationError as exc:
+        problems = concrete_problems(exc.problems, resolved)
+        raise SpecValidationError(sorted(problems, key=_document_order)) from None
+    return attrs.evolve(spec, placement=resolved.decision)
 
 
 def _document_order(problem: Problem) -> tuple[int, int, int]:
@@ -91,6 +148,8 @@ class _Validator:
             self.problem("", f"a spec must be a mapping (JSON object), not {_kind(doc)}{hint}")
             return None
         self._unknown_keys(doc, _TOP_FIELDS, "")
+        if "placement" in doc:
+            self._placement(doc)
         name = self._name(doc, "name", "")
         provider = self._provider(doc)
         region = self._string(doc, "region", "", required=True)
@@ -98,6 +157,7 @@ class _Validator:
         # A budget without a currency is in the provider's (the one its prices are in).
         budget = self._budget(doc.get("budget"), provider.currency if provider else "USD")
         entries = self._resources(doc, provider)
+        placed = self._placed(doc, provider, region)
         if provider is None:
             return None
         # With a broken name or region, check the rest against stand-ins, so that one
@@ -111,11 +171,37 @@ class _Validator:
             resources=tuple(r for r in resources if r is not None),
             tags=tags,
             budget=budget,
+            placement=placed,
         )
         self._semantics(spec, entries, resources, provider, placeholders)
         return None if placeholders else spec
 
     # -- top level ---------------------------------------------------------------------------
+
+    def _placement(self, doc: Mapping[str, Any]) -> None:
+        if doc.get("provider") == ANY:  # (the pseudo-provider's registry: portable kinds as is)
+            self.out.extend(parse_placement(doc["placement"])[1])
+        else:
+            provider = doc.get("provider")
+            self.problem(
+                "placement",
+                f"only a spec with provider: any is placed; this one names {provider!r}",
+            )
+
+    def _placed(
+        self, doc: Mapping[str, Any], provider: ProviderInfo | None, region: str | None
+    ) -> PlacementDecision | None:
+        """The placement a recorded spec carries (``placed``, :mod:`atlas.portable.record`)."""
+        if PLACED not in doc:
+            return None
+        if doc.get("provider") == ANY:  # (the pseudo-provider's registry)
+            self.problem(PLACED, "a spec with provider: any is placed by atlas, not recorded")
+            return None
+        decision, problems = read_placed(
+            doc[PLACED], provider=provider.name if provider else None, region=region
+        )
+        self.out.extend(problems)
+        return decision
 
     def _unknown_keys(self, doc: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in doc:

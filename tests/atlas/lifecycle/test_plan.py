@@ -531,6 +531,7 @@ def test_to_dict_rounds_to_cents_and_says_everything() -> None:
         "unpriced": [],
         "warnings": [],
         "account_steps": [],
+        "placement": None,  # (a spec of native kinds is not placed)
     }
     assert make_plan(spec(NET), [], REGISTRY).to_dict()["budget"] is None
 

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from atlas.credentials import Secret
+from atlas.portable import PORTABLE_TYPES
 from atlas.server import AuthConfig, build_document, create_app
 from atlas.server.errors import CODES
 from tests.atlas.server.conftest import SECRET, MakeSettings
@@ -56,10 +57,11 @@ def test_security_follows_the_configuration(make_settings: MakeSettings) -> None
 
 
 def test_the_spec_schema_names_the_registered_providers_and_kinds(app: Starlette) -> None:
+    # ...and the portable ones, which every spec may use (docs/portable.md).
     spec = app.state.service.document["components"]["schemas"]["InfrastructureSpec"]
-    assert spec["properties"]["provider"]["enum"] == ["memory"]
+    assert spec["properties"]["provider"]["enum"] == ["any", "memory"]
     kinds = spec["properties"]["resources"]["items"]["properties"]["type"]["enum"]
-    assert kinds == ["disk", "network", "server"]
+    assert kinds == sorted({"disk", "network", "server", *PORTABLE_TYPES})
 
 
 def test_the_served_document_is_the_built_one(app: Starlette, make_settings: MakeSettings) -> None:

@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from atlas.cost.billing import Duration, parse_duration
-from atlas.exceptions import Problem
+from atlas.exceptions import AtlasError, Problem
+from atlas.portable.report import comparison_json
+from atlas.portable.resolve import compare, is_portable
 from atlas.server import jobs
 from atlas.server.auth import Principal
 from atlas.server.context import (
@@ -26,11 +28,13 @@ from atlas.server.context import (
     parse_body,
     query_bool,
     read_body,
+    replace_placement,
     resource_count,
     service,
 )
-from atlas.server.errors import validation_error
-from atlas.server.responses import estimate_json, plan_json
+from atlas.server.errors import from_exception, validation_error
+from atlas.server.responses import estimate_json, placed_estimate_json, plan_json
+from atlas.spec.validate import validate_spec
 
 __all__ = ["estimate", "plan"]
 
@@ -40,13 +44,14 @@ async def plan(request: Request) -> Response:
     refresh = query_bool(request, "refresh")
     svc = service(request)
     body = await read_body(request)
-    doc = await parse_body(request, body)
-    if not refresh and _nothing_recorded(svc, principal, doc):
+    given = await parse_body(request, body)
+    doc, replace = replace_placement(request, given)
+    if not refresh and doc is given and _nothing_recorded(svc, principal, doc):
         # A diff against nothing: a worker process answers it whole, on a core of its own.
         limit = svc.settings.max_resources
         return _json(await svc.pool.in_process(jobs.plan_answer, body, limit))
     async with svc.workspaces.open(principal) as atlas:
-        result = await atlas.plan(doc, refresh=refresh)
+        result = await atlas.plan(doc, refresh=refresh, replace_placement=replace)
     return await json_answer(request, lambda: {"plan": plan_json(result)}, len(result.changes))
 
 
@@ -55,13 +60,56 @@ async def estimate(request: Request) -> Response:
     duration = _duration(request)
     svc = service(request)
     body = await read_body(request)
+    wants_compare = query_bool(request, "compare") or b'"compare"' in body
+    if wants_compare:
+        return await _compare(request, principal, body, duration)
     if svc.pool.processes and len(body) >= PARSE_INLINE_BYTES:
         limit = svc.settings.max_resources
         return _json(await svc.pool.in_process(jobs.estimate_answer, body, limit, duration))
     doc = await parse_body(request, body)
     async with svc.workspaces.open(principal) as atlas:
-        result = await atlas.estimate(doc, duration=duration)
-    return await json_answer(request, lambda: estimate_json(result), len(result.breakdown))
+        if not is_portable(doc, atlas.registry):
+            result = await atlas.estimate(doc, duration=duration)
+            return await json_answer(request, lambda: estimate_json(result), len(result.breakdown))
+        registry = atlas.registry
+        spec = await svc.pool.offload(
+            lambda: validate_spec(doc, registry=registry, purpose="estimate")
+        )
+        result = await atlas.estimate(spec, duration=duration)
+    return await json_answer(request, lambda: placed_estimate_json(spec, result), len(doc))
+
+
+async def _compare(
+    request: Request, principal: Principal, body: bytes, duration: Duration | None
+) -> Response:
+    """Every placement of a portable spec, cheapest first (``"compare": true`` in the body,
+    or ``?compare=true``), as ``atlas estimate --compare --json`` prints it."""
+    svc = service(request)
+    doc = dict(await parse_body(request, body))
+    flag = doc.pop("compare", None)
+    if flag is not None and not isinstance(flag, bool):
+        raise validation_error([Problem("compare", "must be true or false")])
+    if not (flag or query_bool(request, "compare")):
+        # ("compare" appeared in the body, but not as the flag): an estimate after all
+        async with svc.workspaces.open(principal) as atlas:
+            registry = atlas.registry
+            spec = await svc.pool.offload(
+                lambda: validate_spec(doc, registry=registry, purpose="estimate")
+            )
+            result = await atlas.estimate(spec, duration=duration)
+        return await json_answer(request, lambda: placed_estimate_json(spec, result), len(doc))
+    if duration is not None:
+        raise validation_error([Problem("duration", "a comparison prices the month only")])
+    async with svc.workspaces.open(principal) as atlas:
+        registry = atlas.registry
+
+    def answer() -> dict[str, Any]:
+        try:
+            return comparison_json(compare(doc, registry=registry))
+        except AtlasError as exc:
+            raise from_exception(exc) from None
+
+    return JSONResponse(await svc.pool.offload(answer))
 
 
 def _nothing_recorded(svc: Service, principal: Principal, doc: Mapping[str, Any]) -> bool:

@@ -25,6 +25,7 @@ from atlas.server.context import (
     query_bool,
     query_int,
     read_spec,
+    replace_placement,
     resource_count,
     service,
 )
@@ -39,7 +40,8 @@ MAX_PAGE = 1000
 
 async def create(request: Request) -> Response:
     principal = caller(request)
-    doc = await read_spec(request)
+    # (a new infrastructure is placed afresh whatever replace_placement says)
+    doc, _ = replace_placement(request, await read_spec(request))
     options = _apply_options(request)
     svc = service(request)
     async with svc.workspaces.open(principal) as atlas:
@@ -100,18 +102,21 @@ async def update(request: Request) -> Response:
     async with svc.workspaces.open(principal) as atlas:
         infra = atlas.get(request.path_params["id"]).infrastructure
         _not_busy(svc, infra.id, infra.name)
-        doc = dict(await read_spec(request))
+        given, replace = replace_placement(request, await read_spec(request))
+        doc = dict(given)
         name = doc.setdefault("name", infra.name)
         if name != infra.name:
             message = f"must be {infra.name!r}, the name of infrastructure {infra.id} (no renaming)"
             raise validation_error([Problem("name", message)])
         options = _apply_options(request)
-        spec = await svc.pool.run(lambda: atlas.validate(doc), resource_count(doc))
+        spec = await svc.pool.run(
+            lambda: atlas.validate(doc, replace_placement=replace), resource_count(doc)
+        )
         if spec.provider != infra.provider:
             message = f"must be {infra.provider!r}: an infrastructure stays with its provider"
             raise validation_error([Problem("provider", message)])
     operation_id = await svc.operations.start(
-        principal, _apply(spec, *options), provider=spec.provider
+        principal, _apply(spec, *options, replace=replace), provider=spec.provider
     )
     return await _answer(request, principal, operation_id)
 
@@ -168,7 +173,9 @@ def _apply_options(request: Request) -> tuple[bool, bool, bool]:
     )
 
 
-def _apply(spec: SpecInput, allow: bool, rollback: bool, data_loss: bool) -> Run:
+def _apply(
+    spec: SpecInput, allow: bool, rollback: bool, data_loss: bool, *, replace: bool = False
+) -> Run:
     async def run(atlas: AsyncAtlas, progress: ProgressCallback) -> OperationRecord:
         return await atlas.apply(
             spec,
@@ -176,6 +183,7 @@ def _apply(spec: SpecInput, allow: bool, rollback: bool, data_loss: bool) -> Run
             rollback=rollback,
             on_progress=progress,
             allow_data_loss=data_loss,
+            replace_placement=replace,
         )
 
     return run
