@@ -29,6 +29,7 @@ from atlas.spec.validate import validate_spec
 from atlas_azure.catalog import load_price_catalog, load_sizes, regions
 from atlas_azure.portable import AzureTranslator, burstable, disk_offers
 from atlas_azure.resources.compute import disk_tier
+from tests.atlas_gcp.test_portable import stack_cells, stack_table
 
 PORTABLE = ProviderRegistry({"any": PORTABLE_INFO}, {"any": PORTABLE_KINDS}, {})
 STACK: tuple[dict[str, Any], ...] = (
@@ -333,3 +334,12 @@ def test_alike_resources_get_one_answer_under_their_own_names(
     assert [c.resources[0]["name"] for c in out.choices] == ["web0", "web1", "web2"]
     assert len({c.offering for c in out.choices}) == 1
     assert out == translate(azure_registry, translator, "eastus", *many)
+
+
+def test_the_documented_stack_table_is_what_azure_chooses(
+    azure_registry: ProviderRegistry, translator: PortableTranslator
+) -> None:
+    documented = stack_table("azure")
+    assert set(documented) == set(regions())
+    for where, cells in documented.items():
+        assert stack_cells(translate(azure_registry, translator, where, *STACK)) == cells, where

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -376,3 +377,37 @@ def test_translation_is_deterministic(
         translate(gcp_registry, translator, "us-central1", *STACK) for _ in range(2)
     ]
     assert runs[0] == runs[1]
+
+
+def stack_table(provider: str) -> dict[str, list[str]]:
+    """The rows of ``provider`` in docs/gcp-azure.md's table of the acceptance stack."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "gcp-azure.md").read_text()
+    section = page.split("## Portable kinds", 1)[1].split("\n## ", 1)[0]
+    table = section.split("| Provider | Region | `web` (x 2) |", 1)[1]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == provider:
+            rows[cells[1]] = cells[2:]
+    return rows
+
+
+def stack_cells(translation: Translation) -> list[str]:
+    choices = chosen(translation)
+    cells = []
+    for name in ("web", "data", "db", "lb"):
+        c = choices.get(name)
+        price = "unpriced" if c is None or c.monthly is None else str(c.monthly)
+        cells.append("refused" if c is None else f"`{c.offering}` {price}")
+    return cells
+
+
+def test_the_documented_stack_table_is_what_gcp_chooses(
+    gcp_registry: ProviderRegistry, translator: PortableTranslator
+) -> None:
+    documented = stack_table("gcp")
+    assert set(documented) == set(regions())
+    for where, cells in documented.items():
+        assert stack_cells(translate(gcp_registry, translator, where, *STACK)) == cells, where
