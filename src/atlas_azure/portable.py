@@ -151,6 +151,16 @@ def _renamed(answer: Choice | Refusal, name: str) -> Choice | Refusal:
     return attrs.evolve(answer, resource=name, resources=tuple(docs))
 
 
+#: The fields of the installed Offer class: the contract's draft has ``unit``, ``engines``,
+#: ``nodes`` and ``storage_gb``, its revision ``engine``, ``versions`` and ``max_gb``. An offer
+#: is given them all and keeps those its class has, so it fits either.
+_OFFER_FIELDS = frozenset(attrs.fields_dict(Offer))
+
+
+def _offer(name: str, monthly: Decimal, **fields: Any) -> Offer:
+    return Offer(name, monthly, **{k: v for k, v in fields.items() if k in _OFFER_FIELDS})
+
+
 def burstable(size: str) -> bool:
     """B-series sizes (``Standard_B2s``, ``Standard_B2ats_v2``) are burstable."""
     return size.startswith("Standard_B")
@@ -163,7 +173,14 @@ def _counted_vcpus(size: VmSize) -> int:
 
 def _key(offer: Offer) -> tuple[Decimal, int, Decimal, str]:
     """Cheapest, then fewer vCPUs, then less memory, then the first name."""
-    return offer.monthly, offer.vcpus or 0, offer.memory_gb or Decimal(0), offer.name
+    return _cost(offer), offer.vcpus or 0, offer.memory_gb or Decimal(0), offer.name
+
+
+def _cost(offer: Offer) -> Decimal:
+    """An offer's month (every offer a translator makes is priced)."""
+    monthly: Decimal | None = offer.monthly
+    assert monthly is not None
+    return monthly
 
 
 def _tier_range(number: int) -> tuple[int, int]:
@@ -174,8 +191,23 @@ def _tier_range(number: int) -> tuple[int, int]:
     return low, compute.TIERS[number]
 
 
-def disk_offers(prices: PriceLookup) -> list[Offer]:
-    """Every priced managed-disk size tier: ``storage_gb`` is the sizes it bills."""
+@attrs.frozen
+class DiskTier:
+    """A priced managed-disk size tier: the sizes (GiB) it bills, and its month."""
+
+    sku: compute.DiskSku
+    tier: str
+    low: int
+    high: int
+    monthly: Decimal
+
+    @property
+    def name(self) -> str:
+        return f"{self.sku} {self.tier}"
+
+
+def disk_tiers(prices: PriceLookup) -> list[DiskTier]:
+    """Every priced managed-disk size tier, SKU then size."""
     out = []
     for sku in _DISK_SKUS:
         for number in sorted(compute.TIERS):
@@ -183,16 +215,17 @@ def disk_offers(prices: PriceLookup) -> list[Offer]:
             price = prices.price(f"managed_disk:{sku}:{tier}")
             if price is not None:
                 low, high = _tier_range(number)
-                out.append(
-                    Offer(
-                        f"{sku} {tier}",
-                        price.monthly.amount,
-                        "disk",
-                        storage_gb=(low, high),
-                        disk_gb=high,
-                    )
-                )
+                out.append(DiskTier(sku, tier, low, high, price.monthly.amount))
     return out
+
+
+def disk_offers(prices: PriceLookup) -> list[Offer]:
+    """The priced tiers as offers (``storage_gb`` the sizes a tier bills, ``max_gb`` its
+    largest, as the contract's version has them)."""
+    return [
+        _offer(t.name, t.monthly, unit="disk", storage_gb=(t.low, t.high), max_gb=t.high)
+        for t in disk_tiers(prices)
+    ]
 
 
 @attrs.frozen
@@ -225,10 +258,10 @@ class AzureTranslator:
             price = prices.price(vm_sku(region, name))
             if price is not None:
                 out.append(
-                    Offer(
+                    _offer(
                         name,
                         price.monthly.amount,
-                        "VM",
+                        unit="VM",
                         vcpus=_counted_vcpus(size),
                         memory_gb=size.memory_gib,
                         arch=size.arch,
@@ -245,6 +278,7 @@ class AzureTranslator:
             return []
         sizes = load_sizes()
         engines = frozenset(f"{engine}:{version}" for version in e.versions)
+        versions = tuple(e.versions)
         out = []
         for sku in catalog.variants(f"{e.family}:{prices.region}"):
             tier = self._tier_of(e, sku)
@@ -253,16 +287,19 @@ class AzureTranslator:
             if tier is None or price is None or size is None:
                 continue
             out.append(
-                Offer(
-                    sku,
+                _offer(
+                    f"{sku} ({_ENGINE_NAMES[engine]})",
                     price.monthly.amount,
-                    "server (storage apart)",
+                    unit="server (storage apart)",
                     vcpus=_counted_vcpus(size),
                     memory_gb=size.memory_gib,
                     arch=size.arch,
                     engines=engines,
                     nodes=(1,),
                     storage_gb=e.storage_gb,
+                    engine=engine,
+                    versions=versions,
+                    max_gb=e.storage_gb[1],
                 )
             )
         return out
@@ -278,7 +315,7 @@ class AzureTranslator:
         price = prices.price("lb-rules:standard:first-5")
         if price is None:
             return []
-        return [Offer("standard", price.monthly.amount, "load balancer (first 5 rules)")]
+        return [_offer("standard", price.monthly.amount, unit="load balancer (first 5 rules)")]
 
     # -- translation -------------------------------------------------------------------------
 
@@ -363,7 +400,7 @@ class AzureTranslator:
         disk = self._disk_note(lines[1:], need.disk_gb)
         reason = (
             f"{best.name} ({_vcpus(size.vcpus)}, {_gb(size.memory_gib)} GiB{shared}) is the "
-            f"cheapest Azure VM size in {region.name} with {wants}, at {_money(best.monthly)} "
+            f"cheapest Azure VM size in {region.name} with {wants}, at {_money(_cost(best))} "
             f"a month{times}{disk}"
         )
         return Choice(
@@ -380,20 +417,15 @@ class AzureTranslator:
         return f", plus {_money(line.monthly.amount)} for the {size} GiB OS disk"
 
     @staticmethod
-    def _disk_fits(size_gb: int, prices: PriceLookup) -> list[Offer]:
-        return [
-            o
-            for o in disk_offers(prices)
-            if o.storage_gb is not None and o.storage_gb[0] <= size_gb <= o.storage_gb[1]
-        ]
+    def _disk_fits(size_gb: int, prices: PriceLookup) -> list[DiskTier]:
+        """The priced tiers that bill a disk of ``size_gb``, cheapest first (then by name)."""
+        fits = [t for t in disk_tiers(prices) if t.low <= size_gb <= t.high]
+        return sorted(fits, key=lambda t: (t.monthly, t.name))
 
     def _disk_sku(self, size_gb: int, prices: PriceLookup) -> compute.DiskSku:
         """The SKU whose tier for ``size_gb`` is the cheapest priced one (else Premium)."""
         fits = self._disk_fits(size_gb, prices)
-        if not fits:
-            return _DISK_SKUS[0]
-        best = min(fits, key=_key).name.split()[0]
-        return next(s for s in _DISK_SKUS if s == best)
+        return fits[0].sku if fits else _DISK_SKUS[0]
 
     def _volume(
         self, res: ResourceSpec, prices: PriceLookup, servers: Mapping[str, ResourceSpec]
@@ -401,11 +433,7 @@ class AzureTranslator:
         need: VolumeNeeds = res.specifications
         fits = self._disk_fits(need.size_gb, prices)
         if not fits:
-            priced = ", ".join(
-                f"{o.name.split()[1]} ({o.storage_gb[0]}-{o.storage_gb[1]} GiB)"
-                for o in disk_offers(prices)
-                if o.storage_gb is not None
-            )
+            priced = ", ".join(f"{t.tier} ({t.low}-{t.high} GiB)" for t in disk_tiers(prices))
             return Refusal(
                 res.name,
                 f"atlas has no sourced price for a {need.size_gb} GiB managed disk (it prices "
@@ -418,13 +446,12 @@ class AzureTranslator:
                 f"a managed disk attaches to one VM, and {need.attach_to!r} has "
                 f"{server.specifications.count}",
             )
-        best = min(fits, key=_key)
-        sku = self._disk_sku(need.size_gb, prices)
-        spec = compute.ManagedDiskSpec(size_gb=need.size_gb, sku=sku, attach_to=need.attach_to)
+        best = fits[0]
+        spec = compute.ManagedDiskSpec(size_gb=need.size_gb, sku=best.sku, attach_to=need.attach_to)
         lines = tuple(compute.DISK_KIND.price(spec, prices))  # type: ignore[misc]
         reason = (
-            f"{_DISK_TITLES[sku]} is the cheapest managed disk for {need.size_gb} GiB, billed as "
-            f"its tier {best.name.split()[1]} (up to {best.disk_gb} GiB) at "
+            f"{_DISK_TITLES[best.sku]} is the cheapest managed disk for {need.size_gb} GiB, "
+            f"billed as its tier {best.tier} (up to {best.high} GiB) at "
             f"{_money(best.monthly)} a month"
         )
         return Choice(res.name, best.name, reason, (_doc("managed_disk", res.name, spec),), lines)
@@ -462,11 +489,12 @@ class AzureTranslator:
                 res.name, f"no {engine.title} compute SKU priced in {region.name} has {wants}"
             )
         best = min(fits, key=_key)
-        tier = self._tier_of(engine, best.name)
+        sku = best.name.split()[0]
+        tier = self._tier_of(engine, sku)
         assert tier is not None
         storage = max(need.storage_gb, engine.storage_gb[0])
         spec = database.FlexibleServerSpec(
-            sku_name=best.name, tier=tier, version=Label(version), storage_gb=storage
+            sku_name=sku, tier=tier, version=Label(version), storage_gb=storage
         )
         lines = tuple(engine.kind.price(spec, prices))  # type: ignore[misc]
         extra = (
@@ -475,8 +503,8 @@ class AzureTranslator:
             else f", plus {_money(lines[-1].monthly.amount)} for {storage} GiB of storage"
         )
         reason = (
-            f"{best.name} ({tier}) is the cheapest {engine.title} compute for {title} with "
-            f"{wants}, at {_money(best.monthly)} a month{extra}"
+            f"{sku} ({tier}) is the cheapest {engine.title} compute for {title} with "
+            f"{wants}, at {_money(_cost(best))} a month{extra}"
         )
         return Choice(res.name, best.name, reason, (_doc(engine.kind.type, res.name, spec),), lines)
 

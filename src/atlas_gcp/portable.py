@@ -86,18 +86,26 @@ IMAGES: Mapping[tuple[str, str], str] = {
 }
 #: The cheapest disk type comes first when prices tie.
 _DISK_TYPES: tuple[compute.DiskType, ...] = ("pd-balanced", "pd-ssd")
-#: portable engine:version -> Cloud SQL database_version (the native kind's choices).
-_SQL_VERSIONS: Mapping[str, str] = {
-    "postgres:15": "POSTGRES_15",
-    "mysql:8": "MYSQL_8_0",
-    "mysql:8.0": "MYSQL_8_0",
-}
 _ENGINE_TITLES = {"postgres": "PostgreSQL", "mysql": "MySQL"}
+#: engine -> the Cloud SQL version its offers run, and the portable versions that ask for it.
+_SQL_ENGINES: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "postgres": ("POSTGRES_15", ("15",)),
+    "mysql": ("MYSQL_8_0", ("8", "8.0")),
+}
+#: portable "engine:version" -> Cloud SQL database_version (the native kind's choices).
+_SQL_VERSIONS: Mapping[str, str] = {
+    f"{engine}:{version}": native
+    for engine, (native, versions) in _SQL_ENGINES.items()
+    for version in versions
+}
+_LB_OFFERING = "external-application-lb"
 #: Cloud SQL dedicated-core shapes ("db-custom-<vCPUs>-<MB>"): 1 or an even number of vCPUs
 #: up to 96; memory a multiple of 256 MB, 0.9 to 6.5 GB per vCPU and at least 3.75 GB.
 _SQL_VCPUS = (1, *range(2, sql.MAX_VCPUS + 1, 2))
 _MB_STEP = 256
 _SQL_MIN_MB = 3840
+#: Cloud SQL's largest storage, 64 TB.
+_SQL_MAX_STORAGE_GB = 65536
 
 
 def _group(region: str) -> str:
@@ -149,6 +157,37 @@ def _renamed(answer: Choice | Refusal, name: str) -> Choice | Refusal:
     return attrs.evolve(answer, resource=name, resources=tuple(docs))
 
 
+#: The fields of the installed Offer class: the contract's draft has ``unit``, ``engines``,
+#: ``nodes`` and ``storage_gb``, its revision ``engine``, ``versions`` and ``max_gb``. An offer
+#: is given them all and keeps those its class has, so it fits either.
+_OFFER_FIELDS = frozenset(attrs.fields_dict(Offer))
+
+
+def _offer(name: str, monthly: Decimal, **fields: Any) -> Offer:
+    return Offer(name, monthly, **{k: v for k, v in fields.items() if k in _OFFER_FIELDS})
+
+
+def _sql_offer(engine: str, vcpus: int, mb: int, rates: tuple[Decimal, Decimal]) -> Offer:
+    """Tier ``db-custom-<vcpus>-<mb>`` running ``engine``, priced with ``rates``; named with
+    its database version, as each engine has its own offers."""
+    version, versions = _SQL_ENGINES[engine]
+    per_vcpu, per_gb = rates
+    memory = Decimal(mb) / 1024
+    return _offer(
+        f"db-custom-{vcpus}-{mb} ({version})",
+        vcpus * per_vcpu + memory * per_gb,
+        unit="instance (storage apart)",
+        vcpus=vcpus,
+        memory_gb=memory,
+        engines=frozenset(f"{engine}:{v}" for v in versions),
+        nodes=(1,),
+        storage_gb=(10, _SQL_MAX_STORAGE_GB),
+        engine=engine,
+        versions=versions,
+        max_gb=_SQL_MAX_STORAGE_GB,
+    )
+
+
 def _counted_vcpus(machine: MachineType) -> int:
     """The vCPUs a machine type counts for: one for a shared-core type (it sustains a fraction
     of a core and bursts to 2), else every vCPU the VM sees."""
@@ -157,7 +196,14 @@ def _counted_vcpus(machine: MachineType) -> int:
 
 def _key(offer: Offer) -> tuple[Decimal, int, Decimal, str]:
     """Cheapest, then fewer vCPUs, then less memory, then the first name."""
-    return offer.monthly, offer.vcpus or 0, offer.memory_gb or Decimal(0), offer.name
+    return _cost(offer), offer.vcpus or 0, offer.memory_gb or Decimal(0), offer.name
+
+
+def _cost(offer: Offer) -> Decimal:
+    """An offer's month (every offer a translator makes is priced)."""
+    monthly: Decimal | None = offer.monthly
+    assert monthly is not None
+    return monthly
 
 
 def sql_shapes() -> Sequence[tuple[int, int]]:
@@ -217,10 +263,10 @@ class GcpTranslator:
             price = prices.price(instance_sku(region, name))
             if price is not None:
                 out.append(
-                    Offer(
+                    _offer(
                         name,
                         price.monthly.amount,
-                        "instance",
+                        unit="instance",
                         vcpus=_counted_vcpus(machine),
                         memory_gb=machine.memory_gib,
                         arch=machine.arch,
@@ -233,26 +279,16 @@ class GcpTranslator:
         for disk_type in _DISK_TYPES:
             price = prices.price(compute.disk_sku(region, disk_type))
             if price is not None:
-                out.append(Offer(disk_type, price.monthly.amount, "GB-month"))
+                out.append(_offer(disk_type, price.monthly.amount, unit="GB-month"))
         return out
 
     def _database_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
         rates = self._sql_rates(region, prices)
         if rates is None:
             return []
-        per_vcpu, per_gb = rates
-        engines = frozenset(_SQL_VERSIONS) - {"mysql:8.0"}
         return [
-            Offer(
-                f"db-custom-{vcpus}-{mb}",
-                vcpus * per_vcpu + Decimal(mb) / 1024 * per_gb,
-                "instance (storage apart)",
-                vcpus=vcpus,
-                memory_gb=Decimal(mb) / 1024,
-                engines=engines,
-                nodes=(1,),
-                storage_gb=(10, 65536),
-            )
+            _sql_offer(engine, vcpus, mb, rates)
+            for engine in _SQL_ENGINES
             for vcpus, mb in _sql_shapes()
         ]
 
@@ -260,7 +296,7 @@ class GcpTranslator:
         price = prices.price("forwarding-rule:first-5")
         if price is None:
             return []
-        return [Offer("forwarding-rule", price.monthly.amount, "forwarding rule")]
+        return [_offer(_LB_OFFERING, price.monthly.amount, unit="forwarding rule")]
 
     @staticmethod
     def _sql_rates(region: str, prices: PriceLookup) -> tuple[Decimal, Decimal] | None:
@@ -354,7 +390,7 @@ class GcpTranslator:
             if machine.shared_core
             else ""
         )
-        each = _money(best.monthly)
+        each = _money(_cost(best))
         times = f" each, {_money(_priced(lines))} for {need.count}" if need.count > 1 else ""
         disk = self._disk_note(lines[1:], need.disk_gb)
         reason = (
@@ -412,7 +448,7 @@ class GcpTranslator:
         assert total is not None
         reason = (
             f"{best.name} is the cheapest Persistent Disk type in {region.name} at "
-            f"{best.monthly} USD per GB-month: {_money(total)} a month for {need.size_gb} GB"
+            f"{_cost(best)} USD per GB-month: {_money(total)} a month for {need.size_gb} GB"
         )
         return Choice(res.name, best.name, reason, (_doc("disk", res.name, spec),), lines)
 
@@ -438,9 +474,10 @@ class GcpTranslator:
         best = self._sql_tier(need, rates)
         if best is None:
             return Refusal(res.name, f"no Cloud SQL Enterprise tier has {wants}")
+        tier = best.name.split()[0]
         spec = sql.SqlInstanceSpec(
             database_version=version,  # type: ignore[arg-type]
-            tier=best.name,
+            tier=tier,
             storage_gb=need.storage_gb,
         )
         lines = tuple(sql.KIND.price(spec, prices))  # type: ignore[misc]
@@ -451,9 +488,9 @@ class GcpTranslator:
             else f", plus {_money(storage.monthly.amount)} for {need.storage_gb} GB of storage"
         )
         reason = (
-            f"{best.name} ({_vcpus(best.vcpus or 0)}, {_gb(best.memory_gb or Decimal(0))} GB) "
+            f"{tier} ({_vcpus(best.vcpus or 0)}, {_gb(best.memory_gb or Decimal(0))} GB) "
             f"is the smallest Cloud SQL Enterprise tier for {title} with {wants}, at "
-            f"{_money(best.monthly)} a month{extra}"
+            f"{_money(_cost(best))} a month{extra}"
         )
         return Choice(res.name, best.name, reason, (_doc("sql_instance", res.name, spec),), lines)
 
@@ -461,20 +498,13 @@ class GcpTranslator:
     def _sql_tier(need: DatabaseNeeds, rates: tuple[Decimal, Decimal]) -> Offer | None:
         """The cheapest shape meeting the minimums: for each vCPU count, its least memory
         that is enough (the rates are per vCPU and per GB, so that is its cheapest)."""
-        per_vcpu, per_gb = rates
         wanted_mb = _round_up(math.ceil(need.memory_gb * 1024), _MB_STEP)
         best: Offer | None = None
         for vcpus, low, high in _sql_ranges():
             mb = max(low, wanted_mb)
             if vcpus < need.vcpus or mb > high:
                 continue
-            memory = Decimal(mb) / 1024
-            offer = Offer(
-                f"db-custom-{vcpus}-{mb}",
-                vcpus * per_vcpu + memory * per_gb,
-                vcpus=vcpus,
-                memory_gb=memory,
-            )
+            offer = _sql_offer(need.engine, vcpus, mb, rates)
             if best is None or _key(offer) < _key(best):
                 best = offer
         return best
@@ -503,7 +533,7 @@ class GcpTranslator:
             f"{_money(total)} a month before data processing, which depends on traffic"
         )
         doc = _doc("load_balancer", res.name, spec)
-        return Choice(res.name, "external-application-lb", reason, (doc,), lines)
+        return Choice(res.name, _LB_OFFERING, reason, (doc,), lines)
 
 
 @functools.cache

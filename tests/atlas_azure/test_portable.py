@@ -29,7 +29,7 @@ from atlas.spec.validate import validate_spec
 from atlas_azure.catalog import load_price_catalog, load_sizes, regions
 from atlas_azure.portable import AzureTranslator, burstable, disk_offers
 from atlas_azure.resources.compute import disk_tier
-from tests.atlas_gcp.test_portable import stack_cells, stack_table
+from tests.atlas_gcp.test_portable import kit_stacks, stack_cells, stack_table
 
 PORTABLE = ProviderRegistry({"any": PORTABLE_INFO}, {"any": PORTABLE_KINDS}, {})
 STACK: tuple[dict[str, Any], ...] = (
@@ -202,16 +202,16 @@ def test_no_cheaper_disk_tier_bills_the_size(
     offers = translator.offerings("volume", region(translator, "eastus"), prices)
     assert offers == disk_offers(prices)
     out = translate(azure_registry, translator, "eastus", res("volume", "v", size_gb=size_gb))
-    fits = [o for o in offers if o.storage_gb and o.storage_gb[0] <= size_gb <= o.storage_gb[1]]
+    # A disk is billed as the tier its size falls in (what the native pricer says).
+    fits = [o for o in offers if disk_tier(o.name.split()[0], size_gb) == o.name.split()[1]]
     if not fits:
         assert f"no sourced price for a {size_gb} GiB managed disk" in refused(out)["v"]
         return
     [choice] = out.choices
     best = min(fits, key=key)
     assert choice.offering == best.name
-    sku, tier = best.name.split()
-    assert disk_tier(sku, size_gb) == tier  # the tier the native pricer bills
     assert choice.monthly == best.monthly
+    assert choice.line_items[0].sku == f"managed_disk:{best.name.replace(' ', ':')}"
 
 
 def _priced_databases() -> PriceLookup:
@@ -240,8 +240,10 @@ def test_a_database_is_the_cheapest_priced_compute_sku(
     prices = _priced_databases()
     offers = translator.offerings("database", region(translator, "eastus"), prices)
     assert {o.name for o in offers} == {
-        "Standard_B1ms", "Standard_B2s", "Standard_B2ms", "Standard_D2ds_v5",
-        "Standard_D4ds_v5", "Standard_E2ds_v5", "Standard_E4ds_v5", "Standard_D96ds_v5",
+        f"{sku} (PostgreSQL)" for sku in (
+            "Standard_B1ms", "Standard_B2s", "Standard_B2ms", "Standard_D2ds_v5",
+            "Standard_D4ds_v5", "Standard_E2ds_v5", "Standard_E4ds_v5", "Standard_D96ds_v5",
+        )
     }  # fmt: skip
     rng = random.Random("azure-db")
     for _ in range(40):
@@ -258,7 +260,7 @@ def test_a_database_is_the_cheapest_priced_compute_sku(
         assert choice.offering == min(fits, key=key).name, spec
         validate_spec(concrete(out, "eastus"), registry=azure_registry, purpose="create")
     small = chosen(translate(azure_registry, translator, "eastus", STACK[2], prices=prices))["db"]
-    assert small.offering == "Standard_B1ms"
+    assert small.offering == "Standard_B1ms (PostgreSQL)"
     assert small.resources[0]["specifications"] == {
         "sku_name": "Standard_B1ms", "tier": "Burstable", "version": "15", "storage_gb": 32,
     }  # fmt: skip
@@ -266,7 +268,9 @@ def test_a_database_is_the_cheapest_priced_compute_sku(
     two = {"engine": "postgres", "version": "15", "vcpus": 2, "memory_gb": 4}
     pick = chosen(translate(azure_registry, translator, "eastus", res("database", "d", **two),
                             prices=prices))["d"]  # fmt: skip
-    assert pick.offering == "Standard_D2ds_v5"  # Standard_B2s is burstable: one vCPU counted
+    assert (
+        pick.offering == "Standard_D2ds_v5 (PostgreSQL)"
+    )  # Standard_B2s is burstable: one vCPU counted
 
 
 def test_burstable_sizes_count_as_one_vcpu(
@@ -343,3 +347,17 @@ def test_the_documented_stack_table_is_what_azure_chooses(
     assert set(documented) == set(regions())
     for where, cells in documented.items():
         assert stack_cells(translate(azure_registry, translator, where, *STACK)) == cells, where
+
+
+@pytest.mark.parametrize("where", regions())
+def test_the_conformance_kit_holds(
+    azure_registry: ProviderRegistry, translator: PortableTranslator, where: str
+) -> None:
+    """The core's brute-force kit, where the installed atlas has it."""
+    kit = pytest.importorskip("atlas.testing.portable")
+    for stack in kit_stacks(random.Random(f"kit-{where}"), 8):
+        doc = {"name": "shop", "provider": "any", "region": "any", "resources": list(stack)}
+        spec = validate_spec(doc, registry=PORTABLE, purpose="estimate")
+        prices = azure_registry.price_lookup("azure", region=where)
+        request = TranslationRequest("azure", region(translator, where), spec.resources, prices)
+        kit.check_translation(translator, request, registry=azure_registry)

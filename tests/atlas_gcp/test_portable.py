@@ -145,7 +145,8 @@ def test_the_acceptance_stack(
         assert choices["data"].offering == "pd-balanced"
         assert choices["data"].monthly == Decimal("10.00")
         db = choices["db"]
-        assert db.offering == "db-custom-1-3840"  # Cloud SQL's least memory is 3.75 GB
+        assert db.offering == "db-custom-1-3840 (POSTGRES_15)"  # the least memory is 3.75 GB
+        assert db.resources[0]["specifications"]["tier"] == "db-custom-1-3840"
         assert db.resources[0]["specifications"]["database_version"] == "POSTGRES_15"
         assert db.monthly is None  # storage has no sourced price
         assert [line.unpriced is not None for line in db.line_items] == [False, False, True]
@@ -245,7 +246,8 @@ def test_no_cheaper_cloud_sql_tier_meets_the_minimums(
     where = "us-central1"
     prices = gcp_registry.price_lookup("gcp", region=where)
     offers = translator.offerings("database", region(translator, where), prices)
-    assert len(offers) == len(sql_shapes())
+    assert len(offers) == 2 * len(sql_shapes())  # PostgreSQL's and MySQL's
+    native = {"postgres": "POSTGRES_15", "mysql": "MYSQL_8_0"}
     for _ in range(30):
         vcpus = rng.choice([1, 1, 2, 3, 4, 5, 8, 15, 32, 95, 96])
         memory = Decimal(rng.randint(1, 700)) / rng.choice([1, 4])
@@ -257,7 +259,7 @@ def test_no_cheaper_cloud_sql_tier_meets_the_minimums(
             for o in offers
             if (o.vcpus or 0) >= vcpus
             and (o.memory_gb or 0) >= memory
-            and f"{engine}:{version}" in o.engines
+            and o.name.endswith(f" ({native[engine]})")
         ]
         if not fits:
             assert "no Cloud SQL Enterprise tier has" in refused(out)["db"], spec
@@ -366,7 +368,7 @@ def test_kinds_with_nothing_to_choose_have_no_offerings(
     assert list(translator.offerings("volume", where, prices)) == []
     assert list(translator.offerings("database", where, prices)) == []
     assert [o.name for o in translator.offerings("load_balancer", where, prices)] == [
-        "forwarding-rule"
+        "external-application-lb"
     ]
 
 
@@ -411,3 +413,49 @@ def test_the_documented_stack_table_is_what_gcp_chooses(
     assert set(documented) == set(regions())
     for where, cells in documented.items():
         assert stack_cells(translate(gcp_registry, translator, where, *STACK)) == cells, where
+
+
+def kit_stacks(
+    rng: random.Random, count: int, archs: Sequence[str] = ("x86_64", "arm64", "any")
+) -> list[tuple[dict[str, Any], ...]]:
+    """The acceptance stack, then ``count`` stacks of random minimums that a priced type
+    meets (the kit estimates the translated spec: a refused server would leave the load
+    balancer's target dangling)."""
+    stacks = [STACK]
+    for _ in range(count):
+        server = {
+            "vcpus": rng.choice([1, 2, 4, 8, 16]),
+            "memory_gb": rng.choice([1, 2, 4, 8, 32]),
+            "arch": rng.choice(archs),
+            "disk_gb": rng.choice([None, 20, 100]),
+        }
+        database = {
+            "engine": "postgres",
+            "version": "15",
+            "vcpus": rng.choice([1, 2, 4]),
+            "memory_gb": rng.choice([1, 4, 16]),
+        }
+        stacks.append(
+            (
+                res("server", "web", **{k: v for k, v in server.items() if v is not None}),
+                res("volume", "data", size_gb=rng.choice([10, 100, 700])),
+                res("database", "db", **database),
+                res("load_balancer", "lb", targets=["web"]),
+            )
+        )
+    return stacks
+
+
+@pytest.mark.parametrize("where", regions())
+def test_the_conformance_kit_holds(
+    gcp_registry: ProviderRegistry, translator: PortableTranslator, where: str
+) -> None:
+    """The core's brute-force kit, where the installed atlas has it."""
+    kit = pytest.importorskip("atlas.testing.portable")
+    # GCP's catalog has no Arm machine type.
+    for stack in kit_stacks(random.Random(f"kit-{where}"), 8, archs=("x86_64", "any")):
+        doc = {"name": "shop", "provider": "any", "region": "any", "resources": list(stack)}
+        spec = validate_spec(doc, registry=PORTABLE, purpose="estimate")
+        prices = gcp_registry.price_lookup("gcp", region=where)
+        request = TranslationRequest("gcp", region(translator, where), spec.resources, prices)
+        kit.check_translation(translator, request, registry=gcp_registry)
