@@ -24,9 +24,9 @@ estimate says it is incomplete.
 
 from __future__ import annotations
 
-import copy
 import functools
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -142,11 +142,18 @@ def _doc(type_: str, name: str, spec: Any) -> dict[str, Any]:
     return {"type": type_, "name": name, "specifications": fields}
 
 
+def _copied(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a native resource document that shares nothing mutable with it (its fields
+    are scalars and lists of them)."""
+    fields = {k: list(v) if isinstance(v, list) else v for k, v in doc["specifications"].items()}
+    return {**doc, "specifications": fields}
+
+
 def _renamed(answer: Choice | Refusal, name: str) -> Choice | Refusal:
     """``answer`` for an alike resource called ``name``."""
     if isinstance(answer, Refusal):
         return Refusal(name, answer.reason)
-    docs = [copy.deepcopy(dict(doc)) for doc in answer.resources]
+    docs = [_copied(doc) for doc in answer.resources]
     docs[0]["name"] = name
     return attrs.evolve(answer, resource=name, resources=tuple(docs))
 
@@ -155,6 +162,23 @@ def _renamed(answer: Choice | Refusal, name: str) -> Choice | Refusal:
 #: ``nodes`` and ``storage_gb``, its revision ``engine``, ``versions`` and ``max_gb``. An offer
 #: is given them all and keeps those its class has, so it fits either.
 _OFFER_FIELDS = frozenset(attrs.fields_dict(Offer))
+
+
+#: Offers per price lookup (one per translation request), made once however many resources
+#: ask: a spec of a thousand servers of a hundred shapes lists the machine types once.
+_OFFERS: weakref.WeakKeyDictionary[PriceLookup, dict[tuple[str, ...], tuple[Any, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _memo(prices: PriceLookup, key: tuple[str, ...], make: Callable[[], Any]) -> tuple[Any, ...]:
+    per = _OFFERS.get(prices)
+    if per is None:
+        per = _OFFERS[prices] = {}
+    found = per.get(key)
+    if found is None:
+        found = per[key] = tuple(make())
+    return found
 
 
 def _offer(name: str, monthly: Decimal, **fields: Any) -> Offer:
@@ -206,8 +230,12 @@ class DiskTier:
         return f"{self.sku} {self.tier}"
 
 
-def disk_tiers(prices: PriceLookup) -> list[DiskTier]:
+def disk_tiers(prices: PriceLookup) -> tuple[DiskTier, ...]:
     """Every priced managed-disk size tier, SKU then size."""
+    return _memo(prices, ("disk_tiers",), lambda: _make_disk_tiers(prices))
+
+
+def _make_disk_tiers(prices: PriceLookup) -> list[DiskTier]:
     out = []
     for sku in _DISK_SKUS:
         for number in sorted(compute.TIERS):
@@ -250,7 +278,12 @@ class AzureTranslator:
 
     # -- offerings ---------------------------------------------------------------------------
 
-    def _server_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
+    def _server_offers(self, region: str, prices: PriceLookup) -> tuple[Offer, ...]:
+        return _memo(
+            prices, ("_server_offers", region), lambda: self._make_server_offers(region, prices)
+        )
+
+    def _make_server_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
         out = []
         for name, size in sorted(load_sizes().items()):
             if region not in size.regions:
@@ -269,7 +302,12 @@ class AzureTranslator:
                 )
         return out
 
-    def _database_offers(self, engine: str, prices: PriceLookup) -> list[Offer]:
+    def _database_offers(self, engine: str, prices: PriceLookup) -> tuple[Offer, ...]:
+        return _memo(
+            prices, ("_database_offers", engine), lambda: self._make_database_offers(engine, prices)
+        )
+
+    def _make_database_offers(self, engine: str, prices: PriceLookup) -> list[Offer]:
         """The compute SKUs of ``engine`` priced in the region, each with its tier's shape
         (a flexible server's SKU is named after the VM size it runs on)."""
         e = _ENGINES[engine]

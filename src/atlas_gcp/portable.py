@@ -22,10 +22,10 @@ unpriced line, so its estimate says it is incomplete.
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -148,11 +148,18 @@ def _doc(type_: str, name: str, spec: Any) -> dict[str, Any]:
     return {"type": type_, "name": name, "specifications": fields}
 
 
+def _copied(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a native resource document that shares nothing mutable with it (its fields
+    are scalars and lists of them)."""
+    fields = {k: list(v) if isinstance(v, list) else v for k, v in doc["specifications"].items()}
+    return {**doc, "specifications": fields}
+
+
 def _renamed(answer: Choice | Refusal, name: str) -> Choice | Refusal:
     """``answer`` for an alike resource called ``name``."""
     if isinstance(answer, Refusal):
         return Refusal(name, answer.reason)
-    docs = [copy.deepcopy(dict(doc)) for doc in answer.resources]
+    docs = [_copied(doc) for doc in answer.resources]
     docs[0]["name"] = name
     return attrs.evolve(answer, resource=name, resources=tuple(docs))
 
@@ -161,6 +168,23 @@ def _renamed(answer: Choice | Refusal, name: str) -> Choice | Refusal:
 #: ``nodes`` and ``storage_gb``, its revision ``engine``, ``versions`` and ``max_gb``. An offer
 #: is given them all and keeps those its class has, so it fits either.
 _OFFER_FIELDS = frozenset(attrs.fields_dict(Offer))
+
+
+#: Offers per price lookup (one per translation request), made once however many resources
+#: ask: a spec of a thousand servers of a hundred shapes lists the machine types once.
+_OFFERS: weakref.WeakKeyDictionary[PriceLookup, dict[tuple[str, ...], tuple[Any, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _memo(prices: PriceLookup, key: tuple[str, ...], make: Callable[[], Any]) -> tuple[Any, ...]:
+    per = _OFFERS.get(prices)
+    if per is None:
+        per = _OFFERS[prices] = {}
+    found = per.get(key)
+    if found is None:
+        found = per[key] = tuple(make())
+    return found
 
 
 def _offer(name: str, monthly: Decimal, **fields: Any) -> Offer:
@@ -255,7 +279,12 @@ class GcpTranslator:
 
     # -- offerings ---------------------------------------------------------------------------
 
-    def _server_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
+    def _server_offers(self, region: str, prices: PriceLookup) -> tuple[Offer, ...]:
+        return _memo(
+            prices, ("_server_offers", region), lambda: self._make_server_offers(region, prices)
+        )
+
+    def _make_server_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
         out = []
         for name, machine in sorted(load_machine_types().items()):
             if region not in machine.regions or name.endswith("-lssd"):
@@ -274,7 +303,12 @@ class GcpTranslator:
                 )
         return out
 
-    def _volume_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
+    def _volume_offers(self, region: str, prices: PriceLookup) -> tuple[Offer, ...]:
+        return _memo(
+            prices, ("_volume_offers", region), lambda: self._make_volume_offers(region, prices)
+        )
+
+    def _make_volume_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
         out = []
         for disk_type in _DISK_TYPES:
             price = prices.price(compute.disk_sku(region, disk_type))
@@ -282,7 +316,12 @@ class GcpTranslator:
                 out.append(_offer(disk_type, price.monthly.amount, unit="GB-month"))
         return out
 
-    def _database_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
+    def _database_offers(self, region: str, prices: PriceLookup) -> tuple[Offer, ...]:
+        return _memo(
+            prices, ("_database_offers", region), lambda: self._make_database_offers(region, prices)
+        )
+
+    def _make_database_offers(self, region: str, prices: PriceLookup) -> list[Offer]:
         rates = self._sql_rates(region, prices)
         if rates is None:
             return []

@@ -200,7 +200,7 @@ def test_no_cheaper_disk_tier_bills_the_size(
 ) -> None:
     prices = azure_registry.price_lookup("azure", region="eastus")
     offers = translator.offerings("volume", region(translator, "eastus"), prices)
-    assert offers == disk_offers(prices)
+    assert list(offers) == disk_offers(prices)
     out = translate(azure_registry, translator, "eastus", res("volume", "v", size_gb=size_gb))
     # A disk is billed as the tier its size falls in (what the native pricer says).
     fits = [o for o in offers if disk_tier(o.name.split()[0], size_gb) == o.name.split()[1]]
@@ -337,6 +337,9 @@ def test_alike_resources_get_one_answer_under_their_own_names(
     assert [c.resource for c in out.choices] == ["web0", "web1", "web2"]
     assert [c.resources[0]["name"] for c in out.choices] == ["web0", "web1", "web2"]
     assert len({c.offering for c in out.choices}) == 1
+    first, second = (c.resources[0]["specifications"] for c in out.choices[:2])
+    assert first == second
+    assert first is not second  # each resource's document is its own
     assert out == translate(azure_registry, translator, "eastus", *many)
 
 
