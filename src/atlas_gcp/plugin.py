@@ -7,6 +7,7 @@ Estimate-only for now: the provider has no live side (no ``factory``, no sandbox
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from atlas.cost.catalog import PriceCatalog
 from atlas.plugins import hookimpl
@@ -14,6 +15,9 @@ from atlas.providers.declarations import ProviderInfo, ResourceKind
 from atlas_gcp.catalog import load_price_catalog
 from atlas_gcp.checks import check_spec
 from atlas_gcp.resources import KINDS
+
+if TYPE_CHECKING:
+    from atlas.portable.contract import PortableTranslator
 
 PROVIDER = ProviderInfo(
     name="gcp",
@@ -50,3 +54,12 @@ def atlas_add_resource_kinds() -> Sequence[ResourceKind]:
 @hookimpl
 def atlas_add_price_catalogs() -> Sequence[PriceCatalog]:
     return [load_price_catalog()]
+
+
+@hookimpl
+def atlas_portable_translator(provider: str) -> PortableTranslator | None:
+    if provider != PROVIDER.name:
+        return None
+    from atlas_gcp.portable import GcpTranslator  # noqa: PLC0415 - only for portable specs
+
+    return GcpTranslator()
