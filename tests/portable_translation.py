@@ -105,9 +105,11 @@ def fits_server(offer: Offer, needs: Mapping[str, Any]) -> bool:
 def check_choice(choice: Choice, offers: Sequence[Offer], fits: Any) -> Offer:
     """The chosen offering fits, and no offering that fits is cheaper, or as cheap and
     smaller, or as cheap, as small and first in alphabetical order."""
-    by_name = {o.name: o for o in offers}
-    chosen = by_name[choice.offering]
-    assert fits(chosen), (choice.offering, choice.reason)
+    # An offering may be listed once per engine (an RDS class): the one that fits is meant.
+    named = [o for o in offers if o.name == choice.offering]
+    assert named, (choice.offering, choice.reason)
+    chosen = next((o for o in named if fits(o)), None)
+    assert chosen is not None, (choice.offering, choice.reason)
 
     def key(o: Offer) -> tuple[Any, ...]:
         return (o.monthly, o.vcpus or 0, o.memory_gb or 0, o.name)
