@@ -21,6 +21,7 @@ and every choice is priced by the native kind's own pricer.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from atlas.cost.estimate import LineItem, PriceLookup
+from atlas.model.fields import field_info
 from atlas.portable.contract import Choice, Offer, Refusal, Region, Translation, TranslationRequest
 from atlas.portable.kinds import (
     DatabaseNeeds,
@@ -49,7 +51,7 @@ from atlas_aws.resources.load_balancer import (
     hours_sku,
 )
 
-__all__ = ["SUPPORT_NETWORK", "AwsTranslator"]
+__all__ = ["SUPPORT_NETWORK", "AwsTranslator", "DocPricer"]
 
 PROVIDER = "aws"
 #: The VPC a translation adds when what needs subnets has no network of its own.
@@ -61,20 +63,42 @@ MIN_DB_STORAGE = 20
 _SHAPE = re.compile(r"\((\d+) vCPU, ([\d.]+) GiB\)")
 _CONVERTER = make_converter()
 _KINDS = {kind.type: kind for kind in KINDS}
+#: The fields of each kind that name other resources.
+_REFS = {k.type: frozenset(f.name for f in field_info(k.spec_class) if f.ref) for k in KINDS}
+_SCALARS = (str, int, bool, type(None))
 
 #: Where a server is: its network (``None``: the account's default VPC) and subnet.
 Place = tuple[str | None, str | None]
 
 
-def price_docs(docs: Iterable[Mapping[str, Any]], prices: PriceLookup) -> tuple[LineItem, ...]:
-    """The line items of native resource documents, by each kind's own pricer."""
-    lines: list[LineItem] = []
-    for doc in docs:
-        kind = _KINDS[doc["type"]]
-        assert kind.price is not None
-        spec = _CONVERTER.structure(dict(doc["specifications"]), kind.spec_class)
-        lines.extend(kind.price(spec, prices))
-    return tuple(lines)
+class DocPricer:
+    """Prices native resource documents with their kinds' own pricers.
+
+    A spec of a thousand like servers asks for the same lines a thousand times: the pricers of
+    these kinds read only top-level values that name no other resource (a size, a count), so
+    documents alike in those share their lines, priced once.
+    """
+
+    def __init__(self, prices: PriceLookup) -> None:
+        self.prices = prices
+        self._lines: dict[tuple[Any, ...], tuple[LineItem, ...]] = {}
+
+    def __call__(self, docs: Iterable[Mapping[str, Any]]) -> tuple[LineItem, ...]:
+        lines: list[LineItem] = []
+        for doc in docs:
+            kind = _KINDS[doc["type"]]
+            spec = doc["specifications"]
+            refs = _REFS[doc["type"]]
+            key = (doc["type"], *sorted(
+                (k, v) for k, v in spec.items() if k not in refs and isinstance(v, _SCALARS)
+            ))  # fmt: skip
+            found = self._lines.get(key)
+            if found is None:
+                assert kind.price is not None
+                native = _CONVERTER.structure(dict(spec), kind.spec_class)
+                found = self._lines[key] = tuple(kind.price(native, self.prices))
+            lines.extend(found)
+        return tuple(lines)
 
 
 class AwsTranslator:
@@ -174,6 +198,7 @@ def biggest(offers: Iterable[Offer]) -> Offer:
     return max(offers, key=lambda o: (o.vcpus or 0, o.memory_gb or 0, -o.monthly, o.name))
 
 
+@functools.lru_cache(maxsize=1024)
 def gb(value: Decimal | int) -> str:
     return f"{Decimal(value).normalize():f}"
 
@@ -217,6 +242,7 @@ class _Work:
         self.request = request
         self.region = request.region
         self.prices = request.prices
+        self.price_docs = DocPricer(request.prices)
         self.zones = load_offerings().zones[request.region.name]
         self.by_name = {res.name: res for res in request.resources}
         self.taken = {res.name for res in request.resources} | {r.name for r in request.native}
@@ -231,10 +257,18 @@ class _Work:
                 )
         self.support: str | None = None
         self.networks = self._place()
+        #: server → the firewalls that target it, in the spec's order
+        self.guards: dict[str, list[str]] = {}
+        for res in request.resources:
+            if isinstance(res.specifications, FirewallNeeds):
+                for target in dict.fromkeys(res.specifications.targets):
+                    self.guards.setdefault(target, []).append(res.name)
 
     def offers(self, kind: str) -> Sequence[Offer]:
+        """The offerings of ``kind``, cheapest first (:func:`cheapest`), looked up once."""
         if kind not in self._offers:
-            self._offers[kind] = self.translator.offerings(kind, self.region, self.prices)
+            found = self.translator.offerings(kind, self.region, self.prices)
+            self._offers[kind] = cheapest(found)
         return self._offers[kind]
 
     def _support(self) -> str:
@@ -308,14 +342,14 @@ class _Work:
         if self.support is not None:
             support = self._network_docs(self.support, SUPPORT_RANGE, support=True)
         return Translation(
-            tuple(choices), tuple(refusals), tuple(support), price_docs(support, self.prices)
+            tuple(choices), tuple(refusals), tuple(support), self.price_docs(support)
         )
 
     def choice(
         self, name: str, offering: str, reason: Callable[[Sequence[LineItem]], str],
         docs: Sequence[Mapping[str, Any]],
     ) -> Choice:  # fmt: skip
-        lines = price_docs(docs, self.prices)
+        lines = self.price_docs(docs)
         return Choice(name, offering, reason(lines), tuple(docs), lines)
 
     # -- the kinds ----------------------------------------------------------------------------
@@ -333,13 +367,13 @@ class _Work:
         want = f"at least {cpus(needs.vcpus)} and {gb(needs.memory_gb)} GB"
         if needs.arch != "any":
             want += f", {needs.arch}"
-        fitting = cheapest(
+        fitting = [  # the offers are cheapest first already
             o
             for o in offers
             if (o.vcpus or 0) >= needs.vcpus
             and (o.memory_gb or 0) >= needs.memory_gb
             and o.arch in archs
-        )
+        ]
         if not fitting:
             pool = [o for o in offers if o.arch in archs]
             if not pool:
@@ -364,11 +398,7 @@ class _Work:
         subnet = self.subnet_of(name)
         if subnet is not None:
             spec["subnet"] = subnet
-        groups = [
-            res.name
-            for res in self.request.resources
-            if isinstance(res.specifications, FirewallNeeds) and name in res.specifications.targets
-        ]
+        groups = self.guards.get(name, [])
         if groups:
             spec["security_groups"] = groups
         docs = [{"type": "instance", "name": name, "specifications": spec}]
@@ -429,11 +459,11 @@ class _Work:
         engine_key = f"{needs.engine}:{needs.version}"
         offers = [o for o in self.offers("database") if engine_key in o.engines]
         want = f"at least {cpus(needs.vcpus)} and {gb(needs.memory_gb)} GB"
-        fitting = cheapest(
+        fitting = [  # the offers are cheapest first already
             o
             for o in offers
             if (o.vcpus or 0) >= needs.vcpus and (o.memory_gb or 0) >= needs.memory_gb
-        )
+        ]
         if not fitting:
             if not offers:
                 return Refusal(

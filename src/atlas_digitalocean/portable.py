@@ -13,12 +13,14 @@ Loaded by the ``atlas_portable_translator`` hook only when a spec has portable r
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from atlas.cost.estimate import LineItem, PriceLookup
+from atlas.model.fields import field_info
 from atlas.model.infrastructure import ResourceSpec
 from atlas.portable.contract import Choice, Offer, Refusal, Region, Translation, TranslationRequest
 from atlas.portable.kinds import (
@@ -35,7 +37,7 @@ from atlas_digitalocean.prices import load_offerings
 from atlas_digitalocean.resources import KINDS
 from atlas_digitalocean.resources.firewall import MAX_DROPLETS, MAX_RULES
 
-__all__ = ["ENGINES", "DigitalOceanTranslator", "droplet_image"]
+__all__ = ["ENGINES", "DigitalOceanTranslator", "DocPricer", "droplet_image"]
 
 PROVIDER = "digitalocean"
 #: Portable engine → DigitalOcean's engine name.
@@ -50,6 +52,9 @@ _EVERY_PROTOCOL = ("tcp", "udp", "icmp")
 _EVERYWHERE = ("0.0.0.0/0", "::/0")
 _CONVERTER = make_converter()
 _KINDS = {kind.type: kind for kind in KINDS}
+#: The fields of each kind that name other resources.
+_REFS = {k.type: frozenset(f.name for f in field_info(k.spec_class) if f.ref) for k in KINDS}
+_SCALARS = (str, int, bool, type(None))
 
 
 def droplet_image(name: str) -> str:
@@ -66,15 +71,34 @@ def size_shape(slug: str) -> tuple[int, Decimal] | None:
     return int(match[1]), memory
 
 
-def price_docs(docs: Iterable[Mapping[str, Any]], prices: PriceLookup) -> tuple[LineItem, ...]:
-    """The line items of native resource documents, by each kind's own pricer."""
-    lines: list[LineItem] = []
-    for doc in docs:
-        kind = _KINDS[doc["type"]]
-        assert kind.price is not None
-        spec = _CONVERTER.structure(dict(doc["specifications"]), kind.spec_class)
-        lines.extend(kind.price(spec, prices))
-    return tuple(lines)
+class DocPricer:
+    """Prices native resource documents with their kinds' own pricers.
+
+    A spec of a thousand like servers asks for the same lines a thousand times: the pricers of
+    these kinds read only top-level values that name no other resource (a size, a count), so
+    documents alike in those share their lines, priced once.
+    """
+
+    def __init__(self, prices: PriceLookup) -> None:
+        self.prices = prices
+        self._lines: dict[tuple[Any, ...], tuple[LineItem, ...]] = {}
+
+    def __call__(self, docs: Iterable[Mapping[str, Any]]) -> tuple[LineItem, ...]:
+        lines: list[LineItem] = []
+        for doc in docs:
+            kind = _KINDS[doc["type"]]
+            spec = doc["specifications"]
+            refs = _REFS[doc["type"]]
+            key = (doc["type"], *sorted(
+                (k, v) for k, v in spec.items() if k not in refs and isinstance(v, _SCALARS)
+            ))  # fmt: skip
+            found = self._lines.get(key)
+            if found is None:
+                assert kind.price is not None
+                native = _CONVERTER.structure(dict(spec), kind.spec_class)
+                found = self._lines[key] = tuple(kind.price(native, self.prices))
+            lines.extend(found)
+        return tuple(lines)
 
 
 class DigitalOceanTranslator:
@@ -178,6 +202,7 @@ def biggest(offers: Iterable[Offer]) -> Offer:
     return max(offers, key=lambda o: (o.vcpus or 0, o.memory_gb or 0, -o.monthly, o.name))
 
 
+@functools.lru_cache(maxsize=1024)
 def gb(value: Decimal | int) -> str:
     """``4`` → ``"4"``, ``0.5`` → ``"0.5"``."""
     text = f"{Decimal(value).normalize():f}"
@@ -215,12 +240,15 @@ class _Work:
         self.request = request
         self.region = request.region
         self.prices = request.prices
+        self.price_docs = DocPricer(request.prices)
         self.by_name = {res.name: res for res in request.resources}
         self._offers: dict[str, Sequence[Offer]] = {}
 
     def offers(self, kind: str) -> Sequence[Offer]:
+        """The offerings of ``kind``, cheapest first (:func:`cheapest`), looked up once."""
         if kind not in self._offers:
-            self._offers[kind] = self.translator.offerings(kind, self.region, self.prices)
+            found = self.translator.offerings(kind, self.region, self.prices)
+            self._offers[kind] = cheapest(found)
         return self._offers[kind]
 
     def one(self, res: ResourceSpec) -> Choice | Refusal:
@@ -242,7 +270,7 @@ class _Work:
     def choice(
         self, name: str, offering: str, reason: str, docs: Sequence[Mapping[str, Any]]
     ) -> Choice:
-        return Choice(name, offering, reason, tuple(docs), price_docs(docs, self.prices))
+        return Choice(name, offering, reason, tuple(docs), self.price_docs(docs))
 
     def count(self, name: str) -> int:
         res = self.by_name.get(name)
@@ -268,13 +296,13 @@ class _Work:
         want = minimums(needs.vcpus, needs.memory_gb)
         if needs.disk_gb is not None:
             want += f" and {needs.disk_gb} GB of disk"
-        fitting = cheapest(
+        fitting = [  # the offers are cheapest first already
             o
             for o in offers
             if (o.vcpus or 0) >= needs.vcpus
             and (o.memory_gb or 0) >= needs.memory_gb
             and (needs.disk_gb is None or (o.disk_gb or 0) >= needs.disk_gb)
-        )
+        ]
         if not fitting:
             if not offers:
                 return Refusal(name, f"atlas knows no priced droplet size in {self.region.name}")
@@ -354,7 +382,7 @@ class _Work:
                 f"{top.name} ({shape(top)})",
             )
         stored = [o for o in shaped if o.storage_gb and o.storage_gb[1] >= needs.storage_gb]
-        fitting = cheapest(stored)
+        fitting = stored
         extra_mib = 0
         if fitting:
             best = fitting[0]
@@ -362,7 +390,7 @@ class _Work:
         else:
             # No size includes that much: the cheapest that meets the rest, with storage added
             # (DigitalOcean's storage_size_mib; atlas has no sourced price for it).
-            fitting = cheapest(shaped)
+            fitting = shaped
             best = fitting[0]
             included = best.storage_gb[0] if best.storage_gb else 0
             extra_mib = (needs.storage_gb - included) * 1024
