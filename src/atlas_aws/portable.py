@@ -571,6 +571,9 @@ class _Work:
         ipv6 = [
             c for rule in (*needs.inbound, *(needs.outbound or ())) for c in rule.cidrs if ":" in c
         ]
+        rules = (*needs.inbound, *(needs.outbound or ()))
+        if any(not rule.cidrs for rule in rules):
+            return Refusal(name, "a rule names no address block: it would admit nothing")
         if ipv6:
             return Refusal(
                 name,

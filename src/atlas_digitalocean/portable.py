@@ -436,8 +436,12 @@ class _Work:
             "forwarding_rules": rules,
             "health_check": {"protocol": "tcp", "port": first},
         }
-        if needs.network is not None:
-            spec["vpc"] = needs.network
+        # A load balancer of no network of its own joins its targets' network.
+        theirs = {getattr(self.by_name.get(t), "specifications", None) for t in needs.targets}
+        nets = {getattr(n, "network", None) for n in theirs}
+        vpc = needs.network or (nets.pop() if len(nets) == 1 else None)
+        if vpc is not None:
+            spec["vpc"] = vpc
         docs = [{"type": "load_balancer", "name": name, "specifications": spec}]
         choice = self.choice(name, "size_unit-1", "", docs)
         listens = ", ".join(f"{lsn.protocol} {lsn.port}" for lsn in needs.listeners)
@@ -448,6 +452,8 @@ class _Work:
         return _with_reason(choice, reason)
 
     def firewall(self, name: str, needs: FirewallNeeds) -> Choice | Refusal:
+        if any(not rule.cidrs for rule in (*needs.inbound, *(needs.outbound or ()))):
+            return Refusal(name, "a rule names no address block: it would admit nothing")
         inbound = [r for rule in needs.inbound for r in _rules(rule, "sources")]
         if needs.outbound is None:
             everything = FirewallRule(protocol="all", cidrs=_EVERYWHERE)

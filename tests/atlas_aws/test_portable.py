@@ -327,8 +327,19 @@ def test_arch_any_takes_graviton_when_it_is_cheaper() -> None:
             ],
             "::/0 is an IPv6 block; atlas's AWS security groups take IPv4 blocks only",
         ),
+        (
+            [
+                _server(vcpus=1, memory_gb=1),
+                {
+                    "type": "firewall",
+                    "name": "fw",
+                    "specifications": {"targets": ["web"], "inbound": [{"cidrs": []}]},
+                },
+            ],
+            "a rule names no address block: it would admit nothing",
+        ),
     ],
-    ids=["too-big", "image", "version", "standbys", "counted-volume", "ipv6"],
+    ids=["too-big", "image", "version", "standbys", "counted-volume", "ipv6", "no-address"],
 )
 def test_refusals_say_why_in_words(resources: list[dict[str, Any]], reason: str) -> None:
     translation = translate(AWS, "eu-west-1", portable(*resources))

@@ -312,8 +312,17 @@ def test_storage_no_size_includes_is_added_and_left_unpriced() -> None:
             },
             "a DigitalOcean firewall needs at least one rule; this has none",
         ),
+        (
+            "fra1",
+            {
+                "type": "firewall",
+                "name": "db",
+                "specifications": {"targets": ["web"], "inbound": [{"cidrs": []}]},
+            },
+            "a rule names no address block: it would admit nothing",
+        ),
     ],
-    ids=["arm64", "too-big", "image", "version", "region", "db-too-big", "no-rules"],
+    ids=["arm64", "too-big", "image", "version", "region", "db-too-big", "no-rules", "no-address"],
 )
 def test_refusals_say_why_in_words(region: str, resource: dict[str, Any], reason: str) -> None:
     resources = (
@@ -365,3 +374,15 @@ def test_apply_in_the_sandbox(tmp_path: Path) -> None:
     assert (code, err.getvalue()) == (0, ""), out.getvalue()
     assert "apply: completed (6/6 steps)" in out.getvalue()
     assert "plan again: No changes" in out.getvalue()
+
+
+def test_a_load_balancer_joins_its_targets_network() -> None:
+    doc = portable(
+        {"type": "network", "name": "net", "specifications": {"ip_range": "10.20.0.0/20"}},
+        _server(vcpus=1, memory_gb=1, network="net"),
+        {"type": "load_balancer", "name": "lb", "specifications": {"targets": ["web"]}},
+    )
+    translation = translate(DO, "tor1", doc)
+    lb = {c.resource: c for c in translation.choices}["lb"].resources[0]
+    assert lb["specifications"]["vpc"] == "net"
+    check_against_estimate("digitalocean", "tor1", translation)
