@@ -384,3 +384,18 @@ def test_apply_in_the_sandbox(tmp_path: Path) -> None:
     assert "apply: completed (10/10 steps)" in out.getvalue()
     assert "plan again: No changes" in out.getvalue()
     assert "destroy: completed; the sandbox holds nothing" in out.getvalue()
+
+
+def test_the_portable_data_must_cover_every_region_and_name_its_sources() -> None:
+    from atlas.exceptions import PluginError
+    from atlas_aws.prices import parse_offerings
+
+    images = {"ubuntu-24.04": {"owner": "1", "name": "x", "arch": {}, "source": "s"}}
+    data: dict[str, Any] = {"sources": {"s": {}}, "regions": {"us-east-1": {"zones": ["a"]}}}
+    data["images"] = images
+    with pytest.raises(PluginError, match=r"\[portable.regions\] lacks us-east-1"):
+        parse_offerings(data, "test.toml")
+    data["portable"] = {"regions": {"us-east-1": {"group": "us", "title": "N. Virginia"}}}
+    data["databases"] = {"classes": {"source": "elsewhere", "db.t3.micro": [2, 1]}}
+    with pytest.raises(PluginError, match=r"\[databases.classes\] names no source"):
+        parse_offerings(data, "test.toml")

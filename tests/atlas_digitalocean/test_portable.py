@@ -386,3 +386,17 @@ def test_a_load_balancer_joins_its_targets_network() -> None:
     lb = {c.resource: c for c in translation.choices}["lb"].resources[0]
     assert lb["specifications"]["vpc"] == "net"
     check_against_estimate("digitalocean", "tor1", translation)
+
+
+def test_a_region_with_no_place_for_portable_specs_is_an_error_of_the_data() -> None:
+    from atlas.exceptions import PluginError
+    from atlas_digitalocean.prices import parse_offerings
+
+    data = {"sources": {}, "regions": {"slugs": ["fra1", "xyz9"]}, "images": []}
+    data["portable"] = {"regions": {"fra1": {"group": "eu", "title": "Frankfurt 1"}}}
+    with pytest.raises(PluginError, match=r"\[portable.regions\] lacks xyz9"):
+        parse_offerings(data, "test.toml")
+    data["databases"] = {"engines": {"pg": {"source": "nowhere", "versions": [], "regions": []}}}
+    data["regions"]["slugs"] = ["fra1"]
+    with pytest.raises(PluginError, match=r"databases\.engines\.pg names no source"):
+        parse_offerings(data, "test.toml")
