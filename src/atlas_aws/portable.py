@@ -42,7 +42,13 @@ from atlas.portable.kinds import (
     port_range,
 )
 from atlas.spec.converter import make_converter
-from atlas_aws.prices import architecture, instance_sku, load_offerings
+from atlas_aws.prices import (
+    Architecture,
+    architecture,
+    instance_sku,
+    load_offerings,
+    load_price_catalog,
+)
 from atlas_aws.resources import KINDS
 from atlas_aws.resources.database import db_sku
 from atlas_aws.resources.load_balancer import (
@@ -109,8 +115,6 @@ class AwsTranslator:
         return PROVIDER
 
     def regions(self) -> Sequence[Region]:
-        from atlas_aws.prices import load_price_catalog  # noqa: PLC0415 - cached
-
         catalog = load_price_catalog()
         types = catalog.variants("instance")
         dbs = catalog.variants("db_instance")
@@ -332,12 +336,14 @@ class _Work:
         }
         for res in self.request.resources:
             translate = by_kind.get(type(res.specifications))
-            outcome = (
-                translate(res.name, res.specifications)
-                if translate is not None
-                else Refusal(res.name, f"AWS has no translation for a {res.type!r}")
-            )
-            (choices if isinstance(outcome, Choice) else refusals).append(outcome)  # type: ignore[arg-type]
+            if translate is None:
+                refusals.append(Refusal(res.name, f"AWS has no translation for a {res.type!r}"))
+                continue
+            outcome = translate(res.name, res.specifications)
+            if isinstance(outcome, Choice):
+                choices.append(outcome)
+            else:
+                refusals.append(outcome)
         support: list[dict[str, Any]] = []
         if self.support is not None:
             support = self._network_docs(self.support, SUPPORT_RANGE, support=True)
@@ -362,7 +368,13 @@ class _Work:
                 f"AWS has no image alias {needs.image} in atlas (it has "
                 f"{', '.join(sorted(aliases))})",
             )
-        archs = ("x86_64", "arm64") if needs.arch == "any" else (needs.arch,)
+        alias = aliases[needs.image]
+        wanted: tuple[Architecture, ...] = (
+            ("x86_64", "arm64") if needs.arch == "any" else (needs.arch,)
+        )
+        archs = tuple(arch for arch in wanted if alias.name_filter(arch) is not None)
+        if not archs:
+            return Refusal(name, f"{needs.image} is not published for {' or '.join(wanted)}")
         offers = self.offers("server")
         want = f"at least {cpus(needs.vcpus)} and {gb(needs.memory_gb)} GB"
         if needs.arch != "any":
