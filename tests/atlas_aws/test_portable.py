@@ -399,3 +399,9 @@ def test_the_portable_data_must_cover_every_region_and_name_its_sources() -> Non
     data["databases"] = {"classes": {"source": "elsewhere", "db.t3.micro": [2, 1]}}
     with pytest.raises(PluginError, match=r"\[databases.classes\] names no source"):
         parse_offerings(data, "test.toml")
+
+
+def test_the_same_spec_translates_the_same_way() -> None:
+    first = translate(AWS, "eu-central-1", ACCEPTANCE)
+    assert translate(AWS, "eu-central-1", ACCEPTANCE) == first
+    assert translate(AwsTranslator(), "eu-central-1", ACCEPTANCE) == first

@@ -400,3 +400,9 @@ def test_a_region_with_no_place_for_portable_specs_is_an_error_of_the_data() -> 
     data["regions"]["slugs"] = ["fra1"]
     with pytest.raises(PluginError, match=r"databases\.engines\.pg names no source"):
         parse_offerings(data, "test.toml")
+
+
+def test_the_same_spec_translates_the_same_way() -> None:
+    first = translate(DO, "lon1", ACCEPTANCE)
+    assert translate(DO, "lon1", ACCEPTANCE) == first
+    assert translate(DigitalOceanTranslator(), "lon1", ACCEPTANCE) == first
