@@ -306,7 +306,9 @@ class _Work:
             elif isinstance(needs, DatabaseNeeds):
                 networks[res.name] = needs.network
                 needy = needy or needs.network is None
-            elif isinstance(needs, VolumeNeeds) and needs.attach_to is not None:
+        for res in self.request.resources:  # once every server's network is known
+            needs = res.specifications
+            if isinstance(needs, VolumeNeeds) and needs.attach_to is not None:
                 needy = needy or networks.get(needs.attach_to) is None
         if needy:
             support = self._support()

@@ -405,3 +405,21 @@ def test_the_same_spec_translates_the_same_way() -> None:
     first = translate(AWS, "eu-central-1", ACCEPTANCE)
     assert translate(AWS, "eu-central-1", ACCEPTANCE) == first
     assert translate(AwsTranslator(), "eu-central-1", ACCEPTANCE) == first
+
+
+def test_no_support_network_when_every_server_has_one() -> None:
+    doc = portable(
+        {"type": "network", "name": "net", "specifications": {"ip_range": "10.30.0.0/16"}},
+        {"type": "volume", "name": "data", "specifications": {"size_gb": 10, "attach_to": "web"}},
+        _server(vcpus=1, memory_gb=1),
+        {
+            "type": "load_balancer",
+            "name": "lb",
+            "specifications": {"targets": ["web"], "network": "net"},
+        },
+    )
+    translation = translate(AWS, "us-east-1", doc)
+    assert translation.support == ()
+    docs = {d["name"]: d for c in translation.choices for d in c.resources}
+    assert docs["web"]["specifications"]["subnet"] == "net-a"  # the balancer's network
+    check_against_estimate("aws", "us-east-1", translation)
