@@ -18,6 +18,7 @@ from atlas_aws.prices import load_price_catalog
 from atlas_aws.resources import KINDS
 
 if TYPE_CHECKING:
+    from atlas.portable.contract import PortableTranslator
     from atlas.providers.contract import ProviderConfig
     from atlas_aws.provider import AwsProvider
 
@@ -124,3 +125,12 @@ def atlas_sandbox(provider: str) -> Sandbox | None:
     from atlas_aws.sandbox import make_sandbox  # noqa: PLC0415 - only when asked
 
     return make_sandbox()
+
+
+@hookimpl
+def atlas_portable_translator(provider: str) -> PortableTranslator | None:
+    if provider != "aws":
+        return None
+    from atlas_aws.portable import AwsTranslator  # noqa: PLC0415 - only when asked
+
+    return AwsTranslator()

@@ -7,6 +7,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ __all__ = [
     "Architecture",
     "ImageAlias",
     "Offerings",
+    "PortableRegion",
     "architecture",
     "instance_sku",
     "load_offerings",
@@ -59,11 +61,27 @@ class ImageAlias:
 
 
 @attrs.frozen
+class PortableRegion:
+    """Where a region is (a key of :data:`atlas.portable.REGION_GROUPS`) and its title."""
+
+    name: str
+    group: str
+    title: str
+
+
+@attrs.frozen
 class Offerings:
-    """Regions with their zones, and the image aliases."""
+    """Regions with their zones, and the image aliases; for portable specs, where each region
+    is, the RDS engine versions (major version → the ``engine_version`` given to RDS), the
+    vCPUs and GiB of each RDS instance class, and the root volume of a server without a
+    ``disk_gb``."""
 
     zones: Mapping[str, tuple[str, ...]]
     images: Mapping[str, ImageAlias]
+    portable_regions: tuple[PortableRegion, ...] = ()
+    db_versions: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
+    db_classes: Mapping[str, tuple[int, Decimal]] = attrs.field(factory=dict)
+    root_volume_gib: int = 8
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -98,4 +116,27 @@ def parse_offerings(data: Mapping[str, Any], origin: str) -> Offerings:
         )
     if not zones or not images:
         raise PluginError(f"{origin}: needs [regions] and [images]")
-    return Offerings(zones, images)
+    portable = data.get("portable", {})
+    places = tuple(
+        PortableRegion(name, str(entry["group"]), str(entry["title"]))
+        for name, entry in portable.get("regions", {}).items()
+    )
+    unplaced = sorted(set(zones) - {place.name for place in places})
+    if unplaced:
+        raise PluginError(f"{origin}: [portable.regions] lacks {', '.join(unplaced)}")
+    databases = data.get("databases", {})
+    for table in ("versions", "classes"):
+        if table in databases and databases[table].get("source") not in sources:
+            raise PluginError(f"{origin}: [databases.{table}] names no source under [sources]")
+    versions = {
+        engine: {str(major): str(native) for major, native in table.items()}
+        for engine, table in databases.get("versions", {}).items()
+        if engine != "source"
+    }
+    classes = {
+        name: (int(shape[0]), Decimal(str(shape[1])))
+        for name, shape in databases.get("classes", {}).items()
+        if name != "source"
+    }
+    root = int(portable.get("root_volume_gib", 8))
+    return Offerings(zones, images, places, versions, classes, root)

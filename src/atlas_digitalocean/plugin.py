@@ -19,6 +19,7 @@ from atlas_digitalocean.prices import load_price_catalog
 from atlas_digitalocean.resources import KINDS
 
 if TYPE_CHECKING:
+    from atlas.portable.contract import PortableTranslator
     from atlas.providers.contract import ProviderConfig
     from atlas_digitalocean.provider import DigitalOceanProvider
 
@@ -104,3 +105,12 @@ def atlas_sandbox(provider: str) -> Sandbox | None:
     from atlas_digitalocean.sandbox import make_sandbox  # noqa: PLC0415 - only when asked
 
     return make_sandbox()
+
+
+@hookimpl
+def atlas_portable_translator(provider: str) -> PortableTranslator | None:
+    if provider not in ("digitalocean", *PROVIDER.aliases):
+        return None
+    from atlas_digitalocean.portable import DigitalOceanTranslator  # noqa: PLC0415 - when asked
+
+    return DigitalOceanTranslator()

@@ -14,7 +14,14 @@ import attrs
 from atlas.cost.catalog import PriceCatalog
 from atlas.exceptions import PluginError
 
-__all__ = ["Offerings", "PublicImage", "load_offerings", "load_price_catalog"]
+__all__ = [
+    "DatabaseEngine",
+    "Offerings",
+    "PortableRegion",
+    "PublicImage",
+    "load_offerings",
+    "load_price_catalog",
+]
 
 _PACKAGE = "atlas_digitalocean.data"
 
@@ -36,6 +43,26 @@ class PublicImage:
 
 
 @attrs.frozen
+class DatabaseEngine:
+    """A managed database engine (DigitalOcean's name: ``pg``, ``mysql``), the major versions
+    it runs and the regions that offer it (``offerings.toml``, with its source)."""
+
+    name: str
+    versions: tuple[str, ...]
+    regions: frozenset[str]
+    source: str
+
+
+@attrs.frozen
+class PortableRegion:
+    """Where a region is (a key of :data:`atlas.portable.REGION_GROUPS`) and its title."""
+
+    slug: str
+    group: str
+    title: str
+
+
+@attrs.frozen
 class Offerings:
     """Region and image slugs DigitalOcean accepts, and the disk (GiB) each managed database
     node size comes with. ``images`` are the current public images' slugs, ``retired_images``
@@ -47,6 +74,11 @@ class Offerings:
     database_storage_gib: Mapping[str, int] = attrs.field(factory=dict)
     retired_images: tuple[str, ...] = ()
     public_images: tuple[PublicImage, ...] = ()
+    database_engines: Mapping[str, DatabaseEngine] = attrs.field(factory=dict)
+    droplet_disk_gb: Mapping[str, int] = attrs.field(factory=dict)
+    portable_regions: tuple[PortableRegion, ...] = ()
+    #: Features every region offers (the words of docs/digitalocean.md).
+    features_everywhere: frozenset[str] = frozenset()
 
 
 @functools.cache
@@ -72,13 +104,46 @@ def parse_offerings(data: Mapping[str, Any], origin: str) -> Offerings:
     if twice:
         raise PluginError(f"{origin}: images listed twice: {', '.join(twice)}")
     included = data.get("databases", {}).get("included_storage_gib", {})
+    regions = tuple(data["regions"]["slugs"])
+    portable = data.get("portable", {})
+    places = tuple(
+        PortableRegion(slug, str(entry["group"]), str(entry["title"]))
+        for slug, entry in portable.get("regions", {}).items()
+    )
+    unplaced = sorted(set(regions) - {place.slug for place in places})
+    if unplaced:
+        raise PluginError(f"{origin}: [portable.regions] lacks {', '.join(unplaced)}")
     return Offerings(
-        tuple(data["regions"]["slugs"]),
+        regions,
         tuple(image.slug for image in images if image.status == "current"),
         {size: gib for size, gib in included.items() if size != "source"},
         tuple(image.slug for image in images if image.status == "retired"),
         tuple(images),
+        _engines(data.get("databases", {}).get("engines", {}), sources, origin),
+        {
+            k: int(v)
+            for k, v in data.get("droplets", {}).get("disk_gb", {}).items()
+            if k != "source"
+        },
+        places,
+        frozenset(portable.get("features", {}).get("everywhere", ())),
     )
+
+
+def _engines(
+    data: Mapping[str, Any], sources: Mapping[str, Any], origin: str
+) -> dict[str, DatabaseEngine]:
+    engines = {}
+    for name, entry in data.items():
+        if entry.get("source") not in sources:
+            raise PluginError(f"{origin}: databases.engines.{name} names no source")
+        engines[name] = DatabaseEngine(
+            name,
+            tuple(str(v) for v in entry["versions"]),
+            frozenset(entry["regions"]),
+            entry["source"],
+        )
+    return engines
 
 
 def _public_image(
