@@ -28,9 +28,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.model.fields import field_info
-from atlas.portable.contract import Choice, Offer, Refusal, Region, Translation, TranslationRequest
+from atlas.portable.contract import Choice, Refusal, Region, Translation, TranslationRequest
 from atlas.portable.kinds import (
     DatabaseNeeds,
     FirewallNeeds,
@@ -58,6 +60,39 @@ from atlas_aws.resources.load_balancer import (
 )
 
 __all__ = ["SUPPORT_NETWORK", "AwsTranslator", "DocPricer"]
+
+
+@attrs.frozen
+class Offer:
+    """An offering as this translator weighs it: the contract's :class:`~atlas.portable.Offer`
+    fields (``engine``, ``versions``, ``max_gb`` are derived) plus what the choice also needs
+    (every engine a size runs, its node counts, its storage range, its unit)."""
+
+    name: str
+    monthly: Decimal
+    unit: str = "each"
+    vcpus: int | None = None
+    memory_gb: Decimal | None = None
+    arch: str | None = None
+    engines: frozenset[str] = frozenset()
+    nodes: tuple[int, ...] = ()
+    storage_gb: tuple[int, int] | None = None
+    disk_gb: int | None = None
+
+    @property
+    def engine(self) -> str | None:
+        """The one engine the offer runs, or ``None`` when it runs none or several."""
+        names = {e.split(":", 1)[0] for e in self.engines}
+        return names.pop() if len(names) == 1 else None
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(sorted(e.split(":", 1)[1] for e in self.engines if ":" in e))
+
+    @property
+    def max_gb(self) -> int | None:
+        return None if self.storage_gb is None else self.storage_gb[1]
+
 
 PROVIDER = "aws"
 #: The VPC a translation adds when what needs subnets has no network of its own.

@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.model.fields import field_info
 from atlas.model.infrastructure import ResourceSpec
-from atlas.portable.contract import Choice, Offer, Refusal, Region, Translation, TranslationRequest
+from atlas.portable.contract import Choice, Refusal, Region, Translation, TranslationRequest
 from atlas.portable.kinds import (
     DatabaseNeeds,
     FirewallNeeds,
@@ -38,6 +40,39 @@ from atlas_digitalocean.resources import KINDS
 from atlas_digitalocean.resources.firewall import MAX_DROPLETS, MAX_RULES
 
 __all__ = ["ENGINES", "DigitalOceanTranslator", "DocPricer", "droplet_image"]
+
+
+@attrs.frozen
+class Offer:
+    """An offering as this translator weighs it: the contract's :class:`~atlas.portable.Offer`
+    fields (``engine``, ``versions``, ``max_gb`` are derived) plus what the choice also needs
+    (every engine a size runs, its node counts, its storage range, its unit)."""
+
+    name: str
+    monthly: Decimal
+    unit: str = "each"
+    vcpus: int | None = None
+    memory_gb: Decimal | None = None
+    arch: str | None = None
+    engines: frozenset[str] = frozenset()
+    nodes: tuple[int, ...] = ()
+    storage_gb: tuple[int, int] | None = None
+    disk_gb: int | None = None
+
+    @property
+    def engine(self) -> str | None:
+        """The one engine the offer runs, or ``None`` when it runs none or several."""
+        names = {e.split(":", 1)[0] for e in self.engines}
+        return names.pop() if len(names) == 1 else None
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(sorted(e.split(":", 1)[1] for e in self.engines if ":" in e))
+
+    @property
+    def max_gb(self) -> int | None:
+        return None if self.storage_gb is None else self.storage_gb[1]
+
 
 PROVIDER = "digitalocean"
 #: Portable engine → DigitalOcean's engine name.
@@ -112,6 +147,8 @@ class DigitalOceanTranslator:
         offer = load_offerings()
         out = []
         for place in offer.portable_regions:
+            if place.closed:
+                continue  # placement makes new resources, which a closed region refuses
             features = set(offer.features_everywhere)
             for engine, word in (("pg", "managed-postgres"), ("mysql", "managed-mysql")):
                 known = offer.database_engines.get(engine)

@@ -55,11 +55,14 @@ class DatabaseEngine:
 
 @attrs.frozen
 class PortableRegion:
-    """Where a region is (a key of :data:`atlas.portable.REGION_GROUPS`) and its title."""
+    """Where a region is (a key of :data:`atlas.portable.REGION_GROUPS`) and its title;
+    ``closed`` for a legacy datacenter that still lists but takes no new resources (placement
+    never chooses it)."""
 
     slug: str
     group: str
     title: str
+    closed: bool = False
 
 
 @attrs.frozen
@@ -107,7 +110,9 @@ def parse_offerings(data: Mapping[str, Any], origin: str) -> Offerings:
     regions = tuple(data["regions"]["slugs"])
     portable = data.get("portable", {})
     places = tuple(
-        PortableRegion(slug, str(entry["group"]), str(entry["title"]))
+        PortableRegion(
+            slug, str(entry["group"]), str(entry["title"]), bool(entry.get("closed", False))
+        )
         for slug, entry in portable.get("regions", {}).items()
     )
     unplaced = sorted(set(regions) - {place.slug for place in places})
