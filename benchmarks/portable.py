@@ -1,7 +1,8 @@
 """Benchmark 13: comparing a 1,000-resource portable spec across every provider and region.
 
 The spec repeats the acceptance stack of issue 16 (a ``server`` of 2 vCPUs / 4 GB, count 2; a
-100 GB ``volume`` attached to it; a PostgreSQL 15 ``database`` of 1 vCPU / 2 GB; a
+100 GB ``volume``, unattached: every provider's block volume attaches to one machine, and the
+server is counted; a PostgreSQL 15 ``database`` of 1 vCPU / 2 GB; a
 ``load_balancer`` in front of the server), each group with its own names, as a
 ``provider: any`` spec with no constraint: every provider with a translator competes in every
 one of its regions.
@@ -45,7 +46,7 @@ def portable_spec(count: int) -> dict[str, Any]:
         web = f"web{group}"
         kind, name, specs = [
             ("server", web, {"vcpus": 2, "memory_gb": 4, "count": 2}),
-            ("volume", f"data{group}", {"size_gb": 100, "attach_to": web}),
+            ("volume", f"data{group}", {"size_gb": 100}),
             ("database", f"db{group}", DATABASE),
             ("load_balancer", f"lb{group}", {"targets": [web]}),
         ][part]
