@@ -35,7 +35,15 @@ import attrs
 from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.model.fields import Label
 from atlas.model.infrastructure import ResourceSpec
-from atlas.portable.contract import Choice, Offer, Refusal, Region, Translation, TranslationRequest
+from atlas.portable.contract import (
+    Choice,
+    Offer,
+    Refusal,
+    Region,
+    Translation,
+    TranslationRequest,
+    monthly_total,
+)
 from atlas.portable.kinds import DatabaseNeeds, LoadBalancerNeeds, ServerNeeds, VolumeNeeds
 from atlas.providers.declarations import ResourceKind
 from atlas_azure.catalog import VmSize, load_price_catalog, load_sizes, vm_sku
@@ -117,15 +125,6 @@ def _vcpus(count: int) -> str:
 
 def _gb(value: Decimal) -> str:
     return f"{value.normalize():f}"
-
-
-def _monthly(lines: Sequence[LineItem]) -> Decimal | None:
-    total = Decimal(0)
-    for line in lines:
-        if line.monthly is None:
-            return None
-        total += line.monthly.amount
-    return total
 
 
 def _priced(lines: Sequence[LineItem]) -> Decimal:
@@ -560,7 +559,7 @@ class AzureTranslator:
             return Refusal(res.name, "atlas has no sourced price for an Azure load balancer")
         spec = network.LoadBalancerSpec(rules=len(need.listeners), targets=need.targets)
         lines = tuple(network.KIND.price(spec, prices))  # type: ignore[misc]
-        total = _monthly(lines)
+        total = monthly_total(lines)
         assert total is not None
         rules = len(need.listeners)
         listens = ", ".join(f"{li.protocol} {li.port}" for li in need.listeners)

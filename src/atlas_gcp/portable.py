@@ -33,7 +33,15 @@ import attrs
 
 from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.model.infrastructure import ResourceSpec
-from atlas.portable.contract import Choice, Offer, Refusal, Region, Translation, TranslationRequest
+from atlas.portable.contract import (
+    Choice,
+    Offer,
+    Refusal,
+    Region,
+    Translation,
+    TranslationRequest,
+    monthly_total,
+)
 from atlas.portable.kinds import DatabaseNeeds, LoadBalancerNeeds, ServerNeeds, VolumeNeeds
 from atlas_gcp.catalog import MachineType, instance_sku, load_machine_types, load_price_catalog
 from atlas_gcp.catalog import regions as catalog_regions
@@ -122,15 +130,6 @@ def _vcpus(count: int) -> str:
 
 def _gb(value: Decimal) -> str:
     return f"{value.normalize():f}"
-
-
-def _monthly(lines: Sequence[LineItem]) -> Decimal | None:
-    total = Decimal(0)
-    for line in lines:
-        if line.monthly is None:
-            return None
-        total += line.monthly.amount
-    return total
 
 
 def _priced(lines: Sequence[LineItem]) -> Decimal:
@@ -483,7 +482,7 @@ class GcpTranslator:
             attach_to=need.attach_to,
         )
         lines = tuple(compute.DISK_KIND.price(spec, prices))  # type: ignore[misc]
-        total = _monthly(lines)
+        total = monthly_total(lines)
         assert total is not None
         reason = (
             f"{best.name} is the cheapest Persistent Disk type in {region.name} at "
@@ -562,7 +561,7 @@ class GcpTranslator:
             return Refusal(res.name, "atlas has no sourced price for GCP forwarding rules")
         spec = network.LoadBalancerSpec(forwarding_rules=len(need.listeners), targets=need.targets)
         lines = tuple(network.KIND.price(spec, prices))  # type: ignore[misc]
-        total = _monthly(lines)
+        total = monthly_total(lines)
         assert total is not None
         listens = ", ".join(f"{li.protocol} {li.port}" for li in need.listeners)
         rules = len(need.listeners)
