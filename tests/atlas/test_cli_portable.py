@@ -48,7 +48,7 @@ class Installed:
         self.use(ALPHA)
 
     def use(self, alpha: Any) -> None:
-        registry = memory_registry(self.translator, ToyClouds(clouds=(alpha,)))
+        registry = memory_registry(self.translator, ToyClouds(clouds=(alpha,), live=True))
         self.registry = registry
         self.monkeypatch.setattr("atlas.runtime.default_registry", lambda: registry)
         self.monkeypatch.setattr("atlas.facade.default_registry", lambda: registry)

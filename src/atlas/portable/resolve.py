@@ -166,6 +166,8 @@ class _Layout:
     portable_at: tuple[int, ...]
     native_at: tuple[int, ...]
     placement: Placement
+    #: ``create`` (a plan) places only on providers that can provision; ``estimate`` on all.
+    purpose: Purpose = "estimate"
 
 
 def is_portable(doc: Any, registry: ProviderRegistry) -> bool:
@@ -232,7 +234,7 @@ def _layout(doc: Mapping[str, Any], registry: ProviderRegistry, purpose: Purpose
         problems.extend(_moved(p, portable_at) for p in exc.problems)
     if problems or placement is None:
         raise SpecValidationError(problems)
-    return _Layout(doc, portable, portable_at, native_at, placement)
+    return _Layout(doc, portable, portable_at, native_at, placement, purpose)
 
 
 _INDEX = re.compile(r"^resources\[(\d+)\]")
@@ -310,6 +312,14 @@ def _translators(
     return found, excluded, problems
 
 
+def _estimate_only(registry: ProviderRegistry, name: str) -> str:
+    info = registry.get(name)
+    return (
+        f"estimate only: provisioning on {info.title} is not available yet; "
+        "`atlas estimate --compare` still prices it"
+    )
+
+
 def _region_problems(
     placement: Placement,
     regions: Mapping[str, Sequence[Region]],
@@ -351,6 +361,12 @@ def _compare(layout: _Layout, registry: ProviderRegistry) -> Comparison:
     problems.extend(_region_problems(placement, regions, registry, untranslated))
     if problems:
         raise SpecValidationError(problems)
+    if layout.purpose == "create":
+        # A plan places only where atlas can provision: a placement on a provider that can
+        # only estimate would be refused at once, so it is left out, with the reason.
+        for name in [n for n in translators if registry.get(n).factory is None]:
+            del translators[name]
+            excluded.append(Excluded(name, None, _estimate_only(registry, name)))
     native = _native(layout, registry)
     candidates: list[Candidate] = []
     for name, translator in translators.items():

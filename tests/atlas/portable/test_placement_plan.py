@@ -72,7 +72,7 @@ class World:
         self.alpha = ALPHA
 
     def atlas(self) -> AsyncAtlas:
-        registry = memory_registry(self.translator, ToyClouds(clouds=(self.alpha,)))
+        registry = memory_registry(self.translator, ToyClouds(clouds=(self.alpha,), live=True))
         return AsyncAtlas(
             store=self.store, registry=registry, providers={"memory": self.sandbox.provider}
         )
@@ -383,3 +383,31 @@ def test_a_recorded_decision_must_name_the_spec_s_provider_and_region() -> None:
         "placed.extra",
         "placed.monthly_cost",
     ]
+
+
+# -- providers that can only estimate ------------------------------------------------------
+
+
+async def test_a_plan_never_places_on_a_provider_that_can_only_estimate() -> None:
+    """alpha is cheaper but has no live side: the plan places on memory; an estimate's
+    comparison still ranks alpha first; alpha alone cannot be planned, and says why."""
+    from atlas.portable.resolve import compare
+
+    registry = memory_registry(MemoryTranslator(), ToyClouds(clouds=(CHEAP_ALPHA,)))
+    compared = compare(spec(), registry=registry)
+    assert compared.candidates[0].provider == "alpha"
+    world = World()
+    atlas = AsyncAtlas(
+        store=world.store, registry=registry, providers={"memory": world.sandbox.provider}
+    )
+    plan = await atlas.plan(spec())
+    assert plan.placement is not None
+    assert plan.placement.provider == "memory"
+    with pytest.raises(SpecValidationError) as caught:
+        validate_spec(spec("alpha"), registry=registry)
+    [problem] = caught.value.problems
+    assert problem.path == "placement"
+    assert "alpha: estimate only: provisioning on Alpha Cloud is not available yet" in (
+        problem.message
+    )
+    assert validate_spec(spec("alpha"), registry=registry, purpose="estimate").provider == "alpha"

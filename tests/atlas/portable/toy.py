@@ -19,7 +19,7 @@ from atlas import Money, Price, PriceCatalog, ProviderInfo, ResourceKind, hookim
 from atlas.cost import PriceLookup
 from atlas.cost.catalog import Source
 from atlas.cost.estimate import LineItem
-from atlas.exceptions import Problem
+from atlas.exceptions import Problem, ProviderOperationError
 from atlas.model.infrastructure import ResourceSpec
 from atlas.plugins import get_plugin_manager
 from atlas.portable import (
@@ -32,6 +32,7 @@ from atlas.portable import (
 )
 from atlas.portable.contract import Offer
 from atlas.portable.kinds import DatabaseNeeds, LoadBalancerNeeds, ServerNeeds, VolumeNeeds
+from atlas.providers.contract import Provider, ProviderConfig
 from atlas.providers.declarations import CheckContext
 from atlas.providers.registry import ProviderRegistry
 
@@ -352,24 +353,38 @@ BETA = Cloud(
 GAMMA = Cloud("gamma", (Region("g-1", "eu"),), {"g-1": Decimal(1)})
 
 
+def _no_live_side(config: ProviderConfig) -> Provider:
+    del config
+    raise ProviderOperationError("a toy cloud: tests never provision on it")
+
+
 class ToyClouds:
     """Registers ``clouds`` (alpha, beta and gamma by default), their kinds and catalogs, and
-    the translators of ``translated`` (default: every cloud but gamma)."""
+    the translators of ``translated`` (default: every cloud but gamma). They estimate only,
+    unless ``live``: then they have a factory (that refuses to build), so that plans place on
+    them as on a provider that can provision."""
 
     def __init__(
         self,
         *,
         translated: Sequence[Cloud] | None = None,
         clouds: Sequence[Cloud] = (ALPHA, BETA, GAMMA),
+        live: bool = False,
     ) -> None:
         self.clouds = tuple(clouds)
         chosen = [c for c in clouds if c is not GAMMA] if translated is None else translated
         self.translated = {c.name: c for c in chosen}
+        self.live = live
 
     @hookimpl
     def atlas_add_providers(self) -> Sequence[ProviderInfo]:
         return [
-            ProviderInfo(name=c.name, title=f"{c.name.title()} Cloud", package=f"atlas-{c.name}")
+            ProviderInfo(
+                name=c.name,
+                title=f"{c.name.title()} Cloud",
+                package=f"atlas-{c.name}",
+                factory=_no_live_side if self.live else None,
+            )
             for c in self.clouds
         ]
 

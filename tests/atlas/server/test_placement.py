@@ -22,7 +22,7 @@ OFFERED = dict(TRANSLATOR.offered)
 
 @pytest.fixture(scope="module")
 def registry() -> ProviderRegistry:
-    return memory_registry(TRANSLATOR, ToyClouds(clouds=(ALPHA,)))
+    return memory_registry(TRANSLATOR, ToyClouds(clouds=(ALPHA,), live=True))
 
 
 @pytest.fixture(autouse=True)
