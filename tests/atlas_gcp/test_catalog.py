@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from atlas_gcp.catalog import instance_sku, load_machine_types, load_price_catalog, offerings
+from atlas_gcp.catalog import (
+    instance_sku,
+    load_machine_types,
+    load_price_catalog,
+    offerings,
+    regions,
+)
 from tests.conftest import REPO
 from tests.estimate_only import script
 
@@ -140,6 +146,50 @@ def test_every_service_price_is_the_csvs_with_its_url() -> None:
         figure = price.monthly if row["Per"] == "month" else price.hourly
         assert figure.amount == Decimal(row["USD"])
         assert catalog.sources[price.source].url == row["SourceUrl"]
+
+
+#: (SKU, USD per GB-month, the commit its source URL is pinned to): a figure per region, read
+#: from Cyclenerd/google-cloud-pricing-cost-calculator's pricing.yml (generated from the Cloud
+#: Billing Catalog) and infracost's golden test output.
+CYCLENERD = "0166a59ebba7c36f2cc8c931d9f258dcebc44776"
+INFRACOST = "1d8c614d1fe892aefbe74aeced911f52f3a58bfe"
+SOURCED_STORAGE = [
+    ("disk:us-east1:pd-balanced", "0.10", CYCLENERD),
+    ("disk:us-east1:pd-ssd", "0.17", CYCLENERD),
+    ("disk:europe-west1:pd-balanced", "0.10", CYCLENERD),
+    ("disk:europe-west1:pd-ssd", "0.17", CYCLENERD),
+    ("disk:europe-west4:pd-balanced", "0.11", CYCLENERD),
+    ("disk:europe-west4:pd-ssd", "0.187", CYCLENERD),
+    ("disk:asia-southeast1:pd-balanced", "0.11", CYCLENERD),
+    ("disk:asia-southeast1:pd-ssd", "0.187", CYCLENERD),
+    ("sql-storage:us-central1:ssd", "0.17", INFRACOST),
+]
+
+
+@pytest.mark.parametrize(("sku", "usd", "commit"), SOURCED_STORAGE)
+def test_storage_prices_carry_their_pinned_source(sku: str, usd: str, commit: str) -> None:
+    catalog = load_price_catalog()
+    price = catalog.price(sku)
+    assert price is not None, sku
+    assert price.monthly.amount == Decimal(usd)
+    source = catalog.sources[price.source]
+    assert f"/blob/{commit}/" in source.url
+    assert source.title.endswith("read 2026-12-07")
+    assert price.billing is not None
+    assert price.billing.metering == "second"
+
+
+def test_every_region_prices_both_disk_types_and_sql_storage_goes_with_sql_compute() -> None:
+    catalog = load_price_catalog()
+    for region in regions():
+        balanced = catalog.price(f"disk:{region}:pd-balanced")
+        ssd = catalog.price(f"disk:{region}:pd-ssd")
+        assert balanced is not None, region
+        assert ssd is not None, region
+        assert balanced.monthly.amount < ssd.monthly.amount, region
+        compute = catalog.price(f"sql-vcpu:{region}:enterprise") is not None
+        storage = catalog.price(f"sql-storage:{region}:ssd") is not None
+        assert compute == storage, region
 
 
 def test_offerings_join_shape_and_price() -> None:

@@ -54,11 +54,11 @@ def test_estimate(cli: Path) -> None:
     code, out, err = run("estimate", str(cli), "--json")
     assert (code, err) == (0, "")
     body = json.loads(out)
-    assert (body["currency"], body["complete"]) == ("USD", False)  # no disk price in Europe
-    assert body["estimated_monthly_cost"] == 26.91  # e2-medium at 0.03686/h
+    assert (body["currency"], body["complete"]) == ("USD", True)
+    assert body["estimated_monthly_cost"] == 31.91  # e2-medium at 0.03686/h, 50 GB at 0.10
     [disk] = body["breakdown"][1]["line_items"]
     assert disk["sku"] == "disk:europe-west1:pd-balanced"
-    assert disk["monthly_cost"] is None
+    assert disk["monthly_cost"] == 5.0
 
 
 def test_validate_reports_paths(cli: Path) -> None:
@@ -90,7 +90,7 @@ def test_the_library_refuses_before_recording(gcp_registry: ProviderRegistry) ->
         with pytest.raises(ProvisioningUnavailableError, match="not available yet"):
             atlas.apply(SPEC)
         assert atlas.list() == []
-        assert str(atlas.estimate(SPEC).monthly) == "26.91 USD"
+        assert str(atlas.estimate(SPEC).monthly) == "31.91 USD"
 
 
 def test_providers_lists_what_it_can_do(cli: Path) -> None:

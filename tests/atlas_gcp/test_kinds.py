@@ -58,22 +58,29 @@ def test_count_and_boot_disk(gcp_registry: ProviderRegistry) -> None:
     assert str(web.line_items[1].monthly) == "10.20 USD"  # 60 GB x 0.17
 
 
-def test_cloud_sql_prices_cpu_and_memory_and_says_storage_is_unknown(
-    gcp_registry: ProviderRegistry,
-) -> None:
+def test_cloud_sql_prices_cpu_memory_and_storage(gcp_registry: ProviderRegistry) -> None:
     by_tier = res("sql_instance", "db", database_version="POSTGRES_15", tier="db-custom-2-7680",
                   storage_gb=20)  # fmt: skip
     by_shape = res("sql_instance", "db2", database_version="MYSQL_8_0", vcpus=2, memory_gb=7.5,
                    storage_gb=20)  # fmt: skip
     est = estimate(spec(by_tier, by_shape), registry=gcp_registry)
-    assert not est.complete
+    assert est.complete
     tier, shape = est.breakdown
     assert [i.monthly for i in tier.line_items] == [i.monthly for i in shape.line_items]
     cpu, memory, storage = tier.line_items
-    assert (cpu.quantity, memory.quantity) == (2, Decimal("7.5"))
+    assert (cpu.quantity, memory.quantity, storage.quantity) == (2, Decimal("7.5"), 20)
     assert str(cpu.monthly) == "60.30 USD"  # 2 x 0.0413 x 730
-    assert storage.monthly is None
-    assert "sql-storage:us-central1:ssd" in str(storage.unpriced)
+    assert str(storage.monthly) == "3.40 USD"  # 20 GB x 0.17
+
+
+def test_cloud_sql_outside_us_central1_says_what_is_unknown(gcp_registry: ProviderRegistry) -> None:
+    db = res("sql_instance", "db", database_version="POSTGRES_15", tier="db-custom-1-3840",
+              storage_gb=10)  # fmt: skip
+    est = estimate(spec(db, region="europe-west1"), registry=gcp_registry)
+    assert not est.complete
+    [found] = est.breakdown
+    assert all(line.monthly is None for line in found.line_items)
+    assert "sql-storage:europe-west1:ssd" in str(found.line_items[-1].unpriced)
 
 
 def test_forwarding_rules_beyond_five_cost_less(gcp_registry: ProviderRegistry) -> None:

@@ -123,7 +123,21 @@ def test_regions_are_the_priced_ones_with_groups_and_features(
     assert all(zone.startswith(f"{name}-") for name, zone in DEFAULT_ZONES.items())
 
 
-@pytest.mark.parametrize("where", ["us-central1", "us-east1", "europe-west1"])
+#: pd-balanced per GB-month in each region (scripts/gcp-service-prices.csv), for 100 GB.
+VOLUME_MONTH = {
+    "asia-southeast1": Decimal("11.00"),
+    "europe-west1": Decimal("10.00"),
+    "europe-west4": Decimal("11.00"),
+    "us-central1": Decimal("10.00"),
+    "us-east1": Decimal("10.00"),
+}
+
+
+def test_every_region_has_a_volume_price() -> None:
+    assert set(VOLUME_MONTH) == set(regions())
+
+
+@pytest.mark.parametrize("where", sorted(VOLUME_MONTH))
 def test_the_acceptance_stack(
     gcp_registry: ProviderRegistry, translator: PortableTranslator, where: str
 ) -> None:
@@ -141,22 +155,57 @@ def test_the_acceptance_stack(
     assert where in web.reason
     assert choices["lb"].resources[0]["specifications"] == {"targets": ["web"]}
     assert choices["lb"].monthly == Decimal("18.25")
+    data = choices["data"]
+    assert data.offering == "pd-balanced"  # cheaper than pd-ssd in every priced region
+    assert data.monthly == VOLUME_MONTH[where]
+    assert data.resources[0]["specifications"]["zone"] == DEFAULT_ZONES[where]
     if where == "us-central1":
-        assert choices["data"].offering == "pd-balanced"
-        assert choices["data"].monthly == Decimal("10.00")
         db = choices["db"]
         assert db.offering == "db-custom-1-3840 (POSTGRES_15)"  # the least memory is 3.75 GB
         assert db.resources[0]["specifications"]["tier"] == "db-custom-1-3840"
         assert db.resources[0]["specifications"]["database_version"] == "POSTGRES_15"
-        assert db.monthly is None  # storage has no sourced price
-        assert [line.unpriced is not None for line in db.line_items] == [False, False, True]
-        assert "storage atlas has no price for" in db.reason
+        # 30.15 (1 vCPU) + 3.75 GB x 5.11 + 10 GB of storage x 0.17
+        assert db.monthly == Decimal("51.0125")
+        assert [line.unpriced for line in db.line_items] == [None, None, None]
+        assert "plus 1.70 USD for 10 GB of storage" in db.reason
         assert out.complete
+        assert not out.refusals
     else:
-        assert refused(out) == {
-            "data": f"atlas has no sourced price for Persistent Disk in {where}",
-            "db": f"atlas has no sourced price for Cloud SQL in {where}",
-        }
+        assert refused(out) == {"db": f"atlas has no sourced price for Cloud SQL in {where}"}
+
+
+def test_the_acceptance_stack_is_priced_whole_where_cloud_sql_is(
+    gcp_registry: ProviderRegistry, translator: PortableTranslator
+) -> None:
+    """Every line of the stack has a sourced price in each region that prices Cloud SQL, and
+    each choice is the cheapest offering meeting its minimums (brute force over offerings)."""
+    whole = []
+    for where in regions():
+        out = translate(gcp_registry, translator, where, *STACK)
+        if out.refusals:
+            continue
+        assert out.complete, where
+        assert all(line.monthly is not None for c in out.choices for line in c.line_items)
+        whole.append(where)
+        here = region(translator, where)
+        prices = gcp_registry.price_lookup("gcp", region=where)
+        choices = chosen(out)
+        servers = [
+            o
+            for o in translator.offerings("server", here, prices)
+            if _server_fits(o, 2, Decimal(4), "x86_64")
+        ]
+        assert choices["web"].offering == min(servers, key=key).name
+        volumes = translator.offerings("volume", here, prices)
+        assert choices["data"].offering == min(volumes, key=key).name
+        databases = [
+            o
+            for o in translator.offerings("database", here, prices)
+            if (o.vcpus or 0) >= 1 and (o.memory_gb or 0) >= 2 and o.name.endswith(" (POSTGRES_15)")
+        ]
+        assert choices["db"].offering == min(databases, key=key).name
+    # Only us-central1 has sourced Cloud SQL rates (see docs/gcp-azure.md, "Gaps").
+    assert whole == ["us-central1"]
 
 
 @pytest.mark.parametrize("where", regions())
@@ -319,9 +368,17 @@ def test_a_boot_disk_is_priced_where_disks_are(
     assert here.monthly == Decimal("161.76")  # 3 x 48.92 + 150 GB x 0.10
     assert "15.00 USD for the 50 GB boot disk" in here.reason
     there = chosen(translate(gcp_registry, translator, "europe-west4", server))["box"]
-    assert there.monthly is None
-    assert there.line_items[1].unpriced
-    assert "boot disk atlas has no price for here" in there.reason
+    assert there.line_items[1].monthly is not None
+    assert there.line_items[1].monthly.amount == Decimal("16.50")  # 150 GB x 0.11
+    assert "16.50 USD for the 50 GB boot disk" in there.reason
+    # A catalog without that region's disk prices keeps the boot disk as an unpriced line.
+    catalog = load_price_catalog()
+    kept = {k: v for k, v in catalog.prices.items() if not k.startswith("disk:europe-west4:")}
+    bare = PriceLookup("gcp", attrs.evolve(catalog, prices=kept), region="europe-west4")
+    unpriced = chosen(translate(gcp_registry, translator, "europe-west4", server, prices=bare))
+    assert unpriced["box"].monthly is None
+    assert unpriced["box"].line_items[1].unpriced
+    assert "boot disk atlas has no price for here" in unpriced["box"].reason
 
 
 @pytest.mark.parametrize(
@@ -365,7 +422,10 @@ def test_kinds_with_nothing_to_choose_have_no_offerings(
     prices = gcp_registry.price_lookup("gcp", region="europe-west1")
     assert translator.offerings("firewall", where, prices) == ()
     assert translator.offerings("network", where, prices) == ()
-    assert list(translator.offerings("volume", where, prices)) == []
+    assert [o.name for o in translator.offerings("volume", where, prices)] == [
+        "pd-balanced",
+        "pd-ssd",
+    ]
     assert list(translator.offerings("database", where, prices)) == []
     assert [o.name for o in translator.offerings("load_balancer", where, prices)] == [
         "external-application-lb"
