@@ -114,8 +114,10 @@ def test_regions_are_the_priced_ones_with_groups_and_features(
         "us-east1": "us",
     }
     assert all(r.group in REGION_GROUPS and r.title for r in found.values())
-    # Cloud SQL is priced in us-central1 alone; no Arm machine type is in the catalog.
-    assert {n for n, r in found.items() if "managed-postgres" in r.features} == {"us-central1"}
+    # Cloud SQL is priced in the two regions of its "Americas" SKUs; no Arm machine type is
+    # in the catalog.
+    sql = {"us-central1", "us-east1"}
+    assert {n for n, r in found.items() if "managed-postgres" in r.features} == sql
     assert found["us-central1"].features == {"managed-postgres", "managed-mysql"}
     assert not any("arm64" in r.features for r in found.values())
     assert not any(t.arch == "arm64" for t in load_machine_types().values())
@@ -159,7 +161,7 @@ def test_the_acceptance_stack(
     assert data.offering == "pd-balanced"  # cheaper than pd-ssd in every priced region
     assert data.monthly == VOLUME_MONTH[where]
     assert data.resources[0]["specifications"]["zone"] == DEFAULT_ZONES[where]
-    if where == "us-central1":
+    if where in ("us-central1", "us-east1"):  # one "Americas" SKU prices Cloud SQL in both
         db = choices["db"]
         assert db.offering == "db-custom-1-3840 (POSTGRES_15)"  # the least memory is 3.75 GB
         assert db.resources[0]["specifications"]["tier"] == "db-custom-1-3840"
@@ -204,8 +206,8 @@ def test_the_acceptance_stack_is_priced_whole_where_cloud_sql_is(
             if (o.vcpus or 0) >= 1 and (o.memory_gb or 0) >= 2 and o.name.endswith(" (POSTGRES_15)")
         ]
         assert choices["db"].offering == min(databases, key=key).name
-    # Only us-central1 has sourced Cloud SQL rates (see docs/gcp-azure.md, "Gaps").
-    assert whole == ["us-central1"]
+    # Only us-central1 and us-east1 have sourced Cloud SQL rates (docs/gcp-azure.md, "Gaps").
+    assert whole == ["us-central1", "us-east1"]
 
 
 @pytest.mark.parametrize("where", regions())
