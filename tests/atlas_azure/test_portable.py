@@ -360,6 +360,23 @@ def test_no_cheaper_sourced_flexible_server_meets_the_minimums(
         assert got.line_items == choice.line_items
 
 
+def test_postgresql_storage_is_rounded_up_to_a_size_azure_provisions(
+    azure_registry: ProviderRegistry, translator: PortableTranslator
+) -> None:
+    db = res("database", "db", engine="postgres", version=16, vcpus=2, memory_gb=8,
+             storage_gb=100)  # fmt: skip
+    [choice] = translate(azure_registry, translator, "westus2", db).choices
+    assert choice.offering == "Standard_D2ds_v5 (PostgreSQL)"
+    assert choice.resources[0]["specifications"]["storage_gb"] == 128
+    assert "(100 GB rounded up to 128 GiB, the next size it provisions)" in choice.reason
+    assert (
+        "of the 1 Azure Database for PostgreSQL flexible server compute SKU atlas prices in "
+        "westus2 (Standard_D2ds_v5)" in choice.reason
+    )
+    # 0.178 x 730 for the compute, 0.115 a GiB-month for 128 GiB.
+    assert choice.monthly == Decimal("129.94") + Decimal("0.115") * 128
+
+
 def test_burstable_sizes_count_as_one_vcpu(
     azure_registry: ProviderRegistry, translator: PortableTranslator
 ) -> None:
@@ -394,6 +411,15 @@ def test_burstable_sizes_count_as_one_vcpu(
         (
             res("database", "db", engine="mysql", version=8, nodes=3),
             "no standby (high availability) yet, so 3 nodes",
+        ),
+        (
+            res("database", "db", engine="postgres", version=15, storage_gb=40000),
+            "Azure Database for PostgreSQL flexible server holds at most 32768 GiB, not 40000 GB",
+        ),
+        (
+            res("database", "db", engine="postgres", version=15, vcpus=4),
+            "no Azure Database for PostgreSQL flexible server compute SKU priced in eastus has "
+            "at least 4 vCPUs",
         ),
         (
             res("load_balancer", "lb", listeners=[{"port": 443, "protocol": "https"}]),
