@@ -53,6 +53,8 @@ DATA = HERE.parent / "src" / "atlas_azure" / "data"
 SOURCE_PATH = "catalogs/v6/azure/vms.csv"
 SOURCE_COMMIT = "098741e70562f65d7af1cceb81e33b284f742604"
 READ_ON = "2026-12-02"
+#: When Microsoft's page on flexible-server storage (the ``pg-storage`` source) was read.
+PG_STORAGE_READ_ON = "2026-12-07"
 #: ``Standard_D4ps_v5``, ``Standard_E8pds_v5``: a ``p`` right after the size number is Arm.
 ARM = re.compile(r"^Standard_[A-Z]+\d+(?:-\d+)?p")
 #: ``Standard_E16-4s_v5``: the vCPUs of a constrained size follow the dash.
@@ -107,7 +109,7 @@ def render_prices(table: Path) -> str:
         "[billing.azure-pg-storage]",
         'metering = "second"',
         'source = "pg-storage"',
-        f"as_of = {READ_ON}",
+        f"as_of = {PG_STORAGE_READ_ON}",
         'note = "a flexible server has the Premium SSD size it provisions (32 GiB, then '
         "doubling); atlas prices that size per GiB-month, prorated per second (the page read "
         'names no billing granularity)"',
@@ -142,7 +144,8 @@ def render_prices(table: Path) -> str:
         "https://github.com/MicrosoftDocs/azure-databases-docs/blob/"
         "17de3cbc0032421667a9b602ad4283ce1c15f11d/articles/postgresql/flexible-server/"
         "concepts-storage-premium-ssd.md",
-        "Microsoft's own docs (the source of the learn.microsoft.com page), read 2026-12-07",
+        f"Microsoft's own docs (the source of the learn.microsoft.com page), read "
+        f"{PG_STORAGE_READ_ON}",
     )
     lines += service_lines(service_prices(SERVICES))
     for row in vm_rows(table):
