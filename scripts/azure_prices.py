@@ -8,9 +8,12 @@ Inputs:
   ``catalogs/v6/azure/vms.csv`` of ``skypilot-org/skypilot-catalog`` at the commit below, read
   on the date below, copied unchanged. It covers **only eastus and westus2** (the fetcher's
   default US regions; see that folder's README), so those are the only regions priced.
-- ``scripts/azure-service-prices.csv``: managed disks and the Standard load balancer, each
-  with its URL. Azure Database for PostgreSQL/MySQL flexible server prices could not be
-  sourced (the pricing pages render them in the browser), so none are written.
+- ``scripts/azure-service-prices.csv``: managed disks, the Standard load balancer and Azure
+  Database for PostgreSQL flexible server, each row with its URL. The pricing pages render
+  their figures in the browser, so the flexible-server rows are Retail Prices API figures as
+  third parties recorded them (each note says which and when): compute ``Standard_B1ms`` in
+  eastus and ``Standard_D2ds_v5`` in eastus and westus2, storage per GiB-month in both. No
+  other compute SKU, region or MySQL figure was found, so none is written.
 
 Two facts of the table are corrected for the sizes file, not the prices: a constrained-vCPU
 size such as ``Standard_E16-4s_v5`` shows its parent's vCPU count (16) in the table and has
@@ -50,6 +53,8 @@ DATA = HERE.parent / "src" / "atlas_azure" / "data"
 SOURCE_PATH = "catalogs/v6/azure/vms.csv"
 SOURCE_COMMIT = "098741e70562f65d7af1cceb81e33b284f742604"
 READ_ON = "2026-12-02"
+#: When Microsoft's page on flexible-server storage (the ``pg-storage`` source) was read.
+PG_STORAGE_READ_ON = "2026-12-07"
 #: ``Standard_D4ps_v5``, ``Standard_E8pds_v5``: a ``p`` right after the size number is Arm.
 ARM = re.compile(r"^Standard_[A-Z]+\d+(?:-\d+)?p")
 #: ``Standard_E16-4s_v5``: the vCPUs of a constrained size follow the dash.
@@ -101,6 +106,14 @@ def render_prices(table: Path) -> str:
         'note = "the page gives an hourly rate and no granularity: atlas prorates it per '
         'second, no minimum (not an Azure rule)"',
         "",
+        "[billing.azure-pg-storage]",
+        'metering = "second"',
+        'source = "pg-storage"',
+        f"as_of = {PG_STORAGE_READ_ON}",
+        'note = "a flexible server has the Premium SSD size it provisions (32 GiB, then '
+        "doubling); atlas prices that size per GiB-month, prorated per second (the page read "
+        'names no billing granularity)"',
+        "",
     ]
     lines += source_lines(
         "skypilot-v6",
@@ -122,6 +135,17 @@ def render_prices(table: Path) -> str:
         "Understand Azure Disk Storage billing: the size set is billed as the next largest "
         "provisioned disk size",
         "https://learn.microsoft.com/en-us/azure/virtual-machines/disks-understand-billing",
+    )
+    lines += source_lines(
+        "pg-storage",
+        "Premium SSD storage option in Azure Database for PostgreSQL: the storage you provision "
+        "is the capacity available to the server; it grows to the next Premium SSD size, always "
+        "double, up to 32,768 GiB",
+        "https://github.com/MicrosoftDocs/azure-databases-docs/blob/"
+        "17de3cbc0032421667a9b602ad4283ce1c15f11d/articles/postgresql/flexible-server/"
+        "concepts-storage-premium-ssd.md",
+        f"Microsoft's own docs (the source of the learn.microsoft.com page), read "
+        f"{PG_STORAGE_READ_ON}",
     )
     lines += service_lines(service_prices(SERVICES))
     for row in vm_rows(table):

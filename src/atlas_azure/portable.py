@@ -9,8 +9,10 @@ kinds" section of docs/gcp-azure.md for the choices made here).
 - ``volume`` → ``managed_disk``: of the SKU (Premium SSD, Standard SSD) whose size tier for
   that size is cheapest.
 - ``database`` → ``postgresql_flexible_server`` or ``mysql_flexible_server``: the cheapest
-  compute SKU meeting the minimums among those the catalog prices. It prices none today (see
-  docs/gcp-azure.md, gaps), so a database is refused in words.
+  compute SKU meeting the minimums among those the catalog prices in the region (PostgreSQL's
+  ``Standard_B1ms`` in eastus and ``Standard_D2ds_v5`` in eastus and westus2 today; no MySQL
+  SKU), B-series counting as one vCPU. Storage is the engine's least (32 / 20 GiB) or more,
+  and a PostgreSQL server's is a Premium SSD size, so it is rounded up to the next one.
 - ``load_balancer`` → ``load_balancer``: a Standard load balancer, one rule per listener
   (http and tcp; an https listener is refused, as a Standard load balancer does not terminate
   TLS).
@@ -83,6 +85,15 @@ class _Engine:
     storage_gb: tuple[int, int]
     #: portable version -> the version the native kind (Azure's API) takes.
     versions: Mapping[str, str]
+    #: the sizes (GiB) storage is provisioned in, or None for any size in the range.
+    storage_sizes: tuple[int, ...] | None = None
+
+    def storage(self, wanted: int) -> int | None:
+        """The GiB provisioned for ``wanted`` GiB (at least the least), None above the most."""
+        least = max(wanted, self.storage_gb[0])
+        if self.storage_sizes is not None:
+            return database.provisioned_size(least, self.storage_sizes)
+        return least if least <= self.storage_gb[1] else None
 
 
 #: PostgreSQL 13 to 17 and MySQL 8.0, the flexible-server versions Microsoft supports
@@ -96,6 +107,7 @@ _ENGINES: Mapping[str, _Engine] = {
         database.POSTGRES_TIERS,
         database.POSTGRES_STORAGE_GB,
         {v: v for v in ("13", "14", "15", "16", "17")},
+        database.POSTGRES_STORAGE_SIZES,
     ),
     "mysql": _Engine(
         "Azure Database for MySQL flexible server",
@@ -525,11 +537,17 @@ class AzureTranslator:
             return Refusal(
                 res.name, f"no {engine.title} compute SKU priced in {region.name} has {wants}"
             )
+        storage = engine.storage(need.storage_gb)
+        if storage is None:
+            return Refusal(
+                res.name,
+                f"{engine.title} holds at most {engine.storage_gb[1]} GiB, not "
+                f"{need.storage_gb} GB",
+            )
         best = min(fits, key=_key)
         sku = best.name.split()[0]
         tier = self._tier_of(engine, sku)
         assert tier is not None
-        storage = max(need.storage_gb, engine.storage_gb[0])
         spec = database.FlexibleServerSpec(
             sku_name=sku, tier=tier, version=Label(version), storage_gb=storage
         )
@@ -539,11 +557,29 @@ class AzureTranslator:
             if lines[-1].monthly is None
             else f", plus {_money(lines[-1].monthly.amount)} for {storage} GiB of storage"
         )
+        size = load_sizes()[sku]
+        shape = f"{_vcpus(size.vcpus)}, {_gb(size.memory_gib)} GiB"
+        if burstable(sku) and size.vcpus > 1:
+            shape += f", burstable: {size.vcpus} vCPUs that count as 1"
+        elif burstable(sku):
+            shape += ", burstable"
+        names = [o.name.split()[0] for o in sorted(offers, key=_key)]
+        priced = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         reason = (
-            f"{sku} ({tier}) is the cheapest {engine.title} compute for {title} with "
-            f"{wants}, at {_money(_cost(best))} a month{extra}"
+            f"{sku} ({tier}, {shape}) is the cheapest of the {len(offers)} {engine.title} "
+            f"compute SKU{'s' if len(offers) > 1 else ''} atlas prices in {region.name} "
+            f"({priced}) with {wants}, for {title}, at {_money(_cost(best))} a month{extra}"
+            f"{self._storage_note(engine, need.storage_gb, storage)}"
         )
         return Choice(res.name, best.name, reason, (_doc(engine.kind.type, res.name, spec),), lines)
+
+    @staticmethod
+    def _storage_note(engine: _Engine, wanted: int, storage: int) -> str:
+        if storage == wanted:
+            return ""
+        if wanted < engine.storage_gb[0] and storage == engine.storage_gb[0]:
+            return f" ({storage} GiB is the least it provisions)"
+        return f" ({wanted} GB rounded up to {storage} GiB, the next size it provisions)"
 
     def _load_balancer(self, res: ResourceSpec, prices: PriceLookup) -> Choice | Refusal:
         need: LoadBalancerNeeds = res.specifications

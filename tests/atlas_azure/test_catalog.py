@@ -77,7 +77,57 @@ def test_every_service_price_is_the_csvs_with_its_url() -> None:
         figure = price.monthly if row["Per"] == "month" else price.hourly
         assert figure.amount == Decimal(row["USD"])
         assert catalog.sources[price.source].url == row["SourceUrl"]
-    assert not [s for s in catalog.prices if "flexible" in s]  # not sourced, so not there
+
+
+#: The flexible-server figures and where they were read: Retail Prices API figures as third
+#: parties recorded them (the pricing pages render theirs in the browser).
+INFRAGENIE = "arjun-kshirsagar/InfraGenieee/blob/95ee5168525fe4c2719841195c73f90e6fe5992b/"
+PIPELINE = "3wilsoneric/pipeline-app/blob/0aad86e6ea5dc603178b604c9477920061865b2c/"
+FLEXIBLE = {
+    "postgresql_flexible:eastus:Standard_B1ms": ("0.017", "hour", INFRAGENIE),
+    "postgresql_flexible:eastus:Standard_D2ds_v5": ("0.178", "hour", INFRAGENIE),
+    "postgresql_flexible_storage:eastus": ("0.115", "month", INFRAGENIE),
+    "postgresql_flexible:westus2:Standard_D2ds_v5": ("0.178", "hour", PIPELINE),
+    "postgresql_flexible_storage:westus2": ("0.115", "month", PIPELINE),
+}
+
+
+def test_flexible_server_prices_are_the_sourced_ones_alone() -> None:
+    catalog = load_price_catalog()
+    # No other SKU, region or engine was sourced (no MySQL, no B1ms in westus2), so none is
+    # there.
+    assert sorted(s for s in catalog.prices if "flexible" in s) == sorted(FLEXIBLE)
+    for sku, (usd, per, where) in FLEXIBLE.items():
+        price = catalog.price(sku)
+        assert price is not None, sku
+        figure = price.hourly if per == "hour" else price.monthly
+        assert figure.amount == Decimal(usd), sku
+        if per == "hour":
+            assert price.monthly.amount == (Decimal(usd) * 730).quantize(Decimal("0.01"))
+        source = catalog.sources[price.source]
+        assert source.url.startswith(f"https://github.com/{where}"), sku
+        assert "third party" in (source.note or "")  # the note says it is not Microsoft's page
+        assert price.billing is not None
+        assert price.billing.metering == "second"
+    storage = catalog.price("postgresql_flexible_storage:westus2")
+    assert storage is not None
+    assert storage.billing is not None
+    assert "Premium SSD size" in storage.billing.note
+    assert catalog.variants("postgresql_flexible:westus2") == ("Standard_D2ds_v5",)
+    assert catalog.variants("postgresql_flexible:eastus") == ("Standard_B1ms", "Standard_D2ds_v5")
+    assert not catalog.variants("mysql_flexible:eastus")
+
+
+def test_the_flexible_server_rows_record_where_and_when_they_were_read() -> None:
+    with (REPO / "scripts" / "azure-service-prices.csv").open(newline="") as f:
+        rows = {r["Sku"]: r for r in csv.DictReader(f) if "flexible" in r["Sku"]}
+    assert set(rows) == set(FLEXIBLE)
+    for sku, row in rows.items():
+        assert row["ReadOn"] == "2026-12-07", sku
+        assert FLEXIBLE[sku][2] in row["SourceUrl"], sku
+        # The note names the region and the day the third party read the API.
+        assert sku.split(":")[1] in row["Note"], sku
+        assert "2026-07-26" in row["Note"] or "2026-09-19" in row["Note"], sku
 
 
 def test_sizes_have_their_own_vcpus_and_architecture() -> None:

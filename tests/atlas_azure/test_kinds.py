@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from atlas import SpecValidationError, estimate, load_spec
 from atlas.providers import ProviderRegistry
 from atlas_azure.resources.compute import disk_tier
+from atlas_azure.resources.database import POSTGRES_STORAGE_SIZES, provisioned_size
 
 
 def spec(*resources: dict[str, Any], region: str = "eastus") -> dict[str, Any]:
@@ -57,22 +59,78 @@ def test_a_disk_is_billed_as_its_size_tier(sku: str, size: int, tier: str) -> No
     assert disk_tier(sku, size) == tier
 
 
-def test_small_disks_and_databases_are_unpriced_not_invented(
+def test_small_disks_and_unsourced_databases_are_unpriced_not_invented(
     azure_registry: ProviderRegistry,
 ) -> None:
     doc = spec(
         res("managed_disk", "small", size_gb=32),
-        res("postgresql_flexible_server", "db", sku_name="Standard_B1ms", tier="Burstable",
+        # B2s was not sourced for flexible server (only B1ms and D2ds_v5 were), nor MySQL.
+        res("postgresql_flexible_server", "db", sku_name="Standard_B2s", tier="Burstable",
             version=15, storage_gb=32),
+        res("mysql_flexible_server", "my", sku_name="Standard_B1ms", tier="Burstable",
+            version="8.0.21", storage_gb=20),
     )  # fmt: skip
     est = estimate(doc, registry=azure_registry)
     assert not est.complete
-    assert est.monthly.amount == 0
     unpriced = [i.sku for r in est.breakdown for i in r.line_items if i.monthly is None]
     assert unpriced == [
         "managed_disk:Premium_LRS:P-below-10",
-        "postgresql_flexible:eastus:Standard_B1ms",
-        "postgresql_flexible_storage:eastus",
+        "postgresql_flexible:eastus:Standard_B2s",
+        "mysql_flexible:eastus:Standard_B1ms",
+        "mysql_flexible_storage:eastus",
+    ]
+    # The storage of the PostgreSQL server is priced: it does not depend on the compute SKU.
+    storage = est.breakdown[1].line_items[1]
+    assert storage.sku == "postgresql_flexible_storage:eastus"
+    assert storage.monthly is not None
+    assert storage.monthly.amount == Decimal("0.115") * 32
+
+
+@pytest.mark.parametrize(
+    ("where", "sku", "compute"),
+    [
+        ("eastus", "Standard_B1ms", "0.017"),
+        ("eastus", "Standard_D2ds_v5", "0.178"),
+        ("westus2", "Standard_D2ds_v5", "0.178"),
+    ],
+)
+def test_a_sourced_postgresql_server_is_priced_compute_and_storage(
+    azure_registry: ProviderRegistry, where: str, sku: str, compute: str
+) -> None:
+    tier = "Burstable" if "_B" in sku else "GeneralPurpose"
+    doc = spec(
+        res("postgresql_flexible_server", "db", sku_name=sku, tier=tier, version=15,
+            storage_gb=128),
+        region=where,
+    )  # fmt: skip
+    est = estimate(doc, registry=azure_registry)
+    assert est.complete
+    [server] = est.breakdown
+    assert [i.sku for i in server.line_items] == [
+        f"postgresql_flexible:{where}:{sku}",
+        f"postgresql_flexible_storage:{where}",
+    ]
+    hourly = Decimal(compute)
+    assert (
+        server.monthly.amount == (hourly * 730).quantize(Decimal("0.01")) + Decimal("0.115") * 128
+    )
+
+
+def test_postgresql_storage_is_a_premium_ssd_size(azure_registry: ProviderRegistry) -> None:
+    assert provisioned_size(10, POSTGRES_STORAGE_SIZES) == 32
+    assert provisioned_size(100, POSTGRES_STORAGE_SIZES) == 128
+    assert provisioned_size(4095, POSTGRES_STORAGE_SIZES) == 4095
+    assert provisioned_size(40000, POSTGRES_STORAGE_SIZES) is None
+    doc = spec(
+        res("postgresql_flexible_server", "db", sku_name="Standard_B1ms", tier="Burstable",
+            version=15, storage_gb=100),
+        res("mysql_flexible_server", "my", sku_name="Standard_B1ms", tier="Burstable",
+            version="8.0.21", storage_gb=100),  # MySQL takes any size in its range
+    )  # fmt: skip
+    assert problems(azure_registry, doc, "estimate") == [
+        "resources[0].specifications.storage_gb: PostgreSQL flexible server provisions 32, 64, "
+        "128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384, 32768 GiB, not 100 (the next size "
+        "up is 128)"
     ]
 
 

@@ -24,11 +24,14 @@ from atlas.portable import (
     TranslationRequest,
 )
 from atlas.portable.kinds import PORTABLE_INFO, PORTABLE_KINDS
+from atlas.portable.resolve import compare
 from atlas.providers import ProviderRegistry
 from atlas.spec.validate import validate_spec
 from atlas_azure.catalog import load_price_catalog, load_sizes, regions
 from atlas_azure.portable import AzureTranslator, burstable, disk_offers
 from atlas_azure.resources.compute import disk_tier
+from atlas_azure.resources.database import POSTGRES_STORAGE_SIZES
+from tests import portable_translation
 from tests.atlas_gcp.test_portable import kit_stacks, stack_cells, stack_table
 
 PORTABLE = ProviderRegistry({"any": PORTABLE_INFO}, {"any": PORTABLE_KINDS}, {})
@@ -104,8 +107,8 @@ def test_regions_are_the_priced_us_ones(translator: PortableTranslator) -> None:
     found = {r.name: r for r in translator.regions()}
     assert tuple(found) == regions() == ("eastus", "westus2")
     assert all(r.group == "us" and r.group in REGION_GROUPS and r.title for r in found.values())
-    # Dp/Ep sizes are Arm; no Azure Database price is in the catalog.
-    assert all(r.features == {"arm64"} for r in found.values())
+    # Dp/Ep sizes are Arm; flexible-server PostgreSQL compute is priced in both, MySQL in none.
+    assert all(r.features == {"arm64", "managed-postgres"} for r in found.values())
 
 
 @pytest.mark.parametrize("where", ["eastus", "westus2"])
@@ -125,10 +128,49 @@ def test_the_acceptance_stack(
     assert choices["data"].monthly == Decimal("19.71")
     assert choices["lb"].resources[0]["specifications"] == {"targets": ["web"]}
     assert choices["lb"].monthly == Decimal("18.25")
-    assert refused(out) == {
-        "db": f"atlas has no sourced price for Azure Database for PostgreSQL flexible server in "
-        f"{where}"
-    }
+    assert refused(out) == {}
+    # The database is the cheapest priced compute SKU with 1 vCPU and 2 GB, by brute force.
+    db = choices["db"]
+    prices = azure_registry.price_lookup("azure", region=where)
+    offers = translator.offerings("database", region(translator, where), prices)
+    fits = [o for o in offers if _fits(o, 1, Decimal(2), "any") and o.name.endswith("(PostgreSQL)")]
+    assert db.offering == min(fits, key=key).name
+    assert db.offering == {"eastus": "Standard_B1ms", "westus2": "Standard_D2ds_v5"}[where] + (
+        " (PostgreSQL)"
+    )  # westus2 has no sourced B1ms figure, so D2ds_v5 is the cheapest it prices
+    assert db.resources[0]["type"] == "postgresql_flexible_server"
+    assert db.resources[0]["specifications"]["storage_gb"] == 32  # 10 GB asks the least
+    assert [i.sku for i in db.line_items] == [
+        f"postgresql_flexible:{where}:{db.offering.split()[0]}",
+        f"postgresql_flexible_storage:{where}",
+    ]
+    assert all(i.monthly is not None for i in db.line_items)
+    assert "(32 GiB is the least it provisions)" in db.reason
+    assert f"atlas prices in {where}" in db.reason
+
+
+def test_the_acceptance_stack_is_priced_whole_in_two_azure_regions(
+    azure_registry: ProviderRegistry,
+) -> None:
+    """Issue 16: every resource chosen and priced, the estimate complete, in both regions,
+    and a comparison across Azure places the stack in both and leaves neither out."""
+    assert len(regions()) >= 2
+    for where in regions():
+        out = portable_translation.translate(
+            AzureTranslator(), where, portable_translation.ACCEPTANCE
+        )
+        assert out.complete, (where, out.refusals)
+        assert all(c.monthly is not None for c in out.choices), where
+        portable_translation.check_against_estimate("azure", where, out)
+    doc = {**portable_translation.ACCEPTANCE, "placement": {"regions": ["us"]}}
+    del doc["region"]
+    comparison = compare(doc, registry=azure_registry)
+    assert [(c.provider, c.region.name) for c in comparison.candidates] == [
+        ("azure", "eastus"),
+        ("azure", "westus2"),
+    ]  # cheapest first: B1ms in eastus, D2ds_v5 (the one SKU priced) in westus2
+    assert all(c.monthly is not None for c in comparison.candidates)
+    assert comparison.excluded == ()
 
 
 @pytest.mark.parametrize("where", regions())
@@ -216,7 +258,7 @@ def test_no_cheaper_disk_tier_bills_the_size(
 
 def _priced_databases() -> PriceLookup:
     """The shipped catalog plus flexible-server figures made up for this test (the shipped
-    one has none), to exercise the choice among compute SKUs."""
+    one has two SKUs in eastus), to exercise the choice among many compute SKUs."""
     catalog = load_price_catalog()
     made_up = Source("test", "figures made up for a test: not prices")
 
@@ -273,6 +315,68 @@ def test_a_database_is_the_cheapest_priced_compute_sku(
     )  # Standard_B2s is burstable: one vCPU counted
 
 
+@pytest.mark.parametrize("where", regions())
+def test_no_cheaper_sourced_flexible_server_meets_the_minimums(
+    azure_registry: ProviderRegistry, translator: PortableTranslator, where: str
+) -> None:
+    """Over the shipped (sourced) prices: the choice is the cheapest fitting offer, storage the
+    next Premium SSD size up, and the translated spec validates and estimates to its lines."""
+    rng = random.Random(f"azure-db-{where}")
+    prices = azure_registry.price_lookup("azure", region=where)
+    offers = [
+        o
+        for o in translator.offerings("database", region(translator, where), prices)
+        if o.name.endswith("(PostgreSQL)")
+    ]
+    assert offers
+    sizes = POSTGRES_STORAGE_SIZES
+    for _ in range(40):
+        vcpus = rng.choice([1, 1, 2, 2, 3, 4])
+        memory = Decimal(rng.choice([1, 2, 2, 4, 8, 9, 16]))
+        storage = rng.choice([10, 32, 33, 100, 128, 500, 1000, 5000])
+        spec = {"engine": "postgres", "version": "16", "vcpus": vcpus,
+                "memory_gb": str(memory), "storage_gb": storage}  # fmt: skip
+        out = translate(azure_registry, translator, where, res("database", "db", **spec))
+        fits = [o for o in offers if _fits(o, vcpus, memory, "any")]
+        if not fits:
+            assert (
+                "no Azure Database for PostgreSQL flexible server compute SKU priced in"
+                in (refused(out)["db"])
+            ), spec
+            continue
+        [choice] = out.choices
+        best = min(fits, key=key)
+        assert choice.offering == best.name, spec
+        provisioned = choice.resources[0]["specifications"]["storage_gb"]
+        assert provisioned == min(s for s in sizes if s >= max(storage, 32)), spec
+        [compute, disk] = choice.line_items
+        assert compute.monthly is not None
+        assert disk.monthly is not None
+        assert compute.monthly.amount == best.monthly
+        assert choice.monthly == best.monthly + Decimal("0.115") * provisioned
+        doc = concrete(out, where)
+        validate_spec(doc, registry=azure_registry, purpose="create")
+        [got] = estimate(doc, registry=azure_registry).breakdown
+        assert got.line_items == choice.line_items
+
+
+def test_postgresql_storage_is_rounded_up_to_a_size_azure_provisions(
+    azure_registry: ProviderRegistry, translator: PortableTranslator
+) -> None:
+    db = res("database", "db", engine="postgres", version=16, vcpus=2, memory_gb=8,
+             storage_gb=100)  # fmt: skip
+    [choice] = translate(azure_registry, translator, "westus2", db).choices
+    assert choice.offering == "Standard_D2ds_v5 (PostgreSQL)"
+    assert choice.resources[0]["specifications"]["storage_gb"] == 128
+    assert "(100 GB rounded up to 128 GiB, the next size it provisions)" in choice.reason
+    assert (
+        "of the 1 Azure Database for PostgreSQL flexible server compute SKU atlas prices in "
+        "westus2 (Standard_D2ds_v5)" in choice.reason
+    )
+    # 0.178 x 730 for the compute, 0.115 a GiB-month for 128 GiB.
+    assert choice.monthly == Decimal("129.94") + Decimal("0.115") * 128
+
+
 def test_burstable_sizes_count_as_one_vcpu(
     azure_registry: ProviderRegistry, translator: PortableTranslator
 ) -> None:
@@ -307,6 +411,15 @@ def test_burstable_sizes_count_as_one_vcpu(
         (
             res("database", "db", engine="mysql", version=8, nodes=3),
             "no standby (high availability) yet, so 3 nodes",
+        ),
+        (
+            res("database", "db", engine="postgres", version=15, storage_gb=40000),
+            "Azure Database for PostgreSQL flexible server holds at most 32768 GiB, not 40000 GB",
+        ),
+        (
+            res("database", "db", engine="postgres", version=15, vcpus=4),
+            "no Azure Database for PostgreSQL flexible server compute SKU priced in eastus has "
+            "at least 4 vCPUs",
         ),
         (
             res("load_balancer", "lb", listeners=[{"port": 443, "protocol": "https"}]),
