@@ -77,7 +77,7 @@ def render_estimate(spec: InfrastructureSpec, est: Estimate) -> str:
                     res.resource_name if first else "", res.resource_type if first else "", li, run
                 )
             )
-    total = f"Total ({est.currency})" + ("" if est.complete else ", priced resources only")
+    total = f"Total ({est.currency})" + ("" if est.complete else ", priced lines only")
     totals = (total, "", "", _amount(est.monthly, 2), _amount(est.hourly, est.hourly_places))
     rows.append((*totals, _amount(est.run_cost, 2)) if run else totals)
     body = table(rows, right={3, 4, 5})
@@ -118,7 +118,7 @@ def budget_verdict(spec: InfrastructureSpec, est: Estimate) -> str:
     if est.monthly > limit:
         return "OVER budget"
     if not est.complete:
-        return "unknown: some prices are unknown (the priced part is within budget)"
+        return "unknown: some prices are unknown (the priced lines are within budget)"
     return "within budget"
 
 

@@ -229,6 +229,10 @@ class ResourceEstimate:
     def _monthly_subtotal(self) -> tuple[Decimal, str] | None:
         return _subtotal([li.monthly for li in self.line_items])
 
+    def _monthly_known(self) -> tuple[Decimal, str] | None:
+        """What the lines with a known monthly price add up to (``None``: none has one)."""
+        return _known_subtotal([li.monthly for li in self.line_items])
+
     @property
     def run_cost(self) -> Money | None:
         """What the run costs, the sum of its lines' billed amounts; ``None`` when any is
@@ -270,10 +274,13 @@ class CatalogRef:
 class Estimate:
     """What a spec costs: per resource, in total per month and per hour.
 
-    Resources with an unknown price are listed but left out of the totals, and ``complete`` is
-    false: an estimate never invents a figure. Monthly figures are given to the cent, hourly
-    ones to ``hourly_places`` decimals (the catalog's). With a ``duration``, every line is also
-    priced for a run that long under its price's billing rule (:attr:`run_cost`).
+    Lines with an unknown price are listed but left out of the totals, and ``complete`` is
+    false: an estimate never invents a figure. The totals then add up every line that has a
+    price, those of a partly priced resource included (its own figure stays unknown), so they
+    are what is known to be spent at least, which a budget is checked against. Monthly figures
+    are given to the cent, hourly ones to ``hourly_places`` decimals (the catalog's). With a
+    ``duration``, every line is also priced for a run that long under its price's billing rule
+    (:attr:`run_cost`).
     """
 
     currency: str
@@ -287,15 +294,21 @@ class Estimate:
         """What the priced resources cost for the run, or ``None`` without a duration."""
         if self.duration is None:
             return None
-        return _total((r._run_subtotal() for r in self.breakdown), self.currency)
+        return _total(
+            (_known_subtotal([li.billed for li in r.line_items]) for r in self.breakdown),
+            self.currency,
+        )
 
     @property
     def monthly(self) -> Money:
-        return _total((r._monthly_subtotal() for r in self.breakdown), self.currency)
+        return _total((r._monthly_known() for r in self.breakdown), self.currency)
 
     @property
     def hourly(self) -> Money:
-        return _total((r._hourly_subtotal() for r in self.breakdown), self.currency)
+        return _total(
+            (_known_subtotal([li.hourly for li in r.line_items]) for r in self.breakdown),
+            self.currency,
+        )
 
     @property
     def complete(self) -> bool:
@@ -313,10 +326,11 @@ class Estimate:
         subtotals = []
         for r in self.breakdown:
             subtotal = r._monthly_subtotal()
-            subtotals.append(subtotal)
             if subtotal is None:
+                subtotals.append(r._monthly_known())  # the total keeps its known lines
                 out[r.resource_name] = None
                 continue
+            subtotals.append(subtotal)
             money = made.get(subtotal)
             if money is None:
                 money = made[subtotal] = Money(*subtotal)
@@ -325,9 +339,13 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         monthly = [r._monthly_subtotal() for r in self.breakdown]  # once, for total and complete
+        known = [
+            m if m is not None else r._monthly_known()
+            for m, r in zip(monthly, self.breakdown, strict=True)
+        ]
         run = self.duration is not None
         head: dict[str, Any] = {
-            "estimated_monthly_cost": _money(_total(monthly, self.currency), 2),
+            "estimated_monthly_cost": _money(_total(known, self.currency), 2),
             "estimated_hourly_cost": _money(self.hourly, self.hourly_places),
         }
         if self.duration is not None:
@@ -378,6 +396,12 @@ def _subtotal(amounts: list[Money | None]) -> tuple[Decimal, str] | None:
             return total.amount, total.currency
         amount += money.amount
     return amount, currency
+
+
+def _known_subtotal(amounts: list[Money | None]) -> tuple[Decimal, str] | None:
+    """:func:`_subtotal` of the known amounts (``None`` when none is known)."""
+    known = [a for a in amounts if a is not None]
+    return _subtotal(known) if known else None
 
 
 def _total(subtotals: Iterable[tuple[Decimal, str] | None], currency: str) -> Money:

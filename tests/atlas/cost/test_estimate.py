@@ -83,9 +83,11 @@ def test_unknown_price_is_said_never_invented(registry: ProviderRegistry) -> Non
     unpriced = est.breakdown[1]
     assert unpriced.monthly is None
     assert "database:storage-gib" in unpriced.unpriced[0]
-    assert est.monthly == Money("6.00")  # the priced resources only
+    # Every priced line counts, the database's own included: at least this much is spent.
+    assert est.monthly == Money("36.00")  # 6.00 + db-s-1vcpu-2gb 30.00, its storage unknown
     out = est.to_dict()
     assert out["complete"] is False
+    assert out["estimated_monthly_cost"] == 36.0
     assert out["breakdown"][1]["estimated_cost"] is None
     assert out["breakdown"][1]["unpriced"]
 
