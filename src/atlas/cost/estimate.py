@@ -400,7 +400,7 @@ def _subtotal(amounts: list[Money | None]) -> tuple[Decimal, str] | None:
 
 def _known_subtotal(amounts: list[Money | None]) -> tuple[Decimal, str] | None:
     """:func:`_subtotal` of the known amounts (``None`` when none is known)."""
-    known = [a for a in amounts if a is not None]
+    known: list[Money | None] = [a for a in amounts if a is not None]
     return _subtotal(known) if known else None
 
 
