@@ -55,7 +55,8 @@ def test_every_ebs_row_is_priced_with_the_page_it_was_read_on() -> None:
 
 def test_the_regional_figures_read_for_issue_16() -> None:
     """The figures read on 2026-12-07 for the regions beyond us-east-1 (the sources are in
-    scripts/aws-ebs-prices.csv, scripts/aws-elb-prices.csv and the catalog)."""
+    scripts/aws-ebs-prices.csv, scripts/aws-elb-prices.csv, scripts/aws-rds-prices.csv and the
+    catalog)."""
     catalog = load_price_catalog()
 
     def figure(sku: str) -> str:
@@ -71,6 +72,7 @@ def test_the_regional_figures_read_for_issue_16() -> None:
             "volume:ap-southeast-1:gp3", "volume-iops:ap-southeast-1:gp3",
             "volume:ap-southeast-1:gp2",
             "load_balancer:eu-west-1:application", "load_balancer-capacity:eu-west-1:application",
+            "db_storage:eu-central-1:gp3",
         )
     } == {
         "volume:eu-west-1:gp3": "0.088", "volume-iops:eu-west-1:gp3": "0.0055",
@@ -81,6 +83,7 @@ def test_the_regional_figures_read_for_issue_16() -> None:
         "volume:ap-southeast-1:gp2": "0.12",
         "load_balancer:eu-west-1:application": "0.0252",
         "load_balancer-capacity:eu-west-1:application": "0.008",
+        "db_storage:eu-central-1:gp3": "0.137",
     }  # fmt: skip
     # No NLB figure was found for eu-west-1: it stays unpriced rather than borrowed.
     assert catalog.price("load_balancer:eu-west-1:network") is None
