@@ -28,12 +28,13 @@ from _catalog_gen import REFERENCE  # the reference folder, found from a worktre
 HERE = Path(__file__).resolve().parent
 TABLE = REFERENCE / "aws-vms.csv"
 #: EBS list prices per region and volume type (per GB-month; per provisioned IOPS-month for
-#: io1/io2, and per IOPS-month above the 3,000 included for gp3), each row with the page it
-#: was read from and when. Empty for now: the figures once here had no source, and AWS's
-#: page (its tables are drawn by script) could not be read to source them.
+#: io1/io2, and per IOPS-month above the 3,000 included for gp3), each row with the price
+#: page the figure is AWS's (``SourceURL``), the page it was read on (``ReadAt``: AWS's page
+#: draws its tables by script, so a page quoting it or a copy of its data file), the date,
+#: and a ``Note`` saying what that page shows. A region no row sources is left unpriced.
 EBS_TABLE = HERE / "aws-ebs-prices.csv"
-#: ALB and NLB prices per region: per hour (or partial hour) and per LCU / NLCU-hour, as
-#: AWS's Elastic Load Balancing pricing page states them (source ``elb-pricing`` below).
+#: ALB and NLB prices per region: per hour (or partial hour) and per LCU / NLCU-hour, each
+#: row naming one of :data:`ELB_SOURCES`.
 ELB_TABLE = HERE / "aws-elb-prices.csv"
 EBS_PAGE = "https://aws.amazon.com/ebs/pricing"
 CATALOG = HERE.parent / "src" / "atlas_aws" / "data" / "prices.toml"
@@ -43,6 +44,33 @@ SOURCE_PATH = "catalogs/v7/aws/vms.csv"
 SOURCE_COMMIT = "001367d22a0033fac286a8c71aeac7109e431bcb"
 READ_ON = "2026-12-02"
 HOURS_PER_MONTH = 730
+#: (title, url, note) of every source a row of ``aws-elb-prices.csv`` may name.
+ELB_SOURCES: dict[str, tuple[str, str, str]] = {
+    "elb-pricing": (
+        "Elastic Load Balancing pricing page: Application and Network Load Balancer per hour "
+        "(or partial hour) and per LCU / NLCU-hour; the regional tables render from tokens the "
+        "stored copy lacks, so only the US East (N. Virginia) figures of the page's pricing "
+        "examples are recorded",
+        "https://aws.amazon.com/elasticloadbalancing/pricing/",
+        "ALB hour, LCU-hour and NLCU-hour as the page states them (transcript read with the "
+        "search tool: github.com/api-evangelist/amazon-elastic-load-balancing, "
+        "plans/amazon-elastic-load-balancing-plans-pricing.yml, harvested 2026-09-20); the NLB "
+        "hour as third-party pages quote the page (clustercost.com, awsnegotiations.com): "
+        "confidence B",
+    ),
+    "fabiocozzolino-eu-west-1": (
+        "Fabio Cozzolino, 'Cost usage of Blazor on AWS Elastic Beanstalk' (2022-03-07): the "
+        "AWS bill lines of an Elastic Beanstalk environment in EU (Ireland), '$0.0252 per "
+        "Application LoadBalancer-hour (or partial hour)' and '$0.008 per used Application "
+        "load balancer capacity unit-hour (or partial hour)'",
+        "https://fabiocozzolino.github.io/blazor-aws-elastic-beanstalk-cost-usage/",
+        "third-party page quoting AWS's own bill descriptions, read 2026-12-07 in the post's "
+        "source (github.com/fabiocozzolino/fabiocozzolino.github.io, "
+        "_posts/2022-03-07-Blazor-AWS-cost-usage.md @ a13a729c7417); the ALB lines name no "
+        "region themselves: the environment's EBS line on the same bill is 'EU (Ireland)'. "
+        "Application Load Balancer only: no NLB figure for eu-west-1",
+    ),
+}
 #: What costs nothing, so that every kind prices to a line.
 FREE = (
     ("vpc:vpc", "VPC"),
@@ -68,53 +96,56 @@ def rows(table: Path) -> list[tuple[str, str, Decimal, str, str]]:
     return [out[k] for k in sorted(out)]
 
 
-def ebs_rows(table: Path) -> list[tuple[str, str, Decimal, Decimal | None, str, str, str]]:
+def ebs_rows(table: Path) -> list[tuple[str, str, Decimal, Decimal | None, str, str, str, str]]:
     """(region, volume type, per GB-month, per IOPS-month or None, source URL, read at,
-    read on), sorted. A row without its source (AWS's EBS pricing page), the page the figure
-    was read on (the pricing page itself, or a page quoting it where the pricing page's
-    tables could not be read) and the date is refused: an EBS price atlas cannot source is
-    left out, and estimates say it is unknown."""
+    read on, note), sorted. A row without its source (AWS's EBS pricing page), the page the
+    figure was read on (the pricing page itself, or a page quoting it where the pricing page's
+    tables could not be read), the date or a note saying what that page shows is refused, and
+    so is a region and type listed twice: an EBS price atlas cannot source is left out, and
+    estimates say it is unknown."""
     out = []
+    seen: set[tuple[str, str]] = set()
     with table.open(newline="", encoding="utf-8") as f:
         for n, row in enumerate(csv.DictReader(f), start=2):
             url, read_on = row["SourceURL"].strip(), row["ReadOn"].strip()
-            read_at = row["ReadAt"].strip()
+            read_at, note = row["ReadAt"].strip(), (row.get("Note") or "").strip()
             if (
                 not url.startswith(EBS_PAGE)
                 or not read_at.startswith("https://")
                 or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", read_on)
+                or not note
             ):
                 raise SystemExit(
                     f"{table.name}:{n}: every EBS price needs SourceURL ({EBS_PAGE}...), "
-                    "ReadAt (the https page it was read on) and ReadOn (YYYY-MM-DD)"
+                    "ReadAt (the https page it was read on), ReadOn (YYYY-MM-DD) and a Note "
+                    "(what that page shows)"
                 )
+            region, kind = row["Region"].strip(), row["VolumeType"].strip()
+            if (region, kind) in seen:
+                raise SystemExit(f"{table.name}:{n}: {kind} in {region} is listed twice")
+            seen.add((region, kind))
+            per_gb = Decimal(row["USDPerGBMonth"].strip())
             iops = row["USDPerIOPSMonth"].strip()
-            out.append(
-                (
-                    row["Region"].strip(),
-                    row["VolumeType"].strip(),
-                    Decimal(row["USDPerGBMonth"].strip()),
-                    Decimal(iops) if iops else None,
-                    url,
-                    read_at,
-                    read_on,
-                )
-            )
+            per_iops = Decimal(iops) if iops else None
+            if per_gb <= 0 or (per_iops is not None and per_iops <= 0):
+                raise SystemExit(f"{table.name}:{n}: prices must be positive")
+            out.append((region, kind, per_gb, per_iops, url, read_at, read_on, note))
     return sorted(out)
 
 
 def _ebs_lines(table: Path) -> list[str]:
     rows_ = ebs_rows(table)
     lines: list[str] = []
-    ids: dict[tuple[str, str, str], str] = {}
-    for url, read_at, read_on in sorted({(r[4], r[5], r[6]) for r in rows_}):
-        ids[(url, read_at, read_on)] = key = f"ebs-{len(ids) + 1}"
-        quoted = "" if read_at.startswith(EBS_PAGE) else f", as quoted by {read_at}"
+    ids: dict[tuple[str, str, str, str], str] = {}
+    for url, read_at, read_on, note in sorted({r[4:] for r in rows_}):
+        ids[(url, read_at, read_on, note)] = key = f"ebs-{len(ids) + 1}"
+        quoted = "" if read_at.startswith(EBS_PAGE) else f", as read at {read_at}"
         lines += [
             f"[sources.{key}]",
             'title = "Amazon EBS pricing page: per GB-month, and per provisioned IOPS-month '
             f'(gp3: above the 3,000 included); read {read_on}{quoted}"',
             f'url = "{url}"',
+            f'note = "{note}"',
             "",
         ]
     if rows_:
@@ -127,8 +158,8 @@ def _ebs_lines(table: Path) -> list[str]:
             'note = "EBS volumes are billed per second of provisioned storage (and IOPS)"',
             "",
         ]
-    for region, kind, per_gb, per_iops, url, read_at, read_on in rows_:
-        source = ids[(url, read_at, read_on)]
+    for region, kind, per_gb, per_iops, *where in rows_:
+        source = ids[(where[0], where[1], where[2], where[3])]
         lines += [
             f'[prices."volume:{region}:{kind}"]',
             f'monthly = "{per_gb}"',
@@ -150,8 +181,10 @@ def _ebs_lines(table: Path) -> list[str]:
 
 
 def elb_rows(table: Path) -> list[tuple[str, str, Decimal, Decimal, str, str]]:
-    """(region, type, per hour, per capacity-unit-hour, source, read on), sorted."""
+    """(region, type, per hour, per capacity-unit-hour, source, read on), sorted; a row of no
+    known source, of no date, or listed twice is refused."""
     out = []
+    seen: set[tuple[str, str]] = set()
     with table.open(newline="", encoding="utf-8") as f:
         for n, row in enumerate(csv.DictReader(f), start=2):
             kind = row["Type"].strip()
@@ -162,7 +195,17 @@ def elb_rows(table: Path) -> list[tuple[str, str, Decimal, Decimal, str, str]]:
             if hourly <= 0 or unit <= 0:
                 raise SystemExit(f"{table.name}:{n}: prices must be positive")
             source, read_on = row["Source"].strip(), row["ReadOn"].strip()
-            out.append((row["Region"].strip(), kind, hourly, unit, source, read_on))
+            if source not in ELB_SOURCES:
+                raise SystemExit(
+                    f"{table.name}:{n}: source {source!r} is not one of {sorted(ELB_SOURCES)}"
+                )
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", read_on):
+                raise SystemExit(f"{table.name}:{n}: ReadOn {read_on!r} is not YYYY-MM-DD")
+            region = row["Region"].strip()
+            if (region, kind) in seen:
+                raise SystemExit(f"{table.name}:{n}: {kind} in {region} is listed twice")
+            seen.add((region, kind))
+            out.append((region, kind, hourly, unit, source, read_on))
     return sorted(out)
 
 
@@ -190,8 +233,9 @@ def _elb_lines(table: Path) -> list[str]:
 
 
 def _elb_head(table: Path) -> list[str]:
-    dates = sorted({r[5] for r in elb_rows(table)}) or [READ_ON]
-    return [
+    rows_ = elb_rows(table)
+    dates = sorted({r[5] for r in rows_}) or [READ_ON]
+    lines = [
         "[billing.elb-hourly]",
         'metering = "hour"',
         f"cap_hours = {HOURS_PER_MONTH}",
@@ -200,19 +244,12 @@ def _elb_head(table: Path) -> list[str]:
         'note = "each hour or partial hour a load balancer runs, and its capacity units used '
         'per hour; a partial hour is billed as a full hour"',
         "",
-        "[sources.elb-pricing]",
-        'title = "Elastic Load Balancing pricing page: Application and Network Load Balancer '
-        "per hour (or partial hour) and per LCU / NLCU-hour; the regional tables render from "
-        "tokens the stored copy lacks, so only the US East (N. Virginia) figures of the page's "
-        'pricing examples are recorded, in scripts/aws-elb-prices.csv"',
-        'url = "https://aws.amazon.com/elasticloadbalancing/pricing/"',
-        'note = "ALB hour, LCU-hour and NLCU-hour as the page states them (transcript read with '
-        "the search tool: github.com/api-evangelist/amazon-elastic-load-balancing, "
-        "plans/amazon-elastic-load-balancing-plans-pricing.yml, harvested 2026-09-20); the NLB "
-        "hour as third-party pages quote the page (clustercost.com, awsnegotiations.com): "
-        'confidence B; other regions are left unpriced"',
-        "",
     ]
+    for key in sorted({r[4] for r in rows_} | {"elb-pricing"}):
+        title, url, note = ELB_SOURCES[key]
+        lines += [f"[sources.{key}]", f'title = "{title}"', f'url = "{url}"', f'note = "{note}"']
+        lines.append("")
+    return lines
 
 
 def render(table: Path, ebs: Path = EBS_TABLE, elb: Path = ELB_TABLE) -> str:

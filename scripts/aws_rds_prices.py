@@ -46,6 +46,16 @@ SOURCES: dict[str, tuple[str, str, str]] = {
         "https://blog.thebescloud.com/rds-gp3-volumes-decrypting-the-latest-storage-announcement-from-aws",
         "third-party table of the eu-west-1 RDS prices at the gp3 launch (2022)",
     ),
+    "av-masia-rds-frankfurt": (
+        "AV-Masia/AWS, docs/plans/cognito-lambda-triggers.md, cost table checked 2026-08-18: "
+        "RDS PostgreSQL db.t4g.micro Single-AZ, EU (Frankfurt); storage gp3 Single-AZ $0.137 "
+        "per GB-month, 'from AWS's official price feed (b0.p.awsstatic.com/pricing/2.0/"
+        "meteredUnitMaps/rds/...), the calculator's source; feed published 2026-08-18'",
+        "https://github.com/AV-Masia/AWS/blob/3cc18202f7e2b3493256b533281b0423081492c0/"
+        "docs/plans/cognito-lambda-triggers.md",
+        "third-party page (in Russian) quoting AWS's RDS price feed for eu-central-1, read "
+        "2026-12-07; gp3 only (gp2 is not stated there)",
+    ),
     "rds-storage-billing": (
         "Amazon RDS FAQ, billing: storage is charged per GB-month provisioned; a change of the "
         "provisioned storage within the month is pro-rated",

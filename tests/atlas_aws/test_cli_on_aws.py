@@ -27,8 +27,10 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_apply_sandbox_runs_the_whole_lifecycle() -> None:
     code, out, err = run("apply", "--sandbox", "--yes", STACK)
     assert (code, err) == (0, ""), out
-    # Its root volumes have no sourced EBS price in eu-west-1 (scripts/aws-ebs-prices.csv).
-    assert "+ create  instance web  (unknown/mo)" in out
+    # 3 x t3.small (49.92) and their 20 GiB gp3 roots at eu-west-1's 0.088 (5.28); the worker's
+    # root is the image's size, which only a launch tells: unknown offline.
+    assert "+ create  instance web  (+55.20/mo)" in out
+    assert "+ create  instance worker  (unknown/mo)" in out
     assert "apply: completed (11/11 steps)" in out
     assert "plan again: No changes" in out
     assert "destroy: completed; the sandbox holds nothing" in out

@@ -135,9 +135,10 @@ async def test_discover_writes_a_spec_that_imports_everything_without_a_create(
     ) as atlas:  # fmt: skip
         found = await atlas.discover("aws", region=REGION)
         [api] = [r for r in found.resources if r.found.name == "api"]
-        # Priced with its root volumes, whose EBS price atlas has no source for yet.
-        assert api.monthly is None
-        assert any("EBS gp3 price per GB-month" in u for u in api.unpriced), api.unpriced
+        # Priced with its root volumes: 2 x t3.micro (8.32) + 2 x 8 GiB gp3 at eu-west-1's 0.088.
+        assert api.unpriced == ()
+        assert api.monthly is not None
+        assert str(api.monthly.amount) == "18.048"
         doc = found.to_spec("adopted")
         validate_spec(doc, registry=aws_registry)
         plan = await atlas.plan(doc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from atlas.cost.catalog import Price, Source
@@ -226,21 +227,43 @@ def _gp3_catalog(registry: ProviderRegistry, region: str) -> PriceLookup:
     return PriceLookup("aws", catalog.with_prices(prices, test), region=region)
 
 
+def _without(registry: ProviderRegistry, region: str, *skus: str) -> PriceLookup:
+    """The shipped catalog less ``skus``: what an estimate sees in a region of no such price."""
+    catalog = registry.catalog("aws")
+    assert catalog is not None
+    for sku in skus:
+        assert catalog.price(sku) is not None, sku  # else the test removes nothing
+    kept = {k: v for k, v in catalog.prices.items() if k not in skus}
+    return PriceLookup("aws", attrs.evolve(catalog, prices=kept), region=region)
+
+
 def test_an_ebs_price_atlas_has_no_source_for_is_unknown(aws_registry: ProviderRegistry) -> None:
     volume = res("volume", "v", size=100, iops=4000, availability_zone="ap-southeast-1a")
     spec = validate_spec(doc(volume, region="ap-southeast-1"), registry=aws_registry)
-    [estimate] = estimate_spec(spec, aws_registry).breakdown
-    assert [i.monthly for i in estimate.line_items] == [None, None]
-    assert estimate.unpriced == (
-        "EBS gp3 100 GiB: the EBS gp3 price per GB-month in ap-southeast-1 is unknown: atlas has "
-        "no sourced figure for it",
-        "EBS gp3 1000 provisioned IOPS: the EBS gp3 price per provisioned IOPS-month in "
-        "ap-southeast-1 is unknown: atlas has no sourced figure for it",
+    specs = spec.resource("v").specifications
+    unsourced = _without(
+        aws_registry,
+        "ap-southeast-1",
+        "volume:ap-southeast-1:gp3",
+        "volume-iops:ap-southeast-1:gp3",
     )
+    lines = volume_price(specs, unsourced)
+    assert [i.monthly for i in lines] == [None, None]
+    assert [i.unpriced for i in lines] == [
+        "the EBS gp3 price per GB-month in ap-southeast-1 is unknown: atlas has no sourced "
+        "figure for it",
+        "the EBS gp3 price per provisioned IOPS-month in ap-southeast-1 is unknown: atlas has "
+        "no sourced figure for it",
+    ]
     # With a price, 100 GiB and the 1,000 IOPS above gp3's 3,000 are priced.
     lookup = _gp3_catalog(aws_registry, "ap-southeast-1")
-    lines = volume_price(spec.resource("v").specifications, lookup)
+    lines = volume_price(specs, lookup)
     assert [str(i.monthly) for i in lines] == ["10.00 USD", "10.00 USD"]
+    # The shipped catalog's Singapore figures (scripts/aws-ebs-prices.csv): $0.096 a GB-month
+    # and $0.006 an IOPS-month.
+    [estimate] = estimate_spec(spec, aws_registry).breakdown
+    assert [str(i.monthly) for i in estimate.line_items] == ["9.60 USD", "6.00 USD"]
+    assert estimate.unpriced == ()
 
 
 def test_a_sourced_ebs_price_prices_storage_and_iops(aws_registry: ProviderRegistry) -> None:
@@ -269,9 +292,13 @@ def test_an_instances_root_volume_is_a_gp3_line_of_its_own(aws_registry: Provide
     [_, default] = instance_price(spec.resource("one").specifications, lookup)
     assert default.monthly is None
     assert "give root_volume_size to price it" in str(default.unpriced)
-    # The shipped catalog has no sourced gp3 price: the line says so.
+    # Where the catalog has no gp3 price, the line says so; the shipped one has eu-west-1's
+    # ($0.088 a GB-month, scripts/aws-ebs-prices.csv).
+    unsourced = _without(aws_registry, "eu-west-1", "volume:eu-west-1:gp3")
+    [_, root] = instance_price(spec.resource("web").specifications, unsourced)
+    assert "EBS gp3 price per GB-month in eu-west-1 is unknown" in str(root.unpriced)
     [estimate, _] = estimate_spec(spec, aws_registry).breakdown
-    assert "EBS gp3 price per GB-month in eu-west-1 is unknown" in estimate.unpriced[0]
+    assert str(estimate.line_items[1].monthly) == "5.28 USD"  # 60 GiB
 
 
 def test_a_volume_that_would_shrink_is_replaced(aws_registry: ProviderRegistry) -> None:

@@ -11,11 +11,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from atlas.cli import main
+from atlas.cost.estimate import PriceLookup
 from atlas.plugins.manager import default_plugins
-from atlas.portable.contract import REGION_GROUPS, Choice, PortableTranslator
+from atlas.portable.contract import (
+    REGION_GROUPS,
+    Choice,
+    PortableTranslator,
+    TranslationRequest,
+)
 from atlas_aws.portable import AwsTranslator
 from atlas_aws.prices import load_offerings
 from tests.portable_translation import (
@@ -104,8 +111,68 @@ def test_the_acceptance_stack_is_priced_in_full_in_us_east_1() -> None:
     )
 
 
+def test_the_acceptance_stack_is_priced_in_full_in_eu_west_1() -> None:
+    choices = {c.resource: c for c in translate(AWS, "eu-west-1", ACCEPTANCE).choices}
+    assert {n: c.monthly for n, c in choices.items()} == {
+        # 2 x t3.medium (33.29) + 2 x 8 GB gp3 (0.088); 100 GB gp3; db.t3.small (28.47) +
+        # 20 GB RDS gp3 (0.127); an ALB hour (18.40) + 1 LCU (5.84); its group is free.
+        "web": Decimal("67.988"), "data": Decimal("8.80"), "db": Decimal("31.01"),
+        "lb": Decimal("24.24"),
+    }  # fmt: skip
+
+
+def test_the_acceptance_stack_is_priced_in_two_regions_by_brute_force() -> None:
+    """Every region where each line of the acceptance stack has a sourced price, and in each
+    the cheapest offering that fits, checked against every offering of the region."""
+    stack = {r["name"]: r["specifications"] for r in ACCEPTANCE["resources"]}
+    web, db = stack["web"], stack["db"]
+    priced = []
+    for region in AWS.regions():
+        translation = translate(AWS, region.name, ACCEPTANCE)
+        assert translation.complete, (region.name, translation.refusals)
+        choices = {c.resource: c for c in translation.choices}
+        if any(c.monthly is None for c in choices.values()):
+            continue
+        priced.append(region.name)
+        prices = request(AWS, region.name, ACCEPTANCE).prices
+
+        def offers(kind: str, name: str = region.name, lookup: Any = prices) -> Any:
+            return AWS.offerings(kind, region_of(AWS, name), lookup)
+
+        check_choice(choices["web"], offers("server"), lambda o: fits_server(o, web))
+        check_choice(
+            choices["db"],
+            offers("database"),
+            lambda o: (
+                f"postgres:{db['version']}" in o.engines
+                and o.vcpus >= db["vcpus"]
+                and o.memory_gb >= db["memory_gb"]
+            ),
+        )
+        assert choices["data"].offering == "gp3"
+        assert [o.name for o in offers("volume")] == ["gp3"]
+        # Every listener is plain http: an ALB, the one load balancer of those listeners.
+        assert choices["lb"].offering == "application"
+        assert "application" in [o.name for o in offers("load_balancer")]
+        check_against_estimate("aws", region.name, translation)
+    assert len(priced) >= 2, priced
+    assert {"us-east-1", "eu-west-1"} <= set(priced)
+
+
+def _without(region: str, doc: dict[str, Any], *skus: str) -> TranslationRequest:
+    """The request for ``doc`` in ``region``, its catalog less ``skus``."""
+    base = request(AWS, region, doc)
+    catalog = base.prices.catalog
+    assert catalog is not None
+    assert all(catalog.price(sku) for sku in skus)
+    kept = {k: v for k, v in catalog.prices.items() if k not in skus}
+    prices = PriceLookup("aws", attrs.evolve(catalog, prices=kept), region=region)
+    return attrs.evolve(base, prices=prices)
+
+
 def test_lines_atlas_has_no_price_for_are_named_in_the_reason() -> None:
-    (choice,) = translate(AWS, "eu-west-1", portable(_server(vcpus=1, memory_gb=1))).choices
+    doc = portable(_server(vcpus=1, memory_gb=1))
+    (choice,) = AWS.translate(_without("eu-west-1", doc, "volume:eu-west-1:gp3")).choices
     assert choice.monthly is None
     assert choice.reason.endswith(
         "$8.32 a month plus EBS gp3 root volume 8 GiB, at a price atlas does not know"
