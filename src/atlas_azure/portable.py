@@ -48,6 +48,7 @@ from atlas.portable.helpers import (
     PerLookup,
     by_price,
     gb_text,
+    meeting,
     minimums_text,
     native_doc,
     offer_monthly,
@@ -326,13 +327,7 @@ class AzureTranslator:
         offers = self._server_offers(region.name, prices)
         if not offers:
             return Refusal(res.name, f"atlas has no sourced price for an Azure VM in {region.name}")
-        fits = [
-            o
-            for o in offers
-            if (o.vcpus or 0) >= need.vcpus
-            and (o.memory_gb or 0) >= need.memory_gb
-            and need.arch in ("any", o.arch)
-        ]
+        fits = meeting(offers, need.vcpus, need.memory_gb, need.arch)
         if not fits:
             return Refusal(res.name, f"no Azure VM size priced in {region.name} has {wants}")
         best = min(fits, key=by_price)
@@ -439,11 +434,7 @@ class AzureTranslator:
                 res.name, f"atlas has no sourced price for {engine.title} in {region.name}"
             )
         wants = minimums_text(need.vcpus, need.memory_gb)
-        fits = [
-            o
-            for o in offers
-            if (o.vcpus or 0) >= need.vcpus and (o.memory_gb or 0) >= need.memory_gb
-        ]
+        fits = meeting(offers, need.vcpus, need.memory_gb)
         if not fits:
             return Refusal(
                 res.name, f"no {engine.title} compute SKU priced in {region.name} has {wants}"

@@ -35,6 +35,7 @@ from atlas.portable.helpers import (
     biggest,
     cheapest,
     dollars_text,
+    meeting,
     minimums_text,
     reference_fields,
     shape_text,
@@ -283,10 +284,8 @@ class _Work:
             want += f" and {needs.disk_gb} GB of disk"
         fitting = [  # the offers are cheapest first already
             o
-            for o in offers
-            if (o.vcpus or 0) >= needs.vcpus
-            and (o.memory_gb or 0) >= needs.memory_gb
-            and (needs.disk_gb is None or (o.disk_gb or 0) >= needs.disk_gb)
+            for o in meeting(offers, needs.vcpus, needs.memory_gb)
+            if needs.disk_gb is None or (o.disk_gb or 0) >= needs.disk_gb
         ]
         if not fitting:
             if not offers:
@@ -355,11 +354,7 @@ class _Work:
         if needs.nodes > 1:
             want += f", {needs.nodes} nodes"
         shaped = [
-            o
-            for o in offers
-            if (o.vcpus or 0) >= needs.vcpus
-            and (o.memory_gb or 0) >= needs.memory_gb
-            and needs.nodes in o.nodes
+            o for o in meeting(offers, needs.vcpus, needs.memory_gb) if needs.nodes in o.nodes
         ]
         if not shaped:
             if not offers:

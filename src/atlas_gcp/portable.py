@@ -44,6 +44,7 @@ from atlas.portable.helpers import (
     PerLookup,
     by_price,
     gb_text,
+    meeting,
     minimums_text,
     native_doc,
     offer_monthly,
@@ -308,13 +309,7 @@ class GcpTranslator:
             return Refusal(
                 res.name, f"atlas has no sourced price for a Compute Engine VM in {region.name}"
             )
-        fits = [
-            o
-            for o in offers
-            if (o.vcpus or 0) >= need.vcpus
-            and (o.memory_gb or 0) >= need.memory_gb
-            and need.arch in ("any", o.arch)
-        ]
+        fits = meeting(offers, need.vcpus, need.memory_gb, need.arch)
         if not fits:
             return Refusal(res.name, f"no GCP machine type priced in {region.name} has {wants}")
         best = min(fits, key=by_price)

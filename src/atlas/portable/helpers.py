@@ -10,7 +10,8 @@ What the translators of atlas's own plugins share, for a provider author to buil
   :func:`renamed` (an answer given again for an alike resource) and :func:`translate_each`
   (every resource answered, alike ones once);
 - **offers**: :func:`by_price` (the contract's order: cheapest, then smaller, then the name),
-  :func:`cheapest`, :func:`biggest`, :func:`offer_monthly`, and :class:`PerLookup`, offers
+  :func:`meeting` (those meeting compute minimums), :func:`cheapest`, :func:`biggest`,
+  :func:`offer_monthly`, and :class:`PerLookup`, offers
   made once per price lookup;
 - **pricing documents**: :class:`DocPricer`, native documents priced with their kinds' own
   pricers, so that a choice's lines are what the provider's estimate gives.
@@ -48,6 +49,7 @@ __all__ = [
     "cheapest",
     "dollars_text",
     "gb_text",
+    "meeting",
     "minimums_text",
     "native_doc",
     "offer_monthly",
@@ -62,8 +64,9 @@ __all__ = [
 
 
 class OfferLike(Protocol):
-    """What :func:`by_price`, :func:`cheapest`, :func:`biggest` and :func:`shape_text` read of
-    an offer: a :class:`~atlas.portable.Offer`, or a translator's own richer class."""
+    """What :func:`by_price`, :func:`meeting`, :func:`cheapest`, :func:`biggest` and
+    :func:`shape_text` read of an offer: a :class:`~atlas.portable.Offer`, or a translator's
+    own richer class."""
 
     @property
     def name(self) -> str: ...
@@ -76,6 +79,9 @@ class OfferLike(Protocol):
 
     @property
     def memory_gb(self) -> Decimal | None: ...
+
+    @property
+    def arch(self) -> str | None: ...
 
 
 OfferT = TypeVar("OfferT", bound=OfferLike)
@@ -200,6 +206,18 @@ def by_price(offer: OfferLike) -> tuple[bool, Decimal, int, Decimal, str]:
         offer.memory_gb or Decimal(0),
         offer.name,
     )
+
+
+def meeting(
+    offers: Iterable[OfferT], vcpus: int, memory_gb: Decimal, arch: str = "any"
+) -> list[OfferT]:
+    """The offers with at least ``vcpus`` and ``memory_gb`` (an offer without them has none),
+    of architecture ``arch`` (``"any"``: of every one), in their order."""
+    return [
+        o
+        for o in offers
+        if (o.vcpus or 0) >= vcpus and (o.memory_gb or 0) >= memory_gb and arch in ("any", o.arch)
+    ]
 
 
 def cheapest(offers: Iterable[OfferT]) -> list[OfferT]:
