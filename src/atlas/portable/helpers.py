@@ -294,20 +294,13 @@ def _converter() -> Converter:
     return make_converter()
 
 
-_SCALARS = (str, int, bool, float, Decimal, type(None))
+_SCALARS = frozenset({str, int, bool, float, Decimal, type(None)})
 
 
-def _frozen(value: Any) -> Hashable:
-    """``value`` (a document's field) as a key: lists as tuples, mappings as item tuples."""
-    if isinstance(value, _SCALARS):
-        return value
-    if isinstance(value, Mapping):
-        return tuple((k, _frozen(v)) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    if isinstance(value, set | frozenset):
-        return frozenset(_frozen(v) for v in value)
-    return value  # type: ignore[no-any-return]
+def _key(value: Any) -> Hashable:
+    """A document's field as part of a key: a scalar as it is, anything else (lists, nested
+    mappings) by its ``repr``, which differs wherever two values do (and is quick to make)."""
+    return value if type(value) in _SCALARS else repr(value)
 
 
 class DocPricer:
@@ -317,8 +310,9 @@ class DocPricer:
     ``kinds`` maps a native type to its :class:`~atlas.ResourceKind` (every kind a document
     may be of has a pricer); ``refs`` is :func:`reference_fields` of them, made once per module
     if given (else here). A pricer sees one specification and the prices, so what names
-    another resource cannot change its lines: documents alike but for those fields share
-    their lines, priced once (a thousand like servers behind a thousand load balancers).
+    another resource cannot change its lines: documents alike but for those fields (the same
+    other fields, in the same order) share their lines, priced once a pricer, as a thousand
+    like servers behind a thousand load balancers are.
     """
 
     def __init__(
@@ -339,7 +333,7 @@ class DocPricer:
             type_ = doc["type"]
             spec = doc["specifications"]
             refs = self._refs.get(type_, frozenset())
-            key = (type_, frozenset((k, _frozen(v)) for k, v in spec.items() if k not in refs))
+            key = (type_, *[(k, _key(v)) for k, v in spec.items() if k not in refs])
             found = self._lines.get(key)
             if found is None:
                 found = self._lines[key] = self._price(doc)
