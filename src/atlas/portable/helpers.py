@@ -172,7 +172,8 @@ def translate_each(
     spec of a thousand servers of one shape is worked out once).
 
     Only for an ``answer`` that depends on nothing but the resource's type and specifications
-    (its references included, not its name), and adds no support resources.
+    (the resources they name included, not its own name), and that needs no support
+    resources.
     """
     choices: list[Choice] = []
     refusals: list[Refusal] = []
