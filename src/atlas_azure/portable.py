@@ -27,10 +27,8 @@ estimate says it is incomplete.
 from __future__ import annotations
 
 import functools
-import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
@@ -45,6 +43,19 @@ from atlas.portable.contract import (
     Translation,
     TranslationRequest,
     monthly_total,
+)
+from atlas.portable.helpers import (
+    PerLookup,
+    by_price,
+    gb_text,
+    meeting,
+    minimums_text,
+    native_doc,
+    offer_monthly,
+    priced_total,
+    translate_each,
+    usd_text,
+    vcpus_text,
 )
 from atlas.portable.kinds import DatabaseNeeds, LoadBalancerNeeds, ServerNeeds, VolumeNeeds
 from atlas.providers.declarations import ResourceKind
@@ -127,73 +138,8 @@ DATABASE_VERSIONS: Mapping[str, str] = {
 _ENGINE_NAMES = {"postgres": "PostgreSQL", "mysql": "MySQL"}
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01'))} USD"
-
-
-def _vcpus(count: int) -> str:
-    return f"{count} vCPU{'s' if count > 1 else ''}"
-
-
-def _gb(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-def _priced(lines: Sequence[LineItem]) -> Decimal:
-    return sum((line.monthly.amount for line in lines if line.monthly is not None), Decimal(0))
-
-
-def _doc(type_: str, name: str, spec: Any) -> dict[str, Any]:
-    """A native resource document holding the fields of ``spec`` that differ from defaults."""
-    fields = {}
-    for a in attrs.fields(type(spec)):
-        value = getattr(spec, a.name)
-        if a.default is attrs.NOTHING or value != a.default:
-            fields[a.name] = list(value) if isinstance(value, tuple) else value
-    return {"type": type_, "name": name, "specifications": fields}
-
-
-def _copied(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a native resource document that shares nothing mutable with it (its fields
-    are scalars and lists of them)."""
-    fields = {k: list(v) if isinstance(v, list) else v for k, v in doc["specifications"].items()}
-    return {**doc, "specifications": fields}
-
-
-def _renamed(answer: Choice | Refusal, name: str) -> Choice | Refusal:
-    """``answer`` for an alike resource called ``name``."""
-    if isinstance(answer, Refusal):
-        return Refusal(name, answer.reason)
-    docs = [_copied(doc) for doc in answer.resources]
-    docs[0]["name"] = name
-    return attrs.evolve(answer, resource=name, resources=tuple(docs))
-
-
-#: The fields of the installed Offer class: the contract's draft has ``unit``, ``engines``,
-#: ``nodes`` and ``storage_gb``, its revision ``engine``, ``versions`` and ``max_gb``. An offer
-#: is given them all and keeps those its class has, so it fits either.
-_OFFER_FIELDS = frozenset(attrs.fields_dict(Offer))
-
-
-#: Offers per price lookup (one per translation request), made once however many resources
-#: ask: a spec of a thousand servers of a hundred shapes lists the machine types once.
-_OFFERS: weakref.WeakKeyDictionary[PriceLookup, dict[tuple[str, ...], tuple[Any, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _memo(prices: PriceLookup, key: tuple[str, ...], make: Callable[[], Any]) -> tuple[Any, ...]:
-    per = _OFFERS.get(prices)
-    if per is None:
-        per = _OFFERS[prices] = {}
-    found = per.get(key)
-    if found is None:
-        found = per[key] = tuple(make())
-    return found
-
-
-def _offer(name: str, monthly: Decimal, **fields: Any) -> Offer:
-    return Offer(name, monthly, **{k: v for k, v in fields.items() if k in _OFFER_FIELDS})
+#: Offers per price lookup (one per translation request), made once however many resources ask.
+_OFFERS = PerLookup()
 
 
 def burstable(size: str) -> bool:
@@ -204,18 +150,6 @@ def burstable(size: str) -> bool:
 def _counted_vcpus(size: VmSize) -> int:
     """One for a burstable size (it sustains a fraction of its vCPUs), else its vCPUs."""
     return 1 if burstable(size.name) else size.vcpus
-
-
-def _key(offer: Offer) -> tuple[Decimal, int, Decimal, str]:
-    """Cheapest, then fewer vCPUs, then less memory, then the first name."""
-    return _cost(offer), offer.vcpus or 0, offer.memory_gb or Decimal(0), offer.name
-
-
-def _cost(offer: Offer) -> Decimal:
-    """An offer's month (every offer a translator makes is priced)."""
-    monthly: Decimal | None = offer.monthly
-    assert monthly is not None
-    return monthly
 
 
 def _tier_range(number: int) -> tuple[int, int]:
@@ -243,7 +177,7 @@ class DiskTier:
 
 def disk_tiers(prices: PriceLookup) -> tuple[DiskTier, ...]:
     """Every priced managed-disk size tier, SKU then size."""
-    return _memo(prices, ("disk_tiers",), lambda: _make_disk_tiers(prices))
+    return _OFFERS(prices, ("disk_tiers",), lambda: _make_disk_tiers(prices))
 
 
 def _make_disk_tiers(prices: PriceLookup) -> list[DiskTier]:
@@ -259,12 +193,8 @@ def _make_disk_tiers(prices: PriceLookup) -> list[DiskTier]:
 
 
 def disk_offers(prices: PriceLookup) -> list[Offer]:
-    """The priced tiers as offers (``storage_gb`` the sizes a tier bills, ``max_gb`` its
-    largest, as the contract's version has them)."""
-    return [
-        _offer(t.name, t.monthly, unit="disk", storage_gb=(t.low, t.high), max_gb=t.high)
-        for t in disk_tiers(prices)
-    ]
+    """The priced tiers as offers (``max_gb`` the largest size a tier bills)."""
+    return [Offer(t.name, t.monthly, max_gb=t.high) for t in disk_tiers(prices)]
 
 
 @attrs.frozen
@@ -290,7 +220,7 @@ class AzureTranslator:
     # -- offerings ---------------------------------------------------------------------------
 
     def _server_offers(self, region: str, prices: PriceLookup) -> tuple[Offer, ...]:
-        return _memo(
+        return _OFFERS(
             prices, ("_server_offers", region), lambda: self._make_server_offers(region, prices)
         )
 
@@ -302,10 +232,9 @@ class AzureTranslator:
             price = prices.price(vm_sku(region, name))
             if price is not None:
                 out.append(
-                    _offer(
+                    Offer(
                         name,
                         price.monthly.amount,
-                        unit="VM",
                         vcpus=_counted_vcpus(size),
                         memory_gb=size.memory_gib,
                         arch=size.arch,
@@ -314,7 +243,7 @@ class AzureTranslator:
         return out
 
     def _database_offers(self, engine: str, prices: PriceLookup) -> tuple[Offer, ...]:
-        return _memo(
+        return _OFFERS(
             prices, ("_database_offers", engine), lambda: self._make_database_offers(engine, prices)
         )
 
@@ -326,7 +255,6 @@ class AzureTranslator:
         if catalog is None:
             return []
         sizes = load_sizes()
-        engines = frozenset(f"{engine}:{version}" for version in e.versions)
         versions = tuple(e.versions)
         out = []
         for sku in catalog.variants(f"{e.family}:{prices.region}"):
@@ -336,16 +264,12 @@ class AzureTranslator:
             if tier is None or price is None or size is None:
                 continue
             out.append(
-                _offer(
+                Offer(
                     f"{sku} ({_ENGINE_NAMES[engine]})",
                     price.monthly.amount,
-                    unit="server (storage apart)",
                     vcpus=_counted_vcpus(size),
                     memory_gb=size.memory_gib,
                     arch=size.arch,
-                    engines=engines,
-                    nodes=(1,),
-                    storage_gb=e.storage_gb,
                     engine=engine,
                     versions=versions,
                     max_gb=e.storage_gb[1],
@@ -364,28 +288,13 @@ class AzureTranslator:
         price = prices.price("lb-rules:standard:first-5")
         if price is None:
             return []
-        return [_offer("standard", price.monthly.amount, unit="load balancer (first 5 rules)")]
+        return [Offer("standard", price.monthly.amount)]
 
     # -- translation -------------------------------------------------------------------------
 
     def translate(self, request: TranslationRequest) -> Translation:
-        choices: list[Choice] = []
-        refusals: list[Refusal] = []
         servers = {r.name: r for r in request.resources if r.type == "server"}
-        # Alike resources (a spec of a thousand servers of one shape) get one answer, renamed.
-        memo: dict[tuple[str, Any], Choice | Refusal] = {}
-        for res in request.resources:
-            key = (res.type, res.specifications)
-            found = memo.get(key)
-            if found is None:
-                answer = memo[key] = self._translate_one(res, request, servers)
-            else:
-                answer = _renamed(found, res.name)
-            if isinstance(answer, Choice):
-                choices.append(answer)
-            else:
-                refusals.append(answer)
-        return Translation(tuple(choices), tuple(refusals))
+        return translate_each(request.resources, lambda r: self._translate_one(r, request, servers))
 
     def _translate_one(  # noqa: PLR0911 - one answer per portable kind
         self, res: ResourceSpec, request: TranslationRequest, servers: Mapping[str, ResourceSpec]
@@ -414,20 +323,14 @@ class AzureTranslator:
 
     def _server(self, res: ResourceSpec, region: Region, prices: PriceLookup) -> Choice | Refusal:
         need: ServerNeeds = res.specifications
-        wants = f"at least {_vcpus(need.vcpus)} and {_gb(need.memory_gb)} GB ({need.arch})"
+        wants = f"{minimums_text(need.vcpus, need.memory_gb)} ({need.arch})"
         offers = self._server_offers(region.name, prices)
         if not offers:
             return Refusal(res.name, f"atlas has no sourced price for an Azure VM in {region.name}")
-        fits = [
-            o
-            for o in offers
-            if (o.vcpus or 0) >= need.vcpus
-            and (o.memory_gb or 0) >= need.memory_gb
-            and need.arch in ("any", o.arch)
-        ]
+        fits = meeting(offers, need.vcpus, need.memory_gb, need.arch)
         if not fits:
             return Refusal(res.name, f"no Azure VM size priced in {region.name} has {wants}")
-        best = min(fits, key=_key)
+        best = min(fits, key=by_price)
         assert best.arch is not None
         image = IMAGES.get((need.image, best.arch))
         if image is None:
@@ -445,15 +348,16 @@ class AzureTranslator:
         )
         lines = tuple(compute.VM_KIND.price(spec, prices))  # type: ignore[misc]
         shared = f", burstable: {size.vcpus} vCPUs that count as 1" if burstable(size.name) else ""
-        times = f" each, {_money(_priced(lines))} for {need.count}" if need.count > 1 else ""
+        times = f" each, {usd_text(priced_total(lines))} for {need.count}" if need.count > 1 else ""
         disk = self._disk_note(lines[1:], need.disk_gb)
+        each = usd_text(offer_monthly(best))
         reason = (
-            f"{best.name} ({_vcpus(size.vcpus)}, {_gb(size.memory_gib)} GiB{shared}) is the "
-            f"cheapest Azure VM size in {region.name} with {wants}, at {_money(_cost(best))} "
-            f"a month{times}{disk}"
+            f"{best.name} ({vcpus_text(size.vcpus)}, {gb_text(size.memory_gib)} GiB{shared}) is "
+            f"the cheapest Azure VM size in {region.name} with {wants}, at {each} a month"
+            f"{times}{disk}"
         )
         return Choice(
-            res.name, best.name, reason, (_doc("virtual_machine", res.name, spec),), lines
+            res.name, best.name, reason, (native_doc("virtual_machine", res.name, spec),), lines
         )
 
     @staticmethod
@@ -463,7 +367,7 @@ class AzureTranslator:
         line = lines[0]
         if line.monthly is None:
             return f", plus a {size} GiB OS disk atlas has no price for"
-        return f", plus {_money(line.monthly.amount)} for the {size} GiB OS disk"
+        return f", plus {usd_text(line.monthly.amount)} for the {size} GiB OS disk"
 
     @staticmethod
     def _disk_fits(size_gb: int, prices: PriceLookup) -> list[DiskTier]:
@@ -501,9 +405,11 @@ class AzureTranslator:
         reason = (
             f"{_DISK_TITLES[best.sku]} is the cheapest managed disk for {need.size_gb} GiB, "
             f"billed as its tier {best.tier} (up to {best.high} GiB) at "
-            f"{_money(best.monthly)} a month"
+            f"{usd_text(best.monthly)} a month"
         )
-        return Choice(res.name, best.name, reason, (_doc("managed_disk", res.name, spec),), lines)
+        return Choice(
+            res.name, best.name, reason, (native_doc("managed_disk", res.name, spec),), lines
+        )
 
     def _database(self, res: ResourceSpec, region: Region, prices: PriceLookup) -> Choice | Refusal:
         need: DatabaseNeeds = res.specifications
@@ -527,12 +433,8 @@ class AzureTranslator:
             return Refusal(
                 res.name, f"atlas has no sourced price for {engine.title} in {region.name}"
             )
-        wants = f"at least {_vcpus(need.vcpus)} and {_gb(need.memory_gb)} GB"
-        fits = [
-            o
-            for o in offers
-            if (o.vcpus or 0) >= need.vcpus and (o.memory_gb or 0) >= need.memory_gb
-        ]
+        wants = minimums_text(need.vcpus, need.memory_gb)
+        fits = meeting(offers, need.vcpus, need.memory_gb)
         if not fits:
             return Refusal(
                 res.name, f"no {engine.title} compute SKU priced in {region.name} has {wants}"
@@ -544,7 +446,7 @@ class AzureTranslator:
                 f"{engine.title} holds at most {engine.storage_gb[1]} GiB, not "
                 f"{need.storage_gb} GB",
             )
-        best = min(fits, key=_key)
+        best = min(fits, key=by_price)
         sku = best.name.split()[0]
         tier = self._tier_of(engine, sku)
         assert tier is not None
@@ -555,23 +457,26 @@ class AzureTranslator:
         extra = (
             f", plus {storage} GiB of storage atlas has no price for"
             if lines[-1].monthly is None
-            else f", plus {_money(lines[-1].monthly.amount)} for {storage} GiB of storage"
+            else f", plus {usd_text(lines[-1].monthly.amount)} for {storage} GiB of storage"
         )
         size = load_sizes()[sku]
-        shape = f"{_vcpus(size.vcpus)}, {_gb(size.memory_gib)} GiB"
+        shape = f"{vcpus_text(size.vcpus)}, {gb_text(size.memory_gib)} GiB"
         if burstable(sku) and size.vcpus > 1:
             shape += f", burstable: {size.vcpus} vCPUs that count as 1"
         elif burstable(sku):
             shape += ", burstable"
-        names = [o.name.split()[0] for o in sorted(offers, key=_key)]
+        names = [o.name.split()[0] for o in sorted(offers, key=by_price)]
         priced = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         reason = (
             f"{sku} ({tier}, {shape}) is the cheapest of the {len(offers)} {engine.title} "
             f"compute SKU{'s' if len(offers) > 1 else ''} atlas prices in {region.name} "
-            f"({priced}) with {wants}, for {title}, at {_money(_cost(best))} a month{extra}"
+            f"({priced}) with {wants}, for {title}, at {usd_text(offer_monthly(best))} a month"
+            f"{extra}"
             f"{self._storage_note(engine, need.storage_gb, storage)}"
         )
-        return Choice(res.name, best.name, reason, (_doc(engine.kind.type, res.name, spec),), lines)
+        return Choice(
+            res.name, best.name, reason, (native_doc(engine.kind.type, res.name, spec),), lines
+        )
 
     @staticmethod
     def _storage_note(engine: _Engine, wanted: int, storage: int) -> str:
@@ -601,10 +506,12 @@ class AzureTranslator:
         listens = ", ".join(f"{li.protocol} {li.port}" for li in need.listeners)
         reason = (
             f"a Standard load balancer with {rules} rule{'s' if rules > 1 else ''} (one per "
-            f"listener: {listens}) is Azure's offering, at {_money(total)} a month before data "
+            f"listener: {listens}) is Azure's offering, at {usd_text(total)} a month before data "
             "processing, which depends on traffic"
         )
-        return Choice(res.name, "standard", reason, (_doc("load_balancer", res.name, spec),), lines)
+        return Choice(
+            res.name, "standard", reason, (native_doc("load_balancer", res.name, spec),), lines
+        )
 
 
 @functools.cache

@@ -13,18 +13,33 @@ Loaded by the ``atlas_portable_translator`` hook only when a spec has portable r
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from atlas.cost.estimate import LineItem, PriceLookup
-from atlas.model.fields import field_info
 from atlas.model.infrastructure import ResourceSpec
-from atlas.portable.contract import Choice, Refusal, Region, Translation, TranslationRequest
+from atlas.portable.contract import (
+    Choice,
+    Refusal,
+    Region,
+    Translation,
+    TranslationRequest,
+    monthly_total,
+)
+from atlas.portable.helpers import (
+    DocPricer,
+    biggest,
+    cheapest,
+    dollars_text,
+    meeting,
+    minimums_text,
+    reference_fields,
+    shape_text,
+)
 from atlas.portable.kinds import (
     DatabaseNeeds,
     FirewallNeeds,
@@ -34,14 +49,14 @@ from atlas.portable.kinds import (
     ServerNeeds,
     VolumeNeeds,
 )
-from atlas.spec.converter import make_converter
 from atlas_digitalocean.prices import load_offerings
 from atlas_digitalocean.resources import KINDS
 from atlas_digitalocean.resources.firewall import MAX_DROPLETS, MAX_RULES
 
-__all__ = ["ENGINES", "DigitalOceanTranslator", "DocPricer", "droplet_image"]
+__all__ = ["ENGINES", "DigitalOceanTranslator", "droplet_image"]
 
 
+# Not the contract's Offer: a DigitalOcean size runs every engine, with node counts and storage.
 @attrs.frozen
 class Offer:
     """An offering as this translator weighs it: the contract's :class:`~atlas.portable.Offer`
@@ -85,11 +100,8 @@ _ONE_NODE_ONLY = frozenset({"db-s-1vcpu-1gb"})
 _SLUG = re.compile(r"(\d+)vcpu-(\d+)(gb|mb)")
 _EVERY_PROTOCOL = ("tcp", "udp", "icmp")
 _EVERYWHERE = ("0.0.0.0/0", "::/0")
-_CONVERTER = make_converter()
 _KINDS = {kind.type: kind for kind in KINDS}
-#: The fields of each kind that name other resources.
-_REFS = {k.type: frozenset(f.name for f in field_info(k.spec_class) if f.ref) for k in KINDS}
-_SCALARS = (str, int, bool, type(None))
+_REFS = reference_fields(KINDS)
 
 
 def droplet_image(name: str) -> str:
@@ -104,36 +116,6 @@ def size_shape(slug: str) -> tuple[int, Decimal] | None:
         return None
     memory = Decimal(match[2]) / (1024 if match[3] == "mb" else 1)
     return int(match[1]), memory
-
-
-class DocPricer:
-    """Prices native resource documents with their kinds' own pricers.
-
-    A spec of a thousand like servers asks for the same lines a thousand times: the pricers of
-    these kinds read only top-level values that name no other resource (a size, a count), so
-    documents alike in those share their lines, priced once.
-    """
-
-    def __init__(self, prices: PriceLookup) -> None:
-        self.prices = prices
-        self._lines: dict[tuple[Any, ...], tuple[LineItem, ...]] = {}
-
-    def __call__(self, docs: Iterable[Mapping[str, Any]]) -> tuple[LineItem, ...]:
-        lines: list[LineItem] = []
-        for doc in docs:
-            kind = _KINDS[doc["type"]]
-            spec = doc["specifications"]
-            refs = _REFS[doc["type"]]
-            key = (doc["type"], *sorted(
-                (k, v) for k, v in spec.items() if k not in refs and isinstance(v, _SCALARS)
-            ))  # fmt: skip
-            found = self._lines.get(key)
-            if found is None:
-                assert kind.price is not None
-                native = _CONVERTER.structure(dict(spec), kind.spec_class)
-                found = self._lines[key] = tuple(kind.price(native, self.prices))
-            lines.extend(found)
-        return tuple(lines)
 
 
 class DigitalOceanTranslator:
@@ -230,43 +212,10 @@ def _database_offers(region: Region, prices: PriceLookup) -> tuple[Offer, ...]:
     return tuple(out)
 
 
-def cheapest(offers: Iterable[Offer]) -> list[Offer]:
-    """``offers`` cheapest first; a tie goes to fewer vCPUs, then less memory, then the name."""
-    return sorted(offers, key=lambda o: (o.monthly, o.vcpus or 0, o.memory_gb or 0, o.name))
-
-
-def biggest(offers: Iterable[Offer]) -> Offer:
-    return max(offers, key=lambda o: (o.vcpus or 0, o.memory_gb or 0, -o.monthly, o.name))
-
-
-@functools.lru_cache(maxsize=1024)
-def gb(value: Decimal | int) -> str:
-    """``4`` → ``"4"``, ``0.5`` → ``"0.5"``."""
-    text = f"{Decimal(value).normalize():f}"
-    return text
-
-
-def usd(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
-
-
-def minimums(vcpus: int, memory: Decimal) -> str:
-    cpus = "1 vCPU" if vcpus == 1 else f"{vcpus} vCPUs"
-    return f"at least {cpus} and {gb(memory)} GB"
-
-
-def shape(offer: Offer) -> str:
-    cpus = "1 vCPU" if offer.vcpus == 1 else f"{offer.vcpus} vCPUs"
-    return f"{cpus}, {gb(offer.memory_gb or 0)} GB"
-
-
 def monthly_of(lines: Sequence[LineItem]) -> str:
-    total = Decimal(0)
-    for line in lines:
-        if line.monthly is None:
-            return "an unknown price a month"
-        total += line.monthly.amount
-    return f"{usd(total)} a month"
+    """What ``lines`` cost a month, or "an unknown price a month" when one has no price."""
+    total = monthly_total(lines)
+    return "an unknown price a month" if total is None else f"{dollars_text(total)} a month"
 
 
 class _Work:
@@ -277,7 +226,7 @@ class _Work:
         self.request = request
         self.region = request.region
         self.prices = request.prices
-        self.price_docs = DocPricer(request.prices)
+        self.price_docs = DocPricer(request.prices, _KINDS, _REFS)
         self.by_name = {res.name: res for res in request.resources}
         self._offers: dict[str, Sequence[Offer]] = {}
 
@@ -330,15 +279,13 @@ class _Work:
                 f"DigitalOcean has no public image for {needs.image} in atlas's offline list "
                 f"(no {image})",
             )
-        want = minimums(needs.vcpus, needs.memory_gb)
+        want = minimums_text(needs.vcpus, needs.memory_gb)
         if needs.disk_gb is not None:
             want += f" and {needs.disk_gb} GB of disk"
         fitting = [  # the offers are cheapest first already
             o
-            for o in offers
-            if (o.vcpus or 0) >= needs.vcpus
-            and (o.memory_gb or 0) >= needs.memory_gb
-            and (needs.disk_gb is None or (o.disk_gb or 0) >= needs.disk_gb)
+            for o in meeting(offers, needs.vcpus, needs.memory_gb)
+            if needs.disk_gb is None or (o.disk_gb or 0) >= needs.disk_gb
         ]
         if not fitting:
             if not offers:
@@ -347,7 +294,7 @@ class _Work:
             return Refusal(
                 name,
                 f"no DigitalOcean droplet size has {want}: the biggest of the {len(offers)} "
-                f"atlas knows is {top.name} ({shape(top)}, {top.disk_gb} GB disk)",
+                f"atlas knows is {top.name} ({shape_text(top)}, {top.disk_gb} GB disk)",
             )
         best = fitting[0]
         spec: dict[str, Any] = {"size": best.name, "image": image}
@@ -357,12 +304,12 @@ class _Work:
             spec["vpc"] = needs.network
         docs = [{"type": "droplet", "name": name, "specifications": spec}]
         choice = self.choice(name, best.name, "", docs)
-        each = f"{usd(best.monthly)} a month"
+        each = f"{dollars_text(best.monthly)} a month"
         if needs.count > 1:
             each += f" each, {monthly_of(choice.line_items)} for {needs.count}"
         reason = (
-            f"cheapest of {len(fitting)} droplet sizes with {want}: {best.name}, {shape(best)}, "
-            f"{best.disk_gb} GB disk, {each}"
+            f"cheapest of {len(fitting)} droplet sizes with {want}: {best.name}, "
+            f"{shape_text(best)}, {best.disk_gb} GB disk, {each}"
         )
         return _with_reason(choice, reason)
 
@@ -379,7 +326,11 @@ class _Work:
         docs = [{"type": "volume", "name": name, "specifications": spec}]
         choice = self.choice(name, "volume", "", docs)
         offers = self.offers("volume")
-        per = f"{usd(offers[0].monthly)} per GB a month" if offers else "an unknown price per GB"
+        per = (
+            f"{dollars_text(offers[0].monthly)} per GB a month"
+            if offers
+            else "an unknown price per GB"
+        )
         reason = (
             f"block storage, the one volume type DigitalOcean has, at {per}: {needs.size_gb} GB, "
             f"{monthly_of(choice.line_items)}"
@@ -399,15 +350,11 @@ class _Work:
                 "(by atlas's offline list)",
             )
         offers = self.offers("database")
-        want = minimums(needs.vcpus, needs.memory_gb) + " a node"
+        want = minimums_text(needs.vcpus, needs.memory_gb) + " a node"
         if needs.nodes > 1:
             want += f", {needs.nodes} nodes"
         shaped = [
-            o
-            for o in offers
-            if (o.vcpus or 0) >= needs.vcpus
-            and (o.memory_gb or 0) >= needs.memory_gb
-            and needs.nodes in o.nodes
+            o for o in meeting(offers, needs.vcpus, needs.memory_gb) if needs.nodes in o.nodes
         ]
         if not shaped:
             if not offers:
@@ -416,7 +363,7 @@ class _Work:
             return Refusal(
                 name,
                 f"no DigitalOcean database size has {want}: the biggest atlas knows is "
-                f"{top.name} ({shape(top)})",
+                f"{top.name} ({shape_text(top)})",
             )
         stored = [o for o in shaped if o.storage_gb and o.storage_gb[1] >= needs.storage_gb]
         fitting = stored
@@ -450,7 +397,7 @@ class _Work:
         nodes = f" x {needs.nodes} nodes" if needs.nodes > 1 else ""
         reason = (
             f"cheapest of {len(fitting)} managed {title} {needs.version} sizes with {want} and "
-            f"{needs.storage_gb} GB: {best.name}{nodes}, {shape(best)}, {storage}, "
+            f"{needs.storage_gb} GB: {best.name}{nodes}, {shape_text(best)}, {storage}, "
             f"{monthly_of(choice.line_items)}"
         )
         return _with_reason(choice, reason)

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import functools
 import math
-import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
@@ -41,6 +39,19 @@ from atlas.portable.contract import (
     Translation,
     TranslationRequest,
     monthly_total,
+)
+from atlas.portable.helpers import (
+    PerLookup,
+    by_price,
+    gb_text,
+    meeting,
+    minimums_text,
+    native_doc,
+    offer_monthly,
+    priced_total,
+    shape_text,
+    translate_each,
+    usd_text,
 )
 from atlas.portable.kinds import DatabaseNeeds, LoadBalancerNeeds, ServerNeeds, VolumeNeeds
 from atlas_gcp.catalog import MachineType, instance_sku, load_machine_types, load_price_catalog
@@ -120,74 +131,8 @@ def _group(region: str) -> str:
     return _GROUP_BY_PREFIX[region.split("-", 1)[0]]
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01'))} USD"
-
-
-def _vcpus(count: int) -> str:
-    return f"{count} vCPU{'s' if count > 1 else ''}"
-
-
-def _gb(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-def _priced(lines: Sequence[LineItem]) -> Decimal:
-    """The priced part of ``lines``."""
-    return sum((line.monthly.amount for line in lines if line.monthly is not None), Decimal(0))
-
-
-def _doc(type_: str, name: str, spec: Any) -> dict[str, Any]:
-    """A native resource document holding the fields of ``spec`` that differ from defaults."""
-    fields = {}
-    for a in attrs.fields(type(spec)):
-        value = getattr(spec, a.name)
-        if a.default is attrs.NOTHING or value != a.default:
-            fields[a.name] = list(value) if isinstance(value, tuple) else value
-    return {"type": type_, "name": name, "specifications": fields}
-
-
-def _copied(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a native resource document that shares nothing mutable with it (its fields
-    are scalars and lists of them)."""
-    fields = {k: list(v) if isinstance(v, list) else v for k, v in doc["specifications"].items()}
-    return {**doc, "specifications": fields}
-
-
-def _renamed(answer: Choice | Refusal, name: str) -> Choice | Refusal:
-    """``answer`` for an alike resource called ``name``."""
-    if isinstance(answer, Refusal):
-        return Refusal(name, answer.reason)
-    docs = [_copied(doc) for doc in answer.resources]
-    docs[0]["name"] = name
-    return attrs.evolve(answer, resource=name, resources=tuple(docs))
-
-
-#: The fields of the installed Offer class: the contract's draft has ``unit``, ``engines``,
-#: ``nodes`` and ``storage_gb``, its revision ``engine``, ``versions`` and ``max_gb``. An offer
-#: is given them all and keeps those its class has, so it fits either.
-_OFFER_FIELDS = frozenset(attrs.fields_dict(Offer))
-
-
-#: Offers per price lookup (one per translation request), made once however many resources
-#: ask: a spec of a thousand servers of a hundred shapes lists the machine types once.
-_OFFERS: weakref.WeakKeyDictionary[PriceLookup, dict[tuple[str, ...], tuple[Any, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _memo(prices: PriceLookup, key: tuple[str, ...], make: Callable[[], Any]) -> tuple[Any, ...]:
-    per = _OFFERS.get(prices)
-    if per is None:
-        per = _OFFERS[prices] = {}
-    found = per.get(key)
-    if found is None:
-        found = per[key] = tuple(make())
-    return found
-
-
-def _offer(name: str, monthly: Decimal, **fields: Any) -> Offer:
-    return Offer(name, monthly, **{k: v for k, v in fields.items() if k in _OFFER_FIELDS})
+#: Offers per price lookup (one per translation request), made once however many resources ask.
+_OFFERS = PerLookup()
 
 
 def _sql_offer(engine: str, vcpus: int, mb: int, rates: tuple[Decimal, Decimal]) -> Offer:
@@ -196,15 +141,11 @@ def _sql_offer(engine: str, vcpus: int, mb: int, rates: tuple[Decimal, Decimal])
     version, versions = _SQL_ENGINES[engine]
     per_vcpu, per_gb = rates
     memory = Decimal(mb) / 1024
-    return _offer(
+    return Offer(
         f"db-custom-{vcpus}-{mb} ({version})",
         vcpus * per_vcpu + memory * per_gb,
-        unit="instance (storage apart)",
         vcpus=vcpus,
         memory_gb=memory,
-        engines=frozenset(f"{engine}:{v}" for v in versions),
-        nodes=(1,),
-        storage_gb=(10, _SQL_MAX_STORAGE_GB),
         engine=engine,
         versions=versions,
         max_gb=_SQL_MAX_STORAGE_GB,
@@ -215,18 +156,6 @@ def _counted_vcpus(machine: MachineType) -> int:
     """The vCPUs a machine type counts for: one for a shared-core type (it sustains a fraction
     of a core and bursts to 2), else every vCPU the VM sees."""
     return 1 if machine.shared_core else machine.vcpus
-
-
-def _key(offer: Offer) -> tuple[Decimal, int, Decimal, str]:
-    """Cheapest, then fewer vCPUs, then less memory, then the first name."""
-    return _cost(offer), offer.vcpus or 0, offer.memory_gb or Decimal(0), offer.name
-
-
-def _cost(offer: Offer) -> Decimal:
-    """An offer's month (every offer a translator makes is priced)."""
-    monthly: Decimal | None = offer.monthly
-    assert monthly is not None
-    return monthly
 
 
 def sql_shapes() -> Sequence[tuple[int, int]]:
@@ -279,7 +208,7 @@ class GcpTranslator:
     # -- offerings ---------------------------------------------------------------------------
 
     def _server_offers(self, region: str, prices: PriceLookup) -> tuple[Offer, ...]:
-        return _memo(
+        return _OFFERS(
             prices, ("_server_offers", region), lambda: self._make_server_offers(region, prices)
         )
 
@@ -291,10 +220,9 @@ class GcpTranslator:
             price = prices.price(instance_sku(region, name))
             if price is not None:
                 out.append(
-                    _offer(
+                    Offer(
                         name,
                         price.monthly.amount,
-                        unit="instance",
                         vcpus=_counted_vcpus(machine),
                         memory_gb=machine.memory_gib,
                         arch=machine.arch,
@@ -303,7 +231,7 @@ class GcpTranslator:
         return out
 
     def _volume_offers(self, region: str, prices: PriceLookup) -> tuple[Offer, ...]:
-        return _memo(
+        return _OFFERS(
             prices, ("_volume_offers", region), lambda: self._make_volume_offers(region, prices)
         )
 
@@ -312,11 +240,11 @@ class GcpTranslator:
         for disk_type in _DISK_TYPES:
             price = prices.price(compute.disk_sku(region, disk_type))
             if price is not None:
-                out.append(_offer(disk_type, price.monthly.amount, unit="GB-month"))
+                out.append(Offer(disk_type, price.monthly.amount))
         return out
 
     def _database_offers(self, region: str, prices: PriceLookup) -> tuple[Offer, ...]:
-        return _memo(
+        return _OFFERS(
             prices, ("_database_offers", region), lambda: self._make_database_offers(region, prices)
         )
 
@@ -334,7 +262,7 @@ class GcpTranslator:
         price = prices.price("forwarding-rule:first-5")
         if price is None:
             return []
-        return [_offer(_LB_OFFERING, price.monthly.amount, unit="forwarding rule")]
+        return [Offer(_LB_OFFERING, price.monthly.amount)]
 
     @staticmethod
     def _sql_rates(region: str, prices: PriceLookup) -> tuple[Decimal, Decimal] | None:
@@ -347,23 +275,8 @@ class GcpTranslator:
     # -- translation -------------------------------------------------------------------------
 
     def translate(self, request: TranslationRequest) -> Translation:
-        choices: list[Choice] = []
-        refusals: list[Refusal] = []
         servers = {r.name: r for r in request.resources if r.type == "server"}
-        # Alike resources (a spec of a thousand servers of one shape) get one answer, renamed.
-        memo: dict[tuple[str, Any], Choice | Refusal] = {}
-        for res in request.resources:
-            key = (res.type, res.specifications)
-            found = memo.get(key)
-            if found is None:
-                answer = memo[key] = self._translate_one(res, request, servers)
-            else:
-                answer = _renamed(found, res.name)
-            if isinstance(answer, Choice):
-                choices.append(answer)
-            else:
-                refusals.append(answer)
-        return Translation(tuple(choices), tuple(refusals))
+        return translate_each(request.resources, lambda r: self._translate_one(r, request, servers))
 
     def _translate_one(  # noqa: PLR0911 - one answer per portable kind
         self, res: ResourceSpec, request: TranslationRequest, servers: Mapping[str, ResourceSpec]
@@ -390,22 +303,16 @@ class GcpTranslator:
 
     def _server(self, res: ResourceSpec, region: Region, prices: PriceLookup) -> Choice | Refusal:
         need: ServerNeeds = res.specifications
-        wants = f"at least {_vcpus(need.vcpus)} and {_gb(need.memory_gb)} GB ({need.arch})"
+        wants = f"{minimums_text(need.vcpus, need.memory_gb)} ({need.arch})"
         offers = self._server_offers(region.name, prices)
         if not offers:
             return Refusal(
                 res.name, f"atlas has no sourced price for a Compute Engine VM in {region.name}"
             )
-        fits = [
-            o
-            for o in offers
-            if (o.vcpus or 0) >= need.vcpus
-            and (o.memory_gb or 0) >= need.memory_gb
-            and need.arch in ("any", o.arch)
-        ]
+        fits = meeting(offers, need.vcpus, need.memory_gb, need.arch)
         if not fits:
             return Refusal(res.name, f"no GCP machine type priced in {region.name} has {wants}")
-        best = min(fits, key=_key)
+        best = min(fits, key=by_price)
         assert best.arch is not None
         image = IMAGES.get((need.image, best.arch))
         if image is None:
@@ -428,15 +335,15 @@ class GcpTranslator:
             if machine.shared_core
             else ""
         )
-        each = _money(_cost(best))
-        times = f" each, {_money(_priced(lines))} for {need.count}" if need.count > 1 else ""
+        each = usd_text(offer_monthly(best))
+        times = f" each, {usd_text(priced_total(lines))} for {need.count}" if need.count > 1 else ""
         disk = self._disk_note(lines[1:], need.disk_gb)
         reason = (
-            f"{best.name} ({machine.vcpus} vCPUs, {_gb(machine.memory_gib)} GiB{shared}) is "
+            f"{best.name} ({machine.vcpus} vCPUs, {gb_text(machine.memory_gib)} GiB{shared}) is "
             f"the cheapest GCP machine type in {region.name} with {wants}, at {each} a "
             f"month{times}{disk}"
         )
-        return Choice(res.name, best.name, reason, (_doc("instance", res.name, spec),), lines)
+        return Choice(res.name, best.name, reason, (native_doc("instance", res.name, spec),), lines)
 
     @staticmethod
     def _disk_note(lines: Sequence[LineItem], size: int | None) -> str:
@@ -445,13 +352,13 @@ class GcpTranslator:
         line = lines[0]
         if line.monthly is None:
             return f", plus a {size} GB boot disk atlas has no price for here"
-        return f", plus {_money(line.monthly.amount)} for the {size} GB boot disk"
+        return f", plus {usd_text(line.monthly.amount)} for the {size} GB boot disk"
 
     def _disk_type(self, region: str, prices: PriceLookup) -> compute.DiskType:
         offers = self._volume_offers(region, prices)
         if not offers:
             return _DISK_TYPES[0]
-        best = min(offers, key=_key).name
+        best = min(offers, key=by_price).name
         return next(t for t in _DISK_TYPES if t == best)
 
     def _volume(
@@ -474,7 +381,7 @@ class GcpTranslator:
                 f"a Persistent Disk attaches to one instance, and {need.attach_to!r} has "
                 f"{server.specifications.count}",
             )
-        best = min(offers, key=_key)
+        best = min(offers, key=by_price)
         spec = compute.DiskSpec(
             size_gb=need.size_gb,
             type=next(t for t in _DISK_TYPES if t == best.name),
@@ -486,9 +393,10 @@ class GcpTranslator:
         assert total is not None
         reason = (
             f"{best.name} is the cheapest Persistent Disk type in {region.name} at "
-            f"{_cost(best)} USD per GB-month: {_money(total)} a month for {need.size_gb} GB"
+            f"{offer_monthly(best)} USD per GB-month: {usd_text(total)} a month for "
+            f"{need.size_gb} GB"
         )
-        return Choice(res.name, best.name, reason, (_doc("disk", res.name, spec),), lines)
+        return Choice(res.name, best.name, reason, (native_doc("disk", res.name, spec),), lines)
 
     def _database(self, res: ResourceSpec, region: Region, prices: PriceLookup) -> Choice | Refusal:
         need: DatabaseNeeds = res.specifications
@@ -508,7 +416,7 @@ class GcpTranslator:
         rates = self._sql_rates(region.name, prices)
         if rates is None:
             return Refusal(res.name, f"atlas has no sourced price for Cloud SQL in {region.name}")
-        wants = f"at least {_vcpus(need.vcpus)} and {_gb(need.memory_gb)} GB"
+        wants = minimums_text(need.vcpus, need.memory_gb)
         best = self._sql_tier(need, rates)
         if best is None:
             return Refusal(res.name, f"no Cloud SQL Enterprise tier has {wants}")
@@ -523,14 +431,16 @@ class GcpTranslator:
         extra = (
             f", plus {need.storage_gb} GB of storage atlas has no price for"
             if storage.monthly is None
-            else f", plus {_money(storage.monthly.amount)} for {need.storage_gb} GB of storage"
+            else f", plus {usd_text(storage.monthly.amount)} for {need.storage_gb} GB of storage"
         )
         reason = (
-            f"{tier} ({_vcpus(best.vcpus or 0)}, {_gb(best.memory_gb or Decimal(0))} GB) "
+            f"{tier} ({shape_text(best)}) "
             f"is the smallest Cloud SQL Enterprise tier for {title} with {wants}, at "
-            f"{_money(_cost(best))} a month{extra}"
+            f"{usd_text(offer_monthly(best))} a month{extra}"
         )
-        return Choice(res.name, best.name, reason, (_doc("sql_instance", res.name, spec),), lines)
+        return Choice(
+            res.name, best.name, reason, (native_doc("sql_instance", res.name, spec),), lines
+        )
 
     @staticmethod
     def _sql_tier(need: DatabaseNeeds, rates: tuple[Decimal, Decimal]) -> Offer | None:
@@ -543,7 +453,7 @@ class GcpTranslator:
             if vcpus < need.vcpus or mb > high:
                 continue
             offer = _sql_offer(need.engine, vcpus, mb, rates)
-            if best is None or _key(offer) < _key(best):
+            if best is None or by_price(offer) < by_price(best):
                 best = offer
         return best
 
@@ -568,9 +478,9 @@ class GcpTranslator:
         reason = (
             f"an external Application Load Balancer with {rules} forwarding rule"
             f"{'s' if rules > 1 else ''} (one per listener: {listens}) is GCP's offering, at "
-            f"{_money(total)} a month before data processing, which depends on traffic"
+            f"{usd_text(total)} a month before data processing, which depends on traffic"
         )
-        doc = _doc("load_balancer", res.name, spec)
+        doc = native_doc("load_balancer", res.name, spec)
         return Choice(res.name, _LB_OFFERING, reason, (doc,), lines)
 
 

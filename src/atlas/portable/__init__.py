@@ -1,8 +1,10 @@
 """Portable specs: provider-neutral kinds, the translator contract, and placement.
 
 See ``docs/portable.md``. :mod:`atlas.portable.kinds` declares the kinds,
-:mod:`atlas.portable.contract` what a provider plugin implements to offer them, and
-:mod:`atlas.portable.placement` the constraints of a ``provider: any`` spec.
+:mod:`atlas.portable.contract` what a provider plugin implements to offer them,
+:mod:`atlas.portable.helpers` what a translator may build on (words for reasons, offers in the
+contract's order, native documents priced by their kinds), and :mod:`atlas.portable.placement`
+the constraints of a ``provider: any`` spec.
 """
 
 from __future__ import annotations
@@ -19,6 +21,27 @@ from atlas.portable.contract import (
     TranslationRequest,
     monthly_total,
 )
+from atlas.portable.helpers import (
+    DocPricer,
+    OfferLike,
+    PerLookup,
+    biggest,
+    by_price,
+    cheapest,
+    dollars_text,
+    gb_text,
+    meeting,
+    minimums_text,
+    native_doc,
+    offer_monthly,
+    priced_total,
+    reference_fields,
+    renamed,
+    shape_text,
+    translate_each,
+    usd_text,
+    vcpus_text,
+)
 from atlas.portable.kinds import ANY, PORTABLE_KINDS, PORTABLE_TYPES
 from atlas.portable.placement import Placement, parse_placement
 
@@ -28,14 +51,33 @@ __all__ = [
     "PORTABLE_TYPES",
     "REGION_GROUPS",
     "Choice",
+    "DocPricer",
     "ListsOfferings",
     "Offer",
+    "OfferLike",
+    "PerLookup",
     "Placement",
     "PortableTranslator",
     "Refusal",
     "Region",
     "Translation",
     "TranslationRequest",
+    "biggest",
+    "by_price",
+    "cheapest",
+    "dollars_text",
+    "gb_text",
+    "meeting",
+    "minimums_text",
     "monthly_total",
+    "native_doc",
+    "offer_monthly",
     "parse_placement",
+    "priced_total",
+    "reference_fields",
+    "renamed",
+    "shape_text",
+    "translate_each",
+    "usd_text",
+    "vcpus_text",
 ]
