@@ -21,18 +21,25 @@ and every choice is priced by the native kind's own pricer.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from atlas.cost.estimate import LineItem, PriceLookup
-from atlas.model.fields import field_info
 from atlas.portable.contract import Choice, Refusal, Region, Translation, TranslationRequest
+from atlas.portable.helpers import (
+    DetailedOffer,
+    DocPricer,
+    biggest,
+    cheapest,
+    dollars_text,
+    gb_text,
+    reference_fields,
+    shape_text,
+    vcpus_text,
+)
 from atlas.portable.kinds import (
     DatabaseNeeds,
     FirewallNeeds,
@@ -43,7 +50,6 @@ from atlas.portable.kinds import (
     VolumeNeeds,
     port_range,
 )
-from atlas.spec.converter import make_converter
 from atlas_aws.prices import (
     Architecture,
     architecture,
@@ -59,39 +65,7 @@ from atlas_aws.resources.load_balancer import (
     hours_sku,
 )
 
-__all__ = ["SUPPORT_NETWORK", "AwsTranslator", "DocPricer"]
-
-
-@attrs.frozen
-class Offer:
-    """An offering as this translator weighs it: the contract's :class:`~atlas.portable.Offer`
-    fields (``engine``, ``versions``, ``max_gb`` are derived) plus what the choice also needs
-    (every engine a size runs, its node counts, its storage range, its unit)."""
-
-    name: str
-    monthly: Decimal
-    unit: str = "each"
-    vcpus: int | None = None
-    memory_gb: Decimal | None = None
-    arch: str | None = None
-    engines: frozenset[str] = frozenset()
-    nodes: tuple[int, ...] = ()
-    storage_gb: tuple[int, int] | None = None
-    disk_gb: int | None = None
-
-    @property
-    def engine(self) -> str | None:
-        """The one engine the offer runs, or ``None`` when it runs none or several."""
-        names = {e.split(":", 1)[0] for e in self.engines}
-        return names.pop() if len(names) == 1 else None
-
-    @property
-    def versions(self) -> tuple[str, ...]:
-        return tuple(sorted(e.split(":", 1)[1] for e in self.engines if ":" in e))
-
-    @property
-    def max_gb(self) -> int | None:
-        return None if self.storage_gb is None else self.storage_gb[1]
+__all__ = ["SUPPORT_NETWORK", "AwsTranslator"]
 
 
 PROVIDER = "aws"
@@ -102,44 +76,12 @@ _TITLES = {"postgres": "PostgreSQL", "mysql": "MySQL"}
 #: RDS's smallest gp2/gp3 storage for PostgreSQL and MySQL.
 MIN_DB_STORAGE = 20
 _SHAPE = re.compile(r"\((\d+) vCPU, ([\d.]+) GiB\)")
-_CONVERTER = make_converter()
 _KINDS = {kind.type: kind for kind in KINDS}
 #: The fields of each kind that name other resources.
-_REFS = {k.type: frozenset(f.name for f in field_info(k.spec_class) if f.ref) for k in KINDS}
-_SCALARS = (str, int, bool, type(None))
+_REFS = reference_fields(KINDS)
 
 #: Where a server is: its network (``None``: the account's default VPC) and subnet.
 Place = tuple[str | None, str | None]
-
-
-class DocPricer:
-    """Prices native resource documents with their kinds' own pricers.
-
-    A spec of a thousand like servers asks for the same lines a thousand times: the pricers of
-    these kinds read only top-level values that name no other resource (a size, a count), so
-    documents alike in those share their lines, priced once.
-    """
-
-    def __init__(self, prices: PriceLookup) -> None:
-        self.prices = prices
-        self._lines: dict[tuple[Any, ...], tuple[LineItem, ...]] = {}
-
-    def __call__(self, docs: Iterable[Mapping[str, Any]]) -> tuple[LineItem, ...]:
-        lines: list[LineItem] = []
-        for doc in docs:
-            kind = _KINDS[doc["type"]]
-            spec = doc["specifications"]
-            refs = _REFS[doc["type"]]
-            key = (doc["type"], *sorted(
-                (k, v) for k, v in spec.items() if k not in refs and isinstance(v, _SCALARS)
-            ))  # fmt: skip
-            found = self._lines.get(key)
-            if found is None:
-                assert kind.price is not None
-                native = _CONVERTER.structure(dict(spec), kind.spec_class)
-                found = self._lines[key] = tuple(kind.price(native, self.prices))
-            lines.extend(found)
-        return tuple(lines)
 
 
 class AwsTranslator:
@@ -165,14 +107,14 @@ class AwsTranslator:
             out.append(Region(place.name, place.group, frozenset(features), place.title))
         return tuple(out)
 
-    def offerings(self, kind: str, region: Region, prices: PriceLookup) -> Sequence[Offer]:
+    def offerings(self, kind: str, region: Region, prices: PriceLookup) -> Sequence[DetailedOffer]:
         if kind == "server":
             return _instance_offers(region.name, prices)
         if kind == "database":
             return _database_offers(region.name, prices)
         if kind == "volume":
             price = prices.price(f"volume:{region.name}:gp3")
-            return () if price is None else (Offer("gp3", price.monthly.amount, unit="GB"),)
+            return () if price is None else (DetailedOffer("gp3", price.monthly.amount, unit="GB"),)
         if kind == "load_balancer":
             out = []
             for lb_type in ("application", "network"):
@@ -181,7 +123,7 @@ class AwsTranslator:
                 if hours is None or units is None:
                     continue
                 monthly = hours.monthly.amount + units.monthly.amount * ASSUMED_CAPACITY_UNITS
-                out.append(Offer(lb_type, monthly))
+                out.append(DetailedOffer(lb_type, monthly))
             return tuple(out)
         return ()
 
@@ -189,7 +131,7 @@ class AwsTranslator:
         return _Work(self, request).run()
 
 
-def _instance_offers(region: str, prices: PriceLookup) -> tuple[Offer, ...]:
+def _instance_offers(region: str, prices: PriceLookup) -> tuple[DetailedOffer, ...]:
     catalog = prices.catalog
     out = []
     for variant in catalog.variants("instance") if catalog else ():
@@ -201,7 +143,7 @@ def _instance_offers(region: str, prices: PriceLookup) -> tuple[Offer, ...]:
         if price is None or shape is None:
             continue
         out.append(
-            Offer(
+            DetailedOffer(
                 itype, price.monthly.amount, unit="instance", vcpus=int(shape[1]),
                 memory_gb=Decimal(shape[2]), arch=architecture(itype),
             )
@@ -209,7 +151,7 @@ def _instance_offers(region: str, prices: PriceLookup) -> tuple[Offer, ...]:
     return tuple(out)
 
 
-def _database_offers(region: str, prices: PriceLookup) -> tuple[Offer, ...]:
+def _database_offers(region: str, prices: PriceLookup) -> tuple[DetailedOffer, ...]:
     offer = load_offerings()
     out = []
     for engine in ("postgres", "mysql"):
@@ -219,7 +161,7 @@ def _database_offers(region: str, prices: PriceLookup) -> tuple[Offer, ...]:
             if price is None or not engines:
                 continue
             out.append(
-                Offer(
+                DetailedOffer(
                     name, price.monthly.amount, unit=f"{engine} DB instance", vcpus=vcpus,
                     memory_gb=memory, arch="x86_64", engines=engines, nodes=(1,),
                     storage_gb=(MIN_DB_STORAGE, 65536),
@@ -228,41 +170,15 @@ def _database_offers(region: str, prices: PriceLookup) -> tuple[Offer, ...]:
     return tuple(out)
 
 
-def cheapest(offers: Iterable[Offer]) -> list[Offer]:
-    """``offers`` cheapest first; a tie goes to fewer vCPUs, then less memory, then the name."""
-    return sorted(offers, key=lambda o: (o.monthly, o.vcpus or 0, o.memory_gb or 0, o.name))
-
-
-def biggest(offers: Iterable[Offer]) -> Offer:
-    return max(offers, key=lambda o: (o.vcpus or 0, o.memory_gb or 0, -o.monthly, o.name))
-
-
-@functools.lru_cache(maxsize=1024)
-def gb(value: Decimal | int) -> str:
-    return f"{Decimal(value).normalize():f}"
-
-
-def usd(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
-
-
-def cpus(n: int | None) -> str:
-    return "1 vCPU" if n == 1 else f"{n} vCPUs"
-
-
-def shape(offer: Offer) -> str:
-    return f"{cpus(offer.vcpus)}, {gb(offer.memory_gb or 0)} GB"
-
-
 def monthly_of(lines: Sequence[LineItem]) -> str:
     """What ``lines`` cost a month, naming those atlas has no price for."""
     total = sum((line.monthly.amount for line in lines if line.monthly is not None), Decimal(0))
     unknown = ", ".join(line.description for line in lines if line.monthly is None)
     if not unknown:
-        return f"{usd(total)} a month"
+        return f"{dollars_text(total)} a month"
     if all(line.monthly is None for line in lines):
         return f"a price atlas does not know ({unknown})"
-    return f"{usd(total)} a month plus {unknown}, at a price atlas does not know"
+    return f"{dollars_text(total)} a month plus {unknown}, at a price atlas does not know"
 
 
 def _free_name(base: str, taken: set[str]) -> str:
@@ -281,11 +197,11 @@ class _Work:
         self.request = request
         self.region = request.region
         self.prices = request.prices
-        self.price_docs = DocPricer(request.prices)
+        self.price_docs = DocPricer(request.prices, _KINDS, _REFS)
         self.zones = load_offerings().zones[request.region.name]
         self.by_name = {res.name: res for res in request.resources}
         self.taken = {res.name for res in request.resources} | {r.name for r in request.native}
-        self._offers: dict[str, Sequence[Offer]] = {}
+        self._offers: dict[str, Sequence[DetailedOffer]] = {}
         #: network name → its two subnets (zone a, zone b)
         self.subnets: dict[str, tuple[str, str]] = {}
         for res in request.resources:
@@ -303,7 +219,7 @@ class _Work:
                 for target in dict.fromkeys(res.specifications.targets):
                     self.guards.setdefault(target, []).append(res.name)
 
-    def offers(self, kind: str) -> Sequence[Offer]:
+    def offers(self, kind: str) -> Sequence[DetailedOffer]:
         """The offerings of ``kind``, cheapest first (:func:`cheapest`), looked up once."""
         if kind not in self._offers:
             found = self.translator.offerings(kind, self.region, self.prices)
@@ -413,7 +329,7 @@ class _Work:
         if not archs:
             return Refusal(name, f"{needs.image} is not published for {' or '.join(wanted)}")
         offers = self.offers("server")
-        want = f"at least {cpus(needs.vcpus)} and {gb(needs.memory_gb)} GB"
+        want = f"at least {vcpus_text(needs.vcpus)} and {gb_text(needs.memory_gb)} GB"
         if needs.arch != "any":
             want += f", {needs.arch}"
         fitting = [  # the offers are cheapest first already
@@ -433,7 +349,7 @@ class _Work:
             return Refusal(
                 name,
                 f"no AWS instance type in {self.region.name} has {want}: the biggest of the "
-                f"{len(pool)} atlas knows is {top.name} ({shape(top)})",
+                f"{len(pool)} atlas knows is {top.name} ({shape_text(top)})",
             )
         best = fitting[0]
         root = needs.disk_gb or load_offerings().root_volume_gib
@@ -453,11 +369,11 @@ class _Work:
         docs = [{"type": "instance", "name": name, "specifications": spec}]
 
         def reason(lines: Sequence[LineItem]) -> str:
-            each = f"{usd(best.monthly)} a month" + (" each" if needs.count > 1 else "")
+            each = f"{dollars_text(best.monthly)} a month" + (" each" if needs.count > 1 else "")
             total = f"for {needs.count}, " if needs.count > 1 else ""
             return (
                 f"cheapest of {len(fitting)} instance types with {want}: {best.name}, "
-                f"{shape(best)}, {best.arch}, {each}; with {root} GB gp3 root volumes, "
+                f"{shape_text(best)}, {best.arch}, {each}; with {root} GB gp3 root volumes, "
                 f"{total}{monthly_of(lines)}"
             )
 
@@ -478,7 +394,9 @@ class _Work:
         spec["availability_zone"] = zone
         docs = [{"type": "volume", "name": name, "specifications": spec}]
         offers = self.offers("volume")
-        per = f"{usd(offers[0].monthly)} per GB a month" if offers else "a price atlas lacks"
+        per = (
+            f"{dollars_text(offers[0].monthly)} per GB a month" if offers else "a price atlas lacks"
+        )
 
         def reason(lines: Sequence[LineItem]) -> str:
             where = f"in {zone}" + (f", {needs.attach_to!r}'s zone" if needs.attach_to else "")
@@ -507,7 +425,7 @@ class _Work:
             )
         engine_key = f"{needs.engine}:{needs.version}"
         offers = [o for o in self.offers("database") if engine_key in o.engines]
-        want = f"at least {cpus(needs.vcpus)} and {gb(needs.memory_gb)} GB"
+        want = f"at least {vcpus_text(needs.vcpus)} and {gb_text(needs.memory_gb)} GB"
         fitting = [  # the offers are cheapest first already
             o
             for o in offers
@@ -522,7 +440,7 @@ class _Work:
             return Refusal(
                 name,
                 f"no RDS {title} instance class has {want}: the biggest atlas knows in "
-                f"{self.region.name} is {top.name} ({shape(top)})",
+                f"{self.region.name} is {top.name} ({shape_text(top)})",
             )
         best = fitting[0]
         net = self.networks[name]
@@ -541,7 +459,8 @@ class _Work:
         def reason(lines: Sequence[LineItem]) -> str:
             return (
                 f"cheapest of {len(fitting)} RDS {title} {needs.version} instance classes with "
-                f"{want}: {best.name}, {shape(best)}, {usd(best.monthly)} a month, with "
+                f"{want}: {best.name}, {shape_text(best)}, {dollars_text(best.monthly)} a month, "
+                "with "
                 f"{storage} GB of gp3 storage{floor}: {monthly_of(lines)}"
             )
 

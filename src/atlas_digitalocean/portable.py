@@ -18,8 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from atlas.cost.estimate import LineItem, PriceLookup
 from atlas.model.infrastructure import ResourceSpec
 from atlas.portable.contract import (
@@ -31,6 +29,7 @@ from atlas.portable.contract import (
     monthly_total,
 )
 from atlas.portable.helpers import (
+    DetailedOffer,
     DocPricer,
     biggest,
     cheapest,
@@ -54,39 +53,6 @@ from atlas_digitalocean.resources import KINDS
 from atlas_digitalocean.resources.firewall import MAX_DROPLETS, MAX_RULES
 
 __all__ = ["ENGINES", "DigitalOceanTranslator", "droplet_image"]
-
-
-# Not the contract's Offer: a DigitalOcean size runs every engine, with node counts and storage.
-@attrs.frozen
-class Offer:
-    """An offering as this translator weighs it: the contract's :class:`~atlas.portable.Offer`
-    fields (``engine``, ``versions``, ``max_gb`` are derived) plus what the choice also needs
-    (every engine a size runs, its node counts, its storage range, its unit)."""
-
-    name: str
-    monthly: Decimal
-    unit: str = "each"
-    vcpus: int | None = None
-    memory_gb: Decimal | None = None
-    arch: str | None = None
-    engines: frozenset[str] = frozenset()
-    nodes: tuple[int, ...] = ()
-    storage_gb: tuple[int, int] | None = None
-    disk_gb: int | None = None
-
-    @property
-    def engine(self) -> str | None:
-        """The one engine the offer runs, or ``None`` when it runs none or several."""
-        names = {e.split(":", 1)[0] for e in self.engines}
-        return names.pop() if len(names) == 1 else None
-
-    @property
-    def versions(self) -> tuple[str, ...]:
-        return tuple(sorted(e.split(":", 1)[1] for e in self.engines if ":" in e))
-
-    @property
-    def max_gb(self) -> int | None:
-        return None if self.storage_gb is None else self.storage_gb[1]
 
 
 PROVIDER = "digitalocean"
@@ -139,17 +105,19 @@ class DigitalOceanTranslator:
             out.append(Region(place.slug, place.group, frozenset(features), place.title))
         return tuple(out)
 
-    def offerings(self, kind: str, region: Region, prices: PriceLookup) -> Sequence[Offer]:
+    def offerings(self, kind: str, region: Region, prices: PriceLookup) -> Sequence[DetailedOffer]:
         if kind == "server":
             return _droplet_offers(prices)
         if kind == "database":
             return _database_offers(region, prices)
         if kind == "volume":
             price = prices.price("volume:gib")
-            return () if price is None else (Offer("volume", price.monthly.amount, unit="GB"),)
+            return (
+                () if price is None else (DetailedOffer("volume", price.monthly.amount, unit="GB"),)
+            )
         if kind == "load_balancer":
             price = prices.price("load_balancer:node")
-            return () if price is None else (Offer("size_unit-1", price.monthly.amount),)
+            return () if price is None else (DetailedOffer("size_unit-1", price.monthly.amount),)
         return ()
 
     def translate(self, request: TranslationRequest) -> Translation:
@@ -165,7 +133,7 @@ class DigitalOceanTranslator:
         return Translation(tuple(choices), tuple(refusals))
 
 
-def _droplet_offers(prices: PriceLookup) -> tuple[Offer, ...]:
+def _droplet_offers(prices: PriceLookup) -> tuple[DetailedOffer, ...]:
     disks = load_offerings().droplet_disk_gb
     catalog = prices.catalog
     offers = []
@@ -175,7 +143,7 @@ def _droplet_offers(prices: PriceLookup) -> tuple[Offer, ...]:
             continue
         vcpus, memory = shape
         offers.append(
-            Offer(
+            DetailedOffer(
                 slug, price.monthly.amount, unit="droplet", vcpus=vcpus, memory_gb=memory,
                 arch="x86_64", disk_gb=disks.get(slug),
             )
@@ -183,7 +151,7 @@ def _droplet_offers(prices: PriceLookup) -> tuple[Offer, ...]:
     return tuple(offers)
 
 
-def _database_offers(region: Region, prices: PriceLookup) -> tuple[Offer, ...]:
+def _database_offers(region: Region, prices: PriceLookup) -> tuple[DetailedOffer, ...]:
     offer = load_offerings()
     engines = frozenset(
         f"{portable}:{version}"
@@ -202,7 +170,7 @@ def _database_offers(region: Region, prices: PriceLookup) -> tuple[Offer, ...]:
             continue
         included = offer.database_storage_gib.get(slug)
         out.append(
-            Offer(
+            DetailedOffer(
                 slug, price.monthly.amount, unit="node", vcpus=shape[0], memory_gb=shape[1],
                 arch="x86_64", engines=engines,
                 nodes=(1,) if slug in _ONE_NODE_ONLY else (1, 2, 3),
@@ -228,9 +196,9 @@ class _Work:
         self.prices = request.prices
         self.price_docs = DocPricer(request.prices, _KINDS, _REFS)
         self.by_name = {res.name: res for res in request.resources}
-        self._offers: dict[str, Sequence[Offer]] = {}
+        self._offers: dict[str, Sequence[DetailedOffer]] = {}
 
-    def offers(self, kind: str) -> Sequence[Offer]:
+    def offers(self, kind: str) -> Sequence[DetailedOffer]:
         """The offerings of ``kind``, cheapest first (:func:`cheapest`), looked up once."""
         if kind not in self._offers:
             found = self.translator.offerings(kind, self.region, self.prices)

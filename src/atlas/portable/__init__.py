@@ -22,6 +22,7 @@ from atlas.portable.contract import (
     monthly_total,
 )
 from atlas.portable.helpers import (
+    DetailedOffer,
     DocPricer,
     OfferLike,
     PerLookup,
@@ -51,6 +52,7 @@ __all__ = [
     "PORTABLE_TYPES",
     "REGION_GROUPS",
     "Choice",
+    "DetailedOffer",
     "DocPricer",
     "ListsOfferings",
     "Offer",

@@ -11,8 +11,8 @@ What the translators of atlas's own plugins share, for a provider author to buil
   (every resource answered, alike ones once);
 - **offers**: :func:`by_price` (the contract's order: cheapest, then smaller, then the name),
   :func:`meeting` (those meeting compute minimums), :func:`cheapest`, :func:`biggest`,
-  :func:`offer_monthly`, and :class:`PerLookup`, offers
-  made once per price lookup;
+  :func:`offer_monthly`, :class:`PerLookup`, offers made once per price lookup, and
+  :class:`DetailedOffer`, an offer that also lists every engine a size runs;
 - **pricing documents**: :class:`DocPricer`, native documents priced with their kinds' own
   pricers, so that a choice's lines are what the provider's estimate gives.
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from atlas.providers.declarations import ResourceKind
 
 __all__ = [
+    "DetailedOffer",
     "DocPricer",
     "OfferLike",
     "PerLookup",
@@ -86,6 +87,41 @@ class OfferLike(Protocol):
 
 OfferT = TypeVar("OfferT", bound=OfferLike)
 T = TypeVar("T")
+
+
+@attrs.frozen
+class DetailedOffer:
+    """An offer with what a choice among sizes also needs, for a translator whose sizes are
+    more than the contract's :class:`~atlas.portable.Offer` says: every engine a size runs
+    (``"pg:16"``, ``"postgres:15"``), the node counts it takes, its storage range and the unit
+    its price is for. ``engine``, ``versions`` and ``max_gb`` are derived, so it answers
+    :meth:`~atlas.portable.ListsOfferings.offerings` as an ``Offer`` does."""
+
+    name: str
+    monthly: Decimal
+    unit: str = "each"
+    vcpus: int | None = None
+    memory_gb: Decimal | None = None
+    arch: str | None = None
+    engines: frozenset[str] = frozenset()
+    nodes: tuple[int, ...] = ()
+    storage_gb: tuple[int, int] | None = None
+    disk_gb: int | None = None
+
+    @property
+    def engine(self) -> str | None:
+        """The one engine the offer runs, or ``None`` when it runs none or several."""
+        names = {e.split(":", 1)[0] for e in self.engines}
+        return names.pop() if len(names) == 1 else None
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(sorted(e.split(":", 1)[1] for e in self.engines if ":" in e))
+
+    @property
+    def max_gb(self) -> int | None:
+        return None if self.storage_gb is None else self.storage_gb[1]
+
 
 # -- words -------------------------------------------------------------------------------------
 
