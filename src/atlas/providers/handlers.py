@@ -590,13 +590,14 @@ class _Rounds:
     due one ``poll_interval`` after their create returned (the last of them; at its deadline
     if that comes first), since a poll sooner would only repeat the create's answer. A round
     polls the waits that are due and leaves the others for a later round; when none is due,
-    the next round begins when the first one is. Rounds already planned for other waits are
-    not put off by this, with one exception, the same as before: a wait just created whose
-    first poll falls less than half an interval after the next round moves that round to it,
-    so that its rounds fall as its own would have after its create instead of almost a whole
-    interval later; the others wait at most half an interval more. A wait that joins while
-    rounds run is otherwise polled from the first round it is due in. The rounds stop when no
-    wait is left (and start again with the next one).
+    the next round begins when the first one is. Rounds planned for other waits are never
+    put off a whole interval for a new wait: a wait that joins while rounds run is polled from
+    the first round it is due in. One move is allowed: a wait just created whose first poll
+    falls less than half an interval after the next round moves that round to it, so that its
+    rounds fall as its own would have after its create instead of almost a whole interval
+    later; the others wait at most half an interval more. A wait on objects not just created
+    never moves a round. The rounds stop when no wait is left (and start again with the next
+    one).
     """
 
     def __init__(self, provider: HandlerProvider, kind: str, forget: Callable[[], object]) -> None:
