@@ -1,5 +1,6 @@
 """AWS: N instances launched, waited to ``running`` and terminated, on the emulator (moto
-behind atlas's fidelity layer, launches pending for ``--pending`` seconds), by atlas, by
+behind atlas's fidelity layer, launches pending for ``--pending`` seconds), by atlas (given
+the image id, as the peers are, and once more given the ``ubuntu-24.04`` alias), by
 boto3 as its documentation shows it (one ``run_instances`` per instance followed by the
 ``instance_running`` waiter, and once with ``MinCount``/``MaxCount``) and by Apache Libcloud's
 EC2 driver (``create_node`` per node, then ``wait_until_running``, then ``destroy_node`` each).
@@ -85,6 +86,16 @@ def boto3_batched(emulator: AwsEmulator, key: str, n: int) -> None:
 
 
 def by_atlas(emulator: AwsEmulator, key: str, n: int) -> None:
+    """Handed the image id, as boto3 and libcloud are: no ``DescribeImages``."""
+    _atlas_cycle(emulator, key, n, {"image_id": _image()})
+
+
+def by_atlas_alias(emulator: AwsEmulator, key: str, n: int) -> None:
+    """Handed the ``ubuntu-24.04`` alias, which costs a ``DescribeImages`` to resolve."""
+    _atlas_cycle(emulator, key, n, {"image": "ubuntu-24.04"})
+
+
+def _atlas_cycle(emulator: AwsEmulator, key: str, n: int, image: dict[str, str]) -> None:
     async def cycle() -> None:
         keys = AwsKeys(Secret(key), Secret("bench-secret"))
         provider = AwsProvider(
@@ -93,7 +104,7 @@ def by_atlas(emulator: AwsEmulator, key: str, n: int) -> None:
         spec = {
             "name": "bench", "provider": "aws", "region": REGION,
             "resources": [{"type": "instance", "name": "web", "specifications": {
-                "instance_type": "t3.micro", "image": "ubuntu-24.04", "count": n}}],
+                "instance_type": "t3.micro", **image, "count": n}}],
         }  # fmt: skip
         async with AsyncAtlas(store=SQLiteStore(":memory:"), providers={"aws": provider}) as atlas:
             assert (await atlas.apply(spec)).status == "completed"
@@ -126,13 +137,21 @@ def libcloud_ec2(emulator: AwsEmulator, key: str, n: int) -> None:
         time.sleep(WAIT["Delay"])
 
 
+#: The atlas sides; the goal is judged on the first, whose input is the peers'.
+ATLAS = ("atlas", "atlas, ubuntu-24.04 alias")
+
 SIDES: dict[str, Callable[[AwsEmulator, str, int], None]] = {
-    "atlas": by_atlas,
+    ATLAS[0]: by_atlas,
+    ATLAS[1]: by_atlas_alias,
     "boto3, one run_instances each + waiter": boto3_one_by_one,
     "boto3, MinCount/MaxCount + waiter": boto3_batched,
     "libcloud EC2, create_node each + wait_until_running": libcloud_ec2,
 }
 
+#: The sides as each run's line names them.
+SHORT = dict(
+    zip(SIDES, ("atlas", "atlas-alias", "boto3-each", "boto3-batched", "libcloud"), strict=True)
+)
 
 #: The goal of issue 14: at most this many calls per instance for the whole cycle.
 TARGET_CALLS = 0.1
@@ -146,7 +165,7 @@ class Run:
     calls: dict[str, int]
 
     def best_peer(self, figure: dict[str, float] | dict[str, int]) -> float:
-        return min(v for k, v in figure.items() if k != "atlas")
+        return min(v for k, v in figure.items() if k not in ATLAS)
 
 
 def _left_running(emulator: AwsEmulator, key: str) -> list[str]:
@@ -184,7 +203,7 @@ def run_all(n: int, pending: float, runs: int) -> list[Run]:
         measure(emulator, 1)
         for i in range(1, runs + 1):
             run = measure(emulator, n)
-            line = "  ".join(f"{k.split(',')[0]} {w:.1f} s" for k, w in run.wall.items())
+            line = "  ".join(f"{SHORT[k]} {w:.1f} s" for k, w in run.wall.items())
             print(f"  run {i}/{runs}  {line}", flush=True)
             results.append(run)
     finally:
@@ -212,7 +231,9 @@ def table(runs: Sequence[Run], n: int, pending: float) -> Table:
     faster = median([r.wall["atlas"] / r.best_peer(r.wall) for r in runs])
     t.notes += [
         "*x best peer*: the side's figure over the best peer's (the lowest of the three "
-        "others) in the same run, then the median over runs.",
+        "peers) in the same run, then the median over runs.",
+        "*atlas* is handed the image id, as the peers are; *atlas, ubuntu-24.04 alias* the "
+        "alias, resolved by a DescribeImages. The goals are judged on the first.",
         f"atlas ≤ {TARGET_CALLS} calls per instance (issue 14's goal, at N = 100): "
         f"{verdict(per_instance <= TARGET_CALLS)}; no slower than the best peer: "
         f"{verdict(faster <= 1.0)}.",

@@ -65,10 +65,11 @@ async def test_waits_of_a_kind_share_rounds_and_each_ends_when_its_own_are_ready
             make_and_wait("spare", 0.0),
         )
     assert ended == {"first": 5.0, "second": 7.0, "third": 7.0, "spare": 3.0}
-    # One list of servers a round, at 0, 1, ..., 7 s, whatever the number of waits (each on
-    # its own rounds: 6 + 6 + 6); the disk's rounds (0-3 s) are its kind's own.
-    assert cloud.calls.count("list server") == 8
-    assert cloud.calls.count("list disk") == 4
+    # One list of servers a round, at 1, 2, ..., 7 s (none at 0 s: right after a create the
+    # cloud would only repeat its answer), whatever the number of waits (each on its own
+    # rounds: 5 + 5 + 5); the disk's rounds (1-3 s) are its kind's own.
+    assert cloud.calls.count("list server") == 7
+    assert cloud.calls.count("list disk") == 3
 
 
 async def test_a_wait_that_just_missed_a_round_moves_the_next_one() -> None:
@@ -129,7 +130,7 @@ async def test_a_wait_given_up_stops_its_rounds() -> None:
             await waiting
         polls = cloud.calls.count("list server")
         await time.sleep(10.0)
-    assert polls == 2  # at 0 and 1 s
+    assert polls == 1  # at 1 s, a poll interval after the create
     assert cloud.calls.count("list server") == polls  # nobody waits: no more rounds
 
 
@@ -158,8 +159,8 @@ async def test_waits_of_several_owners_share_one_list_a_round() -> None:
         # Made at 0, 1, 2, 3 and 4 s: each ready 5 s later, and seen then.
         await asyncio.gather(*(make_and_wait(o, float(i)) for i, o in enumerate(owners)))
     assert ended == {f"demo-{i}": 5.0 + i for i in range(5)}
-    # Rounds at 0, 1, ..., 9 s: one list each for all five (on their own: 6 rounds each).
-    assert cloud.calls.count("list server") == 10
+    # Rounds at 1, 2, ..., 9 s: one list each for all five (on their own: 5 rounds each).
+    assert cloud.calls.count("list server") == 9
 
 
 async def test_a_lone_owner_keeps_its_own_filtered_poll() -> None:
@@ -186,3 +187,84 @@ async def test_a_lone_owner_keeps_its_own_filtered_poll() -> None:
     assert ready.status == "active"
     assert several == 0
     assert cloud.calls.count("list server") >= 1
+
+
+def polls_of(provider: MemoryProvider, handler: Any, clock: ManualClock) -> list[tuple[float, str]]:
+    """Each server poll from now on, as (when, names polled), into the list returned."""
+    seen: list[tuple[float, str]] = []
+    real = handler.poll
+
+    async def recorded(owner: Owner, states: Any) -> Any:
+        seen.append((clock(), " ".join(sorted(s.name for s in states))))
+        return await real(owner, states)
+
+    handler.poll = recorded
+    return seen
+
+
+async def test_a_wait_right_after_a_create_polls_first_an_interval_later() -> None:
+    clock = ManualClock()
+    latencies = Latencies(create={"server": 2.5}, list_lag=0.0)
+    cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=latencies)
+    time = VirtualTime(clock)
+    provider = provider_on(cloud, clock, time)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    polls = polls_of(provider, await provider.handler("server"), clock)
+    async with time.running():
+        await time.sleep(0.3)
+        state = await provider.create(StepContext(OWNER, spec, spec.resource("first")))
+        [ready] = await provider.wait(OWNER, [state], timeout=60)
+    assert ready.status == "active"
+    # Made at 0.3 s, ready at 2.8 s: polled at 1.3, 2.3 and 3.3 s, never at 0.3 s.
+    assert [when for when, _ in polls] == pytest.approx([1.3, 2.3, 3.3])
+
+
+async def test_a_wait_on_a_resumed_state_polls_at_once() -> None:
+    # A resume: the state was created by another provider instance (a process that crashed),
+    # so nothing says the cloud's answer would be stale; and a wait long after a create.
+    clock = ManualClock()
+    latencies = Latencies(create={"server": 2.5}, list_lag=0.0)
+    cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=latencies)
+    time = VirtualTime(clock)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    crashed = provider_on(cloud, clock, time)
+    state = await crashed.create(StepContext(OWNER, spec, spec.resource("first")))
+    other = await crashed.create(StepContext(OWNER, spec, spec.resource("second")))
+    resumed = provider_on(cloud, clock, time)
+    polls = polls_of(resumed, await resumed.handler("server"), clock)
+    later = polls_of(crashed, await crashed.handler("server"), clock)
+    async with time.running():
+        await time.sleep(0.25)
+        [ready] = await resumed.wait(OWNER, [state], timeout=60)
+        assert ready.status == "active"
+        await time.sleep(0.2)  # 3.45 s: long after the create of "second"
+        [also] = await crashed.wait(OWNER, [other], timeout=60)
+    assert also.status == "active"
+    assert [when for when, _ in polls] == pytest.approx([0.25, 1.25, 2.25, 3.25])
+    assert [when for when, _ in later] == pytest.approx([3.45])
+
+
+async def test_a_create_does_not_put_off_the_rounds_of_other_waits() -> None:
+    # A resumed wait polls at 0, 1, 2... s; a server created at 0.7 s is first due at 1.7 s,
+    # too late to move the round of 1 s and too early for it: it joins the round of 2 s,
+    # and the rounds stay where they were.
+    clock = ManualClock()
+    latencies = Latencies(create={"server": 5.0}, list_lag=0.0)
+    cloud = MemoryCloud(clock=clock, tokens=[TOKEN], latencies=latencies)
+    time = VirtualTime(clock)
+    spec = validate_spec(SPEC, registry=memory.registry())
+    earlier = await provider_on(cloud, clock, time).create(
+        StepContext(OWNER, spec, spec.resource("first"))
+    )
+    provider = provider_on(cloud, clock, time)
+    polls = polls_of(provider, await provider.handler("server"), clock)
+
+    async def make_and_wait() -> None:
+        await time.sleep(0.7)
+        state = await provider.create(StepContext(OWNER, spec, spec.resource("second")))
+        await provider.wait(OWNER, [state], timeout=60)
+
+    async with time.running():
+        await asyncio.gather(provider.wait(OWNER, [earlier], timeout=60), make_and_wait())
+    assert polls[:3] == [(0.0, "first"), (1.0, "first"), (2.0, "first second")]
+    assert [when for when, _ in polls] == pytest.approx([float(t) for t in range(7)])

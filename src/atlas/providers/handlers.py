@@ -19,6 +19,10 @@ atlas safe on any cloud:
   infrastructure (owner) they belong to: a provider instance is one account, so one list of
   the kind (:meth:`KindHandler.poll_owners`) answers them all, and each wait returns as soon
   as its own resources are ready;
+- **no poll right after a create**: a create's own answer is the freshest state there is, so
+  objects this provider instance has just created are first polled one ``poll_interval``
+  after their create returned; a wait on objects not just created (a resume, an update's
+  wait, a refresh) is polled at once (or in the next round, when rounds already run);
 - **the visibility grace**: an object a poll does not show right after its create is still
   appearing, not failed, until ``visibility_grace`` seconds have passed;
 - **waiting until gone** (:func:`until_gone`): a delete returns once the object is gone, and
@@ -165,6 +169,9 @@ class KindHandler(abc.ABC):
 
     def __init__(self, timing: Timing) -> None:
         self.timing = timing
+        #: When the create call of each object made through this handler returned, by id,
+        #: kept for one poll interval: a wait on them polls first once it has passed.
+        self._created_at: dict[str, float] = {}
 
     @property
     def noun(self) -> str:
@@ -271,8 +278,9 @@ async def create_objects(
     """Make the objects of ``names`` that ``made`` (objects by name) lacks, the way every
     create does: in batches of ``batch_size``, ``concurrent_creates`` calls at once, each
     under the ambiguous-create rule; what each call made is added to ``made`` and reported
-    through ``on_created`` as soon as it returns. A handler's update that adds objects (a
-    count that grows) makes them with this too."""
+    through ``on_created`` as soon as it returns, and when it returned is noted, so that a
+    wait on them polls first one ``poll_interval`` later. A handler's update that adds
+    objects (a count that grows) makes them with this too."""
     attempts = CreateAttempts(handler.timing)
     for _ in range(len(names) + 1):  # each round makes at least one object, or raises
         missing = [n for n in names if n not in made]
@@ -303,6 +311,7 @@ async def _create_round(
                 return
             try:
                 created = await _create_batch(handler, attempts, ctx, batch)
+                _note_created(handler, created)
                 for obj in created:
                     made.setdefault(obj.name, obj)
                 if on_created is not None:
@@ -315,6 +324,17 @@ async def _create_round(
     await asyncio.gather(*(create(b) for b in batches))
     if failures:
         raise failures[0]
+
+
+def _note_created(handler: KindHandler, created: Sequence[CloudObject]) -> None:
+    """Note that the create of ``created`` returned now; notes older than a poll interval
+    (which no longer put off any poll) are dropped."""
+    now = handler.timing.clock()
+    notes = handler._created_at
+    for old in [i for i, at in notes.items() if now - at >= handler.timing.poll_interval]:
+        del notes[old]
+    for obj in created:
+        notes[obj.id] = now
 
 
 async def _create_batch(
@@ -398,7 +418,10 @@ class HandlerProvider(Provider):
     ) -> list[ResourceState]:
         """Poll until ready: each round costs one poll per kind, however many resources, and
         however many waits run at once, of one owner or of many (they share the rounds of a
-        kind; each returns as soon as its own resources are ready)."""
+        kind; each returns as soon as its own resources are ready). Resources whose objects
+        this provider has just created are first polled one ``poll_interval`` after their
+        create returned (polled sooner, the cloud would only repeat the create's answer);
+        others at once, or in the next round when rounds of their kind already run."""
         current = {s.name: s for s in states}
         pending = [s for s in current.values() if s.status not in _SETTLED]
         if not pending:
@@ -435,6 +458,22 @@ class HandlerProvider(Provider):
         if rounds is None:
             rounds = self._rounds[key] = _Rounds(self, kind, lambda: self._rounds.pop(key))
         return rounds
+
+    def _created_last(self, kind: str, states: Sequence[ResourceState]) -> float | None:
+        """When the last create of an object of ``states`` returned, if this provider made
+        one of them less than a poll interval ago; else ``None``."""
+        handler = (self._handlers or {}).get(kind)
+        if handler is None:
+            return None
+        now = self.timing.clock()
+        made = [
+            at
+            for s in states
+            for o in s.objects
+            if (at := handler._created_at.get(o.id)) is not None
+            and now - at < self.timing.poll_interval
+        ]
+        return max(made, default=None)
 
     async def _poll(
         self, kind: str, wanted: Mapping[Owner, Sequence[ResourceState]]
@@ -526,6 +565,9 @@ class _Waiter:
     owner: Owner
     states: list[ResourceState]
     deadline: float
+    #: When its first poll may be made: one interval after the create of objects just
+    #: created (never after the deadline), else when it joined.
+    due: float
     #: Resolves to the states and whether the deadline passed first.
     future: asyncio.Future[tuple[list[ResourceState], bool]]
 
@@ -537,17 +579,25 @@ class _Rounds:
     """The polling rounds of one kind in one account, shared by every wait on it, whatever
     infrastructure (owner) it belongs to.
 
-    Each round is one poll for everything still pending of every wait that has joined, so
+    Each round is one poll for everything still pending of every wait that is due, so
     resources of a kind that wait at the same time cost one call per round however many
     steps of however many infrastructures wait on them (when the handler can poll several
     owners in one call: :meth:`KindHandler.poll_owners`); a failed poll fails every wait of
     its round, as its own poll would have. Each wait is answered the round its own
-    resources are ready, not when the others are. A wait that joins while rounds run is
-    polled from the next round on; one that joins just after a round began (within half an
-    interval) moves the next round to an interval after it joined, so that its rounds fall
-    as its own would have after its create instead of almost a whole interval later; the
-    others wait at most half an interval more. The rounds stop when no wait is left (and
-    start again with the next one).
+    resources are ready, not when the others are.
+
+    A wait is due at once, unless its objects were just created by this provider: then it is
+    due one ``poll_interval`` after their create returned (the last of them; at its deadline
+    if that comes first), since a poll sooner would only repeat the create's answer. A round
+    polls the waits that are due and leaves the others for a later round; when none is due,
+    the next round begins when the first one is. Rounds planned for other waits are never
+    put off a whole interval for a new wait: a wait that joins while rounds run is polled from
+    the first round it is due in. One move is allowed: a wait just created whose first poll
+    falls less than half an interval after the next round moves that round to it, so that its
+    rounds fall as its own would have after its create instead of almost a whole interval
+    later; the others wait at most half an interval more. A wait on objects not just created
+    never moves a round. The rounds stop when no wait is left (and start again with the next
+    one).
     """
 
     def __init__(self, provider: HandlerProvider, kind: str, forget: Callable[[], object]) -> None:
@@ -556,8 +606,7 @@ class _Rounds:
         self._forget = forget
         self._waiters: list[_Waiter] = []
         self._task: asyncio.Task[None] | None = None
-        self._began: float | None = None  # when the last round began
-        self._not_before = 0.0  # when the next round may begin
+        self._next: float | None = None  # when the next round is to begin, once planned
 
     def join(
         self, owner: Owner, states: Sequence[ResourceState], deadline: float
@@ -565,11 +614,15 @@ class _Rounds:
         future: asyncio.Future[tuple[list[ResourceState], bool]] = (
             asyncio.get_running_loop().create_future()
         )
-        self._waiters.append(_Waiter(owner, list(states), deadline, future))
         timing = self.provider.timing
         now = timing.clock()
-        if self._began is not None and now - self._began < timing.poll_interval / 2:
-            self._not_before = max(self._not_before, now + timing.poll_interval)
+        created = self.provider._created_last(self.kind, states)
+        due = now if created is None else max(now, min(created + timing.poll_interval, deadline))
+        self._waiters.append(_Waiter(owner, list(states), deadline, due, future))
+        planned = self._next
+        just_missed = planned is not None and planned <= due < planned + timing.poll_interval / 2
+        if created is not None and just_missed:
+            self._next = due  # its first poll falls just after the next round: move the round
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=f"atlas poll {self.kind}")
         return future
@@ -582,8 +635,13 @@ class _Rounds:
                     self._answer(waiter, timed_out=True)
                 if not self._live():
                     return
-                began = self._began = timing.clock()
-                batch = list(self._waiters)
+                began = timing.clock()
+                batch = [w for w in self._waiters if w.due <= began]
+                if not batch:  # every wait was just created: the first one due starts
+                    self._next = min(w.due for w in self._waiters)
+                    await self._until_next()
+                    continue
+                self._next = began + timing.poll_interval  # as planned until the round ends
                 wanted: dict[Owner, list[ResourceState]] = {}
                 for waiter in batch:
                     wanted.setdefault(waiter.owner, []).extend(waiter.pending())
@@ -599,15 +657,22 @@ class _Rounds:
                     if not waiter.pending():
                         self._answer(waiter)
                 if self._live():
-                    await timing.sleep(self.provider._until_next_round(began))
-                    while (later := self._not_before - timing.clock()) > 0:
-                        await timing.sleep(later)  # moved by a wait that just missed a round
+                    then = timing.clock() + self.provider._until_next_round(began)
+                    moved = self._next if self._next is not None else then
+                    self._next = max(moved, then)  # a wait that joined meanwhile may move it
+                    await self._until_next()
         finally:
             # Forgotten in the same step as the last check: a wait that joins later starts
             # rounds of its own. A cancelled loop cancels the waits it leaves.
             self._forget()
             for waiter in self._waiters:
                 waiter.future.cancel()
+
+    async def _until_next(self) -> None:
+        """Sleep until the next round, however often a wait joining meanwhile moves it."""
+        timing = self.provider.timing
+        while self._next is not None and (later := self._next - timing.clock()) > 0:
+            await timing.sleep(later)
 
     def _live(self) -> bool:
         """Whether any wait is left (waits given up by their caller are dropped)."""

@@ -99,11 +99,14 @@ async def test_concurrent_operations_of_a_workspace_share_a_provider_and_its_rou
         assert [r.status_code for r in started] == [201, 201]
         await until(lambda: len(cloud.objects("server")) == 2)
         await asyncio.sleep(0.02)  # both servers' waits join the rounds, which hang on the gate
-        # One list for both waits: the round the first began, the second joined.
-        assert cloud.calls.count("list server") == 1
+        # Nothing polled yet: the first round comes a poll interval after the creates.
+        assert cloud.calls.count("list server") == 0
         gate.set()
         ops = [await wait_for(c, r.json()["operation"]["id"]) for r in started]
         assert [op["status"] for op in ops] == ["completed", "completed"]
+        # One list a round for both waits: rounds at 1, 2, ..., 5 s of the clock (only the
+        # shared rounds sleep on it), the servers ready at 5 s; on their own rounds, 10.
+        assert cloud.calls.count("list server") == 5
     [(provider, _)] = built
     assert provider.closes == 1  # at shutdown
 

@@ -147,9 +147,10 @@ async def test_polling_rounds_start_a_poll_interval_apart_however_long_a_round_t
     finally:
         await provider.aclose()
     assert ready.status == "active"
-    # 1 - 0.3, then not 1 - 0.9 but a quarter of the interval, then whole seconds
-    assert slept[:2] == pytest.approx([0.7, 0.25])
-    assert slept[2:] == pytest.approx([1.0] * len(slept[2:]))
+    # The first round a whole interval after the create; then 1 - 0.3, then not 1 - 0.9 but
+    # a quarter of the interval, then whole seconds
+    assert slept[:3] == pytest.approx([1.0, 0.7, 0.25])
+    assert slept[3:] == pytest.approx([1.0] * len(slept[3:]))
 
 
 async def test_several_resources_share_each_polling_call(

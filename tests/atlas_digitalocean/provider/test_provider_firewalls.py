@@ -10,10 +10,17 @@ import pytest
 from atlas.model.cloud import CloudObject, Owner, ResourceState
 from atlas.model.infrastructure import InfrastructureSpec
 from atlas.providers import ProviderRegistry, StepContext
-from atlas_digitalocean.emulator import Emulator, Fault, FaultKind
+from atlas_digitalocean.emulator import (
+    Emulator,
+    EmulatorConfig,
+    Fault,
+    FaultKind,
+    Latencies,
+    ManualClock,
+)
 from atlas_digitalocean.ops.firewalls import FirewallHandler
 from atlas_digitalocean.provider import DigitalOceanProvider
-from tests.atlas_digitalocean.provider.conftest import spec_of
+from tests.atlas_digitalocean.provider.conftest import provider_on, spec_of
 
 if TYPE_CHECKING:  # the fixture's module is imported by conftest under its own name
     from tests.atlas_digitalocean.contract import ContractChecker
@@ -140,15 +147,24 @@ async def test_create_wait_read_update_delete(
 
 
 async def test_wait_needs_pending_changes_empty(
-    provider: DigitalOceanProvider, emulator: Emulator, owner: Owner, registry: ProviderRegistry
+    clock: ManualClock, owner: Owner, registry: ProviderRegistry
 ) -> None:
-    spec = spec_of(registry, droplet(), firewall(droplets=["web"]))
-    deps = await make(provider, owner, spec, "web")
-    state = await provider.create(StepContext(owner, spec, spec.resource("fw"), deps))
-    emulator.log.clear()
-    [ready] = await provider.wait(owner, [state], timeout=60)
+    # Changes that take 2.5 s: the first poll (a second after the create) still sees them.
+    config = EmulatorConfig(latencies=Latencies(firewall=2.5), latency_scale=1.0, seed=7)
+    emulator = Emulator(config, clock=clock)
+    provider = provider_on(emulator, clock)
+    try:
+        spec = spec_of(registry, droplet(), firewall(droplets=["web"]))
+        deps = await make(provider, owner, spec, "web")
+        state = await provider.create(StepContext(owner, spec, spec.resource("fw"), deps))
+        emulator.log.clear()
+        made = clock()
+        [ready] = await provider.wait(owner, [state], timeout=60)
+    finally:
+        await provider.aclose()
     assert ready.status == "active"
-    assert emulator.log.count("GET /v2/firewalls") == len(emulator.log) >= 2  # one list a round
+    assert clock() - made >= 2.5
+    assert emulator.log.count("GET /v2/firewalls") == len(emulator.log) == 3  # one a round
 
     handler = await provider.handler("firewall")
     assert isinstance(handler, FirewallHandler)
