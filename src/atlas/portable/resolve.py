@@ -44,7 +44,7 @@ from atlas.portable.contract import (
 from atlas.portable.kinds import ANY, PORTABLE_INFO, PORTABLE_KINDS, PORTABLE_TYPES
 from atlas.portable.placement import Placement, parse_placement
 from atlas.providers.declarations import Purpose
-from atlas.providers.registry import ProviderRegistry
+from atlas.providers.registry import ProviderRegistry, not_live_message
 from atlas.spec.load import load_document
 
 if TYPE_CHECKING:
@@ -312,14 +312,6 @@ def _translators(
     return found, excluded, problems
 
 
-def _estimate_only(registry: ProviderRegistry, name: str) -> str:
-    info = registry.get(name)
-    return (
-        f"estimate only: provisioning on {info.title} is not available yet; "
-        "`atlas estimate --compare` still prices it"
-    )
-
-
 def _region_problems(
     placement: Placement,
     regions: Mapping[str, Sequence[Region]],
@@ -366,7 +358,8 @@ def _compare(layout: _Layout, registry: ProviderRegistry) -> Comparison:
         # only estimate would be refused at once, so it is left out, with the reason.
         for name in [n for n in translators if registry.get(n).factory is None]:
             del translators[name]
-            excluded.append(Excluded(name, None, _estimate_only(registry, name)))
+            why = f"estimate only: {not_live_message(registry.get(name))}"
+            excluded.append(Excluded(name, None, why))
     native = _native(layout, registry)
     candidates: list[Candidate] = []
     for name, translator in translators.items():

@@ -407,7 +407,8 @@ async def test_a_plan_never_places_on_a_provider_that_can_only_estimate() -> Non
         validate_spec(spec("alpha"), registry=registry)
     [problem] = caught.value.problems
     assert problem.path == "placement"
-    assert "alpha: estimate only: provisioning on Alpha Cloud is not available yet" in (
-        problem.message
-    )
+    assert (
+        "alpha: estimate only: provisioning on Alpha Cloud (provider 'alpha') is not available "
+        "yet: its plugin can estimate and validate, not create resources"
+    ) in problem.message
     assert validate_spec(spec("alpha"), registry=registry, purpose="estimate").provider == "alpha"
